@@ -1,0 +1,145 @@
+/** Stable machine-readable codes carried by every error orchestrator throws. */
+export type OrchestratorErrorCode =
+  | "ERR_INVALID_ARGUMENT"
+  | "ERR_CRON_SYNTAX"
+  | "ERR_DUPLICATE_TASK"
+  | "ERR_TASK_NOT_FOUND"
+  | "ERR_DECRYPTION"
+  | "ERR_LEASE_LOST"
+  | "ERR_NON_RETRYABLE"
+  | "ERR_STORE"
+  | "ERR_TIMEOUT"
+  | "ERR_ABORTED";
+
+/** Base class of every error orchestrator throws; branch on `code`, not on the message. */
+export class OrchestratorError extends Error {
+  readonly code: OrchestratorErrorCode;
+
+  constructor(code: OrchestratorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Describes a received value for messages: `0 (number)`, `"x" (string)`, `null`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "string") return `${JSON.stringify(value)} (string)`;
+  if (typeof value === "function") return "a function";
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "an invalid Date" : `${value.toISOString()} (Date)`;
+  }
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return `${String(value)} (${typeof value})`;
+}
+
+/**
+ * A public entry point received an argument it cannot use. The message follows
+ * "Expected `name` to be …, got … (type)".
+ */
+export class InvalidArgumentError extends OrchestratorError {
+  readonly argument: string;
+  readonly expected: string;
+  readonly received: unknown;
+
+  constructor(argument: string, expected: string, received: unknown, detail?: string) {
+    super(
+      "ERR_INVALID_ARGUMENT",
+      `Expected \`${argument}\` to be ${expected}, got ${describeValue(received)}` +
+        (detail ? `: ${detail}` : ""),
+    );
+    this.argument = argument;
+    this.expected = expected;
+    this.received = received;
+  }
+}
+
+/** A cron field name as used in CronSyntaxError. */
+export type CronFieldName =
+  | "second"
+  | "minute"
+  | "hour"
+  | "day-of-month"
+  | "month"
+  | "day-of-week"
+  | "year"
+  | "expression";
+
+/** A cron expression could not be parsed; `field` and `column` point at the culprit. */
+export class CronSyntaxError extends OrchestratorError {
+  readonly expression: string;
+  readonly field: CronFieldName;
+  /** 0-based index into `expression` of the offending token. */
+  readonly column: number;
+  /** The offending text. */
+  readonly token: string;
+
+  constructor(expression: string, field: CronFieldName, column: number, token: string, reason: string) {
+    super("ERR_CRON_SYNTAX", `Invalid cron expression ${JSON.stringify(expression)}: ${reason} (column ${column})`);
+    this.expression = expression;
+    this.field = field;
+    this.column = column;
+    this.token = token;
+  }
+}
+
+/** A task with that name exists already (pass `replace: true` to overwrite it). */
+export class DuplicateTaskError extends OrchestratorError {
+  readonly taskName: string;
+  constructor(taskName: string) {
+    super(
+      "ERR_DUPLICATE_TASK",
+      `A task named ${JSON.stringify(taskName)} is already registered; pass { replace: true } to replace it`,
+    );
+    this.taskName = taskName;
+  }
+}
+
+/** No task with that name is registered. */
+export class TaskNotFoundError extends OrchestratorError {
+  readonly taskName: string;
+  constructor(taskName: string) {
+    super("ERR_TASK_NOT_FOUND", `No task named ${JSON.stringify(taskName)} is registered`);
+    this.taskName = taskName;
+  }
+}
+
+/** A sealed record could not be opened: wrong or missing key, tampering, truncation. */
+export class DecryptionError extends OrchestratorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_DECRYPTION", message, options);
+  }
+}
+
+/** The lease on a running run was lost (expired or taken over by another node). */
+export class LeaseLostError extends OrchestratorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_LEASE_LOST", message, options);
+  }
+}
+
+/** Thrown by a task callback to say: do not retry this run. */
+export class NonRetryableError extends OrchestratorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_NON_RETRYABLE", message, options);
+  }
+}
+
+/** A store operation failed; the cause holds the driver's error. */
+export class StoreError extends OrchestratorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_STORE", message, options);
+  }
+}
+
+/** A run exceeded its `timeoutMs`. */
+export class TimeoutError extends OrchestratorError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super("ERR_TIMEOUT", `The run exceeded its timeout of ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
