@@ -9,7 +9,9 @@ export type OrchestratorErrorCode =
   | "ERR_NON_RETRYABLE"
   | "ERR_STORE"
   | "ERR_TIMEOUT"
-  | "ERR_ABORTED";
+  | "ERR_ABORTED"
+  | "ERR_MISSING_ENV"
+  | "ERR_ACTION_FAILED";
 
 /** Base class of every error orchestrator throws; branch on `code`, not on the message. */
 export class OrchestratorError extends Error {
@@ -22,8 +24,28 @@ export class OrchestratorError extends Error {
   }
 }
 
+/**
+ * Stands in for a secret (a key, a token) wherever an error would otherwise
+ * hold or print it: as `received` of an InvalidArgumentError and in its
+ * message, which shows only `description` (its shape, never its content).
+ */
+export class Redacted {
+  /** What the secret looked like, e.g. "a string of 40 characters". */
+  readonly description: string;
+  constructor(description: string) {
+    this.description = description;
+  }
+  toString(): string {
+    return `${this.description} (redacted)`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
 /** Describes a received value for messages: `0 (number)`, `"x" (string)`, `null`. */
 export function describeValue(value: unknown): string {
+  if (value instanceof Redacted) return value.toString();
   if (value === null) return "null";
   if (value === undefined) return "undefined";
   if (typeof value === "string") return `${JSON.stringify(value)} (string)`;
@@ -59,14 +81,7 @@ export class InvalidArgumentError extends OrchestratorError {
 
 /** A cron field name as used in CronSyntaxError. */
 export type CronFieldName =
-  | "second"
-  | "minute"
-  | "hour"
-  | "day-of-month"
-  | "month"
-  | "day-of-week"
-  | "year"
-  | "expression";
+  "second" | "minute" | "hour" | "day-of-month" | "month" | "day-of-week" | "year" | "expression";
 
 /** A cron expression could not be parsed; `field` and `column` point at the culprit. */
 export class CronSyntaxError extends OrchestratorError {
@@ -77,8 +92,17 @@ export class CronSyntaxError extends OrchestratorError {
   /** The offending text. */
   readonly token: string;
 
-  constructor(expression: string, field: CronFieldName, column: number, token: string, reason: string) {
-    super("ERR_CRON_SYNTAX", `Invalid cron expression ${JSON.stringify(expression)}: ${reason} (column ${column})`);
+  constructor(
+    expression: string,
+    field: CronFieldName,
+    column: number,
+    token: string,
+    reason: string,
+  ) {
+    super(
+      "ERR_CRON_SYNTAX",
+      `Invalid cron expression ${JSON.stringify(expression)}: ${reason} (column ${column})`,
+    );
     this.expression = expression;
     this.field = field;
     this.column = column;
@@ -107,10 +131,36 @@ export class TaskNotFoundError extends OrchestratorError {
   }
 }
 
+/**
+ * Why a sealed record could not be opened:
+ * - `malformed`: not an envelope, empty, truncated, or a corrupted header;
+ * - `unsupported-version`: an envelope format this version does not know (written by a newer one?);
+ * - `unknown-key`: sealed with a key id that is not in the keyring (key removed, or wrong keyring);
+ * - `authentication-failed`: wrong key, tampered bytes, or a record that belongs to another task;
+ * - `plaintext-refused`: an intact plaintext (test-mode) record met a production sealer that
+ *   was not told to migrate plaintext records.
+ */
+export type DecryptionFailureReason =
+  | "malformed"
+  | "unsupported-version"
+  | "unknown-key"
+  | "authentication-failed"
+  | "plaintext-refused";
+
 /** A sealed record could not be opened: wrong or missing key, tampering, truncation. */
 export class DecryptionError extends OrchestratorError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Why, when known (always set by `src/crypto`); branch on this rather than on the message. */
+  readonly reason: DecryptionFailureReason | undefined;
+  /** The key id named by the envelope, when it could be read. Never key material. */
+  readonly keyId: string | undefined;
+
+  constructor(
+    message: string,
+    options?: { cause?: unknown; reason?: DecryptionFailureReason; keyId?: string },
+  ) {
     super("ERR_DECRYPTION", message, options);
+    this.reason = options?.reason;
+    this.keyId = options?.keyId;
   }
 }
 
@@ -141,5 +191,41 @@ export class TimeoutError extends OrchestratorError {
   constructor(timeoutMs: number) {
     super("ERR_TIMEOUT", `The run exceeded its timeout of ${timeoutMs} ms`);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A `${NAME}` reference (in a schedule file's `env` or `headers`) names an unset environment variable. */
+export class MissingEnvVarError extends OrchestratorError {
+  readonly variable: string;
+  constructor(variable: string, where?: string) {
+    super(
+      "ERR_MISSING_ENV",
+      `The environment variable ${variable} is not set` +
+        (where
+          ? ` (referenced as \${${variable}} by ${where})`
+          : ` (referenced as \${${variable}})`),
+    );
+    this.variable = variable;
+  }
+}
+
+/**
+ * A daemon action (a command, an HTTP call) ran but failed: non-zero exit,
+ * killed by a signal, timed out, aborted, or an unexpected HTTP status.
+ * `details` holds what was captured (exit code and output tails, or status
+ * and the start of the body) so that the run history can show it.
+ */
+export class ActionFailedError<TDetails = unknown> extends OrchestratorError {
+  readonly reason: "exit" | "signal" | "timeout" | "aborted" | "spawn" | "status" | "network";
+  readonly details: TDetails;
+  constructor(
+    reason: ActionFailedError["reason"],
+    message: string,
+    details: TDetails,
+    options?: { cause?: unknown },
+  ) {
+    super("ERR_ACTION_FAILED", message, options);
+    this.reason = reason;
+    this.details = details;
   }
 }

@@ -1,0 +1,331 @@
+import type { FieldItem, ParsedCron, ParsedField } from "./parse.js";
+import { daysFromCivil, civilFromDays, daysInMonth, DAY_MS } from "./civil.js";
+
+/** How day-of-month and day-of-week combine. */
+export type DayMatch = "vixie" | "or" | "and";
+
+/** Years searched before an expression without a year field is declared never to fire. */
+const SEARCH_YEARS = 400;
+
+/** next[v] = smallest allowed value >= v, or -1; index max+1 is always -1. */
+function nextTable(values: readonly number[], max: number): Int16Array {
+  const table = new Int16Array(max + 2).fill(-1);
+  let next = -1;
+  const set = new Set(values);
+  for (let v = max; v >= 0; v--) {
+    if (set.has(v)) next = v;
+    table[v] = next;
+  }
+  return table;
+}
+
+/** prev[v] = largest allowed value <= v, or -1. */
+function prevTable(values: readonly number[], max: number): Int16Array {
+  const table = new Int16Array(max + 1).fill(-1);
+  let prev = -1;
+  const set = new Set(values);
+  for (let v = 0; v <= max; v++) {
+    if (set.has(v)) prev = v;
+    table[v] = prev;
+  }
+  return table;
+}
+
+function specialItems(field: ParsedField): FieldItem[] {
+  return field.items.filter((i) => i.kind !== "any" && i.kind !== "range" && i.kind !== "value");
+}
+
+/**
+ * A cron expression compiled to lookup tables. It answers in naive local time
+ * (milliseconds on a clock that never jumps, as if the zone were UTC); the
+ * zone-aware layer in next.ts maps that onto real instants.
+ */
+export class CompiledCron {
+  readonly #secNext: Int16Array;
+  readonly #secPrev: Int16Array;
+  readonly #minNext: Int16Array;
+  readonly #minPrev: Int16Array;
+  readonly #hourNext: Int16Array;
+  readonly #hourPrev: Int16Array;
+  readonly #monNext: Int16Array;
+  readonly #monPrev: Int16Array;
+  /** Bit d-1 set when plain day-of-month values include d. */
+  readonly #domBits: number;
+  /** For each weekday of the 1st (0-6), the days of a 31-day month whose weekday is allowed. */
+  readonly #dowMonth: Int32Array;
+  readonly #domSpecial: readonly FieldItem[];
+  readonly #dowSpecial: readonly FieldItem[];
+  readonly #and: boolean;
+  /** Allowed years, or null for any. */
+  readonly #years: Uint8Array | null;
+  readonly #firstYear: number;
+  readonly #lastYear: number;
+  #maskKey = -1;
+  #mask = 0;
+
+  constructor(parsed: ParsedCron, dayMatch: DayMatch) {
+    this.#secNext = nextTable(parsed.second.values, 59);
+    this.#secPrev = prevTable(parsed.second.values, 59);
+    this.#minNext = nextTable(parsed.minute.values, 59);
+    this.#minPrev = prevTable(parsed.minute.values, 59);
+    this.#hourNext = nextTable(parsed.hour.values, 23);
+    this.#hourPrev = prevTable(parsed.hour.values, 23);
+    this.#monNext = nextTable(parsed.month.values, 12);
+    this.#monPrev = prevTable(parsed.month.values, 12);
+    let domBits = 0;
+    for (const d of parsed.dayOfMonth.values) domBits |= 1 << (d - 1);
+    this.#domBits = domBits;
+    let dowBits = 0;
+    for (const d of parsed.dayOfWeek.values) dowBits |= 1 << d;
+    this.#dowMonth = new Int32Array(7);
+    for (let w = 0; w < 7; w++) {
+      let mask = 0;
+      for (let day = 1; day <= 31; day++)
+        if (dowBits & (1 << ((w + day - 1) % 7))) mask |= 1 << (day - 1);
+      this.#dowMonth[w] = mask;
+    }
+    this.#domSpecial = specialItems(parsed.dayOfMonth);
+    this.#dowSpecial = specialItems(parsed.dayOfWeek);
+    this.#and =
+      dayMatch === "and" ||
+      (dayMatch === "vixie" && (parsed.dayOfMonth.star || parsed.dayOfWeek.star));
+    if (parsed.year) {
+      const years = new Uint8Array(2200);
+      for (const y of parsed.year.values) years[y] = 1;
+      this.#years = years;
+      this.#firstYear = parsed.year.values[0]!;
+      this.#lastYear = parsed.year.values[parsed.year.values.length - 1]!;
+    } else {
+      this.#years = null;
+      this.#firstYear = -Infinity;
+      this.#lastYear = Infinity;
+    }
+  }
+
+  /** The 31-bit mask of matching days (bit d-1 for day d) of month `month` (1-12) of `year`. */
+  dayMask(year: number, month: number): number {
+    const key = year * 16 + month;
+    if (key === this.#maskKey) return this.#mask;
+    const len = daysInMonth(year, month);
+    const lenMask = len === 31 ? 0x7fffffff : (1 << len) - 1;
+    const firstWeekday = (((daysFromCivil(year, month, 1) + 4) % 7) + 7) % 7;
+    let dom = this.#domBits;
+    for (const item of this.#domSpecial) dom |= domSpecialBit(item, len, firstWeekday);
+    let dow = this.#dowMonth[firstWeekday]!;
+    for (const item of this.#dowSpecial) dow |= dowSpecialBit(item, len, firstWeekday);
+    // A `*` field's mask is every day, so Vixie's AND needs no special case.
+    const mask = (this.#and ? dom & dow : dom | dow) & lenMask;
+    this.#maskKey = key;
+    this.#mask = mask;
+    return mask;
+  }
+
+  /** The earliest matching naive local time >= `local` (whole seconds), or NaN. */
+  nextLocal(local: number): number {
+    const days = Math.floor(local / DAY_MS);
+    const sod = Math.floor((local - days * DAY_MS) / 1000);
+    let h = Math.floor(sod / 3600);
+    let mi = Math.floor((sod % 3600) / 60);
+    let s = sod % 60;
+    const civil = civilFromDays(days);
+    let y = civil.year;
+    let mo = civil.month;
+    let d = civil.day;
+    const limit = Math.min(this.#lastYear, y + SEARCH_YEARS);
+    const years = this.#years;
+    for (;;) {
+      if (y > limit) return NaN;
+      if (years !== null && years[y] !== 1) {
+        if (y < this.#firstYear) y = this.#firstYear;
+        else while (y <= limit && years[y] !== 1) y++;
+        mo = 1;
+        d = 1;
+        h = mi = s = 0;
+        continue;
+      }
+      const mo2 = this.#monNext[mo]!;
+      if (mo2 < 0) {
+        y++;
+        mo = d = 1;
+        h = mi = s = 0;
+        continue;
+      }
+      if (mo2 !== mo) {
+        mo = mo2;
+        d = 1;
+        h = mi = s = 0;
+      }
+      const rest = this.dayMask(y, mo) >>> (d - 1);
+      if (rest === 0) {
+        if (++mo > 12) {
+          y++;
+          mo = 1;
+        }
+        d = 1;
+        h = mi = s = 0;
+        continue;
+      }
+      const d2 = d + 31 - Math.clz32(rest & -rest);
+      if (d2 !== d) {
+        d = d2;
+        h = mi = s = 0;
+      }
+      const h2 = this.#hourNext[h]!;
+      if (h2 < 0) {
+        d++;
+        h = mi = s = 0;
+        continue;
+      }
+      if (h2 !== h) {
+        h = h2;
+        mi = s = 0;
+      }
+      const mi2 = this.#minNext[mi]!;
+      if (mi2 < 0) {
+        h++;
+        mi = s = 0;
+        continue;
+      }
+      if (mi2 !== mi) {
+        mi = mi2;
+        s = 0;
+      }
+      const s2 = this.#secNext[s]!;
+      if (s2 < 0) {
+        mi++;
+        s = 0;
+        continue;
+      }
+      return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s2) * 1000;
+    }
+  }
+
+  /** The latest matching naive local time <= `local` (whole seconds), or NaN. */
+  prevLocal(local: number): number {
+    const days = Math.floor(local / DAY_MS);
+    const sod = Math.floor((local - days * DAY_MS) / 1000);
+    let h = Math.floor(sod / 3600);
+    let mi = Math.floor((sod % 3600) / 60);
+    let s = sod % 60;
+    const civil = civilFromDays(days);
+    let y = civil.year;
+    let mo = civil.month;
+    let d = civil.day;
+    const limit = Math.max(this.#firstYear, y - SEARCH_YEARS);
+    const years = this.#years;
+    for (;;) {
+      if (y < limit) return NaN;
+      if (years !== null && years[y] !== 1) {
+        if (y > this.#lastYear) y = this.#lastYear;
+        else while (y >= limit && years[y] !== 1) y--;
+        mo = 12;
+        d = 31;
+        h = 23;
+        mi = s = 59;
+        continue;
+      }
+      const mo2 = mo < 1 ? -1 : this.#monPrev[mo]!;
+      if (mo2 < 0) {
+        y--;
+        mo = 12;
+        d = 31;
+        h = 23;
+        mi = s = 59;
+        continue;
+      }
+      if (mo2 !== mo) {
+        mo = mo2;
+        d = 31;
+        h = 23;
+        mi = s = 59;
+      }
+      const full = this.dayMask(y, mo);
+      const upTo = d >= 31 ? full : d <= 0 ? 0 : full & ((1 << d) - 1);
+      if (upTo === 0) {
+        mo--;
+        d = 31;
+        h = 23;
+        mi = s = 59;
+        continue;
+      }
+      const d2 = 32 - Math.clz32(upTo);
+      if (d2 !== d) {
+        d = d2;
+        h = 23;
+        mi = s = 59;
+      }
+      const h2 = h < 0 ? -1 : this.#hourPrev[h]!;
+      if (h2 < 0) {
+        d--;
+        h = 23;
+        mi = s = 59;
+        continue;
+      }
+      if (h2 !== h) {
+        h = h2;
+        mi = s = 59;
+      }
+      const mi2 = mi < 0 ? -1 : this.#minPrev[mi]!;
+      if (mi2 < 0) {
+        h--;
+        mi = s = 59;
+        continue;
+      }
+      if (mi2 !== mi) {
+        mi = mi2;
+        s = 59;
+      }
+      const s2 = s < 0 ? -1 : this.#secPrev[s]!;
+      if (s2 < 0) {
+        mi--;
+        s = 59;
+        continue;
+      }
+      return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s2) * 1000;
+    }
+  }
+}
+
+function weekdayOf(day: number, firstWeekday: number): number {
+  return (firstWeekday + day - 1) % 7;
+}
+
+function domSpecialBit(item: FieldItem, len: number, firstWeekday: number): number {
+  switch (item.kind) {
+    case "last-day": {
+      const day = len - item.offset;
+      return day >= 1 ? 1 << (day - 1) : 0;
+    }
+    case "last-weekday": {
+      const w = weekdayOf(len, firstWeekday);
+      const day = w === 6 ? len - 1 : w === 0 ? len - 2 : len;
+      return 1 << (day - 1);
+    }
+    case "nearest-weekday": {
+      if (item.day > len) return 0;
+      const w = weekdayOf(item.day, firstWeekday);
+      let day = item.day;
+      if (w === 6) day = item.day === 1 ? 3 : item.day - 1;
+      else if (w === 0) day = item.day === len ? item.day - 2 : item.day + 1;
+      return 1 << (day - 1);
+    }
+    default:
+      return 0;
+  }
+}
+
+function dowSpecialBit(item: FieldItem, len: number, firstWeekday: number): number {
+  switch (item.kind) {
+    case "last-dow": {
+      const lastWeekday = weekdayOf(len, firstWeekday);
+      const day = len - ((lastWeekday - item.dow + 7) % 7);
+      return 1 << (day - 1);
+    }
+    case "nth-dow": {
+      const day = 1 + ((item.dow - firstWeekday + 7) % 7) + 7 * (item.nth - 1);
+      return day <= len ? 1 << (day - 1) : 0;
+    }
+    default:
+      return 0;
+  }
+}

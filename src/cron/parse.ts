@@ -1,0 +1,473 @@
+import { CronSyntaxError, InvalidArgumentError } from "../errors.js";
+import {
+  DAY_OF_MONTH,
+  DAY_OF_WEEK,
+  HOUR,
+  MINUTE,
+  MONTH,
+  NICKNAMES,
+  SECOND,
+  YEAR,
+  type FieldSpec,
+} from "./fields.js";
+
+/** One comma-separated element of a field, kept for descriptions. */
+export type FieldItem =
+  | { readonly kind: "any"; readonly step: number }
+  | { readonly kind: "range"; readonly from: number; readonly to: number; readonly step: number }
+  | { readonly kind: "value"; readonly value: number }
+  /** `L` (offset 0) or `L-n` in day-of-month. */
+  | { readonly kind: "last-day"; readonly offset: number }
+  /** `15W`: the weekday nearest the 15th, within the month. */
+  | { readonly kind: "nearest-weekday"; readonly day: number }
+  /** `LW`: the last weekday of the month. */
+  | { readonly kind: "last-weekday" }
+  /** `5L`: the last Friday of the month. */
+  | { readonly kind: "last-dow"; readonly dow: number }
+  /** `5#3`: the third Friday of the month. */
+  | { readonly kind: "nth-dow"; readonly dow: number; readonly nth: number };
+
+/** A parsed field: its text, where it sits, its items and the plain values they cover. */
+export interface ParsedField {
+  readonly spec: FieldSpec;
+  readonly text: string;
+  readonly column: number;
+  /** The text starts with `*` or is `?` (Vixie's test for "unrestricted"). */
+  readonly star: boolean;
+  readonly items: readonly FieldItem[];
+  /** Sorted distinct values of the plain items (day-of-week folded to 0-6). */
+  readonly values: readonly number[];
+}
+
+/** The syntax tree of a cron expression. */
+export interface ParsedCron {
+  readonly source: string;
+  /** The five-to-seven-field text parsed (a nickname's expansion). */
+  readonly expanded: string;
+  readonly hasSeconds: boolean;
+  readonly second: ParsedField;
+  readonly minute: ParsedField;
+  readonly hour: ParsedField;
+  readonly dayOfMonth: ParsedField;
+  readonly month: ParsedField;
+  readonly dayOfWeek: ParsedField;
+  readonly year: ParsedField | null;
+}
+
+interface Token {
+  readonly text: string;
+  readonly column: number;
+}
+
+const DIGITS = /^\d+$/;
+
+/** Parses cron text into a {@link ParsedCron}; throws CronSyntaxError with field and column. */
+export function parseCronSyntax(expression: string): ParsedCron {
+  if (typeof expression !== "string") {
+    throw new InvalidArgumentError(
+      "expression",
+      'a cron expression string such as "*/5 * * * *"',
+      expression,
+    );
+  }
+  const fail = (
+    field: CronSyntaxError["field"],
+    column: number,
+    token: string,
+    reason: string,
+  ): never => {
+    throw new CronSyntaxError(expression, field, column, token, reason);
+  };
+
+  const tokens: Token[] = [];
+  const re = /\S+/g;
+  for (let m = re.exec(expression); m; m = re.exec(expression))
+    tokens.push({ text: m[0], column: m.index });
+
+  let fields = tokens;
+  let expanded = expression.trim();
+  const first = tokens[0];
+  if (first?.text.startsWith("@")) {
+    const nickname = first.text.toLowerCase();
+    const body = NICKNAMES[nickname];
+    if (body === undefined) {
+      const hint =
+        nickname === "@reboot" ? "@reboot runs at start-up, which is not a schedule" : "";
+      fail(
+        "expression",
+        first.column,
+        first.text,
+        `unknown nickname ${first.text}${hint ? ` (${hint})` : ""}; allowed: ${Object.keys(NICKNAMES).join(" ")}`,
+      );
+    }
+    if (tokens.length > 1) {
+      const extra = tokens[1]!;
+      fail(
+        "expression",
+        extra.column,
+        extra.text,
+        `a nickname stands alone, found ${JSON.stringify(extra.text)} after ${first.text}`,
+      );
+    }
+    expanded = body!;
+    // Point every field of the expansion at the nickname itself.
+    fields = body!.split(" ").map((text) => ({ text, column: first.column }));
+  }
+
+  if (fields.length < 5 || fields.length > 7) {
+    const at = fields.length > 7 ? fields[7]!.column : expression.length;
+    fail(
+      "expression",
+      at,
+      fields.length > 7 ? fields[7]!.text : "",
+      `expected 5 fields (minute hour day-of-month month day-of-week), 6 (with seconds first) or 7 (seconds first, year last), found ${fields.length}`,
+    );
+  }
+  const hasSeconds = fields.length >= 6;
+  const at = (i: number): Token => fields[hasSeconds ? i : i - 1]!;
+  const secondToken: Token = hasSeconds ? fields[0]! : { text: "0", column: -1 };
+
+  const parse = (spec: FieldSpec, token: Token): ParsedField => parseField(spec, token, fail);
+  const second = hasSeconds ? parse(SECOND, secondToken) : plainField(SECOND, "0", 0);
+  const minute = parse(MINUTE, at(1));
+  const hour = parse(HOUR, at(2));
+  const dayOfMonth = parse(DAY_OF_MONTH, at(3));
+  const month = parse(MONTH, at(4));
+  const dayOfWeek = parse(DAY_OF_WEEK, at(5));
+  const year = fields.length === 7 ? parse(YEAR, fields[6]!) : null;
+  for (const f of [second, minute, hour, month]) {
+    if (f.text === "?")
+      fail(
+        f.spec.name,
+        f.column,
+        "?",
+        `"?" is only allowed in the day-of-month and day-of-week fields`,
+      );
+  }
+  return {
+    source: expression,
+    expanded,
+    hasSeconds,
+    second,
+    minute,
+    hour,
+    dayOfMonth,
+    month,
+    dayOfWeek,
+    year,
+  };
+}
+
+function plainField(spec: FieldSpec, text: string, value: number): ParsedField {
+  return {
+    spec,
+    text,
+    column: -1,
+    star: false,
+    items: [{ kind: "value", value }],
+    values: [value],
+  };
+}
+
+type Fail = (
+  field: CronSyntaxError["field"],
+  column: number,
+  token: string,
+  reason: string,
+) => never;
+
+function allowedText(spec: FieldSpec): string {
+  const base = `${spec.min}-${spec.max}`;
+  if (spec === MONTH) return `${base} or JAN-DEC`;
+  if (spec === DAY_OF_WEEK) return `${base} (0 and 7 are Sunday) or SUN-SAT`;
+  return base;
+}
+
+function parseField(spec: FieldSpec, token: Token, fail: Fail): ParsedField {
+  const { text, column } = token;
+  const items: FieldItem[] = [];
+  const values = new Set<number>();
+  if (text === "?") {
+    if (spec !== DAY_OF_MONTH && spec !== DAY_OF_WEEK) {
+      fail(
+        spec.name,
+        column,
+        text,
+        `"?" is only allowed in the day-of-month and day-of-week fields`,
+      );
+    }
+    for (let v = spec.min; v <= (spec === DAY_OF_WEEK ? 6 : spec.max); v++) values.add(v);
+    return {
+      spec,
+      text,
+      column,
+      star: true,
+      items: [{ kind: "any", step: 1 }],
+      values: [...values].sort((a, b) => a - b),
+    };
+  }
+  let offset = 0;
+  for (const part of text.split(",")) {
+    const partColumn = column + offset;
+    offset += part.length + 1;
+    if (part === "") {
+      fail(
+        spec.name,
+        partColumn,
+        text,
+        `empty list element in ${spec.name} ${JSON.stringify(text)}`,
+      );
+    }
+    const item = parseItem(spec, part, partColumn, fail);
+    items.push(item);
+    addValues(spec, item, values);
+  }
+  if (items.length > 1 && items.some((i) => i.kind === "any")) {
+    fail(spec.name, column, text, `"*" cannot be combined with other values in a list`);
+  }
+  const folded = [...values].map((v) => (spec === DAY_OF_WEEK && v === 7 ? 0 : v));
+  return {
+    spec,
+    text,
+    column,
+    star: text.startsWith("*"),
+    items,
+    values: [...new Set(folded)].sort((a, b) => a - b),
+  };
+}
+
+function addValues(spec: FieldSpec, item: FieldItem, values: Set<number>): void {
+  switch (item.kind) {
+    case "any":
+      for (let v = spec.min; v <= spec.max; v += item.step) values.add(v);
+      break;
+    case "range":
+      for (let v = item.from; v <= item.to; v += item.step) values.add(v);
+      break;
+    case "value":
+      values.add(item.value);
+      break;
+    default:
+      break;
+  }
+}
+
+function parseItem(spec: FieldSpec, part: string, column: number, fail: Fail): FieldItem {
+  const upper = part.toUpperCase();
+  if (spec === DAY_OF_MONTH) {
+    const special = parseDomSpecial(upper, part, column, fail);
+    if (special) return special;
+  }
+  if (spec === DAY_OF_WEEK) {
+    const special = parseDowSpecial(upper, part, column, fail);
+    if (special) return special;
+  }
+  if (part === "?") fail(spec.name, column, part, `"?" must stand alone in the field`);
+
+  const slash = part.indexOf("/");
+  const base = slash < 0 ? part : part.slice(0, slash);
+  let step = 1;
+  if (slash >= 0) {
+    const stepText = part.slice(slash + 1);
+    const stepColumn = column + slash + 1;
+    if (!DIGITS.test(stepText)) {
+      fail(
+        spec.name,
+        stepColumn,
+        stepText,
+        `step ${JSON.stringify(stepText)} in ${spec.name} must be a whole number`,
+      );
+    }
+    step = Number(stepText);
+    const maxStep = spec.max - spec.min;
+    if (step === 0)
+      fail(
+        spec.name,
+        stepColumn,
+        stepText,
+        `step 0 in ${spec.name} would never advance; steps run 1-${maxStep}`,
+      );
+    if (step > maxStep) {
+      let hint = "";
+      if (spec === HOUR && step <= 59) hint = ": did you mean the minute field?";
+      else if ((spec === MINUTE || spec === SECOND) && step % 60 === 0)
+        hint = `: for every ${step} ${spec.name}s use an interval schedule ({ every: "${step / 60}${spec === MINUTE ? "h" : "m"}" })`;
+      else if (spec === MINUTE || spec === SECOND)
+        hint = `: for every ${step} ${spec.name}s use an interval schedule ({ every: "${step}${spec === MINUTE ? "m" : "s"}" })`;
+      fail(
+        spec.name,
+        stepColumn,
+        stepText,
+        `step ${step} is larger than the ${spec.name} field allows (1-${maxStep})${hint}`,
+      );
+    }
+    if (base === "")
+      fail(
+        spec.name,
+        column,
+        part,
+        `step without a start in ${spec.name} ${JSON.stringify(part)}: write */${step} or a-b/${step}`,
+      );
+  }
+  if (base === "*") return { kind: "any", step };
+
+  const dash = base.indexOf("-", 1);
+  if (dash >= 0) {
+    const from = parseValue(spec, base.slice(0, dash), column, fail, false);
+    const to = parseValue(spec, base.slice(dash + 1), column + dash + 1, fail, true);
+    if (from > to) {
+      fail(
+        spec.name,
+        column,
+        base,
+        `range ${base} in ${spec.name} is reversed; ranges run from low to high (wrap-around is not supported), e.g. ${to}-${from}`,
+      );
+    }
+    return { kind: "range", from, to, step };
+  }
+  const value = parseValue(spec, base, column, fail, false);
+  if (slash >= 0) return { kind: "range", from: value, to: spec.max, step };
+  return { kind: "value", value };
+}
+
+function parseValue(
+  spec: FieldSpec,
+  text: string,
+  column: number,
+  fail: Fail,
+  rangeEnd: boolean,
+): number {
+  if (DIGITS.test(text)) {
+    const value = Number(text);
+    if (value < spec.min || value > spec.max) {
+      fail(spec.name, column, text, `${spec.name} ${text} is out of range ${allowedText(spec)}`);
+    }
+    return value;
+  }
+  const upper = text.toUpperCase();
+  const named = spec.names?.[upper];
+  if (named !== undefined) {
+    // FRI-SUN reads naturally as Friday to Sunday: Sunday ends a range as 7.
+    return spec === DAY_OF_WEEK && rangeEnd && named === 0 ? 7 : named;
+  }
+  const short = spec.fullNames?.[upper];
+  if (short !== undefined) {
+    fail(
+      spec.name,
+      column,
+      text,
+      `${spec.name} names are three letters: write ${short} instead of ${text}`,
+    );
+  }
+  if (text === "")
+    fail(spec.name, column, text, `missing value in ${spec.name}; allowed: ${allowedText(spec)}`);
+  if (/^-\d+$/.test(text))
+    fail(
+      spec.name,
+      column,
+      text,
+      `${spec.name} ${text} is negative; allowed: ${allowedText(spec)}`,
+    );
+  if (/^\d+\.\d*$/.test(text))
+    fail(
+      spec.name,
+      column,
+      text,
+      `${spec.name} ${text} must be a whole number; allowed: ${allowedText(spec)}`,
+    );
+  let reason = `${JSON.stringify(text)} is not a valid ${spec.name}; allowed: ${allowedText(spec)}`;
+  if (spec !== DAY_OF_MONTH && /^L(-\d+)?$|^\d*W$|^LW$/.test(upper)) {
+    reason += " (L and W belong to the day-of-month field)";
+  } else if (spec !== DAY_OF_WEEK && /^\w+[#L]\d*$/.test(upper)) {
+    reason += " (# and nL belong to the day-of-week field)";
+  }
+  return fail(spec.name, column, text, reason);
+}
+
+function parseDomSpecial(
+  upper: string,
+  part: string,
+  column: number,
+  fail: Fail,
+): FieldItem | null {
+  if (upper === "L") return { kind: "last-day", offset: 0 };
+  if (upper === "LW") return { kind: "last-weekday" };
+  const lastOffset = /^L-(\d+)$/.exec(upper);
+  if (lastOffset) {
+    const n = Number(lastOffset[1]);
+    if (n < 1 || n > 30)
+      fail(
+        "day-of-month",
+        column + 2,
+        lastOffset[1]!,
+        `L-${n}: the offset from the last day runs 1-30`,
+      );
+    return { kind: "last-day", offset: n };
+  }
+  const weekday = /^(\d+)W$/.exec(upper);
+  if (weekday) {
+    const day = Number(weekday[1]);
+    if (day < 1 || day > 31)
+      fail("day-of-month", column, part, `${part}: the day before W runs 1-31`);
+    return { kind: "nearest-weekday", day };
+  }
+  if (/[LW]/.test(upper) && !upper.includes("/")) {
+    fail(
+      "day-of-month",
+      column,
+      part,
+      `${JSON.stringify(part)} is not valid; L, L-n, LW and nW (e.g. 15W) are the special forms`,
+    );
+  }
+  return null;
+}
+
+function parseDowSpecial(
+  upper: string,
+  part: string,
+  column: number,
+  fail: Fail,
+): FieldItem | null {
+  if (upper === "L") {
+    fail(
+      "day-of-week",
+      column,
+      part,
+      `"L" alone is ambiguous in day-of-week: write SAT or 6 for Saturday, or e.g. 5L for the last Friday`,
+    );
+  }
+  const hash = /^(\w+)#(\w*)$/.exec(upper);
+  if (hash) {
+    const dow = parseDowName(hash[1]!, column, part, fail);
+    const nthText = hash[2]!;
+    const nth = DIGITS.test(nthText) ? Number(nthText) : NaN;
+    if (!(nth >= 1 && nth <= 5)) {
+      fail(
+        "day-of-week",
+        column + hash[1]!.length + 1,
+        nthText,
+        `${part}: the number after # is the week of the month, 1-5`,
+      );
+    }
+    return { kind: "nth-dow", dow, nth };
+  }
+  const last = /^(\w+)L$/.exec(upper);
+  if (last && !(DAY_OF_WEEK.names && upper in DAY_OF_WEEK.names)) {
+    const dow = parseDowName(last[1]!, column, part, fail);
+    return { kind: "last-dow", dow };
+  }
+  return null;
+}
+
+function parseDowName(text: string, column: number, part: string, fail: Fail): number {
+  const value = DIGITS.test(text) ? Number(text) : DAY_OF_WEEK.names?.[text];
+  if (value === undefined || value > 7) {
+    fail(
+      "day-of-week",
+      column,
+      part,
+      `${JSON.stringify(part)}: ${text} is not a day of the week (0-7 or SUN-SAT)`,
+    );
+  }
+  return value % 7;
+}
