@@ -7,28 +7,45 @@ export type DayMatch = "vixie" | "or" | "and";
 /** Years searched before an expression without a year field is declared never to fire. */
 const SEARCH_YEARS = 400;
 
-/** next[v] = smallest allowed value >= v, or -1; index max+1 is always -1. */
-function nextTable(values: readonly number[], max: number): Int16Array {
-  const table = new Int16Array(max + 2).fill(-1);
-  let next = -1;
-  const set = new Set(values);
-  for (let v = max; v >= 0; v--) {
-    if (set.has(v)) next = v;
-    table[v] = next;
+const ctz = (x: number): number => 31 - Math.clz32(x & -x);
+const highBit = (x: number): number => 31 - Math.clz32(x);
+
+/** Smallest value >= v in a 0-59 set held as two 30-bit masks, or -1. */
+function next60(lo: number, hi: number, v: number): number {
+  if (v < 30) {
+    const r = lo >>> v;
+    if (r !== 0) return v + ctz(r);
+    return hi !== 0 ? 30 + ctz(hi) : -1;
   }
-  return table;
+  if (v >= 60) return -1;
+  const r = hi >>> (v - 30);
+  return r !== 0 ? v + ctz(r) : -1;
 }
 
-/** prev[v] = largest allowed value <= v, or -1. */
-function prevTable(values: readonly number[], max: number): Int16Array {
-  const table = new Int16Array(max + 1).fill(-1);
-  let prev = -1;
-  const set = new Set(values);
-  for (let v = 0; v <= max; v++) {
-    if (set.has(v)) prev = v;
-    table[v] = prev;
+/** Largest value <= v in a 0-59 set held as two 30-bit masks, or -1. */
+function prev60(lo: number, hi: number, v: number): number {
+  if (v >= 30) {
+    const r = hi & ((2 << Math.min(v - 30, 29)) - 1);
+    if (r !== 0) return 30 + highBit(r);
+    return lo !== 0 ? highBit(lo) : -1;
   }
-  return table;
+  if (v < 0) return -1;
+  const r = lo & ((2 << v) - 1);
+  return r !== 0 ? highBit(r) : -1;
+}
+
+/** Smallest value >= v in a set of values below 30 held as a mask, or -1. */
+function next30(mask: number, v: number): number {
+  if (v >= 30) return -1;
+  const r = mask >>> v;
+  return r !== 0 ? v + ctz(r) : -1;
+}
+
+/** Largest value <= v in a set of values below 30 held as a mask, or -1. */
+function prev30(mask: number, v: number): number {
+  if (v < 0) return -1;
+  const r = mask & ((2 << Math.min(v, 29)) - 1);
+  return r !== 0 ? highBit(r) : -1;
 }
 
 function specialItems(field: ParsedField): FieldItem[] {
@@ -41,14 +58,12 @@ function specialItems(field: ParsedField): FieldItem[] {
  * zone-aware layer in next.ts maps that onto real instants.
  */
 export class CompiledCron {
-  readonly #secNext: Int16Array;
-  readonly #secPrev: Int16Array;
-  readonly #minNext: Int16Array;
-  readonly #minPrev: Int16Array;
-  readonly #hourNext: Int16Array;
-  readonly #hourPrev: Int16Array;
-  readonly #monNext: Int16Array;
-  readonly #monPrev: Int16Array;
+  readonly #secLo: number;
+  readonly #secHi: number;
+  readonly #minLo: number;
+  readonly #minHi: number;
+  readonly #hours: number;
+  readonly #months: number;
   /** Bit d-1 set when plain day-of-month values include d. */
   readonly #domBits: number;
   /** For each weekday of the 1st (0-6), the days of a 31-day month whose weekday is allowed. */
@@ -64,25 +79,21 @@ export class CompiledCron {
   #mask = 0;
 
   constructor(parsed: ParsedCron, dayMatch: DayMatch) {
-    this.#secNext = nextTable(parsed.second.values, 59);
-    this.#secPrev = prevTable(parsed.second.values, 59);
-    this.#minNext = nextTable(parsed.minute.values, 59);
-    this.#minPrev = prevTable(parsed.minute.values, 59);
-    this.#hourNext = nextTable(parsed.hour.values, 23);
-    this.#hourPrev = prevTable(parsed.hour.values, 23);
-    this.#monNext = nextTable(parsed.month.values, 12);
-    this.#monPrev = prevTable(parsed.month.values, 12);
-    let domBits = 0;
-    for (const d of parsed.dayOfMonth.values) domBits |= 1 << (d - 1);
-    this.#domBits = domBits;
-    let dowBits = 0;
-    for (const d of parsed.dayOfWeek.values) dowBits |= 1 << d;
+    this.#secLo = parsed.second.lo;
+    this.#secHi = parsed.second.hi;
+    this.#minLo = parsed.minute.lo;
+    this.#minHi = parsed.minute.hi;
+    this.#hours = parsed.hour.lo;
+    this.#months = parsed.month.lo;
+    this.#domBits = (parsed.dayOfMonth.lo >>> 1) | (parsed.dayOfMonth.hi << 29);
+    const week = parsed.dayOfWeek.lo & 0x7f;
     this.#dowMonth = new Int32Array(7);
     for (let w = 0; w < 7; w++) {
-      let mask = 0;
-      for (let day = 1; day <= 31; day++)
-        if (dowBits & (1 << ((w + day - 1) % 7))) mask |= 1 << (day - 1);
-      this.#dowMonth[w] = mask;
+      // Day k+1 of a month starting on weekday w falls on weekday (w + k) % 7.
+      const rotated = ((week >>> w) | (week << (7 - w))) & 0x7f;
+      this.#dowMonth[w] =
+        (rotated | (rotated << 7) | (rotated << 14) | (rotated << 21) | (rotated << 28)) &
+        0x7fffffff;
     }
     this.#domSpecial = specialItems(parsed.dayOfMonth);
     this.#dowSpecial = specialItems(parsed.dayOfWeek);
@@ -143,7 +154,7 @@ export class CompiledCron {
         h = mi = s = 0;
         continue;
       }
-      const mo2 = this.#monNext[mo]!;
+      const mo2 = next30(this.#months, mo);
       if (mo2 < 0) {
         y++;
         mo = d = 1;
@@ -170,7 +181,7 @@ export class CompiledCron {
         d = d2;
         h = mi = s = 0;
       }
-      const h2 = this.#hourNext[h]!;
+      const h2 = next30(this.#hours, h);
       if (h2 < 0) {
         d++;
         h = mi = s = 0;
@@ -180,7 +191,7 @@ export class CompiledCron {
         h = h2;
         mi = s = 0;
       }
-      const mi2 = this.#minNext[mi]!;
+      const mi2 = next60(this.#minLo, this.#minHi, mi);
       if (mi2 < 0) {
         h++;
         mi = s = 0;
@@ -190,7 +201,7 @@ export class CompiledCron {
         mi = mi2;
         s = 0;
       }
-      const s2 = this.#secNext[s]!;
+      const s2 = next60(this.#secLo, this.#secHi, s);
       if (s2 < 0) {
         mi++;
         s = 0;
@@ -224,7 +235,7 @@ export class CompiledCron {
         mi = s = 59;
         continue;
       }
-      const mo2 = mo < 1 ? -1 : this.#monPrev[mo]!;
+      const mo2 = prev30(this.#months, mo);
       if (mo2 < 0) {
         y--;
         mo = 12;
@@ -254,7 +265,7 @@ export class CompiledCron {
         h = 23;
         mi = s = 59;
       }
-      const h2 = h < 0 ? -1 : this.#hourPrev[h]!;
+      const h2 = prev30(this.#hours, h);
       if (h2 < 0) {
         d--;
         h = 23;
@@ -265,7 +276,7 @@ export class CompiledCron {
         h = h2;
         mi = s = 59;
       }
-      const mi2 = mi < 0 ? -1 : this.#minPrev[mi]!;
+      const mi2 = prev60(this.#minLo, this.#minHi, mi);
       if (mi2 < 0) {
         h--;
         mi = s = 59;
@@ -275,7 +286,7 @@ export class CompiledCron {
         mi = mi2;
         s = 59;
       }
-      const s2 = s < 0 ? -1 : this.#secPrev[s]!;
+      const s2 = prev60(this.#secLo, this.#secHi, s);
       if (s2 < 0) {
         mi--;
         s = 59;

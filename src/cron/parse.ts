@@ -37,6 +37,10 @@ export interface ParsedField {
   readonly items: readonly FieldItem[];
   /** Sorted distinct values of the plain items (day-of-week folded to 0-6). */
   readonly values: readonly number[];
+  /** The plain values below 30 as bits (bit v for value v). */
+  readonly lo: number;
+  /** The plain values from 30 up as bits (bit v-30 for value v); unused for years. */
+  readonly hi: number;
 }
 
 /** The syntax tree of a cron expression. */
@@ -159,14 +163,7 @@ export function parseCronSyntax(expression: string): ParsedCron {
 }
 
 function plainField(spec: FieldSpec, text: string, value: number): ParsedField {
-  return {
-    spec,
-    text,
-    column: -1,
-    star: false,
-    items: [{ kind: "value", value }],
-    values: [value],
-  };
+  return new Field(spec, text, -1, false, [{ kind: "value", value }], 1 << value, 0);
 }
 
 type Fail = (
@@ -183,10 +180,51 @@ function allowedText(spec: FieldSpec): string {
   return base;
 }
 
+/**
+ * A parsed field. Plain values are kept as two 30-bit masks (`lo` for 0-29,
+ * `hi` for 30-59) so that compiling needs no tables; `values` is derived on demand.
+ */
+class Field implements ParsedField {
+  readonly spec: FieldSpec;
+  readonly text: string;
+  readonly column: number;
+  readonly star: boolean;
+  readonly items: readonly FieldItem[];
+  readonly lo: number;
+  readonly hi: number;
+  readonly #years: readonly number[] | undefined;
+
+  constructor(
+    spec: FieldSpec,
+    text: string,
+    column: number,
+    star: boolean,
+    items: readonly FieldItem[],
+    lo: number,
+    hi: number,
+    years?: readonly number[],
+  ) {
+    this.spec = spec;
+    this.text = text;
+    this.column = column;
+    this.star = star;
+    this.items = items;
+    this.lo = lo;
+    this.hi = hi;
+    this.#years = years;
+  }
+
+  get values(): readonly number[] {
+    if (this.#years) return this.#years;
+    const out: number[] = [];
+    for (let v = 0; v < 30; v++) if (this.lo & (1 << v)) out.push(v);
+    for (let v = 0; v < 30; v++) if (this.hi & (1 << v)) out.push(v + 30);
+    return out;
+  }
+}
+
 function parseField(spec: FieldSpec, token: Token, fail: Fail): ParsedField {
   const { text, column } = token;
-  const items: FieldItem[] = [];
-  const values = new Set<number>();
   if (text === "?") {
     if (spec !== DAY_OF_MONTH && spec !== DAY_OF_WEEK) {
       fail(
@@ -196,60 +234,142 @@ function parseField(spec: FieldSpec, token: Token, fail: Fail): ParsedField {
         `"?" is only allowed in the day-of-month and day-of-week fields`,
       );
     }
-    for (let v = spec.min; v <= (spec === DAY_OF_WEEK ? 6 : spec.max); v++) values.add(v);
-    return {
+    const all = spec === DAY_OF_WEEK ? 0x7f : 0x7ffffffe & 0x3fffffff;
+    return new Field(
       spec,
       text,
       column,
-      star: true,
-      items: [{ kind: "any", step: 1 }],
-      values: [...values].sort((a, b) => a - b),
-    };
+      true,
+      [{ kind: "any", step: 1 }],
+      all,
+      spec === DAY_OF_WEEK ? 0 : 0b11,
+    );
   }
-  let offset = 0;
-  for (const part of text.split(",")) {
-    const partColumn = column + offset;
-    offset += part.length + 1;
-    if (part === "") {
+  const items: FieldItem[] = [];
+  const isYear = spec === YEAR;
+  const years = isYear ? new Set<number>() : undefined;
+  let lo = 0;
+  let hi = 0;
+  let start = 0;
+  for (;;) {
+    const comma = text.indexOf(",", start);
+    const end = comma < 0 ? text.length : comma;
+    if (end === start) {
       fail(
         spec.name,
-        partColumn,
+        column + start,
         text,
         `empty list element in ${spec.name} ${JSON.stringify(text)}`,
       );
     }
-    const item = parseItem(spec, part, partColumn, fail);
+    const item =
+      fastItem(spec, text, start, end) ??
+      parseItem(spec, text.slice(start, end), column + start, fail);
     items.push(item);
-    addValues(spec, item, values);
+    let from = 0;
+    let to = -1;
+    let step = 1;
+    if (item.kind === "any") {
+      from = spec.min;
+      to = spec.max;
+      step = item.step;
+    } else if (item.kind === "range") {
+      from = item.from;
+      to = item.to;
+      step = item.step;
+    } else if (item.kind === "value") {
+      from = to = item.value;
+    }
+    for (let v = from; v <= to; v += step) {
+      if (years) years.add(v);
+      else {
+        const folded = v === 7 && spec === DAY_OF_WEEK ? 0 : v;
+        if (folded < 30) lo |= 1 << folded;
+        else hi |= 1 << (folded - 30);
+      }
+    }
+    if (comma < 0) break;
+    start = comma + 1;
   }
   if (items.length > 1 && items.some((i) => i.kind === "any")) {
     fail(spec.name, column, text, `"*" cannot be combined with other values in a list`);
   }
-  const folded = [...values].map((v) => (spec === DAY_OF_WEEK && v === 7 ? 0 : v));
-  return {
-    spec,
-    text,
-    column,
-    star: text.startsWith("*"),
-    items,
-    values: [...new Set(folded)].sort((a, b) => a - b),
-  };
+  const yearValues = years ? [...years].sort((a, b) => a - b) : undefined;
+  return new Field(spec, text, column, text.charCodeAt(0) === 42, items, lo, hi, yearValues);
 }
 
-function addValues(spec: FieldSpec, item: FieldItem, values: Set<number>): void {
-  switch (item.kind) {
-    case "any":
-      for (let v = spec.min; v <= spec.max; v += item.step) values.add(v);
-      break;
-    case "range":
-      for (let v = item.from; v <= item.to; v += item.step) values.add(v);
-      break;
-    case "value":
-      values.add(item.value);
-      break;
-    default:
-      break;
+const CH_STAR = 42;
+const CH_DASH = 45;
+const CH_SLASH = 47;
+const CH_0 = 48;
+const CH_9 = 57;
+
+/**
+ * Parses the common item forms (`*`, `*\/n`, `a`, `a-b`, `a-b/n`, `a/n` with
+ * numbers or names) without allocating; returns null for anything else, which
+ * the thorough parser then handles (special forms and every error message).
+ */
+function fastItem(spec: FieldSpec, text: string, start: number, end: number): FieldItem | null {
+  let i = start;
+  let from: number;
+  let to: number;
+  let ranged = false;
+  if (text.charCodeAt(i) === CH_STAR) {
+    i++;
+    from = -1;
+    to = -1;
+  } else {
+    const a = atom(spec, text, i, end);
+    if (a < 0) return null;
+    from = a & 0xffff;
+    i = a >>> 16;
+    to = from;
+    if (i < end && text.charCodeAt(i) === CH_DASH) {
+      const b = atom(spec, text, i + 1, end);
+      if (b < 0) return null;
+      to = b & 0xffff;
+      i = b >>> 16;
+      // FRI-SUN: Sunday ends a range as 7.
+      if (spec === DAY_OF_WEEK && to === 0 && i - 3 >= 0 && text.charCodeAt(i - 1) > CH_9) to = 7;
+      if (from > to) return null;
+      ranged = true;
+    }
   }
+  let step = 0;
+  if (i < end) {
+    if (text.charCodeAt(i) !== CH_SLASH || i + 1 === end) return null;
+    for (let j = i + 1; j < end; j++) {
+      const c = text.charCodeAt(j);
+      if (c < CH_0 || c > CH_9 || step > 1000) return null;
+      step = step * 10 + (c - CH_0);
+    }
+    if (step === 0 || step > spec.max - spec.min) return null;
+  }
+  if (from < 0) return { kind: "any", step: step || 1 };
+  if (step > 0) return { kind: "range", from, to: ranged ? to : spec.max, step };
+  return ranged ? { kind: "range", from, to, step: 1 } : { kind: "value", value: from };
+}
+
+/** Reads a number or a three-letter name at `i`; returns (nextIndex << 16 | value), or -1. */
+function atom(spec: FieldSpec, text: string, i: number, end: number): number {
+  const c = text.charCodeAt(i);
+  if (c >= CH_0 && c <= CH_9) {
+    let value = 0;
+    let j = i;
+    for (; j < end; j++) {
+      const d = text.charCodeAt(j);
+      if (d < CH_0 || d > CH_9) break;
+      value = value * 10 + (d - CH_0);
+      if (value > spec.max) return -1;
+    }
+    if (value < spec.min) return -1;
+    return (j << 16) | value;
+  }
+  if (!spec.names || i + 3 > end) return -1;
+  const next = text.charCodeAt(i + 3);
+  if (i + 3 < end && next !== CH_DASH && next !== CH_SLASH) return -1;
+  const value = spec.names[text.slice(i, i + 3).toUpperCase()];
+  return value === undefined ? -1 : ((i + 3) << 16) | value;
 }
 
 function parseItem(spec: FieldSpec, part: string, column: number, fail: Fail): FieldItem {
