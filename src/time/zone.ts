@@ -216,6 +216,8 @@ const UTC_NAMES = new Set([
 // A pure memo of immutable tzdb-derived tables: sharing it between schedulers
 // only saves Intl work; nothing observable depends on it.
 const zoneCache = new Map<string, Zone>();
+let processZone: Zone | undefined;
+let processZoneTz: string | undefined;
 
 /** The process's own zone name (from TZ or the system), as Intl reports it. */
 export function processTimeZone(): string {
@@ -237,7 +239,15 @@ export function isValidTimeZone(name: string): boolean {
  * zone when `name` is undefined. Throws InvalidArgumentError naming the zone.
  */
 export function resolveZone(name: string | undefined, argument = "timezone"): Zone {
-  const key = name ?? processTimeZone();
+  if (name === undefined) {
+    // Asking Intl for the process zone costs microseconds; TZ can change at run time, so key on it.
+    const tz = process.env.TZ;
+    if (processZone !== undefined && tz === processZoneTz) return processZone;
+    processZone = resolveZone(processTimeZone(), argument);
+    processZoneTz = tz;
+    return processZone;
+  }
+  const key = name;
   const cached = zoneCache.get(key);
   if (cached) return cached;
   if (typeof key !== "string" || key.trim() === "") {
