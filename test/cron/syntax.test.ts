@@ -215,6 +215,17 @@ void describe("syntax: day-of-week", () => {
     assert.deepEqual(runs("0 0 * * 5-7", "UTC", JAN1, 4), expected);
   });
 
+  void it("SUN ends a range as 7 only after a later start: SUN-SUN is Sunday alone", () => {
+    // Cronie reads SUN-SUN as 0-0; reading the end as 7 would make it every day.
+    const sundays = [
+      "2024-01-07T00:00:00.000Z",
+      "2024-01-14T00:00:00.000Z",
+      "2024-01-21T00:00:00.000Z",
+    ];
+    assert.deepEqual(runs("0 0 * * SUN-SUN", "UTC", JAN1, 3), sundays);
+    assert.deepEqual(runs("0 0 * * 0-0", "UTC", JAN1, 3), sundays);
+  });
+
   void it("5L is the last Friday of the month", () => {
     assert.deepEqual(runs("0 0 * * 5L", "UTC", JAN1, 4), [
       "2024-01-26T00:00:00.000Z",
