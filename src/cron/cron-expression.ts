@@ -45,6 +45,8 @@ export class CronExpression {
   readonly fixedTime: boolean;
   /** The daylight-saving policy in force. */
   readonly dst: DstPolicy;
+  /** How day-of-month and day-of-week combine. */
+  readonly dayMatch: DayMatch;
   /** The syntax tree (for tools; treat as read-only). */
   readonly parsed: ParsedCron;
   readonly #compiled: CompiledCron;
@@ -92,6 +94,7 @@ export class CronExpression {
       gap: dstOption.gap ?? (this.fixedTime ? "shift" : "skip"),
       overlap: dstOption.overlap ?? (this.fixedTime ? "first" : "both"),
     };
+    this.dayMatch = dayMatch;
     this.#compiled = new CompiledCron(this.parsed, dayMatch);
   }
 
@@ -140,7 +143,7 @@ export class CronExpression {
 
   /** The expression in plain English, e.g. "At 02:30, Monday through Friday". */
   describe(): string {
-    return describeCron(this.parsed);
+    return describeCron(this.parsed, { dayMatch: this.dayMatch });
   }
 
   toString(): string {
