@@ -1,0 +1,225 @@
+import { parseCron, type CronExpression, type CronOptions } from "../cron/index.js";
+import { InvalidArgumentError, describeValue } from "../errors.js";
+import { parseDuration, type Duration } from "../time/duration.js";
+
+/** When a task runs: a cron expression, a `Date` (once), or a fixed interval. */
+export type ScheduleInput = string | Date | { every: Duration };
+
+/** The kind of a schedule. */
+export type ScheduleKind = "cron" | "once" | "interval";
+
+/** The serializable form of a schedule, as stores keep it. Times in epoch ms. */
+export type ScheduleSpec =
+  | {
+      readonly kind: "cron";
+      readonly expression: string;
+      readonly timezone: string;
+      readonly dayMatch?: CronOptions["dayMatch"];
+      readonly dst?: CronOptions["dst"];
+    }
+  | { readonly kind: "once"; readonly atMs: number }
+  | { readonly kind: "interval"; readonly everyMs: number; readonly anchorMs: number };
+
+/** A compiled schedule: the occurrences of a task, in epoch ms. */
+export interface Schedule {
+  readonly kind: ScheduleKind;
+  /** The text shown to users: the cron expression, the ISO instant, or `every 90000ms`. */
+  readonly source: string;
+  /** The IANA zone of a cron schedule, null for the others. */
+  readonly timezone: string | null;
+  /** The first occurrence strictly after `afterMs`, or null when there is none. */
+  next(afterMs: number): number | null;
+  /** The last occurrence strictly before `beforeMs`, or null when there is none. */
+  prev(beforeMs: number): number | null;
+  /** A sentence describing the schedule. */
+  describe(): string;
+  /** The serializable form. */
+  toSpec(): ScheduleSpec;
+}
+
+/**
+ * A cron schedule. Shared by every task with the same expression, zone and
+ * options (see {@link CronCache}); remembers its last `next` answer, because
+ * many tasks registered in the same millisecond ask the same question.
+ */
+export class CronSchedule implements Schedule {
+  readonly kind = "cron";
+  readonly cron: CronExpression;
+  readonly #spec: ScheduleSpec;
+  #memoFrom = Number.NaN;
+  #memoNext: number | null = null;
+
+  constructor(cron: CronExpression, spec: ScheduleSpec) {
+    this.cron = cron;
+    this.#spec = spec;
+  }
+  get source(): string {
+    return this.cron.source;
+  }
+  get timezone(): string {
+    return this.cron.timezone;
+  }
+  next(afterMs: number): number | null {
+    if (afterMs === this.#memoFrom) return this.#memoNext;
+    const next = this.cron.next(new Date(afterMs));
+    this.#memoFrom = afterMs;
+    this.#memoNext = next === null ? null : next.getTime();
+    return this.#memoNext;
+  }
+  prev(beforeMs: number): number | null {
+    return this.cron.prev(new Date(beforeMs))?.getTime() ?? null;
+  }
+  describe(): string {
+    return this.cron.describe();
+  }
+  toSpec(): ScheduleSpec {
+    return this.#spec;
+  }
+}
+
+/** A one-time schedule. */
+export class OnceSchedule implements Schedule {
+  readonly kind = "once";
+  readonly timezone = null;
+  readonly atMs: number;
+  constructor(atMs: number) {
+    this.atMs = atMs;
+  }
+  get source(): string {
+    return new Date(this.atMs).toISOString();
+  }
+  next(afterMs: number): number | null {
+    return this.atMs > afterMs ? this.atMs : null;
+  }
+  prev(beforeMs: number): number | null {
+    return this.atMs < beforeMs ? this.atMs : null;
+  }
+  describe(): string {
+    return `once at ${this.source}`;
+  }
+  toSpec(): ScheduleSpec {
+    return { kind: "once", atMs: this.atMs };
+  }
+}
+
+/** A fixed-interval schedule: `anchorMs + k * everyMs` for every integer k (no drift). */
+export class IntervalSchedule implements Schedule {
+  readonly kind = "interval";
+  readonly timezone = null;
+  readonly everyMs: number;
+  readonly anchorMs: number;
+  constructor(everyMs: number, anchorMs: number) {
+    this.everyMs = everyMs;
+    this.anchorMs = anchorMs;
+  }
+  get source(): string {
+    return `every ${this.everyMs}ms`;
+  }
+  next(afterMs: number): number | null {
+    const k = Math.floor((afterMs - this.anchorMs) / this.everyMs) + 1;
+    return this.anchorMs + k * this.everyMs;
+  }
+  prev(beforeMs: number): number | null {
+    const k = Math.ceil((beforeMs - this.anchorMs) / this.everyMs) - 1;
+    return this.anchorMs + k * this.everyMs;
+  }
+  describe(): string {
+    return `every ${this.everyMs} ms`;
+  }
+  toSpec(): ScheduleSpec {
+    return { kind: "interval", everyMs: this.everyMs, anchorMs: this.anchorMs };
+  }
+}
+
+/**
+ * Compiled cron schedules keyed by expression, zone and options. One per
+ * Scheduler (never module-level), so a million tasks with the same expression
+ * share one compiled form.
+ */
+export class CronCache {
+  readonly #entries = new Map<string, CronSchedule>();
+
+  /** Number of distinct compiled schedules. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Returns the shared schedule, parsing it on first use (throws CronSyntaxError, InvalidArgumentError). */
+  get(
+    expression: string,
+    options: Required<Pick<CronOptions, "timezone">> & CronOptions,
+  ): CronSchedule {
+    const { timezone, dayMatch, dst } = options;
+    const key = `${timezone}\u0000${dayMatch ?? ""}\u0000${dst?.gap ?? ""}\u0000${dst?.overlap ?? ""}\u0000${expression}`;
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      const cron = parseCron(expression, options);
+      const spec: ScheduleSpec = {
+        kind: "cron",
+        expression,
+        timezone,
+        ...(dayMatch === undefined ? {} : { dayMatch }),
+        ...(dst === undefined ? {} : { dst }),
+      };
+      entry = new CronSchedule(cron, spec);
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+/** Context of {@link compileSchedule}. */
+export interface CompileContext {
+  nowMs: number;
+  timezone: string;
+  cache: CronCache;
+  /** The task's `startAt` (anchors an interval), if any. */
+  startAtMs?: number | undefined;
+  dayMatch?: CronOptions["dayMatch"];
+  dst?: CronOptions["dst"];
+}
+
+const EXPECTED = 'a cron expression string, a Date, or { every: number | "90s" | "5m" | "1h" }';
+
+/**
+ * Compiles what the user passed as a schedule. Throws CronSyntaxError for bad
+ * cron text and InvalidArgumentError (argument `schedule`) for anything else.
+ * Whether it ever fires is checked by the caller, which knows `startAt`/`endAt`.
+ */
+export function compileSchedule(input: unknown, context: CompileContext): Schedule {
+  if (typeof input === "string") {
+    if (input.trim() === "") throw new InvalidArgumentError("schedule", EXPECTED, input);
+    return context.cache.get(input, {
+      timezone: context.timezone,
+      ...(context.dayMatch === undefined ? {} : { dayMatch: context.dayMatch }),
+      ...(context.dst === undefined ? {} : { dst: context.dst }),
+    });
+  }
+  if (input instanceof Date) {
+    const atMs = input.getTime();
+    if (Number.isNaN(atMs)) throw new InvalidArgumentError("schedule", "a valid Date", input);
+    return new OnceSchedule(atMs);
+  }
+  if (input !== null && typeof input === "object" && "every" in input) {
+    const everyMs = parseDuration("schedule.every", input.every, { positive: true });
+    return new IntervalSchedule(everyMs, context.startAtMs ?? context.nowMs);
+  }
+  throw new InvalidArgumentError("schedule", EXPECTED, input);
+}
+
+/** Rebuilds a schedule from its stored form. */
+export function scheduleFromSpec(spec: ScheduleSpec, cache: CronCache): Schedule {
+  switch (spec.kind) {
+    case "cron":
+      return cache.get(spec.expression, spec);
+    case "once":
+      return new OnceSchedule(spec.atMs);
+    case "interval":
+      return new IntervalSchedule(spec.everyMs, spec.anchorMs);
+  }
+}
+
+/** For messages: a short description of a schedule input. */
+export function describeScheduleInput(input: unknown): string {
+  return typeof input === "string" ? JSON.stringify(input) : describeValue(input);
+}

@@ -1,0 +1,519 @@
+import { InvalidArgumentError, describeValue } from "../errors.js";
+import type { CronOptions } from "../cron/index.js";
+import { parseDuration, type Duration } from "../time/duration.js";
+import { MISFIRE_POLICIES, type MisfirePolicy } from "./misfire.js";
+import { OVERLAP_POLICIES, type OverlapPolicy } from "./overlap.js";
+import { RETRY_DEFAULTS, type RetryPolicy } from "./retry.js";
+import type { HeapItem } from "./run-heap.js";
+import type { Schedule, ScheduleKind } from "./schedule.js";
+
+/** A task's lifecycle state. `completed`: it will never run again (one-time done, `maxRuns` or `endAt` reached). */
+export type TaskState = "active" | "paused" | "quarantined" | "completed";
+
+/** The recorded outcome of one run. */
+export type RunStatus = "succeeded" | "failed" | "timed-out" | "skipped" | "missed" | "interrupted";
+
+/** What a callback receives. */
+export interface TaskContext<Payload = unknown> {
+  /** The task's name. */
+  readonly taskName: string;
+  /** The instant this run was scheduled for (not when it started); `triggerTask` uses the trigger time. */
+  readonly scheduledAt: Date;
+  /** 1 for the first attempt, 2 for the first retry, … */
+  readonly attempt: number;
+  /** Aborted when the run times out or the scheduler stops; long callbacks should honour it. */
+  readonly signal: AbortSignal;
+  /** The task's `payload` option (undefined when none). */
+  readonly payload: Payload;
+}
+
+/** An inline task callback, sync or async. Its return value is ignored; a throw or rejection is a failed run. */
+export type TaskCallback<Payload = unknown> = (ctx: TaskContext<Payload>) => unknown;
+
+/**
+ * A handler that runs in a worker thread: a module (absolute path or URL) and
+ * the name of an export (default `"default"`), called with a serializable
+ * context `{ taskName, scheduledAt, attempt, payload }`.
+ */
+export interface ModuleHandler {
+  readonly module: string | URL;
+  readonly export?: string;
+}
+
+/** What `registerTask` accepts as the callback: a function, a handler name given to `defineHandler`, or a module handler. */
+export type CallbackInput<Payload = unknown> = TaskCallback<Payload> | string | ModuleHandler;
+
+/** Options of `registerTask`. Durations are in ms (or text such as `"90s"` where noted). */
+export interface TaskOptions<Payload = unknown> {
+  /**
+   * IANA zone the cron expression is read in.
+   * @defaultValue the scheduler's `timezone`
+   */
+  timezone?: string;
+  /**
+   * What to do when a run falls due while the previous one is still running.
+   * @defaultValue "skip"
+   */
+  overlap?: OverlapPolicy;
+  /**
+   * What to do with runs missed while the process was down, asleep, or blocked.
+   * @defaultValue "run-once"
+   */
+  misfire?: MisfirePolicy;
+  /**
+   * A run starting later than this after its scheduled time counts as missed.
+   * @defaultValue 1000
+   */
+  misfireGraceMs?: number;
+  /**
+   * The most catch-up runs `misfire: "run-all"` starts at once.
+   * @defaultValue 100
+   */
+  maxCatchUpRuns?: number;
+  /**
+   * Abort a run after this long (0: no limit). Inline callbacks see `ctx.signal` abort; worker handlers are terminated.
+   * @defaultValue 0
+   */
+  timeoutMs?: number;
+  /**
+   * Retry policy for failed runs (a number is shorthand for `{ attempts }`).
+   * @defaultValue `{ attempts: 0 }`
+   */
+  retries?: Partial<RetryPolicy> | number;
+  /** No run before this instant. */
+  startAt?: Date | number | string;
+  /** No run after this instant; the task then completes. */
+  endAt?: Date | number | string;
+  /** Complete the task after this many runs (retries not counted). */
+  maxRuns?: number;
+  /**
+   * Start each run up to this many ms late, at random (spreads load); `ctx.scheduledAt` is unchanged.
+   * @defaultValue 0
+   */
+  jitterMs?: number;
+  /** JSON-serializable data given to the callback as `ctx.payload`. */
+  payload?: Payload;
+  /**
+   * Replace a task of the same name instead of throwing DuplicateTaskError.
+   * @defaultValue false
+   */
+  replace?: boolean;
+  /** How day-of-month and day-of-week combine in the cron expression (see the cron module). */
+  dayMatch?: CronOptions["dayMatch"];
+  /** Daylight-saving behaviour of the cron expression (see design.md). */
+  dst?: CronOptions["dst"];
+}
+
+/** The defaults of {@link TaskOptions} that have one. */
+export const TASK_DEFAULTS = Object.freeze({
+  overlap: "skip",
+  misfire: "run-once",
+  misfireGraceMs: 1_000,
+  maxCatchUpRuns: 100,
+  timeoutMs: 0,
+  jitterMs: 0,
+  maxRuns: Number.POSITIVE_INFINITY,
+  replace: false,
+} satisfies Required<
+  Pick<
+    TaskOptions,
+    | "overlap"
+    | "misfire"
+    | "misfireGraceMs"
+    | "maxCatchUpRuns"
+    | "timeoutMs"
+    | "jitterMs"
+    | "maxRuns"
+    | "replace"
+  >
+>);
+
+/** Task options after validation, with defaults applied. Instants in epoch ms. Shared and frozen. */
+export interface ResolvedTaskOptions {
+  readonly timezone: string | undefined;
+  readonly overlap: OverlapPolicy;
+  readonly misfire: MisfirePolicy;
+  readonly misfireGraceMs: number;
+  readonly maxCatchUpRuns: number;
+  readonly timeoutMs: number;
+  readonly retries: Readonly<RetryPolicy>;
+  /** -Infinity when unset. */
+  readonly startAtMs: number;
+  /** +Infinity when unset. */
+  readonly endAtMs: number;
+  readonly maxRuns: number;
+  readonly jitterMs: number;
+  readonly payload: unknown;
+  readonly replace: boolean;
+  readonly dayMatch: CronOptions["dayMatch"];
+  readonly dst: CronOptions["dst"];
+}
+
+/** The options of a task registered without any, shared by all such tasks to keep them small. */
+export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
+  timezone: undefined,
+  overlap: TASK_DEFAULTS.overlap,
+  misfire: TASK_DEFAULTS.misfire,
+  misfireGraceMs: TASK_DEFAULTS.misfireGraceMs,
+  maxCatchUpRuns: TASK_DEFAULTS.maxCatchUpRuns,
+  timeoutMs: TASK_DEFAULTS.timeoutMs,
+  retries: RETRY_DEFAULTS,
+  startAtMs: Number.NEGATIVE_INFINITY,
+  endAtMs: Number.POSITIVE_INFINITY,
+  maxRuns: TASK_DEFAULTS.maxRuns,
+  jitterMs: TASK_DEFAULTS.jitterMs,
+  payload: undefined,
+  replace: TASK_DEFAULTS.replace,
+  dayMatch: undefined,
+  dst: undefined,
+});
+
+const KNOWN_OPTIONS = new Set<string>([
+  "timezone",
+  "overlap",
+  "misfire",
+  "misfireGraceMs",
+  "maxCatchUpRuns",
+  "timeoutMs",
+  "retries",
+  "startAt",
+  "endAt",
+  "maxRuns",
+  "jitterMs",
+  "payload",
+  "replace",
+  "dayMatch",
+  "dst",
+]);
+
+function oneOf<T extends string>(argument: string, allowed: readonly T[], value: unknown): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value))
+    return value as T;
+  throw new InvalidArgumentError(
+    argument,
+    `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`,
+    value,
+  );
+}
+
+function wholeNumber(argument: string, value: unknown, min: number): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= min) return value;
+  throw new InvalidArgumentError(argument, `a whole number from ${min} up`, value);
+}
+
+function instant(argument: string, value: unknown): number {
+  const ms =
+    value instanceof Date
+      ? value.getTime()
+      : typeof value === "string"
+        ? Date.parse(value)
+        : (value as number);
+  if (
+    typeof ms === "number" &&
+    Number.isFinite(ms) &&
+    (typeof value !== "object" || value instanceof Date)
+  )
+    return ms;
+  throw new InvalidArgumentError(
+    argument,
+    "a valid Date, epoch milliseconds or ISO 8601 string",
+    value,
+  );
+}
+
+function resolveRetries(value: unknown): Readonly<RetryPolicy> {
+  if (typeof value === "number")
+    return Object.freeze({ ...RETRY_DEFAULTS, attempts: wholeNumber("options.retries", value, 0) });
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      "options.retries",
+      "a number of attempts or { attempts, backoffMs, factor, maxBackoffMs }",
+      value,
+    );
+  }
+  const input = value as Partial<Record<keyof RetryPolicy, unknown>>;
+  for (const key of Object.keys(input)) {
+    if (!(key in RETRY_DEFAULTS)) {
+      throw new InvalidArgumentError(
+        `options.retries.${key}`,
+        "absent (known: attempts, backoffMs, factor, maxBackoffMs)",
+        input[key as keyof RetryPolicy],
+      );
+    }
+  }
+  const attempts =
+    input.attempts === undefined
+      ? RETRY_DEFAULTS.attempts
+      : wholeNumber("options.retries.attempts", input.attempts, 0);
+  const backoffMs =
+    input.backoffMs === undefined
+      ? RETRY_DEFAULTS.backoffMs
+      : parseDuration("options.retries.backoffMs", input.backoffMs);
+  const maxBackoffMs =
+    input.maxBackoffMs === undefined
+      ? Math.max(RETRY_DEFAULTS.maxBackoffMs, backoffMs)
+      : parseDuration("options.retries.maxBackoffMs", input.maxBackoffMs);
+  const factor = input.factor ?? RETRY_DEFAULTS.factor;
+  if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
+    throw new InvalidArgumentError("options.retries.factor", "a finite number from 1 up", factor);
+  }
+  if (maxBackoffMs < backoffMs) {
+    throw new InvalidArgumentError(
+      "options.retries.maxBackoffMs",
+      `a duration not below backoffMs (${backoffMs} ms)`,
+      input.maxBackoffMs,
+    );
+  }
+  return Object.freeze({ attempts, backoffMs, factor, maxBackoffMs });
+}
+
+function resolveDst(value: unknown): CronOptions["dst"] {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      "options.dst",
+      '{ gap?: "shift" | "skip", overlap?: "first" | "both" }',
+      value,
+    );
+  }
+  const { gap, overlap } = value as Record<string, unknown>;
+  return Object.freeze({
+    ...(gap === undefined ? {} : { gap: oneOf("options.dst.gap", ["shift", "skip"], gap) }),
+    ...(overlap === undefined
+      ? {}
+      : { overlap: oneOf("options.dst.overlap", ["first", "both"], overlap) }),
+  });
+}
+
+/**
+ * Validates `registerTask` options and applies defaults. Throws
+ * InvalidArgumentError naming the option (`options.overlap`, …), what was
+ * expected and what was received. Unknown keys are refused (typos would
+ * otherwise be silently ignored). Returns {@link DEFAULT_TASK_OPTIONS} when
+ * `options` is undefined or empty.
+ */
+export function resolveTaskOptions(options: unknown): ResolvedTaskOptions {
+  if (options === undefined) return DEFAULT_TASK_OPTIONS;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new InvalidArgumentError("options", "an object", options);
+  }
+  const o = options as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 0) return DEFAULT_TASK_OPTIONS;
+  for (const key of keys) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new InvalidArgumentError(
+        `options.${key}`,
+        `absent (not a task option; known: ${[...KNOWN_OPTIONS].join(", ")})`,
+        o[key],
+      );
+    }
+  }
+  if (o.timezone !== undefined && (typeof o.timezone !== "string" || o.timezone === "")) {
+    throw new InvalidArgumentError(
+      "options.timezone",
+      'an IANA time zone name such as "Europe/Paris"',
+      o.timezone,
+    );
+  }
+  const startAtMs =
+    o.startAt === undefined ? Number.NEGATIVE_INFINITY : instant("options.startAt", o.startAt);
+  const endAtMs =
+    o.endAt === undefined ? Number.POSITIVE_INFINITY : instant("options.endAt", o.endAt);
+  if (endAtMs < startAtMs) {
+    throw new InvalidArgumentError(
+      "options.endAt",
+      `an instant not before startAt (${new Date(startAtMs).toISOString()})`,
+      o.endAt,
+    );
+  }
+  if (o.payload !== undefined) checkSerializable(o.payload);
+  if (o.replace !== undefined && typeof o.replace !== "boolean") {
+    throw new InvalidArgumentError("options.replace", "a boolean", o.replace);
+  }
+  return Object.freeze({
+    timezone: o.timezone,
+    overlap:
+      o.overlap === undefined
+        ? TASK_DEFAULTS.overlap
+        : oneOf("options.overlap", OVERLAP_POLICIES, o.overlap),
+    misfire:
+      o.misfire === undefined
+        ? TASK_DEFAULTS.misfire
+        : oneOf("options.misfire", MISFIRE_POLICIES, o.misfire),
+    misfireGraceMs:
+      o.misfireGraceMs === undefined
+        ? TASK_DEFAULTS.misfireGraceMs
+        : parseDuration("options.misfireGraceMs", o.misfireGraceMs),
+    maxCatchUpRuns:
+      o.maxCatchUpRuns === undefined
+        ? TASK_DEFAULTS.maxCatchUpRuns
+        : wholeNumber("options.maxCatchUpRuns", o.maxCatchUpRuns, 1),
+    timeoutMs:
+      o.timeoutMs === undefined
+        ? TASK_DEFAULTS.timeoutMs
+        : parseDuration("options.timeoutMs", o.timeoutMs),
+    retries: o.retries === undefined ? RETRY_DEFAULTS : resolveRetries(o.retries),
+    startAtMs,
+    endAtMs,
+    maxRuns:
+      o.maxRuns === undefined
+        ? TASK_DEFAULTS.maxRuns
+        : wholeNumber("options.maxRuns", o.maxRuns, 1),
+    jitterMs:
+      o.jitterMs === undefined
+        ? TASK_DEFAULTS.jitterMs
+        : parseDuration("options.jitterMs", o.jitterMs),
+    payload: o.payload,
+    replace: o.replace === true,
+    dayMatch:
+      o.dayMatch === undefined
+        ? undefined
+        : oneOf("options.dayMatch", ["vixie", "or", "and"], o.dayMatch),
+    dst: o.dst === undefined ? undefined : resolveDst(o.dst),
+  });
+}
+
+function checkSerializable(payload: unknown): void {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      "options.payload",
+      "JSON-serializable data",
+      payload,
+      (error as Error).message,
+    );
+  }
+  if (text === undefined)
+    throw new InvalidArgumentError("options.payload", "JSON-serializable data", payload);
+}
+
+/** Validates the callback argument of `registerTask`. */
+export function checkCallback(callback: unknown): CallbackInput {
+  if (typeof callback === "function") return callback as TaskCallback;
+  if (typeof callback === "string" && callback !== "") return callback;
+  if (callback !== null && typeof callback === "object" && !Array.isArray(callback)) {
+    const { module, export: name } = callback as Record<string, unknown>;
+    const moduleOk = (typeof module === "string" && module !== "") || module instanceof URL;
+    if (!moduleOk)
+      throw new InvalidArgumentError("callback.module", "a module path or URL", module);
+    if (name !== undefined && (typeof name !== "string" || name === "")) {
+      throw new InvalidArgumentError("callback.export", "the name of an exported function", name);
+    }
+    return callback as ModuleHandler;
+  }
+  throw new InvalidArgumentError(
+    "callback",
+    "a function, a handler name given to defineHandler(), or { module, export }",
+    callback,
+  );
+}
+
+/** Validates a task name. */
+export function checkTaskName(name: unknown): string {
+  if (typeof name !== "string" || name.trim() === "" || name.length > 200) {
+    throw new InvalidArgumentError("name", "a non-empty string of at most 200 characters", name);
+  }
+  return name;
+}
+
+/** A public snapshot of one task. */
+export interface TaskInfo {
+  readonly name: string;
+  readonly kind: ScheduleKind;
+  /** The cron expression, the ISO instant of a one-time task, or `every Nms`. */
+  readonly schedule: string;
+  /** The zone of a cron task, null otherwise. */
+  readonly timezone: string | null;
+  readonly state: TaskState;
+  /** True while at least one run of it is in flight. */
+  readonly running: boolean;
+  /** The next scheduled run (null when paused, completed, or none left). */
+  readonly nextRun: Date | null;
+  /** When the last run started. */
+  readonly lastRun: Date | null;
+  readonly lastStatus: RunStatus | null;
+  /** Finished runs (successful or not; retries and skips not counted). */
+  readonly runCount: number;
+  readonly overlap: OverlapPolicy;
+  readonly misfire: MisfirePolicy;
+  readonly payload: unknown;
+}
+
+/** A run waiting for the task's running run to finish. */
+export interface QueuedRun {
+  readonly scheduledAtMs: number;
+  readonly trigger: "schedule" | "catch-up" | "manual";
+  /** Called with nothing when the run has finished (or was dropped). */
+  readonly done: () => void;
+  /** The report of the `runPending`/`triggerTask` call that queued it. */
+  readonly report: { ran: number; succeeded: number; failed: number; skipped: number };
+}
+
+/**
+ * The in-memory state of one registered task. Kept compact (one object, no
+ * per-task closures or Dates) because a process may hold a million of them.
+ */
+export class Task implements HeapItem {
+  readonly name: string;
+  readonly schedule: Schedule;
+  readonly callback: CallbackInput;
+  readonly options: ResolvedTaskOptions;
+  state: TaskState = "active";
+  /** Next scheduled occurrence (epoch ms), NaN when none. */
+  nextRunMs = Number.NaN;
+  /** Heap key: `nextRunMs` plus jitter. */
+  dueMs = Number.NaN;
+  heapIndex = -1;
+  /** Runs in flight. */
+  running = 0;
+  /** Runs started (for `maxRuns`, counted at start so concurrent runs cannot exceed it). */
+  started = 0;
+  runCount = 0;
+  lastRunMs = Number.NaN;
+  lastStatus: RunStatus | null = null;
+  /** Runs waiting behind a running run (`overlap: "queue"`, catch-ups), created on first use. */
+  queue: QueuedRun[] | null = null;
+  /** Set when unregistered or replaced: nothing reschedules it again. */
+  removed = false;
+
+  constructor(
+    name: string,
+    schedule: Schedule,
+    callback: CallbackInput,
+    options: ResolvedTaskOptions,
+  ) {
+    this.name = name;
+    this.schedule = schedule;
+    this.callback = callback;
+    this.options = options;
+  }
+
+  /** The public snapshot. */
+  info(): TaskInfo {
+    return {
+      name: this.name,
+      kind: this.schedule.kind,
+      schedule: this.schedule.source,
+      timezone: this.schedule.timezone,
+      state: this.state,
+      running: this.running > 0,
+      nextRun: Number.isNaN(this.nextRunMs) ? null : new Date(this.nextRunMs),
+      lastRun: Number.isNaN(this.lastRunMs) ? null : new Date(this.lastRunMs),
+      lastStatus: this.lastStatus,
+      runCount: this.runCount,
+      overlap: this.options.overlap,
+      misfire: this.options.misfire,
+      payload: this.options.payload,
+    };
+  }
+}
+
+/** For messages. */
+export function describeCallback(callback: unknown): string {
+  return describeValue(callback);
+}
+
+/** Re-exported for option types. */
+export type { Duration };

@@ -1,0 +1,114 @@
+import type { EventEmitter } from "node:events";
+import type { RunStatus, TaskInfo } from "./core/task.js";
+import { safeLog, type Logger } from "./logger.js";
+import type { ClockJump } from "./time/timer-loop.js";
+
+/** Why a run started: its schedule (or a misfire catch-up), `triggerTask`, or a retry of a failed attempt. */
+export type RunTrigger = "schedule" | "catch-up" | "manual" | "retry";
+
+/** Fields common to run events. */
+export interface RunEventBase {
+  readonly taskName: string;
+  /** The occurrence this run is for. */
+  readonly scheduledAt: Date;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  readonly trigger: RunTrigger;
+  /** The claim id: one per (task, scheduled time), shared by its retries. */
+  readonly runId: string;
+}
+
+/** `run:start`: a callback is about to be called. */
+export interface RunStartEvent extends RunEventBase {
+  readonly startedAt: Date;
+}
+
+/** `run:success`. */
+export interface RunSuccessEvent extends RunEventBase {
+  readonly durationMs: number;
+}
+
+/** `run:error`: the callback threw, rejected or timed out. */
+export interface RunErrorEvent extends RunEventBase {
+  readonly error: unknown;
+  readonly status: Extract<RunStatus, "failed" | "timed-out">;
+  readonly durationMs: number;
+  /** True when another attempt is scheduled, at `retryAt`. */
+  readonly willRetry: boolean;
+  readonly retryAt: Date | null;
+}
+
+/** `run:skipped`: a due run did not start. */
+export interface RunSkippedEvent {
+  readonly taskName: string;
+  readonly scheduledAt: Date;
+  /** `overlap`: the task was running (overlap "skip", or the queue was full); `claimed`: another scheduler sharing the store ran it. */
+  readonly reason: "overlap" | "claimed";
+}
+
+/** `run:missed`: occurrences that passed without running, as the misfire policy decided. */
+export interface RunMissedEvent {
+  readonly taskName: string;
+  /** The missed occurrences, oldest first (at most 100 are listed). */
+  readonly missed: readonly Date[];
+  /** How many were missed in all (a lower bound when very many were). */
+  readonly count: number;
+  readonly policy: string;
+}
+
+/** `task:removed`. */
+export interface TaskRemovedEvent {
+  readonly taskName: string;
+}
+
+/** `scheduler:error`: something failed outside any callback (a store write, …); the scheduler carries on. */
+export interface SchedulerErrorEvent {
+  readonly error: unknown;
+  readonly context: string;
+  readonly taskName?: string;
+}
+
+/** The typed events of a Scheduler. */
+export interface SchedulerEvents {
+  "run:start": [RunStartEvent];
+  "run:success": [RunSuccessEvent];
+  "run:error": [RunErrorEvent];
+  "run:skipped": [RunSkippedEvent];
+  "run:missed": [RunMissedEvent];
+  "task:registered": [TaskInfo];
+  "task:removed": [TaskRemovedEvent];
+  "task:completed": [TaskInfo];
+  "clock:jump": [ClockJump];
+  "scheduler:error": [SchedulerErrorEvent];
+}
+
+/**
+ * Calls every listener of `event` with `payload`, each in its own try/catch:
+ * a listener that throws (or returns a promise that rejects) is logged and
+ * never stops the others or the caller. `once` listeners are removed as usual.
+ */
+export function safeEmit<K extends keyof SchedulerEvents>(
+  emitter: EventEmitter<SchedulerEvents>,
+  logger: Logger,
+  event: K,
+  ...payload: SchedulerEvents[K]
+): void {
+  const untyped = emitter as unknown as EventEmitter;
+  if (untyped.listenerCount(event) === 0) return;
+  for (const listener of untyped.rawListeners(event) as ((...args: unknown[]) => unknown)[]) {
+    try {
+      const result = listener.apply(emitter, payload);
+      if (
+        result !== null &&
+        typeof result === "object" &&
+        typeof (result as Promise<unknown>).then === "function"
+      ) {
+        (result as Promise<unknown>).then(undefined, (error: unknown) => {
+          safeLog(logger, "error", { err: error, event }, "An event listener rejected");
+        });
+      }
+    } catch (error) {
+      safeLog(logger, "error", { err: error, event }, "An event listener threw");
+    }
+  }
+}

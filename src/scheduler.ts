@@ -1,0 +1,523 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
+import type { Dispatcher } from "./core/dispatcher.js";
+import {
+  CronCache,
+  compileSchedule,
+  describeScheduleInput,
+  type ScheduleInput,
+} from "./core/schedule.js";
+import {
+  Task,
+  checkCallback,
+  checkTaskName,
+  resolveTaskOptions,
+  type CallbackInput,
+  type TaskCallback,
+  type TaskInfo,
+  type TaskOptions,
+} from "./core/task.js";
+import {
+  DuplicateTaskError,
+  InvalidArgumentError,
+  StoreError,
+  TaskNotFoundError,
+} from "./errors.js";
+import { safeEmit, type SchedulerEvents } from "./events.js";
+import { createStderrLogger, safeLog, type Logger } from "./logger.js";
+import { RunEngine, type RunReport } from "./run-engine.js";
+import { MemoryStore } from "./store/memory-store.js";
+import type { HistoryQuery, RunRecord, Store } from "./store/store.js";
+import { buildTaskRecord, plainCallbackOf, progressOf } from "./store/task-record.js";
+import { SystemClock, type Clock } from "./time/clock.js";
+import { toMs } from "./time/duration.js";
+import { TimerLoop } from "./time/timer-loop.js";
+
+export type { RunReport } from "./run-engine.js";
+
+/** Options of {@link Scheduler}. */
+export interface SchedulerOptions {
+  /**
+   * Where time comes from; pass a `ManualClock` in tests.
+   * @defaultValue a SystemClock
+   */
+  clock?: Clock;
+  /**
+   * IANA zone cron expressions are read in, unless a task says otherwise.
+   * @defaultValue the process zone
+   */
+  timezone?: string;
+  /**
+   * Pino-compatible logger for run errors and incidents.
+   * @defaultValue a logger writing warnings and errors to stderr
+   */
+  logger?: Logger;
+  /**
+   * Store callback records unencrypted (durable stores mark them as such). Never changes schedule semantics.
+   * @defaultValue false
+   */
+  testMode?: boolean;
+  /**
+   * This scheduler's id in claims and run history.
+   * @defaultValue `hostname:pid`
+   */
+  nodeId?: string;
+  /**
+   * Where tasks, claims and history live.
+   * @defaultValue a new MemoryStore
+   */
+  store?: Store;
+  /**
+   * Let the process exit while the scheduler's only timer is pending.
+   * @defaultValue false
+   */
+  unref?: boolean;
+  /**
+   * Lease length of a claimed run in shared stores.
+   * @defaultValue 30000
+   */
+  leaseMs?: number;
+}
+
+/** The defaults of {@link SchedulerOptions} that are constants. */
+export const SCHEDULER_DEFAULTS = Object.freeze({
+  testMode: false,
+  unref: false,
+  leaseMs: 30_000,
+} satisfies Required<Pick<SchedulerOptions, "testMode" | "unref" | "leaseMs">>);
+
+function processTimezone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+function checkZone(argument: string, zone: unknown): string {
+  if (typeof zone === "string" && zone !== "") {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: zone });
+      return zone;
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new InvalidArgumentError(argument, 'an IANA time zone name such as "Europe/Paris"', zone);
+}
+
+/**
+ * Runs tasks on cron, one-time and interval schedules. `runPending()` runs
+ * what is due (three phases: collect and mark running atomically, run with no
+ * lock held, record atomically); `start()` lets one timer drive it. Errors in
+ * callbacks are logged, emitted as `run:error`, retried per policy, and never
+ * escape. Emits the typed {@link SchedulerEvents}; a listener that throws is
+ * logged and never breaks the scheduler.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  readonly #clock: Clock;
+  readonly #timezone: string;
+  readonly #logger: Logger;
+  readonly #store: Store;
+  readonly #nodeId: string;
+  readonly #tasks = new Map<string, Task>();
+  readonly #handlers = new Map<string, TaskCallback>();
+  readonly #cronCache = new CronCache();
+  readonly #validZones = new Set<string>();
+  readonly #engine: RunEngine;
+  readonly #loop: TimerLoop;
+  readonly #callbackScope = new AsyncLocalStorage<object>();
+  #testMode: boolean;
+  #opened: Promise<void> | undefined;
+  #state: "stopped" | "starting" | "started" | "stopping" = "stopped";
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+
+  constructor(dispatcher: Dispatcher, options: SchedulerOptions = {}) {
+    super();
+    if (
+      dispatcher === null ||
+      typeof dispatcher !== "object" ||
+      typeof dispatcher.dispatch !== "function"
+    ) {
+      throw new InvalidArgumentError("dispatcher", "a Dispatcher", dispatcher);
+    }
+    if (options === null || typeof options !== "object")
+      throw new InvalidArgumentError("options", "an object", options);
+    this.#clock = options.clock ?? new SystemClock();
+    this.#timezone =
+      options.timezone === undefined
+        ? processTimezone()
+        : checkZone("options.timezone", options.timezone);
+    this.#validZones.add(this.#timezone);
+    this.#logger = options.logger ?? createStderrLogger();
+    this.#store = options.store ?? new MemoryStore();
+    this.#nodeId = options.nodeId ?? `${hostname()}:${process.pid}`;
+    if (typeof this.#nodeId !== "string" || this.#nodeId === "") {
+      throw new InvalidArgumentError("options.nodeId", "a non-empty string", options.nodeId);
+    }
+    if (options.testMode !== undefined && typeof options.testMode !== "boolean") {
+      throw new InvalidArgumentError("options.testMode", "a boolean", options.testMode);
+    }
+    this.#testMode = options.testMode ?? SCHEDULER_DEFAULTS.testMode;
+    const leaseMs =
+      options.leaseMs === undefined ? SCHEDULER_DEFAULTS.leaseMs : toMs(options.leaseMs);
+    if (leaseMs === undefined || leaseMs <= 0) {
+      throw new InvalidArgumentError(
+        "options.leaseMs",
+        "a positive whole number of milliseconds",
+        options.leaseMs,
+      );
+    }
+    this.#engine = new RunEngine({
+      clock: this.#clock,
+      store: this.#store,
+      dispatcher,
+      logger: this.#logger,
+      nodeId: this.#nodeId,
+      leaseMs,
+      scope: this.#callbackScope,
+      emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
+      hasListeners: (event) => this.listenerCount(event) > 0,
+      isCurrent: (task) => this.#tasks.get(task.name) === task,
+      handler: (name) => this.#handlers.get(name),
+      poke: (dueMs) => this.#loop.poke(dueMs),
+    });
+    this.#loop = new TimerLoop({
+      clock: this.#clock,
+      nextDueMs: () => this.#engine.nextDueMs(),
+      onDue: () => {
+        this.runPending().catch((error: unknown) => this.#internalError(error, "timer"));
+      },
+      onJump: (jump) => {
+        safeLog(
+          this.#logger,
+          "warn",
+          { driftMs: jump.driftMs },
+          "Wall-clock jump detected; applying misfire policies",
+        );
+        safeEmit(this, this.#logger, "clock:jump", jump);
+      },
+      unref: options.unref ?? SCHEDULER_DEFAULTS.unref,
+    });
+  }
+
+  /** True: callback records are stored unencrypted. Never changes schedule semantics. */
+  get testMode(): boolean {
+    return this.#testMode;
+  }
+  set testMode(value: boolean) {
+    if (typeof value !== "boolean") throw new InvalidArgumentError("testMode", "a boolean", value);
+    this.#testMode = value;
+  }
+
+  /** The clock this scheduler reads. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+  /** The default zone of cron tasks. */
+  get timezone(): string {
+    return this.#timezone;
+  }
+  /** The id in claims and history. */
+  get nodeId(): string {
+    return this.#nodeId;
+  }
+  /** The store in use. */
+  get store(): Store {
+    return this.#store;
+  }
+  /** True between `start()` and `stop()`. */
+  get running(): boolean {
+    return this.#state === "started" || this.#state === "starting";
+  }
+  /** Number of registered tasks (completed ones included). */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  /**
+   * Defines a named handler that durable tasks refer to
+   * (`registerTask(name, schedule, "send-report")`). Define it on every start.
+   */
+  defineHandler(name: string, handler: TaskCallback): this {
+    if (typeof name !== "string" || name === "")
+      throw new InvalidArgumentError("name", "a non-empty string", name);
+    if (typeof handler !== "function")
+      throw new InvalidArgumentError("handler", "a function", handler);
+    this.#handlers.set(name, handler);
+    return this;
+  }
+
+  /**
+   * Registers a task. Validates everything synchronously and throws at once
+   * (CronSyntaxError, InvalidArgumentError, DuplicateTaskError), leaving the
+   * scheduler unchanged; otherwise the task is visible to `runPending()`
+   * immediately and the promise resolves once the store has it.
+   */
+  registerTask<Payload = unknown>(
+    name: string,
+    schedule: ScheduleInput,
+    callback: CallbackInput<Payload>,
+    options?: TaskOptions<Payload>,
+  ): Promise<TaskInfo> {
+    checkTaskName(name);
+    const checked = checkCallback(callback);
+    const resolved = resolveTaskOptions(options);
+    const existing = this.#tasks.get(name);
+    if (existing !== undefined && !resolved.replace) throw new DuplicateTaskError(name);
+    if (typeof checked === "string" && !this.#handlers.has(checked)) {
+      throw new InvalidArgumentError(
+        "callback",
+        "a function, { module, export }, or the name of a handler given to defineHandler()",
+        checked,
+        "no handler of that name is defined",
+      );
+    }
+    if (typeof checked === "function" && this.#store.durable) {
+      throw new InvalidArgumentError(
+        "callback",
+        `a handler name or { module, export } (the ${this.#store.kind} store cannot keep a function)`,
+        checked,
+      );
+    }
+    let zone = this.#timezone;
+    if (resolved.timezone !== undefined) {
+      zone = resolved.timezone;
+      if (!this.#validZones.has(zone)) this.#validZones.add(checkZone("options.timezone", zone));
+    }
+    const nowMs = this.#clock.nowMs();
+    const compiled = compileSchedule(schedule, {
+      nowMs,
+      timezone: zone,
+      cache: this.#cronCache,
+      startAtMs: Number.isFinite(resolved.startAtMs) ? resolved.startAtMs : undefined,
+      dayMatch: resolved.dayMatch,
+      dst: resolved.dst,
+    });
+    if (compiled.kind === "once" && schedule instanceof Date && schedule.getTime() < nowMs) {
+      throw new InvalidArgumentError(
+        "schedule",
+        `a Date not in the past (now is ${new Date(nowMs).toISOString()})`,
+        schedule,
+      );
+    }
+    const firstRunMs = this.#engine.firstRun(compiled, resolved, nowMs);
+    if (firstRunMs === null) {
+      throw new InvalidArgumentError(
+        "schedule",
+        "a schedule that fires at least once" +
+          (Number.isFinite(resolved.endAtMs) ? " before endAt" : ""),
+        schedule,
+        `${describeScheduleInput(schedule)} has no run after ${new Date(Math.max(nowMs, resolved.startAtMs)).toISOString()}`,
+      );
+    }
+    // Validation is over: from here on nothing throws.
+    const task = new Task(name, compiled, checked, resolved);
+    if (existing !== undefined) this.#engine.detach(existing);
+    this.#tasks.set(name, task);
+    this.#engine.schedule(task, firstRunMs);
+    const info = task.info();
+    safeEmit(this, this.#logger, "task:registered", info);
+    const record = buildTaskRecord(task, this.#storedCallback(task), nowMs);
+    return this.#ready()
+      .then(() => this.#store.putTask(record, { replace: existing !== undefined }))
+      .then(
+        () => info,
+        (error: unknown) => {
+          // The store refused it: undo, so memory and store agree.
+          if (this.#tasks.get(name) === task) {
+            this.#tasks.delete(name);
+            this.#engine.detach(task);
+          }
+          throw error instanceof DuplicateTaskError
+            ? error
+            : new StoreError(`Could not store task ${JSON.stringify(name)}`, { cause: error });
+        },
+      );
+  }
+
+  /** Removes a task. A run in flight finishes but is not rescheduled. Resolves false when there was no such task. */
+  async unregisterTask(name: string): Promise<boolean> {
+    const task = this.#tasks.get(name);
+    if (task === undefined) return false;
+    this.#tasks.delete(name);
+    this.#engine.detach(task);
+    safeEmit(this, this.#logger, "task:removed", { taskName: name });
+    await this.#ready();
+    await this.#store.deleteTask(name);
+    return true;
+  }
+
+  /** Pauses a task: no scheduled runs until `resumeTask` (a run in flight finishes). */
+  async pauseTask(name: string): Promise<TaskInfo> {
+    const task = this.#require(name);
+    this.#engine.pause(task);
+    await this.#persist(task);
+    return task.info();
+  }
+
+  /** Resumes a paused task from now on (runs missed while paused are not caught up). */
+  async resumeTask(name: string): Promise<TaskInfo> {
+    const task = this.#require(name);
+    this.#engine.resume(task);
+    await this.#persist(task);
+    return task.info();
+  }
+
+  /**
+   * Runs a task now, respecting its overlap policy, and resolves when that run
+   * has finished (or at once when it is skipped, or queued from inside that
+   * task's own callback, which would otherwise wait for itself).
+   */
+  async triggerTask(name: string): Promise<RunReport> {
+    const task = this.#require(name);
+    await this.#ready();
+    return this.#engine.trigger(task);
+  }
+
+  /** A snapshot of one task, or undefined. */
+  getTask(name: string): TaskInfo | undefined {
+    return this.#tasks.get(name)?.info();
+  }
+
+  /** Snapshots of all tasks, in registration order. */
+  listTasks(): TaskInfo[] {
+    return Array.from(this.#tasks.values(), (task) => task.info());
+  }
+
+  /** Run history from the store, newest first. */
+  async history(
+    taskName?: string,
+    options: Omit<HistoryQuery, "taskName"> = {},
+  ): Promise<RunRecord[]> {
+    await this.#ready();
+    return this.#store.history({ ...options, ...(taskName === undefined ? {} : { taskName }) });
+  }
+
+  /**
+   * Runs every task that is due now and resolves when those runs (and runs
+   * queued behind them) have finished. Safe to call concurrently: a run is
+   * collected by exactly one call. Never rejects because of a callback.
+   */
+  async runPending(): Promise<RunReport> {
+    await this.#ready();
+    return this.#engine.runDue(this.#clock.nowMs());
+  }
+
+  /**
+   * Moves a manual clock forward to `target`, stopping at every instant
+   * something falls due and running it (`runPending()`), in order. Plays a
+   * year of schedules in milliseconds. Resolves with the summed report.
+   */
+  async advanceTo(target: Date | number | string): Promise<RunReport> {
+    const clock = this.#clock as Clock & { set?: (to: Date | number) => Date };
+    if (typeof clock.set !== "function") {
+      throw new InvalidArgumentError(
+        "clock",
+        "a ManualClock (advanceTo needs a clock it can set)",
+        this.#clock,
+      );
+    }
+    const targetMs =
+      target instanceof Date
+        ? target.getTime()
+        : typeof target === "string"
+          ? Date.parse(target)
+          : target;
+    if (!Number.isFinite(targetMs))
+      throw new InvalidArgumentError("target", "a valid Date, epoch ms or ISO string", target);
+    const total: RunReport = { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
+    const add = (report: RunReport): void => {
+      total.ran += report.ran;
+      total.succeeded += report.succeeded;
+      total.failed += report.failed;
+      total.skipped += report.skipped;
+    };
+    add(await this.runPending());
+    for (;;) {
+      const dueMs = this.#engine.nextDueMs();
+      if (dueMs === null || dueMs > targetMs) break;
+      if (dueMs > clock.nowMs()) clock.set(dueMs);
+      add(await this.runPending());
+    }
+    if (targetMs > clock.nowMs()) clock.set(targetMs);
+    add(await this.runPending());
+    return total;
+  }
+
+  /** Opens the store and starts the timer. Idempotent and safe to call concurrently with `stop()`. */
+  start(): Promise<void> {
+    if (this.#state === "started") return Promise.resolve();
+    if (this.#state === "starting") return this.#startPromise as Promise<void>;
+    const previousStop = this.#stopPromise ?? Promise.resolve();
+    this.#state = "starting";
+    this.#startPromise = previousStop
+      .then(() => this.#ready())
+      .then(() => {
+        if (this.#state !== "starting") return;
+        this.#state = "started";
+        this.#loop.start();
+      })
+      .catch((error: unknown) => {
+        this.#state = "stopped";
+        this.#opened = undefined;
+        throw error;
+      });
+    return this.#startPromise;
+  }
+
+  /**
+   * Stops the timer and waits for running callbacks to finish. Idempotent and
+   * safe to call concurrently with `start()`; from inside a callback it does
+   * not wait for that callback itself.
+   */
+  stop(): Promise<void> {
+    if (this.#state === "stopped") return this.#stopPromise ?? Promise.resolve();
+    if (this.#state === "stopping") return this.#stopPromise as Promise<void>;
+    const starting = this.#startPromise ?? Promise.resolve();
+    this.#state = "stopping";
+    this.#loop.stop();
+    this.#stopPromise = starting
+      .catch(() => {})
+      .then(() => {
+        this.#loop.stop();
+        return this.#engine.drain(this.#callbackScope.getStore());
+      })
+      .finally(() => {
+        this.#state = "stopped";
+      });
+    return this.#stopPromise;
+  }
+
+  /** `await using scheduler = new Scheduler(...)` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  #require(name: string): Task {
+    const task = this.#tasks.get(name);
+    if (task === undefined) throw new TaskNotFoundError(name);
+    return task;
+  }
+
+  #ready(): Promise<void> {
+    this.#opened ??= this.#store.open({ nodeId: this.#nodeId, clock: this.#clock });
+    return this.#opened;
+  }
+
+  async #persist(task: Task): Promise<void> {
+    await this.#ready();
+    await this.#store.updateTaskProgress(task.name, progressOf(task));
+  }
+
+  /**
+   * The callback record as stored. Sealing (issue 4) plugs in here: a durable
+   * store outside test mode gets an AES-256-GCM envelope instead.
+   */
+  #storedCallback(task: Task): ReturnType<typeof plainCallbackOf> {
+    return plainCallbackOf(task);
+  }
+
+  #internalError(error: unknown, context: string): void {
+    safeLog(this.#logger, "error", { err: error, context }, "Scheduler error");
+    safeEmit(this, this.#logger, "scheduler:error", { error, context });
+  }
+}

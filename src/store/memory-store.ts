@@ -1,0 +1,187 @@
+import { randomUUID } from "node:crypto";
+import { DuplicateTaskError, InvalidArgumentError } from "../errors.js";
+import { SystemClock, type Clock } from "../time/clock.js";
+import type {
+  Claim,
+  ClaimRequest,
+  HistoryQuery,
+  HistoryRetention,
+  RunRecord,
+  Store,
+  StoreOpenContext,
+  StoredCallback,
+  TaskProgress,
+  TaskRecord,
+} from "./store.js";
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * History rows kept; the oldest are dropped beyond it.
+   * @defaultValue 10000
+   */
+  maxHistoryRows?: number;
+}
+
+/** The defaults of {@link MemoryStoreOptions}. */
+export const MEMORY_STORE_DEFAULTS = Object.freeze({
+  maxHistoryRows: 10_000,
+} satisfies Required<MemoryStoreOptions>);
+
+type MutableRecord = { -readonly [K in keyof TaskRecord]: TaskRecord[K] };
+
+/**
+ * The default store: everything in this process's memory, lost on exit.
+ * Several schedulers in one process may share one MemoryStore; claims then
+ * give each (task, scheduled time) to exactly one of them.
+ *
+ * To stay small with a million tasks it keeps the record objects it is given
+ * (callers must not change them after `putTask`) and copies on read.
+ */
+export class MemoryStore implements Store {
+  readonly kind = "memory";
+  readonly durable = false;
+  readonly shared = false;
+  readonly #tasks = new Map<string, MutableRecord>();
+  /** Claims not yet released, by `name\0scheduledAt` (or claim id for manual runs). */
+  readonly #active = new Map<string, Claim>();
+  /** Per task, the latest scheduled time whose claim was released: nothing at or before it is claimable again. */
+  readonly #released = new Map<string, number>();
+  #history: RunRecord[] = [];
+  readonly #maxHistoryRows: number;
+  #clock: Clock = new SystemClock();
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const rows = options.maxHistoryRows ?? MEMORY_STORE_DEFAULTS.maxHistoryRows;
+    if (!Number.isSafeInteger(rows) || rows < 0) {
+      throw new InvalidArgumentError("options.maxHistoryRows", "a whole number from 0 up", rows);
+    }
+    this.#maxHistoryRows = rows;
+  }
+
+  open(context: StoreOpenContext): Promise<void> {
+    this.#clock = context.clock;
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  schemaVersion(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  now(): Promise<number> {
+    return Promise.resolve(this.#clock.nowMs());
+  }
+
+  putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
+    if (!options.replace && this.#tasks.has(record.name))
+      return Promise.reject(new DuplicateTaskError(record.name));
+    this.#tasks.set(record.name, record);
+    return Promise.resolve();
+  }
+  getTask(name: string): Promise<TaskRecord | undefined> {
+    const record = this.#tasks.get(name);
+    return Promise.resolve(record === undefined ? undefined : { ...record });
+  }
+  listTasks(): Promise<TaskRecord[]> {
+    return Promise.resolve(Array.from(this.#tasks.values(), (record) => ({ ...record })));
+  }
+  updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
+    const record = this.#tasks.get(name);
+    if (record === undefined) return Promise.resolve(false);
+    record.state = progress.state;
+    record.nextRunAt = progress.nextRunAt;
+    record.lastRunAt = progress.lastRunAt;
+    record.lastStatus = progress.lastStatus;
+    record.runCount = progress.runCount;
+    record.updatedAt = this.#clock.nowMs();
+    record.version += 1;
+    return Promise.resolve(true);
+  }
+  updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
+    const record = this.#tasks.get(name);
+    if (record === undefined) return Promise.resolve(false);
+    record.callback = callback;
+    record.version += 1;
+    return Promise.resolve(true);
+  }
+  deleteTask(name: string): Promise<boolean> {
+    return Promise.resolve(this.#tasks.delete(name));
+  }
+
+  claimRun(request: ClaimRequest): Promise<Claim | null> {
+    const id = randomUUID();
+    const key = request.manual === true ? id : `${request.taskName}\u0000${request.scheduledAt}`;
+    if (this.#active.has(key)) return Promise.resolve(null);
+    if (
+      request.manual !== true &&
+      request.scheduledAt <= (this.#released.get(request.taskName) ?? Number.NEGATIVE_INFINITY)
+    ) {
+      return Promise.resolve(null);
+    }
+    const claim: Claim = {
+      id,
+      taskName: request.taskName,
+      scheduledAt: request.scheduledAt,
+      nodeId: request.nodeId,
+      claimedAt: this.#clock.nowMs(),
+      leaseExpiresAt: null,
+    };
+    this.#active.set(key, claim);
+    return Promise.resolve(claim);
+  }
+  renewLease(claim: Claim): Promise<boolean> {
+    return Promise.resolve(this.#active.get(this.#keyOf(claim)) === claim);
+  }
+  releaseClaim(claim: Claim): Promise<void> {
+    const key = this.#keyOf(claim);
+    if (this.#active.get(key) !== claim) return Promise.resolve();
+    this.#active.delete(key);
+    if (key !== claim.id) {
+      const released = this.#released.get(claim.taskName) ?? Number.NEGATIVE_INFINITY;
+      if (claim.scheduledAt > released) this.#released.set(claim.taskName, claim.scheduledAt);
+    }
+    return Promise.resolve();
+  }
+  reapExpiredClaims(): Promise<Claim[]> {
+    // Claims live and die with this process: none can outlive their holder.
+    return Promise.resolve([]);
+  }
+
+  recordRun(record: RunRecord): Promise<void> {
+    if (this.#maxHistoryRows === 0) return Promise.resolve();
+    this.#history.push(record);
+    // Trim in batches so that appends stay O(1) amortised.
+    if (this.#history.length > this.#maxHistoryRows * 1.25 + 16) {
+      this.#history = this.#history.slice(-this.#maxHistoryRows);
+    }
+    return Promise.resolve();
+  }
+  history(query: HistoryQuery = {}): Promise<RunRecord[]> {
+    const limit = query.limit ?? 100;
+    const rows: RunRecord[] = [];
+    const keep = Math.min(this.#maxHistoryRows, this.#history.length);
+    for (
+      let i = this.#history.length - 1;
+      i >= this.#history.length - keep && rows.length < limit;
+      i--
+    ) {
+      const row = this.#history[i] as RunRecord;
+      if (query.taskName === undefined || row.taskName === query.taskName) rows.push(row);
+    }
+    return Promise.resolve(rows);
+  }
+  pruneHistory(retention: HistoryRetention): Promise<number> {
+    const before = this.#history.length;
+    const oldest = this.#clock.nowMs() - retention.maxAgeMs;
+    this.#history = this.#history
+      .filter((row) => (row.finishedAt ?? row.scheduledAt) >= oldest)
+      .slice(-retention.maxRows);
+    return Promise.resolve(before - this.#history.length);
+  }
+
+  #keyOf(claim: Claim): string {
+    const key = `${claim.taskName}\u0000${claim.scheduledAt}`;
+    return this.#active.get(key) === claim ? key : claim.id;
+  }
+}

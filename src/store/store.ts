@@ -1,0 +1,215 @@
+import type { ScheduleSpec } from "../core/schedule.js";
+import type { RunStatus, TaskState } from "../core/task.js";
+import type { Clock } from "../time/clock.js";
+
+/**
+ * How a stored task refers to its callback. Functions cannot be stored, so a
+ * durable task names a handler defined in code on every node, or a module and
+ * export run in a worker thread. `inline` exists only in the memory store.
+ */
+export type CallbackRef =
+  | { readonly kind: "inline" }
+  | { readonly kind: "handler"; readonly name: string }
+  | { readonly kind: "module"; readonly module: string; readonly export: string };
+
+/** The callback reference plus the task's payload: the part of a task that is sealed at rest. */
+export interface CallbackRecord {
+  readonly callback: CallbackRef;
+  readonly payload: unknown;
+}
+
+/**
+ * A callback record as a store holds it. `plain` is kept readable (the memory
+ * store, and test mode, which durable stores mark as such); `sealed` is opaque
+ * bytes produced by the sealer (AES-256-GCM, issue 4): stores never look inside.
+ */
+export type StoredCallback =
+  | { readonly encoding: "plain"; readonly record: CallbackRecord }
+  | { readonly encoding: "sealed"; readonly keyId: string; readonly bytes: Uint8Array };
+
+/**
+ * Task options a store keeps (JSON-serializable; instants in epoch ms, with
+ * null for "unset"). The payload is not here: it lives in the sealed record.
+ */
+export interface StoredTaskOptions {
+  readonly timezone: string | null;
+  readonly overlap: string;
+  readonly misfire: string;
+  readonly misfireGraceMs: number;
+  readonly maxCatchUpRuns: number;
+  readonly timeoutMs: number;
+  readonly retries: {
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly factor: number;
+    readonly maxBackoffMs: number;
+  };
+  readonly startAtMs: number | null;
+  readonly endAtMs: number | null;
+  readonly maxRuns: number | null;
+  readonly jitterMs: number;
+  readonly dayMatch: string | null;
+  readonly dst: { readonly gap?: string; readonly overlap?: string } | null;
+}
+
+/** The run-state columns of a task, which change after every run. */
+export interface TaskProgress {
+  readonly state: TaskState;
+  /** Next scheduled occurrence, epoch ms, null when none. */
+  readonly nextRunAt: number | null;
+  readonly lastRunAt: number | null;
+  readonly lastStatus: RunStatus | null;
+  readonly runCount: number;
+}
+
+/** One task as stored. `version` increases on every write (optimistic concurrency for shared stores). */
+export interface TaskRecord extends TaskProgress {
+  /** Unique key; also the additional authenticated data of the sealed callback. */
+  readonly name: string;
+  readonly schedule: ScheduleSpec;
+  readonly options: StoredTaskOptions;
+  readonly callback: StoredCallback;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+/**
+ * A claim on one due run, unique per (taskName, scheduledAt) across every
+ * scheduler using the store: whoever gets it runs that occurrence, nobody else
+ * ever does. `leaseExpiresAt` (store clock) is null for stores without leases.
+ */
+export interface Claim {
+  readonly id: string;
+  readonly taskName: string;
+  readonly scheduledAt: number;
+  readonly nodeId: string;
+  readonly claimedAt: number;
+  readonly leaseExpiresAt: number | null;
+}
+
+/** Parameters of {@link Store.claimRun}. */
+export interface ClaimRequest {
+  readonly taskName: string;
+  readonly scheduledAt: number;
+  readonly nodeId: string;
+  /** Lease length; shared stores expire the claim after it unless renewed. */
+  readonly leaseMs: number;
+  /**
+   * A run started by `triggerTask`: unique by its own id rather than by
+   * (taskName, scheduledAt), so two triggers in one millisecond both run.
+   */
+  readonly manual?: boolean;
+}
+
+/** One attempt of one run (or a run that did not happen: skipped, missed, interrupted), as history keeps it. */
+export interface RunRecord {
+  readonly taskName: string;
+  /** The claim the attempt ran under, null for skipped and missed runs. */
+  readonly claimId: string | null;
+  readonly scheduledAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly status: RunStatus;
+  /** 1-based. */
+  readonly attempt: number;
+  readonly nodeId: string;
+  readonly error: {
+    readonly message: string;
+    readonly stack?: string;
+    readonly code?: string;
+  } | null;
+}
+
+/** Parameters of {@link Store.history}: newest first. */
+export interface HistoryQuery {
+  readonly taskName?: string;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
+
+/** History retention: rows older than `maxAgeMs` or beyond the newest `maxRows` may be deleted. */
+export interface HistoryRetention {
+  readonly maxAgeMs: number;
+  readonly maxRows: number;
+}
+
+/** A change a shared store reports (LISTEN/NOTIFY in PostgreSQL) so every node reloads that task. */
+export interface StoreChange {
+  readonly kind: "upsert" | "delete" | "trigger";
+  readonly taskName: string;
+}
+
+/** Given to {@link Store.open}. */
+export interface StoreOpenContext {
+  readonly nodeId: string;
+  /** The scheduler's clock; stores without a clock of their own (memory) use it. */
+  readonly clock: Clock;
+}
+
+/**
+ * Where tasks, claims and run history live. Every method is async so that
+ * memory, SQLite and PostgreSQL implementations share one contract (one
+ * conformance suite). Stores hold callback records as opaque data and never
+ * run callbacks; errors are {@link StoreError}, {@link DuplicateTaskError} or
+ * {@link TaskNotFoundError}, raised the same way by every store.
+ */
+export interface Store {
+  /** `memory`, `sqlite`, `postgres`, … (for logs). */
+  readonly kind: string;
+  /** True when tasks survive the process (then closures cannot be stored, only handler or module references). */
+  readonly durable: boolean;
+  /** True when several processes may share the store (then claims carry leases that must be renewed). */
+  readonly shared: boolean;
+
+  /** Opens connections, runs migrations. Idempotent. */
+  open(context: StoreOpenContext): Promise<void>;
+  /** Releases connections. Idempotent. */
+  close(): Promise<void>;
+  /** The schema version of the store's data (0 for the memory store). */
+  schemaVersion(): Promise<number>;
+  /** The store's clock in epoch ms (the DB clock for shared stores). */
+  now(): Promise<number>;
+
+  /** Inserts a task; throws DuplicateTaskError unless `replace`, which overwrites it and clears its claims' future. */
+  putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void>;
+  getTask(name: string): Promise<TaskRecord | undefined>;
+  listTasks(): Promise<TaskRecord[]>;
+  /** Updates the run-state columns; returns false when the task no longer exists. */
+  updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean>;
+  /** Replaces the stored callback (key rotation, test-mode migration); false when the task no longer exists. */
+  updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean>;
+  /** Deletes a task (its history stays); returns whether it existed. */
+  deleteTask(name: string): Promise<boolean>;
+
+  /**
+   * Claims one due run. Exactly one caller ever gets a given (taskName,
+   * scheduledAt); the others get null, as does a claim for an occurrence at or
+   * before one already finished and forgotten by retention.
+   */
+  claimRun(request: ClaimRequest): Promise<Claim | null>;
+  /** Extends a claim's lease; false when it was lost (expired and taken, or released). */
+  renewLease(claim: Claim, leaseMs: number): Promise<boolean>;
+  /** Finishes a claim: no one renews it any more. Its key stays unique. */
+  releaseClaim(claim: Claim): Promise<void>;
+  /**
+   * Returns the claims whose lease expired before `now` (store clock) and
+   * releases them, so that the caller records them `interrupted` and applies
+   * the retry policy. Stores without leases return those of `nodeId` only
+   * when asked at start (a crashed previous run of the same node).
+   */
+  reapExpiredClaims(options: {
+    readonly nodeId: string;
+    readonly atStart: boolean;
+  }): Promise<Claim[]>;
+
+  /** Appends one history row. */
+  recordRun(record: RunRecord): Promise<void>;
+  /** Run history, newest first. */
+  history(query?: HistoryQuery): Promise<RunRecord[]>;
+  /** Applies retention; returns how many rows were deleted. */
+  pruneHistory(retention: HistoryRetention): Promise<number>;
+
+  /** Subscribes to changes made by other nodes (shared stores only). Returns the unsubscribe function. */
+  watch?(listener: (change: StoreChange) => void): () => void;
+}

@@ -1,0 +1,176 @@
+import type { Clock } from "./clock.js";
+
+/** The largest delay `setTimeout` accepts (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** The timer functions the loop uses (injectable for tests of the delay splitting). */
+export interface TimerFunctions {
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** What the loop reports when wall time and monotonic time disagree across one sleep. */
+export interface ClockJump {
+  /** Wall-clock change minus monotonic change over the sleep: positive = the clock jumped forward. */
+  readonly driftMs: number;
+  /** The wall clock after the jump, epoch ms. */
+  readonly nowMs: number;
+}
+
+/** Options of {@link TimerLoop}. */
+export interface TimerLoopOptions {
+  readonly clock: Clock;
+  /** The next instant (epoch ms) anything is due, or null when nothing is. */
+  readonly nextDueMs: () => number | null;
+  /** Called (synchronously) when the wall clock has reached the next due instant. Must not throw; if it does, the loop logs nothing and keeps going. */
+  readonly onDue: () => void;
+  /** Called when a wall-clock jump (suspend, NTP step, manual set) is noticed; the loop then calls `onDue` at once. */
+  readonly onJump?: (jump: ClockJump) => void;
+  /** Called each time the timer is armed (for diagnostics and tests). */
+  readonly onArm?: (delayMs: number, dueMs: number) => void;
+  /**
+   * Let the process exit while only this timer is pending.
+   * @defaultValue false
+   */
+  readonly unref?: boolean;
+  /**
+   * Longest single sleep. Short enough that a wall-clock jump during a long
+   * sleep is noticed soon; at most 2^31-1.
+   * @defaultValue 60000
+   */
+  readonly maxSleepMs?: number;
+  /**
+   * Disagreement between wall and monotonic time over one sleep that counts as a jump.
+   * @defaultValue 1000
+   */
+  readonly jumpThresholdMs?: number;
+  readonly timers?: TimerFunctions;
+}
+
+/** The defaults of {@link TimerLoopOptions}. */
+export const TIMER_LOOP_DEFAULTS = Object.freeze({
+  unref: false,
+  maxSleepMs: 60_000,
+  jumpThresholdMs: 1_000,
+} satisfies Required<Pick<TimerLoopOptions, "unref" | "maxSleepMs" | "jumpThresholdMs">>);
+
+const NODE_TIMERS: TimerFunctions = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * One timer for a whole scheduler. It sleeps until the next due instant, in
+ * slices of at most `maxSleepMs` (so delays beyond 2^31-1 ms are split and a
+ * wall-clock jump is noticed within one slice), compares wall and monotonic
+ * time on every wake to detect jumps, and re-arms when something earlier is
+ * scheduled ({@link poke}) or a manual clock is moved.
+ */
+export class TimerLoop {
+  readonly #options: TimerLoopOptions;
+  readonly #timers: TimerFunctions;
+  readonly #maxSleepMs: number;
+  readonly #jumpThresholdMs: number;
+  #running = false;
+  #handle: unknown = undefined;
+  /** The due instant the armed timer is for (+Infinity when not armed). */
+  #armedDueMs = Number.POSITIVE_INFINITY;
+  #armedWallMs = 0;
+  #armedMonoMs = 0;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: TimerLoopOptions) {
+    this.#options = options;
+    this.#timers = options.timers ?? NODE_TIMERS;
+    this.#maxSleepMs = Math.min(
+      options.maxSleepMs ?? TIMER_LOOP_DEFAULTS.maxSleepMs,
+      MAX_TIMEOUT_MS,
+    );
+    this.#jumpThresholdMs = options.jumpThresholdMs ?? TIMER_LOOP_DEFAULTS.jumpThresholdMs;
+  }
+
+  /** True between start() and stop(). */
+  get running(): boolean {
+    return this.#running;
+  }
+  /** True while a timer is pending. */
+  get armed(): boolean {
+    return this.#handle !== undefined;
+  }
+
+  /** Starts the loop (idempotent). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unsubscribe = this.#options.clock.onChange?.(() => this.#rearm());
+    this.#rearm();
+  }
+
+  /** Stops the loop and clears the timer (idempotent). */
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#clear();
+  }
+
+  /**
+   * Tells the loop that something is now due at `dueMs` (or that the next due
+   * instant changed, when called without argument). O(1) when the armed timer
+   * already wakes early enough.
+   */
+  poke(dueMs?: number): void {
+    if (!this.#running) return;
+    if (dueMs !== undefined && this.#handle !== undefined && dueMs >= this.#armedDueMs) return;
+    this.#rearm();
+  }
+
+  #clear(): void {
+    if (this.#handle !== undefined) this.#timers.clearTimeout(this.#handle);
+    this.#handle = undefined;
+    this.#armedDueMs = Number.POSITIVE_INFINITY;
+  }
+
+  #rearm(): void {
+    this.#clear();
+    if (!this.#running) return;
+    const dueMs = this.#options.nextDueMs();
+    if (dueMs === null) return;
+    const { clock } = this.#options;
+    const nowMs = clock.nowMs();
+    const delayMs = Math.max(0, Math.min(Math.ceil(dueMs - nowMs), this.#maxSleepMs));
+    this.#armedDueMs = dueMs;
+    this.#armedWallMs = nowMs;
+    this.#armedMonoMs = clock.monotonicMs();
+    const handle = this.#timers.setTimeout(() => this.#wake(handle), delayMs);
+    this.#handle = handle;
+    if (this.#options.unref ?? TIMER_LOOP_DEFAULTS.unref)
+      (handle as { unref?: () => void }).unref?.();
+    this.#options.onArm?.(delayMs, dueMs);
+  }
+
+  #wake(handle: unknown): void {
+    if (handle !== this.#handle || !this.#running) return;
+    this.#handle = undefined;
+    const { clock } = this.#options;
+    const nowMs = clock.nowMs();
+    const driftMs = nowMs - this.#armedWallMs - (clock.monotonicMs() - this.#armedMonoMs);
+    const jumped = Math.abs(driftMs) >= this.#jumpThresholdMs;
+    if (jumped) {
+      try {
+        this.#options.onJump?.({ driftMs, nowMs });
+      } catch {
+        // Reporting a jump must not stop the loop.
+      }
+    }
+    if (jumped || nowMs >= this.#armedDueMs) {
+      try {
+        this.#options.onDue();
+      } catch {
+        // onDue contains its own errors; this is the last line of defence.
+      }
+    }
+    this.#rearm();
+  }
+}
