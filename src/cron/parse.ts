@@ -258,7 +258,7 @@ function parseField(spec: FieldSpec, token: Token, fail: Fail): ParsedField {
       fail(
         spec.name,
         column + start,
-        text,
+        "",
         `empty list element in ${spec.name} ${JSON.stringify(text)}`,
       );
     }
@@ -330,7 +330,7 @@ function fastItem(spec: FieldSpec, text: string, start: number, end: number): Fi
       to = b & 0xffff;
       i = b >>> 16;
       // FRI-SUN: Sunday ends a range as 7.
-      if (spec === DAY_OF_WEEK && to === 0 && i - 3 >= 0 && text.charCodeAt(i - 1) > CH_9) to = 7;
+      if (spec === DAY_OF_WEEK && to === 0 && from > 0 && text.charCodeAt(i - 1) > CH_9) to = 7;
       if (from > to) return null;
       ranged = true;
     }
@@ -434,7 +434,9 @@ function parseItem(spec: FieldSpec, part: string, column: number, fail: Fail): F
   const dash = base.indexOf("-", 1);
   if (dash >= 0) {
     const from = parseValue(spec, base.slice(0, dash), column, fail, false);
-    const to = parseValue(spec, base.slice(dash + 1), column + dash + 1, fail, true);
+    let to = parseValue(spec, base.slice(dash + 1), column + dash + 1, fail, true);
+    if (from === 0 && to === 7 && spec === DAY_OF_WEEK && !DIGITS.test(base.slice(dash + 1)))
+      to = 0;
     if (from > to) {
       fail(
         spec.name,
@@ -559,7 +561,7 @@ function parseDowSpecial(
   const hash = /^(\w+)#(\w*)$/.exec(upper);
   if (hash) {
     const dow = parseDowName(hash[1]!, column, part, fail);
-    const nthText = hash[2]!;
+    const nthText = part.slice(hash[1]!.length + 1);
     const nth = DIGITS.test(nthText) ? Number(nthText) : NaN;
     if (!(nth >= 1 && nth <= 5)) {
       fail(
