@@ -12,7 +12,10 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/consistent-type-imports": "error",
     },
   },
@@ -21,13 +24,52 @@ export default tseslint.config(
     files: ["src/**/*.ts"],
     ignores: ["src/time/clock.ts"],
     rules: {
-      "no-restricted-properties": ["error", { object: "Date", property: "now", message: "Use a Clock (src/time/clock.ts)." }],
+      "no-restricted-properties": [
+        "error",
+        { object: "Date", property: "now", message: "Use a Clock (src/time/clock.ts)." },
+      ],
       "no-restricted-syntax": [
         "error",
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "Use a Clock (src/time/clock.ts)." },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: "Use a Clock (src/time/clock.ts).",
+        },
       ],
     },
   },
+  // Layers import only the layers above them (design.md, "Layers"); the library never imports cli/ or http/.
+  ...[
+    ["src/time/**", ["cron", "core", "crypto", "store", "scheduler", "cli", "http"]],
+    ["src/cron/**", ["core", "crypto", "store", "scheduler", "cli", "http"]],
+    ["src/core/**", ["crypto", "store", "scheduler", "cli", "http"]],
+    ["src/crypto/**", ["store", "scheduler", "cli", "http"]],
+    ["src/store/**", ["scheduler", "cli", "http"]],
+    ["src/scheduler.ts", ["cli", "http"]],
+  ].map(([files, banned]) => ({
+    files: [files],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: banned.flatMap((layer) => [
+            {
+              group: [
+                `../${layer}`,
+                `../${layer}/*`,
+                `../${layer}.js`,
+                `../../${layer}`,
+                `../../${layer}/*`,
+                `../../${layer}.js`,
+                `./${layer}/*`,
+                `./${layer}.js`,
+              ],
+              message: `The ${files} layer must not import ${layer} (design.md, Layers).`,
+            },
+          ]),
+        },
+      ],
+    },
+  })),
   {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
