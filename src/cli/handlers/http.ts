@@ -1,0 +1,154 @@
+import { performance } from "node:perf_hooks";
+import { ActionFailedError, TimeoutError } from "../../errors.js";
+import { resolveEnvRecord } from "../env-refs.js";
+import type { HttpActionSpec } from "../schedule-spec.js";
+
+/** Options of {@link runHttpAction}. */
+export interface RunHttpOptions {
+  /** The run's signal; combined with the spec's `timeoutMs`. */
+  readonly signal?: AbortSignal;
+  /**
+   * Where `${NAME}` references in header values are resolved from.
+   * @defaultValue process.env
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Names the request in errors, e.g. the task name. */
+  readonly label?: string;
+  /**
+   * How many bytes of the response body to keep.
+   * @defaultValue 1024
+   */
+  readonly bodyPreviewBytes?: number;
+}
+
+/** The outcome of an HTTP action. */
+export interface HttpResult {
+  readonly status: number;
+  readonly statusText: string;
+  /** From sending the request to the end of the kept body, in ms (monotonic clock). */
+  readonly durationMs: number;
+  /** The start of the response body (`bodyPreviewBytes`), as UTF-8. */
+  readonly body: string;
+  /** Whether the body was longer than what was kept. */
+  readonly bodyTruncated: boolean;
+}
+
+const DEFAULT_PREVIEW_BYTES = 1024;
+
+async function readPreview(
+  response: Response,
+  limit: number,
+): Promise<{ body: string; truncated: boolean }> {
+  if (!response.body) return { body: "", truncated: false };
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size > limit) {
+      truncated = true;
+      // The rest is not needed: stop the download rather than buffer it.
+      await reader.cancel();
+      break;
+    }
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, limit);
+  return {
+    body: new TextDecoder("utf-8", { fatal: false }).decode(bytes, { stream: truncated }),
+    truncated,
+  };
+}
+
+function isExpected(status: number, expect: readonly number[] | undefined): boolean {
+  return expect === undefined ? status >= 200 && status < 300 : expect.includes(status);
+}
+
+function buildBody(spec: HttpActionSpec, headers: Headers): string | undefined {
+  if (spec.body === undefined) return undefined;
+  if (typeof spec.body === "string") return spec.body;
+  if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  return JSON.stringify(spec.body);
+}
+
+/**
+ * Performs an HTTP action with the global `fetch`: method, URL, headers (with
+ * `${NAME}` references resolved from `env`), a string or JSON body. Resolves
+ * with the status and duration when the status is expected (any 2xx unless
+ * `expectStatus` says otherwise).
+ *
+ * @throws ActionFailedError with `reason` `status` (details: the
+ *   {@link HttpResult}, message with the first 1 KiB of the body), `timeout`
+ *   (cause: a TimeoutError), `aborted` (cause: the signal's reason) or
+ *   `network` (cause: fetch's error).
+ * @throws MissingEnvVarError when a referenced variable is unset.
+ */
+export async function runHttpAction(
+  spec: HttpActionSpec,
+  options: RunHttpOptions = {},
+): Promise<HttpResult> {
+  const label = options.label ?? `${spec.method} ${spec.url}`;
+  const headers = new Headers(
+    resolveEnvRecord(spec.headers, options.env ?? process.env, "headers", label),
+  );
+  const body = buildBody(spec, headers);
+  const signals = [
+    options.signal,
+    spec.timeoutMs === undefined ? undefined : AbortSignal.timeout(spec.timeoutMs),
+  ];
+  const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  const signal = present.length > 1 ? AbortSignal.any(present) : present[0];
+  const started = performance.now();
+
+  let result: HttpResult;
+  try {
+    const response = await fetch(spec.url, {
+      method: spec.method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      ...(signal ? { signal } : {}),
+    });
+    const preview = await readPreview(response, options.bodyPreviewBytes ?? DEFAULT_PREVIEW_BYTES);
+    result = {
+      status: response.status,
+      statusText: response.statusText,
+      durationMs: performance.now() - started,
+      body: preview.body,
+      bodyTruncated: preview.truncated,
+    };
+  } catch (error) {
+    if (options.signal?.aborted) {
+      throw new ActionFailedError("aborted", `${label} was aborted`, undefined, {
+        cause: options.signal.reason,
+      });
+    }
+    if (signal?.aborted && spec.timeoutMs !== undefined) {
+      throw new ActionFailedError(
+        "timeout",
+        `${label} timed out after ${spec.timeoutMs} ms`,
+        undefined,
+        {
+          cause: new TimeoutError(spec.timeoutMs),
+        },
+      );
+    }
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new ActionFailedError("network", `${label} failed: ${reason}`, undefined, {
+      cause: error,
+    });
+  }
+  if (!isExpected(result.status, spec.expectStatus)) {
+    const expected = spec.expectStatus === undefined ? "2xx" : spec.expectStatus.join(" or ");
+    throw new ActionFailedError(
+      "status",
+      `${label} answered ${result.status} ${result.statusText} (expected ${expected})` +
+        (result.body ? `: ${result.body}` : ""),
+      result,
+    );
+  }
+  return result;
+}

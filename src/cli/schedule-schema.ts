@@ -1,0 +1,148 @@
+import * as z from "zod";
+
+const wholeMs = z.number().int().min(0);
+const positiveMs = z.number().int().positive();
+const stringMap = z.record(z.string(), z.string());
+const isoInstant = z.iso.datetime({ offset: true });
+
+/** HTTP methods the `http` action accepts. */
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** The `retries` object. */
+export const retriesSchema = z.strictObject({
+  attempts: z.number().int().min(0),
+  backoffMs: wholeMs.optional(),
+  factor: z.number().min(1).optional(),
+  maxBackoffMs: wholeMs.optional(),
+});
+
+/** The `http` object. */
+export const httpSchema = z.strictObject({
+  method: z.enum(HTTP_METHODS).optional(),
+  url: z.url({ protocol: /^https?$/ }),
+  headers: stringMap.optional(),
+  body: z.json().optional(),
+  expectStatus: z
+    .union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)])
+    .optional(),
+  timeoutMs: positiveMs.optional(),
+});
+
+/** The `module` object. */
+export const moduleSchema = z.strictObject({
+  path: z.string().min(1),
+  export: z.string().min(1).optional(),
+});
+
+/** One task as written in the file, before cross-field checks. */
+export const rawTaskSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/),
+  description: z.string().optional(),
+  schedule: z.string().min(1).optional(),
+  every: z.union([z.string(), z.number()]).optional(),
+  at: isoInstant.optional(),
+  timezone: z.string().min(1).optional(),
+  command: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]).optional(),
+  shell: z.boolean().optional(),
+  cwd: z.string().min(1).optional(),
+  env: stringMap.optional(),
+  stdin: z.string().optional(),
+  http: httpSchema.optional(),
+  module: moduleSchema.optional(),
+  overlap: z.enum(["skip", "queue", "allow"]).optional(),
+  misfire: z.enum(["run-once", "skip", "run-all"]).optional(),
+  misfireGraceMs: wholeMs.optional(),
+  maxCatchUpRuns: z.number().int().positive().optional(),
+  retries: z.union([z.number().int().min(0), retriesSchema]).optional(),
+  dayMatch: z.enum(["vixie", "or", "and"]).optional(),
+  dst: z
+    .strictObject({
+      gap: z.enum(["shift", "skip"]).optional(),
+      overlap: z.enum(["first", "both"]).optional(),
+    })
+    .optional(),
+  jitterMs: wholeMs.optional(),
+  startAt: isoInstant.optional(),
+  endAt: isoInstant.optional(),
+  maxRuns: z.number().int().positive().optional(),
+  timeoutMs: positiveMs.optional(),
+  payload: z.json().optional(),
+});
+
+/** A task as written in the file. */
+export type RawTask = z.infer<typeof rawTaskSchema>;
+
+/** The document's top level; tasks are checked one by one with {@link rawTaskSchema}. */
+export const rawDocumentSchema = z.strictObject({
+  timezone: z.string().min(1).optional(),
+  tasks: z.array(z.unknown()),
+});
+
+/**
+ * What each key expects, in words, for error messages ("`jitterMs` must be
+ * a whole number of milliseconds ≥ 0, got -5 (number)").
+ */
+export const EXPECTED: Readonly<Record<string, string>> = {
+  tasks: "a list of tasks",
+  task: "an object (a mapping of keys such as name, schedule, command)",
+  name: "a name of letters, digits and . _ : - (at most 100, starting with a letter or digit)",
+  description: "a string",
+  schedule: 'a cron expression in quotes, e.g. "*/5 * * * *"',
+  every: 'an interval such as "90s", "5m", "1h30m" or a number of milliseconds',
+  at: 'an ISO 8601 instant with a zone offset, e.g. "2030-01-01T09:00:00Z"',
+  startAt: 'an ISO 8601 instant with a zone offset, e.g. "2030-01-01T09:00:00+01:00"',
+  endAt: 'an ISO 8601 instant with a zone offset, e.g. "2030-01-01T09:00:00+01:00"',
+  timezone: 'an IANA time zone such as "Europe/Berlin"',
+  command: 'an argv list such as ["echo", "hello"], or a string together with `shell: true`',
+  "command[]": "a non-empty string",
+  shell: "true or false",
+  cwd: "a directory path",
+  env: "a mapping of variable names to strings (quote numbers)",
+  "env.*": "a string (quote numbers and booleans)",
+  stdin: "a string",
+  http: "an object with at least `url`",
+  method: `one of ${HTTP_METHODS.join(", ")}`,
+  url: "an http:// or https:// URL",
+  headers: "a mapping of header names to strings",
+  "headers.*": "a string (quote numbers and booleans)",
+  body: "a string or any JSON value",
+  expectStatus: "an HTTP status (100–599) or a list of them",
+  module: "an object with `path` and optionally `export`",
+  path: "a module path",
+  export: "an export name",
+  overlap: "one of skip, queue, allow (in `dst`: one of first, both)",
+  misfire: "one of run-once, skip, run-all",
+  misfireGraceMs: "a whole number of milliseconds ≥ 0",
+  retries:
+    "a number of retries, or an object with `attempts` and optionally backoffMs, factor, maxBackoffMs",
+  maxCatchUpRuns: "a whole number ≥ 1",
+  dayMatch: "one of vixie, or, and",
+  dst: "an object with `gap` (shift or skip) and/or `overlap` (first or both)",
+  gap: "one of shift, skip",
+  attempts: "a whole number ≥ 0",
+  backoffMs: "a whole number of milliseconds ≥ 0",
+  factor: "a number ≥ 1",
+  maxBackoffMs: "a whole number of milliseconds ≥ 0",
+  jitterMs: "a whole number of milliseconds ≥ 0",
+  maxRuns: "a whole number ≥ 1",
+  timeoutMs: "a whole number of milliseconds ≥ 1",
+  payload: "any JSON value",
+};
+
+/** The keys allowed in the object at `path`, for "did you mean" hints on unknown keys. */
+export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] {
+  if (path.length === 0) return Object.keys(rawDocumentSchema.shape);
+  if (path.length === 2) return Object.keys(rawTaskSchema.shape);
+  switch (path[2]) {
+    case "http":
+      return Object.keys(httpSchema.shape);
+    case "module":
+      return Object.keys(moduleSchema.shape);
+    case "retries":
+      return Object.keys(retriesSchema.shape);
+    case "dst":
+      return ["gap", "overlap"];
+    default:
+      return [];
+  }
+}

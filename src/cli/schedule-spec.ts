@@ -1,0 +1,137 @@
+/** A JSON value, as carried by `payload` and an HTTP `body`. */
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** When a task runs: a cron expression, a fixed interval, or once at an instant. */
+export type TriggerSpec =
+  | { readonly kind: "cron"; readonly expression: string }
+  | { readonly kind: "every"; readonly intervalMs: number }
+  | { readonly kind: "at"; readonly at: Date };
+
+interface CommandActionBase {
+  readonly kind: "command";
+  /** Absolute working directory (a relative `cwd` is resolved against the schedule file's folder). */
+  readonly cwd?: string;
+  /**
+   * Variables added to the daemon's environment. Values may hold `${NAME}`
+   * references, kept as written: resolve them at run time with `resolveEnvRefs`.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /** Text written to the command's standard input (then closed); none when absent. */
+  readonly stdin?: string;
+  /** Kill the process tree after this many ms (the task's `timeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+/** Runs a program directly, without a shell. */
+export interface ArgvCommandSpec extends CommandActionBase {
+  readonly shell: false;
+  /** Program and arguments; `argv[0]` is looked up in `PATH`. */
+  readonly argv: readonly [string, ...string[]];
+}
+
+/** Runs a shell line with `/bin/sh -c` (only with `shell: true` in the file). */
+export interface ShellCommandSpec extends CommandActionBase {
+  readonly shell: true;
+  readonly script: string;
+}
+
+/** The `command` action. */
+export type CommandActionSpec = ArgvCommandSpec | ShellCommandSpec;
+
+/** The `http` action. */
+export interface HttpActionSpec {
+  readonly kind: "http";
+  /** Upper-case HTTP method. @defaultValue "GET" */
+  readonly method: string;
+  readonly url: string;
+  /** Header values may hold `${NAME}` references, resolved at run time. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** A string is sent as is; any other JSON value is sent as JSON. */
+  readonly body?: JsonValue;
+  /** Accepted statuses; any 2xx when absent. */
+  readonly expectStatus?: readonly number[];
+  readonly timeoutMs?: number;
+}
+
+/** The `module` action: an export of a JS/TS module, run in a worker thread. */
+export interface ModuleActionSpec {
+  readonly kind: "module";
+  /** Absolute path (a relative one is resolved against the schedule file's folder). */
+  readonly path: string;
+  /** @defaultValue "default" */
+  readonly export: string;
+}
+
+/** What a task does. */
+export type ActionSpec = CommandActionSpec | HttpActionSpec | ModuleActionSpec;
+
+/** Retry policy of a task, passed to the Scheduler as written. */
+export interface RetrySpec {
+  readonly attempts: number;
+  readonly backoffMs?: number;
+  readonly factor?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** The Scheduler task options a schedule file may set; absent means the Scheduler's default. */
+export interface TaskOptionsSpec {
+  readonly overlap?: "skip" | "queue" | "allow";
+  readonly misfire?: "run-once" | "skip" | "run-all";
+  readonly misfireGraceMs?: number;
+  readonly maxCatchUpRuns?: number;
+  /** `retries: 3` in the file becomes `{ attempts: 3 }`. */
+  readonly retries?: RetrySpec;
+  /** How day-of-month and day-of-week combine (cron tasks). */
+  readonly dayMatch?: "vixie" | "or" | "and";
+  /** Daylight-saving behaviour (cron tasks). */
+  readonly dst?: { readonly gap?: "shift" | "skip"; readonly overlap?: "first" | "both" };
+  readonly jitterMs?: number;
+  readonly startAt?: Date;
+  readonly endAt?: Date;
+  readonly maxRuns?: number;
+  readonly timeoutMs?: number;
+}
+
+/** A 1-based line and column in a schedule file. */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** One validated task of a schedule file. */
+export interface TaskSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly trigger: TriggerSpec;
+  /** IANA zone: the task's, else the file's top-level `timezone`, else absent (process zone). */
+  readonly timezone?: string;
+  readonly action: ActionSpec;
+  readonly options: TaskOptionsSpec;
+  readonly payload?: JsonValue;
+  /** Where the task starts in the file, for messages. */
+  readonly position: SourcePosition;
+}
+
+/** A validated schedule file. */
+export interface ScheduleSpec {
+  readonly file: string;
+  readonly tasks: readonly TaskSpec[];
+}
+
+/** A problem found in a schedule file. */
+export interface ScheduleFileError {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+  readonly message: string;
+  /** Path of the offending value in the document, e.g. `["tasks", 0, "http", "method"]`. */
+  readonly path: readonly (string | number)[];
+}
+
+/** What loading a schedule file gives: the tasks, or every error found. */
+export type ScheduleLoadResult =
+  | { readonly ok: true; readonly schedule: ScheduleSpec }
+  | { readonly ok: false; readonly errors: readonly ScheduleFileError[] };
