@@ -6,6 +6,7 @@ export default defineConfig({
     scheduler: "src/scheduler.ts",
     "core/dispatcher": "src/core/dispatcher.ts",
     "cron/index": "src/cron/index.ts",
+    "cli/bin": "src/cli/bin.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -14,5 +15,8 @@ export default defineConfig({
   outDir: "dist",
   clean: true,
   shims: true,
+  // Mirror src/ in dist/ so that files found by URL at run time (the worker
+  // entry, beside the dispatcher) sit where the code expects them.
+  unbundle: true,
   sourcemap: false,
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 
 // The built package, consumed by name exactly as users do: `import` and `require`.
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const built = existsSync(new URL("../../dist/index.js", import.meta.url));
+const built = existsSync(new URL("../../dist/index.mjs", import.meta.url));
 
 function run(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: "utf8" }).trim();
@@ -28,26 +28,30 @@ const expected = {
   error: true,
 };
 
-describe("the built package", { skip: built ? false : "dist/ is missing: run npm run build" }, () => {
-  it("works with import", () => {
-    const code = `
+describe(
+  "the built package",
+  { skip: built ? false : "dist/ is missing: run npm run build" },
+  () => {
+    it("works with import", () => {
+      const code = `
       const m = await import("orchestrator"); const s = await import("orchestrator/scheduler");
       const d = await import("orchestrator/core/dispatcher"); const c = await import("orchestrator/cron");
       ${probe}`;
-    assert.deepEqual(JSON.parse(run(["--input-type=module", "-e", code])), expected);
-  });
+      assert.deepEqual(JSON.parse(run(["--input-type=module", "-e", code])), expected);
+    });
 
-  it("works with require", () => {
-    const code = `
+    it("works with require", () => {
+      const code = `
       const m = require("orchestrator"); const s = require("orchestrator/scheduler");
       const d = require("orchestrator/core/dispatcher"); const c = require("orchestrator/cron");
       ${probe}`;
-    assert.deepEqual(JSON.parse(run(["--input-type=commonjs", "-e", code])), expected);
-  });
+      assert.deepEqual(JSON.parse(run(["--input-type=commonjs", "-e", code])), expected);
+    });
 
-  it("ships type declarations for both", () => {
-    for (const file of ["index.d.ts", "index.d.cts", "scheduler.d.ts", "cron/index.d.cts"]) {
-      assert.ok(existsSync(new URL(`../../dist/${file}`, import.meta.url)), file);
-    }
-  });
-});
+    it("ships type declarations for both", () => {
+      for (const file of ["index.d.mts", "index.d.cts", "scheduler.d.mts", "cron/index.d.cts"]) {
+        assert.ok(existsSync(new URL(`../../dist/${file}`, import.meta.url)), file);
+      }
+    });
+  },
+);
