@@ -41,17 +41,15 @@ export interface RunEngineHost {
 
 /** A failed attempt waiting in the heap for its retry; the task counts as running meanwhile. */
 class PendingRetry implements HeapItem {
-  dueMs: number;
   heapIndex = -1;
   readonly task: Task;
   readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly claim: Claim;
-  constructor(task: Task, scheduledAtMs: number, attempt: number, dueMs: number, claim: Claim) {
+  constructor(task: Task, scheduledAtMs: number, attempt: number, claim: Claim) {
     this.task = task;
     this.scheduledAtMs = scheduledAtMs;
     this.attempt = attempt;
-    this.dueMs = dueMs;
     this.claim = claim;
   }
 }
@@ -108,7 +106,7 @@ export class RunEngine {
 
   /** When the next entry falls due (epoch ms), or null. */
   nextDueMs(): number | null {
-    return this.#heap.peek()?.dueMs ?? null;
+    return this.#heap.peekKey();
   }
 
   /** The first run of a new task, honouring startAt/endAt; null when it never runs. */
@@ -123,8 +121,9 @@ export class RunEngine {
   /** Puts a new task in the heap. */
   schedule(task: Task, firstRunMs: number): void {
     task.nextRunMs = firstRunMs;
-    this.#heap.push(task, firstRunMs + jitter(task.options));
-    this.#host.poke(task.dueMs);
+    const dueMs = firstRunMs + jitter(task.options);
+    this.#heap.push(task, dueMs);
+    this.#host.poke(dueMs);
   }
 
   /** Takes a removed or replaced task out: it is never rescheduled, its queue is dropped. */
@@ -383,10 +382,7 @@ export class RunEngine {
         retryAt: retryAtMs === null ? null : new Date(retryAtMs),
       });
       if (retryAtMs !== null) {
-        this.#heap.push(
-          new PendingRetry(task, scheduledAtMs, attempt + 1, retryAtMs, claim),
-          retryAtMs,
-        );
+        this.#heap.push(new PendingRetry(task, scheduledAtMs, attempt + 1, claim), retryAtMs);
         host.poke(retryAtMs);
       }
     }

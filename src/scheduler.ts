@@ -126,6 +126,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #callbackScope = new AsyncLocalStorage<object>();
   #testMode: boolean;
   #opened: Promise<void> | undefined;
+  #isOpen = false;
   #state: "stopped" | "starting" | "started" | "stopping" = "stopped";
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
@@ -314,24 +315,26 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (existing !== undefined) this.#engine.detach(existing);
     this.#tasks.set(name, task);
     this.#engine.schedule(task, firstRunMs);
-    const info = task.info();
-    safeEmit(this, this.#logger, "task:registered", info);
+    if (this.listenerCount("task:registered") > 0)
+      safeEmit(this, this.#logger, "task:registered", task.info());
     const record = buildTaskRecord(task, this.#storedCallback(task), nowMs);
-    return this.#ready()
-      .then(() => this.#store.putTask(record, { replace: existing !== undefined }))
-      .then(
-        () => info,
-        (error: unknown) => {
-          // The store refused it: undo, so memory and store agree.
-          if (this.#tasks.get(name) === task) {
-            this.#tasks.delete(name);
-            this.#engine.detach(task);
-          }
-          throw error instanceof DuplicateTaskError
-            ? error
-            : new StoreError(`Could not store task ${JSON.stringify(name)}`, { cause: error });
-        },
-      );
+    const replace = existing !== undefined;
+    const stored = this.#isOpen
+      ? this.#store.putTask(record, { replace })
+      : this.#ready().then(() => this.#store.putTask(record, { replace }));
+    return stored.then(
+      () => task.info(),
+      (error: unknown) => {
+        // The store refused it: undo, so memory and store agree.
+        if (this.#tasks.get(name) === task) {
+          this.#tasks.delete(name);
+          this.#engine.detach(task);
+        }
+        throw error instanceof DuplicateTaskError
+          ? error
+          : new StoreError(`Could not store task ${JSON.stringify(name)}`, { cause: error });
+      },
+    );
   }
 
   /** Removes a task. A run in flight finishes but is not rescheduled. Resolves false when there was no such task. */
@@ -458,7 +461,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       })
       .catch((error: unknown) => {
         this.#state = "stopped";
-        this.#opened = undefined;
         throw error;
       });
     return this.#startPromise;
@@ -499,7 +501,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   #ready(): Promise<void> {
-    this.#opened ??= this.#store.open({ nodeId: this.#nodeId, clock: this.#clock });
+    this.#opened ??= this.#store.open({ nodeId: this.#nodeId, clock: this.#clock }).then(
+      () => {
+        this.#isOpen = true;
+      },
+      (error: unknown) => {
+        this.#opened = undefined;
+        throw error;
+      },
+    );
     return this.#opened;
   }
 

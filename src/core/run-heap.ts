@@ -1,18 +1,20 @@
-/** An item a {@link RunHeap} can hold: its key and the slot the heap keeps up to date. */
+/** An item a {@link RunHeap} can hold: the heap keeps its position up to date. */
 export interface HeapItem {
-  /** The key (epoch ms when the item is next due); change it only through the heap. */
-  dueMs: number;
   /** The item's position in the heap, -1 when it is not in it. Maintained by the heap. */
   heapIndex: number;
 }
 
+const INITIAL_CAPACITY = 64;
+
 /**
- * A binary min-heap keyed on `dueMs`, with the position stored in each item
- * so that `update` and `remove` are O(log n). Ties keep no particular order.
- * Finding the k due items is k `pop`s: O(k log n), never a scan.
+ * A binary min-heap of items keyed by a due instant (epoch ms). Keys live in a
+ * Float64Array beside the items, so they cost no boxed number per item and
+ * comparisons stay cache-friendly; each item stores its position, so `update`
+ * and `remove` are O(log n). Finding the k due items is k pops: O(k log n).
  */
 export class RunHeap<T extends HeapItem> {
-  readonly #items: T[] = [];
+  #items: T[] = [];
+  #keys = new Float64Array(INITIAL_CAPACITY);
 
   /** Number of items. */
   get size(): number {
@@ -24,29 +26,38 @@ export class RunHeap<T extends HeapItem> {
     return this.#items[0];
   }
 
+  /** The key of the item due first, or null when empty. */
+  peekKey(): number | null {
+    return this.#items.length === 0 ? null : (this.#keys[0] as number);
+  }
+
+  /** The key of an item in the heap (NaN when absent). */
+  keyOf(item: T): number {
+    return this.has(item) ? (this.#keys[item.heapIndex] as number) : Number.NaN;
+  }
+
   /** True when `item` is in this heap. */
   has(item: T): boolean {
     return item.heapIndex >= 0 && this.#items[item.heapIndex] === item;
   }
 
-  /** Adds `item` (or re-keys it if present) with key `dueMs`. O(log n). */
+  /** Adds `item` with key `dueMs`, or re-keys it if present. O(log n). */
   push(item: T, dueMs: number): void {
     if (this.has(item)) {
-      this.update(item, dueMs);
+      this.#set(item.heapIndex, item, dueMs);
+      this.#up(item.heapIndex);
+      this.#down(item.heapIndex);
       return;
     }
-    item.dueMs = dueMs;
-    item.heapIndex = this.#items.length;
+    const index = this.#items.length;
+    if (index === this.#keys.length) {
+      const grown = new Float64Array(this.#keys.length * 2);
+      grown.set(this.#keys);
+      this.#keys = grown;
+    }
     this.#items.push(item);
-    this.#up(item.heapIndex);
-  }
-
-  /** Changes the key of an item already in the heap. O(log n). */
-  update(item: T, dueMs: number): void {
-    const old = item.dueMs;
-    item.dueMs = dueMs;
-    if (dueMs < old) this.#up(item.heapIndex);
-    else this.#down(item.heapIndex);
+    this.#set(index, item, dueMs);
+    this.#up(index);
   }
 
   /** Removes and returns the item due first. O(log n). */
@@ -54,20 +65,21 @@ export class RunHeap<T extends HeapItem> {
     const items = this.#items;
     const top = items[0];
     if (top === undefined) return undefined;
-    const last = items.pop() as T;
+    const lastIndex = items.length - 1;
+    const last = items[lastIndex] as T;
+    const lastKey = this.#keys[lastIndex] as number;
+    items.pop();
     if (last !== top) {
-      items[0] = last;
-      last.heapIndex = 0;
+      this.#set(0, last, lastKey);
       this.#down(0);
     }
     top.heapIndex = -1;
     return top;
   }
 
-  /** Removes and returns the first item if it is due at or before `nowMs`. */
+  /** Removes and returns the first item if its key is at or before `nowMs`. */
   popDue(nowMs: number): T | undefined {
-    const top = this.#items[0];
-    return top !== undefined && top.dueMs <= nowMs ? this.pop() : undefined;
+    return this.#items.length > 0 && (this.#keys[0] as number) <= nowMs ? this.pop() : undefined;
   }
 
   /** Removes `item` if present; returns whether it was. O(log n). */
@@ -75,10 +87,12 @@ export class RunHeap<T extends HeapItem> {
     if (!this.has(item)) return false;
     const items = this.#items;
     const index = item.heapIndex;
-    const last = items.pop() as T;
+    const lastIndex = items.length - 1;
+    const last = items[lastIndex] as T;
+    const lastKey = this.#keys[lastIndex] as number;
+    items.pop();
     if (last !== item) {
-      items[index] = last;
-      last.heapIndex = index;
+      this.#set(index, last, lastKey);
       this.#up(index);
       this.#down(last.heapIndex);
     }
@@ -89,41 +103,48 @@ export class RunHeap<T extends HeapItem> {
   /** Removes everything. */
   clear(): void {
     for (const item of this.#items) item.heapIndex = -1;
-    this.#items.length = 0;
+    this.#items = [];
+    this.#keys = new Float64Array(INITIAL_CAPACITY);
+  }
+
+  #set(index: number, item: T, key: number): void {
+    this.#items[index] = item;
+    this.#keys[index] = key;
+    item.heapIndex = index;
   }
 
   #up(index: number): void {
     const items = this.#items;
+    const keys = this.#keys;
     const item = items[index] as T;
+    const key = keys[index] as number;
     while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = items[parentIndex] as T;
-      if (parent.dueMs <= item.dueMs) break;
-      items[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
+      const parent = (index - 1) >> 1;
+      const parentKey = keys[parent] as number;
+      if (parentKey <= key) break;
+      this.#set(index, items[parent] as T, parentKey);
+      index = parent;
     }
-    items[index] = item;
-    item.heapIndex = index;
+    this.#set(index, item, key);
   }
 
   #down(index: number): void {
     const items = this.#items;
+    const keys = this.#keys;
     const length = items.length;
     const item = items[index] as T;
+    const key = keys[index] as number;
     for (;;) {
       const left = 2 * index + 1;
       if (left >= length) break;
       const right = left + 1;
       let child = left;
-      if (right < length && (items[right] as T).dueMs < (items[left] as T).dueMs) child = right;
-      const childItem = items[child] as T;
-      if (childItem.dueMs >= item.dueMs) break;
-      items[index] = childItem;
-      childItem.heapIndex = index;
+      if (right < length && (keys[right] as number) < (keys[left] as number)) child = right;
+      const childKey = keys[child] as number;
+      if (childKey >= key) break;
+      this.#set(index, items[child] as T, childKey);
       index = child;
     }
-    items[index] = item;
-    item.heapIndex = index;
+    this.#set(index, item, key);
   }
 }

@@ -137,11 +137,13 @@ export class IntervalSchedule implements Schedule {
  * share one compiled form.
  */
 export class CronCache {
-  readonly #entries = new Map<string, CronSchedule>();
+  /** zone → options key → expression → schedule; two lookups without building a key string. */
+  readonly #zones = new Map<string, Map<string, Map<string, CronSchedule>>>();
+  #size = 0;
 
   /** Number of distinct compiled schedules. */
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /** Returns the shared schedule, parsing it on first use (throws CronSyntaxError, InvalidArgumentError). */
@@ -150,8 +152,21 @@ export class CronCache {
     options: Required<Pick<CronOptions, "timezone">> & CronOptions,
   ): CronSchedule {
     const { timezone, dayMatch, dst } = options;
-    const key = `${timezone}\u0000${dayMatch ?? ""}\u0000${dst?.gap ?? ""}\u0000${dst?.overlap ?? ""}\u0000${expression}`;
-    let entry = this.#entries.get(key);
+    const variant =
+      dayMatch === undefined && dst === undefined
+        ? ""
+        : `${dayMatch ?? ""}\u0000${dst?.gap ?? ""}\u0000${dst?.overlap ?? ""}`;
+    let variants = this.#zones.get(timezone);
+    if (variants === undefined) {
+      variants = new Map<string, Map<string, CronSchedule>>();
+      this.#zones.set(timezone, variants);
+    }
+    let entries = variants.get(variant);
+    if (entries === undefined) {
+      entries = new Map<string, CronSchedule>();
+      variants.set(variant, entries);
+    }
+    let entry = entries.get(expression);
     if (entry === undefined) {
       const cron = parseCron(expression, options);
       const spec: ScheduleSpec = {
@@ -162,7 +177,8 @@ export class CronCache {
         ...(dst === undefined ? {} : { dst }),
       };
       entry = new CronSchedule(cron, spec);
-      this.#entries.set(key, entry);
+      entries.set(expression, entry);
+      this.#size++;
     }
     return entry;
   }
@@ -189,6 +205,9 @@ const EXPECTED = 'a cron expression string, a Date, or { every: number | "90s" |
 export function compileSchedule(input: unknown, context: CompileContext): Schedule {
   if (typeof input === "string") {
     if (input.trim() === "") throw new InvalidArgumentError("schedule", EXPECTED, input);
+    if (context.dayMatch === undefined && context.dst === undefined) {
+      return context.cache.get(input, { timezone: context.timezone });
+    }
     return context.cache.get(input, {
       timezone: context.timezone,
       ...(context.dayMatch === undefined ? {} : { dayMatch: context.dayMatch }),

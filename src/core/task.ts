@@ -412,7 +412,7 @@ export function checkCallback(callback: unknown): CallbackInput {
 
 /** Validates a task name. */
 export function checkTaskName(name: unknown): string {
-  if (typeof name !== "string" || name.trim() === "" || name.length > 200) {
+  if (typeof name !== "string" || name.length === 0 || name.length > 200) {
     throw new InvalidArgumentError("name", "a non-empty string of at most 200 characters", name);
   }
   return name;
@@ -463,15 +463,14 @@ export class Task implements HeapItem {
   state: TaskState = "active";
   /** Next scheduled occurrence (epoch ms), NaN when none. */
   nextRunMs = Number.NaN;
-  /** Heap key: `nextRunMs` plus jitter. */
-  dueMs = Number.NaN;
   heapIndex = -1;
   /** Runs in flight. */
   running = 0;
   /** Runs started (for `maxRuns`, counted at start so concurrent runs cannot exceed it). */
   started = 0;
   runCount = 0;
-  lastRunMs = Number.NaN;
+  /** When the last run started (epoch ms), null before the first. */
+  lastRunMs: number | null = null;
   lastStatus: RunStatus | null = null;
   /** Runs waiting behind a running run (`overlap: "queue"`, catch-ups), created on first use. */
   queue: QueuedRun[] | null = null;
@@ -500,7 +499,7 @@ export class Task implements HeapItem {
       state: this.state,
       running: this.running > 0,
       nextRun: Number.isNaN(this.nextRunMs) ? null : new Date(this.nextRunMs),
-      lastRun: Number.isNaN(this.lastRunMs) ? null : new Date(this.lastRunMs),
+      lastRun: this.lastRunMs === null ? null : new Date(this.lastRunMs),
       lastStatus: this.lastStatus,
       runCount: this.runCount,
       overlap: this.options.overlap,

@@ -94,7 +94,6 @@ export class MemoryStore implements Store {
     record.lastRunAt = progress.lastRunAt;
     record.lastStatus = progress.lastStatus;
     record.runCount = progress.runCount;
-    record.updatedAt = this.#clock.nowMs();
     record.version += 1;
     return Promise.resolve(true);
   }

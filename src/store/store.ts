@@ -62,7 +62,10 @@ export interface TaskProgress {
   readonly runCount: number;
 }
 
-/** One task as stored. `version` increases on every write (optimistic concurrency for shared stores). */
+/**
+ * One task as stored. `version` increases on every write (optimistic
+ * concurrency for shared stores); stores may keep an updated-at column of their own.
+ */
 export interface TaskRecord extends TaskProgress {
   /** Unique key; also the additional authenticated data of the sealed callback. */
   readonly name: string;
@@ -70,7 +73,6 @@ export interface TaskRecord extends TaskProgress {
   readonly options: StoredTaskOptions;
   readonly callback: StoredCallback;
   readonly createdAt: number;
-  readonly updatedAt: number;
   readonly version: number;
 }
 

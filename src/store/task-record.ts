@@ -65,7 +65,7 @@ export function progressOf(task: Task): TaskProgress {
   return {
     state: task.state,
     nextRunAt: Number.isNaN(task.nextRunMs) ? null : task.nextRunMs,
-    lastRunAt: Number.isNaN(task.lastRunMs) ? null : task.lastRunMs,
+    lastRunAt: task.lastRunMs,
     lastStatus: task.lastStatus,
     runCount: task.runCount,
   };
@@ -84,7 +84,6 @@ export function buildTaskRecord(task: Task, callback: StoredCallback, nowMs: num
     lastStatus: null,
     runCount: 0,
     createdAt: nowMs,
-    updatedAt: nowMs,
     version: 1,
   };
 }

@@ -1,0 +1,148 @@
+/**
+ * Versioned migrations of the PostgreSQL store, embedded as SQL text (no files
+ * read at runtime). {@link migrate} applies the missing ones in one transaction
+ * under a transaction-scoped advisory lock keyed on the schema, so that ten
+ * nodes starting at once migrate exactly once: the first takes the lock and
+ * migrates, the others wait for it, then find nothing left to do.
+ */
+import type { PoolClient } from "pg";
+import type { QuotedSchema } from "./queries.js";
+
+/** One migration: applied once, in version order, never edited after release. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** The statements, given the quoted schema. */
+  readonly sql: (schema: QuotedSchema) => string;
+}
+
+/** Every migration, oldest first. Append only. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: "tasks, claims, claim marks, run history",
+    sql: (s: QuotedSchema) => `
+create table ${s}.tasks (
+  name text primary key,
+  schedule json not null,
+  options json not null,
+  callback_encoding text not null check (callback_encoding in ('plain', 'sealed')),
+  callback_key_id text,
+  callback_bytes bytea,
+  callback_plain json,
+  state text not null,
+  next_run_at timestamptz,
+  last_run_at timestamptz,
+  last_status text,
+  run_count integer not null default 0,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  version bigint not null default 1,
+  constraint tasks_callback_check check (
+    (callback_encoding = 'sealed' and callback_bytes is not null and callback_key_id is not null)
+    or (callback_encoding = 'plain' and callback_plain is not null))
+);
+create index tasks_next_run_at_idx on ${s}.tasks (next_run_at) where state = 'active';
+
+create table ${s}.claims (
+  id uuid primary key,
+  task_name text not null,
+  scheduled_at timestamptz not null,
+  manual boolean not null default false,
+  node_id text not null,
+  claimed_at timestamptz not null,
+  lease_expires_at timestamptz,
+  released_at timestamptz,
+  reaped boolean not null default false
+);
+create unique index claims_task_scheduled_key on ${s}.claims (task_name, scheduled_at) where not manual;
+create index claims_held_lease_idx on ${s}.claims (lease_expires_at) where released_at is null;
+create index claims_released_at_idx on ${s}.claims (released_at) where released_at is not null;
+
+create table ${s}.claim_marks (
+  task_name text primary key,
+  released_through timestamptz not null
+);
+
+create table ${s}.runs (
+  id bigint generated always as identity primary key,
+  task_name text not null,
+  claim_id uuid,
+  scheduled_at timestamptz not null,
+  started_at timestamptz,
+  finished_at timestamptz,
+  status text not null
+    check (status in ('succeeded', 'failed', 'timed-out', 'skipped', 'missed', 'interrupted')),
+  attempt integer not null,
+  node_id text not null,
+  error_message text,
+  error_stack text,
+  error_code text,
+  recorded_at timestamptz not null default clock_timestamp()
+);
+create index runs_task_name_id_idx on ${s}.runs (task_name, id desc);
+create index runs_age_idx on ${s}.runs ((coalesce(finished_at, scheduled_at)));
+`,
+  },
+]);
+
+/** The newest version this code knows. */
+export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** What {@link migrate} did. */
+export interface MigrationResult {
+  /** Versions this call applied (empty when another node had migrated already). */
+  readonly applied: readonly number[];
+  /** The version after the call. */
+  readonly version: number;
+}
+
+/**
+ * Brings the schema `schema` (raw name, `quoted` its validated quoted form) to
+ * {@link LATEST_VERSION}. Refuses a schema newer than this code, so an old node
+ * never writes to a layout it does not know.
+ */
+export async function migrate(
+  client: PoolClient,
+  schema: string,
+  quoted: QuotedSchema,
+  appliedBy: string,
+): Promise<MigrationResult> {
+  await client.query("begin");
+  try {
+    await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
+      `orchestrator.migrate.${schema}`,
+    ]);
+    await client.query(`create schema if not exists ${quoted}`);
+    await client.query(`create table if not exists ${quoted}.migrations (
+  version integer primary key,
+  name text not null,
+  applied_at timestamptz not null default clock_timestamp(),
+  applied_by text not null
+)`);
+    const current = await client.query<{ version: number }>(
+      `select coalesce(max(version), 0)::int as version from ${quoted}.migrations`,
+    );
+    const from = current.rows[0]?.version ?? 0;
+    if (from > LATEST_VERSION) {
+      throw new Error(
+        `schema ${schema} is at version ${from}, newer than this orchestrator (${LATEST_VERSION}); upgrade orchestrator`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from) continue;
+      await client.query(migration.sql(quoted));
+      await client.query(
+        `insert into ${quoted}.migrations (version, name, applied_by) values ($1, $2, $3)`,
+        [migration.version, migration.name, appliedBy],
+      );
+      applied.push(migration.version);
+    }
+    await client.query("commit");
+    return { applied, version: Math.max(from, ...applied) };
+  } catch (error) {
+    await client.query("rollback").catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * Every SQL statement of the PostgreSQL store, one named export each. A
+ * statement is a function of the quoted schema name (see {@link quoteSchema}),
+ * so one process can serve several schemas; {@link buildQueries} renders them
+ * all once per store. Timestamps are `timestamptz`, passed and read as Dates
+ * (millisecond precision); lease and claim instants come from the database
+ * clock (`clock_timestamp()`), never from the node.
+ */
+import { InvalidArgumentError } from "../../errors.js";
+
+/** A schema name that passed {@link quoteSchema}, double-quoted, ready to paste into SQL. */
+export type QuotedSchema = string & { readonly __quotedSchema: true };
+
+/** Longest schema name accepted: the notification channel `<schema>.changes` must fit PostgreSQL's 63-byte identifiers. */
+export const MAX_SCHEMA_LENGTH = 48;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Validates `schema` as a plain identifier (letters, digits, underscores, not
+ * starting with a digit, at most {@link MAX_SCHEMA_LENGTH} characters) and
+ * returns it double-quoted. Quoting keeps its case; validation keeps quotes and
+ * anything else that could end the identifier out of the SQL text.
+ */
+export function quoteSchema(schema: unknown): QuotedSchema {
+  if (typeof schema !== "string" || !IDENTIFIER.test(schema) || schema.length > MAX_SCHEMA_LENGTH) {
+    throw new InvalidArgumentError(
+      "options.schema",
+      `an identifier of letters, digits and underscores, not starting with a digit, at most ${MAX_SCHEMA_LENGTH} characters`,
+      schema,
+    );
+  }
+  return `"${schema}"` as QuotedSchema;
+}
+
+/** The LISTEN/NOTIFY channel of a schema (one channel per schema). */
+export function channelOf(schema: string): string {
+  return `${schema}.changes`;
+}
+
+/** The column list read back for a task. */
+const TASK_COLUMNS = `name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
+  callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version`;
+
+/** The column list read back for a claim. */
+const CLAIM_COLUMNS = `id, task_name, scheduled_at, node_id, claimed_at, lease_expires_at`;
+
+/** Notifies `$1` (channel) with `$2` (payload) for every row of CTE `changed`. */
+const NOTIFY_CHANGED = `select count(*)::int as n from changed, lateral (select pg_notify($1, $2)) notified`;
+
+/** The database clock in epoch ms (fractional). */
+export const nowMs = () => `select extract(epoch from clock_timestamp()) * 1000 as now_ms`;
+
+/** The highest applied migration version, 0 when none. */
+export const schemaVersion = (s: QuotedSchema) =>
+  `select coalesce(max(version), 0)::int as version from ${s}.migrations`;
+
+/**
+ * Inserts a task unless one by that name exists; notifies `upsert`.
+ * $1 channel, $2 payload, $3.. the columns. Returns n = 0 for a duplicate.
+ */
+export const insertTask = (s: QuotedSchema) => `with changed as (
+  insert into ${s}.tasks (name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
+    callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version)
+  values ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+  on conflict (name) do nothing
+  returning name
+) ${NOTIFY_CHANGED}`;
+
+/** Inserts or overwrites a task; notifies `upsert`. Same parameters as {@link insertTask}. */
+export const upsertTask = (s: QuotedSchema) => `with changed as (
+  insert into ${s}.tasks (name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
+    callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version)
+  values ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+  on conflict (name) do update set
+    schedule = excluded.schedule, options = excluded.options,
+    callback_encoding = excluded.callback_encoding, callback_key_id = excluded.callback_key_id,
+    callback_bytes = excluded.callback_bytes, callback_plain = excluded.callback_plain,
+    state = excluded.state, next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at,
+    last_status = excluded.last_status, run_count = excluded.run_count,
+    created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
+  returning name
+) ${NOTIFY_CHANGED}`;
+
+/** One task by name ($1). */
+export const getTask = (s: QuotedSchema) =>
+  `select ${TASK_COLUMNS} from ${s}.tasks where name = $1`;
+
+/** Every task, by name. */
+export const listTasks = (s: QuotedSchema) =>
+  `select ${TASK_COLUMNS} from ${s}.tasks order by name`;
+
+/**
+ * Updates the run-state columns of task $3; notifies `upsert` only when the
+ * state changed (paused, resumed, quarantined, completed), not after every run.
+ * $4 state, $5 next_run_at, $6 last_run_at, $7 last_status, $8 run_count.
+ */
+export const updateTaskProgress = (s: QuotedSchema) => `with old as (
+  select name, state from ${s}.tasks where name = $3 for update
+), updated as (
+  update ${s}.tasks t set state = $4, next_run_at = $5, last_run_at = $6, last_status = $7,
+    run_count = $8, updated_at = clock_timestamp(), version = t.version + 1
+  from old where t.name = old.name
+  returning t.name, old.state <> t.state as state_changed
+), notified as (
+  select 1 from updated, lateral (select pg_notify($1, $2)) sent where state_changed
+) select (select count(*)::int from updated) as n, (select count(*)::int from notified) as notified`;
+
+/** Replaces the callback of task $3 ($4 encoding, $5 key id, $6 bytes, $7 plain); notifies `upsert`. */
+export const updateTaskCallback = (s: QuotedSchema) => `with changed as (
+  update ${s}.tasks t set callback_encoding = $4, callback_key_id = $5, callback_bytes = $6,
+    callback_plain = $7, updated_at = clock_timestamp(), version = t.version + 1
+  where name = $3
+  returning name
+) ${NOTIFY_CHANGED}`;
+
+/** Deletes task $3 (history and claims stay); notifies `delete`. */
+export const deleteTask = (s: QuotedSchema) => `with changed as (
+  delete from ${s}.tasks where name = $3 returning name
+) ${NOTIFY_CHANGED}`;
+
+/** Sends one notification: $1 channel, $2 payload. */
+export const notify = () => `select pg_notify($1, $2)`;
+
+/**
+ * Claims the run ($2 task, $3 scheduled_at) in one statement: the partial
+ * unique index on (task_name, scheduled_at) makes a second claim conflict, and
+ * `do nothing` turns the conflict into zero rows, so exactly one caller ever
+ * gets a row back. An occurrence at or before the task's release mark is not
+ * claimable either (its claim row may have been pruned by retention).
+ * $1 id, $4 node, $5 lease ms.
+ */
+export const claimRun = (s: QuotedSchema) => `insert into ${s}.claims
+  (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at)
+select $1, $2, $3, false, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond'
+where not exists (
+  select 1 from ${s}.claim_marks m where m.task_name = $2 and m.released_through >= $3
+)
+on conflict (task_name, scheduled_at) where not manual do nothing
+returning ${CLAIM_COLUMNS}`;
+
+/** Claims a manual (triggered) run: unique by its id $1 alone. Same parameters as {@link claimRun}. */
+export const claimManualRun = (s: QuotedSchema) => `insert into ${s}.claims
+  (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at)
+values ($1, $2, $3, true, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond')
+returning ${CLAIM_COLUMNS}`;
+
+/**
+ * Extends the lease of claim $1 held by node $2 to now + $3 ms, only while it
+ * is still held (not released or reaped) and unexpired: an expired lease is
+ * never revived, since another node may already be reaping it.
+ */
+export const renewLease = (s: QuotedSchema) => `update ${s}.claims
+set lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+where id = $1 and node_id = $2 and released_at is null and lease_expires_at > clock_timestamp()
+returning lease_expires_at`;
+
+/**
+ * Releases claim $1 of node $2 and raises the task's release mark to its
+ * scheduled time (manual claims leave the mark alone). Releasing a claim that
+ * was reaped or is not ours changes nothing.
+ */
+export const releaseClaim = (s: QuotedSchema) => `with released as (
+  update ${s}.claims set released_at = clock_timestamp(), lease_expires_at = null
+  where id = $1 and node_id = $2 and released_at is null
+  returning task_name, scheduled_at, manual
+)
+insert into ${s}.claim_marks as m (task_name, released_through)
+select task_name, scheduled_at from released where not manual
+on conflict (task_name) do update set released_through = excluded.released_through
+  where m.released_through < excluded.released_through`;
+
+/**
+ * Reaps claims whose lease expired (or, with $2 = true, every held claim of
+ * node $1: a crashed earlier process of this node): selects them with
+ * `FOR UPDATE SKIP LOCKED`, so concurrent reapers never return the same
+ * claim, marks them reaped and raises the release marks. At most $3 rows.
+ */
+export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
+  select id from ${s}.claims
+  where released_at is null
+    and (lease_expires_at < clock_timestamp() or ($2 and node_id = $1))
+  order by lease_expires_at
+  for update skip locked
+  limit $3
+), reaped as (
+  update ${s}.claims c set released_at = clock_timestamp(), reaped = true
+  from due where c.id = due.id
+  returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.manual
+), marked as (
+  insert into ${s}.claim_marks as m (task_name, released_through)
+  select task_name, max(scheduled_at) from reaped where not manual group by task_name
+  on conflict (task_name) do update set released_through = excluded.released_through
+    where m.released_through < excluded.released_through
+)
+select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
+
+/** Appends one history row: $1 task, $2 claim id, $3 scheduled, $4 started, $5 finished, $6 status, $7 attempt, $8 node, $9 message, $10 stack, $11 code. */
+export const recordRun = (s: QuotedSchema) => `insert into ${s}.runs
+  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+   error_message, error_stack, error_code)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+
+const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+  error_message, error_stack, error_code`;
+
+/** The newest $1 history rows of every task. */
+export const history = (s: QuotedSchema) =>
+  `select ${RUN_COLUMNS} from ${s}.runs order by id desc limit $1`;
+
+/** The newest $1 history rows of task $2. */
+export const taskHistory = (s: QuotedSchema) =>
+  `select ${RUN_COLUMNS} from ${s}.runs where task_name = $2 order by id desc limit $1`;
+
+/** Deletes history rows older than $1 ms (DB clock) or beyond the newest $2 rows. */
+export const pruneHistory = (s: QuotedSchema) => `with by_age as (
+  delete from ${s}.runs
+  where coalesce(finished_at, scheduled_at) < clock_timestamp() - $1 * interval '1 millisecond'
+  returning id
+), by_count as (
+  delete from ${s}.runs
+  where id <= (select id from ${s}.runs order by id desc offset $2 limit 1)
+  returning id
+) select (select count(*) from by_age)::int + (select count(*) from by_count where id not in (select id from by_age))::int as n`;
+
+/**
+ * Forgets released claims released more than $1 ms ago whose occurrence is
+ * covered by the task's release mark (so the key stays unclaimable).
+ */
+export const pruneClaims = (s: QuotedSchema) => `delete from ${s}.claims c
+where c.released_at < clock_timestamp() - $1 * interval '1 millisecond'
+  and (c.manual or exists (select 1 from ${s}.claim_marks m
+    where m.task_name = c.task_name and c.scheduled_at <= m.released_through))`;
+
+/** Every statement of one schema, rendered once. */
+export interface Queries {
+  readonly schema: QuotedSchema;
+  readonly nowMs: string;
+  readonly schemaVersion: string;
+  readonly insertTask: string;
+  readonly upsertTask: string;
+  readonly getTask: string;
+  readonly listTasks: string;
+  readonly updateTaskProgress: string;
+  readonly updateTaskCallback: string;
+  readonly deleteTask: string;
+  readonly notify: string;
+  readonly claimRun: string;
+  readonly claimManualRun: string;
+  readonly renewLease: string;
+  readonly releaseClaim: string;
+  readonly reapExpiredClaims: string;
+  readonly recordRun: string;
+  readonly history: string;
+  readonly taskHistory: string;
+  readonly pruneHistory: string;
+  readonly pruneClaims: string;
+}
+
+/** Renders every statement for `schema` (validated and quoted here). */
+export function buildQueries(schema: string): Queries {
+  const s = quoteSchema(schema);
+  return Object.freeze({
+    schema: s,
+    nowMs: nowMs(),
+    schemaVersion: schemaVersion(s),
+    insertTask: insertTask(s),
+    upsertTask: upsertTask(s),
+    getTask: getTask(s),
+    listTasks: listTasks(s),
+    updateTaskProgress: updateTaskProgress(s),
+    updateTaskCallback: updateTaskCallback(s),
+    deleteTask: deleteTask(s),
+    notify: notify(),
+    claimRun: claimRun(s),
+    claimManualRun: claimManualRun(s),
+    renewLease: renewLease(s),
+    releaseClaim: releaseClaim(s),
+    reapExpiredClaims: reapExpiredClaims(s),
+    recordRun: recordRun(s),
+    history: history(s),
+    taskHistory: taskHistory(s),
+    pruneHistory: pruneHistory(s),
+    pruneClaims: pruneClaims(s),
+  });
+}

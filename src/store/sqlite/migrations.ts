@@ -1,0 +1,133 @@
+import type { Database } from "better-sqlite3";
+import { StoreError } from "../../errors.js";
+import {
+  CREATE_MIGRATIONS_TABLE,
+  INSERT_MIGRATION,
+  MIGRATIONS_TABLE_EXISTS,
+  SELECT_SCHEMA_VERSION,
+} from "./queries.js";
+
+/** One schema change, embedded in code (never read from disk at runtime). */
+export interface Migration {
+  /** 1, 2, 3, …: applied in order, each exactly once. */
+  readonly version: number;
+  /** A short description, recorded in `schema_migrations`. */
+  readonly name: string;
+  /** The DDL, run as one script inside the migrating transaction. */
+  readonly sql: string;
+}
+
+/**
+ * Every migration of the SQLite schema, oldest first. Never edit a released
+ * migration: add a new one. The drift test compares the result with
+ * `test/store/sqlite-schema.snapshot.sql`.
+ */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: "tasks, claims, claim marks, run history",
+    sql: `
+CREATE TABLE tasks (
+  name TEXT PRIMARY KEY NOT NULL,
+  schedule TEXT NOT NULL,
+  options TEXT NOT NULL,
+  callback_encoding TEXT NOT NULL,
+  callback_key_id TEXT,
+  callback_bytes BLOB,
+  callback_json TEXT,
+  state TEXT NOT NULL,
+  next_run_at INTEGER,
+  last_run_at INTEGER,
+  last_status TEXT,
+  run_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  CHECK (
+    (callback_encoding = 'sealed' AND callback_key_id IS NOT NULL AND callback_bytes IS NOT NULL AND callback_json IS NULL)
+    OR (callback_encoding = 'plain' AND callback_json IS NOT NULL AND callback_key_id IS NULL AND callback_bytes IS NULL)
+  )
+) STRICT;
+
+CREATE INDEX tasks_next_run_at ON tasks (next_run_at) WHERE state = 'active';
+
+CREATE TABLE claims (
+  id TEXT PRIMARY KEY NOT NULL,
+  task_name TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  manual INTEGER NOT NULL CHECK (manual IN (0, 1)),
+  node_id TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE UNIQUE INDEX claims_task_scheduled ON claims (task_name, scheduled_at) WHERE manual = 0;
+CREATE INDEX claims_lease_expires_at ON claims (lease_expires_at);
+CREATE INDEX claims_node_id ON claims (node_id);
+
+CREATE TABLE claim_marks (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  released_through INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE run_history (
+  seq INTEGER PRIMARY KEY,
+  task_name TEXT NOT NULL,
+  claim_id TEXT,
+  scheduled_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  status TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  error TEXT,
+  aged_at INTEGER GENERATED ALWAYS AS (coalesce(finished_at, scheduled_at)) VIRTUAL
+) STRICT;
+
+CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);
+CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at DESC);
+CREATE INDEX run_history_aged_at ON run_history (aged_at);
+`,
+  },
+] satisfies Migration[]);
+
+/** The schema version this code writes: the last migration's. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/**
+ * Brings the database to {@link LATEST_SCHEMA_VERSION} in one `BEGIN
+ * IMMEDIATE` transaction: the first process to take the write lock migrates,
+ * the others wait (busy timeout) and then find nothing to do. Refuses a
+ * database written by a newer version. Returns the schema version.
+ */
+export function migrate(
+  db: Database,
+  nowMs: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  const run = db.transaction((): number => {
+    db.exec(CREATE_MIGRATIONS_TABLE);
+    const current = (db.prepare(SELECT_SCHEMA_VERSION).get() as { version: number }).version;
+    if (current > latest) {
+      throw new StoreError(
+        `The SQLite database is at schema version ${current}, newer than this version of orchestrator knows (${latest}); upgrade orchestrator`,
+      );
+    }
+    const insert = db.prepare(INSERT_MIGRATION);
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      insert.run({ version: migration.version, name: migration.name, appliedAt: nowMs });
+    }
+    return latest;
+  });
+  return run.immediate();
+}
+
+/** The schema version recorded in the database (0 when never migrated). */
+export function readSchemaVersion(db: Database): number {
+  const exists = db.prepare(MIGRATIONS_TABLE_EXISTS).get();
+  if (exists === undefined) return 0;
+  return (db.prepare(SELECT_SCHEMA_VERSION).get() as { version: number }).version;
+}

@@ -1,0 +1,116 @@
+/**
+ * Every SQL statement of the SQLite store, one named export each (the
+ * migrations' DDL lives in migrations.ts). `SqliteStore` prepares each once,
+ * when it opens. Named parameters (`@name`) match the row objects bound.
+ */
+
+/** Connection settings, run on open, before migrating. */
+export const PRAGMA_WAL = "journal_mode = WAL";
+export const PRAGMA_SYNCHRONOUS_NORMAL = "synchronous = NORMAL";
+export const PRAGMA_FOREIGN_KEYS = "foreign_keys = ON";
+
+export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+) STRICT`;
+export const MIGRATIONS_TABLE_EXISTS =
+  "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+export const SELECT_SCHEMA_VERSION =
+  "SELECT coalesce(max(version), 0) AS version FROM schema_migrations";
+export const INSERT_MIGRATION =
+  "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @appliedAt)";
+
+const TASK_COLUMNS = `name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
+  callback_json, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version`;
+const TASK_VALUES = `@name, @schedule, @options, @callbackEncoding, @callbackKeyId, @callbackBytes,
+  @callbackJson, @state, @nextRunAt, @lastRunAt, @lastStatus, @runCount, @createdAt, @updatedAt, @version`;
+
+/** Inserts a task unless one has that name (then no row changes: the caller raises DuplicateTaskError). */
+export const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${TASK_VALUES})
+  ON CONFLICT (name) DO NOTHING`;
+
+/** Inserts or overwrites a task (`putTask` with `replace`). */
+export const UPSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${TASK_VALUES})
+  ON CONFLICT (name) DO UPDATE SET
+    schedule = excluded.schedule, options = excluded.options,
+    callback_encoding = excluded.callback_encoding, callback_key_id = excluded.callback_key_id,
+    callback_bytes = excluded.callback_bytes, callback_json = excluded.callback_json,
+    state = excluded.state, next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at,
+    last_status = excluded.last_status, run_count = excluded.run_count,
+    created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version`;
+
+export const SELECT_TASK = `SELECT ${TASK_COLUMNS} FROM tasks WHERE name = ?`;
+export const SELECT_TASKS = `SELECT ${TASK_COLUMNS} FROM tasks ORDER BY name`;
+
+export const UPDATE_TASK_PROGRESS = `UPDATE tasks SET state = @state, next_run_at = @nextRunAt,
+  last_run_at = @lastRunAt, last_status = @lastStatus, run_count = @runCount,
+  updated_at = @updatedAt, version = version + 1
+  WHERE name = @name`;
+
+export const UPDATE_TASK_CALLBACK = `UPDATE tasks SET callback_encoding = @callbackEncoding,
+  callback_key_id = @callbackKeyId, callback_bytes = @callbackBytes, callback_json = @callbackJson,
+  updated_at = @updatedAt, version = version + 1
+  WHERE name = @name`;
+
+export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
+
+const CLAIM_COLUMNS =
+  "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at";
+
+/**
+ * Claims a scheduled run. The partial UNIQUE index on (task_name, scheduled_at)
+ * makes a second claim of a key in flight a no-op (no row returned); the
+ * claim mark refuses keys at or before one already released, whose row is
+ * gone. One statement, run inside `BEGIN IMMEDIATE`.
+ */
+export const CLAIM_SCHEDULED_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
+  SELECT @id, @taskName, @scheduledAt, 0, @nodeId, @claimedAt, @leaseExpiresAt
+  WHERE NOT EXISTS (
+    SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @scheduledAt
+  )
+  ON CONFLICT DO NOTHING
+  RETURNING ${CLAIM_COLUMNS}`;
+
+/** Claims a manual run (`triggerTask`): unique by its own id. */
+export const CLAIM_MANUAL_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
+  VALUES (@id, @taskName, @scheduledAt, 1, @nodeId, @claimedAt, @leaseExpiresAt)
+  ON CONFLICT DO NOTHING
+  RETURNING ${CLAIM_COLUMNS}`;
+
+/** Extends a claim still held by its node; no row when it was released or reaped. */
+export const RENEW_LEASE = `UPDATE claims SET lease_expires_at = @leaseExpiresAt
+  WHERE id = @id AND node_id = @nodeId
+  RETURNING id`;
+
+/** Removes a claim; the caller then raises the task's claim mark for scheduled runs. */
+export const DELETE_CLAIM = `DELETE FROM claims WHERE id = ? RETURNING ${CLAIM_COLUMNS}`;
+
+/** Remembers that nothing at or before `releasedThrough` may be claimed again for the task. */
+export const RAISE_CLAIM_MARK = `INSERT INTO claim_marks (task_name, released_through)
+  VALUES (@taskName, @releasedThrough)
+  ON CONFLICT (task_name) DO UPDATE SET
+    released_through = max(released_through, excluded.released_through)`;
+
+/** Claims whose lease expired before `@now`, or, at start, any claim of `@nodeId`. */
+export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_COLUMNS} FROM claims
+  WHERE lease_expires_at < @now OR (@atStart = 1 AND node_id = @nodeId)
+  ORDER BY claimed_at, id`;
+
+export const INSERT_RUN = `INSERT INTO run_history
+  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error)
+  VALUES (@taskName, @claimId, @scheduledAt, @startedAt, @finishedAt, @status, @attempt, @nodeId, @error)`;
+
+const RUN_COLUMNS =
+  "task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error";
+
+/** Newest first: insertion order (`seq`), as every store orders history. */
+export const SELECT_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history ORDER BY seq DESC LIMIT ?`;
+export const SELECT_TASK_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history
+  WHERE task_name = ? ORDER BY seq DESC LIMIT ?`;
+
+/** Deletes rows whose finish (or, unfinished, scheduled) time is before `@oldest`. */
+export const PRUNE_HISTORY_BY_AGE = "DELETE FROM run_history WHERE aged_at < @oldest";
+/** Deletes all but the newest `@maxRows` rows. */
+export const PRUNE_HISTORY_BY_ROWS = `DELETE FROM run_history WHERE seq <= (
+  SELECT seq FROM run_history ORDER BY seq DESC LIMIT 1 OFFSET @maxRows)`;
