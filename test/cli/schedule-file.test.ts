@@ -199,6 +199,15 @@ void describe("schedule file: triggers", () => {
     expectOne(task("    schedule: 0 5-1 * * *\n    command: [date]\n"), "5-1", /reversed/);
   });
 
+  void it("points a cron syntax error at the bad character in JSON too", () => {
+    const text =
+      '{"tasks": [\n  {"name": "a", "schedule": "0 0 * JANUARY *", "command": ["date"]}\n]}\n';
+    const errors = errorsOf(text, "schedule.json");
+    assert.equal(errors.length, 1);
+    const at = positionOf(text, "JANUARY");
+    assert.deepEqual([errors[0]?.line, errors[0]?.column], [at.line, at.column]);
+  });
+
   void it("rejects a schedule that never fires", () => {
     expectOne(task('    schedule: "0 0 30 2 *"\n    command: [date]\n'), '"0 0 30', /never fires/);
   });
