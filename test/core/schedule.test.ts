@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  CronCache,
+  IntervalSchedule,
+  OnceSchedule,
+  compileSchedule,
+  scheduleFromSpec,
+} from "../../src/core/schedule.js";
+import { CronSyntaxError, InvalidArgumentError } from "../../src/errors.js";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+
+describe("schedules", () => {
+  it("interval: fixed phase from the anchor, no drift", () => {
+    const every = new IntervalSchedule(90_000, T0);
+    assert.equal(iso(every.next(T0)), "2026-01-01T00:01:30.000Z");
+    assert.equal(iso(every.next(T0 + 90_000)), "2026-01-01T00:03:00.000Z");
+    assert.equal(iso(every.next(T0 + 91_000)), "2026-01-01T00:03:00.000Z");
+    assert.equal(iso(every.prev(T0 + 180_000)), "2026-01-01T00:01:30.000Z");
+    assert.equal(every.source, "every 90000ms");
+  });
+
+  it("once: a single occurrence", () => {
+    const once = new OnceSchedule(T0);
+    assert.equal(once.next(T0 - 1), T0);
+    assert.equal(once.next(T0), null);
+    assert.equal(once.prev(T0 + 1), T0);
+  });
+
+  it("compiles strings, Dates and { every } and rejects anything else", () => {
+    const cache = new CronCache();
+    const context = { nowMs: T0, timezone: "UTC", cache };
+    assert.equal(compileSchedule("*/5 * * * *", context).kind, "cron");
+    assert.equal(compileSchedule(new Date(T0 + 1), context).kind, "once");
+    const every = compileSchedule({ every: "5m" }, context);
+    assert.equal(every.kind, "interval");
+    assert.equal(iso(every.next(T0)), "2026-01-01T00:05:00.000Z");
+    assert.throws(() => compileSchedule("*/61 * * * *", context), CronSyntaxError);
+    assert.throws(() => compileSchedule({ every: 0 }, context), /schedule\.every/);
+    for (const bad of [42, null, {}, [], "", new Date(Number.NaN)]) {
+      assert.throws(() => compileSchedule(bad, context), InvalidArgumentError);
+    }
+  });
+
+  it("shares one compiled cron per expression, zone and options", () => {
+    const cache = new CronCache();
+    const a = cache.get("0 8 * * *", { timezone: "Europe/Paris" });
+    assert.equal(cache.get("0 8 * * *", { timezone: "Europe/Paris" }), a);
+    assert.notEqual(cache.get("0 8 * * *", { timezone: "UTC" }), a);
+    assert.notEqual(cache.get("0 8 * * *", { timezone: "Europe/Paris", dayMatch: "and" }), a);
+    assert.equal(cache.size, 3);
+    assert.equal(iso(a.next(T0)), "2026-01-01T07:00:00.000Z");
+    assert.equal(scheduleFromSpec(a.toSpec(), cache), a);
+    const every = new IntervalSchedule(1000, 5);
+    assert.deepEqual(scheduleFromSpec(every.toSpec(), cache).toSpec(), every.toSpec());
+  });
+});
