@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
+import { SystemClock } from "../time/clock.js";
 import { resolveZone, type Zone } from "../time/zone.js";
 import { CompiledCron, type DayMatch } from "./compiled.js";
 import { describeCron } from "./describe.js";
@@ -171,6 +172,6 @@ export interface NextRunsOptions {
 
 /** The next `count` runs of `expression` after `from`, as Dates. */
 export function nextRuns(expression: string, options: NextRunsOptions = {}): Date[] {
-  const from = options.from ?? new Date(globalThis.Date.now());
+  const from = options.from ?? new SystemClock().now();
   return parseCron(expression, { timezone: options.timezone }).nextRuns(options.count ?? 5, from);
 }
