@@ -1,0 +1,370 @@
+import { randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
+import {
+  DuplicateTaskError,
+  InvalidArgumentError,
+  OrchestratorError,
+  StoreError,
+} from "../../errors.js";
+import { SystemClock, type Clock } from "../../time/clock.js";
+import type {
+  Claim,
+  ClaimRequest,
+  HistoryQuery,
+  HistoryRetention,
+  RunRecord,
+  Store,
+  StoreOpenContext,
+  StoredCallback,
+  TaskProgress,
+  TaskRecord,
+} from "../store.js";
+import { migrate } from "./migrations.js";
+import * as sql from "./queries.js";
+import {
+  callbackParams,
+  claimOf,
+  runOf,
+  runParams,
+  taskOf,
+  taskParams,
+  type ClaimRow,
+  type RunRow,
+  type TaskRow,
+} from "./rows.js";
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file; created (with its WAL files beside it) when missing. Its folder must exist. */
+  path: string;
+  /**
+   * How long a write waits for another connection's write lock before failing
+   * with a StoreError. better-sqlite3 is synchronous: the wait blocks this thread.
+   * @defaultValue 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+/** The defaults of {@link SqliteStoreOptions}. */
+export const SQLITE_STORE_DEFAULTS = Object.freeze({
+  busyTimeoutMs: 5000,
+} satisfies Required<Omit<SqliteStoreOptions, "path">>);
+
+/** The prepared statements of an open store, one per export of queries.ts. */
+interface Statements {
+  insertTask: Database.Statement;
+  upsertTask: Database.Statement;
+  selectTask: Database.Statement;
+  selectTasks: Database.Statement;
+  updateTaskProgress: Database.Statement;
+  updateTaskCallback: Database.Statement;
+  deleteTask: Database.Statement;
+  claimScheduledRun: Database.Statement;
+  claimManualRun: Database.Statement;
+  renewLease: Database.Statement;
+  deleteClaim: Database.Statement;
+  raiseClaimMark: Database.Statement;
+  selectReapableClaims: Database.Statement;
+  insertRun: Database.Statement;
+  selectHistory: Database.Statement;
+  selectTaskHistory: Database.Statement;
+  pruneHistoryByAge: Database.Statement;
+  pruneHistoryByRows: Database.Statement;
+}
+
+/** An open connection: the database, its statements and its transactions. */
+interface Connection {
+  db: Database.Database;
+  statements: Statements;
+  claim: Database.Transaction<(params: Record<string, unknown>, manual: boolean) => unknown>;
+  release: Database.Transaction<(claimId: string) => void>;
+  reap: Database.Transaction<(params: Record<string, unknown>) => Claim[]>;
+  prune: Database.Transaction<(oldest: number | null, maxRows: number | null) => number>;
+  schemaVersion: number;
+}
+
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL, `synchronous =
+ * NORMAL`), durable across restarts and shareable by several processes on one
+ * machine. Claims are rows unique per (task, scheduled time), taken with
+ * `INSERT … ON CONFLICT DO NOTHING RETURNING` inside `BEGIN IMMEDIATE`, so two
+ * processes on one file never both get one; they carry leases (store clock =
+ * the clock given to `open`) that expire when their holder dies.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new Scheduler(new Dispatcher(), {
+ *   store: new SqliteStore({ path: "./orchestrator.db" }),
+ * });
+ * ```
+ */
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly durable = true;
+  /** Several processes on one machine may open the same file: claims carry leases. */
+  readonly shared = true;
+  /** The database file. */
+  readonly path: string;
+  readonly #busyTimeoutMs: number;
+  #connection: Connection | null = null;
+  #clock: Clock = new SystemClock();
+
+  constructor(options: SqliteStoreOptions) {
+    const path: unknown = (options as Partial<SqliteStoreOptions> | undefined)?.path;
+    if (typeof path !== "string" || path === "") {
+      throw new InvalidArgumentError("options.path", "a database file path", path);
+    }
+    const busy = options.busyTimeoutMs ?? SQLITE_STORE_DEFAULTS.busyTimeoutMs;
+    if (!Number.isSafeInteger(busy) || busy < 0) {
+      throw new InvalidArgumentError("options.busyTimeoutMs", "a whole number from 0 up", busy);
+    }
+    this.path = path;
+    this.#busyTimeoutMs = busy;
+  }
+
+  /** Opens the file (creating it), sets WAL and the busy timeout, migrates. Idempotent. */
+  open(context: StoreOpenContext): Promise<void> {
+    this.#clock = context.clock;
+    if (this.#connection !== null) return Promise.resolve();
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(this.path, { timeout: this.#busyTimeoutMs });
+      db.pragma(sql.PRAGMA_WAL);
+      db.pragma(sql.PRAGMA_SYNCHRONOUS_NORMAL);
+      db.pragma(sql.PRAGMA_FOREIGN_KEYS);
+      const schemaVersion = migrate(db, this.#clock.nowMs());
+      this.#connection = connect(db, schemaVersion);
+      return Promise.resolve();
+    } catch (error) {
+      db?.close();
+      return Promise.reject(wrap(error, `open the SQLite store at ${JSON.stringify(this.path)}`));
+    }
+  }
+
+  /** Closes the file. Idempotent; `open` may be called again afterwards. */
+  close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = null;
+    try {
+      connection?.db.close();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(wrap(error, "close the SQLite store"));
+    }
+  }
+
+  schemaVersion(): Promise<number> {
+    return this.#run("read the schema version", (c) => c.schemaVersion);
+  }
+
+  now(): Promise<number> {
+    return Promise.resolve(this.#clock.nowMs());
+  }
+
+  putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
+    return this.#run(`store task ${JSON.stringify(record.name)}`, ({ statements }) => {
+      const params = taskParams(record, this.#clock.nowMs());
+      if (options.replace) {
+        statements.upsertTask.run(params);
+      } else if (statements.insertTask.run(params).changes === 0) {
+        throw new DuplicateTaskError(record.name);
+      }
+    });
+  }
+
+  getTask(name: string): Promise<TaskRecord | undefined> {
+    return this.#run(`read task ${JSON.stringify(name)}`, ({ statements }) => {
+      const row = statements.selectTask.get(name) as TaskRow | undefined;
+      return row === undefined ? undefined : taskOf(row);
+    });
+  }
+
+  listTasks(): Promise<TaskRecord[]> {
+    return this.#run("list tasks", ({ statements }) =>
+      (statements.selectTasks.all() as TaskRow[]).map(taskOf),
+    );
+  }
+
+  updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
+    return this.#run(`update task ${JSON.stringify(name)}`, ({ statements }) => {
+      const result = statements.updateTaskProgress.run({
+        name,
+        state: progress.state,
+        nextRunAt: progress.nextRunAt,
+        lastRunAt: progress.lastRunAt,
+        lastStatus: progress.lastStatus,
+        runCount: progress.runCount,
+        updatedAt: this.#clock.nowMs(),
+      });
+      return result.changes > 0;
+    });
+  }
+
+  updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
+    return this.#run(`update the callback of task ${JSON.stringify(name)}`, ({ statements }) => {
+      const result = statements.updateTaskCallback.run({
+        name,
+        ...callbackParams(callback),
+        updatedAt: this.#clock.nowMs(),
+      });
+      return result.changes > 0;
+    });
+  }
+
+  deleteTask(name: string): Promise<boolean> {
+    return this.#run(`delete task ${JSON.stringify(name)}`, ({ statements }) => {
+      return statements.deleteTask.run(name).changes > 0;
+    });
+  }
+
+  claimRun(request: ClaimRequest): Promise<Claim | null> {
+    return this.#run(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) => {
+      const claimedAt = this.#clock.nowMs();
+      const params = {
+        id: randomUUID(),
+        taskName: request.taskName,
+        scheduledAt: request.scheduledAt,
+        nodeId: request.nodeId,
+        claimedAt,
+        leaseExpiresAt: claimedAt + request.leaseMs,
+      };
+      const row = c.claim.immediate(params, request.manual === true) as ClaimRow | undefined;
+      return row === undefined ? null : claimOf(row);
+    });
+  }
+
+  renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    return this.#run(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
+      const row = c.statements.renewLease.get({
+        id: claim.id,
+        nodeId: claim.nodeId,
+        leaseExpiresAt: this.#clock.nowMs() + leaseMs,
+      });
+      return row !== undefined;
+    });
+  }
+
+  releaseClaim(claim: Claim): Promise<void> {
+    return this.#run(`release a run of task ${JSON.stringify(claim.taskName)}`, (c) => {
+      c.release.immediate(claim.id);
+    });
+  }
+
+  reapExpiredClaims(options: {
+    readonly nodeId: string;
+    readonly atStart: boolean;
+  }): Promise<Claim[]> {
+    return this.#run("reap expired claims", (c) =>
+      c.reap.immediate({
+        now: this.#clock.nowMs(),
+        nodeId: options.nodeId,
+        atStart: options.atStart ? 1 : 0,
+      }),
+    );
+  }
+
+  recordRun(record: RunRecord): Promise<void> {
+    return this.#run(`record a run of task ${JSON.stringify(record.taskName)}`, (c) => {
+      c.statements.insertRun.run(runParams(record));
+    });
+  }
+
+  history(query: HistoryQuery = {}): Promise<RunRecord[]> {
+    return this.#run("read the run history", ({ statements }) => {
+      const limit = Math.max(0, Math.floor(query.limit ?? 100));
+      const rows =
+        query.taskName === undefined
+          ? statements.selectHistory.all(limit)
+          : statements.selectTaskHistory.all(query.taskName, limit);
+      return (rows as RunRow[]).map(runOf);
+    });
+  }
+
+  pruneHistory(retention: HistoryRetention): Promise<number> {
+    return this.#run("prune the run history", (c) => {
+      const oldest = Number.isFinite(retention.maxAgeMs)
+        ? this.#clock.nowMs() - retention.maxAgeMs
+        : null;
+      const maxRows = Number.isFinite(retention.maxRows)
+        ? Math.max(0, Math.floor(retention.maxRows))
+        : null;
+      return c.prune.immediate(oldest, maxRows);
+    });
+  }
+
+  /** Runs `fn` on the open connection; driver errors become StoreErrors naming the operation. */
+  #run<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
+    const connection = this.#connection;
+    if (connection === null) {
+      return Promise.reject(
+        new StoreError(`Cannot ${operation}: the SQLite store is not open (call open() first)`),
+      );
+    }
+    try {
+      return Promise.resolve(fn(connection));
+    } catch (error) {
+      return Promise.reject(wrap(error, operation));
+    }
+  }
+}
+
+function wrap(error: unknown, operation: string): OrchestratorError {
+  if (error instanceof OrchestratorError) return error;
+  const reason = error instanceof Error ? `: ${error.message}` : "";
+  return new StoreError(`Could not ${operation} (SQLite${reason})`, { cause: error });
+}
+
+/** Prepares every statement once and builds the transactions. */
+function connect(db: Database.Database, schemaVersion: number): Connection {
+  const statements: Statements = {
+    insertTask: db.prepare(sql.INSERT_TASK),
+    upsertTask: db.prepare(sql.UPSERT_TASK),
+    selectTask: db.prepare(sql.SELECT_TASK),
+    selectTasks: db.prepare(sql.SELECT_TASKS),
+    updateTaskProgress: db.prepare(sql.UPDATE_TASK_PROGRESS),
+    updateTaskCallback: db.prepare(sql.UPDATE_TASK_CALLBACK),
+    deleteTask: db.prepare(sql.DELETE_TASK),
+    claimScheduledRun: db.prepare(sql.CLAIM_SCHEDULED_RUN),
+    claimManualRun: db.prepare(sql.CLAIM_MANUAL_RUN),
+    renewLease: db.prepare(sql.RENEW_LEASE),
+    deleteClaim: db.prepare(sql.DELETE_CLAIM),
+    raiseClaimMark: db.prepare(sql.RAISE_CLAIM_MARK),
+    selectReapableClaims: db.prepare(sql.SELECT_REAPABLE_CLAIMS),
+    insertRun: db.prepare(sql.INSERT_RUN),
+    selectHistory: db.prepare(sql.SELECT_HISTORY),
+    selectTaskHistory: db.prepare(sql.SELECT_TASK_HISTORY),
+    pruneHistoryByAge: db.prepare(sql.PRUNE_HISTORY_BY_AGE),
+    pruneHistoryByRows: db.prepare(sql.PRUNE_HISTORY_BY_ROWS),
+  };
+  const forget = (row: ClaimRow): void => {
+    statements.deleteClaim.run(row.id);
+    if (row.manual === 0) {
+      statements.raiseClaimMark.run({ taskName: row.task_name, releasedThrough: row.scheduled_at });
+    }
+  };
+  return {
+    db,
+    statements,
+    schemaVersion,
+    claim: db.transaction((params: Record<string, unknown>, manual: boolean) =>
+      (manual ? statements.claimManualRun : statements.claimScheduledRun).get(params),
+    ),
+    release: db.transaction((claimId: string) => {
+      const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
+      if (row !== undefined && row.manual === 0) {
+        statements.raiseClaimMark.run({ taskName: row.task_name, releasedThrough: row.scheduled_at });
+      }
+    }),
+    reap: db.transaction((params: Record<string, unknown>) => {
+      const rows = statements.selectReapableClaims.all(params) as ClaimRow[];
+      for (const row of rows) forget(row);
+      return rows.map(claimOf);
+    }),
+    prune: db.transaction((oldest: number | null, maxRows: number | null) => {
+      let deleted = 0;
+      if (oldest !== null) deleted += statements.pruneHistoryByAge.run({ oldest }).changes;
+      if (maxRows !== null) deleted += statements.pruneHistoryByRows.run({ maxRows }).changes;
+      return deleted;
+    }),
+  };
+}
