@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { Dispatcher, type DispatchRequest } from "../../src/core/dispatcher.js";
+import { InvalidArgumentError, TimeoutError } from "../../src/errors.js";
+
+const workerEntry = new URL("../fixtures/ts-worker-boot.mjs", import.meta.url);
+const handlers = new URL("../fixtures/handlers.mjs", import.meta.url);
+
+function request(overrides: Partial<DispatchRequest> = {}): DispatchRequest {
+  return {
+    taskName: "t",
+    scheduledAt: new Date(0),
+    attempt: 1,
+    payload: undefined,
+    timeoutMs: 0,
+    ...overrides,
+  };
+}
+
+describe("Dispatcher, inline callbacks", () => {
+  it("passes the context and resolves ok", async () => {
+    const dispatcher = new Dispatcher();
+    let seen: unknown;
+    const outcome = await dispatcher.dispatch(
+      { kind: "inline", fn: (ctx) => void (seen = ctx) },
+      request({ taskName: "x", attempt: 2, payload: { a: 1 } }),
+    );
+    assert.deepEqual(outcome, { ok: true });
+    const ctx = seen as {
+      taskName: string;
+      attempt: number;
+      payload: unknown;
+      signal: AbortSignal;
+      scheduledAt: Date;
+    };
+    assert.equal(ctx.taskName, "x");
+    assert.equal(ctx.attempt, 2);
+    assert.deepEqual(ctx.payload, { a: 1 });
+    assert.ok(ctx.signal instanceof AbortSignal);
+    assert.equal(ctx.scheduledAt.getTime(), 0);
+  });
+
+  it("contains sync throws and rejections as outcomes", async () => {
+    const dispatcher = new Dispatcher();
+    const boom = new Error("boom");
+    const sync = await dispatcher.dispatch(
+      {
+        kind: "inline",
+        fn: () => {
+          throw boom;
+        },
+      },
+      request(),
+    );
+    assert.deepEqual(sync, { ok: false, error: boom, timedOut: false });
+    const async = await dispatcher.dispatch(
+      { kind: "inline", fn: () => Promise.reject(boom) },
+      request(),
+    );
+    assert.deepEqual(async, { ok: false, error: boom, timedOut: false });
+  });
+
+  it("times out: the outcome says so and ctx.signal aborts with a TimeoutError", async () => {
+    const dispatcher = new Dispatcher();
+    let reason: unknown;
+    const outcome = await dispatcher.dispatch(
+      {
+        kind: "inline",
+        fn: ({ signal }) =>
+          new Promise<void>((resolve) =>
+            signal.addEventListener("abort", () => {
+              reason = signal.reason;
+              resolve();
+            }),
+          ),
+      },
+      request({ timeoutMs: 20 }),
+    );
+    assert.equal(outcome.ok, false);
+    assert.ok(!outcome.ok && outcome.timedOut && outcome.error instanceof TimeoutError);
+    assert.ok(reason instanceof TimeoutError);
+  });
+
+  it("never runs more than `concurrency` callbacks at once, across tasks", async () => {
+    const dispatcher = new Dispatcher({ concurrency: 3 });
+    let active = 0;
+    let peak = 0;
+    const releases: (() => void)[] = [];
+    const runs = Array.from({ length: 10 }, (_, i) =>
+      dispatcher.dispatch(
+        {
+          kind: "inline",
+          fn: () => {
+            active++;
+            peak = Math.max(peak, active);
+            return new Promise<void>((resolve) =>
+              releases.push(() => {
+                active--;
+                resolve();
+              }),
+            );
+          },
+        },
+        request({ taskName: `t${i}` }),
+      ),
+    );
+    // Release runs one by one as they start; the limit must hold throughout.
+    let released = 0;
+    while (released < 10) {
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(dispatcher.active <= 3);
+      const next = releases.shift();
+      if (next !== undefined) {
+        next();
+        released++;
+      }
+    }
+    await Promise.all(runs);
+    assert.equal(peak, 3);
+  });
+
+  it("validates its options", () => {
+    assert.throws(() => new Dispatcher({ concurrency: 0 }), InvalidArgumentError);
+    assert.throws(() => new Dispatcher({ maxThreads: -1 }), /options\.maxThreads/);
+  });
+
+  it("refuses runs after close", async () => {
+    const dispatcher = new Dispatcher();
+    await dispatcher.close();
+    const outcome = await dispatcher.dispatch({ kind: "inline", fn: () => {} }, request());
+    assert.equal(outcome.ok, false);
+  });
+});
+
+describe("Dispatcher, module handlers in worker threads", () => {
+  const dispatcher = new Dispatcher({ workerEntry, maxThreads: 2 });
+  after(() => dispatcher.close());
+
+  it("runs a named export in a worker thread", async () => {
+    assert.deepEqual(
+      await dispatcher.dispatch({ kind: "module", module: handlers, exportName: "ok" }, request()),
+      { ok: true },
+    );
+    assert.deepEqual(
+      await dispatcher.dispatch(
+        { kind: "module", module: handlers.href, exportName: "default" },
+        request(),
+      ),
+      {
+        ok: true,
+      },
+    );
+  });
+
+  it("contains a handler's error and a missing export", async () => {
+    const failed = await dispatcher.dispatch(
+      { kind: "module", module: handlers, exportName: "echo" },
+      request({ taskName: "w", payload: { fail: true } }),
+    );
+    assert.ok(!failed.ok);
+    assert.match(String((failed.error as Error).message), /failed on purpose: w/);
+    const missing = await dispatcher.dispatch(
+      { kind: "module", module: handlers, exportName: "nope" },
+      request(),
+    );
+    assert.ok(!missing.ok);
+    assert.match(String((missing.error as Error).message), /no exported function "nope"/);
+  });
+
+  it(
+    "really aborts a run that exceeds timeoutMs (the thread is terminated) and keeps working",
+    { timeout: 20_000 },
+    async () => {
+      // One thread only: if the spinning run were not stopped, the next run could never start.
+      const single = new Dispatcher({ workerEntry, maxThreads: 1 });
+      try {
+        const outcome = await single.dispatch(
+          { kind: "module", module: handlers, exportName: "spin" },
+          request({ timeoutMs: 200 }),
+        );
+        assert.ok(!outcome.ok && outcome.timedOut && outcome.error instanceof TimeoutError);
+        const next = await single.dispatch(
+          { kind: "module", module: handlers, exportName: "ok" },
+          request(),
+        );
+        assert.deepEqual(next, { ok: true });
+      } finally {
+        await single.close();
+      }
+    },
+  );
+});
