@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { describe, it } from "node:test";
+import { ManualClock, SystemClock, type Clock } from "../../src/time/clock.js";
+import {
+  MAX_TIMEOUT_MS,
+  TimerLoop,
+  type ClockJump,
+  type TimerFunctions,
+} from "../../src/time/timer-loop.js";
+import { nextEvent } from "../helpers/events.js";
+
+/** The real clock with a wall-clock offset a test can change (an NTP step, a resume from sleep). */
+class SteppedClock implements Clock {
+  readonly #real = new SystemClock();
+  offsetMs = 0;
+  now(): Date {
+    return new Date(this.nowMs());
+  }
+  nowMs(): number {
+    return this.#real.nowMs() + this.offsetMs;
+  }
+  monotonicMs(): number {
+    return this.#real.monotonicMs();
+  }
+}
+
+function loopWithEvents(
+  clock: Clock,
+  dueMs: () => number | null,
+  extra: { unref?: boolean; timers?: TimerFunctions } = {},
+) {
+  const events = new EventEmitter();
+  const loop = new TimerLoop({
+    clock,
+    nextDueMs: dueMs,
+    onDue: () => events.emit("due", clock.nowMs()),
+    onJump: (jump) => events.emit("jump", jump),
+    onArm: (delayMs, due) => events.emit("arm", { delayMs, due }),
+    ...extra,
+  });
+  return { loop, events };
+}
+
+describe("TimerLoop", () => {
+  it("fires once the wall clock reaches the due instant, never before", async () => {
+    const clock = new SystemClock();
+    let due: number | null = clock.nowMs() + 30;
+    const { loop, events } = loopWithEvents(clock, () => due);
+    const fired = nextEvent<number>(events, "due");
+    loop.start();
+    const at = await fired;
+    assert.ok(at >= (due), "fired early");
+    due = null;
+    loop.stop();
+    assert.equal(loop.armed, false);
+  });
+
+  it("splits a delay longer than 2^31-1 ms into slices and does not fire early", async () => {
+    const clock = new SystemClock();
+    const dueMs = clock.nowMs() + 40 * 24 * 3_600_000;
+    const { loop, events } = loopWithEvents(clock, () => dueMs);
+    let fired = false;
+    events.on("due", () => (fired = true));
+    const armed = nextEvent<{ delayMs: number }>(events, "arm");
+    loop.start();
+    const { delayMs } = await armed;
+    assert.ok(delayMs <= MAX_TIMEOUT_MS);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(fired, false);
+    loop.stop();
+  });
+
+  it("with maxSleepMs at the platform limit, walks a 60-day wait in slices of at most 2^31-1 ms", () => {
+    // Virtual timers: each slice "elapses" by moving a manual clock by the requested delay.
+    let wallMs = Date.parse("2026-01-01T00:00:00Z");
+    const clock: Clock = {
+      now: () => new Date(wallMs),
+      nowMs: () => wallMs,
+      monotonicMs: () => wallMs,
+    };
+    const dueMs = clock.nowMs() + 60 * 24 * 3_600_000;
+    const pending: { callback: () => void; delayMs: number }[] = [];
+    const timers: TimerFunctions = {
+      setTimeout: (callback, delayMs) => {
+        const handle = { callback, delayMs };
+        pending.push(handle);
+        return handle;
+      },
+      clearTimeout: (handle) => {
+        const index = pending.indexOf(handle as (typeof pending)[number]);
+        if (index >= 0) pending.splice(index, 1);
+      },
+    };
+    let firedAt: number | null = null;
+    const loop = new TimerLoop({
+      clock,
+      nextDueMs: () => (firedAt === null ? dueMs : null),
+      onDue: () => (firedAt = clock.nowMs()),
+      maxSleepMs: Number.MAX_SAFE_INTEGER,
+      timers,
+    });
+    loop.start();
+    const delays: number[] = [];
+    for (let guard = 0; guard < 10 && pending.length > 0; guard++) {
+      const timer = pending.shift() as (typeof pending)[number];
+      delays.push(timer.delayMs);
+      assert.equal(firedAt, null);
+      wallMs += timer.delayMs;
+      timer.callback();
+    }
+    loop.stop();
+    assert.equal(firedAt, dueMs);
+    assert.ok(delays.length >= 3);
+    assert.ok(delays.every((delay) => delay <= MAX_TIMEOUT_MS));
+  });
+
+  it("detects a wall-clock jump during a sleep and fires at once", async () => {
+    const clock = new SteppedClock();
+    const dueMs = clock.nowMs() + 3_600_000;
+    const events = new EventEmitter();
+    const jumped = nextEvent<ClockJump>(events, "jump");
+    const fired = nextEvent<number>(events, "due");
+    // Sleep slices of 20 ms so the jump is noticed on the next wake.
+    const sliced = new TimerLoop({
+      clock,
+      nextDueMs: () => dueMs,
+      onDue: () => events.emit("due", clock.nowMs()),
+      onJump: (jump) => events.emit("jump", jump),
+      maxSleepMs: 20,
+    });
+    sliced.start();
+    clock.offsetMs = 2 * 3_600_000;
+    const jump = await jumped;
+    assert.ok(jump.driftMs >= 3_600_000, `drift ${jump.driftMs}`);
+    await fired;
+    sliced.stop();
+  });
+
+  it("re-arms when a manual clock moves, and when something earlier is poked", async () => {
+    const clock = new ManualClock("2026-01-01T00:00:00Z");
+    let due = clock.nowMs() + 3_600_000;
+    const { loop, events } = loopWithEvents(clock, () => due);
+    loop.start();
+    const fired = nextEvent<number>(events, "due");
+    clock.advance("1h");
+    assert.equal(await fired, due);
+    due = clock.nowMs() + 3_600_000;
+    loop.poke();
+    const armed = nextEvent<{ due: number }>(events, "arm");
+    due = clock.nowMs() + 1_000;
+    loop.poke(due);
+    assert.equal((await armed).due, due);
+    loop.stop();
+  });
+
+  it("unrefs its timer when asked, and start/stop are idempotent", () => {
+    const calls: string[] = [];
+    const timers: TimerFunctions = {
+      setTimeout: () => ({ unref: () => calls.push("unref") }),
+      clearTimeout: () => calls.push("clear"),
+    };
+    const clock = new ManualClock();
+    const loop = new TimerLoop({
+      clock,
+      nextDueMs: () => clock.nowMs() + 1000,
+      onDue: () => {},
+      unref: true,
+      timers,
+    });
+    loop.start();
+    loop.start();
+    assert.ok(loop.running && loop.armed);
+    assert.deepEqual(calls, ["unref"]);
+    loop.stop();
+    loop.stop();
+    assert.deepEqual(calls, ["unref", "clear"]);
+    assert.ok(!loop.running && !loop.armed);
+  });
+});
