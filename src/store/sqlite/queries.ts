@@ -55,8 +55,7 @@ export const UPDATE_TASK_CALLBACK = `UPDATE tasks SET callback_encoding = @callb
 
 export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
 
-const CLAIM_COLUMNS =
-  "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at";
+const CLAIM_COLUMNS = "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at";
 
 /**
  * Claims a scheduled run. The partial UNIQUE index on (task_name, scheduled_at)

@@ -62,7 +62,9 @@ export interface RunRow {
 
 /** A view of the same bytes as a Buffer, which is what better-sqlite3 binds as a BLOB. */
 function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Sealed bytes go to a BLOB untouched; plain records (test mode) to JSON, marked plain. */

@@ -352,7 +352,10 @@ function connect(db: Database.Database, schemaVersion: number): Connection {
     release: db.transaction((claimId: string) => {
       const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
       if (row !== undefined && row.manual === 0) {
-        statements.raiseClaimMark.run({ taskName: row.task_name, releasedThrough: row.scheduled_at });
+        statements.raiseClaimMark.run({
+          taskName: row.task_name,
+          releasedThrough: row.scheduled_at,
+        });
       }
     }),
     reap: db.transaction((params: Record<string, unknown>) => {

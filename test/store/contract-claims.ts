@@ -1,0 +1,216 @@
+/** The claims part of the store conformance suite (see contract.ts). */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Claim, ClaimRequest } from "../../src/store/store.js";
+import {
+  NODE_A,
+  NODE_B,
+  passStoreTime,
+  settle,
+  withStore,
+  type MakeStore,
+} from "./contract-helpers.js";
+
+const T = Date.UTC(2030, 5, 2, 6);
+const LEASE_MS = 30_000;
+
+function request(taskName: string, scheduledAt: number, extra: Partial<ClaimRequest> = {}) {
+  return { taskName, scheduledAt, nodeId: NODE_A, leaseMs: LEASE_MS, ...extra };
+}
+
+function sortedIds(claims: readonly Claim[]): string[] {
+  return claims.map((claim) => claim.id).sort();
+}
+
+export function runClaimsContract(makeStore: MakeStore): void {
+  describe("claims", () => {
+    it("claims a due run once, with the requested fields and a lease when shared", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const claim = await store.claimRun(request("t", T, { nodeId: NODE_B }));
+        assert.ok(claim !== null);
+        assert.equal(typeof claim.id, "string");
+        assert.notEqual(claim.id, "");
+        assert.equal(claim.taskName, "t");
+        assert.equal(claim.scheduledAt, T);
+        assert.equal(claim.nodeId, NODE_B);
+        assert.ok(Number.isFinite(claim.claimedAt));
+        if (store.shared) {
+          assert.ok(claim.leaseExpiresAt !== null, "a shared store leases its claims");
+          assert.ok(claim.leaseExpiresAt >= claim.claimedAt + LEASE_MS - 1);
+        } else {
+          assert.equal(claim.leaseExpiresAt, null);
+        }
+      });
+    });
+
+    it("gives each (task, scheduled time) to one caller only, whatever the node", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        assert.ok((await store.claimRun(request("t", T))) !== null);
+        assert.equal(await store.claimRun(request("t", T)), null);
+        assert.equal(await store.claimRun(request("t", T, { nodeId: NODE_B })), null);
+        assert.ok((await store.claimRun(request("t", T + 1))) !== null, "another time");
+        assert.ok((await store.claimRun(request("u", T))) !== null, "another task");
+        assert.ok((await store.claimRun(request("t", T - 60_000))) !== null, "an earlier time");
+      });
+    });
+
+    it("lets exactly one of many concurrent claims of one key win", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const attempts = Array.from({ length: 64 }, (_, i) =>
+          store.claimRun(request("hot", T, { nodeId: `node-${i % 4}` })),
+        );
+        const { values, errors } = await settle(attempts);
+        assert.deepEqual(errors, []);
+        assert.equal(values.filter((claim) => claim !== null).length, 1);
+      });
+    });
+
+    it("gives every one of many keys claimed concurrently by four nodes to exactly one", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const attempts: Promise<Claim | null>[] = [];
+        for (let node = 0; node < 4; node++) {
+          for (let k = 0; k < 50; k++) {
+            const taskName = `task-${k % 5}`;
+            const scheduledAt = T + Math.floor(k / 5) * 1000;
+            attempts.push(store.claimRun(request(taskName, scheduledAt, { nodeId: `n${node}` })));
+          }
+        }
+        const { values, errors } = await settle(attempts);
+        assert.deepEqual(errors, []);
+        const won = values.filter((claim): claim is Claim => claim !== null);
+        const keys = won.map((claim) => `${claim.taskName}@${claim.scheduledAt}`);
+        assert.equal(won.length, 50);
+        assert.equal(new Set(keys).size, 50);
+        assert.equal(new Set(won.map((claim) => claim.id)).size, 50);
+      });
+    });
+
+    it("never gives a released key again, nor an earlier time of that task", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const claim = await store.claimRun(request("t", T));
+        assert.ok(claim !== null);
+        await store.releaseClaim(claim);
+        await store.releaseClaim(claim); // idempotent
+        assert.equal(await store.claimRun(request("t", T)), null);
+        assert.equal(await store.claimRun(request("t", T, { nodeId: NODE_B })), null);
+        assert.equal(
+          await store.claimRun(request("t", T - 1000)),
+          null,
+          "at or before a finished one",
+        );
+        assert.ok((await store.claimRun(request("t", T + 1000))) !== null, "a later time");
+        assert.ok((await store.claimRun(request("other", T))) !== null, "another task");
+      });
+    });
+
+    it("keeps a later key claimable while an earlier one is still running", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const first = await store.claimRun(request("q", T));
+        const second = await store.claimRun(request("q", T + 1000));
+        assert.ok(first !== null && second !== null);
+        await store.releaseClaim(second);
+        assert.equal(
+          await store.renewLease(first, LEASE_MS),
+          true,
+          "the earlier one is still held",
+        );
+        await store.releaseClaim(first);
+        assert.equal(await store.claimRun(request("q", T)), null);
+      });
+    });
+
+    it("makes manual claims unique by id: two triggers at one instant both run", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const one = await store.claimRun(request("m", T, { manual: true }));
+        const two = await store.claimRun(request("m", T, { manual: true, nodeId: NODE_B }));
+        assert.ok(one !== null && two !== null);
+        assert.notEqual(one.id, two.id);
+        const scheduled = await store.claimRun(request("m", T));
+        assert.ok(scheduled !== null, "a manual run does not take the scheduled key");
+        await store.releaseClaim(one);
+        await store.releaseClaim(scheduled);
+        const three = await store.claimRun(request("m", T, { manual: true }));
+        assert.ok(three !== null, "a finished scheduled run does not block triggers");
+        assert.equal(await store.renewLease(two, LEASE_MS), true);
+        assert.equal(await store.renewLease(one, LEASE_MS), false);
+      });
+    });
+
+    it("renews a held lease and refuses a released one", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const claim = await store.claimRun(request("r", T));
+        assert.ok(claim !== null);
+        assert.equal(await store.renewLease(claim, LEASE_MS), true);
+        assert.equal(await store.renewLease(claim, LEASE_MS), true);
+        await store.releaseClaim(claim);
+        assert.equal(await store.renewLease(claim, LEASE_MS), false);
+      });
+    });
+
+    it("expires leases in shared stores: the reaper gets the claim once, the holder loses it", async (t) => {
+      await withStore(makeStore, async (opened) => {
+        const { store } = opened;
+        if (!store.shared) {
+          const claim = await store.claimRun(request("l", T, { leaseMs: 1 }));
+          assert.ok(claim !== null);
+          await passStoreTime(opened, (await store.now()) + 10);
+          assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }), []);
+          assert.equal(await store.renewLease(claim, 1), true, "no lease, nothing expires");
+          t.diagnostic(`${store.kind} has no leases: claims never expire`);
+          return;
+        }
+        const short = await store.claimRun(request("l", T, { leaseMs: 50 }));
+        const long = await store.claimRun(request("l", T + 1000, { leaseMs: 3_600_000 }));
+        assert.ok(short !== null && long !== null && short.leaseExpiresAt !== null);
+        await passStoreTime(opened, short.leaseExpiresAt);
+        const reaped = await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false });
+        assert.deepEqual(sortedIds(reaped), [short.id]);
+        assert.equal(reaped[0]?.taskName, "l");
+        assert.equal(reaped[0]?.scheduledAt, T);
+        assert.equal(reaped[0]?.nodeId, NODE_A);
+        assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }), []);
+        assert.equal(await store.renewLease(short, 50), false, "the holder lost it");
+        await store.releaseClaim(short); // a late release is harmless
+        assert.equal(await store.claimRun(request("l", T, { nodeId: NODE_B })), null);
+        assert.equal(await store.renewLease(long, LEASE_MS), true, "the other claim is untouched");
+      });
+    });
+
+    it("keeps a renewed lease from expiring", async (t) => {
+      await withStore(makeStore, async (opened) => {
+        const { store } = opened;
+        if (!store.shared) {
+          t.skip(`${store.kind} has no leases`);
+          return;
+        }
+        const claim = await store.claimRun(request("k", T, { leaseMs: 50 }));
+        assert.ok(claim !== null && claim.leaseExpiresAt !== null);
+        assert.equal(await store.renewLease(claim, 3_600_000), true);
+        await passStoreTime(opened, claim.leaseExpiresAt);
+        assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }), []);
+        assert.equal(await store.renewLease(claim, LEASE_MS), true);
+      });
+    });
+
+    it("at start, returns the unreleased claims a durable store kept for this node", async (t) => {
+      await withStore(makeStore, async ({ store }) => {
+        const mine = await store.claimRun(request("s", T));
+        const theirs = await store.claimRun(request("s", T + 1000, { nodeId: NODE_B }));
+        const manual = await store.claimRun(request("s", T, { manual: true }));
+        const done = await store.claimRun(request("z", T));
+        assert.ok(mine !== null && theirs !== null && manual !== null && done !== null);
+        await store.releaseClaim(done);
+        if (!store.durable) {
+          // A claim of a non-durable store cannot outlive the process that holds it.
+          t.diagnostic(`${store.kind} is not durable: no claims from a previous run`);
+          return;
+        }
+        const reaped = await store.reapExpiredClaims({ nodeId: NODE_A, atStart: true });
+        assert.deepEqual(sortedIds(reaped), sortedIds([mine, manual]));
+        assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_A, atStart: true }), []);
+        assert.equal(await store.renewLease(theirs, LEASE_MS), true, "another node's claim stays");
+        assert.equal(await store.claimRun(request("s", T)), null, "a reaped key stays taken");
+      });
+    });
+  });
+}

