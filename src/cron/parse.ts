@@ -259,7 +259,7 @@ function parseField(spec: FieldSpec, token: Token, fail: Fail): ParsedField {
         spec.name,
         column + start,
         "",
-        `empty list element in ${spec.name} ${JSON.stringify(text)}`,
+        `empty list element in ${spec.name} ${JSON.stringify(text)}; separate values with single commas, e.g. 1,15`,
       );
     }
     const item =
@@ -291,8 +291,14 @@ function parseField(spec: FieldSpec, token: Token, fail: Fail): ParsedField {
     if (comma < 0) break;
     start = comma + 1;
   }
-  if (items.length > 1 && items.some((i) => i.kind === "any")) {
-    fail(spec.name, column, text, `"*" cannot be combined with other values in a list`);
+  // "*/6,0" is fine (cronie takes it), but a bare "*" beside other values is surely a mistake.
+  if (items.length > 1 && items.some((i) => i.kind === "any" && i.step === 1)) {
+    fail(
+      spec.name,
+      column,
+      text,
+      `"*" already covers every ${spec.name}, so it cannot be combined with other values in a list`,
+    );
   }
   const yearValues = years ? [...years].sort((a, b) => a - b) : undefined;
   return new Field(spec, text, column, text.charCodeAt(0) === 42, items, lo, hi, yearValues);
@@ -442,7 +448,8 @@ function parseItem(spec: FieldSpec, part: string, column: number, fail: Fail): F
         spec.name,
         column,
         base,
-        `range ${base} in ${spec.name} is reversed; ranges run from low to high (wrap-around is not supported), e.g. ${to}-${from}`,
+        `range ${base} in ${spec.name} is reversed: ranges run from low to high and do not wrap around; ` +
+          `for ${from} through ${to} write ${span(from, spec.max)},${span(spec.min, to)}, or did you mean ${to}-${from}?`,
       );
     }
     return { kind: "range", from, to, step };
@@ -450,6 +457,10 @@ function parseItem(spec: FieldSpec, part: string, column: number, fail: Fail): F
   const value = parseValue(spec, base, column, fail, false);
   if (slash >= 0) return { kind: "range", from: value, to: spec.max, step };
   return { kind: "value", value };
+}
+
+function span(from: number, to: number): string {
+  return from === to ? String(from) : `${from}-${to}`;
 }
 
 function parseValue(
