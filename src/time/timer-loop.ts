@@ -102,7 +102,7 @@ export class TimerLoop {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#unsubscribe = this.#options.clock.onChange?.(() => this.#rearm());
+    this.#unsubscribe = this.#options.clock.onChange?.(() => this.#onClockChange());
     this.#rearm();
   }
 
@@ -153,18 +153,36 @@ export class TimerLoop {
   #wake(handle: unknown): void {
     if (handle !== this.#handle || !this.#running) return;
     this.#handle = undefined;
+    this.#fireIfDue(this.#detectJump());
+  }
+
+  /** A manual clock moved: a jump if wall and monotonic time disagree, then re-evaluate. */
+  #onClockChange(): void {
+    if (!this.#running) return;
+    if (this.#handle === undefined) {
+      this.#rearm();
+      return;
+    }
+    this.#clear();
+    this.#fireIfDue(this.#detectJump());
+  }
+
+  #detectJump(): boolean {
     const { clock } = this.#options;
     const nowMs = clock.nowMs();
     const driftMs = nowMs - this.#armedWallMs - (clock.monotonicMs() - this.#armedMonoMs);
-    const jumped = Math.abs(driftMs) >= this.#jumpThresholdMs;
-    if (jumped) {
-      try {
-        this.#options.onJump?.({ driftMs, nowMs });
-      } catch {
-        // Reporting a jump must not stop the loop.
-      }
+    if (Math.abs(driftMs) < this.#jumpThresholdMs) return false;
+    try {
+      this.#options.onJump?.({ driftMs, nowMs });
+    } catch {
+      // Reporting a jump must not stop the loop.
     }
-    if (jumped || nowMs >= this.#armedDueMs) {
+    return true;
+  }
+
+  #fireIfDue(jumped: boolean): void {
+    const dueMs = this.#options.nextDueMs();
+    if (jumped || (dueMs !== null && this.#options.clock.nowMs() >= dueMs)) {
       try {
         this.#options.onDue();
       } catch {
