@@ -5,7 +5,7 @@ import type { Store, StoredCallback, TaskRecord, RunRecord } from "../../src/sto
 import { ManualClock } from "../../src/time/clock.js";
 
 /** What the suite needs from a store implementation: a fresh, empty, unopened store. */
-export type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+export type MakeStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
 /** A store opened by the suite, with the ManualClock it was given. */
 export interface OpenedStore {

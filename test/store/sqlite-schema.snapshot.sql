@@ -1,0 +1,85 @@
+-- The SQLite store's schema at version 1, as sqlite_master holds it.
+-- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
+
+-- table claim_marks
+CREATE TABLE claim_marks (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  released_through INTEGER NOT NULL
+) STRICT;
+
+-- table claims
+CREATE TABLE claims (
+  id TEXT PRIMARY KEY NOT NULL,
+  task_name TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  manual INTEGER NOT NULL CHECK (manual IN (0, 1)),
+  node_id TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL
+) STRICT;
+
+-- table run_history
+CREATE TABLE run_history (
+  seq INTEGER PRIMARY KEY,
+  task_name TEXT NOT NULL,
+  claim_id TEXT,
+  scheduled_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  status TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  error TEXT,
+  aged_at INTEGER GENERATED ALWAYS AS (coalesce(finished_at, scheduled_at)) VIRTUAL
+) STRICT;
+
+-- table schema_migrations
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+) STRICT;
+
+-- table tasks
+CREATE TABLE tasks (
+  name TEXT PRIMARY KEY NOT NULL,
+  schedule TEXT NOT NULL,
+  options TEXT NOT NULL,
+  callback_encoding TEXT NOT NULL,
+  callback_key_id TEXT,
+  callback_bytes BLOB,
+  callback_json TEXT,
+  state TEXT NOT NULL,
+  next_run_at INTEGER,
+  last_run_at INTEGER,
+  last_status TEXT,
+  run_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  CHECK (
+    (callback_encoding = 'sealed' AND callback_key_id IS NOT NULL AND callback_bytes IS NOT NULL AND callback_json IS NULL)
+    OR (callback_encoding = 'plain' AND callback_json IS NOT NULL AND callback_key_id IS NULL AND callback_bytes IS NULL)
+  )
+) STRICT;
+
+-- index claims_lease_expires_at
+CREATE INDEX claims_lease_expires_at ON claims (lease_expires_at);
+
+-- index claims_node_id
+CREATE INDEX claims_node_id ON claims (node_id);
+
+-- index claims_task_scheduled
+CREATE UNIQUE INDEX claims_task_scheduled ON claims (task_name, scheduled_at) WHERE manual = 0;
+
+-- index run_history_aged_at
+CREATE INDEX run_history_aged_at ON run_history (aged_at);
+
+-- index run_history_task_scheduled
+CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at DESC);
+
+-- index run_history_task_seq
+CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);
+
+-- index tasks_next_run_at
+CREATE INDEX tasks_next_run_at ON tasks (next_run_at) WHERE state = 'active';

@@ -1,0 +1,395 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { InvalidArgumentError, StoreError } from "../../src/errors.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/store/sqlite/migrations.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Claim } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { runStoreContract } from "./contract.js";
+import {
+  NODE_A,
+  NODE_B,
+  plainCallback,
+  runRecord,
+  sealedCallback,
+  settle,
+  taskRecord,
+} from "./contract-helpers.js";
+
+const SNAPSHOT = fileURLToPath(new URL("./sqlite-schema.snapshot.sql", import.meta.url));
+const CLAIMER = fileURLToPath(new URL("../fixtures/sqlite-claimer.ts", import.meta.url));
+
+const tempDirs: string[] = [];
+after(async () => {
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A fresh temp folder (removed when the file's tests end) and a database path in it. */
+async function tempDbPath(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "orchestrator-sqlite-"));
+  tempDirs.push(dir);
+  return join(dir, "orchestrator.db");
+}
+
+runStoreContract("sqlite", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "orchestrator-sqlite-contract-"));
+  return {
+    store: new SqliteStore({ path: join(dir, "store.db") }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+/** The schema as sqlite_master holds it, in a stable order, as SQL text. */
+function schemaOf(path: string): string {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL
+         ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, name`,
+      )
+      .all() as { type: string; name: string; sql: string }[];
+    const header =
+      `-- The SQLite store's schema at version ${LATEST_SCHEMA_VERSION}, as sqlite_master holds it.\n` +
+      "-- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.\n";
+    return header + rows.map((row) => `\n-- ${row.type} ${row.name}\n${row.sql};\n`).join("");
+  } finally {
+    db.close();
+  }
+}
+
+interface Child {
+  readonly ready: Promise<void>;
+  readonly done: Promise<{ nodeId: string; won: string[] }>;
+  go(): void;
+}
+
+/** Starts the claimer fixture as a real child process on `path`. */
+function startClaimer(path: string, nodeId: string, tasks: number, times: number): Child {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", CLAIMER, path, nodeId, String(tasks), String(times)],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  let stderr = "";
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    if (stdout.startsWith("ready\n")) markReady();
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const done = new Promise<{ nodeId: string; won: string[] }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const last = stdout.trim().split("\n").pop() ?? "";
+      if (code !== 0 || !last.startsWith("{")) {
+        reject(new Error(`claimer ${nodeId} exited with ${code}: ${stderr || stdout}`));
+        return;
+      }
+      resolve(JSON.parse(last) as { nodeId: string; won: string[] });
+    });
+  });
+  // A child that dies before "ready" must fail the test rather than hang it.
+  const readyOrDead = Promise.race([ready, done.then(() => {})]);
+  return { ready: readyOrDead, done, go: () => child.stdin.write("go\n") };
+}
+
+describe("SqliteStore", () => {
+  it("rejects options it cannot use", () => {
+    assert.throws(() => new SqliteStore({ path: "" }), InvalidArgumentError);
+    assert.throws(() => new SqliteStore({ path: "x.db", busyTimeoutMs: -1 }), InvalidArgumentError);
+  });
+
+  it("is durable and shared, in WAL mode with synchronous NORMAL", async () => {
+    const path = await tempDbPath();
+    const store = new SqliteStore({ path });
+    assert.equal(store.kind, "sqlite");
+    assert.equal(store.durable, true);
+    assert.equal(store.shared, true);
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    try {
+      const db = new Database(path);
+      assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+      db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses calls before open and after close with a StoreError", async () => {
+    const store = new SqliteStore({ path: await tempDbPath() });
+    await assert.rejects(store.getTask("x"), StoreError);
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    await store.close();
+    await assert.rejects(
+      store.claimRun({ taskName: "t", scheduledAt: 1, nodeId: NODE_A, leaseMs: 1 }),
+      {
+        name: "StoreError",
+        code: "ERR_STORE",
+      },
+    );
+  });
+
+  it("wraps driver errors in a StoreError that keeps the cause", async () => {
+    const path = join(await tempDbPath(), "no-such-folder", "x.db");
+    const error = await new SqliteStore({ path })
+      .open({ nodeId: NODE_A, clock: new ManualClock() })
+      .then(
+        () => assert.fail("expected open to fail"),
+        (reason: unknown) => reason,
+      );
+    assert.ok(error instanceof StoreError);
+    assert.ok(error.cause instanceof Error);
+    assert.match(error.message, /no-such-folder/);
+  });
+
+  it("uses the clock given to open for every timestamp", async () => {
+    const clock = new ManualClock("2031-02-03T04:05:06Z");
+    const store = new SqliteStore({ path: await tempDbPath() });
+    await store.open({ nodeId: NODE_A, clock });
+    try {
+      assert.equal(await store.now(), clock.nowMs());
+      const claim = await store.claimRun({
+        taskName: "t",
+        scheduledAt: 1,
+        nodeId: NODE_A,
+        leaseMs: 500,
+      });
+      assert.equal(claim?.claimedAt, clock.nowMs());
+      assert.equal(claim?.leaseExpiresAt, clock.nowMs() + 500);
+      clock.advance(1000);
+      assert.ok(claim !== null && (await store.renewLease(claim, 500)));
+      clock.advance(499);
+      assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }), []);
+      clock.advance(2);
+      assert.equal(
+        (await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }))[0]?.id,
+        claim.id,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("finds everything again when the file is reopened by a new store", async () => {
+    const path = await tempDbPath();
+    const clock = new ManualClock("2030-06-01T12:00:00Z");
+    const sealed = taskRecord("sealed", { callback: sealedCallback(2048, "k1") });
+    const plain = taskRecord("plain", { callback: plainCallback({ secret: false }) });
+    const first = new SqliteStore({ path });
+    await first.open({ nodeId: NODE_A, clock });
+    await first.putTask(sealed, { replace: false });
+    await first.putTask(plain, { replace: false });
+    const T = clock.nowMs();
+    const held = await first.claimRun({
+      taskName: "sealed",
+      scheduledAt: T,
+      nodeId: NODE_A,
+      leaseMs: 60_000,
+    });
+    const done = await first.claimRun({
+      taskName: "plain",
+      scheduledAt: T,
+      nodeId: NODE_A,
+      leaseMs: 60_000,
+    });
+    assert.ok(held !== null && done !== null);
+    await first.releaseClaim(done);
+    const row = runRecord("plain", T, { claimId: done.id });
+    await first.recordRun(row);
+    await first.close();
+
+    const second = new SqliteStore({ path });
+    await second.open({ nodeId: NODE_A, clock });
+    try {
+      assert.deepEqual(await second.getTask("sealed"), sealed);
+      assert.deepEqual(await second.getTask("plain"), plain);
+      assert.deepEqual(await second.history(), [row]);
+      assert.equal(await second.schemaVersion(), LATEST_SCHEMA_VERSION);
+      const claimArgs = { scheduledAt: T, nodeId: NODE_B, leaseMs: 1 };
+      assert.equal(await second.claimRun({ taskName: "sealed", ...claimArgs }), null, "still held");
+      assert.equal(await second.claimRun({ taskName: "plain", ...claimArgs }), null, "still done");
+      const reaped = await second.reapExpiredClaims({ nodeId: NODE_A, atStart: true });
+      assert.deepEqual(reaped, [held]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("stores sealed bytes as a BLOB with their key id, and plain records as JSON marked plain", async () => {
+    const path = await tempDbPath();
+    const store = new SqliteStore({ path });
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    const sealed = sealedCallback(300, "primary");
+    await store.putTask(taskRecord("s", { callback: sealed }), { replace: false });
+    await store.putTask(taskRecord("p", { callback: plainCallback({ n: 1 }) }), { replace: false });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db
+        .prepare(
+          `SELECT name, callback_encoding AS encoding, callback_key_id AS keyId,
+             typeof(callback_bytes) AS bytesType, callback_bytes AS bytes, callback_json AS json
+           FROM tasks ORDER BY name`,
+        )
+        .all();
+      assert.ok(sealed.encoding === "sealed");
+      assert.deepEqual(rows, [
+        {
+          name: "p",
+          encoding: "plain",
+          keyId: null,
+          bytesType: "null",
+          bytes: null,
+          json: JSON.stringify({
+            callback: { kind: "handler", name: "send-report" },
+            payload: { n: 1 },
+          }),
+        },
+        {
+          name: "s",
+          encoding: "sealed",
+          keyId: "primary",
+          bytesType: "blob",
+          bytes: Buffer.from(sealed.bytes),
+          json: null,
+        },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("matches the schema snapshot (drift test)", async () => {
+    const path = await tempDbPath();
+    const store = new SqliteStore({ path });
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    await store.close();
+    const actual = schemaOf(path);
+    if (process.env.UPDATE_SNAPSHOTS === "1") await writeFile(SNAPSHOT, actual);
+    const expected = await readFile(SNAPSHOT, "utf8");
+    assert.equal(actual, expected, "the migrations no longer produce sqlite-schema.snapshot.sql");
+  });
+
+  it("migrates once, records each migration, and leaves a migrated file alone", async () => {
+    const path = await tempDbPath();
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
+    const a = new SqliteStore({ path });
+    const b = new SqliteStore({ path });
+    await Promise.all([a.open({ nodeId: NODE_A, clock }), b.open({ nodeId: NODE_B, clock })]);
+    await Promise.all([a.close(), b.close()]);
+    clock.advance("1d");
+    const c = new SqliteStore({ path });
+    await c.open({ nodeId: NODE_A, clock });
+    await c.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare("SELECT version, name, applied_at FROM schema_migrations").all();
+      assert.deepEqual(
+        rows,
+        MIGRATIONS.map((m) => ({
+          version: m.version,
+          name: m.name,
+          applied_at: Date.UTC(2030, 0, 1),
+        })),
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a file migrated by a newer version of orchestrator", async () => {
+    const path = await tempDbPath();
+    const store = new SqliteStore({ path });
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    await store.close();
+    const db = new Database(path);
+    db.prepare(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)",
+    ).run(LATEST_SCHEMA_VERSION + 1);
+    db.close();
+    await assert.rejects(
+      store.open({ nodeId: NODE_A, clock: new ManualClock() }),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.match(error.message, /newer/);
+        return true;
+      },
+    );
+  });
+
+  it("gives each key once to two store instances claiming concurrently on one file", async () => {
+    const path = await tempDbPath();
+    const clock = new ManualClock();
+    const stores = [new SqliteStore({ path }), new SqliteStore({ path })];
+    await Promise.all(stores.map((store, i) => store.open({ nodeId: `n${i}`, clock })));
+    try {
+      const attempts: Promise<Claim | null>[] = [];
+      for (let k = 0; k < 200; k++) {
+        for (const [i, store] of stores.entries()) {
+          attempts.push(
+            store.claimRun({
+              taskName: `t${k % 7}`,
+              scheduledAt: k,
+              nodeId: `n${i}`,
+              leaseMs: 1000,
+            }),
+          );
+        }
+      }
+      const { values, errors } = await settle(attempts);
+      assert.deepEqual(errors, []);
+      const won = values.filter((claim): claim is Claim => claim !== null);
+      assert.equal(won.length, 200);
+      assert.equal(new Set(won.map((claim) => `${claim.taskName}@${claim.scheduledAt}`)).size, 200);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  it("two processes claiming the same 500 (task, time) keys on one file claim each exactly once", async (t) => {
+    const path = await tempDbPath();
+    const [tasks, times] = [10, 50];
+    const children = [
+      startClaimer(path, "proc-1", tasks, times),
+      startClaimer(path, "proc-2", tasks, times),
+    ];
+    await Promise.all(children.map((child) => child.ready));
+    for (const child of children) child.go();
+    const results = await Promise.all(children.map((child) => child.done));
+
+    const all = results.flatMap((result) => result.won);
+    assert.equal(all.length, tasks * times, "claims in total");
+    assert.equal(new Set(all).size, tasks * times, "every key exactly once");
+    for (const result of results) t.diagnostic(`${result.nodeId} won ${result.won.length} keys`);
+
+    const store = new SqliteStore({ path });
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    try {
+      const history = await store.history({ limit: 10_000 });
+      assert.equal(history.length, tasks * times);
+      assert.equal(
+        new Set(history.map((row) => `${row.taskName}@${row.scheduledAt}`)).size,
+        tasks * times,
+      );
+      const byNode = new Map(results.map((result) => [result.nodeId, new Set(result.won)]));
+      for (const row of history) {
+        assert.ok(
+          byNode.get(row.nodeId)?.has(`${row.taskName}@${row.scheduledAt}`),
+          "recorded by its claimer",
+        );
+      }
+      assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_A, atStart: true }), []);
+    } finally {
+      await store.close();
+    }
+  });
+});
