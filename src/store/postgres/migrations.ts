@@ -45,7 +45,7 @@ create table ${s}.tasks (
 create index tasks_next_run_at_idx on ${s}.tasks (next_run_at) where state = 'active';
 
 create table ${s}.claims (
-  id uuid primary key,
+  id text primary key,
   task_name text not null,
   scheduled_at timestamptz not null,
   manual boolean not null default false,
@@ -67,7 +67,7 @@ create table ${s}.claim_marks (
 create table ${s}.runs (
   id bigint generated always as identity primary key,
   task_name text not null,
-  claim_id uuid,
+  claim_id text,
   scheduled_at timestamptz not null,
   started_at timestamptz,
   finished_at timestamptz,

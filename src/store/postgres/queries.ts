@@ -40,7 +40,7 @@ export function channelOf(schema: string): string {
 
 /** The column list read back for a task. */
 const TASK_COLUMNS = `name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
-  callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version`;
+  callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, version`;
 
 /** The column list read back for a claim. */
 const CLAIM_COLUMNS = `id, task_name, scheduled_at, node_id, claimed_at, lease_expires_at`;
@@ -62,7 +62,7 @@ export const schemaVersion = (s: QuotedSchema) =>
 export const insertTask = (s: QuotedSchema) => `with changed as (
   insert into ${s}.tasks (name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
     callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version)
-  values ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+  values ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, clock_timestamp(), $16)
   on conflict (name) do nothing
   returning name
 ) ${NOTIFY_CHANGED}`;
@@ -71,14 +71,14 @@ export const insertTask = (s: QuotedSchema) => `with changed as (
 export const upsertTask = (s: QuotedSchema) => `with changed as (
   insert into ${s}.tasks (name, schedule, options, callback_encoding, callback_key_id, callback_bytes,
     callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, updated_at, version)
-  values ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+  values ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, clock_timestamp(), $16)
   on conflict (name) do update set
     schedule = excluded.schedule, options = excluded.options,
     callback_encoding = excluded.callback_encoding, callback_key_id = excluded.callback_key_id,
     callback_bytes = excluded.callback_bytes, callback_plain = excluded.callback_plain,
     state = excluded.state, next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at,
     last_status = excluded.last_status, run_count = excluded.run_count,
-    created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
+    created_at = excluded.created_at, updated_at = clock_timestamp(), version = excluded.version
   returning name
 ) ${NOTIFY_CHANGED}`;
 

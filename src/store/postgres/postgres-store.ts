@@ -1,0 +1,475 @@
+import { createHash, randomUUID } from "node:crypto";
+import pg from "pg";
+import type { Pool, PoolConfig, QueryResultRow } from "pg";
+import { DuplicateTaskError, InvalidArgumentError, StoreError } from "../../errors.js";
+import { SystemClock, type Clock } from "../../time/clock.js";
+import type {
+  Claim,
+  ClaimRequest,
+  HistoryQuery,
+  HistoryRetention,
+  RunRecord,
+  Store,
+  StoreChange,
+  StoreOpenContext,
+  StoredCallback,
+  TaskProgress,
+  TaskRecord,
+} from "../store.js";
+import { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
+import { LATEST_VERSION, migrate } from "./migrations.js";
+import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
+import { buildQueries, channelOf, type Queries } from "./queries.js";
+import {
+  callbackParams,
+  claimOf,
+  runOf,
+  runParams,
+  taskOf,
+  taskParams,
+  toDate,
+  type ClaimRow,
+  type RunRow,
+  type TaskRow,
+} from "./rows.js";
+
+/** Options of {@link PostgresStore}. Give `connectionString` or `pool`. */
+export interface PostgresStoreOptions {
+  /** A libpq connection URI, e.g. `postgres://user@host:5432/db`. The store then owns (and ends) its pool. */
+  readonly connectionString?: string;
+  /** An existing pool to use instead (the store never ends it). */
+  readonly pool?: Pool;
+  /**
+   * Schema holding the store's tables (created if missing). Letters, digits and
+   * underscores, at most 48 characters.
+   * @defaultValue "orchestrator"
+   */
+  readonly schema?: string;
+  /**
+   * Lease length of claims whose request gives none, and of {@link PostgresStore.createLeaseKeeper}, in ms.
+   * @defaultValue 30000
+   */
+  readonly leaseMs?: number;
+  /**
+   * Connections of the pool the store creates from `connectionString` (one more is taken while watching).
+   * @defaultValue 10
+   */
+  readonly maxConnections?: number;
+  /**
+   * How long released claims are kept before {@link PostgresStore.pruneHistory} forgets them, in ms
+   * (their keys stay unclaimable through the per-task release mark).
+   * @defaultValue 3600000
+   */
+  readonly claimRetentionMs?: number;
+  /** Told about background trouble: the LISTEN connection lost or back, an idle connection dropped. Must not throw. */
+  readonly onError?: (error: unknown, context: "notifier" | "pool") => void;
+}
+
+/** The defaults of {@link PostgresStoreOptions}. */
+export const POSTGRES_STORE_DEFAULTS = Object.freeze({
+  schema: "orchestrator",
+  leaseMs: 30_000,
+  maxConnections: 10,
+  claimRetentionMs: 3_600_000,
+} satisfies Required<
+  Pick<PostgresStoreOptions, "schema" | "leaseMs" | "maxConnections" | "claimRetentionMs">
+>);
+
+/** Result of {@link PostgresStore.measureClockSkew}. */
+export interface ClockSkew {
+  /** Database clock minus this node's clock, in ms (positive: the node is behind). */
+  readonly skewMs: number;
+  /** Round trip of the best sample, in ms: the skew is known to ± half of it. */
+  readonly roundTripMs: number;
+}
+
+const REAP_BATCH = 500;
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(name, "a positive number", value);
+  }
+  return value;
+}
+
+/**
+ * The PostgreSQL store: several scheduler processes on one schema form a
+ * cluster in which every (task, scheduled time) is claimed exactly once.
+ *
+ * - Claims are one `INSERT … ON CONFLICT DO NOTHING RETURNING` on a unique
+ *   (task_name, scheduled_at) index; lease and claim instants come from the
+ *   database clock.
+ * - `renewLease` succeeds only while the claim is held by its node and
+ *   unexpired; `reapExpiredClaims` takes expired ones with `FOR UPDATE SKIP
+ *   LOCKED`, so two reapers never return the same claim.
+ * - Every task write notifies the schema's channel in the same statement;
+ *   `watch` listens on a dedicated connection that reconnects with backoff.
+ * - Errors are {@link StoreError} with the pg error as `cause`; the pool
+ *   replaces broken connections, so the next call works once the server is back.
+ */
+export class PostgresStore implements Store {
+  readonly kind = "postgres";
+  readonly durable = true;
+  readonly shared = true;
+  /** The schema name (unquoted). */
+  readonly schema: string;
+  /** The LISTEN/NOTIFY channel of the schema. */
+  readonly channel: string;
+  /** Default lease length, ms. */
+  readonly leaseMs: number;
+  /** Migration versions this instance applied on open (empty when another node had). */
+  migrationsApplied: readonly number[] = [];
+  readonly #queries: Queries;
+  readonly #givenPool: Pool | undefined;
+  readonly #poolConfig: PoolConfig | undefined;
+  readonly #claimRetentionMs: number;
+  readonly #onError: PostgresStoreOptions["onError"];
+  readonly #origin = randomUUID();
+  readonly #statementPrefix: string;
+  #pool: Pool | undefined;
+  #notifier: Notifier | undefined;
+  #closed = false;
+  #clock: Clock = new SystemClock();
+  #nodeId = "";
+  #opening: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError("options", "an object with connectionString or pool", options);
+    }
+    const schema = options.schema ?? POSTGRES_STORE_DEFAULTS.schema;
+    this.#queries = buildQueries(schema);
+    this.schema = schema;
+    this.channel = channelOf(schema);
+    this.leaseMs = positive("options.leaseMs", options.leaseMs, POSTGRES_STORE_DEFAULTS.leaseMs);
+    this.#claimRetentionMs = positive(
+      "options.claimRetentionMs",
+      options.claimRetentionMs,
+      POSTGRES_STORE_DEFAULTS.claimRetentionMs,
+    );
+    this.#onError = options.onError;
+    if (options.pool !== undefined) {
+      this.#givenPool = options.pool;
+    } else if (typeof options.connectionString === "string" && options.connectionString !== "") {
+      this.#poolConfig = {
+        connectionString: options.connectionString,
+        max: positive(
+          "options.maxConnections",
+          options.maxConnections,
+          POSTGRES_STORE_DEFAULTS.maxConnections,
+        ),
+        application_name: "orchestrator",
+        keepAlive: true,
+      };
+    } else {
+      throw new InvalidArgumentError(
+        "options.connectionString",
+        "a PostgreSQL connection string (or give options.pool)",
+        options.connectionString,
+      );
+    }
+    // Statement names are per connection and at most 63 bytes: a digest of the schema keeps them short and distinct.
+    this.#statementPrefix = `orch_${createHash("sha256").update(schema).digest("hex").slice(0, 12)}_`;
+  }
+
+  /** The pool the store queries through (created on first use when the store owns it). */
+  get pool(): Pool {
+    return this.#connection().pool;
+  }
+
+  /** How many times the LISTEN subscription was made (1 + reconnections); 0 before the first `watch`. */
+  get subscriptions(): number {
+    return this.#notifier?.subscriptions ?? 0;
+  }
+
+  /** True while the `watch` subscription's connection is up. */
+  get listening(): boolean {
+    return this.#notifier?.listening ?? false;
+  }
+
+  /** Resolves once the `watch` subscription is active (LISTEN done). */
+  whenListening(): Promise<void> {
+    return this.#connection().notifier.ready();
+  }
+
+  /** The pool and notifier, made on first use (and again after a close and reopen). */
+  #connection(): { pool: Pool; notifier: Notifier } {
+    if (this.#closed) throw new StoreError(`PostgreSQL store (schema ${this.schema}) is closed`);
+    if (this.#pool === undefined || this.#notifier === undefined) {
+      const pool = this.#givenPool ?? new pg.Pool(this.#poolConfig);
+      // An idle connection that dies (server restart, pg_terminate_backend) must not crash the
+      // process; the pool drops it and opens a new one on the next query.
+      pool.on("error", this.#onPoolError);
+      this.#pool = pool;
+      this.#notifier = new Notifier({
+        pool,
+        channel: this.channel,
+        origin: this.#origin,
+        onStatus: (status: NotifierStatus, error?: unknown) => {
+          if (status === "lost") this.#report(error, "notifier");
+        },
+      });
+    }
+    return { pool: this.#pool, notifier: this.#notifier };
+  }
+
+  /** Creates a {@link LeaseKeeper} renewing leases through this store. */
+  createLeaseKeeper(
+    options: Pick<LeaseKeeperOptions, "onLost" | "onError"> & { readonly leaseMs?: number },
+  ): LeaseKeeper {
+    return new LeaseKeeper({
+      ...options,
+      store: this,
+      leaseMs: options.leaseMs ?? this.leaseMs,
+      clock: this.#clock,
+    });
+  }
+
+  open(context: StoreOpenContext): Promise<void> {
+    this.#closed = false;
+    this.#opening ??= this.#open(context).catch((error: unknown) => {
+      this.#opening = undefined;
+      throw error;
+    });
+    return this.#opening;
+  }
+
+  async #open(context: StoreOpenContext): Promise<void> {
+    this.#clock = context.clock;
+    this.#nodeId = context.nodeId;
+    let client;
+    try {
+      client = await this.#connection().pool.connect();
+    } catch (error) {
+      throw new StoreError(`PostgreSQL store: could not connect to open schema ${this.schema}`, {
+        cause: error,
+      });
+    }
+    try {
+      const result = await migrate(client, this.schema, this.#queries.schema, context.nodeId);
+      this.migrationsApplied = result.applied;
+      client.release();
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      throw new StoreError(`PostgreSQL store: could not migrate schema ${this.schema}`, {
+        cause: error,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close().finally(() => {
+      this.#closing = undefined;
+    });
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#opening !== undefined) await this.#opening.catch(() => undefined);
+    this.#opening = undefined;
+    this.#closed = true;
+    const pool = this.#pool;
+    this.#notifier?.close();
+    this.#notifier = undefined;
+    this.#pool = undefined;
+    if (pool === undefined) return;
+    pool.off("error", this.#onPoolError);
+    if (pool !== this.#givenPool) await pool.end();
+  }
+
+  async schemaVersion(): Promise<number> {
+    const rows = await this.#run<{ version: number }>("schemaVersion", []);
+    return rows[0]?.version ?? 0;
+  }
+
+  /** The newest schema version this code knows. */
+  get latestSchemaVersion(): number {
+    return LATEST_VERSION;
+  }
+
+  async now(): Promise<number> {
+    const rows = await this.#run<{ now_ms: string }>("nowMs", []);
+    return Math.floor(Number(rows[0]?.now_ms));
+  }
+
+  /**
+   * Compares the database clock with this node's clock (the scheduler's). The
+   * best of `samples` round trips is used; the scheduler warns above its threshold.
+   */
+  async measureClockSkew(samples = 3): Promise<ClockSkew> {
+    let best: ClockSkew | undefined;
+    for (let i = 0; i < Math.max(1, samples); i++) {
+      const start = this.#clock.monotonicMs();
+      const wallStart = this.#clock.nowMs();
+      const dbMs = await this.now();
+      const roundTripMs = this.#clock.monotonicMs() - start;
+      const skewMs = dbMs - (wallStart + roundTripMs / 2);
+      if (best === undefined || roundTripMs < best.roundTripMs) best = { skewMs, roundTripMs };
+    }
+    return best as ClockSkew;
+  }
+
+  async putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
+    const rows = await this.#run<{ n: number }>(options.replace ? "upsertTask" : "insertTask", [
+      ...this.#change("upsert", record.name),
+      ...taskParams(record),
+    ]);
+    if ((rows[0]?.n ?? 0) === 0) throw new DuplicateTaskError(record.name);
+  }
+
+  async getTask(name: string): Promise<TaskRecord | undefined> {
+    const rows = await this.#run<TaskRow>("getTask", [name]);
+    const row = rows[0];
+    return row === undefined ? undefined : taskOf(row);
+  }
+
+  async listTasks(): Promise<TaskRecord[]> {
+    return (await this.#run<TaskRow>("listTasks", [])).map(taskOf);
+  }
+
+  async updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
+    const rows = await this.#run<{ n: number }>("updateTaskProgress", [
+      ...this.#change("upsert", name),
+      name,
+      progress.state,
+      toDate(progress.nextRunAt),
+      toDate(progress.lastRunAt),
+      progress.lastStatus,
+      progress.runCount,
+    ]);
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  async updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
+    const rows = await this.#run<{ n: number }>("updateTaskCallback", [
+      ...this.#change("upsert", name),
+      name,
+      ...callbackParams(callback),
+    ]);
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  async deleteTask(name: string): Promise<boolean> {
+    const rows = await this.#run<{ n: number }>("deleteTask", [
+      ...this.#change("delete", name),
+      name,
+    ]);
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  /**
+   * Tells every other node watching this schema about a change that is not a
+   * task write (a manual trigger), or asks them to reload a task.
+   */
+  async notify(change: StoreChange): Promise<void> {
+    await this.#run("notify", this.#change(change.kind, change.taskName));
+  }
+
+  async claimRun(request: ClaimRequest): Promise<Claim | null> {
+    const leaseMs = request.leaseMs > 0 ? request.leaseMs : this.leaseMs;
+    const rows = await this.#run<ClaimRow>(
+      request.manual === true ? "claimManualRun" : "claimRun",
+      [randomUUID(), request.taskName, new Date(request.scheduledAt), request.nodeId, leaseMs],
+    );
+    const row = rows[0];
+    return row === undefined ? null : claimOf(row);
+  }
+
+  async renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    const rows = await this.#run("renewLease", [
+      claim.id,
+      claim.nodeId,
+      leaseMs > 0 ? leaseMs : this.leaseMs,
+    ]);
+    return rows.length === 1;
+  }
+
+  async releaseClaim(claim: Claim): Promise<void> {
+    await this.#run("releaseClaim", [claim.id, claim.nodeId]);
+  }
+
+  async reapExpiredClaims(options: {
+    readonly nodeId: string;
+    readonly atStart: boolean;
+  }): Promise<Claim[]> {
+    const claims: Claim[] = [];
+    for (;;) {
+      const rows = await this.#run<ClaimRow>("reapExpiredClaims", [
+        options.nodeId,
+        options.atStart,
+        REAP_BATCH,
+      ]);
+      for (const row of rows) claims.push(claimOf(row));
+      if (rows.length < REAP_BATCH) return claims;
+    }
+  }
+
+  async recordRun(record: RunRecord): Promise<void> {
+    await this.#run("recordRun", runParams(record));
+  }
+
+  async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
+    const limit = query.limit ?? 100;
+    const rows =
+      query.taskName === undefined
+        ? await this.#run<RunRow>("history", [limit])
+        : await this.#run<RunRow>("taskHistory", [limit, query.taskName]);
+    return rows.map(runOf);
+  }
+
+  /** Applies history retention (DB clock), and forgets claims released longer ago than `claimRetentionMs`. */
+  async pruneHistory(retention: HistoryRetention): Promise<number> {
+    const rows = await this.#run<{ n: number }>("pruneHistory", [
+      retention.maxAgeMs,
+      retention.maxRows,
+    ]);
+    await this.#run("pruneClaims", [this.#claimRetentionMs]);
+    return rows[0]?.n ?? 0;
+  }
+
+  watch(listener: (change: StoreChange) => void): () => void {
+    return this.#connection().notifier.add(listener);
+  }
+
+  /** The node id given to `open` (empty before). */
+  get nodeId(): string {
+    return this.#nodeId;
+  }
+
+  #change(kind: StoreChange["kind"], taskName: string): [string, string] {
+    return [this.channel, encodeChange({ kind, taskName }, this.#origin)];
+  }
+
+  async #run<R extends QueryResultRow = QueryResultRow>(
+    key: Exclude<keyof Queries, "schema">,
+    values: unknown[],
+  ): Promise<R[]> {
+    try {
+      const result = await this.#connection().pool.query<R>({
+        name: this.#statementPrefix + key,
+        text: this.#queries[key],
+        values,
+      });
+      return result.rows;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreError(`PostgreSQL store (schema ${this.schema}): ${key} failed: ${reason}`, {
+        cause: error,
+      });
+    }
+  }
+
+  readonly #onPoolError = (error: Error): void => {
+    this.#report(error, "pool");
+  };
+
+  #report(error: unknown, context: "notifier" | "pool"): void {
+    try {
+      this.#onError?.(error, context);
+    } catch {
+      // Contained: a throwing observer must not break the store.
+    }
+  }
+}
