@@ -75,11 +75,5 @@ CREATE UNIQUE INDEX claims_task_scheduled ON claims (task_name, scheduled_at) WH
 -- index run_history_aged_at
 CREATE INDEX run_history_aged_at ON run_history (aged_at);
 
--- index run_history_task_scheduled
-CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at DESC);
-
 -- index run_history_task_seq
 CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);
-
--- index tasks_next_run_at
-CREATE INDEX tasks_next_run_at ON tasks (next_run_at) WHERE state = 'active';

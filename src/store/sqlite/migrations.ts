@@ -49,8 +49,6 @@ CREATE TABLE tasks (
   )
 ) STRICT;
 
-CREATE INDEX tasks_next_run_at ON tasks (next_run_at) WHERE state = 'active';
-
 CREATE TABLE claims (
   id TEXT PRIMARY KEY NOT NULL,
   task_name TEXT NOT NULL,
@@ -85,7 +83,6 @@ CREATE TABLE run_history (
 ) STRICT;
 
 CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);
-CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at DESC);
 CREATE INDEX run_history_aged_at ON run_history (aged_at);
 `,
   },
