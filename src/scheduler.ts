@@ -130,6 +130,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   #state: "stopped" | "starting" | "started" | "stopping" = "stopped";
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
+  #generation = 0;
 
   constructor(dispatcher: Dispatcher, options: SchedulerOptions = {}) {
     super();
@@ -401,8 +402,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * collected by exactly one call. Never rejects because of a callback.
    */
   async runPending(): Promise<RunReport> {
-    await this.#ready();
-    return this.#engine.runDue(this.#clock.nowMs());
+    const nowMs = this.#clock.nowMs();
+    if (!this.#isOpen) await this.#ready();
+    return this.#engine.runDue(nowMs);
   }
 
   /**
@@ -450,19 +452,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   start(): Promise<void> {
     if (this.#state === "started") return Promise.resolve();
     if (this.#state === "starting") return this.#startPromise as Promise<void>;
-    const previousStop = this.#stopPromise ?? Promise.resolve();
+    // Every start/stop gets a generation; a continuation of a superseded call changes nothing.
+    const generation = ++this.#generation;
     this.#state = "starting";
+    const previousStop = this.#stopPromise ?? Promise.resolve();
     this.#startPromise = previousStop
       .then(() => this.#ready())
-      .then(() => {
-        if (this.#state !== "starting") return;
-        this.#state = "started";
-        this.#loop.start();
-      })
-      .catch((error: unknown) => {
-        this.#state = "stopped";
-        throw error;
-      });
+      .then(
+        () => {
+          if (generation !== this.#generation) return;
+          this.#state = "started";
+          this.#loop.start();
+        },
+        (error: unknown) => {
+          if (generation === this.#generation) this.#state = "stopped";
+          throw error;
+        },
+      );
     return this.#startPromise;
   }
 
@@ -474,17 +480,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   stop(): Promise<void> {
     if (this.#state === "stopped") return this.#stopPromise ?? Promise.resolve();
     if (this.#state === "stopping") return this.#stopPromise as Promise<void>;
-    const starting = this.#startPromise ?? Promise.resolve();
+    const generation = ++this.#generation;
+    const caller = this.#callbackScope.getStore();
     this.#state = "stopping";
     this.#loop.stop();
-    this.#stopPromise = starting
+    this.#stopPromise = (this.#startPromise ?? Promise.resolve())
       .catch(() => {})
       .then(() => {
-        this.#loop.stop();
-        return this.#engine.drain(this.#callbackScope.getStore());
+        if (generation === this.#generation) this.#loop.stop();
+        return this.#engine.drain(caller);
       })
       .finally(() => {
-        this.#state = "stopped";
+        if (generation === this.#generation) this.#state = "stopped";
       });
     return this.#stopPromise;
   }
