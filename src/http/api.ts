@@ -1,0 +1,187 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { TaskNotFoundError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { safeLog } from "../logger.js";
+import type { Scheduler } from "../scheduler.js";
+import type { EventStream } from "./event-stream.js";
+import { methodNotAllowed, sendError, sendJson } from "./responses.js";
+import { runView, taskView, type DurationCache } from "./task-view.js";
+
+/** What the API handlers need. */
+export interface ApiContext {
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly events: EventStream;
+  readonly durations: DurationCache;
+}
+
+/** Default and largest `limit` of `GET /api/tasks/:name/history`. */
+export const HISTORY_LIMITS = Object.freeze({ default: 50, max: 1000 });
+/** Default and largest `limit` of `GET /api/tasks`. */
+export const TASK_LIST_LIMITS = Object.freeze({ default: 500, max: 5000 });
+
+type Action = "trigger" | "pause" | "resume";
+
+/** Parses a non-negative integer query parameter, or returns the default; NaN when malformed. */
+function intParam(url: URL, name: string, fallback: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === "") return fallback;
+  if (!/^\d{1,9}$/.test(raw)) return Number.NaN;
+  return Math.min(Number(raw), max);
+}
+
+function decodeName(segment: string): string | null {
+  try {
+    const name = decodeURIComponent(segment);
+    return name === "" ? null : name;
+  } catch {
+    return null;
+  }
+}
+
+async function listTasks(context: ApiContext, url: URL, response: ServerResponse): Promise<void> {
+  const limit = intParam(url, "limit", TASK_LIST_LIMITS.default, TASK_LIST_LIMITS.max);
+  const offset = intParam(url, "offset", 0, Number.MAX_SAFE_INTEGER);
+  if (Number.isNaN(limit) || Number.isNaN(offset)) {
+    sendError(response, 400, "bad_request", "limit and offset must be whole numbers");
+    return;
+  }
+  const all = context.scheduler.listTasks();
+  const page = all.slice(offset, offset + limit);
+  const tasks = await Promise.all(
+    page.map(async (task) => taskView(task, await context.durations.get(task.name))),
+  );
+  sendJson(response, 200, { tasks, total: all.length, offset, limit });
+}
+
+async function getTask(context: ApiContext, name: string, response: ServerResponse): Promise<void> {
+  const task = context.scheduler.getTask(name);
+  if (task === undefined) {
+    notFound(response, name);
+    return;
+  }
+  sendJson(response, 200, { task: taskView(task, await context.durations.get(name)) });
+}
+
+async function history(
+  context: ApiContext,
+  name: string,
+  url: URL,
+  response: ServerResponse,
+): Promise<void> {
+  if (context.scheduler.getTask(name) === undefined) {
+    notFound(response, name);
+    return;
+  }
+  const limit = intParam(url, "limit", HISTORY_LIMITS.default, HISTORY_LIMITS.max);
+  if (Number.isNaN(limit) || limit === 0) {
+    sendError(
+      response,
+      400,
+      "bad_request",
+      `limit must be a whole number from 1 to ${HISTORY_LIMITS.max}`,
+    );
+    return;
+  }
+  const runs = await context.scheduler.history(name, { limit });
+  sendJson(response, 200, { runs: runs.map(runView) });
+}
+
+/**
+ * `trigger` starts a run and answers 202 at once (the run goes on; its events
+ * follow on `/api/events`), or waits for it with `?wait=1` and answers with
+ * the RunReport. `pause` and `resume` answer with the task.
+ */
+async function act(
+  context: ApiContext,
+  name: string,
+  action: Action,
+  url: URL,
+  response: ServerResponse,
+): Promise<void> {
+  const { scheduler } = context;
+  if (scheduler.getTask(name) === undefined) {
+    notFound(response, name);
+    return;
+  }
+  try {
+    if (action === "trigger") {
+      const run = scheduler.triggerTask(name);
+      const wait = url.searchParams.get("wait");
+      if (wait === "1" || wait === "true") {
+        sendJson(response, 200, { report: await run });
+        return;
+      }
+      run.catch((error: unknown) => {
+        safeLog(context.logger, "error", { err: error, taskName: name }, "Trigger failed");
+      });
+      sendJson(response, 202, { accepted: true, taskName: name });
+      return;
+    }
+    const info =
+      action === "pause" ? await scheduler.pauseTask(name) : await scheduler.resumeTask(name);
+    context.events.sendTask({ type: "changed", taskName: name });
+    sendJson(response, 200, { task: taskView(info, await context.durations.get(name)) });
+  } catch (error) {
+    if (error instanceof TaskNotFoundError) notFound(response, name);
+    else throw error;
+  }
+}
+
+function notFound(response: ServerResponse, name: string): void {
+  sendError(response, 404, "not_found", `No task named ${JSON.stringify(name)}`);
+}
+
+/**
+ * Serves the JSON API of an authenticated (and, for POSTs, CSRF-checked)
+ * request under `/api/`:
+ *
+ * - `GET /api/tasks[?limit=&offset=]` → `{ tasks: TaskView[], total, offset, limit }`
+ * - `GET /api/tasks/:name` → `{ task }`
+ * - `GET /api/tasks/:name/history[?limit=]` → `{ runs: RunView[] }` newest first
+ * - `POST /api/tasks/:name/trigger[?wait=1]` → 202 `{ accepted }` (200 `{ report }` with wait)
+ * - `POST /api/tasks/:name/pause|resume` → `{ task }`
+ * - `GET /api/events` → Server-Sent Events (`task` and `run` events)
+ *
+ * Returns false when the path is not an API route.
+ */
+export async function handleApi(
+  context: ApiContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+): Promise<boolean> {
+  const method = request.method ?? "GET";
+  const path = url.pathname;
+  if (path === "/api/tasks") {
+    if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
+    else await listTasks(context, url, response);
+    return true;
+  }
+  if (path === "/api/events") {
+    if (method !== "GET") methodNotAllowed(response, "GET");
+    else if (!context.events.add(response)) {
+      sendError(response, 503, "too_many_streams", "Too many event streams are open", {
+        "Retry-After": "10",
+      });
+    }
+    return true;
+  }
+  const match = /^\/api\/tasks\/([^/]+)(?:\/(history|trigger|pause|resume))?$/.exec(path);
+  if (match === null) return false;
+  const name = decodeName(match[1] ?? "");
+  if (name === null) {
+    sendError(response, 400, "bad_request", "Malformed task name in the path");
+    return true;
+  }
+  const sub = match[2];
+  if (sub === undefined || sub === "history") {
+    if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
+    else if (sub === undefined) await getTask(context, name, response);
+    else await history(context, name, url, response);
+    return true;
+  }
+  if (method !== "POST") methodNotAllowed(response, "POST");
+  else await act(context, name, sub as Action, url, response);
+  return true;
+}

@@ -1,0 +1,267 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Clock } from "../time/clock.js";
+
+/** How a request proved it holds the token. */
+export type AuthMethod = "bearer" | "session";
+
+/** A logged-in browser session: kept in memory, one per successful login. */
+export interface Session {
+  readonly id: string;
+  /** Synchronizer token that state-changing requests of this session must echo. */
+  readonly csrfToken: string;
+  /** Epoch ms (the scheduler's clock) after which the session is refused. */
+  expiresAtMs: number;
+}
+
+/** The outcome of authenticating one request. */
+export type AuthResult =
+  | { readonly ok: true; readonly method: "bearer" }
+  | { readonly ok: true; readonly method: "session"; readonly session: Session }
+  | { readonly ok: false; readonly reason: "missing" | "invalid-token" | "invalid-session" };
+
+/** Options of {@link Authenticator}. */
+export interface AuthenticatorOptions {
+  readonly token: string;
+  readonly clock: Clock;
+  /**
+   * Idle lifetime of a session; each authenticated request extends it.
+   * @defaultValue 43200000 (12 h)
+   */
+  readonly sessionTtlMs?: number;
+  /**
+   * Most sessions kept at once; the oldest is dropped beyond it.
+   * @defaultValue 1000
+   */
+  readonly maxSessions?: number;
+}
+
+/** Defaults of {@link AuthenticatorOptions}. */
+export const AUTH_DEFAULTS = Object.freeze({
+  sessionTtlMs: 12 * 60 * 60 * 1000,
+  maxSessions: 1000,
+} satisfies Required<Pick<AuthenticatorOptions, "sessionTtlMs" | "maxSessions">>);
+
+/** Name of the session cookie; the `__Host-` prefix (which requires Secure) is used on https. */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? "__Host-orchestrator_session" : "orchestrator_session";
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/**
+ * Compares two secrets in constant time. Both are hashed first, so the
+ * comparison takes the same time whatever their lengths.
+ */
+export function safeEqual(given: string, expected: string): boolean {
+  return timingSafeEqual(sha256(given), sha256(expected));
+}
+
+/** A fresh random token (32 bytes, base64url): for generated dashboard tokens, session ids and CSRF tokens. */
+export function randomToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Parses a Cookie header into name → value (first occurrence wins). */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  if (header === undefined) return cookies;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (!cookies.has(name)) cookies.set(name, value);
+  }
+  return cookies;
+}
+
+/** The Set-Cookie value that stores a session (HttpOnly, SameSite=Strict, Path=/, Secure on https). */
+export function sessionCookie(session: Session, secure: boolean, maxAgeMs: number): string {
+  return [
+    `${sessionCookieName(secure)}=${session.id}`,
+    "HttpOnly",
+    "SameSite=Strict",
+    "Path=/",
+    `Max-Age=${Math.floor(maxAgeMs / 1000)}`,
+    ...(secure ? ["Secure"] : []),
+  ].join("; ");
+}
+
+/** The Set-Cookie value that deletes the session cookie. */
+export function clearedSessionCookie(secure: boolean): string {
+  return [
+    `${sessionCookieName(secure)}=`,
+    "HttpOnly",
+    "SameSite=Strict",
+    "Path=/",
+    "Max-Age=0",
+    ...(secure ? ["Secure"] : []),
+  ].join("; ");
+}
+
+/**
+ * Checks bearer tokens and session cookies against one shared token, and keeps
+ * the sessions created by logging in. Secrets are compared in constant time;
+ * session ids are kept only as SHA-256 hashes, so a heap dump does not hand
+ * out live cookies.
+ */
+export class Authenticator {
+  readonly #token: string;
+  readonly #clock: Clock;
+  readonly #ttlMs: number;
+  readonly #maxSessions: number;
+  /** Keyed by the hex SHA-256 of the session id; insertion order = creation order. */
+  readonly #sessions = new Map<string, Session>();
+
+  constructor(options: AuthenticatorOptions) {
+    this.#token = options.token;
+    this.#clock = options.clock;
+    this.#ttlMs = options.sessionTtlMs ?? AUTH_DEFAULTS.sessionTtlMs;
+    this.#maxSessions = options.maxSessions ?? AUTH_DEFAULTS.maxSessions;
+  }
+
+  /** Idle lifetime of a session in ms. */
+  get sessionTtlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /** True when `candidate` is the token. */
+  checkToken(candidate: string): boolean {
+    return safeEqual(candidate, this.#token);
+  }
+
+  /** Creates a session (after a successful login). */
+  createSession(): Session {
+    const session: Session = {
+      id: randomToken(),
+      csrfToken: randomToken(),
+      expiresAtMs: this.#clock.nowMs() + this.#ttlMs,
+    };
+    this.#sessions.set(sha256(session.id).toString("hex"), session);
+    while (this.#sessions.size > this.#maxSessions) {
+      const oldest = this.#sessions.keys().next();
+      if (oldest.done === true) break;
+      this.#sessions.delete(oldest.value);
+    }
+    return session;
+  }
+
+  /** Forgets a session (logout). */
+  endSession(session: Session): void {
+    this.#sessions.delete(sha256(session.id).toString("hex"));
+  }
+
+  /** Authenticates a request by its bearer header, else by its session cookie. */
+  authenticate(request: IncomingMessage, secure: boolean): AuthResult {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+      if (match?.[1] !== undefined && this.checkToken(match[1]))
+        return { ok: true, method: "bearer" };
+      return { ok: false, reason: "invalid-token" };
+    }
+    const id = parseCookies(request.headers.cookie).get(sessionCookieName(secure));
+    if (id === undefined || id === "") return { ok: false, reason: "missing" };
+    // A Map lookup by hash: the id itself is never compared byte by byte.
+    const key = sha256(id).toString("hex");
+    const session = this.#sessions.get(key);
+    const nowMs = this.#clock.nowMs();
+    if (session === undefined) return { ok: false, reason: "invalid-session" };
+    if (session.expiresAtMs <= nowMs) {
+      this.#sessions.delete(key);
+      return { ok: false, reason: "invalid-session" };
+    }
+    session.expiresAtMs = nowMs + this.#ttlMs;
+    return { ok: true, method: "session", session };
+  }
+
+  /** Forgets every session. */
+  clear(): void {
+    this.#sessions.clear();
+  }
+}
+
+/** Why a state-changing request was refused, or null when it may proceed. */
+export type CsrfRefusal = "missing-csrf-token" | "bad-csrf-token" | "cross-origin" | "no-origin";
+
+/**
+ * Cross-site request forgery check of a cookie-authenticated, state-changing
+ * request: the session's synchronizer token must come back (header
+ * `X-CSRF-Token`, or `formToken` from a form field), and the browser must say
+ * the request is same-origin (`Sec-Fetch-Site: same-origin`, or an `Origin`
+ * equal to ours). A request with neither header is refused too: every browser
+ * that can hold the cookie sends at least one of them on a POST.
+ */
+export function checkCsrf(
+  request: IncomingMessage,
+  session: Session,
+  ownOrigin: string,
+  formToken?: string,
+): CsrfRefusal | null {
+  const site = request.headers["sec-fetch-site"];
+  const origin = request.headers.origin;
+  if (site === undefined && origin === undefined) return "no-origin";
+  if (site !== undefined && site !== "same-origin") return "cross-origin";
+  if (origin !== undefined && origin !== ownOrigin) return "cross-origin";
+  const header = request.headers["x-csrf-token"];
+  const given = typeof header === "string" ? header : formToken;
+  if (given === undefined || given === "") return "missing-csrf-token";
+  return safeEqual(given, session.csrfToken) ? null : "bad-csrf-token";
+}
+
+/**
+ * Checks that a request (the login form) comes from our own pages, when the
+ * browser says where it comes from. Returns false for cross-site requests.
+ */
+export function isSameOriginOrUnknown(request: IncomingMessage, ownOrigin: string): boolean {
+  const site = request.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return false;
+  const origin = request.headers.origin;
+  return origin === undefined || origin === ownOrigin;
+}
+
+/**
+ * Counts failed token checks per client address in a sliding window, so that
+ * a weak token cannot be guessed at network speed.
+ */
+export class FailureLimiter {
+  readonly #clock: Clock;
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #failures = new Map<string, number[]>();
+
+  constructor(clock: Clock, limit = 20, windowMs = 60_000) {
+    this.#clock = clock;
+    this.#limit = limit;
+    this.#windowMs = windowMs;
+  }
+
+  /** Seconds until `client` may try again, or 0 when it may now. */
+  retryAfterSeconds(client: string): number {
+    const times = this.#recent(client);
+    if (times.length < this.#limit) return 0;
+    const oldest = times[0] ?? this.#clock.nowMs();
+    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#clock.nowMs()) / 1000));
+  }
+
+  /** Records one failed attempt of `client`. */
+  fail(client: string): void {
+    const times = this.#recent(client);
+    times.push(this.#clock.nowMs());
+    this.#failures.set(client, times);
+    if (this.#failures.size > 10_000) {
+      const first = this.#failures.keys().next();
+      if (first.done !== true) this.#failures.delete(first.value);
+    }
+  }
+
+  #recent(client: string): number[] {
+    const since = this.#clock.nowMs() - this.#windowMs;
+    const times = (this.#failures.get(client) ?? []).filter((t) => t > since);
+    if (times.length === 0) this.#failures.delete(client);
+    return times;
+  }
+}

@@ -1,0 +1,183 @@
+import type { ServerResponse } from "node:http";
+import type { TaskInfo } from "../core/task.js";
+import type {
+  RunErrorEvent,
+  RunMissedEvent,
+  RunSkippedEvent,
+  RunStartEvent,
+  RunSuccessEvent,
+  TaskRemovedEvent,
+} from "../events.js";
+import type { Scheduler } from "../scheduler.js";
+
+/** What one server-sent `run` event carries. */
+export interface RunChange {
+  readonly type: "start" | "success" | "error" | "skipped" | "missed";
+  readonly taskName: string;
+  readonly scheduledAt: string;
+  readonly attempt?: number;
+  readonly durationMs?: number;
+  readonly status?: string;
+  readonly message?: string;
+}
+
+/** What one server-sent `task` event carries: the task's name and whether it still exists. */
+export interface TaskChange {
+  readonly type: "registered" | "removed" | "completed" | "changed";
+  readonly taskName: string;
+}
+
+/** Options of {@link EventStream}. */
+export interface EventStreamOptions {
+  /**
+   * Interval of the keep-alive comment that stops proxies from closing idle streams.
+   * @defaultValue 15000
+   */
+  readonly keepAliveMs?: number;
+  /**
+   * Most clients connected at once; more get 503.
+   * @defaultValue 100
+   */
+  readonly maxClients?: number;
+  /** Called when a task's runs changed (to drop cached durations). */
+  readonly onRunFinished?: (taskName: string) => void;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Server-Sent Events for `GET /api/events`: `task` events when a task is
+ * registered, removed, completed, paused or resumed (through this server),
+ * `run` events for run starts, successes, errors, skips and misses. Clients
+ * re-read what they show on each event. Listens to the scheduler only while
+ * the stream exists; {@link close} ends every client.
+ */
+export class EventStream {
+  readonly #clients = new Set<ServerResponse>();
+  readonly #maxClients: number;
+  readonly #timer: NodeJS.Timeout;
+  readonly #detach: () => void;
+  #nextId = 1;
+
+  constructor(scheduler: Scheduler, options: EventStreamOptions = {}) {
+    this.#maxClients = options.maxClients ?? 100;
+    const finished = options.onRunFinished ?? (() => {});
+    const iso = (date: Date): string => date.toISOString();
+    const onStart = (e: RunStartEvent): void =>
+      this.sendRun({
+        type: "start",
+        taskName: e.taskName,
+        scheduledAt: iso(e.scheduledAt),
+        attempt: e.attempt,
+      });
+    const onSuccess = (e: RunSuccessEvent): void => {
+      finished(e.taskName);
+      this.sendRun({
+        type: "success",
+        taskName: e.taskName,
+        scheduledAt: iso(e.scheduledAt),
+        attempt: e.attempt,
+        durationMs: e.durationMs,
+      });
+    };
+    const onError = (e: RunErrorEvent): void => {
+      finished(e.taskName);
+      this.sendRun({
+        type: "error",
+        taskName: e.taskName,
+        scheduledAt: iso(e.scheduledAt),
+        attempt: e.attempt,
+        durationMs: e.durationMs,
+        status: e.status,
+        message: errorMessage(e.error),
+      });
+    };
+    const onSkipped = (e: RunSkippedEvent): void =>
+      this.sendRun({ type: "skipped", taskName: e.taskName, scheduledAt: iso(e.scheduledAt) });
+    const onMissed = (e: RunMissedEvent): void =>
+      this.sendRun({
+        type: "missed",
+        taskName: e.taskName,
+        scheduledAt: e.missed.length > 0 ? iso(e.missed[0] as Date) : "",
+      });
+    const onRegistered = (task: TaskInfo): void =>
+      this.sendTask({ type: "registered", taskName: task.name });
+    const onRemoved = (e: TaskRemovedEvent): void => {
+      finished(e.taskName);
+      this.sendTask({ type: "removed", taskName: e.taskName });
+    };
+    const onCompleted = (task: TaskInfo): void =>
+      this.sendTask({ type: "completed", taskName: task.name });
+    scheduler.on("run:start", onStart);
+    scheduler.on("run:success", onSuccess);
+    scheduler.on("run:error", onError);
+    scheduler.on("run:skipped", onSkipped);
+    scheduler.on("run:missed", onMissed);
+    scheduler.on("task:registered", onRegistered);
+    scheduler.on("task:removed", onRemoved);
+    scheduler.on("task:completed", onCompleted);
+    this.#detach = () => {
+      scheduler.off("run:start", onStart);
+      scheduler.off("run:success", onSuccess);
+      scheduler.off("run:error", onError);
+      scheduler.off("run:skipped", onSkipped);
+      scheduler.off("run:missed", onMissed);
+      scheduler.off("task:registered", onRegistered);
+      scheduler.off("task:removed", onRemoved);
+      scheduler.off("task:completed", onCompleted);
+    };
+    this.#timer = setInterval(() => this.#write(": keep-alive\n\n"), options.keepAliveMs ?? 15_000);
+    this.#timer.unref();
+  }
+
+  /** Number of connected clients. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Makes `response` an event stream; false (and nothing written) when there are too many clients. */
+  add(response: ServerResponse): boolean {
+    if (this.#clients.size >= this.#maxClients) return false;
+    response.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      "X-Accel-Buffering": "no",
+    });
+    // Reconnect delay, then a first event so that clients know the stream is live.
+    response.write(`retry: 3000\n\nevent: hello\ndata: {}\n\n`);
+    this.#clients.add(response);
+    response.on("close", () => this.#clients.delete(response));
+    return true;
+  }
+
+  /** Sends a `task` event (also used by the API after pause and resume, which the scheduler does not emit). */
+  sendTask(change: TaskChange): void {
+    this.#send("task", change);
+  }
+
+  /** Sends a `run` event. */
+  sendRun(change: RunChange): void {
+    this.#send("run", change);
+  }
+
+  /** Ends every client and stops listening to the scheduler. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#detach();
+    for (const client of this.#clients) client.end();
+    this.#clients.clear();
+  }
+
+  #send(event: string, data: unknown): void {
+    if (this.#clients.size === 0) return;
+    this.#write(`id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  #write(text: string): void {
+    for (const client of this.#clients) {
+      if (!client.writableEnded) client.write(text);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  clearedSessionCookie,
+  isSameOriginOrUnknown,
+  sessionCookie,
+  type Authenticator,
+  type FailureLimiter,
+  type Session,
+} from "./auth.js";
+import { loginPage } from "./dashboard/pages.js";
+import {
+  BodyTooLargeError,
+  readBody,
+  redirect,
+  safeNextPath,
+  sendError,
+  sendJson,
+  sendText,
+} from "./responses.js";
+
+/** What the login and logout handlers need from the server. */
+export interface LoginContext {
+  readonly auth: Authenticator;
+  readonly limiter: FailureLimiter;
+}
+
+/** Per-request facts the server works out once. */
+export interface RequestFacts {
+  readonly secure: boolean;
+  readonly origin: string;
+  readonly client: string;
+}
+
+const HTML = "text/html; charset=utf-8";
+
+/** Reads a small form or JSON body into fields; null when the type is neither. */
+export async function readFields(request: IncomingMessage): Promise<Map<string, string> | null> {
+  const type = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  const text = await readBody(request);
+  if (type === "application/x-www-form-urlencoded") return new Map(new URLSearchParams(text));
+  if (type === "application/json") {
+    const fields = new Map<string, string>();
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === "object") {
+        for (const [key, value] of Object.entries(parsed)) {
+          if (typeof value === "string") fields.set(key, value);
+        }
+      }
+    } catch {
+      return fields;
+    }
+    return fields;
+  }
+  return null;
+}
+
+function wantsJson(request: IncomingMessage): boolean {
+  const type = request.headers["content-type"] ?? "";
+  return type.startsWith("application/json");
+}
+
+/** `GET /login`: the form, or straight on to `next` when the session is valid already. */
+export function showLogin(response: ServerResponse, url: URL, loggedIn: boolean): void {
+  const next = safeNextPath(url.searchParams.get("next"));
+  if (loggedIn) redirect(response, next);
+  else sendText(response, 200, HTML, loginPage({ next }));
+}
+
+/**
+ * `POST /login` with `token` (form or JSON) and optional `next`: checks the
+ * token in constant time, creates a session, sets its cookie (HttpOnly,
+ * SameSite=Strict, Path=/, Secure on https) and redirects to `next` (forms)
+ * or answers `{ ok, csrfToken }` (JSON). Cross-site posts are refused, and
+ * failures count towards the client's throttle.
+ */
+export async function postLogin(
+  context: LoginContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  facts: RequestFacts,
+): Promise<void> {
+  const json = wantsJson(request);
+  const fail = (status: number, message: string, headers: Record<string, string> = {}): void => {
+    if (json)
+      sendError(
+        response,
+        status,
+        status === 429 ? "too_many_attempts" : "unauthorized",
+        message,
+        headers,
+      );
+    else sendText(response, status, HTML, loginPage({ error: message, next: "/" }), headers);
+  };
+  if (!isSameOriginOrUnknown(request, facts.origin)) {
+    fail(403, "Log in from the dashboard's own page.");
+    return;
+  }
+  const wait = context.limiter.retryAfterSeconds(facts.client);
+  if (wait > 0) {
+    fail(429, `Too many wrong tokens; try again in ${wait} s.`, { "Retry-After": String(wait) });
+    return;
+  }
+  let fields: Map<string, string> | null;
+  try {
+    fields = await readFields(request);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      sendError(response, 413, "too_large", error.message);
+      return;
+    }
+    throw error;
+  }
+  if (fields === null) {
+    sendError(response, 415, "unsupported_media_type", "Send a form or JSON body");
+    return;
+  }
+  const token = fields.get("token") ?? "";
+  const next = safeNextPath(fields.get("next"));
+  if (token === "" || !context.auth.checkToken(token)) {
+    context.limiter.fail(facts.client);
+    if (json) fail(401, "That token is not right.");
+    else sendText(response, 401, HTML, loginPage({ error: "That token is not right.", next }));
+    return;
+  }
+  const session = context.auth.createSession();
+  const cookie = sessionCookie(session, facts.secure, context.auth.sessionTtlMs);
+  if (json)
+    sendJson(response, 200, { ok: true, csrfToken: session.csrfToken }, { "Set-Cookie": cookie });
+  else redirect(response, next, { "Set-Cookie": cookie });
+}
+
+/** `POST /logout` (CSRF-checked by the caller): ends the session and clears its cookie. */
+export function postLogout(
+  context: LoginContext,
+  response: ServerResponse,
+  session: Session | null,
+  secure: boolean,
+): void {
+  if (session !== null) context.auth.endSession(session);
+  redirect(response, "/login", { "Set-Cookie": clearedSessionCookie(secure) });
+}
