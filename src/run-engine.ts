@@ -320,7 +320,8 @@ export class RunEngine {
         task.running--;
         task.started--;
         this.#skip(task, scheduledAtMs, report, "claimed");
-        await this.#afterRun(task);
+        this.#afterRun(task);
+        await this.#persistProgress(task);
         return;
       }
     }
@@ -345,26 +346,34 @@ export class RunEngine {
       payload: task.options.payload,
       timeoutMs: task.options.timeoutMs,
     });
-    // Phase 3.
+    // Phase 3: update the task synchronously, then tell listeners, then persist.
     const durationMs = host.clock.monotonicMs() - startMono;
     const finishedAtMs = host.clock.nowMs();
-    let status: RunStatus = "succeeded";
-    let willRetry = false;
+    const status: RunStatus = outcome.ok ? "succeeded" : outcome.timedOut ? "timed-out" : "failed";
+    const error = outcome.ok ? undefined : outcome.error;
+    const willRetry =
+      !outcome.ok && !task.removed && shouldRetry(task.options.retries, attempt, error);
+    const retryAtMs = willRetry ? finishedAtMs + retryDelayMs(task.options.retries, attempt) : null;
+    task.lastStatus = status;
+    if (retryAtMs !== null) {
+      // The run goes on (the task still counts as running) until its retries end.
+      this.#heap.push(new PendingRetry(task, scheduledAtMs, attempt + 1, claim), retryAtMs);
+      host.poke(retryAtMs);
+    } else {
+      task.running--;
+      task.runCount++;
+      this.#afterRun(task);
+    }
     if (outcome.ok) {
       report.succeeded++;
       if (host.hasListeners("run:success")) host.emit("run:success", { ...base, durationMs });
     } else {
       report.failed++;
-      status = outcome.timedOut ? "timed-out" : "failed";
-      willRetry = !task.removed && shouldRetry(task.options.retries, attempt, outcome.error);
-      const retryAtMs = willRetry
-        ? finishedAtMs + retryDelayMs(task.options.retries, attempt)
-        : null;
       safeLog(
         host.logger,
         "error",
         {
-          err: outcome.error,
+          err: error,
           taskName: task.name,
           scheduledAt: scheduledAt.toISOString(),
           attempt,
@@ -375,18 +384,13 @@ export class RunEngine {
       );
       host.emit("run:error", {
         ...base,
-        error: outcome.error,
-        status: status,
+        error,
+        status: status as "failed" | "timed-out",
         durationMs,
         willRetry,
         retryAt: retryAtMs === null ? null : new Date(retryAtMs),
       });
-      if (retryAtMs !== null) {
-        this.#heap.push(new PendingRetry(task, scheduledAtMs, attempt + 1, claim), retryAtMs);
-        host.poke(retryAtMs);
-      }
     }
-    task.lastStatus = status;
     await this.#record({
       taskName: task.name,
       claimId: claim.id,
@@ -396,17 +400,15 @@ export class RunEngine {
       status,
       attempt,
       nodeId: host.nodeId,
-      error: outcome.ok ? null : errorFields(outcome.error),
+      error: outcome.ok ? null : errorFields(error),
     });
     if (willRetry) return;
-    task.running--;
-    task.runCount++;
     await this.#release(claim);
-    await this.#afterRun(task);
+    await this.#persistProgress(task);
   }
 
-  /** After a run ended: start the next queued run, or complete the task, and persist its progress. */
-  async #afterRun(task: Task): Promise<void> {
+  /** After a run ended (synchronously): start the next queued run, or complete the task. */
+  #afterRun(task: Task): void {
     if (task.removed || !this.#host.isCurrent(task)) {
       this.#dropQueue(task);
       return;
@@ -430,6 +432,10 @@ export class RunEngine {
     } else {
       this.#completeIfIdle(task);
     }
+  }
+
+  async #persistProgress(task: Task): Promise<void> {
+    if (task.removed || !this.#host.isCurrent(task)) return;
     try {
       await this.#host.store.updateTaskProgress(task.name, progressOf(task));
     } catch (error) {
