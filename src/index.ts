@@ -13,3 +13,63 @@ export {
   TimeoutError,
 } from "./errors.js";
 export type { OrchestratorErrorCode, CronFieldName } from "./errors.js";
+export { Scheduler, SCHEDULER_DEFAULTS } from "./scheduler.js";
+export type { SchedulerOptions, RunReport } from "./scheduler.js";
+export { Dispatcher, DISPATCHER_DEFAULTS } from "./core/dispatcher.js";
+export type {
+  DispatcherOptions,
+  DispatchTarget,
+  DispatchRequest,
+  DispatchOutcome,
+} from "./core/dispatcher.js";
+export { TASK_DEFAULTS } from "./core/task.js";
+export type {
+  TaskOptions,
+  TaskInfo,
+  TaskContext,
+  TaskCallback,
+  TaskState,
+  RunStatus,
+  ModuleHandler,
+  CallbackInput,
+} from "./core/task.js";
+export { RETRY_DEFAULTS } from "./core/retry.js";
+export type { RetryPolicy } from "./core/retry.js";
+export type { OverlapPolicy } from "./core/overlap.js";
+export type { MisfirePolicy } from "./core/misfire.js";
+export type { ScheduleInput } from "./core/schedule.js";
+export { ManualClock, SystemClock } from "./time/clock.js";
+export type { Clock } from "./time/clock.js";
+export type { Duration } from "./time/duration.js";
+export type { ClockJump } from "./time/timer-loop.js";
+export { createStderrLogger, silentLogger } from "./logger.js";
+export type { Logger, LogMethod } from "./logger.js";
+export type {
+  SchedulerEvents,
+  RunTrigger,
+  RunStartEvent,
+  RunSuccessEvent,
+  RunErrorEvent,
+  RunSkippedEvent,
+  RunMissedEvent,
+  TaskRemovedEvent,
+  SchedulerErrorEvent,
+} from "./events.js";
+export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
+export type { MemoryStoreOptions } from "./store/memory-store.js";
+export type {
+  Store,
+  StoreOpenContext,
+  StoreChange,
+  TaskRecord,
+  TaskProgress,
+  StoredTaskOptions,
+  StoredCallback,
+  CallbackRecord,
+  CallbackRef,
+  Claim,
+  ClaimRequest,
+  RunRecord,
+  HistoryQuery,
+  HistoryRetention,
+} from "./store/store.js";
