@@ -336,8 +336,9 @@ function connect(db: Database.Database, schemaVersion: number): Connection {
     pruneHistoryByAge: db.prepare(sql.PRUNE_HISTORY_BY_AGE),
     pruneHistoryByRows: db.prepare(sql.PRUNE_HISTORY_BY_ROWS),
   };
+  // Releasing a scheduled claim raises its task's mark: that key (and any
+  // earlier one) can never be claimed again, although the row is gone.
   const forget = (row: ClaimRow): void => {
-    statements.deleteClaim.run(row.id);
     if (row.manual === 0) {
       statements.raiseClaimMark.run({ taskName: row.task_name, releasedThrough: row.scheduled_at });
     }
@@ -351,16 +352,14 @@ function connect(db: Database.Database, schemaVersion: number): Connection {
     ),
     release: db.transaction((claimId: string) => {
       const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
-      if (row !== undefined && row.manual === 0) {
-        statements.raiseClaimMark.run({
-          taskName: row.task_name,
-          releasedThrough: row.scheduled_at,
-        });
-      }
+      if (row !== undefined) forget(row);
     }),
     reap: db.transaction((params: Record<string, unknown>) => {
       const rows = statements.selectReapableClaims.all(params) as ClaimRow[];
-      for (const row of rows) forget(row);
+      for (const row of rows) {
+        statements.deleteClaim.run(row.id);
+        forget(row);
+      }
       return rows.map(claimOf);
     }),
     prune: db.transaction((oldest: number | null, maxRows: number | null) => {
