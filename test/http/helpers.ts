@@ -78,24 +78,30 @@ export async function login(harness: Harness): Promise<CookieSession> {
   return { cookie, csrfToken, setCookie };
 }
 
-/** Reads server-sent events from a streaming response until `until` returns true for one. */
-export async function readEvents(
-  response: Response,
-  until: (event: { event: string; data: string }) => boolean,
-): Promise<{ event: string; data: string }[]> {
-  const seen: { event: string; data: string }[] = [];
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
+/** One server-sent event. */
+export interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+}
+
+/** Reads server-sent events from a streaming response, across several waits. */
+export class SseReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #buffer = "";
+
+  constructor(response: Response) {
+    this.#reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  }
+
+  /** Reads events until `until` returns true for one; resolves with every event read meanwhile. */
+  async until(until: (event: SseEvent) => boolean): Promise<SseEvent[]> {
+    const seen: SseEvent[] = [];
     for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return seen;
-      buffer += decoder.decode(value, { stream: true });
       let end: number;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
+      while ((end = this.#buffer.indexOf("\n\n")) !== -1) {
+        const block = this.#buffer.slice(0, end);
+        this.#buffer = this.#buffer.slice(end + 2);
         let event = "message";
         const data: string[] = [];
         for (const line of block.split("\n")) {
@@ -107,8 +113,14 @@ export async function readEvents(
         seen.push(parsed);
         if (until(parsed)) return seen;
       }
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error("the event stream ended");
+      this.#buffer += this.#decoder.decode(value, { stream: true });
     }
-  } finally {
-    await reader.cancel();
+  }
+
+  /** Stops reading (closes the connection). */
+  async close(): Promise<void> {
+    await this.#reader.cancel();
   }
 }

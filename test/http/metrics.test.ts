@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { register as globalRegistry } from "prom-client";
+import { createSchedulerMetrics } from "../../src/http/metrics.js";
+import { startHarness } from "./helpers.js";
+
+/** The value of one sample line (`name{labels} value`), or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("http /metrics", () => {
+  it("serves the scheduler's metrics in Prometheus text format after runs", async () => {
+    const h = await startHarness(async (scheduler) => {
+      await scheduler.registerTask("minutely", "* * * * *", () => {});
+      await scheduler.registerTask("broken", "0 0 1 1 *", () => {
+        throw new Error("nope");
+      });
+      await scheduler.registerTask("idle", "0 0 1 1 *", () => {});
+      await scheduler.registerTask("hourly", "0 * * * *", () => {}, { misfire: "skip" });
+      await scheduler.pauseTask("idle");
+    });
+    try {
+      // 10:01:00 is due; run it 2.5 s late.
+      h.clock.set("2026-03-01T10:01:02.500Z");
+      await h.scheduler.runPending();
+      await h.scheduler.triggerTask("broken");
+      await h.scheduler.triggerTask("minutely");
+      // Skip past three hourly runs: the "skip" misfire policy reports them missed.
+      h.clock.set("2026-03-01T13:30:00Z");
+      await h.scheduler.runPending();
+
+      const response = await h.bearer("/metrics");
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      const text = await response.text();
+      for (const name of [
+        "orchestrator_runs_total",
+        "orchestrator_run_duration_seconds",
+        "orchestrator_fire_lateness_seconds",
+        "orchestrator_tasks",
+        "orchestrator_claims_total",
+        "orchestrator_lease_losses_total",
+        "orchestrator_scheduler_errors_total",
+        "process_cpu_user_seconds_total",
+        "nodejs_eventloop_lag_seconds",
+      ]) {
+        assert.match(text, new RegExp(`^# TYPE ${name} `, "m"), name);
+      }
+      assert.ok(
+        (sample(text, 'orchestrator_runs_total{task="minutely",status="succeeded"}') ?? 0) >= 3,
+      );
+      assert.equal(sample(text, 'orchestrator_runs_total{task="broken",status="failed"}'), 1);
+      assert.ok((sample(text, 'orchestrator_runs_total{task="hourly",status="missed"}') ?? 0) >= 1);
+      assert.equal(sample(text, 'orchestrator_run_duration_seconds_count{task="broken"}'), 1);
+      // The 10:01 run started 2.5 s late (the first lateness observation of that task).
+      assert.ok(
+        (sample(text, 'orchestrator_fire_lateness_seconds_sum{task="minutely"}') ?? 0) >= 2.5,
+      );
+      const onTime = sample(
+        text,
+        'orchestrator_fire_lateness_seconds_bucket{le="1",task="minutely"}',
+      );
+      const all = sample(text, 'orchestrator_fire_lateness_seconds_count{task="minutely"}') ?? 0;
+      assert.ok(onTime !== undefined && onTime < all, "the late run is above the 1 s bucket");
+      assert.equal(sample(text, 'orchestrator_tasks{state="paused"}'), 1);
+      assert.equal(sample(text, 'orchestrator_tasks{state="active"}'), 3);
+      assert.equal(sample(text, 'orchestrator_tasks{state="quarantined"}'), 0);
+      // Every run here was a first attempt after a claim (no retries): claims won = runs started.
+      const started = [
+        ...text.matchAll(
+          /^orchestrator_runs_total\{task="\w+",status="(?:succeeded|failed)"\} (\d+)$/gm,
+        ),
+      ]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+      assert.equal(sample(text, 'orchestrator_claims_total{outcome="won"}'), started);
+      assert.equal(sample(text, 'orchestrator_claims_total{outcome="lost"}'), 0);
+      assert.equal(sample(text, "orchestrator_lease_losses_total"), 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("keeps one registry per server, never prom-client's global one", async () => {
+    const a = await startHarness(async (s) => s.registerTask("a", "0 0 * * *", () => {}));
+    const b = await startHarness(async (s) => s.registerTask("b", "0 0 * * *", () => {}));
+    try {
+      await a.scheduler.triggerTask("a");
+      const textA = await (await a.bearer("/metrics")).text();
+      const textB = await (await b.bearer("/metrics")).text();
+      assert.equal(sample(textA, 'orchestrator_runs_total{task="a",status="succeeded"}'), 1);
+      assert.doesNotMatch(textB, /task="a"/);
+      assert.equal(globalRegistry.getSingleMetric("orchestrator_runs_total"), undefined);
+      assert.notEqual(a.server.metrics?.registry, b.server.metrics?.registry);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("stops counting once disposed", async () => {
+    const h = await startHarness(async (s) => s.registerTask("t", "0 0 * * *", () => {}), {
+      metrics: false,
+    });
+    try {
+      const metrics = createSchedulerMetrics(h.scheduler, { defaultMetrics: false });
+      await h.scheduler.triggerTask("t");
+      metrics.dispose();
+      await h.scheduler.triggerTask("t");
+      const text = await metrics.render();
+      assert.equal(sample(text, 'orchestrator_runs_total{task="t",status="succeeded"}'), 1);
+      assert.doesNotMatch(text, /process_cpu/);
+      assert.equal((await h.bearer("/metrics")).status, 404);
+    } finally {
+      await h.close();
+    }
+  });
+});
