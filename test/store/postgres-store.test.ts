@@ -137,6 +137,59 @@ if (await requirePg("PostgresStore tests")) {
         }
       });
 
+      it("claims overlapping keys in opposite orders from two nodes without deadlock, each key once", async () => {
+        try {
+          const [a, b] = await Promise.all([openStore("order-a"), openStore("order-b")]);
+          assert.ok(a !== undefined && b !== undefined);
+          const keys = Array.from({ length: 300 }, (_, k) => ({
+            taskName: `order-${k % 7}`,
+            scheduledAt: T + k * 1000,
+          }));
+          const claim = (store: PostgresStore, nodeId: string) => (key: (typeof keys)[number]) =>
+            store.claimRun({ ...key, nodeId, leaseMs: 30_000 });
+          // Not awaited one by one: each store combines these into multi-row statements.
+          const results = await Promise.all([
+            ...keys.map(claim(a, "order-a")),
+            ...[...keys].reverse().map(claim(b, "order-b")),
+          ]);
+          const won = results.filter((c): c is Claim => c !== null);
+          assert.equal(won.length, keys.length);
+          assert.equal(new Set(won.map((c) => `${c.taskName}@${c.scheduledAt}`)).size, keys.length);
+          await Promise.all(won.map((c) => (c.nodeId === "order-a" ? a : b).releaseClaim(c)));
+          const held = await db.admin.query<{ n: number }>(
+            `select count(*)::int as n from "${db.name}".claims where task_name like 'order-%' and released_at is null`,
+          );
+          assert.equal(held.rows[0]?.n, 0, "every claim released by its holder");
+        } finally {
+          await closeAll();
+        }
+      });
+
+      it("keeps call order in history when concurrent records share one statement", async () => {
+        try {
+          const a = await openStore("order-history");
+          const t0 = await a.now();
+          const rows = Array.from({ length: 50 }, (_, i) => ({
+            taskName: "batched",
+            claimId: null,
+            scheduledAt: t0 + i,
+            startedAt: null,
+            finishedAt: null,
+            status: "missed" as const,
+            attempt: 1,
+            nodeId: "order-history",
+            error: i % 10 === 0 ? { message: `m${i}`, code: "E" } : null,
+          }));
+          await Promise.all(rows.map((row) => a.recordRun(row)));
+          assert.deepEqual(
+            await a.history({ taskName: "batched", limit: 50 }),
+            [...rows].reverse(),
+          );
+        } finally {
+          await closeAll();
+        }
+      });
+
       it("lets another node reap an expired lease; the holder can no longer renew or claim it", async () => {
         try {
           const a = await openStore("lease-a");

@@ -16,6 +16,7 @@ import type {
   TaskProgress,
   TaskRecord,
 } from "../store.js";
+import { Batcher } from "./batcher.js";
 import { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
 import { LATEST_VERSION, migrate } from "./migrations.js";
 import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
@@ -24,7 +25,7 @@ import {
   callbackParams,
   claimOf,
   runOf,
-  runParams,
+  runsParams,
   taskOf,
   taskParams,
   toDate,
@@ -128,6 +129,17 @@ export class PostgresStore implements Store {
   readonly #origin = randomUUID();
   readonly #statementPrefix: string;
   #pool: Pool | undefined;
+  readonly #claims = new Batcher<ClaimRequest & { readonly id: string }, Claim | null>((requests) =>
+    this.#claimBatch(requests),
+  );
+  readonly #releases = new Batcher<Claim, undefined>(async (claims) => {
+    await this.#run("releaseClaims", [claims.map((c) => c.id), claims.map((c) => c.nodeId)]);
+    return claims.map(() => undefined);
+  });
+  readonly #records = new Batcher<RunRecord, undefined>(async (records) => {
+    await this.#run("recordRuns", runsParams(records));
+    return records.map(() => undefined);
+  });
   #notifier: Notifier | undefined;
   #closed = false;
   #clock: Clock = new SystemClock();
@@ -367,14 +379,27 @@ export class PostgresStore implements Store {
     await this.#run("notify", this.#change(change.kind, change.taskName));
   }
 
-  async claimRun(request: ClaimRequest): Promise<Claim | null> {
-    const leaseMs = request.leaseMs > 0 ? request.leaseMs : this.leaseMs;
-    const rows = await this.#run<ClaimRow>(
-      request.manual === true ? "claimManualRun" : "claimRun",
-      [randomUUID(), request.taskName, new Date(request.scheduledAt), request.nodeId, leaseMs],
-    );
-    const row = rows[0];
-    return row === undefined ? null : claimOf(row);
+  /**
+   * Claims one due run (concurrent calls share one statement: see {@link Batcher}).
+   * The winner's lease runs from the database's clock.
+   */
+  claimRun(request: ClaimRequest): Promise<Claim | null> {
+    return this.#claims.add({ ...request, id: randomUUID() });
+  }
+
+  async #claimBatch(
+    requests: readonly (ClaimRequest & { readonly id: string })[],
+  ): Promise<(Claim | null)[]> {
+    const rows = await this.#run<ClaimRow>("claimRuns", [
+      requests.map((r) => r.id),
+      requests.map((r) => r.taskName),
+      requests.map((r) => new Date(r.scheduledAt)),
+      requests.map((r) => r.manual === true),
+      requests.map((r) => r.nodeId),
+      requests.map((r) => (r.leaseMs > 0 ? r.leaseMs : this.leaseMs)),
+    ]);
+    const won = new Map(rows.map((row) => [row.id, claimOf(row)]));
+    return requests.map((r) => won.get(r.id) ?? null);
   }
 
   async renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
@@ -386,8 +411,9 @@ export class PostgresStore implements Store {
     return rows.length === 1;
   }
 
+  /** Releases a claim (batched with concurrent releases). */
   async releaseClaim(claim: Claim): Promise<void> {
-    await this.#run("releaseClaim", [claim.id, claim.nodeId]);
+    await this.#releases.add(claim);
   }
 
   async reapExpiredClaims(options: {
@@ -406,8 +432,9 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** Appends a history row (batched with concurrent appends, in call order). */
   async recordRun(record: RunRecord): Promise<void> {
-    await this.#run("recordRun", runParams(record));
+    await this.#records.add(record);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

@@ -123,26 +123,27 @@ export const deleteTask = (s: QuotedSchema) => `with changed as (
 export const notify = () => `select pg_notify($1, $2)`;
 
 /**
- * Claims the run ($2 task, $3 scheduled_at) in one statement: the partial
- * unique index on (task_name, scheduled_at) makes a second claim conflict, and
- * `do nothing` turns the conflict into zero rows, so exactly one caller ever
- * gets a row back. An occurrence at or before the task's release mark is not
- * claimable either (its claim row may have been pruned by retention).
- * $1 id, $4 node, $5 lease ms.
+ * Claims a batch of runs in one statement. Each row is one claim request:
+ * $1 ids, $2 task names, $3 scheduled times, $4 manual flags, $5 nodes, $6
+ * lease ms (parallel arrays). The partial unique index on (task_name,
+ * scheduled_at) makes a second claim of a key conflict, and `do nothing`
+ * turns the conflict into no row returned, so exactly one caller ever gets a
+ * key (manual claims are unique by id alone). A key at or before the task's
+ * release mark is not claimable either (its claim row may have been pruned).
+ * Rows are inserted in key order, so two batches never wait on each other in
+ * a cycle. Returns the claims won.
  */
-export const claimRun = (s: QuotedSchema) => `insert into ${s}.claims
+export const claimRuns = (s: QuotedSchema) => `insert into ${s}.claims
   (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at)
-select $1, $2, $3, false, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond'
-where not exists (
-  select 1 from ${s}.claim_marks m where m.task_name = $2 and m.released_through >= $3
+select r.id, r.task_name, r.scheduled_at, r.manual, r.node_id, t.now, t.now + r.lease_ms * interval '1 millisecond'
+from unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::text[], $6::float8[])
+  as r(id, task_name, scheduled_at, manual, node_id, lease_ms),
+  lateral (select clock_timestamp() as now) t
+where r.manual or not exists (
+  select 1 from ${s}.claim_marks m where m.task_name = r.task_name and m.released_through >= r.scheduled_at
 )
+order by r.task_name, r.scheduled_at, r.id
 on conflict (task_name, scheduled_at) where not manual do nothing
-returning ${CLAIM_COLUMNS}`;
-
-/** Claims a manual (triggered) run: unique by its id $1 alone. Same parameters as {@link claimRun}. */
-export const claimManualRun = (s: QuotedSchema) => `insert into ${s}.claims
-  (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at)
-values ($1, $2, $3, true, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond')
 returning ${CLAIM_COLUMNS}`;
 
 /**
@@ -156,17 +157,20 @@ where id = $1 and node_id = $2 and released_at is null and lease_expires_at > cl
 returning lease_expires_at`;
 
 /**
- * Releases claim $1 of node $2 and raises the task's release mark to its
- * scheduled time (manual claims leave the mark alone). Releasing a claim that
- * was reaped or is not ours changes nothing.
+ * Releases a batch of claims ($1 ids, $2 their nodes) and raises each task's
+ * release mark to its latest released scheduled time (manual claims leave the
+ * mark alone). A claim that was reaped, released already or is not the
+ * node's is left as it is. Marks are written in task order (no lock cycles).
  */
-export const releaseClaim = (s: QuotedSchema) => `with released as (
-  update ${s}.claims set released_at = clock_timestamp(), lease_expires_at = null
-  where id = $1 and node_id = $2 and released_at is null
-  returning task_name, scheduled_at, manual
+export const releaseClaims = (s: QuotedSchema) => `with released as (
+  update ${s}.claims c set released_at = clock_timestamp(), lease_expires_at = null
+  from unnest($1::text[], $2::text[]) as r(id, node_id)
+  where c.id = r.id and c.node_id = r.node_id and c.released_at is null
+  returning c.task_name, c.scheduled_at, c.manual
 )
 insert into ${s}.claim_marks as m (task_name, released_through)
-select task_name, scheduled_at from released where not manual
+select task_name, max(scheduled_at) from released where not manual
+group by task_name order by task_name
 on conflict (task_name) do update set released_through = excluded.released_through
   where m.released_through < excluded.released_through`;
 
@@ -189,17 +193,28 @@ export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
   returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.manual
 ), marked as (
   insert into ${s}.claim_marks as m (task_name, released_through)
-  select task_name, max(scheduled_at) from reaped where not manual group by task_name
+  select task_name, max(scheduled_at) from reaped where not manual
+  group by task_name order by task_name
   on conflict (task_name) do update set released_through = excluded.released_through
     where m.released_through < excluded.released_through
 )
 select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
 
-/** Appends one history row: $1 task, $2 claim id, $3 scheduled, $4 started, $5 finished, $6 status, $7 attempt, $8 node, $9 message, $10 stack, $11 code. */
-export const recordRun = (s: QuotedSchema) => `insert into ${s}.runs
+/**
+ * Appends a batch of history rows, in array order (ids follow it): parallel
+ * arrays $1 task, $2 claim id, $3 scheduled, $4 started, $5 finished, $6
+ * status, $7 attempt, $8 node, $9 error message, $10 stack, $11 code.
+ */
+export const recordRuns = (s: QuotedSchema) => `insert into ${s}.runs
   (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
    error_message, error_stack, error_code)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+  error_message, error_stack, error_code
+from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+  $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[])
+  with ordinality as r(task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt,
+    node_id, error_message, error_stack, error_code, ord)
+order by ord`;
 
 const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
   error_message, error_stack, error_code`;
@@ -245,12 +260,11 @@ export interface Queries {
   readonly updateTaskCallback: string;
   readonly deleteTask: string;
   readonly notify: string;
-  readonly claimRun: string;
-  readonly claimManualRun: string;
+  readonly claimRuns: string;
   readonly renewLease: string;
-  readonly releaseClaim: string;
+  readonly releaseClaims: string;
   readonly reapExpiredClaims: string;
-  readonly recordRun: string;
+  readonly recordRuns: string;
   readonly history: string;
   readonly taskHistory: string;
   readonly pruneHistory: string;
@@ -272,12 +286,11 @@ export function buildQueries(schema: string): Queries {
     updateTaskCallback: updateTaskCallback(s),
     deleteTask: deleteTask(s),
     notify: notify(),
-    claimRun: claimRun(s),
-    claimManualRun: claimManualRun(s),
+    claimRuns: claimRuns(s),
     renewLease: renewLease(s),
-    releaseClaim: releaseClaim(s),
+    releaseClaims: releaseClaims(s),
     reapExpiredClaims: reapExpiredClaims(s),
-    recordRun: recordRun(s),
+    recordRuns: recordRuns(s),
     history: history(s),
     taskHistory: taskHistory(s),
     pruneHistory: pruneHistory(s),

@@ -139,21 +139,26 @@ export function claimOf(row: ClaimRow): Claim {
   };
 }
 
-/** The parameters of `recordRun`. */
-export function runParams(record: RunRecord): unknown[] {
-  return [
-    record.taskName,
-    record.claimId,
-    new Date(record.scheduledAt),
-    toDate(record.startedAt),
-    toDate(record.finishedAt),
-    record.status,
-    record.attempt,
-    record.nodeId,
-    record.error?.message ?? null,
-    record.error?.stack ?? null,
-    record.error?.code ?? null,
-  ];
+/** The parallel-array parameters of `recordRuns`, one element per record, in order. */
+export function runsParams(records: readonly RunRecord[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 11 }, () => []);
+  for (const record of records) {
+    const values = [
+      record.taskName,
+      record.claimId,
+      new Date(record.scheduledAt),
+      toDate(record.startedAt),
+      toDate(record.finishedAt),
+      record.status,
+      record.attempt,
+      record.nodeId,
+      record.error?.message ?? null,
+      record.error?.stack ?? null,
+      record.error?.code ?? null,
+    ];
+    values.forEach((value, i) => columns[i]?.push(value));
+  }
+  return columns;
 }
 
 /** A history row as a RunRecord (optional error fields absent rather than undefined). */
