@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { InvalidArgumentError, StoreError } from "../../src/errors.js";
+import { DuplicateTaskError, InvalidArgumentError, StoreError } from "../../src/errors.js";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Claim } from "../../src/store/store.js";
@@ -324,6 +324,62 @@ describe("SqliteStore", () => {
         return true;
       },
     );
+  });
+
+  it("commits writes called in one tick together, in call order, failing only the bad one", async () => {
+    const store = new SqliteStore({ path: await tempDbPath() });
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    try {
+      const claimArgs = { taskName: "g", nodeId: NODE_A, leaseMs: 1000 };
+      // None of these is awaited before the next is called: one batch.
+      const put = store.putTask(taskRecord("g"), { replace: false });
+      const duplicate = store.putTask(taskRecord("g"), { replace: false });
+      const progress = store.updateTaskProgress("g", {
+        state: "paused",
+        nextRunAt: null,
+        lastRunAt: 5,
+        lastStatus: "succeeded",
+        runCount: 1,
+      });
+      const first = store.claimRun({ ...claimArgs, scheduledAt: 10 });
+      const second = store.claimRun({ ...claimArgs, scheduledAt: 10 });
+      const read = store.getTask("g"); // a read sees the writes queued before it
+      const [putResult, duplicateResult, updated, won, lost, got] = await Promise.allSettled([
+        put,
+        duplicate,
+        progress,
+        first,
+        second,
+        read,
+      ]);
+      assert.equal(putResult.status, "fulfilled");
+      assert.equal(duplicateResult.status, "rejected");
+      assert.ok(duplicateResult.reason instanceof DuplicateTaskError);
+      assert.deepEqual(updated, { status: "fulfilled", value: true });
+      assert.ok(won.status === "fulfilled" && won.value !== null);
+      assert.deepEqual(lost, { status: "fulfilled", value: null });
+      assert.ok(got.status === "fulfilled" && got.value?.state === "paused");
+      const release = store.releaseClaim(won.value);
+      const again = store.claimRun({ ...claimArgs, scheduledAt: 10 });
+      const earlier = store.claimRun({ ...claimArgs, scheduledAt: 5 });
+      await release;
+      assert.equal(await again, null, "released before, in call order");
+      assert.equal(await earlier, null);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("runs writes queued just before close", async () => {
+    const path = await tempDbPath();
+    const store = new SqliteStore({ path });
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    const put = store.putTask(taskRecord("late"), { replace: false });
+    await store.close();
+    await put;
+    await store.open({ nodeId: NODE_A, clock: new ManualClock() });
+    assert.equal((await store.getTask("late"))?.name, "late");
+    await store.close();
   });
 
   it("gives each key once to two store instances claiming concurrently on one file", async () => {

@@ -32,6 +32,7 @@ import {
   type RunRow,
   type TaskRow,
 } from "./rows.js";
+import { WriteQueue } from "./write-queue.js";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -72,14 +73,14 @@ interface Statements {
   pruneHistoryByRows: Database.Statement;
 }
 
-/** An open connection: the database, its statements and its transactions. */
+/** An open connection: the database, its statements, the multi-statement operations and the write queue. */
 interface Connection {
   db: Database.Database;
   statements: Statements;
-  claim: Database.Transaction<(params: Record<string, unknown>, manual: boolean) => unknown>;
-  release: Database.Transaction<(claimId: string) => void>;
-  reap: Database.Transaction<(params: Record<string, unknown>) => Claim[]>;
-  prune: Database.Transaction<(oldest: number | null, maxRows: number | null) => number>;
+  queue: WriteQueue;
+  release(claimId: string): void;
+  reap(params: Record<string, unknown>): Claim[];
+  prune(oldest: number | null, maxRows: number | null): number;
   schemaVersion: number;
 }
 
@@ -146,6 +147,7 @@ export class SqliteStore implements Store {
     const connection = this.#connection;
     this.#connection = null;
     try {
+      connection?.queue.flush();
       connection?.db.close();
       return Promise.resolve();
     } catch (error) {
@@ -154,7 +156,7 @@ export class SqliteStore implements Store {
   }
 
   schemaVersion(): Promise<number> {
-    return this.#run("read the schema version", (c) => c.schemaVersion);
+    return this.#read("read the schema version", (c) => c.schemaVersion);
   }
 
   now(): Promise<number> {
@@ -162,7 +164,7 @@ export class SqliteStore implements Store {
   }
 
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
-    return this.#run(`store task ${JSON.stringify(record.name)}`, ({ statements }) => {
+    return this.#write(`store task ${JSON.stringify(record.name)}`, ({ statements }) => {
       const params = taskParams(record, this.#clock.nowMs());
       if (options.replace) {
         statements.upsertTask.run(params);
@@ -173,20 +175,20 @@ export class SqliteStore implements Store {
   }
 
   getTask(name: string): Promise<TaskRecord | undefined> {
-    return this.#run(`read task ${JSON.stringify(name)}`, ({ statements }) => {
+    return this.#read(`read task ${JSON.stringify(name)}`, ({ statements }) => {
       const row = statements.selectTask.get(name) as TaskRow | undefined;
       return row === undefined ? undefined : taskOf(row);
     });
   }
 
   listTasks(): Promise<TaskRecord[]> {
-    return this.#run("list tasks", ({ statements }) =>
+    return this.#read("list tasks", ({ statements }) =>
       (statements.selectTasks.all() as TaskRow[]).map(taskOf),
     );
   }
 
   updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
-    return this.#run(`update task ${JSON.stringify(name)}`, ({ statements }) => {
+    return this.#write(`update task ${JSON.stringify(name)}`, ({ statements }) => {
       const result = statements.updateTaskProgress.run({
         name,
         state: progress.state,
@@ -201,7 +203,7 @@ export class SqliteStore implements Store {
   }
 
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
-    return this.#run(`update the callback of task ${JSON.stringify(name)}`, ({ statements }) => {
+    return this.#write(`update the callback of task ${JSON.stringify(name)}`, ({ statements }) => {
       const result = statements.updateTaskCallback.run({
         name,
         ...callbackParams(callback),
@@ -212,13 +214,13 @@ export class SqliteStore implements Store {
   }
 
   deleteTask(name: string): Promise<boolean> {
-    return this.#run(`delete task ${JSON.stringify(name)}`, ({ statements }) => {
+    return this.#write(`delete task ${JSON.stringify(name)}`, ({ statements }) => {
       return statements.deleteTask.run(name).changes > 0;
     });
   }
 
   claimRun(request: ClaimRequest): Promise<Claim | null> {
-    return this.#run(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) => {
+    return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) => {
       const claimedAt = this.#clock.nowMs();
       const params = {
         id: randomUUID(),
@@ -228,13 +230,15 @@ export class SqliteStore implements Store {
         claimedAt,
         leaseExpiresAt: claimedAt + request.leaseMs,
       };
-      const row = c.claim.immediate(params, request.manual === true) as ClaimRow | undefined;
+      const row = (
+        request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun
+      ).get(params) as ClaimRow | undefined;
       return row === undefined ? null : claimOf(row);
     });
   }
 
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
-    return this.#run(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
+    return this.#write(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
       const row = c.statements.renewLease.get({
         id: claim.id,
         nodeId: claim.nodeId,
@@ -245,8 +249,8 @@ export class SqliteStore implements Store {
   }
 
   releaseClaim(claim: Claim): Promise<void> {
-    return this.#run(`release a run of task ${JSON.stringify(claim.taskName)}`, (c) => {
-      c.release.immediate(claim.id);
+    return this.#write(`release a run of task ${JSON.stringify(claim.taskName)}`, (c) => {
+      c.release(claim.id);
     });
   }
 
@@ -254,8 +258,8 @@ export class SqliteStore implements Store {
     readonly nodeId: string;
     readonly atStart: boolean;
   }): Promise<Claim[]> {
-    return this.#run("reap expired claims", (c) =>
-      c.reap.immediate({
+    return this.#write("reap expired claims", (c) =>
+      c.reap({
         now: this.#clock.nowMs(),
         nodeId: options.nodeId,
         atStart: options.atStart ? 1 : 0,
@@ -264,13 +268,13 @@ export class SqliteStore implements Store {
   }
 
   recordRun(record: RunRecord): Promise<void> {
-    return this.#run(`record a run of task ${JSON.stringify(record.taskName)}`, (c) => {
+    return this.#write(`record a run of task ${JSON.stringify(record.taskName)}`, (c) => {
       c.statements.insertRun.run(runParams(record));
     });
   }
 
   history(query: HistoryQuery = {}): Promise<RunRecord[]> {
-    return this.#run("read the run history", ({ statements }) => {
+    return this.#read("read the run history", ({ statements }) => {
       const limit = Math.max(0, Math.floor(query.limit ?? 100));
       const rows =
         query.taskName === undefined
@@ -281,31 +285,45 @@ export class SqliteStore implements Store {
   }
 
   pruneHistory(retention: HistoryRetention): Promise<number> {
-    return this.#run("prune the run history", (c) => {
+    return this.#write("prune the run history", (c) => {
       const oldest = Number.isFinite(retention.maxAgeMs)
         ? this.#clock.nowMs() - retention.maxAgeMs
         : null;
       const maxRows = Number.isFinite(retention.maxRows)
         ? Math.max(0, Math.floor(retention.maxRows))
         : null;
-      return c.prune.immediate(oldest, maxRows);
+      return c.prune(oldest, maxRows);
     });
   }
 
-  /** Runs `fn` on the open connection; driver errors become StoreErrors naming the operation. */
-  #run<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
+  /**
+   * Queues a write: writes called in the same tick share one `BEGIN IMMEDIATE`
+   * transaction (see WriteQueue). Driver errors become StoreErrors naming the operation.
+   */
+  #write<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
     const connection = this.#connection;
-    if (connection === null) {
-      return Promise.reject(
-        new StoreError(`Cannot ${operation}: the SQLite store is not open (call open() first)`),
-      );
-    }
+    if (connection === null) return Promise.reject(notOpen(operation));
+    return connection.queue.push(
+      () => fn(connection),
+      (error) => wrap(error, operation),
+    );
+  }
+
+  /** Runs a read now, after the writes queued before it. */
+  #read<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
+    const connection = this.#connection;
+    if (connection === null) return Promise.reject(notOpen(operation));
     try {
+      connection.queue.flush();
       return Promise.resolve(fn(connection));
     } catch (error) {
       return Promise.reject(wrap(error, operation));
     }
   }
+}
+
+function notOpen(operation: string): StoreError {
+  return new StoreError(`Cannot ${operation}: the SQLite store is not open (call open() first)`);
 }
 
 function wrap(error: unknown, operation: string): OrchestratorError {
@@ -347,26 +365,24 @@ function connect(db: Database.Database, schemaVersion: number): Connection {
     db,
     statements,
     schemaVersion,
-    claim: db.transaction((params: Record<string, unknown>, manual: boolean) =>
-      (manual ? statements.claimManualRun : statements.claimScheduledRun).get(params),
-    ),
-    release: db.transaction((claimId: string) => {
+    queue: new WriteQueue(db),
+    release: (claimId: string) => {
       const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
       if (row !== undefined) forget(row);
-    }),
-    reap: db.transaction((params: Record<string, unknown>) => {
+    },
+    reap: (params: Record<string, unknown>) => {
       const rows = statements.selectReapableClaims.all(params) as ClaimRow[];
       for (const row of rows) {
         statements.deleteClaim.run(row.id);
         forget(row);
       }
       return rows.map(claimOf);
-    }),
-    prune: db.transaction((oldest: number | null, maxRows: number | null) => {
+    },
+    prune: (oldest: number | null, maxRows: number | null) => {
       let deleted = 0;
       if (oldest !== null) deleted += statements.pruneHistoryByAge.run({ oldest }).changes;
       if (maxRows !== null) deleted += statements.pruneHistoryByRows.run({ maxRows }).changes;
       return deleted;
-    }),
+    },
   };
 }
