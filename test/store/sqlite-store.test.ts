@@ -71,12 +71,20 @@ interface Child {
 }
 
 /** Starts the claimer fixture as a real child process on `path`. */
-function startClaimer(path: string, nodeId: string, tasks: number, times: number): Child {
+function startClaimer(
+  path: string,
+  nodeId: string,
+  tasks: number,
+  times: number,
+  mode: "release" | "hold" = "release",
+): Child & { readonly held: Promise<string[]>; kill(): void } {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", CLAIMER, path, nodeId, String(tasks), String(times)],
+    ["--import", "tsx", CLAIMER, path, nodeId, String(tasks), String(times), mode],
     { stdio: ["pipe", "pipe", "pipe"] },
   );
+  let markHeld: (won: string[]) => void = () => {};
+  const held = new Promise<string[]>((resolve) => (markHeld = resolve));
   let stdout = "";
   let stderr = "";
   let markReady: () => void = () => {};
@@ -84,6 +92,8 @@ function startClaimer(path: string, nodeId: string, tasks: number, times: number
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk;
     if (stdout.startsWith("ready\n")) markReady();
+    const line = /^held (.*)$/m.exec(stdout);
+    if (line?.[1] !== undefined) markHeld((JSON.parse(line[1]) as { won: string[] }).won);
   });
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const done = new Promise<{ nodeId: string; won: string[] }>((resolve, reject) => {
@@ -99,7 +109,13 @@ function startClaimer(path: string, nodeId: string, tasks: number, times: number
   });
   // A child that dies before "ready" must fail the test rather than hang it.
   const readyOrDead = Promise.race([ready, done.then(() => {})]);
-  return { ready: readyOrDead, done, go: () => child.stdin.write("go\n") };
+  return {
+    ready: readyOrDead,
+    done,
+    held: Promise.race([held, done.then(() => [])]),
+    go: () => child.stdin.write("go\n"),
+    kill: () => child.kill("SIGKILL"),
+  };
 }
 
 describe("SqliteStore", () => {
@@ -444,6 +460,43 @@ describe("SqliteStore", () => {
         );
       }
       assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_A, atStart: true }), []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a process SIGKILLed while holding claims leaves an intact file, and its claims expire", async () => {
+    const path = await tempDbPath();
+    const child = startClaimer(path, "doomed", 5, 20, "hold");
+    await child.ready;
+    child.go();
+    const held = await child.held;
+    assert.equal(held.length, 100);
+    child.kill();
+    await child.done.catch(() => {}); // killed: no JSON summary
+    const db = new Database(path);
+    assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+    db.close();
+    // The claims carry 60 s leases on the real clock; look from a clock past them.
+    const clock = new ManualClock(Date.now() + 61_000);
+    const store = new SqliteStore({ path });
+    await store.open({ nodeId: NODE_B, clock });
+    try {
+      const request = {
+        taskName: "task-0",
+        scheduledAt: Date.UTC(2030, 0, 1),
+        nodeId: NODE_B,
+        leaseMs: 1,
+      };
+      assert.equal(await store.claimRun(request), null, "still held by the dead node");
+      const reaped = await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false });
+      assert.deepEqual(
+        reaped.map((claim) => `${claim.taskName}@${claim.scheduledAt}`).sort(),
+        [...held].sort(),
+      );
+      assert.ok(reaped.every((claim) => claim.nodeId === "doomed"));
+      assert.equal(await store.claimRun(request), null, "a reaped run is not claimable again");
+      assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }), []);
     } finally {
       await store.close();
     }
