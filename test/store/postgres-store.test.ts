@@ -165,6 +165,36 @@ if (await requirePg("PostgresStore tests")) {
         }
       });
 
+      it("exclusive claims: one unreleased claim per task across nodes (overlap skip), then the next", async () => {
+        try {
+          const [a, b] = await Promise.all([openStore("excl-a"), openStore("excl-b")]);
+          assert.ok(a !== undefined && b !== undefined);
+          const request = (scheduledAt: number, nodeId: string) =>
+            ({ taskName: "excl", scheduledAt, nodeId, leaseMs: 30_000, exclusive: true }) as const;
+          const first = await a.claimRun(request(T, "excl-a"));
+          assert.ok(first !== null);
+          const racing = await Promise.all([
+            b.claimRun(request(T + 1000, "excl-b")),
+            a.claimRun(request(T + 2000, "excl-a")),
+            b.claimRun({ ...request(T + 3000, "excl-b"), exclusive: false }),
+          ]);
+          assert.deepEqual(
+            racing.map((claim) => claim !== null),
+            [false, false, true],
+            "only the non-exclusive claim passes while the first one runs",
+          );
+          await a.releaseClaim(first);
+          const next = await Promise.all([
+            b.claimRun(request(T + 4000, "excl-b")),
+            a.claimRun(request(T + 4000, "excl-a")),
+            a.claimRun(request(T + 5000, "excl-a")),
+          ]);
+          assert.equal(next.filter((claim) => claim !== null).length, 1);
+        } finally {
+          await closeAll();
+        }
+      });
+
       it("keeps call order in history when concurrent records share one statement", async () => {
         try {
           const a = await openStore("order-history");
@@ -440,6 +470,97 @@ if (await requirePg("PostgresStore tests")) {
             await a.claimRun({ taskName: "loss", scheduledAt: T, nodeId: "loss-a", leaseMs: 1 }),
             null,
           );
+        } finally {
+          await closeAll();
+        }
+      });
+
+      it("loses and duplicates no claim when its connections are terminated mid-claiming", async (t) => {
+        try {
+          const appName = `orch-inflight-${randomBytes(4).toString("hex")}`;
+          const a = await openStore("inflight-a", {
+            connectionString: `${db.connectionString}?application_name=${appName}`,
+          });
+          const keys = Array.from({ length: 400 }, (_, k) => `inflight-${k}`);
+          const outcome = new Map<string, Claim | null | StoreError>();
+          let next = 0;
+          let terminated = false;
+          const loop = async () => {
+            while (next < keys.length) {
+              const taskName = keys[next++] as string;
+              try {
+                outcome.set(
+                  taskName,
+                  await a.claimRun({
+                    taskName,
+                    scheduledAt: T,
+                    nodeId: "inflight-a",
+                    leaseMs: 60_000,
+                  }),
+                );
+              } catch (error) {
+                assert.ok(
+                  error instanceof StoreError && error.cause instanceof Error,
+                  String(error),
+                );
+                outcome.set(taskName, error);
+              }
+              if (!terminated && outcome.size >= 100) {
+                terminated = true;
+                await db.admin.query(
+                  "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+                  [appName],
+                );
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: 8 }, loop));
+          const failed = [...outcome.values()].filter(
+            (result) => result instanceof StoreError,
+          ).length;
+          // Retry what failed: a claim whose commit was lost with the connection stays taken (null).
+          for (const [taskName, result] of outcome) {
+            if (!(result instanceof StoreError)) continue;
+            const retried = await waitFor(`a retry of ${taskName}`, async () => {
+              try {
+                return {
+                  claim: await a.claimRun({
+                    taskName,
+                    scheduledAt: T,
+                    nodeId: "inflight-a",
+                    leaseMs: 60_000,
+                  }),
+                };
+              } catch {
+                return undefined;
+              }
+            });
+            outcome.set(taskName, retried.claim);
+          }
+          const rows = await db.admin.query<{ task_name: string; id: string; n: number }>(
+            `select task_name, min(id) as id, count(*)::int as n from "${db.name}".claims
+             where task_name like 'inflight-%' group by task_name`,
+          );
+          assert.equal(rows.rows.length, keys.length, "every key claimed");
+          const ambiguous: string[] = [];
+          for (const row of rows.rows) {
+            assert.equal(row.n, 1, `${row.task_name} claimed once`);
+            const result = outcome.get(row.task_name);
+            if (result === null) ambiguous.push(row.task_name);
+            else
+              assert.equal(
+                (result as Claim).id,
+                row.id,
+                `${row.task_name}: the caller holds the claim`,
+              );
+          }
+          t.diagnostic(
+            `${failed} claims failed with their connection; ${ambiguous.length} of them had committed`,
+          );
+          // A claim committed while its caller saw an error is not lost: it is reaped like a dead node's.
+          const reaped = await a.reapExpiredClaims({ nodeId: "inflight-a", atStart: true });
+          const reapedNames = new Set(reaped.map((claim) => claim.taskName));
+          for (const name of ambiguous) assert.ok(reapedNames.has(name), `${name} is reapable`);
         } finally {
           await closeAll();
         }

@@ -33,6 +33,8 @@ interface Held {
   /** Monotonic ms after which the lease may have expired in the store. */
   deadlineMs: number;
   renewing: boolean;
+  /** Why the latest renewal failed, if it did (the cause of a LeaseLostError at the deadline). */
+  lastError: unknown;
 }
 
 /**
@@ -77,6 +79,7 @@ export class LeaseKeeper {
       dueMs: now + this.#leaseMs / 2,
       deadlineMs: now + this.#leaseMs,
       renewing: false,
+      lastError: undefined,
     });
     this.#arm();
   }
@@ -118,7 +121,7 @@ export class LeaseKeeper {
     for (const held of this.#held.values()) {
       if (held.renewing || held.dueMs > now) continue;
       if (now >= held.deadlineMs) {
-        this.#lose(held, undefined);
+        this.#lose(held, held.lastError);
         continue;
       }
       held.renewing = true;
@@ -134,6 +137,7 @@ export class LeaseKeeper {
     } catch (error) {
       held.renewing = false;
       if (this.#held.get(held.claim.id) !== held) return;
+      held.lastError = error;
       try {
         this.#onError?.(error, held.claim);
       } catch {
@@ -144,13 +148,14 @@ export class LeaseKeeper {
         this.#lose(held, error);
       } else {
         // Retry soon, but never past the deadline.
-        held.dueMs = Math.min(held.deadlineMs, now + Math.max(50, this.#leaseMs / 10));
+        held.dueMs = Math.min(held.deadlineMs, now + Math.max(10, this.#leaseMs / 10));
         this.#arm();
       }
       return;
     }
     held.renewing = false;
     if (this.#held.get(held.claim.id) !== held) return;
+    held.lastError = undefined;
     if (!renewed) {
       this.#lose(held, undefined);
       return;

@@ -53,9 +53,11 @@ create table ${s}.claims (
   claimed_at timestamptz not null,
   lease_expires_at timestamptz,
   released_at timestamptz,
-  reaped boolean not null default false
+  reaped boolean not null default false,
+  exclusive boolean not null default false
 );
 create unique index claims_task_scheduled_key on ${s}.claims (task_name, scheduled_at) where not manual;
+create unique index claims_exclusive_held_key on ${s}.claims (task_name) where exclusive and released_at is null;
 create index claims_held_lease_idx on ${s}.claims (lease_expires_at) where released_at is null;
 create index claims_released_at_idx on ${s}.claims (released_at) where released_at is not null;
 

@@ -76,6 +76,17 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
   Pick<PostgresStoreOptions, "schema" | "leaseMs" | "maxConnections" | "claimRetentionMs">
 >);
 
+/** A claim request, plus what only this store knows yet (proposed for {@link ClaimRequest}). */
+export interface PostgresClaimRequest extends ClaimRequest {
+  /**
+   * Refuse the claim while any other exclusive claim of the task is unreleased
+   * (even expired but not yet reaped): overlap "skip" across the cluster, so
+   * that no two nodes run the task at once.
+   * @defaultValue false
+   */
+  readonly exclusive?: boolean;
+}
+
 /** Result of {@link PostgresStore.measureClockSkew}. */
 export interface ClockSkew {
   /** Database clock minus this node's clock, in ms (positive: the node is behind). */
@@ -129,7 +140,7 @@ export class PostgresStore implements Store {
   readonly #origin = randomUUID();
   readonly #statementPrefix: string;
   #pool: Pool | undefined;
-  readonly #claims = new Batcher<ClaimRequest & { readonly id: string }, Claim | null>((requests) =>
+  readonly #claims = new Batcher<PostgresClaimRequest & { readonly id: string }, Claim | null>((requests) =>
     this.#claimBatch(requests),
   );
   readonly #releases = new Batcher<Claim, undefined>(async (claims) => {
@@ -383,12 +394,12 @@ export class PostgresStore implements Store {
    * Claims one due run (concurrent calls share one statement: see {@link Batcher}).
    * The winner's lease runs from the database's clock.
    */
-  claimRun(request: ClaimRequest): Promise<Claim | null> {
+  claimRun(request: PostgresClaimRequest): Promise<Claim | null> {
     return this.#claims.add({ ...request, id: randomUUID() });
   }
 
   async #claimBatch(
-    requests: readonly (ClaimRequest & { readonly id: string })[],
+    requests: readonly (PostgresClaimRequest & { readonly id: string })[],
   ): Promise<(Claim | null)[]> {
     const rows = await this.#run<ClaimRow>("claimRuns", [
       requests.map((r) => r.id),
@@ -397,6 +408,7 @@ export class PostgresStore implements Store {
       requests.map((r) => r.manual === true),
       requests.map((r) => r.nodeId),
       requests.map((r) => (r.leaseMs > 0 ? r.leaseMs : this.leaseMs)),
+      requests.map((r) => r.exclusive === true),
     ]);
     const won = new Map(rows.map((row) => [row.id, claimOf(row)]));
     return requests.map((r) => won.get(r.id) ?? null);

@@ -125,25 +125,28 @@ export const notify = () => `select pg_notify($1, $2)`;
 /**
  * Claims a batch of runs in one statement. Each row is one claim request:
  * $1 ids, $2 task names, $3 scheduled times, $4 manual flags, $5 nodes, $6
- * lease ms (parallel arrays). The partial unique index on (task_name,
- * scheduled_at) makes a second claim of a key conflict, and `do nothing`
- * turns the conflict into no row returned, so exactly one caller ever gets a
- * key (manual claims are unique by id alone). A key at or before the task's
+ * lease ms, $7 exclusive flags (parallel arrays). The partial unique index on
+ * (task_name, scheduled_at) makes a second claim of a key conflict, and `do
+ * nothing` turns the conflict into no row returned, so exactly one caller
+ * ever gets a key (manual claims are unique by id alone). An exclusive claim
+ * also conflicts with any unreleased exclusive claim of the same task (a
+ * second partial unique index): overlap "skip" across the cluster. A key at or before the task's
  * release mark is not claimable either (its claim row may have been pruned).
  * Rows are inserted in key order, so two batches never wait on each other in
  * a cycle. Returns the claims won.
  */
 export const claimRuns = (s: QuotedSchema) => `insert into ${s}.claims
-  (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at)
-select r.id, r.task_name, r.scheduled_at, r.manual, r.node_id, t.now, t.now + r.lease_ms * interval '1 millisecond'
-from unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::text[], $6::float8[])
-  as r(id, task_name, scheduled_at, manual, node_id, lease_ms),
+  (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive)
+select r.id, r.task_name, r.scheduled_at, r.manual, r.node_id, t.now,
+  t.now + r.lease_ms * interval '1 millisecond', r.exclusive
+from unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::text[], $6::float8[],
+  $7::boolean[]) as r(id, task_name, scheduled_at, manual, node_id, lease_ms, exclusive),
   lateral (select clock_timestamp() as now) t
 where r.manual or not exists (
   select 1 from ${s}.claim_marks m where m.task_name = r.task_name and m.released_through >= r.scheduled_at
 )
 order by r.task_name, r.scheduled_at, r.id
-on conflict (task_name, scheduled_at) where not manual do nothing
+on conflict do nothing
 returning ${CLAIM_COLUMNS}`;
 
 /**
