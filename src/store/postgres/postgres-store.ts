@@ -140,8 +140,8 @@ export class PostgresStore implements Store {
   readonly #origin = randomUUID();
   readonly #statementPrefix: string;
   #pool: Pool | undefined;
-  readonly #claims = new Batcher<PostgresClaimRequest & { readonly id: string }, Claim | null>((requests) =>
-    this.#claimBatch(requests),
+  readonly #claims = new Batcher<PostgresClaimRequest & { readonly id: string }, Claim | null>(
+    (requests) => this.#claimBatch(requests),
   );
   readonly #releases = new Batcher<Claim, undefined>(async (claims) => {
     await this.#run("releaseClaims", [claims.map((c) => c.id), claims.map((c) => c.nodeId)]);
