@@ -1,7 +1,7 @@
 /** The claims part of the store conformance suite (see contract.ts). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Claim, ClaimRequest } from "../../src/store/store.js";
+import type { Claim, ClaimRequest, Store } from "../../src/store/store.js";
 import {
   NODE_A,
   NODE_B,
@@ -16,6 +16,15 @@ const LEASE_MS = 30_000;
 
 function request(taskName: string, scheduledAt: number, extra: Partial<ClaimRequest> = {}) {
   return { taskName, scheduledAt, nodeId: NODE_A, leaseMs: LEASE_MS, ...extra };
+}
+
+/** The optional batch claim of a store, when it has one. */
+function batchClaimOf(
+  store: Store,
+): ((requests: readonly ClaimRequest[]) => Promise<(Claim | null)[]>) | undefined {
+  const batch = (store as { claimRuns?: (r: readonly ClaimRequest[]) => Promise<(Claim | null)[]> })
+    .claimRuns;
+  return batch?.bind(store);
 }
 
 function sortedIds(claims: readonly Claim[]): string[] {
@@ -210,6 +219,72 @@ export function runClaimsContract(makeStore: MakeStore): void {
         assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_A, atStart: true }), []);
         assert.equal(await store.renewLease(theirs, LEASE_MS), true, "another node's claim stays");
         assert.equal(await store.claimRun(request("s", T)), null, "a reaped key stays taken");
+      });
+    });
+
+    it("claims many runs at once with claimRuns, in order, by the same rules", async (t) => {
+      await withStore(makeStore, async ({ store }) => {
+        const claimRuns = batchClaimOf(store);
+        if (claimRuns === undefined) {
+          t.skip(`${store.kind} has no claimRuns (optional)`);
+          return;
+        }
+        assert.deepEqual(await claimRuns([]), []);
+        const taken = await store.claimRun(request("b", T));
+        const done = await store.claimRun(request("c", T + 5000));
+        assert.ok(taken !== null && done !== null);
+        await store.releaseClaim(done);
+        const asked = [
+          request("b", T), // held by another claim
+          request("b", T + 1000),
+          request("b", T + 1000, { nodeId: NODE_B }), // asked twice in one batch: the first wins
+          request("c", T), // before a released one
+          request("c", T + 6000),
+          request("b", T, { manual: true }),
+          request("b", T, { manual: true }),
+        ];
+        const answers = await claimRuns(asked);
+        assert.equal(answers.length, asked.length);
+        assert.deepEqual(
+          answers.map((claim) => claim !== null),
+          [false, true, false, false, true, true, true],
+        );
+        answers.forEach((claim, i) => {
+          if (claim === null) return;
+          assert.equal(claim.taskName, asked[i]?.taskName);
+          assert.equal(claim.scheduledAt, asked[i]?.scheduledAt);
+          assert.equal(claim.nodeId, asked[i]?.nodeId);
+        });
+        assert.equal(await store.claimRun(request("b", T + 1000)), null, "now taken");
+      });
+    });
+
+    it("gives each key to one caller when claimRuns and claimRun race", async (t) => {
+      await withStore(makeStore, async ({ store }) => {
+        const claimRuns = batchClaimOf(store);
+        if (claimRuns === undefined) {
+          t.skip(`${store.kind} has no claimRuns (optional)`);
+          return;
+        }
+        const keys = Array.from({ length: 60 }, (_, k) => ({
+          taskName: `task-${k % 6}`,
+          scheduledAt: T + Math.floor(k / 6) * 1000,
+        }));
+        const batches = [0, 1, 2].map((node) =>
+          claimRuns(
+            keys.map((key) => request(key.taskName, key.scheduledAt, { nodeId: `n${node}` })),
+          ),
+        );
+        const singles = keys.map((key) =>
+          store.claimRun(request(key.taskName, key.scheduledAt, { nodeId: "single" })),
+        );
+        const results = await Promise.all([...batches, Promise.all(singles)]);
+        const won = results.flat().filter((claim): claim is Claim => claim !== null);
+        assert.equal(won.length, keys.length);
+        assert.equal(
+          new Set(won.map((claim) => `${claim.taskName}@${claim.scheduledAt}`)).size,
+          keys.length,
+        );
       });
     });
   });

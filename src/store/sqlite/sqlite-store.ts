@@ -234,21 +234,16 @@ export class SqliteStore implements Store {
   }
 
   claimRun(request: ClaimRequest): Promise<Claim | null> {
-    return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) => {
-      const claimedAt = this.#clock.nowMs();
-      const params = {
-        id: randomUUID(),
-        taskName: request.taskName,
-        scheduledAt: request.scheduledAt,
-        nodeId: request.nodeId,
-        claimedAt,
-        leaseExpiresAt: claimedAt + request.leaseMs,
-      };
-      const row = (
-        request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun
-      ).get(params) as ClaimRow | undefined;
-      return row === undefined ? null : claimOf(row);
-    });
+    return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
+      this.#claim(c, request),
+    );
+  }
+
+  /** Claims many runs in one transaction, answering in the order asked (same rules as claimRun). */
+  claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    return this.#write(`claim ${requests.length} runs`, (c) =>
+      requests.map((request) => this.#claim(c, request)),
+    );
   }
 
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
@@ -308,6 +303,22 @@ export class SqliteStore implements Store {
         : null;
       return c.prune(oldest, maxRows);
     });
+  }
+
+  #claim(c: Connection, request: ClaimRequest): Claim | null {
+    const claimedAt = this.#clock.nowMs();
+    const params = {
+      id: randomUUID(),
+      taskName: request.taskName,
+      scheduledAt: request.scheduledAt,
+      nodeId: request.nodeId,
+      claimedAt,
+      leaseExpiresAt: claimedAt + request.leaseMs,
+    };
+    const statement =
+      request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun;
+    const row = statement.get(params) as ClaimRow | undefined;
+    return row === undefined ? null : claimOf(row);
   }
 
   /**
