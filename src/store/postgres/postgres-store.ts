@@ -398,6 +398,14 @@ export class PostgresStore implements Store {
     return this.#claims.add({ ...request, id: randomUUID() });
   }
 
+  /**
+   * Claims many due runs, answering in the order asked: one statement for up
+   * to 500 requests (more are split), with the same rules as {@link claimRun}.
+   */
+  claimRuns(requests: readonly PostgresClaimRequest[]): Promise<(Claim | null)[]> {
+    return Promise.all(requests.map((request) => this.claimRun(request)));
+  }
+
   async #claimBatch(
     requests: readonly (PostgresClaimRequest & { readonly id: string })[],
   ): Promise<(Claim | null)[]> {

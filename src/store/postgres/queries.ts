@@ -133,19 +133,21 @@ export const notify = () => `select pg_notify($1, $2)`;
  * second partial unique index): overlap "skip" across the cluster. A key at or before the task's
  * release mark is not claimable either (its claim row may have been pruned).
  * Rows are inserted in key order, so two batches never wait on each other in
- * a cycle. Returns the claims won.
+ * a cycle, and in request order within a key, so the first request of a key
+ * asked twice in one batch wins. Returns the claims won.
  */
 export const claimRuns = (s: QuotedSchema) => `insert into ${s}.claims
   (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive)
 select r.id, r.task_name, r.scheduled_at, r.manual, r.node_id, t.now,
   t.now + r.lease_ms * interval '1 millisecond', r.exclusive
 from unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::text[], $6::float8[],
-  $7::boolean[]) as r(id, task_name, scheduled_at, manual, node_id, lease_ms, exclusive),
+  $7::boolean[]) with ordinality
+  as r(id, task_name, scheduled_at, manual, node_id, lease_ms, exclusive, ord),
   lateral (select clock_timestamp() as now) t
 where r.manual or not exists (
   select 1 from ${s}.claim_marks m where m.task_name = r.task_name and m.released_through >= r.scheduled_at
 )
-order by r.task_name, r.scheduled_at, r.id
+order by r.task_name, r.scheduled_at, r.ord
 on conflict do nothing
 returning ${CLAIM_COLUMNS}`;
 
