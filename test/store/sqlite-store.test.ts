@@ -398,6 +398,41 @@ describe("SqliteStore", () => {
     await store.close();
   });
 
+  it("exclusive claims: one unreleased exclusive claim per task across processes, then the next", async () => {
+    const path = await tempDbPath();
+    const clock = new ManualClock();
+    const [a, b] = [new SqliteStore({ path }), new SqliteStore({ path })];
+    await a.open({ nodeId: NODE_A, clock });
+    await b.open({ nodeId: NODE_B, clock });
+    try {
+      const ask = (scheduledAt: number, nodeId: string, exclusive = true) => ({
+        taskName: "x",
+        scheduledAt,
+        nodeId,
+        leaseMs: 1000,
+        exclusive,
+      });
+      const first = await a.claimRun(ask(1000, NODE_A));
+      assert.ok(first !== null);
+      assert.equal(await b.claimRun(ask(2000, NODE_B)), null, "the task is running elsewhere");
+      assert.ok((await b.claimRun({ ...ask(2000, NODE_B), taskName: "y" })) !== null, "other task");
+      const shared = await b.claimRun(ask(3000, NODE_B, false));
+      assert.ok(shared !== null, "a non-exclusive claim (overlap allow/queue) is not refused");
+      clock.advance(5000); // expired but not reaped: still refused
+      assert.equal(await b.claimRun(ask(4000, NODE_B)), null);
+      await a.releaseClaim(first);
+      const next = await b.claimRun(ask(4000, NODE_B));
+      assert.ok(next !== null, "after release, the next exclusive claim is taken");
+      const [one, two] = await b.claimRuns([ask(5000, NODE_B), ask(6000, NODE_B)]);
+      assert.equal(one, null);
+      assert.equal(two, null);
+      await b.reapExpiredClaims({ nodeId: NODE_B, atStart: true });
+      assert.ok((await a.claimRun(ask(7000, NODE_A))) !== null, "after reaping as well");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it("gives each key once to two store instances claiming concurrently on one file", async () => {
     const path = await tempDbPath();
     const clock = new ManualClock();

@@ -56,10 +56,12 @@ CREATE TABLE claims (
   manual INTEGER NOT NULL CHECK (manual IN (0, 1)),
   node_id TEXT NOT NULL,
   claimed_at INTEGER NOT NULL,
-  lease_expires_at INTEGER NOT NULL
+  lease_expires_at INTEGER NOT NULL,
+  exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
 ) STRICT;
 
 CREATE UNIQUE INDEX claims_task_scheduled ON claims (task_name, scheduled_at) WHERE manual = 0;
+CREATE UNIQUE INDEX claims_task_exclusive ON claims (task_name) WHERE exclusive = 1;
 CREATE INDEX claims_lease_expires_at ON claims (lease_expires_at);
 CREATE INDEX claims_node_id ON claims (node_id);
 

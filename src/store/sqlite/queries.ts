@@ -55,16 +55,18 @@ export const UPDATE_TASK_CALLBACK = `UPDATE tasks SET callback_encoding = @callb
 
 export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
 
-const CLAIM_COLUMNS = "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at";
+const CLAIM_COLUMNS =
+  "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive";
 
 /**
  * Claims a scheduled run. The partial UNIQUE index on (task_name, scheduled_at)
  * makes a second claim of a key in flight a no-op (no row returned); the
  * claim mark refuses keys at or before one already released, whose row is
- * gone. One statement, run inside `BEGIN IMMEDIATE`.
+ * gone; an exclusive claim also conflicts with any unreleased exclusive claim
+ * of the task (index on task_name). One statement, run inside `BEGIN IMMEDIATE`.
  */
 export const CLAIM_SCHEDULED_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
-  SELECT @id, @taskName, @scheduledAt, 0, @nodeId, @claimedAt, @leaseExpiresAt
+  SELECT @id, @taskName, @scheduledAt, 0, @nodeId, @claimedAt, @leaseExpiresAt, @exclusive
   WHERE NOT EXISTS (
     SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @scheduledAt
   )
@@ -73,7 +75,7 @@ export const CLAIM_SCHEDULED_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
 
 /** Claims a manual run (`triggerTask`): unique by its own id. */
 export const CLAIM_MANUAL_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
-  VALUES (@id, @taskName, @scheduledAt, 1, @nodeId, @claimedAt, @leaseExpiresAt)
+  VALUES (@id, @taskName, @scheduledAt, 1, @nodeId, @claimedAt, @leaseExpiresAt, @exclusive)
   ON CONFLICT DO NOTHING
   RETURNING ${CLAIM_COLUMNS}`;
 

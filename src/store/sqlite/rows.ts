@@ -45,6 +45,7 @@ export interface ClaimRow {
   node_id: string;
   claimed_at: number;
   lease_expires_at: number;
+  exclusive: number;
 }
 
 /** A `run_history` row. */

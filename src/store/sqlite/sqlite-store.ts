@@ -46,6 +46,17 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+/** A claim request, plus what the interface does not have yet (the PostgreSQL store proposes the same). */
+export interface SqliteClaimRequest extends ClaimRequest {
+  /**
+   * Refuse the claim while any other exclusive claim of the task is unreleased
+   * (even expired but not yet reaped): overlap "skip" across the processes
+   * sharing the file, so that no two of them run the task at once.
+   * @defaultValue false
+   */
+  readonly exclusive?: boolean;
+}
+
 /** The defaults of {@link SqliteStoreOptions}. */
 export const SQLITE_STORE_DEFAULTS = Object.freeze({
   busyTimeoutMs: 5000,
@@ -233,14 +244,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  claimRun(request: ClaimRequest): Promise<Claim | null> {
+  claimRun(request: SqliteClaimRequest): Promise<Claim | null> {
     return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
       this.#claim(c, request),
     );
   }
 
   /** Claims many runs in one transaction, answering in the order asked (same rules as claimRun). */
-  claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+  claimRuns(requests: readonly SqliteClaimRequest[]): Promise<(Claim | null)[]> {
     return this.#write(`claim ${requests.length} runs`, (c) =>
       requests.map((request) => this.#claim(c, request)),
     );
@@ -305,7 +316,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  #claim(c: Connection, request: ClaimRequest): Claim | null {
+  #claim(c: Connection, request: SqliteClaimRequest): Claim | null {
     const claimedAt = this.#clock.nowMs();
     const params = {
       id: randomUUID(),
@@ -314,6 +325,7 @@ export class SqliteStore implements Store {
       nodeId: request.nodeId,
       claimedAt,
       leaseExpiresAt: claimedAt + request.leaseMs,
+      exclusive: request.exclusive === true ? 1 : 0,
     };
     const statement =
       request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun;
