@@ -188,12 +188,32 @@ export class Authenticator {
 export type CsrfRefusal = "missing-csrf-token" | "bad-csrf-token" | "cross-origin" | "no-origin";
 
 /**
+ * Where the browser says a request comes from: `same` (Sec-Fetch-Site
+ * `same-origin`, or an Origin equal to ours, and nothing contradicting it),
+ * `cross` (another site, or an opaque `null` origin with nothing better), or
+ * `unknown` (neither header: not a browser, or a very old one).
+ */
+export function requestSite(
+  request: IncomingMessage,
+  ownOrigin: string,
+): "same" | "cross" | "unknown" {
+  const site = request.headers["sec-fetch-site"];
+  const origin = request.headers.origin;
+  if (site !== undefined && site !== "same-origin") return "cross";
+  // Browsers send `Origin: null` under some referrer policies; Sec-Fetch-Site then decides.
+  if (origin !== undefined && origin !== "null" && origin !== ownOrigin) return "cross";
+  if (site === "same-origin" || (origin !== undefined && origin === ownOrigin)) return "same";
+  return origin === undefined ? "unknown" : "cross";
+}
+
+/**
  * Cross-site request forgery check of a cookie-authenticated, state-changing
- * request: the session's synchronizer token must come back (header
- * `X-CSRF-Token`, or `formToken` from a form field), and the browser must say
- * the request is same-origin (`Sec-Fetch-Site: same-origin`, or an `Origin`
- * equal to ours). A request with neither header is refused too: every browser
- * that can hold the cookie sends at least one of them on a POST.
+ * request: the browser must say the request is same-origin
+ * (`Sec-Fetch-Site: same-origin`, or an `Origin` equal to ours), and the
+ * session's synchronizer token must come back (header `X-CSRF-Token`, or
+ * `formToken` from a form field). A request that says nothing about its
+ * origin is refused too: every browser that can hold the cookie sends
+ * Origin or Sec-Fetch-Site on a POST.
  */
 export function checkCsrf(
   request: IncomingMessage,
@@ -201,11 +221,9 @@ export function checkCsrf(
   ownOrigin: string,
   formToken?: string,
 ): CsrfRefusal | null {
-  const site = request.headers["sec-fetch-site"];
-  const origin = request.headers.origin;
-  if (site === undefined && origin === undefined) return "no-origin";
-  if (site !== undefined && site !== "same-origin") return "cross-origin";
-  if (origin !== undefined && origin !== ownOrigin) return "cross-origin";
+  const site = requestSite(request, ownOrigin);
+  if (site === "unknown") return "no-origin";
+  if (site === "cross") return "cross-origin";
   const header = request.headers["x-csrf-token"];
   const given = typeof header === "string" ? header : formToken;
   if (given === undefined || given === "") return "missing-csrf-token";
@@ -213,14 +231,15 @@ export function checkCsrf(
 }
 
 /**
- * Checks that a request (the login form) comes from our own pages, when the
- * browser says where it comes from. Returns false for cross-site requests.
+ * Checks that a login comes from our own pages when the browser says where
+ * it comes from (`Sec-Fetch-Site: none` is a user typing or bookmarking).
+ * Clients that send neither header (curl) are let through: they hold no
+ * cookie to abuse.
  */
 export function isSameOriginOrUnknown(request: IncomingMessage, ownOrigin: string): boolean {
-  const site = request.headers["sec-fetch-site"];
-  if (site !== undefined && site !== "same-origin" && site !== "none") return false;
-  const origin = request.headers.origin;
-  return origin === undefined || origin === ownOrigin;
+  if (request.headers["sec-fetch-site"] === "none" && request.headers.origin === undefined)
+    return true;
+  return requestSite(request, ownOrigin) !== "cross";
 }
 
 /**

@@ -82,7 +82,7 @@ describe("http auth", () => {
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, path);
       assert.match(csp, /frame-ancestors 'none'/, path);
       assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
-      assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
+      assert.equal(response.headers.get("referrer-policy"), "same-origin", path);
       assert.equal(response.headers.get("x-frame-options"), "DENY", path);
     }
     const page = await (await fetch(h.at("/login"))).text();

@@ -128,13 +128,21 @@ export const APP_JS = `"use strict";
     return svg;
   }
 
+  /** The expression as written (cron and one-time tasks) over its description in words. */
+  function scheduleCell(task) {
+    if (task.kind === "interval") return el("span", { text: task.description });
+    return el("span", null, [el("code", { text: task.schedule }), el("span", { className: "desc", text: task.description })]);
+  }
+
   function replace(node, child) {
     while (node.firstChild) node.removeChild(node.firstChild);
     if (child) node.appendChild(child);
   }
 
   function act(action, name, button) {
-    button.disabled = true;
+    // aria-disabled rather than disabled: a disabled button would drop keyboard focus.
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     say((action === "trigger" ? "Triggering " : action === "pause" ? "Pausing " : "Resuming ") + name + "…");
     return api("POST", "/api/tasks/" + encodeURIComponent(name) + "/" + action)
       .then(function () {
@@ -142,7 +150,7 @@ export const APP_JS = `"use strict";
         return refresh();
       })
       .catch(function (error) { say("Could not " + action + " " + name + ": " + error.message, true); })
-      .then(function () { button.disabled = false; });
+      .then(function () { button.removeAttribute("aria-disabled"); });
   }
 
   /** Buttons whose labels follow the task; the same elements persist across refreshes. */
@@ -196,7 +204,7 @@ export const APP_JS = `"use strict";
       listBody.appendChild(row.tr);
       var c = row.cells;
       replace(c[0], el("a", { href: "/tasks/" + encodeURIComponent(task.name), text: task.name }));
-      replace(c[1], el("span", null, [el("code", { text: task.schedule }), el("span", { className: "desc", text: task.description })]));
+      replace(c[1], scheduleCell(task));
       replace(c[2], document.createTextNode(task.timezone || "—"));
       replace(c[3], timeEl(task.nextRun, true));
       replace(c[4], badge("state", task.state));
@@ -236,7 +244,7 @@ export const APP_JS = `"use strict";
       ]));
     }
     var facts = [
-      ["Schedule", el("code", { text: task.schedule })],
+      ["Schedule", task.kind === "interval" ? document.createTextNode(task.description) : el("code", { text: task.schedule })],
       ["In words", document.createTextNode(task.description)],
       ["Time zone", document.createTextNode(task.timezone || "—")],
       ["State", badge("state", task.state)],

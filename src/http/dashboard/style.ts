@@ -56,6 +56,7 @@ table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; padding: 0.5rem 0.75rem; color: var(--muted); caption-side: top; }
 th, td { padding: 0.5rem 0.75rem; text-align: left; vertical-align: top; border-top: 1px solid var(--border); }
 thead th { background: var(--panel); font-size: 0.875rem; color: var(--muted); font-weight: 600; }
+tbody th[scope="row"] { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
 .desc { display: block; color: var(--muted); font-size: 0.875rem; }
@@ -67,13 +68,15 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 .status-failed, .status-timed-out, .status-interrupted, .state-quarantined { color: var(--bad); }
 .status-skipped, .status-missed, .state-paused { color: var(--warn); }
 .state-completed, .status-none { color: var(--muted); }
-.actions { display: flex; flex-wrap: wrap; gap: 0.5rem; }
+.actions { display: flex; gap: 0.5rem; }
+td .actions { flex-wrap: nowrap; }
 button {
   font: inherit; font-size: 0.875rem; padding: 0.3rem 0.8rem; border-radius: 6px; cursor: pointer;
   border: 1px solid var(--border); background: var(--panel); color: var(--fg);
 }
 button:hover { border-color: var(--accent); }
 button[disabled] { opacity: 0.5; cursor: not-allowed; }
+button[aria-disabled="true"] { opacity: 0.7; cursor: progress; }
 button.primary { background: var(--accent); color: var(--bg); border-color: var(--accent); }
 .spark { display: block; }
 .spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.5; }
