@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { safeLog, type Logger } from "../logger.js";
 import {
   clearedSessionCookie,
   isSameOriginOrUnknown,
@@ -22,6 +23,7 @@ import {
 export interface LoginContext {
   readonly auth: Authenticator;
   readonly limiter: FailureLimiter;
+  readonly logger: Logger;
 }
 
 /** Per-request facts the server works out once. */
@@ -119,11 +121,18 @@ export async function postLogin(
   const next = safeNextPath(fields.get("next"));
   if (token === "" || !context.auth.checkToken(token)) {
     context.limiter.fail(facts.client);
+    safeLog(
+      context.logger,
+      "warn",
+      { client: facts.client },
+      "Dashboard login refused: wrong token",
+    );
     if (json) fail(401, "That token is not right.");
     else sendText(response, 401, HTML, loginPage({ error: "That token is not right.", next }));
     return;
   }
   const session = context.auth.createSession();
+  safeLog(context.logger, "info", { client: facts.client }, "Dashboard login");
   const cookie = sessionCookie(session, facts.secure, context.auth.sessionTtlMs);
   if (json)
     sendJson(response, 200, { ok: true, csrfToken: session.csrfToken }, { "Set-Cookie": cookie });

@@ -215,7 +215,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const result = auth.authenticate(request, info.secure);
     if (path === "/login") {
       if (method === "GET" || method === "HEAD") showLogin(response, url, result.ok);
-      else if (method === "POST") await postLogin({ auth, limiter }, request, response, info);
+      else if (method === "POST")
+        await postLogin({ auth, limiter, logger }, request, response, info);
       else methodNotAllowed(response, "GET, POST");
       return;
     }
@@ -241,7 +242,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
     }
     if (path === "/logout") {
-      if (method === "POST") postLogout({ auth, limiter }, response, session, info.secure);
+      if (method === "POST") postLogout({ auth, limiter, logger }, response, session, info.secure);
       else methodNotAllowed(response, "POST");
       return;
     }

@@ -272,6 +272,71 @@ describe("http auth: throttling", () => {
   });
 });
 
+describe("http auth: sessions", () => {
+  it("marks the cookie Secure with the __Host- prefix behind a trusted https proxy", async () => {
+    const h = await startHarness(async () => {}, { trustProxy: true });
+    try {
+      const response = await fetch(h.at("/login"), {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          "X-Forwarded-Proto": "https",
+          Origin: `https://${new URL(h.server.url).host}`,
+        },
+        body: new URLSearchParams({ token: TOKEN }).toString(),
+      });
+      assert.equal(response.status, 303);
+      const cookie = response.headers.get("set-cookie") ?? "";
+      assert.match(cookie, /^__Host-orchestrator_session=/);
+      assert.ok(cookie.split("; ").includes("Secure"));
+      // The same header from an untrusted client changes nothing.
+      const plain = await startHarness();
+      try {
+        const untrusted = await fetch(plain.at("/login"), {
+          method: "POST",
+          redirect: "manual",
+          headers: { "Content-Type": "application/json", "X-Forwarded-Proto": "https" },
+          body: JSON.stringify({ token: TOKEN }),
+        });
+        assert.equal(untrusted.status, 200);
+        assert.doesNotMatch(untrusted.headers.get("set-cookie") ?? "", /Secure|__Host-/);
+        const body = (await untrusted.json()) as { ok: boolean; csrfToken: string };
+        assert.equal(body.ok, true);
+        assert.ok(body.csrfToken.length >= 40);
+      } finally {
+        await plain.close();
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("expires an idle session after its lifetime (on the scheduler's clock)", async () => {
+    const h = await startHarness(async () => {}, { sessionTtlMs: 60_000 });
+    try {
+      const session = await login(h);
+      h.clock.advance("59s");
+      assert.equal(
+        (await fetch(h.at("/api/tasks"), { headers: { Cookie: session.cookie } })).status,
+        200,
+      );
+      h.clock.advance("59s");
+      assert.equal(
+        (await fetch(h.at("/api/tasks"), { headers: { Cookie: session.cookie } })).status,
+        200,
+      );
+      h.clock.advance("61s");
+      assert.equal(
+        (await fetch(h.at("/api/tasks"), { headers: { Cookie: session.cookie } })).status,
+        401,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe("http server options", () => {
   const scheduler = new Scheduler(new Dispatcher(), { logger: silentLogger });
 
