@@ -64,12 +64,6 @@ CREATE TABLE tasks (
   )
 ) STRICT;
 
--- index claims_lease_expires_at
-CREATE INDEX claims_lease_expires_at ON claims (lease_expires_at);
-
--- index claims_node_id
-CREATE INDEX claims_node_id ON claims (node_id);
-
 -- index claims_task_exclusive
 CREATE UNIQUE INDEX claims_task_exclusive ON claims (task_name) WHERE exclusive = 1;
 

@@ -189,7 +189,7 @@ export class SqliteStore implements Store {
   }
 
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
-    return this.#write(`store task ${JSON.stringify(record.name)}`, ({ statements }) => {
+    return this.#writeOne(`store task ${JSON.stringify(record.name)}`, ({ statements }) => {
       const params = taskParams(record, this.#clock.nowMs());
       if (options.replace) {
         statements.upsertTask.run(params);
@@ -213,7 +213,7 @@ export class SqliteStore implements Store {
   }
 
   updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
-    return this.#write(`update task ${JSON.stringify(name)}`, ({ statements }) => {
+    return this.#writeOne(`update task ${JSON.stringify(name)}`, ({ statements }) => {
       const result = statements.updateTaskProgress.run({
         name,
         state: progress.state,
@@ -228,24 +228,27 @@ export class SqliteStore implements Store {
   }
 
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
-    return this.#write(`update the callback of task ${JSON.stringify(name)}`, ({ statements }) => {
-      const result = statements.updateTaskCallback.run({
-        name,
-        ...callbackParams(callback),
-        updatedAt: this.#clock.nowMs(),
-      });
-      return result.changes > 0;
-    });
+    return this.#writeOne(
+      `update the callback of task ${JSON.stringify(name)}`,
+      ({ statements }) => {
+        const result = statements.updateTaskCallback.run({
+          name,
+          ...callbackParams(callback),
+          updatedAt: this.#clock.nowMs(),
+        });
+        return result.changes > 0;
+      },
+    );
   }
 
   deleteTask(name: string): Promise<boolean> {
-    return this.#write(`delete task ${JSON.stringify(name)}`, ({ statements }) => {
+    return this.#writeOne(`delete task ${JSON.stringify(name)}`, ({ statements }) => {
       return statements.deleteTask.run(name).changes > 0;
     });
   }
 
   claimRun(request: SqliteClaimRequest): Promise<Claim | null> {
-    return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
+    return this.#writeOne(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
       this.#claim(c, request),
     );
   }
@@ -258,7 +261,7 @@ export class SqliteStore implements Store {
   }
 
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
-    return this.#write(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
+    return this.#writeOne(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
       const row = c.statements.renewLease.get({
         id: claim.id,
         nodeId: claim.nodeId,
@@ -288,7 +291,7 @@ export class SqliteStore implements Store {
   }
 
   recordRun(record: RunRecord): Promise<void> {
-    return this.#write(`record a run of task ${JSON.stringify(record.taskName)}`, (c) => {
+    return this.#writeOne(`record a run of task ${JSON.stringify(record.taskName)}`, (c) => {
       c.statements.insertRun.run(runParams(record));
     });
   }
@@ -337,13 +340,23 @@ export class SqliteStore implements Store {
    * Queues a write: writes called in the same tick share one `BEGIN IMMEDIATE`
    * transaction (see WriteQueue). Driver errors become StoreErrors naming the operation.
    */
-  #write<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
+  #write<T>(
+    operation: string,
+    fn: (connection: Connection) => T,
+    singleStatement = false,
+  ): Promise<T> {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(notOpen(operation));
     return connection.queue.push(
       () => fn(connection),
       (error) => wrap(error, operation),
+      singleStatement,
     );
+  }
+
+  /** A write of at most one statement (see WriteQueue.push): no savepoint inside a batch. */
+  #writeOne<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
+    return this.#write(operation, fn, true);
   }
 
   /** Runs a read now, after the writes queued before it. */

@@ -3,6 +3,8 @@ import type { Database, Transaction } from "better-sqlite3";
 /** One queued operation and the promise it settles. */
 interface Operation {
   readonly run: () => unknown;
+  /** One statement: SQLite undoes a failed statement by itself, no savepoint needed. */
+  readonly singleStatement: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly fail: (error: unknown) => unknown;
@@ -15,8 +17,9 @@ type Outcome =
 /**
  * Group commit for the SQLite store. Operations called in the same tick (the
  * scheduler claims every due run at once) run in call order inside ONE
- * `BEGIN IMMEDIATE` transaction, each in its own savepoint, so one failing
- * operation rolls back alone; every promise settles only after the commit.
+ * `BEGIN IMMEDIATE` transaction, each multi-statement one in its own
+ * savepoint, so one failing operation rolls back alone (SQLite undoes a failed
+ * statement by itself); every promise settles only after the commit.
  * A lone operation is a transaction of its own, as before. Semantics are those
  * of running the operations one by one; only the number of commits changes.
  */
@@ -32,7 +35,10 @@ export class WriteQueue {
     this.#batch = db.transaction((operations: readonly Operation[]) =>
       operations.map((operation): Outcome => {
         try {
-          return { ok: true, value: one(operation) };
+          return {
+            ok: true,
+            value: operation.singleStatement ? operation.run() : one(operation),
+          };
         } catch (error) {
           return { ok: false, error };
         }
@@ -43,10 +49,18 @@ export class WriteQueue {
   /**
    * Queues `run` for the next batch; resolves with its result after the commit.
    * `fail` turns an error (of `run`, or of the whole batch) into the rejection.
+   * `singleStatement`: `run` executes at most one write statement, and throws
+   * only before it or when it changed nothing.
    */
-  push<T>(run: () => T, fail: (error: unknown) => unknown): Promise<T> {
+  push<T>(run: () => T, fail: (error: unknown) => unknown, singleStatement = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run, resolve: resolve as (value: unknown) => void, reject, fail });
+      this.#pending.push({
+        run,
+        singleStatement,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        fail,
+      });
       if (!this.#scheduled) {
         this.#scheduled = true;
         queueMicrotask(() => this.flush());
