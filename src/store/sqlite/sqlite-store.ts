@@ -20,6 +20,7 @@ import type {
   TaskRecord,
 } from "../store.js";
 import { migrate } from "./migrations.js";
+import { connect, type Connection } from "./connection.js";
 import * as sql from "./queries.js";
 import {
   callbackParams,
@@ -32,7 +33,6 @@ import {
   type RunRow,
   type TaskRow,
 } from "./rows.js";
-import { WriteQueue } from "./write-queue.js";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -61,39 +61,6 @@ export interface SqliteClaimRequest extends ClaimRequest {
 export const SQLITE_STORE_DEFAULTS = Object.freeze({
   busyTimeoutMs: 5000,
 } satisfies Required<Omit<SqliteStoreOptions, "path">>);
-
-/** The prepared statements of an open store, one per export of queries.ts. */
-interface Statements {
-  insertTask: Database.Statement;
-  upsertTask: Database.Statement;
-  selectTask: Database.Statement;
-  selectTasks: Database.Statement;
-  updateTaskProgress: Database.Statement;
-  updateTaskCallback: Database.Statement;
-  deleteTask: Database.Statement;
-  claimScheduledRun: Database.Statement;
-  claimManualRun: Database.Statement;
-  renewLease: Database.Statement;
-  deleteClaim: Database.Statement;
-  raiseClaimMark: Database.Statement;
-  selectReapableClaims: Database.Statement;
-  insertRun: Database.Statement;
-  selectHistory: Database.Statement;
-  selectTaskHistory: Database.Statement;
-  pruneHistoryByAge: Database.Statement;
-  pruneHistoryByRows: Database.Statement;
-}
-
-/** An open connection: the database, its statements, the multi-statement operations and the write queue. */
-interface Connection {
-  db: Database.Database;
-  statements: Statements;
-  queue: WriteQueue;
-  release(claimId: string): void;
-  reap(params: Record<string, unknown>): Claim[];
-  prune(oldest: number | null, maxRows: number | null): number;
-  schemaVersion: number;
-}
 
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL, `synchronous =
@@ -380,59 +347,4 @@ function wrap(error: unknown, operation: string): OrchestratorError {
   if (error instanceof OrchestratorError) return error;
   const reason = error instanceof Error ? `: ${error.message}` : "";
   return new StoreError(`Could not ${operation} (SQLite${reason})`, { cause: error });
-}
-
-/** Prepares every statement once and builds the transactions. */
-function connect(db: Database.Database, schemaVersion: number): Connection {
-  const statements: Statements = {
-    insertTask: db.prepare(sql.INSERT_TASK),
-    upsertTask: db.prepare(sql.UPSERT_TASK),
-    selectTask: db.prepare(sql.SELECT_TASK),
-    selectTasks: db.prepare(sql.SELECT_TASKS),
-    updateTaskProgress: db.prepare(sql.UPDATE_TASK_PROGRESS),
-    updateTaskCallback: db.prepare(sql.UPDATE_TASK_CALLBACK),
-    deleteTask: db.prepare(sql.DELETE_TASK),
-    claimScheduledRun: db.prepare(sql.CLAIM_SCHEDULED_RUN),
-    claimManualRun: db.prepare(sql.CLAIM_MANUAL_RUN),
-    renewLease: db.prepare(sql.RENEW_LEASE),
-    deleteClaim: db.prepare(sql.DELETE_CLAIM),
-    raiseClaimMark: db.prepare(sql.RAISE_CLAIM_MARK),
-    selectReapableClaims: db.prepare(sql.SELECT_REAPABLE_CLAIMS),
-    insertRun: db.prepare(sql.INSERT_RUN),
-    selectHistory: db.prepare(sql.SELECT_HISTORY),
-    selectTaskHistory: db.prepare(sql.SELECT_TASK_HISTORY),
-    pruneHistoryByAge: db.prepare(sql.PRUNE_HISTORY_BY_AGE),
-    pruneHistoryByRows: db.prepare(sql.PRUNE_HISTORY_BY_ROWS),
-  };
-  // Releasing a scheduled claim raises its task's mark: that key (and any
-  // earlier one) can never be claimed again, although the row is gone.
-  const forget = (row: ClaimRow): void => {
-    if (row.manual === 0) {
-      statements.raiseClaimMark.run({ taskName: row.task_name, releasedThrough: row.scheduled_at });
-    }
-  };
-  return {
-    db,
-    statements,
-    schemaVersion,
-    queue: new WriteQueue(db),
-    release: (claimId: string) => {
-      const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
-      if (row !== undefined) forget(row);
-    },
-    reap: (params: Record<string, unknown>) => {
-      const rows = statements.selectReapableClaims.all(params) as ClaimRow[];
-      for (const row of rows) {
-        statements.deleteClaim.run(row.id);
-        forget(row);
-      }
-      return rows.map(claimOf);
-    },
-    prune: (oldest: number | null, maxRows: number | null) => {
-      let deleted = 0;
-      if (oldest !== null) deleted += statements.pruneHistoryByAge.run({ oldest }).changes;
-      if (maxRows !== null) deleted += statements.pruneHistoryByRows.run({ maxRows }).changes;
-      return deleted;
-    },
-  };
 }
