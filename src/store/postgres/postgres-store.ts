@@ -143,13 +143,20 @@ export class PostgresStore implements Store {
   readonly #claims = new Batcher<PostgresClaimRequest & { readonly id: string }, Claim | null>(
     (requests) => this.#claimBatch(requests),
   );
-  readonly #releases = new Batcher<Claim, undefined>(async (claims) => {
-    await this.#run("releaseClaims", [claims.map((c) => c.id), claims.map((c) => c.nodeId)]);
-    return claims.map(() => undefined);
-  });
-  readonly #records = new Batcher<RunRecord, undefined>(async (records) => {
-    await this.#run("recordRuns", runsParams(records));
-    return records.map(() => undefined);
+  /** History rows and releases, combined: finishing a run costs a share of one commit. */
+  readonly #writes = new Batcher<RunRecord | Claim, undefined>(async (items) => {
+    const records: RunRecord[] = [];
+    const claims: Claim[] = [];
+    for (const item of items) {
+      if ("status" in item) records.push(item);
+      else claims.push(item);
+    }
+    await this.#run("writeRuns", [
+      ...runsParams(records),
+      claims.map((c) => c.id),
+      claims.map((c) => c.nodeId),
+    ]);
+    return items.map(() => undefined);
   });
   #notifier: Notifier | undefined;
   #closed = false;
@@ -433,7 +440,7 @@ export class PostgresStore implements Store {
 
   /** Releases a claim (batched with concurrent releases). */
   async releaseClaim(claim: Claim): Promise<void> {
-    await this.#releases.add(claim);
+    await this.#writes.add(claim);
   }
 
   async reapExpiredClaims(options: {
@@ -454,7 +461,7 @@ export class PostgresStore implements Store {
 
   /** Appends a history row (batched with concurrent appends, in call order). */
   async recordRun(record: RunRecord): Promise<void> {
-    await this.#records.add(record);
+    await this.#writes.add(record);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

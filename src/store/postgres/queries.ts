@@ -162,14 +162,33 @@ where id = $1 and node_id = $2 and released_at is null and lease_expires_at > cl
 returning lease_expires_at`;
 
 /**
- * Releases a batch of claims ($1 ids, $2 their nodes) and raises each task's
- * release mark to its latest released scheduled time (manual claims leave the
- * mark alone). A claim that was reaped, released already or is not the
- * node's is left as it is. Marks are written in task order (no lock cycles).
+ * Finishes runs in one statement, one commit: appends history rows and
+ * releases claims (either part may be empty).
+ *
+ * History rows go in array order (ids follow it): parallel arrays $1 task, $2
+ * claim id, $3 scheduled, $4 started, $5 finished, $6 status, $7 attempt, $8
+ * node, $9 error message, $10 stack, $11 code.
+ *
+ * Claims $12 (ids) of nodes $13 are released, and each task's release mark
+ * rises to its latest released scheduled time (manual claims leave the mark
+ * alone). A claim that was reaped, released already or is not the node's is
+ * left as it is. Marks are written in task order, so no two statements wait
+ * on each other in a cycle.
  */
-export const releaseClaims = (s: QuotedSchema) => `with released as (
+export const writeRuns = (s: QuotedSchema) => `with recorded as (
+  insert into ${s}.runs
+    (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+     error_message, error_stack, error_code)
+  select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+    error_message, error_stack, error_code
+  from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+    $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[])
+    with ordinality as r(task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt,
+      node_id, error_message, error_stack, error_code, ord)
+  order by ord
+), released as (
   update ${s}.claims c set released_at = clock_timestamp(), lease_expires_at = null
-  from unnest($1::text[], $2::text[]) as r(id, node_id)
+  from unnest($12::text[], $13::text[]) as r(id, node_id)
   where c.id = r.id and c.node_id = r.node_id and c.released_at is null
   returning c.task_name, c.scheduled_at, c.manual
 )
@@ -204,22 +223,6 @@ export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
     where m.released_through < excluded.released_through
 )
 select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
-
-/**
- * Appends a batch of history rows, in array order (ids follow it): parallel
- * arrays $1 task, $2 claim id, $3 scheduled, $4 started, $5 finished, $6
- * status, $7 attempt, $8 node, $9 error message, $10 stack, $11 code.
- */
-export const recordRuns = (s: QuotedSchema) => `insert into ${s}.runs
-  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-   error_message, error_stack, error_code)
-select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-  error_message, error_stack, error_code
-from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
-  $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[])
-  with ordinality as r(task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt,
-    node_id, error_message, error_stack, error_code, ord)
-order by ord`;
 
 const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
   error_message, error_stack, error_code`;
@@ -267,9 +270,8 @@ export interface Queries {
   readonly notify: string;
   readonly claimRuns: string;
   readonly renewLease: string;
-  readonly releaseClaims: string;
   readonly reapExpiredClaims: string;
-  readonly recordRuns: string;
+  readonly writeRuns: string;
   readonly history: string;
   readonly taskHistory: string;
   readonly pruneHistory: string;
@@ -293,9 +295,8 @@ export function buildQueries(schema: string): Queries {
     notify: notify(),
     claimRuns: claimRuns(s),
     renewLease: renewLease(s),
-    releaseClaims: releaseClaims(s),
     reapExpiredClaims: reapExpiredClaims(s),
-    recordRuns: recordRuns(s),
+    writeRuns: writeRuns(s),
     history: history(s),
     taskHistory: taskHistory(s),
     pruneHistory: pruneHistory(s),

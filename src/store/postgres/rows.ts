@@ -139,7 +139,7 @@ export function claimOf(row: ClaimRow): Claim {
   };
 }
 
-/** The parallel-array parameters of `recordRuns`, one element per record, in order. */
+/** The parallel-array parameters $1..$11 of `writeRuns`, one element per record, in order. */
 export function runsParams(records: readonly RunRecord[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 11 }, () => []);
   for (const record of records) {
