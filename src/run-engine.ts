@@ -1,5 +1,9 @@
-import type { AsyncLocalStorage } from "node:async_hooks";
-import type { DispatchTarget, Dispatcher } from "./core/dispatcher.js";
+import type {
+  DispatchOutcome,
+  DispatchRequest,
+  DispatchTarget,
+  Dispatcher,
+} from "./core/dispatcher.js";
 import { planDueRuns } from "./core/misfire.js";
 import { decideOverlap } from "./core/overlap.js";
 import { retryDelayMs, shouldRetry } from "./core/retry.js";
@@ -9,7 +13,7 @@ import type { QueuedRun, ResolvedTaskOptions, RunStatus, Task, TaskCallback } fr
 import { OrchestratorError } from "./errors.js";
 import type { RunTrigger, SchedulerEvents } from "./events.js";
 import { safeLog, type Logger } from "./logger.js";
-import type { Claim, RunRecord, Store } from "./store/store.js";
+import type { Claim, ClaimRequest, RunRecord, Store } from "./store/store.js";
 import { progressOf } from "./store/task-record.js";
 import type { Clock } from "./time/clock.js";
 
@@ -29,8 +33,6 @@ export interface RunEngineHost {
   readonly logger: Logger;
   readonly nodeId: string;
   readonly leaseMs: number;
-  /** Holds the token of the run whose callback is executing (to avoid waiting for oneself). */
-  readonly scope: AsyncLocalStorage<object>;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
   hasListeners(event: keyof SchedulerEvents): boolean;
   /** True while `task` is the registered task of its name. */
@@ -45,8 +47,8 @@ class PendingRetry implements HeapItem {
   readonly task: Task;
   readonly scheduledAtMs: number;
   readonly attempt: number;
-  readonly claim: Claim;
-  constructor(task: Task, scheduledAtMs: number, attempt: number, claim: Claim) {
+  readonly claim: Claim | null;
+  constructor(task: Task, scheduledAtMs: number, attempt: number, claim: Claim | null) {
     this.task = task;
     this.scheduledAtMs = scheduledAtMs;
     this.attempt = attempt;
@@ -54,13 +56,50 @@ class PendingRetry implements HeapItem {
   }
 }
 
-interface PlannedRun {
+/**
+ * One attempt from planning to recording. It is also the request given to the
+ * Dispatcher, so that a burst of runs allocates one object per run.
+ */
+class PlannedRun implements DispatchRequest {
   readonly task: Task;
+  readonly taskName: string;
   readonly scheduledAtMs: number;
   readonly attempt: number;
+  readonly payload: unknown;
+  readonly timeoutMs: number;
   readonly trigger: RunTrigger;
-  readonly claim: Claim | null;
   readonly report: RunReport;
+  /** The store's claim; null when not claimed yet, or when the store needs no claims. */
+  claim: Claim | null;
+  /** True once the run may start: claimed, or the store needs no claims, or a retry of a started run. */
+  claimed: boolean;
+  startedAtMs = 0;
+  startMono = 0;
+
+  constructor(
+    task: Task,
+    scheduledAtMs: number,
+    attempt: number,
+    trigger: RunTrigger,
+    claim: Claim | null,
+    report: RunReport,
+  ) {
+    this.task = task;
+    this.taskName = task.name;
+    this.scheduledAtMs = scheduledAtMs;
+    this.attempt = attempt;
+    this.payload = task.options.payload;
+    this.timeoutMs = task.options.timeoutMs;
+    this.trigger = trigger;
+    this.claim = claim;
+    this.claimed = trigger === "retry";
+    this.report = report;
+  }
+
+  /** The claim id, or a local id shared by the run's retries when there is no claim. */
+  get runId(): string {
+    return this.claim?.id ?? `local:${this.taskName}@${this.scheduledAtMs}`;
+  }
 }
 
 function emptyReport(): RunReport {
@@ -93,7 +132,8 @@ function errorFields(error: unknown): RunRecord["error"] {
 export class RunEngine {
   readonly #host: RunEngineHost;
   readonly #heap = new RunHeap<Task | PendingRetry>();
-  readonly #inFlight = new Map<object, Promise<void>>();
+  readonly #inFlight = new Map<PlannedRun, Promise<void>>();
+  #calling: object | undefined;
 
   constructor(host: RunEngineHost) {
     this.#host = host;
@@ -160,8 +200,8 @@ export class RunEngine {
   async runDue(nowMs: number): Promise<RunReport> {
     const report = emptyReport();
     const waits: Promise<void>[] = [];
-    const planned = this.#collect(nowMs, report, waits);
-    for (const run of planned) waits.push(this.#launch(run));
+    const planned = this.#collect(nowMs, report);
+    if (planned.length > 0) waits.push(this.#startBatch(planned));
     if (waits.length > 0) await Promise.all(waits);
     return report;
   }
@@ -171,9 +211,18 @@ export class RunEngine {
     const report = emptyReport();
     const nowMs = this.#host.clock.nowMs();
     const waits: Promise<void>[] = [];
-    this.#admit(task, [nowMs], "manual", report, waits);
+    const planned = this.#admit(task, [nowMs], "manual", report);
+    if (planned.length > 0) waits.push(this.#startBatch(planned));
     if (waits.length > 0) await Promise.all(waits);
     return report;
+  }
+
+  /**
+   * The token of the run whose inline callback is executing synchronously
+   * right now, if any: `stop()` called from there must not wait for itself.
+   */
+  get calling(): object | undefined {
+    return this.#calling;
   }
 
   /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
@@ -188,52 +237,71 @@ export class RunEngine {
   }
 
   /** Phase 1: synchronous, so no other call can collect the same entry. */
-  #collect(nowMs: number, report: RunReport, waits: Promise<void>[]): PlannedRun[] {
+  #collect(nowMs: number, report: RunReport): PlannedRun[] {
     const planned: PlannedRun[] = [];
     for (let item = this.#heap.popDue(nowMs); item !== undefined; item = this.#heap.popDue(nowMs)) {
       if (item instanceof PendingRetry) {
         const { task } = item;
         if (task.removed) {
           task.running--;
-          void this.#release(item.claim);
+          if (item.claim !== null) void this.#release(item.claim);
           continue;
         }
-        waits.push(
-          this.#launch({
-            task,
-            scheduledAtMs: item.scheduledAtMs,
-            attempt: item.attempt,
-            trigger: "retry",
-            claim: item.claim,
-            report,
-          }),
+        planned.push(
+          new PlannedRun(task, item.scheduledAtMs, item.attempt, "retry", item.claim, report),
         );
         continue;
       }
       const task = item;
       const { options } = task;
-      const plan = planDueRuns({
-        firstDueMs: task.nextRunMs,
-        nowMs,
-        policy: options.misfire,
-        graceMs: options.misfireGraceMs,
-        maxCatchUpRuns: options.maxCatchUpRuns,
-        endMs: options.endAtMs,
-        next: (ms) => task.schedule.next(ms),
-        prev: (ms) => task.schedule.prev(ms),
-      });
-      if (plan.missedCount > 0) this.#reportMissed(task, plan.missed, plan.missedCount);
-      const remaining = options.maxRuns - task.started;
-      const runs =
-        plan.run.length > remaining ? plan.run.slice(0, Math.max(0, remaining)) : plan.run;
-      const trigger: RunTrigger =
-        plan.missedCount > 0 || runs.some((ms) => nowMs - ms > options.misfireGraceMs)
-          ? "catch-up"
-          : "schedule";
-      planned.push(...this.#admit(task, runs, trigger, report, waits, false));
-      task.nextRunMs = plan.nextMs ?? Number.NaN;
-      if (plan.nextMs !== null && task.started < options.maxRuns) {
-        this.#heap.push(task, plan.nextMs + jitter(options));
+      const firstMs = task.nextRunMs;
+      const followingMs = task.schedule.next(firstMs);
+      let runs: readonly number[];
+      let nextMs: number | null;
+      let trigger: RunTrigger = "schedule";
+      if (
+        nowMs - firstMs <= options.misfireGraceMs &&
+        (followingMs === null || followingMs > nowMs)
+      ) {
+        // The common case, kept free of allocations: one occurrence due, on time.
+        runs = [firstMs];
+        nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
+      } else {
+        const plan = planDueRuns({
+          firstDueMs: firstMs,
+          nowMs,
+          policy: options.misfire,
+          graceMs: options.misfireGraceMs,
+          maxCatchUpRuns: options.maxCatchUpRuns,
+          endMs: options.endAtMs,
+          next: (ms) => task.schedule.next(ms),
+          prev: (ms) => task.schedule.prev(ms),
+        });
+        if (plan.missedCount > 0) this.#reportMissed(task, plan.missed, plan.missedCount);
+        runs = plan.run;
+        nextMs = plan.nextMs;
+        if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > options.misfireGraceMs)) {
+          trigger = "catch-up";
+        }
+      }
+      if (
+        runs.length === 1 &&
+        task.running === 0 &&
+        (task.queue === null || task.queue.length === 0) &&
+        task.started < options.maxRuns
+      ) {
+        // No overlap, no limit reached: start it (the common case, without #admit's allocations).
+        task.started++;
+        task.running++;
+        planned.push(new PlannedRun(task, runs[0] as number, 1, trigger, null, report));
+      } else {
+        const remaining = options.maxRuns - task.started;
+        if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
+        for (const run of this.#admit(task, runs, trigger, report)) planned.push(run);
+      }
+      if (nextMs !== null && task.started < options.maxRuns) {
+        task.nextRunMs = nextMs;
+        this.#heap.push(task, nextMs + jitter(options));
       } else {
         task.nextRunMs = Number.NaN;
         this.#completeIfIdle(task);
@@ -244,46 +312,140 @@ export class RunEngine {
 
   /**
    * Applies the overlap policy to due occurrences of one task (oldest first;
-   * all but the first always queue behind it). Returns the runs to start now
-   * when `launch` is false, otherwise launches them into `waits`.
+   * all but the first always queue behind it). Returns the runs to start now.
    */
   #admit(
     task: Task,
     runs: readonly number[],
     trigger: RunTrigger & QueuedRun["trigger"],
     report: RunReport,
-    waits: Promise<void>[],
-    launch = true,
   ): PlannedRun[] {
     const planned: PlannedRun[] = [];
     if (runs.length === 0) return planned;
-    const insideCallback = this.#host.scope.getStore() !== undefined;
     const decision = decideOverlap(task.options.overlap, task.running, task.queue?.length ?? 0);
-    runs.forEach((scheduledAtMs, index) => {
-      if (decision === "skip") {
-        this.#skip(task, scheduledAtMs, report, "overlap");
-        return;
-      }
+    if (decision === "skip") {
+      for (const scheduledAtMs of runs) this.#skip(task, scheduledAtMs, report, "overlap");
+      return planned;
+    }
+    for (let index = 0; index < runs.length; index++) {
+      const scheduledAtMs = runs[index] as number;
       task.started++;
       if (decision === "run" && index === 0) {
         task.running++;
-        const run: PlannedRun = { task, scheduledAtMs, attempt: 1, trigger, claim: null, report };
-        if (launch) waits.push(this.#launch(run));
-        else planned.push(run);
-        return;
+        planned.push(new PlannedRun(task, scheduledAtMs, 1, trigger, null, report));
+      } else {
+        // Nobody waits for a queued run: the caller may be the very callback it waits behind.
+        (task.queue ??= []).push({ scheduledAtMs, trigger });
       }
-      let done!: () => void;
-      const finished = new Promise<void>((resolve) => (done = resolve));
-      (task.queue ??= []).push({ scheduledAtMs, trigger, done, report });
-      // From inside a callback, waiting for a queued run could mean waiting for oneself.
-      if (!insideCallback) waits.push(finished);
-    });
+    }
     return planned;
   }
 
-  #launch(run: PlannedRun): Promise<void> {
-    const token = { task: run.task };
-    const promise = this.#execute(token, run).catch((error: unknown) => {
+  /**
+   * Phase 2 for a batch: claim every run in one store call, then start each
+   * claimed callback synchronously, one after another (inline callbacks are
+   * called before this loop moves on), so a burst of due runs starts within
+   * one turn of the event loop. Resolves when all have finished.
+   */
+  async #startBatch(runs: readonly PlannedRun[]): Promise<void> {
+    const host = this.#host;
+    const store = host.store;
+    // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
+    const useClaims = store.claimsRequired?.() ?? true;
+    let claims: readonly (Claim | null)[] = [];
+    if (useClaims) {
+      const requests: ClaimRequest[] = [];
+      for (const run of runs) {
+        if (run.claimed) continue;
+        requests.push({
+          taskName: run.taskName,
+          scheduledAt: run.scheduledAtMs,
+          nodeId: host.nodeId,
+          leaseMs: host.leaseMs,
+          manual: run.trigger === "manual",
+        });
+      }
+      if (requests.length > 0) {
+        try {
+          claims =
+            store.claimRuns !== undefined
+              ? await store.claimRuns(requests)
+              : await Promise.all(requests.map((request) => store.claimRun(request)));
+        } catch (error) {
+          host.emit("scheduler:error", { error, context: "claim" });
+          safeLog(host.logger, "error", { err: error }, "Could not claim due runs");
+          claims = [];
+        }
+      }
+    }
+    const finished: Promise<void>[] = [];
+    const settled: [PlannedRun, DispatchOutcome][] = [];
+    let next = 0;
+    for (const run of runs) {
+      if (!run.claimed) {
+        if (useClaims) {
+          const claim = claims[next++] ?? null;
+          if (claim === null) {
+            const { task } = run;
+            task.running--;
+            task.started--;
+            this.#skip(task, run.scheduledAtMs, run.report, "claimed");
+            this.#afterRun(task);
+            continue;
+          }
+          run.claim = claim;
+        }
+        run.claimed = true;
+      }
+      const outcome = this.#begin(run);
+      if (outcome instanceof Promise) {
+        const promise = outcome.then((result) => this.#finish(run, result));
+        this.#inFlight.set(run, promise);
+        finished.push(promise);
+      } else {
+        settled.push([run, outcome]);
+      }
+    }
+    // Callbacks that returned synchronously are recorded after every run of the batch has started.
+    for (const [run, outcome] of settled) {
+      const promise = this.#finish(run, outcome);
+      this.#inFlight.set(run, promise);
+      finished.push(promise);
+    }
+    await Promise.all(finished);
+  }
+
+  /** Starts one claimed attempt: inline callbacks are called before this returns. */
+  #begin(run: PlannedRun): DispatchOutcome | Promise<DispatchOutcome> {
+    const host = this.#host;
+    const { task } = run;
+    run.report.ran++;
+    run.startedAtMs = host.clock.nowMs();
+    task.lastRunMs = run.startedAtMs;
+    if (host.hasListeners("run:start")) {
+      host.emit("run:start", {
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs),
+        attempt: run.attempt,
+        trigger: run.trigger,
+        runId: run.runId,
+        startedAt: new Date(run.startedAtMs),
+      });
+    }
+    run.startMono = host.clock.monotonicMs();
+    this.#calling = run;
+    try {
+      return host.dispatcher.run(this.#target(task), run);
+    } finally {
+      this.#calling = undefined;
+    }
+  }
+
+  /** Phase 3 of one attempt; never rejects. */
+  async #finish(run: PlannedRun, outcome: DispatchOutcome): Promise<void> {
+    try {
+      await this.#record3(run, outcome);
+    } catch (error) {
       safeLog(
         this.#host.logger,
         "error",
@@ -291,61 +453,23 @@ export class RunEngine {
         "Internal error while running a task",
       );
       this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
-    });
-    this.#inFlight.set(token, promise);
-    void promise.finally(() => this.#inFlight.delete(token));
-    return promise;
+    } finally {
+      this.#inFlight.delete(run);
+    }
   }
 
-  /** Phases 2 and 3 of one attempt. Never rejects for a callback's sake. */
-  async #execute(token: object, run: PlannedRun): Promise<void> {
+  async #record3(run: PlannedRun, outcome: DispatchOutcome): Promise<void> {
+    const claim = run.claim;
     const host = this.#host;
-    const { task, scheduledAtMs, attempt, report } = run;
-    let claim = run.claim;
-    if (claim === null) {
-      try {
-        claim = await host.store.claimRun({
-          taskName: task.name,
-          scheduledAt: scheduledAtMs,
-          nodeId: host.nodeId,
-          leaseMs: host.leaseMs,
-          manual: run.trigger === "manual",
-        });
-      } catch (error) {
-        host.emit("scheduler:error", { error, context: "claim", taskName: task.name });
-        safeLog(host.logger, "error", { err: error, taskName: task.name }, "Could not claim a run");
-        claim = null;
-      }
-      if (claim === null) {
-        task.running--;
-        task.started--;
-        this.#skip(task, scheduledAtMs, report, "claimed");
-        this.#afterRun(task);
-        await this.#persistProgress(task);
-        return;
-      }
-    }
-    report.ran++;
+    const { task, scheduledAtMs, attempt, report, startedAtMs, startMono } = run;
     const scheduledAt = new Date(scheduledAtMs);
-    const startedAtMs = host.clock.nowMs();
-    task.lastRunMs = startedAtMs;
     const base = {
       taskName: task.name,
       scheduledAt,
       attempt,
       trigger: run.trigger,
-      runId: claim.id,
+      runId: run.runId,
     };
-    if (host.hasListeners("run:start"))
-      host.emit("run:start", { ...base, startedAt: new Date(startedAtMs) });
-    const startMono = host.clock.monotonicMs();
-    const outcome = await host.dispatcher.dispatch(this.#target(task, token), {
-      taskName: task.name,
-      scheduledAt,
-      attempt,
-      payload: task.options.payload,
-      timeoutMs: task.options.timeoutMs,
-    });
     // Phase 3: update the task synchronously, then tell listeners, then persist.
     const durationMs = host.clock.monotonicMs() - startMono;
     const finishedAtMs = host.clock.nowMs();
@@ -393,7 +517,7 @@ export class RunEngine {
     }
     await this.#record({
       taskName: task.name,
-      claimId: claim.id,
+      claimId: claim?.id ?? null,
       scheduledAt: scheduledAtMs,
       startedAt: startedAtMs,
       finishedAt: finishedAtMs,
@@ -403,7 +527,7 @@ export class RunEngine {
       error: outcome.ok ? null : errorFields(error),
     });
     if (willRetry) return;
-    await this.#release(claim);
+    if (claim !== null) await this.#release(claim);
     await this.#persistProgress(task);
   }
 
@@ -421,14 +545,9 @@ export class RunEngine {
     ) {
       const next = queue.shift() as QueuedRun;
       task.running++;
-      void this.#launch({
-        task,
-        scheduledAtMs: next.scheduledAtMs,
-        attempt: 1,
-        trigger: next.trigger,
-        claim: null,
-        report: next.report,
-      }).then(next.done);
+      void this.#startBatch([
+        new PlannedRun(task, next.scheduledAtMs, 1, next.trigger, null, emptyReport()),
+      ]);
     } else {
       this.#completeIfIdle(task);
     }
@@ -443,12 +562,9 @@ export class RunEngine {
     }
   }
 
-  #target(task: Task, token: object): DispatchTarget {
+  #target(task: Task): DispatchTarget {
     const callback = task.callback;
-    const scope = this.#host.scope;
-    if (typeof callback === "function") {
-      return { kind: "inline", fn: (ctx) => scope.run(token, callback, ctx) };
-    }
+    if (typeof callback === "function") return { kind: "inline", fn: callback };
     if (typeof callback === "string") {
       const handler = this.#host.handler(callback);
       if (handler === undefined) {
@@ -458,7 +574,7 @@ export class RunEngine {
         );
         return { kind: "inline", fn: () => Promise.reject(error) };
       }
-      return { kind: "inline", fn: (ctx) => scope.run(token, handler, ctx) };
+      return { kind: "inline", fn: handler };
     }
     return { kind: "module", module: callback.module, exportName: callback.export ?? "default" };
   }
@@ -539,10 +655,7 @@ export class RunEngine {
     const queue = task.queue;
     task.queue = null;
     if (queue === null) return;
-    for (const entry of queue) {
-      task.started--;
-      entry.done();
-    }
+    task.started -= queue.length;
   }
 
   #completeIfIdle(task: Task): void {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import type { Dispatcher } from "./core/dispatcher.js";
@@ -123,7 +122,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #validZones = new Set<string>();
   readonly #engine: RunEngine;
   readonly #loop: TimerLoop;
-  readonly #callbackScope = new AsyncLocalStorage<object>();
   #testMode: boolean;
   #opened: Promise<void> | undefined;
   #isOpen = false;
@@ -175,7 +173,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       logger: this.#logger,
       nodeId: this.#nodeId,
       leaseMs,
-      scope: this.#callbackScope,
       emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
       hasListeners: (event) => this.listenerCount(event) > 0,
       isCurrent: (task) => this.#tasks.get(task.name) === task,
@@ -368,8 +365,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * Runs a task now, respecting its overlap policy, and resolves when that run
-   * has finished (or at once when it is skipped, or queued from inside that
-   * task's own callback, which would otherwise wait for itself).
+   * has finished. When the task is running, a `skip` task resolves at once
+   * with `skipped: 1`, and a `queue` task resolves at once with an empty
+   * report while the run waits its turn (so a callback may trigger itself).
    */
   async triggerTask(name: string): Promise<RunReport> {
     const task = this.#require(name);
@@ -397,9 +395,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Runs every task that is due now and resolves when those runs (and runs
-   * queued behind them) have finished. Safe to call concurrently: a run is
-   * collected by exactly one call. Never rejects because of a callback.
+   * Runs every task that is due now and resolves when the runs it started
+   * have finished (runs it queued behind a running one start when that one
+   * ends, and are reported through events). Safe to call concurrently: a run
+   * is collected by exactly one call. Never rejects because of a callback.
    */
   async runPending(): Promise<RunReport> {
     const nowMs = this.#clock.nowMs();
@@ -474,14 +473,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * Stops the timer and waits for running callbacks to finish. Idempotent and
-   * safe to call concurrently with `start()`; from inside a callback it does
-   * not wait for that callback itself.
+   * safe to call concurrently with `start()`. Called from inside a callback
+   * before its first `await`, it does not wait for that callback itself; later
+   * in a callback, do not await it (the callback would wait for itself).
    */
   stop(): Promise<void> {
     if (this.#state === "stopped") return this.#stopPromise ?? Promise.resolve();
     if (this.#state === "stopping") return this.#stopPromise as Promise<void>;
     const generation = ++this.#generation;
-    const caller = this.#callbackScope.getStore();
+    const caller = this.#engine.calling;
     this.#state = "stopping";
     this.#loop.stop();
     this.#stopPromise = (this.#startPromise ?? Promise.resolve())

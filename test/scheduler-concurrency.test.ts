@@ -10,7 +10,6 @@ import { ManualClock } from "../src/time/clock.js";
 import { deferred } from "./helpers/events.js";
 import { manualScheduler, turns } from "./helpers/scheduler.js";
 
-
 describe("Scheduler concurrency: the seed's four scenarios", () => {
   it("concurrent registration: many registrations interleaved with runPending() all land and each run happens once", async () => {
     const { scheduler, clock } = manualScheduler();
@@ -305,6 +304,8 @@ describe("Scheduler concurrency: guarantees", () => {
       async () => {
         runs++;
         if (runs === 1) {
+          // stop() called synchronously from a callback does not wait for that callback.
+          const stopped = scheduler.stop();
           // Queued behind this very run: resolves at once rather than waiting for itself.
           assert.deepEqual(await scheduler.triggerTask("q"), {
             ran: 0,
@@ -312,16 +313,17 @@ describe("Scheduler concurrency: guarantees", () => {
             failed: 0,
             skipped: 0,
           });
-          await scheduler.start();
-          await scheduler.stop();
+          await stopped;
         }
       },
       { overlap: "queue" },
     );
+    await scheduler.start();
     clock.advance("1m");
     await scheduler.runPending();
     await turns();
     assert.equal(runs, 2);
+    assert.equal(scheduler.running, false);
   });
 
   it("stop() waits for running callbacks", async () => {

@@ -27,7 +27,8 @@ export type DispatchTarget =
 /** One run to dispatch. */
 export interface DispatchRequest {
   readonly taskName: string;
-  readonly scheduledAt: Date;
+  /** The occurrence, epoch ms (`ctx.scheduledAt` is built from it on first access). */
+  readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly payload: unknown;
   /** Abort after this many ms (0: never): inline callbacks see `ctx.signal` abort, worker threads are terminated. */
@@ -40,6 +41,53 @@ export interface DispatchRequest {
 export type DispatchOutcome =
   | { readonly ok: true }
   | { readonly ok: false; readonly error: unknown; readonly timedOut: boolean };
+
+const OK: DispatchOutcome = Object.freeze({ ok: true });
+const SYNC_DONE = Symbol("sync-done");
+const toOk = (): DispatchOutcome => OK;
+const toFailure = (error: unknown): DispatchOutcome => ({ ok: false, error, timedOut: false });
+
+/**
+ * The `ctx` an inline callback receives. Its AbortSignal is created on first
+ * access only: most callbacks never look at it, and a burst of ten thousand
+ * runs should not pay for ten thousand AbortControllers.
+ */
+class RunContext implements TaskContext {
+  readonly taskName: string;
+  readonly attempt: number;
+  readonly payload: unknown;
+  readonly #scheduledAtMs: number;
+  #scheduledAt: Date | undefined;
+  #controller: AbortController | undefined;
+  #abortReason: unknown = undefined;
+  #aborted = false;
+
+  constructor(request: DispatchRequest) {
+    this.taskName = request.taskName;
+    this.#scheduledAtMs = request.scheduledAtMs;
+    this.attempt = request.attempt;
+    this.payload = request.payload;
+  }
+
+  get scheduledAt(): Date {
+    return (this.#scheduledAt ??= new Date(this.#scheduledAtMs));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+}
 
 /** The Dispatcher was closed; runs are refused. */
 class DispatcherClosedError extends OrchestratorError {
@@ -101,19 +149,30 @@ export class Dispatcher {
   }
 
   /** Runs `target` once; resolves with how it ended, never rejects. */
-  async dispatch(target: DispatchTarget, request: DispatchRequest): Promise<DispatchOutcome> {
+  dispatch(target: DispatchTarget, request: DispatchRequest): Promise<DispatchOutcome> {
+    const outcome = this.run(target, request);
+    return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
+  }
+
+  /**
+   * Like {@link dispatch}, but when an inline callback returns without a
+   * promise (and a concurrency slot was free) the outcome comes back directly,
+   * with no promise at all: a burst of ten thousand such runs allocates
+   * almost nothing. Inline callbacks are called before this returns.
+   */
+  run(
+    target: DispatchTarget,
+    request: DispatchRequest,
+  ): DispatchOutcome | Promise<DispatchOutcome> {
     if (this.#closed) return { ok: false, error: new DispatcherClosedError(), timedOut: false };
     if (this.#active >= this.#concurrency) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-      if (this.#closed) return { ok: false, error: new DispatcherClosedError(), timedOut: false };
+      return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() =>
+        this.#closed
+          ? { ok: false, error: new DispatcherClosedError(), timedOut: false }
+          : this.#runCounted(target, request),
+      );
     }
-    this.#active++;
-    try {
-      return await this.#run(target, request);
-    } finally {
-      this.#active--;
-      this.#next();
-    }
+    return this.#runCounted(target, request);
   }
 
   /** Stops the worker threads (their runs fail) and refuses further runs. Idempotent. */
@@ -138,17 +197,41 @@ export class Dispatcher {
     wake();
   }
 
-  #run(target: DispatchTarget, request: DispatchRequest): Promise<DispatchOutcome> {
-    const controller = new AbortController();
-    const outer = request.signal;
-    const onOuterAbort = (): void => controller.abort(outer?.reason);
-    if (outer !== undefined) {
-      if (outer.aborted) controller.abort(outer.reason);
-      else outer.addEventListener("abort", onOuterAbort, { once: true });
+  #runCounted(
+    target: DispatchTarget,
+    request: DispatchRequest,
+  ): DispatchOutcome | Promise<DispatchOutcome> {
+    this.#active++;
+    const outcome = this.#run(target, request);
+    if (outcome instanceof Promise) return outcome.then(this.#settle);
+    return this.#settle(outcome);
+  }
+
+  readonly #settle = (outcome: DispatchOutcome): DispatchOutcome => {
+    this.#active--;
+    this.#next();
+    return outcome;
+  };
+
+  #run(
+    target: DispatchTarget,
+    request: DispatchRequest,
+  ): DispatchOutcome | Promise<DispatchOutcome> {
+    const context = new RunContext(request);
+    if (request.timeoutMs === 0 && request.signal === undefined) {
+      // The common case: no timer, no listener, no AbortController unless the callback asks for ctx.signal.
+      let running: unknown;
+      try {
+        running = this.#start(target, request, context);
+      } catch (error) {
+        return { ok: false, error, timedOut: false };
+      }
+      return running === SYNC_DONE ? OK : (running as Promise<unknown>).then(toOk, toFailure);
     }
     return new Promise<DispatchOutcome>((resolve) => {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const outer = request.signal;
       const finish = (outcome: DispatchOutcome): void => {
         if (settled) return;
         settled = true;
@@ -156,58 +239,67 @@ export class Dispatcher {
         outer?.removeEventListener("abort", onOuterAbort);
         resolve(outcome);
       };
+      const onOuterAbort = (): void => {
+        context.abort(outer?.reason);
+        finish({ ok: false, error: outer?.reason, timedOut: false });
+      };
+      if (outer !== undefined) {
+        if (outer.aborted) {
+          onOuterAbort();
+          return;
+        }
+        outer.addEventListener("abort", onOuterAbort, { once: true });
+      }
       if (request.timeoutMs > 0) {
         timer = setTimeout(() => {
           const error = new TimeoutError(request.timeoutMs);
-          controller.abort(error);
+          context.abort(error);
           finish({ ok: false, error, timedOut: true });
         }, request.timeoutMs);
       }
-      controller.signal.addEventListener(
-        "abort",
-        () => {
-          if (!settled && !(controller.signal.reason instanceof TimeoutError)) {
-            finish({ ok: false, error: controller.signal.reason, timedOut: false });
-          }
-        },
-        { once: true },
-      );
-      let running: Promise<unknown>;
+      let running: unknown;
       try {
-        running = this.#start(target, request, controller.signal);
+        running = this.#start(target, request, context);
       } catch (error) {
         finish({ ok: false, error, timedOut: false });
         return;
       }
-      running.then(
-        () => finish({ ok: true }),
+      if (running === SYNC_DONE) {
+        finish(OK);
+        return;
+      }
+      (running as Promise<unknown>).then(
+        () => finish(OK),
         (error: unknown) => finish({ ok: false, error, timedOut: false }),
       );
     });
   }
 
-  #start(target: DispatchTarget, request: DispatchRequest, signal: AbortSignal): Promise<unknown> {
+  /** Starts the run: a promise, or SYNC_DONE when an inline callback returned without one. */
+  #start(
+    target: DispatchTarget,
+    request: DispatchRequest,
+    context: RunContext,
+  ): Promise<unknown> | typeof SYNC_DONE {
     if (target.kind === "inline") {
-      const ctx: TaskContext = {
-        taskName: request.taskName,
-        scheduledAt: request.scheduledAt,
-        attempt: request.attempt,
-        signal,
-        payload: request.payload,
-      };
-      // A sync throw becomes a rejection in the caller's try/catch; a sync return is wrapped.
-      return Promise.resolve(target.fn(ctx));
+      const result = target.fn(context);
+      // Only thenables need a promise of their own; a sync return is done already.
+      return result !== null &&
+        typeof result === "object" &&
+        typeof (result as PromiseLike<unknown>).then === "function"
+        ? Promise.resolve(result)
+        : SYNC_DONE;
     }
     return this.#pool.run(
       {
         moduleUrl: toModuleUrl(target.module),
         exportName: target.exportName,
         taskName: request.taskName,
-        scheduledAtMs: request.scheduledAt.getTime(),
+        scheduledAtMs: request.scheduledAtMs,
         attempt: request.attempt,
         payload: request.payload,
       },
-      signal,
+      context.signal,
     );
   }
 }

@@ -441,14 +441,10 @@ export interface TaskInfo {
   readonly payload: unknown;
 }
 
-/** A run waiting for the task's running run to finish. */
+/** A run waiting for the task's running run to finish (`overlap: "queue"`, catch-ups). */
 export interface QueuedRun {
   readonly scheduledAtMs: number;
   readonly trigger: "schedule" | "catch-up" | "manual";
-  /** Called with nothing when the run has finished (or was dropped). */
-  readonly done: () => void;
-  /** The report of the `runPending`/`triggerTask` call that queued it. */
-  readonly report: { ran: number; succeeded: number; failed: number; skipped: number };
 }
 
 /**

@@ -50,6 +50,7 @@ export class MemoryStore implements Store {
   #history: RunRecord[] = [];
   readonly #maxHistoryRows: number;
   #clock: Clock = new SystemClock();
+  readonly #users = new Set<string>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const rows = options.maxHistoryRows ?? MEMORY_STORE_DEFAULTS.maxHistoryRows;
@@ -61,7 +62,12 @@ export class MemoryStore implements Store {
 
   open(context: StoreOpenContext): Promise<void> {
     this.#clock = context.clock;
+    this.#users.add(context.nodeId);
     return Promise.resolve();
+  }
+  /** Claims matter only once a second scheduler (node id) shares this store. */
+  claimsRequired(): boolean {
+    return this.#users.size > 1;
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -109,14 +115,20 @@ export class MemoryStore implements Store {
   }
 
   claimRun(request: ClaimRequest): Promise<Claim | null> {
+    return Promise.resolve(this.#claim(request));
+  }
+  claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    return Promise.resolve(requests.map((request) => this.#claim(request)));
+  }
+  #claim(request: ClaimRequest): Claim | null {
     const id = randomUUID();
     const key = request.manual === true ? id : `${request.taskName}\u0000${request.scheduledAt}`;
-    if (this.#active.has(key)) return Promise.resolve(null);
+    if (this.#active.has(key)) return null;
     if (
       request.manual !== true &&
       request.scheduledAt <= (this.#released.get(request.taskName) ?? Number.NEGATIVE_INFINITY)
     ) {
-      return Promise.resolve(null);
+      return null;
     }
     const claim: Claim = {
       id,
@@ -127,7 +139,7 @@ export class MemoryStore implements Store {
       leaseExpiresAt: null,
     };
     this.#active.set(key, claim);
-    return Promise.resolve(claim);
+    return claim;
   }
   renewLease(claim: Claim): Promise<boolean> {
     return Promise.resolve(this.#active.get(this.#keyOf(claim)) === claim);

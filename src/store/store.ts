@@ -107,7 +107,7 @@ export interface ClaimRequest {
 /** One attempt of one run (or a run that did not happen: skipped, missed, interrupted), as history keeps it. */
 export interface RunRecord {
   readonly taskName: string;
-  /** The claim the attempt ran under, null for skipped and missed runs. */
+  /** The claim the attempt ran under; null for skipped and missed runs, and on a store that needed no claims. */
   readonly claimId: string | null;
   readonly scheduledAt: number;
   readonly startedAt: number | null;
@@ -190,6 +190,18 @@ export interface Store {
    * before one already finished and forgotten by retention.
    */
   claimRun(request: ClaimRequest): Promise<Claim | null>;
+  /**
+   * Claims many due runs at once (one transaction or statement where the
+   * store can), answering in the order asked; same rules as {@link claimRun}.
+   * Optional: the scheduler falls back to one `claimRun` per request.
+   */
+  claimRuns?(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]>;
+  /**
+   * False when only one scheduler uses this store, so that the scheduler's
+   * own phase 1 already gives each due run out exactly once and claims can be
+   * skipped (the MemoryStore with a single user). Absent means true.
+   */
+  claimsRequired?(): boolean;
   /** Extends a claim's lease; false when it was lost (expired and taken, or released). */
   renewLease(claim: Claim, leaseMs: number): Promise<boolean>;
   /** Finishes a claim: no one renews it any more. Its key stays unique. */

@@ -9,7 +9,7 @@ const handlers = new URL("../fixtures/handlers.mjs", import.meta.url);
 function request(overrides: Partial<DispatchRequest> = {}): DispatchRequest {
   return {
     taskName: "t",
-    scheduledAt: new Date(0),
+    scheduledAtMs: 0,
     attempt: 1,
     payload: undefined,
     timeoutMs: 0,
