@@ -428,8 +428,10 @@ if (await requirePg("PostgresStore tests")) {
       it("recovers from terminated connections: operations work again and the notifier re-subscribes", async () => {
         try {
           const appName = `orch-loss-${randomBytes(4).toString("hex")}`;
+          const listening: boolean[] = [];
           const a = await openStore("loss-a", {
             connectionString: `${db.connectionString}?application_name=${appName}`,
+            onListening: (resubscribed) => listening.push(resubscribed),
           });
           const b = await openStore("loss-b");
           const seen: StoreChange[] = [];
@@ -462,6 +464,7 @@ if (await requirePg("PostgresStore tests")) {
             assert.ok(error.cause instanceof Error, "the pg error is the cause");
           }
           await waitFor("the notifier to re-subscribe", () => a.subscriptions >= 2 && a.listening);
+          assert.deepEqual(listening.slice(0, 2), [false, true], "told of the re-subscription");
           await b.putTask(taskRecord("after-loss"), { replace: false });
           await waitFor("a change after the reconnection", () =>
             seen.some((change) => change.taskName === "after-loss"),

@@ -62,8 +62,14 @@ export interface PostgresStoreOptions {
    * @defaultValue 3600000
    */
   readonly claimRetentionMs?: number;
-  /** Told about background trouble: the LISTEN connection lost or back, an idle connection dropped. Must not throw. */
+  /** Told about background trouble: the LISTEN connection lost, an idle connection dropped. Must not throw. */
   readonly onError?: (error: unknown, context: "notifier" | "pool") => void;
+  /**
+   * Told each time the `watch` subscription is made, `resubscribed` true after a
+   * lost connection: changes made meanwhile were not delivered, so reload every
+   * task then. Must not throw.
+   */
+  readonly onListening?: (resubscribed: boolean) => void;
 }
 
 /** The defaults of {@link PostgresStoreOptions}. */
@@ -137,6 +143,7 @@ export class PostgresStore implements Store {
   readonly #poolConfig: PoolConfig | undefined;
   readonly #claimRetentionMs: number;
   readonly #onError: PostgresStoreOptions["onError"];
+  readonly #onListening: PostgresStoreOptions["onListening"];
   readonly #origin = randomUUID();
   readonly #statementPrefix: string;
   #pool: Pool | undefined;
@@ -180,6 +187,7 @@ export class PostgresStore implements Store {
       POSTGRES_STORE_DEFAULTS.claimRetentionMs,
     );
     this.#onError = options.onError;
+    this.#onListening = options.onListening;
     if (options.pool !== undefined) {
       this.#givenPool = options.pool;
     } else if (typeof options.connectionString === "string" && options.connectionString !== "") {
@@ -233,14 +241,16 @@ export class PostgresStore implements Store {
       // process; the pool drops it and opens a new one on the next query.
       pool.on("error", this.#onPoolError);
       this.#pool = pool;
-      this.#notifier = new Notifier({
+      const notifier = new Notifier({
         pool,
         channel: this.channel,
         origin: this.#origin,
         onStatus: (status: NotifierStatus, error?: unknown) => {
           if (status === "lost") this.#report(error, "notifier");
+          else this.#listening(notifier.subscriptions > 1);
         },
       });
+      this.#notifier = notifier;
     }
     return { pool: this.#pool, notifier: this.#notifier };
   }
@@ -518,6 +528,14 @@ export class PostgresStore implements Store {
   readonly #onPoolError = (error: Error): void => {
     this.#report(error, "pool");
   };
+
+  #listening(resubscribed: boolean): void {
+    try {
+      this.#onListening?.(resubscribed);
+    } catch {
+      // Contained, as for onError.
+    }
+  }
 
   #report(error: unknown, context: "notifier" | "pool"): void {
     try {
