@@ -55,7 +55,7 @@ export function describeValue(value: unknown): string {
   }
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
-  return `${String(value)} (${typeof value})`;
+  return `${(value as number | boolean | bigint | symbol).toString()} (${typeof value})`;
 }
 
 /**
