@@ -5,8 +5,12 @@ export default defineConfig({
     index: "src/index.ts",
     scheduler: "src/scheduler.ts",
     "core/dispatcher": "src/core/dispatcher.ts",
+    // Loaded by URL in worker threads, so no import reaches it: list it.
+    "core/worker-entry": "src/core/worker-entry.ts",
     "cron/index": "src/cron/index.ts",
     "cli/bin": "src/cli/bin.ts",
+    "store/sqlite/index": "src/store/sqlite/index.ts",
+    "store/postgres/index": "src/store/postgres/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

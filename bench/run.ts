@@ -1,11 +1,23 @@
 /**
  * `npm run bench`: every benchmark, peers side by side in one run.
- * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling picks sections.
+ * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,store,postgres picks sections.
  */
 import { runCronBench } from "./cron.js";
+import { runPostgresBench } from "./postgres.js";
+import { runSchedulingBench } from "./scheduling.js";
+import { runStoreLatenessBench } from "./store-lateness.js";
+import { runStoreBench } from "./store.js";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const only = new Set((process.env.BENCH_ONLY ?? "cron,scheduling,store").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "cron,scheduling,store,postgres").split(","));
 
-console.log(`orchestrator benchmarks — Node ${process.version}, ${new Date().toISOString()}`);
+console.log(
+  `orchestrator benchmarks — Node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds`,
+);
 if (only.has("cron")) runCronBench(rounds);
+if (only.has("scheduling")) runSchedulingBench(rounds);
+if (only.has("store")) {
+  await runStoreBench(rounds);
+  await runStoreLatenessBench(rounds);
+}
+if (only.has("postgres")) await runPostgresBench(rounds);

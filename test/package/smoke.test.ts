@@ -48,8 +48,31 @@ describe(
       assert.deepEqual(JSON.parse(run(["--input-type=commonjs", "-e", code])), expected);
     });
 
+    it("exposes the stores as their own entry points, for import and require", () => {
+      const esm = run([
+        "--input-type=module",
+        "-e",
+        `const a = await import("orchestrator/store/sqlite"); const b = await import("orchestrator/store/postgres");
+       console.log(typeof a.SqliteStore, typeof b.PostgresStore)`,
+      ]);
+      const cjs = run([
+        "--input-type=commonjs",
+        "-e",
+        `console.log(typeof require("orchestrator/store/sqlite").SqliteStore, typeof require("orchestrator/store/postgres").PostgresStore)`,
+      ]);
+      assert.equal(esm, "function function");
+      assert.equal(cjs, "function function");
+    });
+
     it("ships type declarations for both", () => {
-      for (const file of ["index.d.mts", "index.d.cts", "scheduler.d.mts", "cron/index.d.cts"]) {
+      for (const file of [
+        "index.d.mts",
+        "index.d.cts",
+        "scheduler.d.mts",
+        "cron/index.d.cts",
+        "store/sqlite/index.d.mts",
+        "store/postgres/index.d.cts",
+      ]) {
         assert.ok(existsSync(new URL(`../../dist/${file}`, import.meta.url)), file);
       }
     });
