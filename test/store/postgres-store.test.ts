@@ -12,10 +12,8 @@ import { describe, it } from "node:test";
 import { InvalidArgumentError, LeaseLostError, StoreError } from "../../src/errors.js";
 import { LeaseKeeper } from "../../src/store/postgres/lease-keeper.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/postgres/migrations.js";
-import {
-  PostgresStore,
-  type PostgresStoreOptions,
-} from "../../src/store/postgres/postgres-store.js";
+import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import type { PostgresStoreOptions } from "../../src/store/postgres/postgres-options.js";
 import type { Claim, StoreChange } from "../../src/store/store.js";
 import { ManualClock, SystemClock } from "../../src/time/clock.js";
 import { requirePg, waitFor, withTestSchema, type TestSchema } from "../helpers/pg.js";

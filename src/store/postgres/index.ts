@@ -3,12 +3,12 @@
  * schedulers on one database. Needs the `pg` package (an optional peer
  * dependency of orchestrator).
  */
+export { PostgresStore } from "./postgres-store.js";
 export {
-  PostgresStore,
   POSTGRES_STORE_DEFAULTS,
   type ClockSkew,
   type PostgresClaimRequest,
   type PostgresStoreOptions,
-} from "./postgres-store.js";
+} from "./postgres-options.js";
 export { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
 export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from "./migrations.js";
