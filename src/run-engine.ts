@@ -11,7 +11,7 @@ import { RunHeap, type HeapItem } from "./core/run-heap.js";
 import type { Schedule } from "./core/schedule.js";
 import type { QueuedRun, ResolvedTaskOptions, RunStatus, Task, TaskCallback } from "./core/task.js";
 import { OrchestratorError } from "./errors.js";
-import type { RunTrigger, SchedulerEvents } from "./events.js";
+import type { RunEventBase, RunTrigger, SchedulerEvents } from "./events.js";
 import { safeLog, type Logger } from "./logger.js";
 import type { Claim, ClaimRequest, RunRecord, Store } from "./store/store.js";
 import { progressOf } from "./store/task-record.js";
@@ -75,6 +75,8 @@ class PlannedRun implements DispatchRequest {
   claimed: boolean;
   startedAtMs = 0;
   startMono = 0;
+  /** Set when an inline callback returned synchronously, until phase 3 takes it. */
+  outcome: DispatchOutcome | null = null;
 
   constructor(
     task: Task,
@@ -379,7 +381,7 @@ export class RunEngine {
       }
     }
     const finished: Promise<void>[] = [];
-    const settled: [PlannedRun, DispatchOutcome][] = [];
+    const settled: PlannedRun[] = [];
     let next = 0;
     for (const run of runs) {
       if (!run.claimed) {
@@ -403,12 +405,13 @@ export class RunEngine {
         this.#inFlight.set(run, promise);
         finished.push(promise);
       } else {
-        settled.push([run, outcome]);
+        run.outcome = outcome;
+        settled.push(run);
       }
     }
     // Callbacks that returned synchronously are recorded after every run of the batch has started.
-    for (const [run, outcome] of settled) {
-      const promise = this.#finish(run, outcome);
+    for (const run of settled) {
+      const promise = this.#finish(run, run.outcome as DispatchOutcome);
       this.#inFlight.set(run, promise);
       finished.push(promise);
     }
@@ -462,14 +465,13 @@ export class RunEngine {
     const claim = run.claim;
     const host = this.#host;
     const { task, scheduledAtMs, attempt, report, startedAtMs, startMono } = run;
-    const scheduledAt = new Date(scheduledAtMs);
-    const base = {
+    const base = (): RunEventBase => ({
       taskName: task.name,
-      scheduledAt,
+      scheduledAt: new Date(scheduledAtMs),
       attempt,
       trigger: run.trigger,
       runId: run.runId,
-    };
+    });
     // Phase 3: update the task synchronously, then tell listeners, then persist.
     const durationMs = host.clock.monotonicMs() - startMono;
     const finishedAtMs = host.clock.nowMs();
@@ -490,7 +492,7 @@ export class RunEngine {
     }
     if (outcome.ok) {
       report.succeeded++;
-      if (host.hasListeners("run:success")) host.emit("run:success", { ...base, durationMs });
+      if (host.hasListeners("run:success")) host.emit("run:success", { ...base(), durationMs });
     } else {
       report.failed++;
       safeLog(
@@ -499,7 +501,7 @@ export class RunEngine {
         {
           err: error,
           taskName: task.name,
-          scheduledAt: scheduledAt.toISOString(),
+          scheduledAt: new Date(scheduledAtMs).toISOString(),
           attempt,
           status,
           willRetry,
@@ -507,7 +509,7 @@ export class RunEngine {
         `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : "failed"}`,
       );
       host.emit("run:error", {
-        ...base,
+        ...base(),
         error,
         status: status as "failed" | "timed-out",
         durationMs,

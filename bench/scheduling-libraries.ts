@@ -1,0 +1,68 @@
+/**
+ * How each library under comparison registers a cron job and shuts down.
+ * Used by bench/scheduling-worker.ts, one library per process.
+ */
+import { Cron } from "croner";
+import nodeCron from "node-cron";
+import { CronJob, Task, ToadScheduler } from "toad-scheduler";
+import { Dispatcher } from "../src/core/dispatcher.js";
+import { silentLogger } from "../src/logger.js";
+import { Scheduler } from "../src/scheduler.js";
+
+/** One library: `register` adds a job (sync where the library allows), `start` begins timing, `stop` ends it. */
+export interface SchedulingLibrary {
+  register(name: string, expression: string, callback: () => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const SCHEDULING_LIBRARIES: Record<string, () => SchedulingLibrary> = {
+  orchestrator: () => {
+    const scheduler = new Scheduler(new Dispatcher(), { timezone: "UTC", logger: silentLogger });
+    return {
+      register: (name, expression, callback) =>
+        void scheduler.registerTask(name, expression, callback),
+      start: () => scheduler.start(),
+      stop: () => scheduler.stop(),
+    };
+  },
+  croner: () => {
+    const jobs: Cron[] = [];
+    return {
+      register: (name, expression, callback) =>
+        void jobs.push(new Cron(expression, { timezone: "UTC", name }, callback)),
+      start: () => Promise.resolve(),
+      stop: () => {
+        for (const job of jobs) job.stop();
+        return Promise.resolve();
+      },
+    };
+  },
+  "node-cron": () => {
+    const tasks: { stop(): unknown }[] = [];
+    return {
+      register: (name, expression, callback) =>
+        void tasks.push(nodeCron.schedule(expression, callback, { name, timezone: "UTC" })),
+      start: () => Promise.resolve(),
+      stop: async () => {
+        for (const task of tasks) await task.stop();
+      },
+    };
+  },
+  "toad-scheduler": () => {
+    const scheduler = new ToadScheduler();
+    return {
+      register: (name, expression, callback) =>
+        scheduler.addCronJob(
+          new CronJob({ cronExpression: expression, timezone: "UTC" }, new Task(name, callback), {
+            id: name,
+          }),
+        ),
+      start: () => Promise.resolve(),
+      stop: () => {
+        scheduler.stop();
+        return Promise.resolve();
+      },
+    };
+  },
+};

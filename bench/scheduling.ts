@@ -1,0 +1,193 @@
+/**
+ * Scheduling benchmark: orchestrator's Scheduler against croner, node-cron
+ * and toad-scheduler, each library in its own process (bench/scheduling-worker.ts):
+ * registration µs/job and heap bytes/job at 10k, 100k and 1M jobs, CPU while
+ * idle, and 10,000 jobs due in the same second (lateness, exactly once).
+ *
+ *   node --import tsx bench/scheduling.ts        (BENCH_ROUNDS, default 1)
+ *   BENCH_SCHED_SIZES=10000,100000 BENCH_SCHED_PEER_MAX=100000 to bound the run.
+ */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { median, printTable } from "./report.js";
+
+const LIBS = ["orchestrator", "croner", "node-cron", "toad-scheduler"] as const;
+const PEERS = LIBS.filter((lib) => lib !== "orchestrator");
+const worker = fileURLToPath(new URL("./scheduling-worker.ts", import.meta.url));
+
+interface RegisterResult {
+  registerUsPerJob: number;
+  registerMs: number;
+  heapBytesPerJob: number;
+  idleCpuPercent: number;
+  timers: number;
+}
+interface BurstResult {
+  fired: number;
+  duplicates: number;
+  registeredBeforeTarget: boolean;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function runWorker<T>(args: string[], timeoutMs: number): T | { failed: string } {
+  try {
+    const out = execFileSync(
+      process.execPath,
+      ["--expose-gc", "--max-old-space-size=6144", "--import", "tsx", worker, ...args],
+      {
+        env: { ...process.env, TZ: "UTC" },
+        encoding: "utf8",
+        timeout: timeoutMs,
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    return JSON.parse(out.trim().split("\n").pop() as string) as T;
+  } catch (error) {
+    const e = error as { signal?: string; status?: number };
+    return {
+      failed:
+        e.signal === "SIGTERM" ? `over ${timeoutMs / 1000} s` : `failed (exit ${e.status ?? "?"})`,
+    };
+  }
+}
+
+const failed = (value: unknown): value is { failed: string } =>
+  typeof value === "object" && value !== null && "failed" in value;
+
+function fmt(value: number | undefined, digits = 1): string {
+  if (value === undefined || !Number.isFinite(value)) return "—";
+  if (Math.abs(value) >= 10_000) return `${(value / 1000).toFixed(0)}k`;
+  return value.toFixed(digits);
+}
+
+/** Lower is better for every cost here: the ratio is peer ÷ orchestrator, so above 1× means orchestrator costs less. */
+function ratio(ours: number | undefined, theirs: number | undefined): string {
+  if (
+    ours === undefined ||
+    theirs === undefined ||
+    !Number.isFinite(ours) ||
+    !Number.isFinite(theirs) ||
+    ours <= 0
+  )
+    return "—";
+  return `${(theirs / ours).toFixed(1)}×`;
+}
+
+export function runSchedulingBench(rounds = 1): void {
+  const sizes = (process.env.BENCH_SCHED_SIZES ?? "10000,100000,1000000").split(",").map(Number);
+  // Peers beyond this size are skipped (anchors.md: croner and toad-scheduler pass 10 GiB near 100k, node-cron needs minutes).
+  const peerMax = Number(process.env.BENCH_SCHED_PEER_MAX ?? 100_000);
+  const idleMs = Number(process.env.BENCH_SCHED_IDLE_MS ?? 5_000);
+  const timeoutMs = Number(process.env.BENCH_SCHED_TIMEOUT_MS ?? 120_000);
+  const register: Record<number, Record<string, RegisterResult[]>> = {};
+  const notes: Record<number, Record<string, string>> = {};
+  const burst: Record<string, BurstResult[]> = {};
+  const burstNotes: Record<string, string> = {};
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [...LIBS] : [...LIBS].reverse();
+    for (const size of sizes) {
+      for (const lib of order) {
+        if (lib !== "orchestrator" && size > peerMax) {
+          (notes[size] ??= {})[lib] = "not run";
+          continue;
+        }
+        const result = runWorker<RegisterResult>(
+          [lib, "register", String(size), String(idleMs)],
+          timeoutMs,
+        );
+        if (failed(result)) (notes[size] ??= {})[lib] = result.failed;
+        else ((register[size] ??= {})[lib] ??= []).push(result);
+        process.stderr.write(
+          `scheduling bench: round ${round + 1}, ${lib} ${size}: ${failed(result) ? result.failed : "ok"}\n`,
+        );
+      }
+    }
+    for (const lib of order) {
+      const result = runWorker<BurstResult>([lib, "burst", "10000"], timeoutMs);
+      if (failed(result)) burstNotes[lib] = result.failed;
+      else (burst[lib] ??= []).push(result);
+      process.stderr.write(
+        `scheduling bench: round ${round + 1}, ${lib} burst: ${failed(result) ? result.failed : "ok"}\n`,
+      );
+    }
+  }
+
+  const header = ["measure", ...LIBS, ...PEERS.map((peer) => `vs ${peer}`)];
+  const rows: string[][] = [];
+  const row = (
+    label: string,
+    values: Record<string, number | undefined>,
+    text: Record<string, string> = {},
+    digits = 1,
+  ): void => {
+    rows.push([
+      label,
+      ...LIBS.map((lib) => text[lib] ?? fmt(values[lib], digits)),
+      ...PEERS.map((peer) => ratio(values.orchestrator, values[peer])),
+    ]);
+  };
+  const pick = (size: number, key: keyof RegisterResult): Record<string, number | undefined> =>
+    Object.fromEntries(
+      LIBS.map((lib) => [
+        lib,
+        register[size]?.[lib] ? median(register[size][lib].map((r) => r[key])) : undefined,
+      ]),
+    );
+  for (const size of sizes) {
+    const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
+    const text = notes[size] ?? {};
+    row(`${label}: registration, µs per job`, pick(size, "registerUsPerJob"), text, 2);
+    row(
+      `${label}: registration, whole, s`,
+      Object.fromEntries(
+        Object.entries(pick(size, "registerMs")).map(([k, v]) => [
+          k,
+          v === undefined ? undefined : v / 1000,
+        ]),
+      ),
+      text,
+      2,
+    );
+    row(`${label}: heap per job, bytes`, pick(size, "heapBytesPerJob"), text, 0);
+    row(`${label}: CPU while idle, % of a core`, pick(size, "idleCpuPercent"), text, 2);
+    row(`${label}: active timers`, pick(size, "timers"), text, 0);
+  }
+  const burstPick = (key: keyof BurstResult): Record<string, number | undefined> =>
+    Object.fromEntries(
+      LIBS.map((lib) => [
+        lib,
+        burst[lib] ? median(burst[lib].map((r) => Number(r[key]))) : undefined,
+      ]),
+    );
+  row("10k due in one second: lateness p50, ms", burstPick("p50"), burstNotes);
+  row("10k due in one second: lateness p99, ms", burstPick("p99"), burstNotes);
+  row("10k due in one second: lateness max, ms", burstPick("max"), burstNotes);
+  rows.push([
+    "10k due in one second: each fired exactly once",
+    ...LIBS.map(
+      (lib) =>
+        burstNotes[lib] ??
+        (burst[lib]?.every((r) => r.fired === 10_000 && r.duplicates === 0)
+          ? "yes"
+          : burst[lib]
+            ? "no"
+            : "—"),
+    ),
+    ...PEERS.map(() => ""),
+  ]);
+  console.log(
+    `\n## Scheduling (${rounds} round${rounds === 1 ? "" : "s"}, medians; every measure is a cost, ratios are peer ÷ orchestrator: above 1× orchestrator costs less)\n`,
+  );
+  printTable(header, rows);
+  console.log(
+    `\nJobs are "M * * * *" with M 30 minutes away (none due while measured), no-op callbacks, one process per library and size (TZ=UTC, --expose-gc).` +
+      ` CPU while idle is measured over ${idleMs / 1000} s after registration. Peers above ${peerMax.toLocaleString("en")} jobs are not run.` +
+      `\nThe burst registers 10,000 jobs on one 6-field cron expression matching a single second; lateness = first call − that second.`,
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runSchedulingBench(Number(process.env.BENCH_ROUNDS ?? 1));
+}
