@@ -50,6 +50,25 @@ describe("Batcher", () => {
     assert.equal(await batcher.add(3), 3);
   });
 
+  it("never splits a group across batches, even past maxBatch", async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher<number, number>(
+      (items) => {
+        batches.push([...items]);
+        return Promise.resolve([...items]);
+      },
+      { maxBatch: 2, maxInFlight: 1 },
+    );
+    const results = await Promise.all([
+      batcher.add(1),
+      batcher.addGroup([2, 3]),
+      batcher.addGroup([4, 5, 6]),
+      batcher.add(7),
+    ]);
+    assert.deepEqual(results, [1, [2, 3], [4, 5, 6], 7]);
+    assert.deepEqual(batches, [[1], [2, 3], [4, 5, 6], [7]]);
+  });
+
   it("rejects when the batch gives the wrong number of results", async () => {
     const batcher = new Batcher<number, number>(() => Promise.resolve([]));
     await assert.rejects(batcher.add(1), /gave 0 results/);

@@ -28,8 +28,8 @@ export const BATCHER_DEFAULTS = Object.freeze({
 } satisfies Required<BatcherOptions>);
 
 interface Pending<I, O> {
-  readonly item: I;
-  readonly resolve: (value: O) => void;
+  readonly items: readonly I[];
+  readonly resolve: (values: O[]) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -53,9 +53,18 @@ export class Batcher<I, O> {
   }
 
   /** Queues one item; resolves with its result once its batch ran. */
-  add(item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
+  async add(item: I): Promise<O> {
+    const [result] = await this.addGroup([item]);
+    return result as O;
+  }
+
+  /**
+   * Queues items that must travel in the same batch (one statement, one
+   * commit: all or none), even beyond `maxBatch`; resolves with their results.
+   */
+  addGroup(items: readonly I[]): Promise<O[]> {
+    return new Promise<O[]>((resolve, reject) => {
+      this.#queue.push({ items, resolve, reject });
       this.#schedule();
     });
   }
@@ -70,7 +79,14 @@ export class Batcher<I, O> {
   readonly #flush = (): void => {
     this.#scheduled = false;
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
+      let size = 0;
+      let count = 0;
+      for (const pending of this.#queue) {
+        if (count > 0 && size + pending.items.length > this.#maxBatch) break;
+        size += pending.items.length;
+        count++;
+      }
+      const batch = this.#queue.splice(0, count);
       this.#inFlight++;
       void this.#send(batch);
     }
@@ -78,11 +94,16 @@ export class Batcher<I, O> {
 
   async #send(batch: Pending<I, O>[]): Promise<void> {
     try {
-      const results = await this.#run(batch.map((pending) => pending.item));
-      if (results.length !== batch.length) {
-        throw new Error(`A batch of ${batch.length} gave ${results.length} results`);
+      const items = batch.flatMap((pending) => pending.items);
+      const results = await this.#run(items);
+      if (results.length !== items.length) {
+        throw new Error(`A batch of ${items.length} gave ${results.length} results`);
       }
-      batch.forEach((pending, i) => pending.resolve(results[i] as O));
+      let at = 0;
+      for (const pending of batch) {
+        pending.resolve(results.slice(at, at + pending.items.length));
+        at += pending.items.length;
+      }
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     } finally {

@@ -400,6 +400,17 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Records the attempt and releases its claim in one statement, atomically:
+   * a node that dies in between cannot leave a run both recorded and still
+   * claimed (which a reaper would then also report as interrupted). Proposed
+   * for the Store interface; the scheduler may call it instead of
+   * `recordRun` + `releaseClaim`.
+   */
+  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
+    await this.#writes.addGroup([record, claim]);
+  }
+
   /** Appends a history row (batched with concurrent appends, in call order). */
   async recordRun(record: RunRecord): Promise<void> {
     await this.#writes.add(record);
