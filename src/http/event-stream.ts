@@ -72,27 +72,39 @@ export class EventStream {
         scheduledAt: iso(e.scheduledAt),
         attempt: e.attempt,
       });
-    const onSuccess = (e: RunSuccessEvent): void => {
-      finished(e.taskName);
-      this.sendRun({
-        type: "success",
-        taskName: e.taskName,
-        scheduledAt: iso(e.scheduledAt),
-        attempt: e.attempt,
-        durationMs: e.durationMs,
+    // The history row of a finished run is written just after its event: send on the next turn, so
+    // that a client re-reading the history on this event finds the row.
+    // The durations cache is dropped now and again then, in case a read cached the history in between.
+    const later = (taskName: string, send: () => void): void => {
+      finished(taskName);
+      setImmediate(() => {
+        finished(taskName);
+        send();
       });
     };
+    const onSuccess = (e: RunSuccessEvent): void => {
+      later(e.taskName, () =>
+        this.sendRun({
+          type: "success",
+          taskName: e.taskName,
+          scheduledAt: iso(e.scheduledAt),
+          attempt: e.attempt,
+          durationMs: e.durationMs,
+        }),
+      );
+    };
     const onError = (e: RunErrorEvent): void => {
-      finished(e.taskName);
-      this.sendRun({
-        type: "error",
-        taskName: e.taskName,
-        scheduledAt: iso(e.scheduledAt),
-        attempt: e.attempt,
-        durationMs: e.durationMs,
-        status: e.status,
-        message: errorMessage(e.error),
-      });
+      later(e.taskName, () =>
+        this.sendRun({
+          type: "error",
+          taskName: e.taskName,
+          scheduledAt: iso(e.scheduledAt),
+          attempt: e.attempt,
+          durationMs: e.durationMs,
+          status: e.status,
+          message: errorMessage(e.error),
+        }),
+      );
     };
     const onSkipped = (e: RunSkippedEvent): void =>
       this.sendRun({ type: "skipped", taskName: e.taskName, scheduledAt: iso(e.scheduledAt) });
