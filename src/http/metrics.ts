@@ -51,7 +51,9 @@ const LATENESS_BUCKETS = [
  *   for scheduled and catch-up runs (manual triggers and retries are not late by design);
  * - `orchestrator_tasks{state}`: `listTasks()` counted at scrape time;
  * - `orchestrator_claims_total{outcome}`: `won` = a first attempt started (`run:start`,
- *   attempt 1, which follows a successful claim), `lost` = `run:skipped` with reason `claimed`;
+ *   attempt 1, which follows a successful claim) while the store requires claims
+ *   (`store.claimsRequired()`; a MemoryStore with one user does not), `lost` = `run:skipped`
+ *   with reason `claimed`;
  * - `orchestrator_lease_losses_total`: a `lease:lost` event, when the scheduler emits one
  *   (it does not yet: the counter stays at 0 until it does);
  * - `orchestrator_scheduler_errors_total{context}`: `scheduler:error`;
@@ -117,7 +119,9 @@ export function createSchedulerMetrics(
   });
 
   const onStart = (event: RunStartEvent): void => {
-    if (event.attempt === 1 && event.trigger !== "retry") claims.inc({ outcome: "won" });
+    // A store with one user needs no claims (Store.claimsRequired): runs then start unclaimed.
+    const claimed = scheduler.store.claimsRequired?.() ?? true;
+    if (claimed && event.attempt === 1 && event.trigger !== "retry") claims.inc({ outcome: "won" });
     if (event.trigger === "schedule" || event.trigger === "catch-up") {
       const late = (event.startedAt.getTime() - event.scheduledAt.getTime()) / 1000;
       lateness.observe({ task: event.taskName }, Math.max(0, late));

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { register as globalRegistry } from "prom-client";
+import { Dispatcher } from "../../src/core/dispatcher.js";
 import { createSchedulerMetrics } from "../../src/http/metrics.js";
+import { silentLogger } from "../../src/logger.js";
+import { Scheduler } from "../../src/scheduler.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import { ManualClock } from "../../src/time/clock.js";
 import { startHarness } from "./helpers.js";
 
 /** The value of one sample line (`name{labels} value`), or undefined. */
@@ -67,19 +72,50 @@ describe("http /metrics", () => {
       assert.equal(sample(text, 'orchestrator_tasks{state="paused"}'), 1);
       assert.equal(sample(text, 'orchestrator_tasks{state="active"}'), 3);
       assert.equal(sample(text, 'orchestrator_tasks{state="quarantined"}'), 0);
-      // Every run here was a first attempt after a claim (no retries): claims won = runs started.
-      const started = [
-        ...text.matchAll(
-          /^orchestrator_runs_total\{task="\w+",status="(?:succeeded|failed)"\} (\d+)$/gm,
-        ),
-      ]
-        .map((m) => Number(m[1]))
-        .reduce((a, b) => a + b, 0);
-      assert.equal(sample(text, 'orchestrator_claims_total{outcome="won"}'), started);
+      // A MemoryStore with a single user needs no claims: none are counted.
+      assert.equal(sample(text, 'orchestrator_claims_total{outcome="won"}'), 0);
       assert.equal(sample(text, 'orchestrator_claims_total{outcome="lost"}'), 0);
       assert.equal(sample(text, "orchestrator_lease_losses_total"), 0);
     } finally {
       await h.close();
+    }
+  });
+
+  it("counts claims won and lost when two schedulers share a store", async () => {
+    const clock = new ManualClock("2026-03-01T10:00:00Z");
+    const store = new MemoryStore();
+    const dispatchers = [new Dispatcher(), new Dispatcher()] as const;
+    const [a, b] = dispatchers.map(
+      (dispatcher, i) =>
+        new Scheduler(dispatcher, {
+          clock,
+          store,
+          nodeId: `node-${i}`,
+          timezone: "UTC",
+          logger: silentLogger,
+        }),
+    ) as [Scheduler, Scheduler];
+    const metrics = createSchedulerMetrics(a, { defaultMetrics: false });
+    try {
+      const tasks = ["t0", "t1", "t2", "t3"];
+      for (const name of tasks) await a.registerTask(name, "* * * * *", () => {});
+      // The store holds one record per name; b keeps its copies in memory only.
+      for (const name of tasks) await b.registerTask(name, "* * * * *", () => {}).catch(() => {});
+      clock.advance("1m");
+      await Promise.all([a.runPending(), b.runPending()]);
+      const text = await metrics.render();
+      const won = sample(text, 'orchestrator_claims_total{outcome="won"}') ?? 0;
+      const lost = sample(text, 'orchestrator_claims_total{outcome="lost"}') ?? 0;
+      assert.equal(won + lost, tasks.length, text);
+      assert.equal(
+        won,
+        a.listTasks().reduce((n, t) => n + t.runCount, 0),
+      );
+    } finally {
+      metrics.dispose();
+      await a.stop();
+      await b.stop();
+      for (const dispatcher of dispatchers) await dispatcher.close();
     }
   });
 
