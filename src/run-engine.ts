@@ -1,127 +1,32 @@
-import type {
-  DispatchOutcome,
-  DispatchRequest,
-  DispatchTarget,
-  Dispatcher,
-} from "./core/dispatcher.js";
+import type { DispatchOutcome, DispatchTarget, Dispatcher } from "./core/dispatcher.js";
 import { planDueRuns } from "./core/misfire.js";
 import { decideOverlap } from "./core/overlap.js";
 import { retryDelayMs, shouldRetry } from "./core/retry.js";
-import { RunHeap, type HeapItem } from "./core/run-heap.js";
+import { RunHeap } from "./core/run-heap.js";
 import type { Schedule } from "./core/schedule.js";
 import type { QueuedRun, ResolvedTaskOptions, RunStatus, Task, TaskCallback } from "./core/task.js";
 import { OrchestratorError } from "./errors.js";
-import type { RunEventBase, RunTrigger, SchedulerEvents } from "./events.js";
-import { safeLog, type Logger } from "./logger.js";
-import type { Claim, ClaimRequest, RunRecord, Store } from "./store/store.js";
-import { progressOf } from "./store/task-record.js";
+import type { RunEventBase, RunTrigger } from "./events.js";
+import { safeLog } from "./logger.js";
+import type { Claim, ClaimRequest } from "./store/store.js";
+import {
+  PendingRetry,
+  PlannedRun,
+  emptyReport,
+  errorFields,
+  jitter,
+  type RunReport,
+} from "./run-plan.js";
+import { RunRecorder, type RunRecorderHost } from "./run-recorder.js";
 import type { Clock } from "./time/clock.js";
 
-/** What one `runPending()` or `triggerTask()` call did. `ran` = `succeeded` + `failed` (attempts started). */
-export interface RunReport {
-  ran: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-}
-
 /** What the engine needs from its Scheduler. */
-export interface RunEngineHost {
+export interface RunEngineHost extends RunRecorderHost {
   readonly clock: Clock;
-  readonly store: Store;
   readonly dispatcher: Dispatcher;
-  readonly logger: Logger;
-  readonly nodeId: string;
   readonly leaseMs: number;
-  emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
-  hasListeners(event: keyof SchedulerEvents): boolean;
-  /** True while `task` is the registered task of its name. */
-  isCurrent(task: Task): boolean;
   handler(name: string): TaskCallback | undefined;
   poke(dueMs: number): void;
-}
-
-/** A failed attempt waiting in the heap for its retry; the task counts as running meanwhile. */
-class PendingRetry implements HeapItem {
-  heapIndex = -1;
-  readonly task: Task;
-  readonly scheduledAtMs: number;
-  readonly attempt: number;
-  readonly claim: Claim | null;
-  constructor(task: Task, scheduledAtMs: number, attempt: number, claim: Claim | null) {
-    this.task = task;
-    this.scheduledAtMs = scheduledAtMs;
-    this.attempt = attempt;
-    this.claim = claim;
-  }
-}
-
-/**
- * One attempt from planning to recording. It is also the request given to the
- * Dispatcher, so that a burst of runs allocates one object per run.
- */
-class PlannedRun implements DispatchRequest {
-  readonly task: Task;
-  readonly taskName: string;
-  readonly scheduledAtMs: number;
-  readonly attempt: number;
-  readonly payload: unknown;
-  readonly timeoutMs: number;
-  readonly trigger: RunTrigger;
-  readonly report: RunReport;
-  /** The store's claim; null when not claimed yet, or when the store needs no claims. */
-  claim: Claim | null;
-  /** True once the run may start: claimed, or the store needs no claims, or a retry of a started run. */
-  claimed: boolean;
-  startedAtMs = 0;
-  startMono = 0;
-  /** Set when an inline callback returned synchronously, until phase 3 takes it. */
-  outcome: DispatchOutcome | null = null;
-
-  constructor(
-    task: Task,
-    scheduledAtMs: number,
-    attempt: number,
-    trigger: RunTrigger,
-    claim: Claim | null,
-    report: RunReport,
-  ) {
-    this.task = task;
-    this.taskName = task.name;
-    this.scheduledAtMs = scheduledAtMs;
-    this.attempt = attempt;
-    this.payload = task.options.payload;
-    this.timeoutMs = task.options.timeoutMs;
-    this.trigger = trigger;
-    this.claim = claim;
-    this.claimed = trigger === "retry";
-    this.report = report;
-  }
-
-  /** The claim id, or a local id shared by the run's retries when there is no claim. */
-  get runId(): string {
-    return this.claim?.id ?? `local:${this.taskName}@${this.scheduledAtMs}`;
-  }
-}
-
-function emptyReport(): RunReport {
-  return { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
-}
-
-function jitter(options: ResolvedTaskOptions): number {
-  return options.jitterMs > 0 ? Math.floor(Math.random() * (options.jitterMs + 1)) : 0;
-}
-
-function errorFields(error: unknown): RunRecord["error"] {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      message: error.message,
-      ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(typeof code === "string" ? { code } : {}),
-    };
-  }
-  return { message: String(error) };
 }
 
 /**
@@ -133,12 +38,14 @@ function errorFields(error: unknown): RunRecord["error"] {
  */
 export class RunEngine {
   readonly #host: RunEngineHost;
+  readonly #recorder: RunRecorder;
   readonly #heap = new RunHeap<Task | PendingRetry>();
   readonly #inFlight = new Map<PlannedRun, Promise<void>>();
   #calling: object | undefined;
 
   constructor(host: RunEngineHost) {
     this.#host = host;
+    this.#recorder = new RunRecorder(host);
   }
 
   /** Entries in the heap (scheduled tasks plus pending retries). */
@@ -246,7 +153,7 @@ export class RunEngine {
         const { task } = item;
         if (task.removed) {
           task.running--;
-          if (item.claim !== null) void this.#release(item.claim);
+          if (item.claim !== null) void this.#recorder.release(item.claim);
           continue;
         }
         planned.push(
@@ -279,7 +186,7 @@ export class RunEngine {
           next: (ms) => task.schedule.next(ms),
           prev: (ms) => task.schedule.prev(ms),
         });
-        if (plan.missedCount > 0) this.#reportMissed(task, plan.missed, plan.missedCount);
+        if (plan.missedCount > 0) this.#recorder.missed(task, plan.missed, plan.missedCount);
         runs = plan.run;
         nextMs = plan.nextMs;
         if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > options.misfireGraceMs)) {
@@ -326,7 +233,7 @@ export class RunEngine {
     if (runs.length === 0) return planned;
     const decision = decideOverlap(task.options.overlap, task.running, task.queue?.length ?? 0);
     if (decision === "skip") {
-      for (const scheduledAtMs of runs) this.#skip(task, scheduledAtMs, report, "overlap");
+      for (const scheduledAtMs of runs) this.#recorder.skip(task, scheduledAtMs, report, "overlap");
       return planned;
     }
     for (let index = 0; index < runs.length; index++) {
@@ -391,7 +298,7 @@ export class RunEngine {
             const { task } = run;
             task.running--;
             task.started--;
-            this.#skip(task, run.scheduledAtMs, run.report, "claimed");
+            this.#recorder.skip(task, run.scheduledAtMs, run.report, "claimed");
             this.#afterRun(task);
             continue;
           }
@@ -517,7 +424,7 @@ export class RunEngine {
         retryAt: retryAtMs === null ? null : new Date(retryAtMs),
       });
     }
-    await this.#record({
+    await this.#recorder.record({
       taskName: task.name,
       claimId: claim?.id ?? null,
       scheduledAt: scheduledAtMs,
@@ -529,8 +436,8 @@ export class RunEngine {
       error: outcome.ok ? null : errorFields(error),
     });
     if (willRetry) return;
-    if (claim !== null) await this.#release(claim);
-    await this.#persistProgress(task);
+    if (claim !== null) await this.#recorder.release(claim);
+    await this.#recorder.persistProgress(task);
   }
 
   /** After a run ended (synchronously): start the next queued run, or complete the task. */
@@ -555,15 +462,6 @@ export class RunEngine {
     }
   }
 
-  async #persistProgress(task: Task): Promise<void> {
-    if (task.removed || !this.#host.isCurrent(task)) return;
-    try {
-      await this.#host.store.updateTaskProgress(task.name, progressOf(task));
-    } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "progress", taskName: task.name });
-    }
-  }
-
   #target(task: Task): DispatchTarget {
     const callback = task.callback;
     if (typeof callback === "function") return { kind: "inline", fn: callback };
@@ -579,78 +477,6 @@ export class RunEngine {
       return { kind: "inline", fn: handler };
     }
     return { kind: "module", module: callback.module, exportName: callback.export ?? "default" };
-  }
-
-  #skip(task: Task, scheduledAtMs: number, report: RunReport, reason: "overlap" | "claimed"): void {
-    report.skipped++;
-    if (this.#host.hasListeners("run:skipped")) {
-      this.#host.emit("run:skipped", {
-        taskName: task.name,
-        scheduledAt: new Date(scheduledAtMs),
-        reason,
-      });
-    }
-    void this.#record({
-      taskName: task.name,
-      claimId: null,
-      scheduledAt: scheduledAtMs,
-      startedAt: null,
-      finishedAt: null,
-      status: "skipped",
-      attempt: 1,
-      nodeId: this.#host.nodeId,
-      error: {
-        message:
-          reason === "overlap"
-            ? "the previous run was still running"
-            : "claimed by another scheduler",
-      },
-    });
-  }
-
-  #reportMissed(task: Task, missed: readonly number[], count: number): void {
-    const host = this.#host;
-    safeLog(
-      host.logger,
-      "warn",
-      { taskName: task.name, count, policy: task.options.misfire },
-      "Missed runs",
-    );
-    host.emit("run:missed", {
-      taskName: task.name,
-      missed: missed.map((ms) => new Date(ms)),
-      count,
-      policy: task.options.misfire,
-    });
-    for (const scheduledAt of missed) {
-      void this.#record({
-        taskName: task.name,
-        claimId: null,
-        scheduledAt,
-        startedAt: null,
-        finishedAt: null,
-        status: "missed",
-        attempt: 1,
-        nodeId: host.nodeId,
-        error: null,
-      });
-    }
-  }
-
-  async #record(record: RunRecord): Promise<void> {
-    try {
-      await this.#host.store.recordRun(record);
-    } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
-    }
-  }
-
-  async #release(claim: Claim): Promise<void> {
-    try {
-      await this.#host.store.releaseClaim(claim);
-    } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "release", taskName: claim.taskName });
-    }
   }
 
   #dropQueue(task: Task): void {

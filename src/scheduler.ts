@@ -7,11 +7,9 @@ import {
   describeScheduleInput,
   type ScheduleInput,
 } from "./core/schedule.js";
+import { checkCallback, checkTaskName, resolveTaskOptions } from "./core/task-options.js";
 import {
   Task,
-  checkCallback,
-  checkTaskName,
-  resolveTaskOptions,
   type CallbackInput,
   type TaskCallback,
   type TaskInfo,
@@ -25,7 +23,8 @@ import {
 } from "./errors.js";
 import { safeEmit, type SchedulerEvents } from "./events.js";
 import { createStderrLogger, safeLog, type Logger } from "./logger.js";
-import { RunEngine, type RunReport } from "./run-engine.js";
+import { RunEngine } from "./run-engine.js";
+import type { RunReport } from "./run-plan.js";
 import { MemoryStore } from "./store/memory-store.js";
 import type { HistoryQuery, RunRecord, Store } from "./store/store.js";
 import { buildTaskRecord, plainCallbackOf, progressOf } from "./store/task-record.js";
@@ -33,7 +32,7 @@ import { SystemClock, type Clock } from "./time/clock.js";
 import { toMs } from "./time/duration.js";
 import { TimerLoop } from "./time/timer-loop.js";
 
-export type { RunReport } from "./run-engine.js";
+export type { RunReport } from "./run-plan.js";
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {

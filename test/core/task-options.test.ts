@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  DEFAULT_TASK_OPTIONS,
-  TASK_DEFAULTS,
-  checkCallback,
-  checkTaskName,
-  resolveTaskOptions,
-} from "../../src/core/task.js";
+import { DEFAULT_TASK_OPTIONS, TASK_DEFAULTS } from "../../src/core/task.js";
+import { checkCallback, checkTaskName, resolveTaskOptions } from "../../src/core/task-options.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 
 function invalid(fn: () => unknown, argument: string, received?: unknown): void {

@@ -1,0 +1,96 @@
+import type { DispatchOutcome, DispatchRequest } from "./core/dispatcher.js";
+import type { HeapItem } from "./core/run-heap.js";
+import type { ResolvedTaskOptions, Task } from "./core/task.js";
+import type { RunTrigger } from "./events.js";
+import type { Claim, RunRecord } from "./store/store.js";
+
+/** What one `runPending()` or `triggerTask()` call did. `ran` = `succeeded` + `failed` (attempts started). */
+export interface RunReport {
+  ran: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+}
+
+/** A failed attempt waiting in the heap for its retry; the task counts as running meanwhile. */
+export class PendingRetry implements HeapItem {
+  heapIndex = -1;
+  readonly task: Task;
+  readonly scheduledAtMs: number;
+  readonly attempt: number;
+  readonly claim: Claim | null;
+  constructor(task: Task, scheduledAtMs: number, attempt: number, claim: Claim | null) {
+    this.task = task;
+    this.scheduledAtMs = scheduledAtMs;
+    this.attempt = attempt;
+    this.claim = claim;
+  }
+}
+
+/**
+ * One attempt from planning to recording. It is also the request given to the
+ * Dispatcher, so that a burst of runs allocates one object per run.
+ */
+export class PlannedRun implements DispatchRequest {
+  readonly task: Task;
+  readonly taskName: string;
+  readonly scheduledAtMs: number;
+  readonly attempt: number;
+  readonly payload: unknown;
+  readonly timeoutMs: number;
+  readonly trigger: RunTrigger;
+  readonly report: RunReport;
+  /** The store's claim; null when not claimed yet, or when the store needs no claims. */
+  claim: Claim | null;
+  /** True once the run may start: claimed, or the store needs no claims, or a retry of a started run. */
+  claimed: boolean;
+  startedAtMs = 0;
+  startMono = 0;
+  /** Set when an inline callback returned synchronously, until phase 3 takes it. */
+  outcome: DispatchOutcome | null = null;
+
+  constructor(
+    task: Task,
+    scheduledAtMs: number,
+    attempt: number,
+    trigger: RunTrigger,
+    claim: Claim | null,
+    report: RunReport,
+  ) {
+    this.task = task;
+    this.taskName = task.name;
+    this.scheduledAtMs = scheduledAtMs;
+    this.attempt = attempt;
+    this.payload = task.options.payload;
+    this.timeoutMs = task.options.timeoutMs;
+    this.trigger = trigger;
+    this.claim = claim;
+    this.claimed = trigger === "retry";
+    this.report = report;
+  }
+
+  /** The claim id, or a local id shared by the run's retries when there is no claim. */
+  get runId(): string {
+    return this.claim?.id ?? `local:${this.taskName}@${this.scheduledAtMs}`;
+  }
+}
+
+export function emptyReport(): RunReport {
+  return { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
+}
+
+export function jitter(options: ResolvedTaskOptions): number {
+  return options.jitterMs > 0 ? Math.floor(Math.random() * (options.jitterMs + 1)) : 0;
+}
+
+export function errorFields(error: unknown): RunRecord["error"] {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      message: error.message,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(typeof code === "string" ? { code } : {}),
+    };
+  }
+  return { message: String(error) };
+}
