@@ -203,6 +203,19 @@ describe("dashboard in Chromium", { skip: missing ? `${CHROMIUM} is missing` : f
     assert.equal(new URL(page.url()).pathname, "/login");
   });
 
+  it("logs in from the printed login link, dropping the token from the address bar", async () => {
+    const context = await browser.newContext();
+    try {
+      const fresh = await context.newPage();
+      await fresh.goto(server.loginUrl);
+      await fresh.waitForURL(`${server.url}/`);
+      await fresh.locator('tr[data-task="nightly-backup"]').waitFor();
+      assert.doesNotMatch(fresh.url(), /token/);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("raised no script errors or CSP violations", () => {
     assert.deepEqual(
       pageErrors.filter((text) => !/401 \(Unauthorized\)/.test(text)),
