@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { TaskInfo } from "../core/task.js";
 import type {
@@ -49,7 +50,7 @@ function errorMessage(error: unknown): string {
 
 /**
  * Server-Sent Events for `GET /api/events`: `task` events when a task is
- * registered, removed, completed, paused or resumed (through this server),
+ * registered, removed, completed, quarantined, paused or resumed (through this server),
  * `run` events for run starts, successes, errors, skips and misses. Clients
  * re-read what they show on each event. Listens to the scheduler only while
  * the stream exists; {@link close} ends every client.
@@ -130,6 +131,14 @@ export class EventStream {
     scheduler.on("task:registered", onRegistered);
     scheduler.on("task:removed", onRemoved);
     scheduler.on("task:completed", onCompleted);
+    // Not in SchedulerEvents yet (issue 4 names it): listened to untyped, so it shows once emitted.
+    const untyped = scheduler as unknown as EventEmitter;
+    const onQuarantined = (event: unknown): void => {
+      const name = (event as { taskName?: unknown; name?: unknown } | null) ?? {};
+      const taskName = typeof name.taskName === "string" ? name.taskName : name.name;
+      if (typeof taskName === "string") this.sendTask({ type: "changed", taskName });
+    };
+    untyped.on("task:quarantined", onQuarantined);
     this.#detach = () => {
       scheduler.off("run:start", onStart);
       scheduler.off("run:success", onSuccess);
@@ -139,6 +148,7 @@ export class EventStream {
       scheduler.off("task:registered", onRegistered);
       scheduler.off("task:removed", onRemoved);
       scheduler.off("task:completed", onCompleted);
+      untyped.off("task:quarantined", onQuarantined);
     };
     this.#timer = setInterval(() => this.#write(": keep-alive\n\n"), options.keepAliveMs ?? 15_000);
     this.#timer.unref();
