@@ -27,14 +27,14 @@ describe("LeaseKeeper", () => {
   it("renews every held claim, with the keeper's lease length, until released", async () => {
     const store = scriptedStore(() => true);
     const lost: Claim[] = [];
-    const keeper = new LeaseKeeper({ store, leaseMs: 40, onLost: (c) => lost.push(c) });
+    const keeper = new LeaseKeeper({ store, leaseMs: 200, onLost: (c) => lost.push(c) });
     try {
       keeper.hold(claim("a"));
       keeper.hold(claim("b"));
       await waitFor("three renewals of each claim", () =>
         ["a", "b"].every((id) => store.calls.filter((c) => c.id === id).length >= 3),
       );
-      assert.ok(store.calls.every((c) => c.leaseMs === 40));
+      assert.ok(store.calls.every((c) => c.leaseMs === 200));
       keeper.release(claim("a"));
       const before = store.calls.filter((c) => c.id === "a").length;
       const bCount = store.calls.filter((c) => c.id === "b").length;
@@ -57,7 +57,7 @@ describe("LeaseKeeper", () => {
   it("reports LeaseLostError when the store refuses a renewal, and stops renewing that claim", async () => {
     const store = scriptedStore((c) => c.id !== "gone");
     const lost: [Claim, LeaseLostError][] = [];
-    const keeper = new LeaseKeeper({ store, leaseMs: 40, onLost: (c, e) => lost.push([c, e]) });
+    const keeper = new LeaseKeeper({ store, leaseMs: 200, onLost: (c, e) => lost.push([c, e]) });
     try {
       keeper.hold(claim("gone"));
       keeper.hold(claim("kept"));

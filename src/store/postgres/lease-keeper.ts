@@ -120,7 +120,10 @@ export class LeaseKeeper {
     const now = this.#clock.monotonicMs();
     for (const held of this.#held.values()) {
       if (held.renewing || held.dueMs > now) continue;
-      if (now >= held.deadlineMs) {
+      // Past the deadline after failed renewals, the store may have given the claim away
+      // unseen: give it up. Past it only because this process stalled, ask the store,
+      // which refuses an expired lease.
+      if (now >= held.deadlineMs && held.lastError !== undefined) {
         this.#lose(held, held.lastError);
         continue;
       }
