@@ -38,6 +38,8 @@ async function register(): Promise<void> {
   gc();
   const heapAfter = process.memoryUsage().heapUsed;
   const idleMs = Number(idleText);
+  // Let the collector finish sweeping what registration left behind: idle means steady state.
+  await sleep(2_000);
   const cpu0 = process.cpuUsage();
   const w0 = performance.now();
   await sleep(idleMs);

@@ -257,20 +257,32 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       safeEmit(this, this.#logger, "task:registered", task.info());
     const record = buildTaskRecord(task, this.#storedCallback(task), nowMs);
     const replace = existing !== undefined;
+    const undo = (error: unknown): Error => {
+      // The store refused it: undo, so memory and store agree.
+      if (this.#tasks.get(name) === task) {
+        this.#tasks.delete(name);
+        this.#engine.detach(task);
+      }
+      return error instanceof DuplicateTaskError
+        ? error
+        : new StoreError(`Could not store task ${JSON.stringify(name)}`, { cause: error });
+    };
+    const store = this.#store;
+    if (store.putTaskSync !== undefined) {
+      try {
+        store.putTaskSync(record, { replace });
+      } catch (error) {
+        return Promise.reject(undo(error));
+      }
+      return Promise.resolve(task.info());
+    }
     const stored = this.#isOpen
-      ? this.#store.putTask(record, { replace })
-      : this.#ready().then(() => this.#store.putTask(record, { replace }));
+      ? store.putTask(record, { replace })
+      : this.#ready().then(() => store.putTask(record, { replace }));
     return stored.then(
       () => task.info(),
       (error: unknown) => {
-        // The store refused it: undo, so memory and store agree.
-        if (this.#tasks.get(name) === task) {
-          this.#tasks.delete(name);
-          this.#engine.detach(task);
-        }
-        throw error instanceof DuplicateTaskError
-          ? error
-          : new StoreError(`Could not store task ${JSON.stringify(name)}`, { cause: error });
+        throw undo(error);
       },
     );
   }
@@ -281,9 +293,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (task === undefined) return false;
     this.#tasks.delete(name);
     this.#engine.detach(task);
+    // A synchronous store is updated before anything else can run, so that
+    // registering the name again right away cannot meet the old record.
+    const store = this.#store;
+    const syncDeleted = store.deleteTaskSync !== undefined;
+    if (syncDeleted) store.deleteTaskSync?.(name);
     safeEmit(this, this.#logger, "task:removed", { taskName: name });
-    await this.#ready();
-    await this.#store.deleteTask(name);
+    if (!syncDeleted) {
+      await this.#ready();
+      await store.deleteTask(name);
+    }
     return true;
   }
 

@@ -104,7 +104,12 @@ describe("Scheduler driven by its timer (real clock)", () => {
         void scheduler.triggerTask("burn");
         await burnStarted;
         const ticksBefore = ticks.length;
-        await nextEvent<RunSuccessEvent>(scheduler, "run:success", (e) => e.taskName === "burn");
+        await nextEvent<RunSuccessEvent>(
+          scheduler,
+          "run:success",
+          (e) => e.taskName === "burn",
+          120_000,
+        );
         const during = ticks.slice(ticksBefore);
         // Had the burn run on the main thread, no tick could have started while it ran.
         assert.ok(during.length >= 3, `${during.length} ticks during the CPU-bound run`);
@@ -135,7 +140,12 @@ describe("Scheduler driven by its timer (real clock)", () => {
           { payload: { fail: true } },
         );
         await scheduler.start();
-        const error = await nextEvent<{ error: unknown; taskName: string }>(scheduler, "run:error");
+        const error = await nextEvent<{ error: unknown; taskName: string }>(
+          scheduler,
+          "run:error",
+          () => true,
+          120_000,
+        );
         assert.equal(error.taskName, "fails");
         assert.match(String((error.error as Error).message), /failed on purpose/);
       } finally {

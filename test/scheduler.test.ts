@@ -221,7 +221,7 @@ describe("Scheduler: registration validates synchronously and leaves the schedul
         () => register(scheduler),
         (error: unknown) => {
           assert.ok(error instanceof type, `${String(error)} is not a ${type.name}`);
-          assert.match((error).message, message);
+          assert.match(error.message, message);
           return true;
         },
       );
@@ -242,12 +242,25 @@ describe("Scheduler: registration validates synchronously and leaves the schedul
   });
 
   it("rejects the promise (not the call) when the store refuses, and undoes the registration", async () => {
-    const store = new MemoryStore();
-    store.putTask = () => Promise.reject(new Error("disk full"));
-    const { scheduler } = manualScheduler({ store });
-    const pending = scheduler.registerTask("t", "* * * * *", noop);
-    await assert.rejects(pending, StoreError);
-    assert.equal(scheduler.getTask("t"), undefined);
+    for (const sync of [true, false]) {
+      const store = new MemoryStore();
+      if (sync) {
+        store.putTaskSync = () => {
+          throw new Error("disk full");
+        };
+      } else {
+        Object.assign(store, { putTaskSync: undefined });
+        store.putTask = () => Promise.reject(new Error("disk full"));
+      }
+      const { scheduler } = manualScheduler({ store });
+      const pending = scheduler.registerTask("t", "* * * * *", noop);
+      await assert.rejects(pending, (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.match(String((error.cause as Error).message), /disk full/);
+        return true;
+      });
+      assert.equal(scheduler.getTask("t"), undefined);
+    }
   });
 
   it("refuses closures on a durable store", () => {

@@ -80,10 +80,16 @@ export class MemoryStore implements Store {
   }
 
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
-    if (!options.replace && this.#tasks.has(record.name))
-      return Promise.reject(new DuplicateTaskError(record.name));
+    try {
+      this.putTaskSync(record, options);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
+    }
+  }
+  putTaskSync(record: TaskRecord, options: { readonly replace: boolean }): void {
+    if (!options.replace && this.#tasks.has(record.name)) throw new DuplicateTaskError(record.name);
     this.#tasks.set(record.name, record);
-    return Promise.resolve();
   }
   getTask(name: string): Promise<TaskRecord | undefined> {
     const record = this.#tasks.get(name);
@@ -111,7 +117,10 @@ export class MemoryStore implements Store {
     return Promise.resolve(true);
   }
   deleteTask(name: string): Promise<boolean> {
-    return Promise.resolve(this.#tasks.delete(name));
+    return Promise.resolve(this.deleteTaskSync(name));
+  }
+  deleteTaskSync(name: string): boolean {
+    return this.#tasks.delete(name);
   }
 
   claimRun(request: ClaimRequest): Promise<Claim | null> {

@@ -175,6 +175,13 @@ export interface Store {
 
   /** Inserts a task; throws DuplicateTaskError unless `replace`, which overwrites it and clears its claims' future. */
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void>;
+  /**
+   * Optional synchronous `putTask` for stores that need no I/O and no opening
+   * (memory): the scheduler then registers without a promise chain per task,
+   * possibly before `open()`. Throws what `putTask` would reject with. A store
+   * that must be opened first should not offer it.
+   */
+  putTaskSync?(record: TaskRecord, options: { readonly replace: boolean }): void;
   getTask(name: string): Promise<TaskRecord | undefined>;
   listTasks(): Promise<TaskRecord[]>;
   /** Updates the run-state columns; returns false when the task no longer exists. */
@@ -183,6 +190,8 @@ export interface Store {
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean>;
   /** Deletes a task (its history stays); returns whether it existed. */
   deleteTask(name: string): Promise<boolean>;
+  /** Synchronous `deleteTask`, offered together with {@link putTaskSync} (same rules). */
+  deleteTaskSync?(name: string): boolean;
 
   /**
    * Claims one due run. Exactly one caller ever gets a given (taskName,

@@ -169,7 +169,7 @@ describe("Dispatcher, module handlers in worker threads", () => {
 
   it(
     "really aborts a run that exceeds timeoutMs (the thread is terminated) and keeps working",
-    { timeout: 20_000 },
+    { timeout: 120_000 },
     async () => {
       // One thread only: if the spinning run were not stopped, the next run could never start.
       const single = new Dispatcher({ workerEntry, maxThreads: 1 });
