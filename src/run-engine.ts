@@ -29,6 +29,8 @@ export interface RunEngineHost extends RunRecorderHost {
   poke(dueMs: number): void;
 }
 
+const NO_RUNS: readonly number[] = Object.freeze([]);
+
 /**
  * The three phases of running tasks. Phase 1 ({@link runDue}, synchronous, so
  * atomic in this process): pop due entries from the min-heap, apply misfire
@@ -165,7 +167,8 @@ export class RunEngine {
       const { options } = task;
       const firstMs = task.nextRunMs;
       const followingMs = task.schedule.next(firstMs);
-      let runs: readonly number[];
+      let runs: readonly number[] = NO_RUNS;
+      let single = Number.NaN;
       let nextMs: number | null;
       let trigger: RunTrigger = "schedule";
       if (
@@ -173,7 +176,7 @@ export class RunEngine {
         (followingMs === null || followingMs > nowMs)
       ) {
         // The common case, kept free of allocations: one occurrence due, on time.
-        runs = [firstMs];
+        single = firstMs;
         nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
       } else {
         const plan = planDueRuns({
@@ -193,8 +196,9 @@ export class RunEngine {
           trigger = "catch-up";
         }
       }
+      if (runs.length === 1) single = runs[0] as number;
       if (
-        runs.length === 1 &&
+        !Number.isNaN(single) &&
         task.running === 0 &&
         (task.queue === null || task.queue.length === 0) &&
         task.started < options.maxRuns
@@ -202,8 +206,9 @@ export class RunEngine {
         // No overlap, no limit reached: start it (the common case, without #admit's allocations).
         task.started++;
         task.running++;
-        planned.push(new PlannedRun(task, runs[0] as number, 1, trigger, null, report));
+        planned.push(new PlannedRun(task, single, 1, trigger, null, report));
       } else {
+        if (!Number.isNaN(single) && runs.length === 0) runs = [single];
         const remaining = options.maxRuns - task.started;
         if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
         for (const run of this.#admit(task, runs, trigger, report)) planned.push(run);

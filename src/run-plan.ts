@@ -33,11 +33,8 @@ export class PendingRetry implements HeapItem {
  */
 export class PlannedRun implements DispatchRequest {
   readonly task: Task;
-  readonly taskName: string;
   readonly scheduledAtMs: number;
   readonly attempt: number;
-  readonly payload: unknown;
-  readonly timeoutMs: number;
   readonly trigger: RunTrigger;
   readonly report: RunReport;
   /** The store's claim; null when not claimed yet, or when the store needs no claims. */
@@ -58,15 +55,22 @@ export class PlannedRun implements DispatchRequest {
     report: RunReport,
   ) {
     this.task = task;
-    this.taskName = task.name;
     this.scheduledAtMs = scheduledAtMs;
     this.attempt = attempt;
-    this.payload = task.options.payload;
-    this.timeoutMs = task.options.timeoutMs;
     this.trigger = trigger;
     this.claim = claim;
     this.claimed = trigger === "retry";
     this.report = report;
+  }
+
+  get taskName(): string {
+    return this.task.name;
+  }
+  get payload(): unknown {
+    return this.task.options.payload;
+  }
+  get timeoutMs(): number {
+    return this.task.options.timeoutMs;
   }
 
   /** The claim id, or a local id shared by the run's retries when there is no claim. */
