@@ -31,6 +31,17 @@ export interface RunEngineHost extends RunRecorderHost {
 
 const NO_RUNS: readonly number[] = Object.freeze([]);
 
+/** The fields every run event carries (built only when someone listens). */
+function eventBase(run: PlannedRun): RunEventBase {
+  return {
+    taskName: run.task.name,
+    scheduledAt: new Date(run.scheduledAtMs),
+    attempt: run.attempt,
+    trigger: run.trigger,
+    runId: run.runId,
+  };
+}
+
 /**
  * The three phases of running tasks. Phase 1 ({@link runDue}, synchronous, so
  * atomic in this process): pop due entries from the min-heap, apply misfire
@@ -377,13 +388,6 @@ export class RunEngine {
     const claim = run.claim;
     const host = this.#host;
     const { task, scheduledAtMs, attempt, report, startedAtMs, startMono } = run;
-    const base = (): RunEventBase => ({
-      taskName: task.name,
-      scheduledAt: new Date(scheduledAtMs),
-      attempt,
-      trigger: run.trigger,
-      runId: run.runId,
-    });
     // Phase 3: update the task synchronously, then tell listeners, then persist.
     const durationMs = host.clock.monotonicMs() - startMono;
     const finishedAtMs = host.clock.nowMs();
@@ -404,7 +408,8 @@ export class RunEngine {
     }
     if (outcome.ok) {
       report.succeeded++;
-      if (host.hasListeners("run:success")) host.emit("run:success", { ...base(), durationMs });
+      if (host.hasListeners("run:success"))
+        host.emit("run:success", { ...eventBase(run), durationMs });
     } else {
       report.failed++;
       safeLog(
@@ -421,7 +426,7 @@ export class RunEngine {
         `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : "failed"}`,
       );
       host.emit("run:error", {
-        ...base(),
+        ...eventBase(run),
         error,
         status: status as "failed" | "timed-out",
         durationMs,

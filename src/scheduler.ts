@@ -257,22 +257,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       safeEmit(this, this.#logger, "task:registered", task.info());
     const record = buildTaskRecord(task, this.#storedCallback(task), nowMs);
     const replace = existing !== undefined;
-    const undo = (error: unknown): Error => {
-      // The store refused it: undo, so memory and store agree.
-      if (this.#tasks.get(name) === task) {
-        this.#tasks.delete(name);
-        this.#engine.detach(task);
-      }
-      return error instanceof DuplicateTaskError
-        ? error
-        : new StoreError(`Could not store task ${JSON.stringify(name)}`, { cause: error });
-    };
     const store = this.#store;
     if (store.putTaskSync !== undefined) {
       try {
         store.putTaskSync(record, { replace });
       } catch (error) {
-        return Promise.reject(undo(error));
+        return Promise.reject(this.#undoRegistration(task, error));
       }
       return Promise.resolve(task.info());
     }
@@ -282,7 +272,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return stored.then(
       () => task.info(),
       (error: unknown) => {
-        throw undo(error);
+        throw this.#undoRegistration(task, error);
       },
     );
   }
@@ -458,6 +448,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** `await using scheduler = new Scheduler(...)` stops it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /** The store refused a registration: undo it, so memory and store agree. Returns the error to reject with. */
+  #undoRegistration(task: Task, error: unknown): Error {
+    if (this.#tasks.get(task.name) === task) {
+      this.#tasks.delete(task.name);
+      this.#engine.detach(task);
+    }
+    return error instanceof DuplicateTaskError
+      ? error
+      : new StoreError(`Could not store task ${JSON.stringify(task.name)}`, { cause: error });
   }
 
   #require(name: string): Task {
