@@ -194,9 +194,9 @@ export class MemoryStore implements Store {
   pruneHistory(retention: HistoryRetention): Promise<number> {
     const before = this.#history.length;
     const oldest = this.#clock.nowMs() - retention.maxAgeMs;
-    this.#history = this.#history
-      .filter((row) => (row.finishedAt ?? row.scheduledAt) >= oldest)
-      .slice(-retention.maxRows);
+    const young = this.#history.filter((row) => (row.finishedAt ?? row.scheduledAt) >= oldest);
+    // slice(-0) would keep everything: maxRows 0 means none.
+    this.#history = retention.maxRows <= 0 ? [] : young.slice(-retention.maxRows);
     return Promise.resolve(before - this.#history.length);
   }
 
