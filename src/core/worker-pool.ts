@@ -30,12 +30,17 @@ export interface WorkerPoolOptions {
   workerEntry?: string | URL;
 }
 
-/** Finds the built worker entry next to this module (or next to a bundle that inlined it). */
+/**
+ * Finds the built worker entry next to this module, or next to a bundle or
+ * chunk that inlined it (`./core/`), whatever extension the build gave it.
+ */
 function defaultWorkerEntry(): string {
-  const candidates = [
-    new URL("./worker-entry.js", import.meta.url),
-    new URL("./core/worker-entry.js", import.meta.url),
-  ];
+  const candidates: URL[] = [];
+  for (const dir of ["./", "./core/"]) {
+    for (const extension of [".mjs", ".js", ".cjs"]) {
+      candidates.push(new URL(`${dir}worker-entry${extension}`, import.meta.url));
+    }
+  }
   for (const candidate of candidates) {
     if (candidate.protocol === "file:" && existsSync(fileURLToPath(candidate)))
       return candidate.href;
