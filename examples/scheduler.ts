@@ -44,13 +44,11 @@ await new Promise((resolve) => setTimeout(resolve, 3_000));
 await scheduler.stop();
 await dispatcher.close();
 console.table(
-  scheduler
-    .listTasks()
-    .map(({ name, state, runCount, lastStatus, nextRun }) => ({
-      name,
-      state,
-      runCount,
-      lastStatus,
-      nextRun,
-    })),
+  scheduler.listTasks().map(({ name, state, runCount, lastStatus, nextRun }) => ({
+    name,
+    state,
+    runCount,
+    lastStatus,
+    nextRun,
+  })),
 );

@@ -50,7 +50,7 @@ describe("TimerLoop", () => {
     const fired = nextEvent<number>(events, "due");
     loop.start();
     const at = await fired;
-    assert.ok(at >= (due), "fired early");
+    assert.ok(at >= due, "fired early");
     due = null;
     loop.stop();
     assert.equal(loop.armed, false);
