@@ -61,6 +61,30 @@ export interface TaskRemovedEvent {
   readonly taskName: string;
 }
 
+/**
+ * `task:quarantined`: a stored task's callback record could not be opened
+ * (wrong or missing key, tampering, a record copied from another task, a
+ * plaintext record refused in production mode). The task stays in the store,
+ * untouched, and does not run in this process; every other task keeps running.
+ */
+export interface TaskQuarantinedEvent {
+  readonly taskName: string;
+  /** The DecryptionError (or other error) that opening the record raised. */
+  readonly error: unknown;
+  /** The DecryptionError's `reason` (`authentication-failed`, `unknown-key`, …) when it has one. */
+  readonly reason: string | undefined;
+}
+
+/**
+ * `task:handler-missing`: a stored task names a handler that no
+ * `defineHandler` call in this process provides. The task is kept; its runs
+ * fail with a message naming the handler until it is defined.
+ */
+export interface TaskHandlerMissingEvent {
+  readonly taskName: string;
+  readonly handler: string;
+}
+
 /** `scheduler:error`: something failed outside any callback (a store write, …); the scheduler carries on. */
 export interface SchedulerErrorEvent {
   readonly error: unknown;
@@ -78,6 +102,8 @@ export interface SchedulerEvents {
   "task:registered": [TaskInfo];
   "task:removed": [TaskRemovedEvent];
   "task:completed": [TaskInfo];
+  "task:quarantined": [TaskQuarantinedEvent];
+  "task:handler-missing": [TaskHandlerMissingEvent];
   "clock:jump": [ClockJump];
   "scheduler:error": [SchedulerErrorEvent];
 }

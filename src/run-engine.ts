@@ -8,7 +8,7 @@ import type { QueuedRun, ResolvedTaskOptions, RunStatus, Task, TaskCallback } fr
 import { OrchestratorError } from "./errors.js";
 import type { RunEventBase, RunTrigger } from "./events.js";
 import { safeLog } from "./logger.js";
-import type { Claim, ClaimRequest } from "./store/store.js";
+import type { Claim, ClaimRequest, RunRecord } from "./store/store.js";
 import {
   PendingRetry,
   PlannedRun,
@@ -86,6 +86,23 @@ export class RunEngine {
     const dueMs = firstRunMs + jitter(task.options);
     this.#heap.push(task, dueMs);
     this.#host.poke(dueMs);
+  }
+
+  /**
+   * Retries a run whose process died while it was in flight (recorded
+   * `interrupted`): attempt `attempt` under `claim`, due at `atMs`. The task
+   * counts as running until it ends, as with any pending retry.
+   */
+  retryInterrupted(
+    task: Task,
+    scheduledAtMs: number,
+    attempt: number,
+    claim: Claim,
+    atMs: number,
+  ): void {
+    task.running++;
+    this.#heap.push(new PendingRetry(task, scheduledAtMs, attempt, claim), atMs);
+    this.#host.poke(atMs);
   }
 
   /** Takes a removed or replaced task out: it is never rescheduled, its queue is dropped. */
@@ -434,7 +451,7 @@ export class RunEngine {
         retryAt: retryAtMs === null ? null : new Date(retryAtMs),
       });
     }
-    await this.#recorder.record({
+    const row: RunRecord = {
       taskName: task.name,
       claimId: claim?.id ?? null,
       scheduledAt: scheduledAtMs,
@@ -444,9 +461,11 @@ export class RunEngine {
       attempt,
       nodeId: host.nodeId,
       error: outcome.ok ? null : errorFields(error),
-    });
+    };
+    // The last row and the release go together (finishRun): a crash between them must not make the run look interrupted.
+    if (claim !== null && !willRetry) await this.#recorder.finish(row, claim);
+    else await this.#recorder.record(row);
     if (willRetry) return;
-    if (claim !== null) await this.#recorder.release(claim);
     await this.#recorder.persistProgress(task);
   }
 

@@ -95,6 +95,21 @@ export class RunRecorder {
     }
   }
 
+  /** Appends the last history row of a claimed run and releases its claim (atomically when the store can). */
+  async finish(record: RunRecord, claim: Claim): Promise<void> {
+    const store = this.#host.store;
+    if (store.finishRun === undefined) {
+      await this.record(record);
+      await this.release(claim);
+      return;
+    }
+    try {
+      await store.finishRun(record, claim);
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
+    }
+  }
+
   /** Releases a claim. */
   async release(claim: Claim): Promise<void> {
     try {

@@ -5,9 +5,9 @@
  * failing (a lost connection) until the lease's last known expiry passed: from
  * then on another node may have reaped it, so the holder must stop acting on it.
  */
-import { LeaseLostError } from "../../errors.js";
-import { SystemClock, type Clock } from "../../time/clock.js";
-import type { Claim, Store } from "../store.js";
+import { LeaseLostError } from "../errors.js";
+import { SystemClock, type Clock } from "../time/clock.js";
+import type { Claim, Store } from "./store.js";
 
 /** Options of {@link LeaseKeeper}. */
 export interface LeaseKeeperOptions {
@@ -74,13 +74,16 @@ export class LeaseKeeper {
   hold(claim: Claim): void {
     if (this.#stopped) return;
     const now = this.#clock.monotonicMs();
+    const dueMs = now + this.#leaseMs / 2;
     this.#held.set(claim.id, {
       claim,
-      dueMs: now + this.#leaseMs / 2,
+      dueMs,
       deadlineMs: now + this.#leaseMs,
       renewing: false,
       lastError: undefined,
     });
+    // A burst of holds must not rescan every held claim each time.
+    if (this.#timer !== undefined && this.#timerDueMs <= dueMs) return;
     this.#arm();
   }
 

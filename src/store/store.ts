@@ -102,6 +102,14 @@ export interface ClaimRequest {
    * (taskName, scheduledAt), so two triggers in one millisecond both run.
    */
   readonly manual?: boolean;
+  /**
+   * Refuse the claim while any other exclusive claim of the same task is
+   * unreleased (even one whose lease expired but that was not reaped yet):
+   * overlap "skip" across every process sharing the store. At most one
+   * unreleased exclusive claim per task exists at any time.
+   * @defaultValue false
+   */
+  readonly exclusive?: boolean;
 }
 
 /** One attempt of one run (or a run that did not happen: skipped, missed, interrupted), as history keeps it. */
@@ -121,7 +129,17 @@ export interface RunRecord {
     readonly stack?: string;
     readonly code?: string;
   } | null;
+  /**
+   * What the attempt produced, as JSON: the callback's return value when it is
+   * a plain JSON object, or the `details` of the error it threw (for example
+   * `{ exitCode, stdout, stderr }` of a shell command). Capped at
+   * {@link MAX_OUTPUT_BYTES} of JSON text; absent when there was none.
+   */
+  readonly output?: unknown;
 }
+
+/** The most JSON text of {@link RunRecord.output} a store keeps (larger outputs are truncated by the scheduler). */
+export const MAX_OUTPUT_BYTES = 150 * 1024;
 
 /** Parameters of {@link Store.history}: newest first. */
 export interface HistoryQuery {
@@ -173,7 +191,12 @@ export interface Store {
   /** The store's clock in epoch ms (the DB clock for shared stores). */
   now(): Promise<number>;
 
-  /** Inserts a task; throws DuplicateTaskError unless `replace`, which overwrites it and clears its claims' future. */
+  /**
+   * Inserts a task; throws DuplicateTaskError unless `replace`, which
+   * overwrites it. Claims and claim marks of the name are left as they are (a
+   * replaced task whose occurrence was already claimed does not run it again).
+   * The store keeps its own copy: the caller may change `record` afterwards.
+   */
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void>;
   /**
    * Optional synchronous `putTask` for stores that need no I/O and no opening
@@ -216,10 +239,12 @@ export interface Store {
   /** Finishes a claim: no one renews it any more. Its key stays unique. */
   releaseClaim(claim: Claim): Promise<void>;
   /**
-   * Returns the claims whose lease expired before `now` (store clock) and
-   * releases them, so that the caller records them `interrupted` and applies
-   * the retry policy. Stores without leases return those of `nodeId` only
-   * when asked at start (a crashed previous run of the same node).
+   * Releases and returns the claims that were held by a process that died,
+   * so that the caller records them `interrupted` and applies the retry
+   * policy: the expired claims of any node, and when `atStart` every
+   * unreleased claim of `nodeId` (a crashed previous run of the same node).
+   * A non-durable store returns none. A reaped (task, scheduled time) can
+   * never be claimed again: a retry of it takes a `manual` claim.
    */
   reapExpiredClaims(options: {
     readonly nodeId: string;
@@ -228,6 +253,13 @@ export interface Store {
 
   /** Appends one history row. */
   recordRun(record: RunRecord): Promise<void>;
+  /**
+   * Appends the last history row of a claimed run and releases its claim,
+   * atomically, so that a crash between the two can never make a finished run
+   * look interrupted (and run again). Optional: the scheduler falls back to
+   * `recordRun` then `releaseClaim`.
+   */
+  finishRun?(record: RunRecord, claim: Claim): Promise<void>;
   /** Run history, newest first. */
   history(query?: HistoryQuery): Promise<RunRecord[]>;
   /** Applies retention; returns how many rows were deleted. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LeaseLostError } from "../../src/errors.js";
-import { LeaseKeeper } from "../../src/store/postgres/lease-keeper.js";
+import { LeaseKeeper } from "../../src/store/lease-keeper.js";
 import type { Claim } from "../../src/store/store.js";
 import { waitFor } from "../helpers/pg.js";
 

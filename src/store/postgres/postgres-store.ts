@@ -23,7 +23,7 @@ import {
   type PostgresClaimRequest,
   type PostgresStoreOptions,
 } from "./postgres-options.js";
-import { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
+import { LeaseKeeper, type LeaseKeeperOptions } from "../lease-keeper.js";
 import { LATEST_VERSION, migrate } from "./migrations.js";
 import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";

@@ -46,16 +46,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** A claim request, plus what the interface does not have yet (the PostgreSQL store proposes the same). */
-export interface SqliteClaimRequest extends ClaimRequest {
-  /**
-   * Refuse the claim while any other exclusive claim of the task is unreleased
-   * (even expired but not yet reaped): overlap "skip" across the processes
-   * sharing the file, so that no two of them run the task at once.
-   * @defaultValue false
-   */
-  readonly exclusive?: boolean;
-}
+/** A claim request (`exclusive` is now part of {@link ClaimRequest}; kept as an alias). */
+export type SqliteClaimRequest = ClaimRequest;
 
 /** The defaults of {@link SqliteStoreOptions}. */
 export const SQLITE_STORE_DEFAULTS = Object.freeze({
@@ -255,6 +247,14 @@ export class SqliteStore implements Store {
         atStart: options.atStart ? 1 : 0,
       }),
     );
+  }
+
+  /** Appends the run's last history row and releases its claim in one transaction. */
+  finishRun(record: RunRecord, claim: Claim): Promise<void> {
+    return this.#write(`finish a run of task ${JSON.stringify(record.taskName)}`, (c) => {
+      c.statements.insertRun.run(runParams(record));
+      c.release(claim.id);
+    });
   }
 
   recordRun(record: RunRecord): Promise<void> {
