@@ -28,23 +28,23 @@ export const MEMORY_STORE_DEFAULTS = Object.freeze({
   maxHistoryRows: 10_000,
 } satisfies Required<MemoryStoreOptions>);
 
-type MutableRecord = { -readonly [K in keyof TaskRecord]: TaskRecord[K] };
-
 /**
  * The default store: everything in this process's memory, lost on exit.
  * Several schedulers in one process may share one MemoryStore; claims then
  * give each (task, scheduled time) to exactly one of them.
  *
  * To stay small with a million tasks it keeps the record objects it is given
- * (callers must not change them after `putTask`) and copies on read.
+ * (it never changes them: an update stores a new object) and copies on read.
  */
 export class MemoryStore implements Store {
   readonly kind = "memory";
   readonly durable = false;
   readonly shared = false;
-  readonly #tasks = new Map<string, MutableRecord>();
+  readonly #tasks = new Map<string, TaskRecord>();
   /** Claims not yet released, by `name\0scheduledAt` (or claim id for manual runs). */
   readonly #active = new Map<string, Claim>();
+  /** The unreleased exclusive claim of each task that has one. */
+  readonly #exclusive = new Map<string, Claim>();
   /** Per task, the latest scheduled time whose claim was released: nothing at or before it is claimable again. */
   readonly #released = new Map<string, number>();
   #history: RunRecord[] = [];
@@ -101,19 +101,21 @@ export class MemoryStore implements Store {
   updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
     const record = this.#tasks.get(name);
     if (record === undefined) return Promise.resolve(false);
-    record.state = progress.state;
-    record.nextRunAt = progress.nextRunAt;
-    record.lastRunAt = progress.lastRunAt;
-    record.lastStatus = progress.lastStatus;
-    record.runCount = progress.runCount;
-    record.version += 1;
+    this.#tasks.set(name, {
+      ...record,
+      state: progress.state,
+      nextRunAt: progress.nextRunAt,
+      lastRunAt: progress.lastRunAt,
+      lastStatus: progress.lastStatus,
+      runCount: progress.runCount,
+      version: record.version + 1,
+    });
     return Promise.resolve(true);
   }
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
     const record = this.#tasks.get(name);
     if (record === undefined) return Promise.resolve(false);
-    record.callback = callback;
-    record.version += 1;
+    this.#tasks.set(name, { ...record, callback, version: record.version + 1 });
     return Promise.resolve(true);
   }
   deleteTask(name: string): Promise<boolean> {
@@ -133,6 +135,7 @@ export class MemoryStore implements Store {
     const id = randomUUID();
     const key = request.manual === true ? id : `${request.taskName}\u0000${request.scheduledAt}`;
     if (this.#active.has(key)) return null;
+    if (request.exclusive === true && this.#exclusive.has(request.taskName)) return null;
     if (
       request.manual !== true &&
       request.scheduledAt <= (this.#released.get(request.taskName) ?? Number.NEGATIVE_INFINITY)
@@ -148,6 +151,7 @@ export class MemoryStore implements Store {
       leaseExpiresAt: null,
     };
     this.#active.set(key, claim);
+    if (request.exclusive === true) this.#exclusive.set(request.taskName, claim);
     return claim;
   }
   renewLease(claim: Claim): Promise<boolean> {
@@ -157,6 +161,7 @@ export class MemoryStore implements Store {
     const key = this.#keyOf(claim);
     if (this.#active.get(key) !== claim) return Promise.resolve();
     this.#active.delete(key);
+    if (this.#exclusive.get(claim.taskName) === claim) this.#exclusive.delete(claim.taskName);
     if (key !== claim.id) {
       const released = this.#released.get(claim.taskName) ?? Number.NEGATIVE_INFINITY;
       if (claim.scheduledAt > released) this.#released.set(claim.taskName, claim.scheduledAt);
@@ -176,6 +181,11 @@ export class MemoryStore implements Store {
       this.#history = this.#history.slice(-this.#maxHistoryRows);
     }
     return Promise.resolve();
+  }
+  /** Records the run and releases its claim in one step (nothing can run in between). */
+  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
+    await this.recordRun(record);
+    await this.releaseClaim(claim);
   }
   history(query: HistoryQuery = {}): Promise<RunRecord[]> {
     const limit = query.limit ?? 100;
