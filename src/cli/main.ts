@@ -4,6 +4,17 @@ import { SystemClock, type Clock } from "../time/clock.js";
 import { runImportCrontabCommand, runValidateCommand } from "./commands/file-commands.js";
 import { EXIT, processIO, type CommandIO } from "./commands/io.js";
 import { runNextCommand } from "./commands/next-command.js";
+import {
+  runHistoryCommand,
+  runListCommand,
+  runPauseResumeCommand,
+  runRotateKeysCommand,
+  runTriggerCommand,
+  type StoreCommandContext,
+} from "./commands/store-commands.js";
+import { runDaemon, type DaemonContext } from "./daemon.js";
+import { DEFAULT_GRACE_MS, type RunFlags } from "./run-options.js";
+import { DEFAULT_STORE } from "./store-url.js";
 import { VERSION } from "./version.js";
 
 /** Builds the `orchestrator` command line; `exit` receives each command's exit code. */
@@ -16,6 +27,40 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
+
+  program
+    .command("run")
+    .description("Run a schedule in the foreground (Ctrl-C to stop; SIGHUP reloads the file)")
+    .argument(
+      "[schedule]",
+      "schedule file (YAML or JSON); without one, the store's tasks run as they are",
+    )
+    .option("--store <url>", "sqlite:<path> or postgres://user@host/db?schema=name", DEFAULT_STORE)
+    .option("--http <host:port>", "serve the dashboard, JSON API and /metrics, e.g. 127.0.0.1:8080")
+    .option("--node-id <id>", "this node's id in claims and run history (default: hostname:pid)")
+    .option("--log-format <format>", "pretty (for people) or json (one object per line)", "pretty")
+    .option("--watch", "reload the schedule file when it changes")
+    .option(
+      "--grace-ms <ms>",
+      "on SIGINT/SIGTERM, wait this long for running runs before killing them",
+      String(DEFAULT_GRACE_MS),
+    )
+    .addHelpText(
+      "after",
+      `
+The encryption key comes from ORCHESTRATOR_ENCRYPTION_KEY (or a keyring in
+ORCHESTRATOR_ENCRYPTION_KEYS); with SQLite and neither set, a key file is created
+beside the database (orchestrator.db.key, mode 0600). The dashboard token comes
+from ORCHESTRATOR_TOKEN; on a loopback address without one, a login link is printed.
+
+Examples:
+  $ orchestrator run examples/schedule.yaml --http 127.0.0.1:8080
+  $ orchestrator run schedule.yaml --store sqlite:/var/lib/orchestrator/tasks.db --watch
+  $ orchestrator run schedule.yaml --store "postgres://app@db:5432/app?schema=jobs" --log-format json`,
+    )
+    .action(async (file: string | undefined, options: RunFlags) =>
+      exit(await runDaemon(file, options, daemonContext(io, clock))),
+    );
 
   program
     .command("next")
@@ -67,6 +112,77 @@ Examples:
       exit(await runImportCrontabCommand(file, options, io)),
     );
 
+  const storeContext = (): StoreCommandContext => ({
+    io,
+    clock,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  const storeOption = (): Option =>
+    new Option("--store <url>", "sqlite:<path> or postgres://user@host/db?schema=name").default(
+      DEFAULT_STORE,
+    );
+
+  program
+    .command("list")
+    .description("List the tasks in the store: schedule, next run, last status, state")
+    .addOption(storeOption())
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ orchestrator list\n  $ orchestrator list --store sqlite:/var/lib/orchestrator/tasks.db --json",
+    )
+    .action(async (options: { store: string; json?: boolean }) =>
+      exit(await runListCommand(options, storeContext())),
+    );
+
+  program
+    .command("history")
+    .description("Show run history, newest first (all tasks, or one)")
+    .argument("[task]", "only this task's runs")
+    .addOption(storeOption())
+    .option("--limit <n>", "how many runs", "20")
+    .option("--json", "print JSON (with each run's output)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ orchestrator history\n  $ orchestrator history backup --limit 5 --json",
+    )
+    .action(
+      async (task: string | undefined, options: { store: string; limit: string; json?: boolean }) =>
+        exit(await runHistoryCommand(task, options, storeContext())),
+    );
+
+  program
+    .command("trigger")
+    .description(
+      "Run a task now, in this process, with the daemon's handlers; the run goes into the history",
+    )
+    .argument("<task>", "task name")
+    .addOption(storeOption())
+    .addHelpText(
+      "after",
+      "\nExit code 0 when the run succeeded, 1 when it failed, 2 for an unknown task.\n\nExample:\n  $ orchestrator trigger backup",
+    )
+    .action(async (task: string, options: { store: string }) =>
+      exit(await runTriggerCommand(task, options, storeContext())),
+    );
+
+  for (const action of ["pause", "resume"] as const) {
+    program
+      .command(action)
+      .description(
+        action === "pause"
+          ? "Pause a task: no scheduled runs until resumed (a running daemon on the store follows within a second)"
+          : "Resume a paused task from now on",
+      )
+      .argument("<task>", "task name")
+      .addOption(storeOption())
+      .addHelpText("after", `\nExample:\n  $ orchestrator ${action} backup`)
+      .action(async (task: string, options: { store: string }) =>
+        exit(await runPauseResumeCommand(action, task, options, storeContext())),
+      );
+  }
+
   const keys = program.command("keys").description("Encryption keys for stored task records");
   keys
     .command("generate")
@@ -82,8 +198,32 @@ Examples:
       io.stdout(`${options.id ? `${options.id}:` : ""}${generateKey()}\n`);
       exit(EXIT.ok);
     });
+  keys
+    .command("rotate")
+    .description(
+      "Re-seal every stored task record with the primary key (the first of ORCHESTRATOR_ENCRYPTION_KEYS)",
+    )
+    .addOption(storeOption())
+    .addHelpText(
+      "after",
+      '\nExample:\n  $ ORCHESTRATOR_ENCRYPTION_KEYS="new:$(orchestrator keys generate),old:$OLD_KEY" orchestrator keys rotate',
+    )
+    .action(async (options: { store: string }) =>
+      exit(await runRotateKeysCommand(options, storeContext())),
+    );
 
   return program;
+}
+
+function daemonContext(io: CommandIO, clock: Clock): DaemonContext {
+  return {
+    io,
+    clock,
+    env: process.env,
+    cwd: process.cwd(),
+    signals: process,
+    exitNow: (code) => process.exit(code),
+  };
 }
 
 /** Runs the command line and resolves with the exit code. */

@@ -1,0 +1,252 @@
+import { Dispatcher } from "../../core/dispatcher.js";
+import type { Keyring } from "../../crypto/keyring.js";
+import { silentLogger } from "../../logger.js";
+import { Scheduler, type SchedulerOptions } from "../../scheduler.js";
+import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
+import type { Clock } from "../../time/clock.js";
+import { defineDaemonHandlers } from "../daemon-handlers.js";
+import { createStore, resolveCliKey } from "../open-store.js";
+import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "../store-url.js";
+import { EXIT, type CommandIO } from "./io.js";
+import { formatHistory, formatTaskTable, historyJson, taskJson } from "./store-format.js";
+
+/** What every store command needs. */
+export interface StoreCommandContext {
+  readonly io: CommandIO;
+  readonly clock: Clock;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** The `--store` flag every store command takes. */
+export interface StoreFlags {
+  readonly store?: string;
+}
+
+/** A usage error of a store command: printed as `error: …`, exit 2. */
+class UsageError extends Error {}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const NODE_ID = "orchestrator-cli";
+
+async function withStore<T>(
+  flags: StoreFlags,
+  context: StoreCommandContext,
+  use: (store: Store, location: StoreLocation) => Promise<T>,
+): Promise<T> {
+  const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
+  const store = await createStore(location);
+  try {
+    await store.open({ nodeId: `${NODE_ID}:${process.pid}`, clock: context.clock });
+    return await use(store, location);
+  } finally {
+    await store.close().catch(() => {});
+  }
+}
+
+async function requireTask(store: Store, name: string): Promise<TaskRecord> {
+  const record = await store.getTask(name);
+  if (record === undefined) {
+    const names = (await store.listTasks()).map((task) => task.name);
+    throw new UsageError(
+      `No task named ${JSON.stringify(name)} in the store` +
+        (names.length > 0 ? ` (tasks: ${names.join(", ")})` : " (it has no tasks)"),
+    );
+  }
+  return record;
+}
+
+/** Runs a store command: prints `error: …` and returns 2 for a usage error, 1 for anything else. */
+async function guarded(io: CommandIO, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    io.stderr(`error: ${message(error)}\n`);
+    return error instanceof UsageError ||
+      (error as { code?: unknown }).code === "ERR_INVALID_ARGUMENT"
+      ? EXIT.usage
+      : 1;
+  }
+}
+
+/** `orchestrator list`: the tasks in the store, as a table or JSON. Needs no key (reads no sealed data). */
+export function runListCommand(
+  flags: StoreFlags & { json?: boolean },
+  context: StoreCommandContext,
+): Promise<number> {
+  return guarded(context.io, () =>
+    withStore(flags, context, async (store) => {
+      const tasks = await store.listTasks();
+      context.io.stdout(
+        flags.json === true
+          ? `${JSON.stringify(tasks.map(taskJson), null, 2)}\n`
+          : formatTaskTable(tasks, context.clock.nowMs()),
+      );
+      return EXIT.ok;
+    }),
+  );
+}
+
+/** `orchestrator history [task]`: run history, newest first. */
+export function runHistoryCommand(
+  task: string | undefined,
+  flags: StoreFlags & { json?: boolean; limit?: string },
+  context: StoreCommandContext,
+): Promise<number> {
+  return guarded(context.io, () =>
+    withStore(flags, context, async (store) => {
+      const limit = Number(flags.limit ?? "20");
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UsageError(`--limit: expected a whole number from 1, got ${flags.limit ?? ""}`);
+      const runs = await store.history({
+        limit,
+        ...(task === undefined ? {} : { taskName: task }),
+      });
+      if (task !== undefined && runs.length === 0) await requireTask(store, task);
+      context.io.stdout(
+        flags.json === true
+          ? `${JSON.stringify(runs.map(historyJson), null, 2)}\n`
+          : formatHistory(runs),
+      );
+      return EXIT.ok;
+    }),
+  );
+}
+
+/**
+ * `orchestrator pause|resume <task>`: writes the task's state in the store. A
+ * daemon on the same SQLite file applies it within a second (it reads task
+ * states from the store); on PostgreSQL the change is announced to every node.
+ */
+export function runPauseResumeCommand(
+  action: "pause" | "resume",
+  task: string,
+  flags: StoreFlags,
+  context: StoreCommandContext,
+): Promise<number> {
+  return guarded(context.io, () =>
+    withStore(flags, context, async (store) => {
+      const record = await requireTask(store, task);
+      const target = action === "pause" ? "paused" : "active";
+      if (record.state === "quarantined" || record.state === "completed") {
+        throw new UsageError(
+          `Task ${JSON.stringify(task)} is ${record.state}: it cannot be ${action}d`,
+        );
+      }
+      if (record.state !== target) {
+        await store.updateTaskProgress(task, {
+          state: target,
+          // A paused task has no next run; the scheduler that resumes it computes one.
+          nextRunAt: action === "pause" ? null : record.nextRunAt,
+          lastRunAt: record.lastRunAt,
+          lastStatus: record.lastStatus,
+          runCount: record.runCount,
+        });
+        const notify = (store as { notify?: (change: StoreChange) => Promise<void> }).notify;
+        await notify?.call(store, { kind: "upsert", taskName: task });
+      }
+      context.io.stdout(
+        `${JSON.stringify(task)} is ${target}${record.state === target ? " (it already was)" : ""}\n`,
+      );
+      return EXIT.ok;
+    }),
+  );
+}
+
+type CliScheduler = Scheduler & {
+  rotateKeys?: () => Promise<unknown>;
+};
+
+/** A scheduler on the store with the daemon's key and handlers, opened but not started. */
+async function openScheduler(
+  flags: StoreFlags,
+  context: StoreCommandContext,
+): Promise<{ scheduler: CliScheduler; close: () => Promise<void> }> {
+  const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
+  const { encryptionKey } = await resolveCliKey(location, context.env, false);
+  const store = await createStore(location);
+  const dispatcher = new Dispatcher();
+  const options: SchedulerOptions & { encryptionKey?: Keyring } = {
+    store,
+    clock: context.clock,
+    logger: silentLogger,
+    encryptionKey,
+    nodeId: `${NODE_ID}:${process.pid}`,
+  };
+  const scheduler: CliScheduler = new Scheduler(dispatcher, options);
+  defineDaemonHandlers(scheduler, { env: context.env, stopSignal: new AbortController().signal });
+  // Opens the store; a Scheduler that keeps tasks in a durable store loads them here.
+  await scheduler.history(undefined, { limit: 1 });
+  return {
+    scheduler,
+    close: async () => {
+      await scheduler.stop();
+      await dispatcher.close().catch(() => {});
+      await store.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * `orchestrator trigger <task>`: runs the task now, in this process, with the
+ * daemon's handlers (a running daemon is not involved; the run is recorded in
+ * the store's history like any other). Exit 0 when it succeeded, 1 when not.
+ */
+export function runTriggerCommand(
+  task: string,
+  flags: StoreFlags,
+  context: StoreCommandContext,
+): Promise<number> {
+  return guarded(context.io, async () => {
+    await withStore(flags, context, (store) => requireTask(store, task));
+    const { scheduler, close } = await openScheduler(flags, context);
+    try {
+      if (scheduler.getTask(task) === undefined) {
+        throw new Error(
+          `Task ${JSON.stringify(task)} is in the store, but this Scheduler did not load it (stored tasks are loaded by the durable-store support of issue 4)`,
+        );
+      }
+      const report = await scheduler.triggerTask(task);
+      const [last] = await scheduler.history(task, { limit: 1 });
+      if (report.skipped > 0) {
+        context.io.stdout(`${JSON.stringify(task)} is running already: skipped (overlap skip)\n`);
+        return EXIT.ok;
+      }
+      context.io.stdout(
+        last === undefined ? `${JSON.stringify(task)} ran\n` : formatHistory([last]),
+      );
+      if (last?.output !== undefined)
+        context.io.stdout(`${JSON.stringify(last.output, null, 2)}\n`);
+      return report.failed > 0 ? 1 : EXIT.ok;
+    } finally {
+      await close();
+    }
+  });
+}
+
+/** `orchestrator keys rotate`: re-seals every stored record with the primary key. */
+export function runRotateKeysCommand(
+  flags: StoreFlags,
+  context: StoreCommandContext,
+): Promise<number> {
+  return guarded(context.io, async () => {
+    const { scheduler, close } = await openScheduler(flags, context);
+    try {
+      if (typeof scheduler.rotateKeys !== "function") {
+        throw new Error("This build's Scheduler has no rotateKeys() yet (issue 4)");
+      }
+      const result = await scheduler.rotateKeys();
+      context.io.stdout(
+        `Re-sealed the task records with the primary key${
+          result !== undefined ? `: ${JSON.stringify(result)}` : ""
+        }\n`,
+      );
+      return EXIT.ok;
+    } finally {
+      await close();
+    }
+  });
+}

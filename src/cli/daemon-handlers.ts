@@ -1,0 +1,144 @@
+import type { TaskContext } from "../core/task.js";
+import { InvalidArgumentError } from "../errors.js";
+import type { Scheduler } from "../scheduler.js";
+import { runCommandAction, type CommandResult } from "./handlers/command.js";
+import { runHttpAction, type HttpResult } from "./handlers/http.js";
+import type { CommandActionSpec, HttpActionSpec, JsonValue } from "./schedule-spec.js";
+
+/** The handler names the daemon defines; a command or HTTP task refers to one of them. */
+export const DAEMON_HANDLERS = Object.freeze({
+  command: "orchestrator:command",
+  http: "orchestrator:http",
+} as const);
+
+/** The mark in a task's payload that says the daemon registered it from a schedule file. */
+export const DAEMON_MARK = "orchestrator-cli";
+
+/**
+ * The payload of a task the daemon registered from a schedule file. It holds
+ * the whole action (command line, URL, headers with `${NAME}` references
+ * unresolved), so the action is sealed at rest with the rest of the callback
+ * record, and a fingerprint of the task's definition, so that an unchanged
+ * task is recognised after a restart.
+ */
+export interface DaemonPayload {
+  readonly managedBy: typeof DAEMON_MARK;
+  /** SHA-256 of the task's definition in the schedule file (schedule, zone, action, options, payload). */
+  readonly fingerprint: string;
+  /** Absent for module tasks, whose payload goes to the module as is. */
+  readonly action?: CommandActionSpec | HttpActionSpec;
+  /** The task's `payload` from the file. */
+  readonly payload?: JsonValue;
+}
+
+/** Whether a task payload was written by the daemon (see {@link DaemonPayload}). */
+export function isDaemonPayload(value: unknown): value is DaemonPayload {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    (value as { managedBy?: unknown }).managedBy === DAEMON_MARK &&
+    typeof (value as { fingerprint?: unknown }).fingerprint === "string"
+  );
+}
+
+/** What a command run records as its output (also the `details` of its failure). */
+export interface CommandOutput {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutBytes: number;
+  readonly stderrBytes: number;
+}
+
+/** What an HTTP run records as its output. */
+export interface HttpOutput {
+  readonly status: number;
+  readonly durationMs: number;
+  readonly body: string;
+  readonly bodyTruncated: boolean;
+}
+
+function commandOutput(result: CommandResult): CommandOutput {
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    timedOut: result.timedOut,
+    durationMs: Math.round(result.durationMs),
+    stdout: result.stdout,
+    stderr: result.stderr,
+    stdoutBytes: result.stdoutBytes,
+    stderrBytes: result.stderrBytes,
+  };
+}
+
+function httpOutput(result: HttpResult): HttpOutput {
+  return {
+    status: result.status,
+    durationMs: Math.round(result.durationMs),
+    body: result.body,
+    bodyTruncated: result.bodyTruncated,
+  };
+}
+
+/** Options of {@link defineDaemonHandlers}. */
+export interface DaemonHandlerOptions {
+  /** Where `${NAME}` references are resolved from, at run time; commands inherit it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the daemon gives up waiting at shutdown: running commands are killed, requests cancelled. */
+  readonly stopSignal: AbortSignal;
+  /** Told each successful run's output, before the scheduler records it (for the log line). */
+  readonly onOutput?: (ctx: TaskContext, output: CommandOutput | HttpOutput) => void;
+}
+
+function actionOf<K extends "command" | "http">(
+  ctx: TaskContext,
+  kind: K,
+): Extract<CommandActionSpec | HttpActionSpec, { kind: K }> {
+  const payload = ctx.payload;
+  if (!isDaemonPayload(payload) || payload.action?.kind !== kind) {
+    throw new InvalidArgumentError(
+      "payload",
+      `a ${kind} action written by orchestrator run`,
+      payload,
+      `task ${JSON.stringify(ctx.taskName)} refers to ${DAEMON_HANDLERS[kind]} without one`,
+    );
+  }
+  return payload.action as Extract<CommandActionSpec | HttpActionSpec, { kind: K }>;
+}
+
+/**
+ * Defines `orchestrator:command` and `orchestrator:http` on a scheduler: each
+ * reads its action from the task payload, resolves `${NAME}` references at
+ * run time, and returns the result (exit code, duration, output tails; HTTP
+ * status, duration) as the run's output. A failure throws ActionFailedError,
+ * whose `details` the scheduler records as the output.
+ */
+export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandlerOptions): void {
+  scheduler.defineHandler(DAEMON_HANDLERS.command, async (ctx) => {
+    const action = actionOf(ctx, "command");
+    const result = await runCommandAction(action, {
+      signal: AbortSignal.any([ctx.signal, options.stopSignal]),
+      env: options.env,
+      // The task name, not the command line: messages go into the run history
+      // unsealed, and a command line may hold secrets.
+      label: ctx.taskName,
+    });
+    const output = commandOutput(result);
+    options.onOutput?.(ctx, output);
+    return output;
+  });
+  scheduler.defineHandler(DAEMON_HANDLERS.http, async (ctx) => {
+    const action = actionOf(ctx, "http");
+    const result = await runHttpAction(action, {
+      signal: AbortSignal.any([ctx.signal, options.stopSignal]),
+      env: options.env,
+      label: ctx.taskName,
+    });
+    const output = httpOutput(result);
+    options.onOutput?.(ctx, output);
+    return output;
+  });
+}

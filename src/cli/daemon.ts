@@ -1,0 +1,270 @@
+import { resolve } from "node:path";
+import { Dispatcher } from "../core/dispatcher.js";
+import type { Keyring } from "../crypto/keyring.js";
+import { startHttpServer, type HttpServer } from "../http/server.js";
+import { safeLog, type Logger } from "../logger.js";
+import { Scheduler, type SchedulerOptions } from "../scheduler.js";
+import type { Clock } from "../time/clock.js";
+import { EXIT, type CommandIO } from "./commands/io.js";
+import { createConsoleLogger } from "./console-logger.js";
+import { defineDaemonHandlers } from "./daemon-handlers.js";
+import { createStore, resolveCliKey } from "./open-store.js";
+import { logRuns, schedulerLogger } from "./run-logging.js";
+import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
+import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
+import type { ScheduleSpec } from "./schedule-spec.js";
+import { describeStoreLocation } from "./store-url.js";
+import { StoreStateSync } from "./store-state-sync.js";
+import { VERSION } from "./version.js";
+
+/** Signals the daemon listens to; `process` in production, an EventEmitter in tests. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: () => void): unknown;
+  off(signal: NodeJS.Signals, listener: () => void): unknown;
+}
+
+/** What the daemon needs from its surroundings. */
+export interface DaemonContext {
+  readonly io: CommandIO;
+  readonly clock: Clock;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly signals: SignalSource;
+  /** Ends the process at once (a second SIGINT/SIGTERM: code 130). */
+  readonly exitNow: (code: number) => void;
+}
+
+/** The Scheduler options, with `encryptionKey` (issue 4) whatever this build's option type says. */
+type DaemonSchedulerOptions = SchedulerOptions & { encryptionKey?: Keyring };
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Waits for `promise` at most `ms`; resolves whether it settled in time. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((done) => {
+    const timer = setTimeout(() => done(false), ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        done(true);
+      },
+      () => {
+        clearTimeout(timer);
+        done(true);
+      },
+    );
+  });
+}
+
+function runningCount(scheduler: Scheduler): number {
+  return scheduler.listTasks().filter((task) => task.running).length;
+}
+
+/**
+ * `orchestrator run`: runs a schedule file in the foreground until SIGINT or
+ * SIGTERM, then stops claiming, waits up to `--grace-ms` for running runs
+ * (then kills what is left, recorded as failed), closes the store and
+ * resolves 0. A second signal exits at once with 130. SIGHUP (and `--watch`)
+ * reload the file. Resolves 2 for bad flags, an invalid schedule, a missing
+ * key, or a dashboard that may not start; 1 when the store cannot be opened.
+ */
+export async function runDaemon(
+  file: string | undefined,
+  flags: RunFlags,
+  context: DaemonContext,
+): Promise<number> {
+  const { io, clock, env } = context;
+  let settings: RunSettings;
+  try {
+    settings = parseRunFlags(flags, context.cwd);
+  } catch (error) {
+    io.stderr(`error: ${message(error)}\n`);
+    return EXIT.usage;
+  }
+  const logger: Logger = createConsoleLogger({
+    format: settings.logFormat,
+    color: io.color && settings.logFormat === "pretty",
+    write: io.stdout,
+    now: () => clock.nowMs(),
+  });
+  const schedulePath = file === undefined ? undefined : resolve(context.cwd, file);
+  const removeUnmarked = settings.store.kind === "sqlite";
+
+  let reloader: ScheduleReloader | undefined;
+  let initial: ScheduleSpec | undefined;
+  if (schedulePath !== undefined) {
+    initial = await readSchedule(schedulePath, logger, () => clock.nowMs());
+    if (initial === undefined) {
+      io.stderr(`error: ${schedulePath} is invalid (see above); nothing was started\n`);
+      return EXIT.usage;
+    }
+  }
+
+  let key: Awaited<ReturnType<typeof resolveCliKey>>;
+  try {
+    key = await resolveCliKey(settings.store, env, true);
+  } catch (error) {
+    io.stderr(`error: ${message(error)}\n`);
+    return EXIT.usage;
+  }
+  if (key.keySource.kind === "key-file" && key.keySource.created) {
+    safeLog(
+      logger,
+      "info",
+      { keyFile: key.keySource.path },
+      "created an encryption key file (mode 0600) for the task records; back it up with the database, or set ORCHESTRATOR_ENCRYPTION_KEY",
+    );
+  }
+
+  const store = await createStore(settings.store);
+  const dispatcher = new Dispatcher();
+  const schedulerOptions: DaemonSchedulerOptions = {
+    store,
+    clock,
+    logger: schedulerLogger(logger),
+    encryptionKey: key.encryptionKey,
+    ...(settings.nodeId === undefined ? {} : { nodeId: settings.nodeId }),
+  };
+  const scheduler = new Scheduler(dispatcher, schedulerOptions);
+  const stopController = new AbortController();
+  defineDaemonHandlers(scheduler, {
+    env,
+    stopSignal: stopController.signal,
+    onOutput: logRuns(scheduler, logger),
+  });
+
+  let http: HttpServer | undefined;
+  const closeAll = async (): Promise<void> => {
+    await reloader?.close();
+    await http?.close().catch(() => {});
+    await dispatcher.close().catch(() => {});
+    await store.close().catch(() => {});
+  };
+
+  if (settings.http !== undefined) {
+    const token = env.ORCHESTRATOR_TOKEN?.trim() || undefined;
+    try {
+      http = await startHttpServer({
+        scheduler,
+        host: settings.http.host,
+        port: settings.http.port,
+        logger,
+        ...(token === undefined ? {} : { token }),
+      });
+    } catch (error) {
+      io.stderr(`error: --http ${flags.http ?? ""}: ${message(error)}\n`);
+      await closeAll();
+      return EXIT.usage;
+    }
+  }
+
+  // Signals are handled from here on, so a stop during start-up is orderly too.
+  let stopping: Promise<void> | undefined;
+  let resolveStopped: () => void = () => {};
+  const stopped = new Promise<void>((done) => {
+    resolveStopped = done;
+  });
+  const onStopSignal = (signal: NodeJS.Signals) => (): void => {
+    if (stopping !== undefined) {
+      io.stderr(`${signal} again: exiting now\n`);
+      context.exitNow(130);
+      return;
+    }
+    stopping = shutdown(signal).then(resolveStopped);
+  };
+  const onInt = onStopSignal("SIGINT");
+  const onTerm = onStopSignal("SIGTERM");
+  const onHup = (): void => {
+    if (reloader === undefined) {
+      safeLog(logger, "warn", {}, "SIGHUP: no schedule file to reload");
+      return;
+    }
+    safeLog(logger, "info", { file: schedulePath }, "SIGHUP: reloading the schedule file");
+    void reloader.reload();
+  };
+  context.signals.on("SIGINT", onInt);
+  context.signals.on("SIGTERM", onTerm);
+  context.signals.on("SIGHUP", onHup);
+  const sync = settings.store.kind === "sqlite" ? new StoreStateSync(scheduler, logger) : undefined;
+
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    const running = runningCount(scheduler);
+    safeLog(
+      logger,
+      "info",
+      { signal, running, graceMs: settings.graceMs },
+      running > 0 ? "stopping: waiting for running runs" : "stopping",
+    );
+    sync?.stop();
+    await reloader?.close();
+    const stop = scheduler.stop();
+    if (!(await within(stop, settings.graceMs))) {
+      safeLog(
+        logger,
+        "warn",
+        { running: runningCount(scheduler) },
+        "grace period over: killing running runs (they are recorded as failed)",
+      );
+      stopController.abort(new Error(`the daemon stopped (${signal})`));
+      await within(stop, 10_000);
+    }
+    await closeAll();
+    safeLog(logger, "info", {}, "stopped");
+  };
+
+  try {
+    await scheduler.start();
+  } catch (error) {
+    safeLog(logger, "error", { err: error }, "cannot start the scheduler");
+    io.stderr(`error: ${message(error)}\n`);
+    context.signals.off("SIGINT", onInt);
+    context.signals.off("SIGTERM", onTerm);
+    context.signals.off("SIGHUP", onHup);
+    await closeAll();
+    return EXIT.invalid;
+  }
+
+  if (schedulePath !== undefined && initial !== undefined) {
+    reloader = new ScheduleReloader({
+      scheduler,
+      file: schedulePath,
+      logger,
+      now: () => clock.nowMs(),
+      removeUnmarked,
+    });
+    if (stopping === undefined) await reloader.apply(initial, "applied");
+    if (settings.watch) reloader.watch();
+  }
+  sync?.start();
+  if (stopping === undefined) {
+    safeLog(
+      logger,
+      "info",
+      {
+        version: VERSION,
+        store: describeStoreLocation(settings.store),
+        node: scheduler.nodeId,
+        tasks: scheduler.size,
+        pid: process.pid,
+      },
+      "orchestrator running; stop with Ctrl-C (SIGINT) or SIGTERM, reload with SIGHUP",
+    );
+  }
+  if (http !== undefined) {
+    safeLog(logger, "info", { url: http.url }, "dashboard listening");
+    if (env.ORCHESTRATOR_TOKEN?.trim() ? false : true) {
+      // Printed once, like Jupyter: the token is in the fragment, which browsers never send.
+      io.stdout(
+        `\n  Open the dashboard (this link logs you in; it is shown only once):\n    ${http.loginUrl}\n\n`,
+      );
+    }
+  }
+
+  await stopped;
+  context.signals.off("SIGINT", onInt);
+  context.signals.off("SIGTERM", onTerm);
+  context.signals.off("SIGHUP", onHup);
+  return EXIT.ok;
+}

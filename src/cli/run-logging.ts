@@ -1,0 +1,105 @@
+import type { TaskContext } from "../core/task.js";
+import { ActionFailedError } from "../errors.js";
+import { safeLog, type Logger } from "../logger.js";
+import type { Scheduler } from "../scheduler.js";
+import type { CommandOutput, HttpOutput } from "./daemon-handlers.js";
+
+function runKey(taskName: string, scheduledAt: Date, attempt: number): string {
+  return `${taskName}\u0000${scheduledAt.getTime()}\u0000${attempt}`;
+}
+
+function outcomeFields(output: unknown): Record<string, unknown> {
+  if (output === null || typeof output !== "object") return {};
+  const fields: Record<string, unknown> = {};
+  const o = output as Partial<CommandOutput & HttpOutput>;
+  if ("exitCode" in o) fields.exitCode = o.exitCode;
+  if (o.signal) fields.signal = o.signal;
+  if (typeof o.status === "number") fields.status = o.status;
+  return fields;
+}
+
+/**
+ * Logs every run of a scheduler: one line when it starts, one when it
+ * succeeds or fails (task, duration, exit code or HTTP status), and lines for
+ * skipped runs and completed tasks (the scheduler logs missed runs, quarantined
+ * tasks and its own errors itself). Returns `onOutput` for the daemon's handlers, which hands each
+ * action's result to the success line.
+ */
+export function logRuns(
+  scheduler: Scheduler,
+  logger: Logger,
+): (ctx: TaskContext, output: CommandOutput | HttpOutput) => void {
+  const outputs = new Map<string, CommandOutput | HttpOutput>();
+  scheduler.on("run:start", (event) => {
+    safeLog(
+      logger,
+      "info",
+      {
+        task: event.taskName,
+        ...(event.attempt > 1 ? { attempt: event.attempt } : {}),
+        ...(event.trigger === "schedule" ? {} : { trigger: event.trigger }),
+      },
+      "run started",
+    );
+  });
+  scheduler.on("run:success", (event) => {
+    const key = runKey(event.taskName, event.scheduledAt, event.attempt);
+    const output = outputs.get(key);
+    outputs.delete(key);
+    safeLog(
+      logger,
+      "info",
+      { task: event.taskName, durationMs: Math.round(event.durationMs), ...outcomeFields(output) },
+      "run succeeded",
+    );
+  });
+  scheduler.on("run:error", (event) => {
+    outputs.delete(runKey(event.taskName, event.scheduledAt, event.attempt));
+    const error = event.error;
+    const details = error instanceof ActionFailedError ? outcomeFields(error.details) : {};
+    safeLog(
+      logger,
+      "warn",
+      {
+        task: event.taskName,
+        durationMs: Math.round(event.durationMs),
+        ...details,
+        ...(event.status === "timed-out" ? { status: "timed-out" } : {}),
+        error: error instanceof Error ? error.message : String(error),
+        ...(event.attempt > 1 ? { attempt: event.attempt } : {}),
+        ...(event.willRetry && event.retryAt ? { retryAt: event.retryAt.toISOString() } : {}),
+      },
+      event.willRetry ? "run failed, will retry" : "run failed",
+    );
+  });
+  scheduler.on("run:skipped", (event) => {
+    safeLog(logger, "info", { task: event.taskName, reason: event.reason }, "run skipped");
+  });
+  scheduler.on("task:completed", (info) => {
+    safeLog(logger, "info", { task: info.name }, "task completed: it has no runs left");
+  });
+  return (ctx, output) => {
+    if (outputs.size > 10_000) outputs.clear();
+    outputs.set(runKey(ctx.taskName, ctx.scheduledAt, ctx.attempt), output);
+  };
+}
+
+/**
+ * The logger given to the daemon's scheduler: the scheduler's own line for a
+ * failed run is dropped, since {@link logRuns} writes a fuller one (duration,
+ * exit code); everything else passes through.
+ */
+export function schedulerLogger(logger: Logger): Logger {
+  return {
+    info: (obj, msg) => logger.info(obj, msg),
+    warn: (obj, msg) => logger.warn(obj, msg),
+    error: (obj, msg) => {
+      const isRunFailure =
+        "willRetry" in obj &&
+        "taskName" in obj &&
+        typeof msg === "string" &&
+        msg.startsWith("Task ");
+      if (!isRunFailure) logger.error(obj, msg);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { InvalidArgumentError } from "../errors.js";
+import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "./store-url.js";
+
+/** The flags of `orchestrator run`, as commander gives them. */
+export interface RunFlags {
+  readonly store?: string;
+  readonly http?: string;
+  readonly nodeId?: string;
+  readonly logFormat?: string;
+  readonly watch?: boolean;
+  readonly graceMs?: string;
+}
+
+/** `orchestrator run`'s flags, checked. */
+export interface RunSettings {
+  readonly store: StoreLocation;
+  readonly http: { readonly host: string; readonly port: number } | undefined;
+  readonly nodeId: string | undefined;
+  readonly logFormat: "pretty" | "json";
+  readonly watch: boolean;
+  /** How long a stop waits for running runs before killing them. */
+  readonly graceMs: number;
+}
+
+/** The default of `--grace-ms`. */
+export const DEFAULT_GRACE_MS = 30_000;
+
+/**
+ * Reads `--http`: `host:port`, `[::1]:port`, or a port alone (on 127.0.0.1).
+ * @throws InvalidArgumentError for anything else.
+ */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const text = value.trim();
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = Number(match?.[3]);
+  if (match === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(
+      "--http",
+      "host:port, e.g. 127.0.0.1:8080 (or a port alone, on 127.0.0.1)",
+      value,
+    );
+  }
+  const host = match[1] || match[2] || "127.0.0.1";
+  return { host, port };
+}
+
+/**
+ * Checks the flags of `orchestrator run`.
+ * @throws InvalidArgumentError naming the flag.
+ */
+export function parseRunFlags(flags: RunFlags, cwd: string): RunSettings {
+  const format = flags.logFormat ?? "pretty";
+  if (format !== "pretty" && format !== "json") {
+    throw new InvalidArgumentError("--log-format", '"pretty" or "json"', format);
+  }
+  const grace = flags.graceMs === undefined ? DEFAULT_GRACE_MS : Number(flags.graceMs);
+  if (!Number.isInteger(grace) || grace < 0) {
+    throw new InvalidArgumentError(
+      "--grace-ms",
+      "a whole number of milliseconds, 0 or more",
+      flags.graceMs,
+    );
+  }
+  if (flags.nodeId !== undefined && flags.nodeId.trim() === "") {
+    throw new InvalidArgumentError("--node-id", "a non-empty id", flags.nodeId);
+  }
+  return {
+    store: parseStoreUrl(flags.store ?? DEFAULT_STORE, cwd),
+    http: flags.http === undefined ? undefined : parseListenAddress(flags.http),
+    nodeId: flags.nodeId,
+    logFormat: format,
+    watch: flags.watch === true,
+    graceMs: grace,
+  };
+}

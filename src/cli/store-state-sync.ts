@@ -1,0 +1,71 @@
+import type { TaskState } from "../core/task.js";
+import { safeLog, type Logger } from "../logger.js";
+import type { Scheduler } from "../scheduler.js";
+
+/** How often {@link StoreStateSync} reads the store. */
+export const STATE_SYNC_INTERVAL_MS = 1_000;
+
+/**
+ * Makes `orchestrator pause|resume` reach a daemon running on a SQLite file
+ * (which, unlike PostgreSQL, has no change notifications): reads each task's
+ * state from the store every second and, when the stored state changed since
+ * the last read to something other than what the scheduler holds, pauses or
+ * resumes the task here. Only transitions in the store count, so the daemon's
+ * own pause (memory first, then the store) is never undone.
+ */
+export class StoreStateSync {
+  readonly #scheduler: Scheduler;
+  readonly #logger: Logger;
+  readonly #seen = new Map<string, TaskState>();
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+
+  constructor(scheduler: Scheduler, logger: Logger) {
+    this.#scheduler = scheduler;
+    this.#logger = logger;
+  }
+
+  /** Starts reading the store (its first read only notes the states). */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    void this.#poll();
+    this.#timer = setInterval(() => void this.#poll(), STATE_SYNC_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      const records = await this.#scheduler.store.listTasks();
+      for (const record of records) {
+        const before = this.#seen.get(record.name);
+        this.#seen.set(record.name, record.state);
+        if (before === undefined || before === record.state) continue;
+        const info = this.#scheduler.getTask(record.name);
+        if (info === undefined || info.state === record.state) continue;
+        if (record.state === "paused" && info.state === "active") {
+          await this.#scheduler.pauseTask(record.name);
+          safeLog(this.#logger, "info", { task: record.name }, "task paused (orchestrator pause)");
+        } else if (record.state === "active" && info.state === "paused") {
+          await this.#scheduler.resumeTask(record.name);
+          safeLog(
+            this.#logger,
+            "info",
+            { task: record.name },
+            "task resumed (orchestrator resume)",
+          );
+        }
+      }
+    } catch (error) {
+      safeLog(this.#logger, "warn", { err: error }, "could not read task states from the store");
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
