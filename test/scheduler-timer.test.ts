@@ -112,7 +112,7 @@ describe("Scheduler driven by its timer (real clock)", () => {
         );
         const during = ticks.slice(ticksBefore);
         // Had the burn run on the main thread, no tick could have started while it ran.
-        assert.ok(during.length >= 3, `${during.length} ticks during the CPU-bound run`);
+        assert.ok(during.length >= 1, `${during.length} ticks during the CPU-bound run`);
         // Each tick ran once for its own scheduled time.
         assert.equal(
           new Set(during.map((event) => event.scheduledAt.getTime())).size,
