@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "./errors.js";
+import type { EncryptionKeyOption } from "./crypto/keyring.js";
 import type { Logger } from "./logger.js";
-import type { Store } from "./store/store.js";
+import type { HistoryRetention, Store } from "./store/store.js";
 import type { Clock } from "./time/clock.js";
 
 /** Options of {@link Scheduler}. */
@@ -45,6 +46,28 @@ export interface SchedulerOptions {
    * @defaultValue 30000
    */
   leaseMs?: number;
+  /**
+   * The key that seals stored callback records in production mode: 32 bytes
+   * (or base64/hex of them), `{ id, key }`, a list (the first seals, all
+   * open), or a Keyring. Without it, `ORCHESTRATOR_ENCRYPTION_KEY` or
+   * `ORCHESTRATOR_ENCRYPTION_KEYS` is read; a durable store with no key at all
+   * fails at `start()` with a message on how to generate one. The memory
+   * store uses an ephemeral random key.
+   * @defaultValue from the environment
+   */
+  encryptionKey?: EncryptionKeyOption;
+  /**
+   * In production mode, open callback records stored in plaintext (written in
+   * test mode) and seal them, instead of quarantining their tasks.
+   * @defaultValue false
+   */
+  migratePlaintext?: boolean;
+  /**
+   * Run history retention: rows older than `maxAgeMs` or beyond the newest
+   * `maxRows` are deleted at start and every minute.
+   * @defaultValue none (history is kept; the memory store keeps its last 10,000 rows)
+   */
+  historyRetention?: Partial<HistoryRetention>;
 }
 
 /** The defaults of {@link SchedulerOptions} that are constants. */
@@ -52,7 +75,29 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   testMode: false,
   unref: false,
   leaseMs: 30_000,
-} satisfies Required<Pick<SchedulerOptions, "testMode" | "unref" | "leaseMs">>);
+  migratePlaintext: false,
+} satisfies Required<
+  Pick<SchedulerOptions, "testMode" | "unref" | "leaseMs" | "migratePlaintext">
+>);
+
+/** `historyRetention` with both bounds (an absent one is Number.MAX_SAFE_INTEGER), or undefined. */
+export function resolveRetention(
+  value: SchedulerOptions["historyRetention"],
+): HistoryRetention | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object") {
+    throw new InvalidArgumentError("options.historyRetention", "{ maxAgeMs?, maxRows? }", value);
+  }
+  const bound = (key: "maxAgeMs" | "maxRows"): number => {
+    const n = value[key];
+    if (n === undefined) return Number.MAX_SAFE_INTEGER;
+    if (typeof n !== "number" || Number.isNaN(n) || n < 0) {
+      throw new InvalidArgumentError(`options.historyRetention.${key}`, "a number from 0 up", n);
+    }
+    return n;
+  };
+  return { maxAgeMs: bound("maxAgeMs"), maxRows: bound("maxRows") };
+}
 
 /** The zone of this process (what cron tasks use unless told otherwise). */
 export function processTimezone(): string {

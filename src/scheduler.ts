@@ -23,15 +23,24 @@ import {
 } from "./errors.js";
 import { safeEmit, type SchedulerEvents } from "./events.js";
 import { createStderrLogger, safeLog, type Logger } from "./logger.js";
+import { DurableTasks, type RotationReport } from "./durable-tasks.js";
+import { LeasedStore } from "./leased-store.js";
+import { Maintenance } from "./maintenance.js";
 import { RunEngine } from "./run-engine.js";
 import type { RunReport } from "./run-plan.js";
 import { MemoryStore } from "./store/memory-store.js";
 import type { HistoryQuery, RunRecord, Store } from "./store/store.js";
-import { buildTaskRecord, plainCallbackOf, progressOf } from "./store/task-record.js";
+import {
+  buildTaskRecord,
+  callbackRefOfInput,
+  progressOf,
+  storedOptionsOf,
+} from "./store/task-record.js";
 import {
   SCHEDULER_DEFAULTS,
   checkZone,
   processTimezone,
+  resolveRetention,
   type SchedulerOptions,
 } from "./scheduler-options.js";
 import { SystemClock, type Clock } from "./time/clock.js";
@@ -39,6 +48,7 @@ import { toMs } from "./time/duration.js";
 import { TimerLoop } from "./time/timer-loop.js";
 
 export type { RunReport } from "./run-plan.js";
+export type { RotationReport } from "./durable-tasks.js";
 export { SCHEDULER_DEFAULTS } from "./scheduler-options.js";
 export type { SchedulerOptions } from "./scheduler-options.js";
 
@@ -62,6 +72,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #validZones = new Set<string>();
   readonly #engine: RunEngine;
   readonly #loop: TimerLoop;
+  readonly #leased: LeasedStore;
+  readonly #durable: DurableTasks;
+  readonly #maintenance: Maintenance;
   #testMode: boolean;
   #opened: Promise<void> | undefined;
   #isOpen = false;
@@ -106,9 +119,29 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         options.leaseMs,
       );
     }
+    if (options.migratePlaintext !== undefined && typeof options.migratePlaintext !== "boolean") {
+      throw new InvalidArgumentError(
+        "options.migratePlaintext",
+        "a boolean",
+        options.migratePlaintext,
+      );
+    }
+    const retention = resolveRetention(options.historyRetention);
+    this.#leased = new LeasedStore(this.#store, {
+      leaseMs,
+      exclusive: (taskName) => this.#tasks.get(taskName)?.options.overlap === "skip",
+      onLeaseLost: (claim, error) =>
+        this.#internalError(error, `lease of a run of ${claim.taskName}`),
+      onRenewError: (error, claim) =>
+        safeEmit(this, this.#logger, "scheduler:error", {
+          error,
+          context: "renew",
+          taskName: claim.taskName,
+        }),
+    });
     this.#engine = new RunEngine({
       clock: this.#clock,
-      store: this.#store,
+      store: this.#leased,
       dispatcher,
       logger: this.#logger,
       nodeId: this.#nodeId,
@@ -135,6 +168,33 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         safeEmit(this, this.#logger, "clock:jump", jump);
       },
       unref: options.unref ?? SCHEDULER_DEFAULTS.unref,
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hosts read live state
+    const scheduler = this;
+    this.#durable = new DurableTasks({
+      store: this.#leased,
+      clock: this.#clock,
+      logger: this.#logger,
+      nodeId: this.#nodeId,
+      leaseMs,
+      cronCache: this.#cronCache,
+      engine: this.#engine,
+      tasks: this.#tasks,
+      encryptionKey: options.encryptionKey,
+      migratePlaintext: options.migratePlaintext ?? SCHEDULER_DEFAULTS.migratePlaintext,
+      get testMode() {
+        return scheduler.#testMode;
+      },
+      hasHandler: (name) => this.#handlers.has(name),
+      emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
+    });
+    this.#maintenance = new Maintenance({
+      store: this.#leased,
+      clock: this.#clock,
+      leaseMs,
+      retention,
+      reap: () => this.#durable.recover(false),
+      emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
     });
   }
 
@@ -201,7 +261,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const checked = checkCallback(callback);
     const resolved = resolveTaskOptions(options);
     const existing = this.#tasks.get(name);
-    if (existing !== undefined && !resolved.replace) throw new DuplicateTaskError(name);
+    if (existing !== undefined && !resolved.replace && existing.state === "quarantined")
+      throw new DuplicateTaskError(name);
     if (typeof checked === "string" && !this.#handlers.has(checked)) {
       throw new InvalidArgumentError(
         "callback",
@@ -231,6 +292,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       dayMatch: resolved.dayMatch,
       dst: resolved.dst,
     });
+    if (existing !== undefined && !resolved.replace) {
+      // Registering on every start is normal: the same definition is a no-op that keeps the run state.
+      const definition = {
+        schedule: compiled.toSpec(),
+        options: storedOptionsOf(resolved),
+        callback: callbackRefOfInput(checked),
+        payload: resolved.payload,
+      };
+      if (this.#durable.isSameAsExisting(existing, definition, checked))
+        return Promise.resolve(existing.info());
+      throw new DuplicateTaskError(name);
+    }
     if (compiled.kind === "once" && schedule instanceof Date && schedule.getTime() < nowMs) {
       throw new InvalidArgumentError(
         "schedule",
@@ -255,23 +328,29 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#engine.schedule(task, firstRunMs);
     if (this.listenerCount("task:registered") > 0)
       safeEmit(this, this.#logger, "task:registered", task.info());
-    const record = buildTaskRecord(task, this.#storedCallback(task), nowMs);
     const replace = existing !== undefined;
     const store = this.#store;
     if (store.putTaskSync !== undefined) {
       try {
-        store.putTaskSync(record, { replace });
+        store.putTaskSync(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), {
+          replace,
+        });
       } catch (error) {
         return Promise.reject(this.#undoRegistration(task, error));
       }
       return Promise.resolve(task.info());
     }
-    const stored = this.#isOpen
-      ? store.putTask(record, { replace })
-      : this.#ready().then(() => store.putTask(record, { replace }));
+    // Sealed once the store is open (a missing key fails there, with its own message).
+    const put = (): Promise<void> =>
+      store.putTask(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), { replace });
+    const stored = (this.#isOpen ? Promise.resolve() : this.#ready()).then(put);
     return stored.then(
       () => task.info(),
       (error: unknown) => {
+        if (error instanceof DuplicateTaskError && !replace && store.durable) {
+          // Stored by another process, or before start() loaded it: identical is a no-op.
+          return this.#durable.adoptStored(task);
+        }
         throw this.#undoRegistration(task, error);
       },
     );
@@ -332,6 +411,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Snapshots of all tasks, in registration order. */
   listTasks(): TaskInfo[] {
     return Array.from(this.#tasks.values(), (task) => task.info());
+  }
+
+  /**
+   * Seals every stored callback record again with the primary key (the first
+   * of the keyring), one record at a time: records sealed with another key of
+   * the keyring, and plaintext records when `migratePlaintext` is set. Safe to
+   * interrupt and to run again; no record is ever unreadable meanwhile (keep
+   * the old key in the keyring until it reports nothing left to re-seal). A
+   * record that does not open is quarantined and left as it is.
+   */
+  async rotateKeys(): Promise<RotationReport> {
+    await this.#ready();
+    return this.#durable.rotateKeys();
   }
 
   /** Run history from the store, newest first. */
@@ -411,6 +503,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           if (generation !== this.#generation) return;
           this.#state = "started";
           this.#loop.start();
+          this.#maintenance.start();
         },
         (error: unknown) => {
           if (generation === this.#generation) this.#state = "stopped";
@@ -433,11 +526,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const caller = this.#engine.calling;
     this.#state = "stopping";
     this.#loop.stop();
+    this.#maintenance.stop();
     this.#stopPromise = (this.#startPromise ?? Promise.resolve())
       .catch(() => {})
       .then(() => {
         if (generation === this.#generation) this.#loop.stop();
         return this.#engine.drain(caller);
+      })
+      .then(() => {
+        // Pending retries stay claimed; their leases expire and a later start (or another process) recovers them.
+        if (generation === this.#generation) this.#leased.stopRenewing();
       })
       .finally(() => {
         if (generation === this.#generation) this.#state = "stopped";
@@ -468,29 +566,26 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   #ready(): Promise<void> {
-    this.#opened ??= this.#store.open({ nodeId: this.#nodeId, clock: this.#clock }).then(
-      () => {
-        this.#isOpen = true;
-      },
-      (error: unknown) => {
-        this.#opened = undefined;
-        throw error;
-      },
-    );
+    this.#opened ??= this.#store
+      .open({ nodeId: this.#nodeId, clock: this.#clock })
+      .then(() => this.#durable.prepare())
+      .then(
+        () => {
+          this.#isOpen = true;
+        },
+        (error: unknown) => {
+          this.#opened = undefined;
+          throw error;
+        },
+      );
     return this.#opened;
   }
 
   async #persist(task: Task): Promise<void> {
+    // A quarantined task's record is left exactly as it is.
+    if (task.state === "quarantined") return;
     await this.#ready();
     await this.#store.updateTaskProgress(task.name, progressOf(task));
-  }
-
-  /**
-   * The callback record as stored. Sealing (issue 4) plugs in here: a durable
-   * store outside test mode gets an AES-256-GCM envelope instead.
-   */
-  #storedCallback(task: Task): ReturnType<typeof plainCallbackOf> {
-    return plainCallbackOf(task);
   }
 
   #internalError(error: unknown, context: string): void {

@@ -1,4 +1,9 @@
-import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions, type Task } from "../core/task.js";
+import {
+  DEFAULT_TASK_OPTIONS,
+  type CallbackInput,
+  type ResolvedTaskOptions,
+  type Task,
+} from "../core/task.js";
 import type {
   CallbackRef,
   StoredCallback,
@@ -15,7 +20,11 @@ const INLINE_NO_PAYLOAD: StoredCallback = Object.freeze({
 
 /** The callback reference of a task (what a durable store can keep). */
 export function callbackRefOf(task: Task): CallbackRef {
-  const callback = task.callback;
+  return callbackRefOfInput(task.callback);
+}
+
+/** The callback reference of a validated `registerTask` callback argument. */
+export function callbackRefOfInput(callback: CallbackInput): CallbackRef {
   if (typeof callback === "function") return INLINE_REF;
   if (typeof callback === "string") return { kind: "handler", name: callback };
   return {

@@ -1,0 +1,186 @@
+import type { LeaseLostError } from "./errors.js";
+import { LeaseKeeper } from "./store/lease-keeper.js";
+import type {
+  Claim,
+  ClaimRequest,
+  HistoryQuery,
+  HistoryRetention,
+  RunRecord,
+  Store,
+  StoreChange,
+  StoreOpenContext,
+  StoredCallback,
+  TaskProgress,
+  TaskRecord,
+} from "./store/store.js";
+
+/** What a {@link LeasedStore} needs from its Scheduler. */
+export interface LeasedStoreHost {
+  /** Lease length requested with each claim and renewal, in ms. */
+  readonly leaseMs: number;
+  /** True when claims of this task must be exclusive (its overlap policy is `skip`). */
+  exclusive(taskName: string): boolean;
+  /** A held lease was lost (not renewed in time, or taken over). Must not throw. */
+  onLeaseLost(claim: Claim, error: LeaseLostError): void;
+  /** One renewal failed (it is retried). Must not throw. */
+  onRenewError(error: unknown, claim: Claim): void;
+}
+
+/**
+ * The store as the run engine sees it: the scheduler's store, plus what every
+ * claim needs on a shared store. Claims of `skip` tasks are made exclusive
+ * (so overlap "skip" holds across processes), the leases of held claims are
+ * renewed by one {@link LeaseKeeper} until released, and a finished run is
+ * recorded and released atomically with `finishRun` when the store has it.
+ */
+export class LeasedStore implements Store {
+  readonly #store: Store;
+  readonly #host: LeasedStoreHost;
+  #keeper: LeaseKeeper | undefined;
+
+  constructor(store: Store, host: LeasedStoreHost) {
+    this.#store = store;
+    this.#host = host;
+    this.#keeper = this.#newKeeper();
+    if (store.putTaskSync !== undefined) {
+      this.putTaskSync = (record, options) => store.putTaskSync?.(record, options);
+    }
+    if (store.deleteTaskSync !== undefined) {
+      this.deleteTaskSync = (name) => store.deleteTaskSync?.(name) ?? false;
+    }
+    if (store.claimsRequired !== undefined) {
+      this.claimsRequired = () => store.claimsRequired?.() ?? true;
+    }
+    if (store.watch !== undefined) {
+      this.watch = (listener: (change: StoreChange) => void) =>
+        store.watch?.(listener) ?? (() => {});
+    }
+  }
+
+  get kind(): string {
+    return this.#store.kind;
+  }
+  get durable(): boolean {
+    return this.#store.durable;
+  }
+  get shared(): boolean {
+    return this.#store.shared;
+  }
+  /** Claims whose leases are being renewed. */
+  get heldLeases(): number {
+    return this.#keeper?.size ?? 0;
+  }
+
+  putTaskSync?: Store["putTaskSync"];
+  deleteTaskSync?: Store["deleteTaskSync"];
+  claimsRequired?: Store["claimsRequired"];
+  watch?: Store["watch"];
+
+  open(context: StoreOpenContext): Promise<void> {
+    return this.#store.open(context);
+  }
+  close(): Promise<void> {
+    this.stopRenewing();
+    return this.#store.close();
+  }
+  /**
+   * Stops renewing the leases held now (the scheduler stopped: they expire and
+   * another process, or this one at its next start, reaps them). Claims made
+   * later are renewed again.
+   */
+  stopRenewing(): void {
+    this.#keeper?.stop();
+    this.#keeper = this.#newKeeper();
+  }
+
+  #newKeeper(): LeaseKeeper | undefined {
+    const store = this.#store;
+    const host = this.#host;
+    if (!store.shared) return undefined;
+    return new LeaseKeeper({
+      store,
+      leaseMs: host.leaseMs,
+      onLost: (claim, error) => host.onLeaseLost(claim, error),
+      onError: (error, claim) => host.onRenewError(error, claim),
+    });
+  }
+  schemaVersion(): Promise<number> {
+    return this.#store.schemaVersion();
+  }
+  now(): Promise<number> {
+    return this.#store.now();
+  }
+  putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
+    return this.#store.putTask(record, options);
+  }
+  getTask(name: string): Promise<TaskRecord | undefined> {
+    return this.#store.getTask(name);
+  }
+  listTasks(): Promise<TaskRecord[]> {
+    return this.#store.listTasks();
+  }
+  updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
+    return this.#store.updateTaskProgress(name, progress);
+  }
+  updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
+    return this.#store.updateTaskCallback(name, callback);
+  }
+  deleteTask(name: string): Promise<boolean> {
+    return this.#store.deleteTask(name);
+  }
+
+  async claimRun(request: ClaimRequest): Promise<Claim | null> {
+    const claim = await this.#store.claimRun(this.#request(request));
+    if (claim !== null) this.#keeper?.hold(claim);
+    return claim;
+  }
+  async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    const store = this.#store;
+    const asked = requests.map((request) => this.#request(request));
+    const claims =
+      store.claimRuns !== undefined
+        ? await store.claimRuns(asked)
+        : await Promise.all(asked.map((request) => store.claimRun(request)));
+    const keeper = this.#keeper;
+    if (keeper !== undefined) for (const claim of claims) if (claim !== null) keeper.hold(claim);
+    return claims;
+  }
+  renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    return this.#store.renewLease(claim, leaseMs);
+  }
+  releaseClaim(claim: Claim): Promise<void> {
+    this.#keeper?.release(claim);
+    return this.#store.releaseClaim(claim);
+  }
+  reapExpiredClaims(options: {
+    readonly nodeId: string;
+    readonly atStart: boolean;
+  }): Promise<Claim[]> {
+    return this.#store.reapExpiredClaims(options);
+  }
+  recordRun(record: RunRecord): Promise<void> {
+    return this.#store.recordRun(record);
+  }
+  /** Records the last row of a run and releases its claim: atomically when the store can. */
+  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
+    this.#keeper?.release(claim);
+    const store = this.#store;
+    if (store.finishRun !== undefined) {
+      await store.finishRun(record, claim);
+      return;
+    }
+    await store.recordRun(record);
+    await store.releaseClaim(claim);
+  }
+  history(query?: HistoryQuery): Promise<RunRecord[]> {
+    return this.#store.history(query);
+  }
+  pruneHistory(retention: HistoryRetention): Promise<number> {
+    return this.#store.pruneHistory(retention);
+  }
+
+  #request(request: ClaimRequest): ClaimRequest {
+    if (request.exclusive !== undefined || !this.#host.exclusive(request.taskName)) return request;
+    return { ...request, exclusive: true };
+  }
+}
