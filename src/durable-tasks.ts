@@ -38,6 +38,9 @@ export interface DurableTasksHost {
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
 }
 
+/** How many recent history rows of a restored task are checked for occurrences already handled. */
+const SKIP_LOOKBACK_ROWS = 20;
+
 /** What {@link DurableTasks.rotateKeys} did. */
 export interface RotationReport {
   /** Records sealed again with the primary key (or sealed for the first time, from plaintext). */
@@ -108,13 +111,40 @@ export class DurableTasks {
     void this.sealing;
     if (!host.store.durable) return;
     const records = await host.store.listTasks();
+    const restored: Task[] = [];
     for (const record of records) {
       if (host.tasks.has(record.name)) continue;
       const task = await this.#restore(record);
       host.tasks.set(record.name, task);
-      this.#scheduleRestored(task);
+      restored.push(task);
     }
     await this.recover(true);
+    const nowMs = host.clock.nowMs();
+    for (const task of restored) {
+      if (task.state === "active" && task.nextRunMs <= nowMs) await this.#skipRecorded(task);
+      this.#scheduleRestored(task);
+    }
+  }
+
+  /**
+   * The stored next run is written after a run ends, so a process that died
+   * during a run (or between recording it and writing the task) leaves it
+   * pointing at an occurrence that history already has (run, interrupted,
+   * missed): move past those, so that they are neither claimed again nor
+   * reported as skipped.
+   */
+  async #skipRecorded(task: Task): Promise<void> {
+    const rows = await this.#host.store.history({ taskName: task.name, limit: SKIP_LOOKBACK_ROWS });
+    const recorded = new Set(rows.map((row) => row.scheduledAt));
+    let next: number | null = task.nextRunMs;
+    while (next !== null && recorded.has(next)) next = task.schedule.next(next);
+    if (next === task.nextRunMs) return;
+    if (next === null || next > task.options.endAtMs) {
+      task.nextRunMs = Number.NaN;
+      task.state = "completed";
+    } else {
+      task.nextRunMs = next;
+    }
   }
 
   /** Reaps claims of dead processes, records their runs `interrupted`, retries per policy. */

@@ -1,0 +1,70 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { Dispatcher } from "../../src/core/dispatcher.js";
+import { Scheduler, type SchedulerOptions } from "../../src/scheduler.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { recordingLogger } from "./scheduler.js";
+
+/** A temp folder with a database path in it; `cleanup` removes it. */
+export async function tempDb(): Promise<{
+  path: string;
+  dir: string;
+  cleanup: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), "orchestrator-durable-"));
+  return {
+    dir,
+    path: join(dir, "orchestrator.db"),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A scheduler on a SQLite file and a ManualClock (UTC), with a recording logger. */
+export function sqliteScheduler(
+  path: string,
+  options: SchedulerOptions & { clock?: ManualClock } = {},
+): {
+  scheduler: Scheduler;
+  store: SqliteStore;
+  clock: ManualClock;
+  logger: ReturnType<typeof recordingLogger>;
+  dispatcher: Dispatcher;
+} {
+  const clock = options.clock ?? new ManualClock("2026-01-01T00:00:00Z");
+  const logger = recordingLogger();
+  const store = new SqliteStore({ path });
+  const dispatcher = new Dispatcher();
+  const scheduler = new Scheduler(dispatcher, {
+    clock,
+    timezone: "UTC",
+    logger,
+    nodeId: "node-a",
+    ...options,
+    store,
+  });
+  return { scheduler, store, clock, logger, dispatcher };
+}
+
+/** Stops the scheduler, closes its store and dispatcher. */
+export async function shutdown(parts: {
+  scheduler: Scheduler;
+  store: SqliteStore;
+  dispatcher: Dispatcher;
+}): Promise<void> {
+  await parts.scheduler.stop();
+  await parts.store.close();
+  await parts.dispatcher.close();
+}
+
+/** Runs `fn` on the raw database file (outside any store), then closes it. */
+export function withRawDb<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
