@@ -262,7 +262,11 @@ export async function runDaemon(
     }
   }
 
+  // The daemon runs until a signal, even when no task has a next run (all
+  // paused, or none yet): without this, an empty event loop would end it.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await stopped;
+  clearInterval(keepAlive);
   context.signals.off("SIGINT", onInt);
   context.signals.off("SIGTERM", onTerm);
   context.signals.off("SIGHUP", onHup);

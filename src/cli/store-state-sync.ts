@@ -3,7 +3,7 @@ import { safeLog, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler.js";
 
 /** How often {@link StoreStateSync} reads the store. */
-export const STATE_SYNC_INTERVAL_MS = 1_000;
+export const STATE_SYNC_INTERVAL_MS = 250;
 
 /**
  * Makes `orchestrator pause|resume` reach a daemon running on a SQLite file

@@ -136,24 +136,59 @@ export function runPauseResumeCommand(
           `Task ${JSON.stringify(task)} is ${record.state}: it cannot be ${action}d`,
         );
       }
-      if (record.state !== target) {
-        await store.updateTaskProgress(task, {
-          state: target,
-          // A paused task has no next run; the scheduler that resumes it computes one.
-          nextRunAt: action === "pause" ? null : record.nextRunAt,
-          lastRunAt: record.lastRunAt,
-          lastStatus: record.lastStatus,
-          runCount: record.runCount,
-        });
-        const notify = (store as { notify?: (change: StoreChange) => Promise<void> }).notify;
-        await notify?.call(store, { kind: "upsert", taskName: task });
-      }
+      if (record.state !== target) await writeState(store, record, target);
       context.io.stdout(
         `${JSON.stringify(task)} is ${target}${record.state === target ? " (it already was)" : ""}\n`,
       );
       return EXIT.ok;
     }),
   );
+}
+
+/** How long `pause`/`resume` watch a SQLite store for a daemon's run overwriting the new state. */
+const STATE_SETTLE_MS = 1_500;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+/**
+ * Writes a task's state. On PostgreSQL the change is announced (NOTIFY) to
+ * every node. On SQLite a running daemon picks it up by reading states every
+ * 250 ms; until it has, a run finishing there may write the old state back,
+ * so the state is watched for a while and written again if that happened.
+ */
+async function writeState(
+  store: Store,
+  record: TaskRecord,
+  target: "paused" | "active",
+): Promise<void> {
+  const write = async (from: TaskRecord): Promise<void> => {
+    await store.updateTaskProgress(from.name, {
+      state: target,
+      // A paused task has no next run; the scheduler that resumes it computes one.
+      nextRunAt: target === "paused" ? null : from.nextRunAt,
+      lastRunAt: from.lastRunAt,
+      lastStatus: from.lastStatus,
+      runCount: from.runCount,
+    });
+  };
+  await write(record);
+  const notify = (store as { notify?: (change: StoreChange) => Promise<void> }).notify;
+  if (notify !== undefined) {
+    await notify.call(store, { kind: "upsert", taskName: record.name });
+    return;
+  }
+  for (let rewrites = 0, waited = 0; waited < STATE_SETTLE_MS && rewrites < 10;) {
+    await delay(100);
+    waited += 100;
+    const now = await store.getTask(record.name);
+    if (now === undefined || now.state === target) continue;
+    if (now.state !== record.state) return;
+    await write(now);
+    rewrites++;
+    waited = 0;
+  }
 }
 
 type CliScheduler = Scheduler & {
@@ -238,13 +273,15 @@ export function runRotateKeysCommand(
       if (typeof scheduler.rotateKeys !== "function") {
         throw new Error("This build's Scheduler has no rotateKeys() yet (issue 4)");
       }
-      const result = await scheduler.rotateKeys();
+      const result = (await scheduler.rotateKeys()) as
+        { resealed?: number; unchanged?: number; failed?: readonly unknown[] } | undefined;
+      const failed = result?.failed?.length ?? 0;
       context.io.stdout(
-        `Re-sealed the task records with the primary key${
-          result !== undefined ? `: ${JSON.stringify(result)}` : ""
-        }\n`,
+        `Key rotation done: ${result?.resealed ?? "?"} re-sealed with the primary key, ` +
+          `${result?.unchanged ?? "?"} already sealed with it, ${failed} failed\n`,
       );
-      return EXIT.ok;
+      if (failed > 0) context.io.stderr(`${JSON.stringify(result?.failed, null, 2)}\n`);
+      return failed > 0 ? 1 : EXIT.ok;
     } finally {
       await close();
     }
