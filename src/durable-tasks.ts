@@ -6,7 +6,6 @@ import { DecryptionError, DuplicateTaskError } from "./errors.js";
 import type { SchedulerEvents } from "./events.js";
 import { safeLog, type Logger } from "./logger.js";
 import {
-  applyProgress,
   definitionOf,
   restoreTask,
   sameDefinition,
@@ -190,16 +189,19 @@ export class DurableTasks {
     const record = await host.store.getTask(task.name);
     if (record === undefined) throw new DuplicateTaskError(task.name);
     const restored = await this.#restore(record);
+    if (restored.state === "active" && restored.nextRunMs <= host.clock.nowMs())
+      await this.#skipRecorded(restored);
     const current = host.tasks.get(task.name) === task;
     if (
       restored.state !== "quarantined" &&
       sameDefinition(definitionOf(task), definitionOf(restored))
     ) {
       if (!current) return task.info();
-      host.engine.pause(task);
-      applyProgress(task, record);
-      this.#scheduleRestored(task);
-      return task.info();
+      // The stored task wins: its run state, and its schedule (an interval keeps its first anchor).
+      host.engine.detach(task);
+      host.tasks.set(task.name, restored);
+      this.#scheduleRestored(restored);
+      return restored.info();
     }
     if (current) {
       host.engine.detach(task);

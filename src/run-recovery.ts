@@ -60,9 +60,14 @@ export async function recoverInterruptedRuns(
 async function recoverOne(host: RecoveryHost, claim: Claim): Promise<void> {
   const { store } = host;
   const rows = await store.history({ taskName: claim.taskName, limit: ATTEMPT_LOOKBACK_ROWS });
+  // The attempt cut short follows every attempt history has for this occurrence (a retry
+  // of an interrupted run holds a new claim, so match on the scheduled time, not the claim).
   let attempt = 1;
-  for (const row of rows)
-    if (row.claimId === claim.id) attempt = Math.max(attempt, row.attempt + 1);
+  for (const row of rows) {
+    if (row.scheduledAt !== claim.scheduledAt) continue;
+    if (row.status === "skipped" || row.status === "missed") continue;
+    attempt = Math.max(attempt, row.attempt + 1);
+  }
   const nowMs = host.clock.nowMs();
   const record: RunRecord = {
     taskName: claim.taskName,
