@@ -92,6 +92,53 @@ export interface SchedulerErrorEvent {
   readonly taskName?: string;
 }
 
+/**
+ * `lease:lost`: this node lost the lease of a run it held (the store refused
+ * a renewal, or renewals kept failing until the lease may have expired). The
+ * run's `ctx.signal` is aborted and its outcome is not recorded: the node
+ * that reaps the claim records it `interrupted` and applies the retry policy.
+ */
+export interface LeaseLostEvent {
+  readonly taskName: string;
+  readonly scheduledAt: Date;
+  /** The claim id (the run id of the run's events). */
+  readonly claimId: string;
+  /** True when a callback of this run was in flight here (and was aborted). */
+  readonly inFlight: boolean;
+  /** The LeaseLostError. */
+  readonly error: unknown;
+}
+
+/** `clock:skew`: this node's clock differs from the shared store's (database) clock by more than `maxClockSkewMs`. */
+export interface ClockSkewEvent {
+  /** Store clock minus this node's clock, in ms (positive: this node is behind). */
+  readonly skewMs: number;
+  /** Round trip of the measurement, in ms: the skew is known to ± half of it. */
+  readonly roundTripMs: number;
+  /** The `maxClockSkewMs` option. */
+  readonly thresholdMs: number;
+}
+
+/** `store:unreachable`: a store call failed; the node stops claiming new runs until the store answers again. */
+export interface StoreUnreachableEvent {
+  readonly error: unknown;
+}
+
+/** `store:reconnected`: the store answers again after `store:unreachable`. */
+export interface StoreReconnectedEvent {
+  /** How long the store was unreachable, in ms. */
+  readonly downMs: number;
+}
+
+/**
+ * `task:synced`: a change made by another node of a shared store was applied
+ * here (a task added, replaced, paused, resumed or removed elsewhere).
+ */
+export interface TaskSyncedEvent {
+  readonly taskName: string;
+  readonly change: "added" | "replaced" | "paused" | "resumed" | "removed" | "quarantined";
+}
+
 /** The typed events of a Scheduler. */
 export interface SchedulerEvents {
   "run:start": [RunStartEvent];
@@ -105,6 +152,11 @@ export interface SchedulerEvents {
   "task:quarantined": [TaskQuarantinedEvent];
   "task:handler-missing": [TaskHandlerMissingEvent];
   "clock:jump": [ClockJump];
+  "clock:skew": [ClockSkewEvent];
+  "lease:lost": [LeaseLostEvent];
+  "store:unreachable": [StoreUnreachableEvent];
+  "store:reconnected": [StoreReconnectedEvent];
+  "task:synced": [TaskSyncedEvent];
   "scheduler:error": [SchedulerErrorEvent];
 }
 

@@ -12,6 +12,7 @@ import type {
   StoredCallback,
   TaskProgress,
   TaskRecord,
+  WatchOptions,
 } from "./store/store.js";
 
 /** What a {@link LeasedStore} needs from its Scheduler. */
@@ -52,8 +53,8 @@ export class LeasedStore implements Store {
       this.claimsRequired = () => store.claimsRequired?.() ?? true;
     }
     if (store.watch !== undefined) {
-      this.watch = (listener: (change: StoreChange) => void) =>
-        store.watch?.(listener) ?? (() => {});
+      this.watch = (listener: (change: StoreChange) => void, options?: WatchOptions) =>
+        store.watch?.(listener, options) ?? (() => {});
     }
   }
 

@@ -17,6 +17,7 @@ import {
   jitter,
   type RunReport,
 } from "./run-plan.js";
+import type { LeaseGuard } from "./lease-guard.js";
 import { RunRecorder, type RunRecorderHost } from "./run-recorder.js";
 import type { Clock } from "./time/clock.js";
 
@@ -25,6 +26,10 @@ export interface RunEngineHost extends RunRecorderHost {
   readonly clock: Clock;
   readonly dispatcher: Dispatcher;
   readonly leaseMs: number;
+  /** Shared stores: aborts attempts whose lease was lost, and keeps their outcome unrecorded. */
+  readonly leases?: LeaseGuard;
+  /** Shared stores: sends claims, waiting while the store is unreachable. */
+  readonly claimGate?: <T>(call: () => Promise<T>) => Promise<T>;
   handler(name: string): TaskCallback | undefined;
   poke(dueMs: number): void;
 }
@@ -308,11 +313,12 @@ export class RunEngine {
         });
       }
       if (requests.length > 0) {
+        const send = (): Promise<(Claim | null)[]> =>
+          store.claimRuns !== undefined
+            ? store.claimRuns(requests)
+            : Promise.all(requests.map((request) => store.claimRun(request)));
         try {
-          claims =
-            store.claimRuns !== undefined
-              ? await store.claimRuns(requests)
-              : await Promise.all(requests.map((request) => store.claimRun(request)));
+          claims = host.claimGate !== undefined ? await host.claimGate(send) : await send();
         } catch (error) {
           host.emit("scheduler:error", { error, context: "claim" });
           safeLog(host.logger, "error", { err: error }, "Could not claim due runs");
@@ -339,6 +345,8 @@ export class RunEngine {
         }
         run.claimed = true;
       }
+      if (run.claim !== null && host.leases !== undefined)
+        run.signal = host.leases.signal(run.claim);
       const outcome = this.#begin(run);
       if (outcome instanceof Promise) {
         const promise = outcome.then((result) => this.#finish(run, result));
@@ -398,6 +406,7 @@ export class RunEngine {
       this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
     } finally {
       this.#inFlight.delete(run);
+      if (run.claim !== null) this.#host.leases?.done(run.claim);
     }
   }
 
@@ -405,6 +414,13 @@ export class RunEngine {
     const claim = run.claim;
     const host = this.#host;
     const { task, scheduledAtMs, attempt, report, startedAtMs, startMono } = run;
+    if (claim !== null && host.leases?.takeLost(claim) === true) {
+      // The lease was lost: another node reaps the claim, records the run interrupted and retries it.
+      report.failed++;
+      task.running--;
+      this.#afterRun(task);
+      return;
+    }
     // Phase 3: update the task synchronously, then tell listeners, then persist.
     const durationMs = host.clock.monotonicMs() - startMono;
     const finishedAtMs = host.clock.nowMs();

@@ -45,6 +45,8 @@ export class PlannedRun implements DispatchRequest {
   startMono = 0;
   /** Set when an inline callback returned synchronously, until phase 3 takes it. */
   outcome: DispatchOutcome | null = null;
+  /** Aborted when the lease of the run's claim is lost (shared stores only; else undefined, the fast path). */
+  signal: AbortSignal | undefined = undefined;
 
   constructor(
     task: Task,

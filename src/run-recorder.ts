@@ -38,6 +38,8 @@ export class RunRecorder {
         reason,
       });
     }
+    // On a shared store the node that won the claim writes the run's history; a row per losing node is noise.
+    if (reason === "claimed" && this.#host.store.shared) return;
     void this.record({
       taskName: task.name,
       claimId: null,

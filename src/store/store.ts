@@ -160,6 +160,12 @@ export interface StoreChange {
   readonly taskName: string;
 }
 
+/** Options of {@link Store.watch}. */
+export interface WatchOptions {
+  /** Called (must not throw) each time the subscription is made; `resubscribed` after a lost connection. */
+  readonly onListening?: (resubscribed: boolean) => void;
+}
+
 /** Given to {@link Store.open}. */
 export interface StoreOpenContext {
   readonly nodeId: string;
@@ -265,6 +271,11 @@ export interface Store {
   /** Applies retention; returns how many rows were deleted. */
   pruneHistory(retention: HistoryRetention): Promise<number>;
 
-  /** Subscribes to changes made by other nodes (shared stores only). Returns the unsubscribe function. */
-  watch?(listener: (change: StoreChange) => void): () => void;
+  /**
+   * Subscribes to changes made by other nodes (shared stores only). Returns
+   * the unsubscribe function. `options.onListening` is told each time the
+   * subscription is made (`resubscribed` true after a lost connection: changes
+   * made meanwhile were not delivered, so reload every task then).
+   */
+  watch?(listener: (change: StoreChange) => void, options?: WatchOptions): () => void;
 }

@@ -68,6 +68,7 @@ function decodeChange(payload: string | undefined): ChangeMessage | undefined {
 export class Notifier {
   readonly #options: NotifierOptions;
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #onListening = new Map<(change: StoreChange) => void, (resubscribed: boolean) => void>();
   #client: PoolClient | undefined;
   #timer: NodeJS.Timeout | undefined;
   #attempt = 0;
@@ -86,11 +87,23 @@ export class Notifier {
     return this.#client !== undefined;
   }
 
-  /** Adds a listener (connecting on the first one); returns the function that removes it. */
-  add(listener: (change: StoreChange) => void): () => void {
+  /**
+   * Adds a listener (connecting on the first one); returns the function that
+   * removes it. `onListening` is called each time LISTEN is established for
+   * it: at once if it already is, and after every reconnection (`true`).
+   */
+  add(
+    listener: (change: StoreChange) => void,
+    onListening?: (resubscribed: boolean) => void,
+  ): () => void {
     this.#listeners.add(listener);
+    if (onListening !== undefined) {
+      this.#onListening.set(listener, onListening);
+      if (this.#client !== undefined) this.#tellListening(onListening, false);
+    }
     this.#ensure();
     return () => {
+      this.#onListening.delete(listener);
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) this.#disconnect();
     };
@@ -106,6 +119,7 @@ export class Notifier {
   close(): void {
     this.#closed = true;
     this.#listeners.clear();
+    this.#onListening.clear();
     this.#disconnect();
     for (const resolve of this.#waiters.splice(0)) resolve();
   }
@@ -139,7 +153,18 @@ export class Notifier {
     this.#attempt = 0;
     this.subscriptions += 1;
     this.#options.onStatus?.("listening");
+    const resubscribed = this.subscriptions > 1;
+    for (const onListening of this.#onListening.values())
+      this.#tellListening(onListening, resubscribed);
     for (const resolve of this.#waiters.splice(0)) resolve();
+  }
+
+  #tellListening(onListening: (resubscribed: boolean) => void, resubscribed: boolean): void {
+    try {
+      onListening(resubscribed);
+    } catch {
+      // Contained, as listeners are.
+    }
   }
 
   readonly #onNotification = (message: Notification): void => {

@@ -14,6 +14,7 @@ import type {
   StoredCallback,
   TaskProgress,
   TaskRecord,
+  WatchOptions,
 } from "../store.js";
 import { Batcher } from "./batcher.js";
 import {
@@ -435,8 +436,8 @@ export class PostgresStore implements Store {
     return rows[0]?.n ?? 0;
   }
 
-  watch(listener: (change: StoreChange) => void): () => void {
-    return this.#connection().notifier.add(listener);
+  watch(listener: (change: StoreChange) => void, options?: WatchOptions): () => void {
+    return this.#connection().notifier.add(listener, options?.onListening);
   }
 
   /** The node id given to `open` (empty before). */
