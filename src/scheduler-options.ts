@@ -68,6 +68,25 @@ export interface SchedulerOptions {
    * @defaultValue none (history is kept; the memory store keeps its last 10,000 rows)
    */
   historyRetention?: Partial<HistoryRetention>;
+  /**
+   * Shared stores: warn (log + `clock:skew`) when this node's clock is further
+   * than this from the store's (database) clock, in ms. Measured at start and
+   * every `clockSkewCheckIntervalMs`.
+   * @defaultValue 1000
+   */
+  maxClockSkewMs?: number;
+  /**
+   * Shared stores: how often the clock skew is measured again, in ms (0: only at start).
+   * @defaultValue 60000
+   */
+  clockSkewCheckIntervalMs?: number;
+  /**
+   * Shared stores with change notification (PostgreSQL): every task is read
+   * again this often, in ms, in case a notification was missed (0: never;
+   * a lost LISTEN connection always triggers a full resync).
+   * @defaultValue 30000
+   */
+  clusterResyncIntervalMs?: number;
 }
 
 /** The defaults of {@link SchedulerOptions} that are constants. */
@@ -76,9 +95,30 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   unref: false,
   leaseMs: 30_000,
   migratePlaintext: false,
+  maxClockSkewMs: 1_000,
+  clockSkewCheckIntervalMs: 60_000,
+  clusterResyncIntervalMs: 30_000,
 } satisfies Required<
-  Pick<SchedulerOptions, "testMode" | "unref" | "leaseMs" | "migratePlaintext">
+  Pick<
+    SchedulerOptions,
+    | "testMode"
+    | "unref"
+    | "leaseMs"
+    | "migratePlaintext"
+    | "maxClockSkewMs"
+    | "clockSkewCheckIntervalMs"
+    | "clusterResyncIntervalMs"
+  >
 >);
+
+/** A duration option in ms from 0 up, or its default; else InvalidArgumentError. */
+export function durationOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`options.${name}`, "a number of milliseconds from 0 up", value);
+  }
+  return value;
+}
 
 /** `historyRetention` with both bounds (an absent one is Number.MAX_SAFE_INTEGER), or undefined. */
 export function resolveRetention(

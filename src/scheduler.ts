@@ -20,16 +20,21 @@ import {
   InvalidArgumentError,
   StoreError,
   TaskNotFoundError,
+  type LeaseLostError,
 } from "./errors.js";
 import { safeEmit, type SchedulerEvents } from "./events.js";
 import { createStderrLogger, safeLog, type Logger } from "./logger.js";
 import { DurableTasks, type RotationReport } from "./durable-tasks.js";
 import { LeasedStore } from "./leased-store.js";
 import { Maintenance } from "./maintenance.js";
+import { ClusterSync } from "./cluster-sync.js";
+import { ClockSkewMonitor, type ClockSkewMeasurement } from "./clock-skew.js";
+import { LeaseGuard } from "./lease-guard.js";
+import { StoreHealth } from "./store-health.js";
 import { RunEngine } from "./run-engine.js";
 import type { RunReport } from "./run-plan.js";
 import { MemoryStore } from "./store/memory-store.js";
-import type { HistoryQuery, RunRecord, Store } from "./store/store.js";
+import type { Claim, HistoryQuery, RunRecord, Store } from "./store/store.js";
 import {
   buildTaskRecord,
   callbackRefOfInput,
@@ -41,6 +46,7 @@ import {
   checkZone,
   processTimezone,
   resolveRetention,
+  durationOption,
   type SchedulerOptions,
 } from "./scheduler-options.js";
 import { SystemClock, type Clock } from "./time/clock.js";
@@ -75,6 +81,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #leased: LeasedStore;
   readonly #durable: DurableTasks;
   readonly #maintenance: Maintenance;
+  readonly #sync: ClusterSync;
+  readonly #skew: ClockSkewMonitor;
+  readonly #health: StoreHealth;
+  readonly #leases = new LeaseGuard();
   #testMode: boolean;
   #opened: Promise<void> | undefined;
   #isOpen = false;
@@ -130,8 +140,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#leased = new LeasedStore(this.#store, {
       leaseMs,
       exclusive: (taskName) => this.#tasks.get(taskName)?.options.overlap === "skip",
-      onLeaseLost: (claim, error) =>
-        this.#internalError(error, `lease of a run of ${claim.taskName}`),
+      onLeaseLost: (claim, error) => this.#onLeaseLost(claim, error),
       onRenewError: (error, claim) =>
         safeEmit(this, this.#logger, "scheduler:error", {
           error,
@@ -151,6 +160,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       isCurrent: (task) => this.#tasks.get(task.name) === task,
       handler: (name) => this.#handlers.get(name),
       poke: (dueMs) => this.#loop.poke(dueMs),
+      ...(this.#store.shared
+        ? { leases: this.#leases, claimGate: (call) => this.#health.call(call) }
+        : {}),
     });
     this.#loop = new TimerLoop({
       clock: this.#clock,
@@ -196,6 +208,79 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       reap: () => this.#durable.recover(false),
       emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
     });
+    const emit = <K extends keyof SchedulerEvents>(
+      event: K,
+      ...payload: SchedulerEvents[K]
+    ): void => safeEmit(this, this.#logger, event, ...payload);
+    this.#health = new StoreHealth({
+      store: this.#store,
+      clock: this.#clock,
+      logger: this.#logger,
+      giveUpMs: leaseMs,
+      emit,
+    });
+    const durable = this.#durable;
+    this.#sync = new ClusterSync({
+      store: this.#leased,
+      clock: this.#clock,
+      logger: this.#logger,
+      cronCache: this.#cronCache,
+      engine: this.#engine,
+      tasks: this.#tasks,
+      resyncIntervalMs: durationOption(
+        "clusterResyncIntervalMs",
+        options.clusterResyncIntervalMs,
+        SCHEDULER_DEFAULTS.clusterResyncIntervalMs,
+      ),
+      get sealing() {
+        return durable.sealing;
+      },
+      hasHandler: (name) => this.#handlers.has(name),
+      emit,
+    });
+    this.#skew = new ClockSkewMonitor({
+      store: this.#store,
+      clock: this.#clock,
+      logger: this.#logger,
+      thresholdMs: durationOption(
+        "maxClockSkewMs",
+        options.maxClockSkewMs,
+        SCHEDULER_DEFAULTS.maxClockSkewMs,
+      ),
+      intervalMs: durationOption(
+        "clockSkewCheckIntervalMs",
+        options.clockSkewCheckIntervalMs,
+        SCHEDULER_DEFAULTS.clockSkewCheckIntervalMs,
+      ),
+      emit,
+    });
+  }
+
+  /**
+   * Shared stores: this node's clock against the store's (database) clock, as
+   * last measured (at start, then every `clockSkewCheckIntervalMs`); undefined before.
+   */
+  get clockSkew(): ClockSkewMeasurement | undefined {
+    return this.#skew.last;
+  }
+
+  /**
+   * Shared stores: measures the clock skew now (warning as usual when it is
+   * beyond `maxClockSkewMs`); undefined when the store did not answer.
+   */
+  measureClockSkew(): Promise<ClockSkewMeasurement | undefined> {
+    return this.#skew.measure();
+  }
+
+  /**
+   * Shared stores with change notification: reads every task from the store
+   * again and applies what other nodes changed; resolves when done. The
+   * scheduler does this by itself after a lost notification connection and
+   * every `clusterResyncIntervalMs`.
+   */
+  async resyncTasks(): Promise<void> {
+    this.#sync.resync();
+    await this.#sync.settled();
   }
 
   /** True: callback records are stored unencrypted. Never changes schedule semantics. */
@@ -504,6 +589,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           this.#state = "started";
           this.#loop.start();
           this.#maintenance.start();
+          this.#health.resume();
+          this.#sync.start();
+          this.#skew.start();
         },
         (error: unknown) => {
           if (generation === this.#generation) this.#state = "stopped";
@@ -527,6 +615,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#state = "stopping";
     this.#loop.stop();
     this.#maintenance.stop();
+    this.#sync.stop();
+    this.#skew.stop();
+    this.#health.stop();
     this.#stopPromise = (this.#startPromise ?? Promise.resolve())
       .catch(() => {})
       .then(() => {
@@ -586,6 +677,25 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (task.state === "quarantined") return;
     await this.#ready();
     await this.#store.updateTaskProgress(task.name, progressOf(task));
+  }
+
+  /** A held lease was lost: abort the attempt, leave its outcome to the node that reaps the claim. */
+  #onLeaseLost(claim: Claim, error: LeaseLostError): void {
+    const inFlight = this.#leases.lost(claim, error);
+    safeLog(
+      this.#logger,
+      "warn",
+      { err: error, taskName: claim.taskName, claimId: claim.id, inFlight },
+      `Lost the lease of a run of ${JSON.stringify(claim.taskName)}` +
+        (inFlight ? "; its callback was aborted and its outcome will not be recorded here" : ""),
+    );
+    safeEmit(this, this.#logger, "lease:lost", {
+      taskName: claim.taskName,
+      scheduledAt: new Date(claim.scheduledAt),
+      claimId: claim.id,
+      inFlight,
+      error,
+    });
   }
 
   #internalError(error: unknown, context: string): void {
