@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { Dispatcher } from "../core/dispatcher.js";
 import type { Keyring } from "../crypto/keyring.js";
 import { startHttpServer, type HttpServer } from "../http/server.js";
 import { safeLog, type Logger } from "../logger.js";
@@ -8,7 +7,7 @@ import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
 import { defineDaemonHandlers } from "./daemon-handlers.js";
-import { createStore, resolveCliKey } from "./open-store.js";
+import { createCliDispatcher, createStore, resolveCliKey } from "./open-store.js";
 import { logRuns, schedulerLogger } from "./run-logging.js";
 import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
 import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
@@ -119,7 +118,7 @@ export async function runDaemon(
   }
 
   const store = await createStore(settings.store);
-  const dispatcher = new Dispatcher();
+  const dispatcher = createCliDispatcher();
   const schedulerOptions: DaemonSchedulerOptions = {
     store,
     clock,

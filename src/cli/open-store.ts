@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { Dispatcher } from "../core/dispatcher.js";
 import { keyringFromEnv, resolveKeyring, type Keyring } from "../crypto/keyring.js";
 import type { Store } from "../store/store.js";
 import { keyFileFor, loadOrCreateKeyFile } from "./key-file.js";
@@ -84,4 +85,18 @@ export async function openCliStore(
 ): Promise<OpenedStore> {
   const { encryptionKey, keySource } = await resolveCliKey(location, env, create);
   return { store: await createStore(location), encryptionKey, keySource };
+}
+
+/** Bootstrap for worker threads when running from sources (a variable, so bundlers leave it alone). */
+const DEV_WORKER_BOOT = "./dev-worker-boot.mjs";
+
+/**
+ * The Dispatcher the CLI uses. From the TypeScript sources, module handlers'
+ * threads need a loader first; the built CLI finds its built worker entry.
+ */
+export function createCliDispatcher(): Dispatcher {
+  const here = import.meta.url;
+  return here.endsWith(".ts")
+    ? new Dispatcher({ workerEntry: new URL(DEV_WORKER_BOOT, here) })
+    : new Dispatcher();
 }

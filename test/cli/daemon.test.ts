@@ -142,6 +142,32 @@ describe("orchestrator run", () => {
     assert.equal((await daemon.exited).code, 0, daemon.output);
   });
 
+  it("reloads with --watch when the file changes, and runs module handlers in a worker thread", async (t) => {
+    const dir = tempDir();
+    const file = join(dir, "schedule.yaml");
+    writeFileSync(
+      join(dir, "handler.mjs"),
+      "export async function greet(ctx) { return { greeted: ctx.payload.who }; }\n",
+    );
+    writeFileSync(file, schedule(commandTask("first", `["true"]`)));
+    const daemon = new DaemonProcess(["schedule.yaml", "--watch"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    await daemon.waitFor(/run succeeded\s+task=first/);
+    writeFileSync(
+      file,
+      schedule(
+        commandTask("first", `["true"]`),
+        '  - name: greeter\n    schedule: "*/1 * * * * *"\n    module:\n      path: ./handler.mjs\n      export: greet\n    payload:\n      who: world\n',
+      ),
+    );
+    const reloaded = await daemon.waitFor(
+      /schedule reloaded: 1 added, 0 changed, 0 removed, 1 unchanged/,
+    );
+    await daemon.waitFor(/run succeeded\s+task=greeter/, reloaded.index);
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+  });
+
   it("serves the dashboard with --http: prints a login link once, and /healthz answers", async (t) => {
     const dir = tempDir();
     writeFileSync(join(dir, "schedule.yaml"), schedule(commandTask("first", `["true"]`)));

@@ -1,11 +1,10 @@
-import { Dispatcher } from "../../core/dispatcher.js";
 import type { Keyring } from "../../crypto/keyring.js";
 import { silentLogger } from "../../logger.js";
 import { Scheduler, type SchedulerOptions } from "../../scheduler.js";
 import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
 import type { Clock } from "../../time/clock.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
-import { createStore, resolveCliKey } from "../open-store.js";
+import { createCliDispatcher, createStore, resolveCliKey } from "../open-store.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "../store-url.js";
 import { EXIT, type CommandIO } from "./io.js";
 import { formatHistory, formatTaskTable, historyJson, taskJson } from "./store-format.js";
@@ -203,7 +202,7 @@ async function openScheduler(
   const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
   const { encryptionKey } = await resolveCliKey(location, context.env, false);
   const store = await createStore(location);
-  const dispatcher = new Dispatcher();
+  const dispatcher = createCliDispatcher();
   const options: SchedulerOptions & { encryptionKey?: Keyring } = {
     store,
     clock: context.clock,
