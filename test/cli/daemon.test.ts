@@ -76,6 +76,29 @@ describe("orchestrator run", () => {
     assert.ok(!again.lines.some((l) => /created an encryption key file/.test(l)), again.output);
   });
 
+  it("kills what still runs when the grace period is over, records it, and exits 0; a second signal exits 130", async (t) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "schedule.yaml"), schedule(commandTask("long", `["sleep", "600"]`)));
+    const daemon = new DaemonProcess(["schedule.yaml", "--grace-ms", "0"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    await daemon.waitFor(/run started\s+task=long/);
+    daemon.kill("SIGTERM");
+    await daemon.waitFor(/grace period over/);
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+    const runs = JSON.parse(cli(["history", "long", "--json"], { cwd: dir }).stdout) as {
+      status: string;
+    }[];
+    assert.equal(runs[0]?.status, "failed", JSON.stringify(runs));
+
+    const again = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => again.dispose());
+    await again.waitFor(/run started\s+task=long/);
+    again.kill("SIGTERM");
+    await again.waitFor(/stopping: waiting for running runs/);
+    again.kill("SIGTERM");
+    assert.equal((await again.exited).code, 130, again.output);
+  });
+
   it(
     "keeps a secret in a command's arguments and env out of the database file",
     { skip: durableScheduler ? false : "the Scheduler does not seal records yet (issue 4)" },
