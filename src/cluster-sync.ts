@@ -208,9 +208,12 @@ export class ClusterSync {
     if (replaced !== undefined) host.engine.detach(replaced);
     host.tasks.set(record.name, task);
     if (task.state !== "active") return;
+    const nowMs = host.clock.nowMs();
     let next: number | null = task.nextRunMs;
-    if (Number.isNaN(next)) {
-      next = host.engine.firstRun(task.schedule, task.options, host.clock.nowMs());
+    // A stored next run older than the grace period was run (or missed) by the nodes that
+    // had the task then: this node joins from now, rather than catching up on their behalf.
+    if (Number.isNaN(next) || next < nowMs - task.options.misfireGraceMs) {
+      next = host.engine.firstRun(task.schedule, task.options, nowMs);
     }
     if (next !== null) host.engine.schedule(task, next);
   }
