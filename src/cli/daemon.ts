@@ -213,9 +213,7 @@ export async function runDaemon(
     safeLog(logger, "info", {}, "stopped");
   };
 
-  try {
-    await scheduler.start();
-  } catch (error) {
+  const fail = async (error: unknown): Promise<number> => {
     safeLog(logger, "error", { err: error }, "cannot start the scheduler");
     io.stderr(`error: ${message(error)}\n`);
     context.signals.off("SIGINT", onInt);
@@ -223,8 +221,15 @@ export async function runDaemon(
     context.signals.off("SIGHUP", onHup);
     await closeAll();
     return EXIT.invalid;
+  };
+  try {
+    // Opens the store, which loads the stored tasks, without starting the
+    // timer: the file is applied first, so that a task removed from it while
+    // the daemon was down never runs again, not even once at start.
+    await scheduler.history(undefined, { limit: 1 });
+  } catch (error) {
+    return fail(error);
   }
-
   if (schedulePath !== undefined && initial !== undefined) {
     reloader = new ScheduleReloader({
       scheduler,
@@ -234,8 +239,13 @@ export async function runDaemon(
       removeUnmarked,
     });
     if (stopping === undefined) await reloader.apply(initial, "applied");
-    if (settings.watch) reloader.watch();
   }
+  try {
+    if (stopping === undefined) await scheduler.start();
+  } catch (error) {
+    return fail(error);
+  }
+  if (settings.watch && stopping === undefined) reloader?.watch();
   sync?.start();
   if (stopping === undefined) {
     safeLog(

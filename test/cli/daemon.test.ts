@@ -66,9 +66,21 @@ describe("orchestrator run", () => {
       history.stdout,
     );
 
-    // A restart reuses the key file and says nothing about creating one.
+    // A restart reuses the key file and keeps the unchanged task; a task
+    // removed from the file meanwhile is removed before anything runs.
+    writeFileSync(join(dir, "schedule.yaml"), schedule(commandTask("other", `["true"]`)));
+    const changed = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => changed.dispose());
+    await changed.waitFor(/schedule applied: 1 added, 0 changed, 1 removed, 0 unchanged/);
+    await changed.waitFor(/run succeeded\s+task=other/);
+    changed.kill("SIGTERM");
+    assert.equal((await changed.exited).code, 0, changed.output);
+    assert.ok(!changed.lines.some((l) => /task=slow/.test(l)), changed.output);
+
     const again = new DaemonProcess(["schedule.yaml"], { cwd: dir });
     t.after(() => again.dispose());
+    if (durableScheduler)
+      await again.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 1 unchanged/);
     await again.waitFor(/orchestrator running/);
     again.kill("SIGINT");
     assert.equal((await again.exited).code, 0, again.output);
