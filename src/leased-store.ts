@@ -164,14 +164,16 @@ export class LeasedStore implements Store {
   }
   /** Records the last row of a run and releases its claim: atomically when the store can. */
   async finishRun(record: RunRecord, claim: Claim): Promise<void> {
-    this.#keeper?.release(claim);
+    // The lease is renewed until the finish is written: a write that fails (and is
+    // retried) must not let the lease expire, or another node would run the run again.
     const store = this.#store;
     if (store.finishRun !== undefined) {
       await store.finishRun(record, claim);
-      return;
+    } else {
+      await store.recordRun(record);
+      await store.releaseClaim(claim);
     }
-    await store.recordRun(record);
-    await store.releaseClaim(claim);
+    this.#keeper?.release(claim);
   }
   history(query?: HistoryQuery): Promise<RunRecord[]> {
     return this.#store.history(query);

@@ -14,6 +14,8 @@ export interface RunRecorderHost {
   hasListeners(event: keyof SchedulerEvents): boolean;
   /** True while `task` is the registered task of its name. */
   isCurrent(task: Task): boolean;
+  /** Shared stores: retries a finishing write while the store is unreachable (else it is tried once). */
+  readonly writeGate?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -106,7 +108,10 @@ export class RunRecorder {
       return;
     }
     try {
-      await store.finishRun(record, claim);
+      const finishRun = store.finishRun.bind(store);
+      const gate = this.#host.writeGate;
+      if (gate === undefined) await finishRun(record, claim);
+      else await gate(() => finishRun(record, claim));
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
     }

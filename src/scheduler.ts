@@ -161,7 +161,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       handler: (name) => this.#handlers.get(name),
       poke: (dueMs) => this.#loop.poke(dueMs),
       ...(this.#store.shared
-        ? { leases: this.#leases, claimGate: (call) => this.#health.call(call) }
+        ? {
+            leases: this.#leases,
+            claimGate: (call) => this.#health.call(call),
+            writeGate: (call) => this.#health.call(call),
+          }
         : {}),
     });
     this.#loop = new TimerLoop({

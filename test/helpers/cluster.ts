@@ -21,6 +21,8 @@ export interface ClusterNodeProcess {
   readonly arrivals: number[];
   /** Tasks it holds, as last reported. */
   tasks: number;
+  /** Events counted by the node (`lease:lost`, `store:unreachable`, …), reported at a graceful stop. */
+  counts: Record<string, number>;
   /** Resolves once the scheduler started. */
   readonly ready: Promise<void>;
   /** Resolves when the process exited. */
@@ -59,6 +61,7 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
     lateness,
     arrivals,
     tasks: 0,
+    counts: {},
     ready,
     exited,
     stop() {
@@ -72,8 +75,15 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
   };
   child.on(
     "message",
-    (message: { ready?: boolean; tasks?: number; started?: string[]; lateness?: number[] }) => {
+    (message: {
+      ready?: boolean;
+      tasks?: number;
+      started?: string[];
+      lateness?: number[];
+      counts?: Record<string, number>;
+    }) => {
       if (typeof message.tasks === "number") node.tasks = message.tasks;
+      if (message.counts !== undefined) node.counts = message.counts;
       if (message.started !== undefined) {
         const now = Date.now();
         for (const key of message.started) {
