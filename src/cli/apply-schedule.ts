@@ -151,6 +151,14 @@ export async function applySchedule(
       state.get(spec.name) ??
       (isDaemonPayload(existing?.payload) ? existing.payload.fingerprint : undefined);
     try {
+      if (existing?.state === "quarantined") {
+        // Its record does not open with this key: replacing it would seal the
+        // file's version with this (perhaps wrong) key, and other nodes of a
+        // cluster could no longer open it.
+        throw new Error(
+          `task ${JSON.stringify(spec.name)} is quarantined (its stored record cannot be opened with this encryption key); it is left as it is: start with the right key, or remove the task from the store`,
+        );
+      }
       if (existing !== undefined && knownPrint === registration.fingerprint) {
         result.unchanged.push(spec.name);
       } else if (existing !== undefined && knownPrint !== undefined) {
@@ -175,7 +183,7 @@ export async function applySchedule(
     }
   }
   for (const info of scheduler.listTasks()) {
-    if (names.has(info.name)) continue;
+    if (names.has(info.name) || info.state === "quarantined") continue;
     const owned = options.removeUnmarked || state.has(info.name) || isDaemonPayload(info.payload);
     if (!owned) continue;
     try {

@@ -263,11 +263,15 @@ export async function runDaemon(
   }
   if (http !== undefined) {
     safeLog(logger, "info", { url: http.url }, "dashboard listening");
-    if (env.ORCHESTRATOR_TOKEN?.trim() ? false : true) {
+    if (!env.ORCHESTRATOR_TOKEN?.trim()) {
       // Printed once, like Jupyter: the token is in the fragment, which browsers never send.
-      io.stdout(
-        `\n  Open the dashboard (this link logs you in; it is shown only once):\n    ${http.loginUrl}\n\n`,
-      );
+      if (settings.logFormat === "json") {
+        safeLog(logger, "info", { loginUrl: http.loginUrl }, "open the dashboard with this link");
+      } else {
+        io.stdout(
+          `\n  Open the dashboard (this link logs you in; it is shown only once):\n    ${http.loginUrl}\n\n`,
+        );
+      }
     }
   }
 
