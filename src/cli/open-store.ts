@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { readFile } from "node:fs/promises";
 import { Dispatcher } from "../core/dispatcher.js";
+import { InvalidArgumentError } from "../errors.js";
 import { keyringFromEnv, resolveKeyring, type Keyring } from "../crypto/keyring.js";
 import type { Store } from "../store/store.js";
 import { keyFileFor, loadOrCreateKeyFile } from "./key-file.js";
@@ -35,6 +38,14 @@ export async function resolveCliKey(
   const fromEnv = keyringFromEnv(env);
   if (fromEnv !== undefined) return { encryptionKey: fromEnv, keySource: { kind: "env" } };
   if (location.kind === "sqlite") {
+    if (!existsSync(dirname(location.path))) {
+      throw new InvalidArgumentError(
+        "--store",
+        "a database file in an existing folder",
+        location.path,
+        `the folder ${dirname(location.path)} does not exist`,
+      );
+    }
     const path = keyFileFor(location.path);
     if (create) {
       const { key, created } = await loadOrCreateKeyFile(path);

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Keyring } from "../../crypto/keyring.js";
 import { silentLogger } from "../../logger.js";
 import { Scheduler, type SchedulerOptions } from "../../scheduler.js";
@@ -31,12 +32,23 @@ function message(error: unknown): string {
 
 const NODE_ID = "orchestrator-cli";
 
+/** The store location of a store command; a SQLite file must exist (a command never creates one). */
+function locate(flags: StoreFlags, context: StoreCommandContext): StoreLocation {
+  const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
+  if (location.kind === "sqlite" && !existsSync(location.path)) {
+    throw new UsageError(
+      `No database at ${location.path}: start \`orchestrator run\` there first, or pass --store`,
+    );
+  }
+  return location;
+}
+
 async function withStore<T>(
   flags: StoreFlags,
   context: StoreCommandContext,
   use: (store: Store, location: StoreLocation) => Promise<T>,
 ): Promise<T> {
-  const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
+  const location = locate(flags, context);
   const store = await createStore(location);
   try {
     await store.open({ nodeId: `${NODE_ID}:${process.pid}`, clock: context.clock });
@@ -199,7 +211,7 @@ async function openScheduler(
   flags: StoreFlags,
   context: StoreCommandContext,
 ): Promise<{ scheduler: CliScheduler; close: () => Promise<void> }> {
-  const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
+  const location = locate(flags, context);
   const { encryptionKey } = await resolveCliKey(location, context.env, false);
   const store = await createStore(location);
   const dispatcher = createCliDispatcher();
