@@ -177,6 +177,34 @@ describe("orchestrator run", () => {
     assert.equal((await daemon.exited).code, 0, daemon.output);
   });
 
+  it("replaces a changed task on reload without interrupting its running run", async (t) => {
+    const dir = tempDir();
+    const file = join(dir, "schedule.yaml");
+    writeFileSync(file, schedule(commandTask("slow", `["sh", "-c", "sleep 2; echo old"]`)));
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    const started = await daemon.waitFor(/run started\s+task=slow/);
+    writeFileSync(file, schedule(commandTask("slow", `["echo", "new"]`)));
+    daemon.kill("SIGHUP");
+    const reloaded = await daemon.waitFor(
+      /schedule reloaded: 0 added, 1 changed, 0 removed, 0 unchanged/,
+      started.index,
+    );
+    // The run in flight when the task was replaced finishes normally.
+    await daemon.waitFor(/run succeeded\s+task=slow .*exitCode=0/, reloaded.index);
+    assert.ok(!daemon.lines.some((line) => /run failed/.test(line)), daemon.output);
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+    const runs = JSON.parse(cli(["history", "slow", "--json"], { cwd: dir }).stdout) as {
+      status: string;
+      output?: { stdout?: string };
+    }[];
+    assert.ok(
+      runs.length > 0 && runs.every((run) => run.status !== "failed"),
+      JSON.stringify(runs),
+    );
+  });
+
   it("reloads with --watch when the file changes, and runs module handlers in a worker thread", async (t) => {
     const dir = tempDir();
     const file = join(dir, "schedule.yaml");
