@@ -19,6 +19,7 @@ import {
 } from "./run-plan.js";
 import type { LeaseGuard } from "./lease-guard.js";
 import { RunRecorder, type RunRecorderHost } from "./run-recorder.js";
+import { runOutput } from "./run-output.js";
 import type { Clock } from "./time/clock.js";
 
 /** What the engine needs from its Scheduler. */
@@ -478,6 +479,8 @@ export class RunEngine {
       nodeId: host.nodeId,
       error: outcome.ok ? null : errorFields(error),
     };
+    const output = runOutput(outcome);
+    if (output !== undefined) (row as { output?: unknown }).output = output;
     // The last row and the release go together (finishRun): a crash between them must not make the run look interrupted.
     if (claim !== null && !willRetry) await this.#recorder.finish(row, claim);
     else await this.#recorder.record(row);

@@ -39,12 +39,16 @@ export interface DispatchRequest {
 
 /** How a dispatched run ended. Never a rejection: errors are values here. */
 export type DispatchOutcome =
-  | { readonly ok: true }
+  | {
+      readonly ok: true;
+      /** What the callback returned (resolved to), when not undefined; a worker handler's only when it is plain JSON. */
+      readonly value?: unknown;
+    }
   | { readonly ok: false; readonly error: unknown; readonly timedOut: boolean };
 
 const OK: DispatchOutcome = Object.freeze({ ok: true });
 const SYNC_DONE = Symbol("sync-done");
-const toOk = (): DispatchOutcome => OK;
+const toOk = (value: unknown): DispatchOutcome => (value === undefined ? OK : { ok: true, value });
 const toFailure = (error: unknown): DispatchOutcome => ({ ok: false, error, timedOut: false });
 
 /**
@@ -213,6 +217,15 @@ export class Dispatcher {
     return outcome;
   };
 
+  /** The return value of the inline callback that just returned synchronously (read once, right after). */
+  #syncValue: unknown = undefined;
+
+  #takeSyncValue(): unknown {
+    const value = this.#syncValue;
+    this.#syncValue = undefined;
+    return value;
+  }
+
   #run(
     target: DispatchTarget,
     request: DispatchRequest,
@@ -226,7 +239,9 @@ export class Dispatcher {
       } catch (error) {
         return { ok: false, error, timedOut: false };
       }
-      return running === SYNC_DONE ? OK : (running as Promise<unknown>).then(toOk, toFailure);
+      return running === SYNC_DONE
+        ? toOk(this.#takeSyncValue())
+        : (running as Promise<unknown>).then(toOk, toFailure);
     }
     return new Promise<DispatchOutcome>((resolve) => {
       let settled = false;
@@ -265,11 +280,11 @@ export class Dispatcher {
         return;
       }
       if (running === SYNC_DONE) {
-        finish(OK);
+        finish(toOk(this.#takeSyncValue()));
         return;
       }
       (running as Promise<unknown>).then(
-        () => finish(OK),
+        (value: unknown) => finish(toOk(value)),
         (error: unknown) => finish({ ok: false, error, timedOut: false }),
       );
     });
@@ -284,11 +299,15 @@ export class Dispatcher {
     if (target.kind === "inline") {
       const result = target.fn(context);
       // Only thenables need a promise of their own; a sync return is done already.
-      return result !== null &&
+      if (
+        result !== null &&
         typeof result === "object" &&
         typeof (result as PromiseLike<unknown>).then === "function"
-        ? Promise.resolve(result)
-        : SYNC_DONE;
+      ) {
+        return Promise.resolve(result);
+      }
+      this.#syncValue = result;
+      return SYNC_DONE;
     }
     return this.#pool.run(
       {

@@ -1,8 +1,9 @@
 /**
  * The module each worker thread of the Dispatcher's pool loads. It imports the
  * handler module (cached per thread by the module loader) and calls the named
- * export with a context like the inline one. The return value is dropped, so
- * handlers may return anything without hitting structured-clone errors.
+ * export with a context like the inline one. Its return value comes back only
+ * when it is a plain JSON object (as JSON), so handlers may return anything
+ * without hitting structured-clone errors.
  */
 
 /** What the main thread posts for one run. */
@@ -16,8 +17,20 @@ export interface WorkerJob {
   readonly payload: unknown;
 }
 
-/** Runs one job in this worker thread; rejects with the handler's error. */
-export default async function runWorkerJob(job: WorkerJob): Promise<void> {
+/** A plain object's JSON copy, or undefined for anything else (or what JSON cannot encode). */
+function plainJson(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return undefined;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one job in this worker thread; resolves with its plain-JSON result, rejects with the handler's error. */
+export default async function runWorkerJob(job: WorkerJob): Promise<unknown> {
   const namespace = (await import(job.moduleUrl)) as Record<string, unknown>;
   const handler = namespace[job.exportName];
   if (typeof handler !== "function") {
@@ -28,11 +41,12 @@ export default async function runWorkerJob(job: WorkerJob): Promise<void> {
   // The main thread stops a timed-out run by terminating this thread; the
   // signal exists so that handlers written for inline use keep working.
   const controller = new AbortController();
-  await (handler as (ctx: unknown) => unknown)({
+  const result = await (handler as (ctx: unknown) => unknown)({
     taskName: job.taskName,
     scheduledAt: new Date(job.scheduledAtMs),
     attempt: job.attempt,
     payload: job.payload,
     signal: controller.signal,
   });
+  return plainJson(result);
 }

@@ -78,7 +78,7 @@ export class WorkerPool {
   }
 
   /** Runs a job; aborting `signal` terminates the thread running it and rejects. */
-  run(job: WorkerJob, signal: AbortSignal): Promise<void> {
+  run(job: WorkerJob, signal: AbortSignal): Promise<unknown> {
     this.#pool ??= this.#create();
     return this.#pool.run(job, { signal });
   }
