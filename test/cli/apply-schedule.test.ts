@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { applySchedule, summarizeApply, toRegistration } from "../../src/cli/apply-schedule.js";
+import {
+  DAEMON_HANDLERS,
+  defineDaemonHandlers,
+  isDaemonPayload,
+} from "../../src/cli/daemon-handlers.js";
+import { parseListenAddress } from "../../src/cli/run-options.js";
+import { Dispatcher } from "../../src/core/dispatcher.js";
+import { silentLogger } from "../../src/logger.js";
+import { Scheduler } from "../../src/scheduler.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { specOf } from "./helpers.js";
+
+const FILE = `
+timezone: Europe/Berlin
+tasks:
+  - name: backup
+    schedule: "0 3 * * *"
+    command: ["pg_dump", "--file", "/tmp/x.sql"]
+    env:
+      PGPASSWORD: \${PGPASSWORD}
+    overlap: queue
+    misfire: skip
+    retries: 2
+    timeoutMs: 60000
+  - name: ping
+    every: 90s
+    http:
+      url: https://example.com/health
+      headers:
+        Authorization: Bearer \${API_TOKEN}
+  - name: report
+    schedule: "*/5 * * * *"
+    timezone: UTC
+    module:
+      path: ./report.mjs
+      export: report
+    payload:
+      title: Report
+`;
+
+function scheduler(now = "2026-01-01T00:00:00Z"): Scheduler {
+  const s = new Scheduler(new Dispatcher(), {
+    clock: new ManualClock(now),
+    logger: silentLogger,
+    timezone: "UTC",
+  });
+  defineDaemonHandlers(s, { env: {}, stopSignal: new AbortController().signal });
+  return s;
+}
+
+describe("toRegistration", () => {
+  it("maps schedules, options, and actions to registerTask arguments", () => {
+    const [backup, ping, report] = specOf(FILE).tasks.map(toRegistration);
+    assert.equal(backup?.schedule, "0 3 * * *");
+    assert.equal(backup?.callback, DAEMON_HANDLERS.command);
+    assert.deepEqual(
+      {
+        timezone: backup?.options.timezone,
+        overlap: backup?.options.overlap,
+        misfire: backup?.options.misfire,
+        retries: backup?.options.retries,
+        timeoutMs: backup?.options.timeoutMs,
+      },
+      {
+        timezone: "Europe/Berlin",
+        overlap: "queue",
+        misfire: "skip",
+        retries: { attempts: 2 },
+        timeoutMs: 60000,
+      },
+    );
+    assert.ok(isDaemonPayload(backup?.options.payload));
+    // The action, with its ${NAME} reference unresolved, travels in the payload (sealed at rest).
+    assert.deepEqual((backup?.options.payload as { action: { env: unknown } }).action.env, {
+      PGPASSWORD: "${PGPASSWORD}",
+    });
+    assert.deepEqual(ping?.schedule, { every: 90_000 });
+    assert.equal(ping?.callback, DAEMON_HANDLERS.http);
+    assert.deepEqual(report?.callback, { module: "/srv/app/report.mjs", export: "report" });
+    assert.deepEqual(report?.options.payload, { title: "Report" });
+  });
+
+  it("gives the same fingerprint to the same definition, another to a changed one", () => {
+    const a = specOf(FILE).tasks.map(toRegistration);
+    const b = specOf(FILE).tasks.map(toRegistration);
+    const c = specOf(FILE.replace("0 3 * * *", "0 4 * * *")).tasks.map(toRegistration);
+    assert.equal(a[0]?.fingerprint, b[0]?.fingerprint);
+    assert.notEqual(a[0]?.fingerprint, c[0]?.fingerprint);
+    assert.equal(a[1]?.fingerprint, c[1]?.fingerprint);
+  });
+});
+
+describe("applySchedule", () => {
+  it("adds, keeps, changes and removes tasks; leaves unmarked tasks of a shared store alone", async () => {
+    const s = scheduler();
+    const state = new Map<string, string>();
+    const first = await applySchedule(s, specOf(FILE).tasks, state, { removeUnmarked: false });
+    assert.equal(summarizeApply(first), "3 added, 0 changed, 0 removed, 0 unchanged");
+    assert.equal(s.getTask("backup")?.timezone, "Europe/Berlin");
+
+    const again = await applySchedule(s, specOf(FILE).tasks, state, { removeUnmarked: false });
+    assert.equal(summarizeApply(again), "0 added, 0 changed, 0 removed, 3 unchanged");
+
+    await s.registerTask("library-task", "* * * * *", () => {});
+    const edited = FILE.replace("0 3 * * *", "0 4 * * *").replace(
+      / {2}- name: ping[\s\S]*?(?= {2}- name: report)/,
+      "",
+    );
+    const third = await applySchedule(s, specOf(edited).tasks, state, { removeUnmarked: false });
+    assert.deepEqual(
+      [third.added, third.changed, third.removed, third.unchanged],
+      [[], ["backup"], ["ping"], ["report"]],
+    );
+    assert.equal(s.getTask("backup")?.schedule, "0 4 * * *");
+    assert.ok(s.getTask("library-task"), "a task the daemon did not register is kept");
+
+    const owner = await applySchedule(s, specOf(edited).tasks, state, { removeUnmarked: true });
+    assert.deepEqual(owner.removed, ["library-task"]);
+  });
+
+  it("reports a task that cannot be registered and applies the others", async () => {
+    // The file is checked at 2026-01-01; the scheduler's clock is a year later.
+    const s = scheduler("2027-01-01T00:00:00Z");
+    const text = `tasks:\n  - name: ok\n    every: 1m\n    command: ["true"]\n  - name: past\n    at: "2026-06-01T00:00:00Z"\n    command: ["true"]\n`;
+    const result = await applySchedule(s, specOf(text).tasks, new Map(), {
+      removeUnmarked: true,
+    });
+    assert.deepEqual(result.added, ["ok"]);
+    assert.deepEqual(
+      result.failed.map((f) => f.name),
+      ["past"],
+    );
+  });
+});
+
+describe("parseListenAddress", () => {
+  it("reads host:port, [v6]:port and a port alone", () => {
+    assert.deepEqual(parseListenAddress("127.0.0.1:8080"), { host: "127.0.0.1", port: 8080 });
+    assert.deepEqual(parseListenAddress("[::1]:9000"), { host: "::1", port: 9000 });
+    assert.deepEqual(parseListenAddress("8080"), { host: "127.0.0.1", port: 8080 });
+    assert.throws(() => parseListenAddress("localhost"), /--http/);
+    assert.throws(() => parseListenAddress("127.0.0.1:99999"), /--http/);
+  });
+});
