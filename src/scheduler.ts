@@ -85,6 +85,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #skew: ClockSkewMonitor;
   readonly #health: StoreHealth;
   readonly #leases = new LeaseGuard();
+  readonly #pendingCalls = new Set<Promise<RunReport>>();
   #testMode: boolean;
   #opened: Promise<void> | undefined;
   #isOpen = false;
@@ -530,10 +531,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * ends, and are reported through events). Safe to call concurrently: a run
    * is collected by exactly one call. Never rejects because of a callback.
    */
-  async runPending(): Promise<RunReport> {
+  runPending(): Promise<RunReport> {
+    const running = this.#runPendingNow();
+    this.#pendingCalls.add(running);
+    const done = (): void => void this.#pendingCalls.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  async #runPendingNow(): Promise<RunReport> {
     const nowMs = this.#clock.nowMs();
     if (!this.#isOpen) await this.#ready();
     return this.#engine.runDue(nowMs);
+  }
+
+  /** Waits for `runPending()` calls in progress (the timer's), so that `advanceTo` moves time only between runs. */
+  async #settlePendingCalls(): Promise<void> {
+    while (this.#pendingCalls.size > 0) await Promise.allSettled([...this.#pendingCalls]);
   }
 
   /**
@@ -569,9 +583,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (;;) {
       const dueMs = this.#engine.nextDueMs();
       if (dueMs === null || dueMs > targetMs) break;
+      await this.#settlePendingCalls();
       if (dueMs > clock.nowMs()) clock.set(dueMs);
       add(await this.runPending());
     }
+    await this.#settlePendingCalls();
     if (targetMs > clock.nowMs()) clock.set(targetMs);
     add(await this.runPending());
     return total;
