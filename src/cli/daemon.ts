@@ -245,7 +245,10 @@ export async function runDaemon(
   } catch (error) {
     return fail(error);
   }
-  if (settings.watch && stopping === undefined) reloader?.watch();
+  if (settings.watch && stopping === undefined) {
+    if (reloader === undefined) safeLog(logger, "warn", {}, "--watch: no schedule file to watch");
+    else reloader.watch();
+  }
   sync?.start();
   if (stopping === undefined) {
     safeLog(

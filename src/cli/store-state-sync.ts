@@ -33,6 +33,7 @@ export class StoreStateSync {
     this.#timer.unref();
   }
 
+  /** Stops reading the store. */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
