@@ -1,7 +1,6 @@
 import type { ClockSkewEvent, SchedulerEvents } from "./events.js";
 import { safeLog, type Logger } from "./logger.js";
 import type { Store } from "./store/store.js";
-import type { Clock } from "./time/clock.js";
 
 /** A measurement of this node's clock against the store's. */
 export interface ClockSkewMeasurement {
@@ -13,8 +12,7 @@ export interface ClockSkewMeasurement {
 
 /** What {@link ClockSkewMonitor} needs from its Scheduler. */
 export interface ClockSkewHost {
-  readonly store: Pick<Store, "now" | "shared">;
-  readonly clock: Clock;
+  readonly store: Pick<Store, "measureClockSkew">;
   readonly logger: Logger;
   /** Warn above this absolute skew, in ms. */
   readonly thresholdMs: number;
@@ -47,9 +45,9 @@ export class ClockSkewMonitor {
     return this.#last;
   }
 
-  /** Measures now and then every `intervalMs` (shared stores only). Idempotent. */
+  /** Measures now and then every `intervalMs` (stores with a clock of their own only). Idempotent. */
   start(): void {
-    if (!this.#host.store.shared || this.#timer !== undefined) return;
+    if (this.#host.store.measureClockSkew === undefined || this.#timer !== undefined) return;
     void this.measure();
     if (this.#host.intervalMs > 0) {
       this.#timer = setInterval(() => void this.measure(), this.#host.intervalMs);
@@ -62,7 +60,7 @@ export class ClockSkewMonitor {
     this.#timer = undefined;
   }
 
-  /** Measures once (concurrent calls share one measurement); never rejects (undefined when the store failed). */
+  /** Measures once (concurrent calls share one measurement); never rejects (undefined when the store failed or has no clock of its own). */
   measure(): Promise<ClockSkewMeasurement | undefined> {
     this.#measuring ??= this.#measure().finally(() => {
       this.#measuring = undefined;
@@ -71,22 +69,16 @@ export class ClockSkewMonitor {
   }
 
   async #measure(): Promise<ClockSkewMeasurement | undefined> {
-    const { store, clock } = this.#host;
-    let best: ClockSkewMeasurement | undefined;
+    const { store } = this.#host;
+    if (store.measureClockSkew === undefined) return undefined;
+    let best: ClockSkewMeasurement;
     try {
-      for (let i = 0; i < SAMPLES; i++) {
-        const start = clock.monotonicMs();
-        const wallStart = clock.nowMs();
-        const storeMs = await store.now();
-        const roundTripMs = clock.monotonicMs() - start;
-        const skewMs = storeMs - (wallStart + roundTripMs / 2);
-        if (best === undefined || roundTripMs < best.roundTripMs) best = { skewMs, roundTripMs };
-      }
+      const measured = await store.measureClockSkew(SAMPLES);
+      best = { skewMs: measured.skewMs, roundTripMs: measured.roundTripMs };
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "clock-skew" });
       return undefined;
     }
-    if (best === undefined) return undefined;
     this.#last = best;
     const { thresholdMs } = this.#host;
     // Only what is certainly beyond the threshold counts: the round trip bounds the error.

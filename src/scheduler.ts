@@ -245,7 +245,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
     this.#skew = new ClockSkewMonitor({
       store: this.#store,
-      clock: this.#clock,
       logger: this.#logger,
       thresholdMs: durationOption(
         "maxClockSkewMs",

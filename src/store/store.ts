@@ -196,6 +196,13 @@ export interface Store {
   schemaVersion(): Promise<number>;
   /** The store's clock in epoch ms (the DB clock for shared stores). */
   now(): Promise<number>;
+  /**
+   * Stores with a clock of their own (PostgreSQL's database clock): the
+   * store's clock minus the scheduler's (`skewMs`, positive when the node is
+   * behind), measured over `samples` round trips (the shortest is kept).
+   * Absent when the store reads the scheduler's clock.
+   */
+  measureClockSkew?(samples?: number): Promise<{ skewMs: number; roundTripMs: number }>;
 
   /**
    * Inserts a task; throws DuplicateTaskError unless `replace`, which
