@@ -54,13 +54,20 @@ export type {
   RunMissedEvent,
   TaskRemovedEvent,
   SchedulerErrorEvent,
+  LeaseLostEvent,
+  ClockSkewEvent,
+  StoreUnreachableEvent,
+  StoreReconnectedEvent,
+  TaskSyncedEvent,
 } from "./events.js";
+export type { ClockSkewMeasurement } from "./clock-skew.js";
 export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
 export type {
   Store,
   StoreOpenContext,
   StoreChange,
+  WatchOptions,
   TaskRecord,
   TaskProgress,
   StoredTaskOptions,
