@@ -205,8 +205,10 @@ export class RunEngine {
       let single = Number.NaN;
       let nextMs: number | null;
       let trigger: RunTrigger = "schedule";
+      // Jitter delays a run on purpose: that delay is not lateness.
+      const graceMs = options.misfireGraceMs + options.jitterMs;
       if (
-        nowMs - firstMs <= options.misfireGraceMs &&
+        nowMs - firstMs <= graceMs &&
         (followingMs === null || followingMs > nowMs)
       ) {
         // The common case, kept free of allocations: one occurrence due, on time.
@@ -217,7 +219,7 @@ export class RunEngine {
           firstDueMs: firstMs,
           nowMs,
           policy: options.misfire,
-          graceMs: options.misfireGraceMs,
+          graceMs,
           maxCatchUpRuns: options.maxCatchUpRuns,
           endMs: options.endAtMs,
           next: (ms) => task.schedule.next(ms),
@@ -226,7 +228,7 @@ export class RunEngine {
         if (plan.missedCount > 0) this.#recorder.missed(task, plan.missed, plan.missedCount);
         runs = plan.run;
         nextMs = plan.nextMs;
-        if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > options.misfireGraceMs)) {
+        if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > graceMs)) {
           trigger = "catch-up";
         }
       }
