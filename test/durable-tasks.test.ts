@@ -51,7 +51,7 @@ function byTime(rows: RunRecord[]): string[] {
 async function seed(path: string, encryptionKey: unknown, names = ["a", "b", "c"]): Promise<void> {
   const parts = sqliteScheduler(path, { encryptionKey: encryptionKey as never });
   parts.scheduler.defineHandler("h", noop);
-  await parts.scheduler.start();
+  await parts.scheduler.runPending(); // opens the store and loads its tasks;
   for (const name of names) {
     await parts.scheduler.registerTask(name, "* * * * *", "h", {
       payload: { secret: `s-${name}` },
@@ -114,7 +114,7 @@ describe("encrypted callback storage", () => {
         const secret = `hunter2-${testMode ? "test" : "prod"}-4f1c9a`;
         const parts = sqliteScheduler(db.path, { encryptionKey: K1, testMode });
         parts.scheduler.defineHandler("h", noop);
-        await parts.scheduler.start();
+        await parts.scheduler.runPending(); // opens the store and loads its tasks;
         await parts.scheduler.registerTask("t", "* * * * *", "h", {
           payload: { password: secret },
         });
@@ -271,7 +271,7 @@ describe("encrypted callback storage", () => {
     try {
       const parts = sqliteScheduler(db.path, { testMode: true });
       parts.scheduler.defineHandler("h", noop);
-      await parts.scheduler.start();
+      await parts.scheduler.runPending(); // opens the store and loads its tasks;
       await parts.scheduler.registerTask("p", "* * * * *", "h", { payload: { secret: "s-p" } });
       await shutdown(parts);
 
@@ -309,7 +309,7 @@ describe("encrypted callback storage", () => {
       {
         const parts = sqliteScheduler(db.path, { encryptionKey: keyring });
         parts.scheduler.defineHandler("h", noop);
-        await parts.scheduler.start();
+        await parts.scheduler.runPending(); // opens the store and loads its tasks;
         const stored = await parts.store.getTask("a");
         assert.ok(stored !== undefined);
         const report = await parts.scheduler.rotateKeys();
@@ -329,7 +329,7 @@ describe("encrypted callback storage", () => {
       {
         const parts = sqliteScheduler(db.path, { encryptionKey: keyring });
         parts.scheduler.defineHandler("h", noop);
-        await parts.scheduler.start();
+        await parts.scheduler.runPending(); // opens the store and loads its tasks;
         assert.deepEqual(await parts.scheduler.rotateKeys(), {
           resealed: 1,
           unchanged: 2,
@@ -356,7 +356,7 @@ describe("restart", () => {
     try {
       const first = sqliteScheduler(db.path, { encryptionKey: K1 });
       first.scheduler.defineHandler("h", noop);
-      await first.scheduler.start();
+      await first.scheduler.runPending(); // opens the store and loads its tasks;
       await first.scheduler.registerTask("once", "* * * * *", "h", { misfire: "run-once" });
       await first.scheduler.registerTask("skip", "* * * * *", "h", { misfire: "skip" });
       await first.scheduler.registerTask("all", "* * * * *", "h", {
@@ -373,7 +373,7 @@ describe("restart", () => {
         clock: new ManualClock("2026-01-01T00:10:30Z"),
       });
       second.scheduler.defineHandler("h", noop);
-      await second.scheduler.start();
+      await second.scheduler.runPending(); // opens the store and loads its tasks;
       await second.scheduler.runPending();
       await second.scheduler.stop();
       const rows = async (name: string): Promise<string[]> =>
@@ -404,7 +404,7 @@ describe("restart", () => {
     try {
       const first = sqliteScheduler(db.path, { encryptionKey: K1 });
       first.scheduler.defineHandler("h", noop);
-      await first.scheduler.start();
+      await first.scheduler.runPending(); // opens the store and loads its tasks;
       const payload = { to: "ops@example.com", n: 1 };
       await first.scheduler.registerTask("t", "*/5 * * * *", "h", { payload, retries: 2 });
       await first.scheduler.advanceTo("2026-01-01T00:12:00Z");
@@ -474,7 +474,7 @@ describe("restart", () => {
       const parts = sqliteScheduler(db.path, { encryptionKey: K1 });
       const missing: TaskHandlerMissingEvent[] = [];
       parts.scheduler.on("task:handler-missing", (event) => missing.push(event));
-      await parts.scheduler.start();
+      await parts.scheduler.runPending(); // opens the store and loads its tasks;
       assert.deepEqual(missing, [{ taskName: "orphan", handler: "h" }]);
       assert.ok(
         parts.logger.entries.some((e) => e.level === "warn" && e.obj.taskName === "orphan"),
@@ -496,7 +496,7 @@ describe("restart", () => {
     try {
       const first = sqliteScheduler(db.path, { encryptionKey: K1 });
       first.scheduler.defineHandler("h", noop);
-      await first.scheduler.start();
+      await first.scheduler.runPending(); // opens the store and loads its tasks;
       await first.scheduler.registerTask("retried", "0 * * * *", "h", { retries: 1 });
       await first.scheduler.registerTask("not-retried", "0 * * * *", "h");
       await shutdown(first);
@@ -522,7 +522,7 @@ describe("restart", () => {
       });
       const ran: string[] = [];
       second.scheduler.defineHandler("h", (ctx) => void ran.push(`${ctx.taskName}#${ctx.attempt}`));
-      await second.scheduler.start();
+      await second.scheduler.runPending(); // opens the store and loads its tasks;
       await second.scheduler.runPending();
       await second.scheduler.stop();
       assert.deepEqual(ran, ["retried#2"]);
@@ -549,7 +549,7 @@ describe("restart", () => {
     try {
       const first = sqliteScheduler(db.path, { encryptionKey: K1 });
       first.scheduler.defineHandler("h", noop);
-      await first.scheduler.start();
+      await first.scheduler.runPending(); // opens the store and loads its tasks;
       await first.scheduler.registerTask("t", "* * * * *", "h");
       await first.scheduler.advanceTo("2026-01-01T00:10:00Z");
       await shutdown(first);
