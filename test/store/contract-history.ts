@@ -32,6 +32,53 @@ export function runHistoryContract(makeStore: MakeStore): void {
       });
     });
 
+    it("keeps a run's JSON output, and leaves it out when there is none", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        const output = {
+          exitCode: 2,
+          stdout: "ok ✓\n".repeat(1000),
+          stderr: "",
+          nested: { a: [1, null] },
+        };
+        const withOutput = runRecord("o", t0 - 2, {
+          status: "failed",
+          output,
+          error: { message: "exit 2" },
+        });
+        const without = runRecord("o", t0 - 1);
+        await store.recordRun(withOutput);
+        await store.recordRun(without);
+        const [second, first] = await store.history({ taskName: "o" });
+        assert.deepEqual(first, withOutput);
+        assert.deepEqual(second, without);
+        assert.equal(second !== undefined && "output" in second, false);
+      });
+    });
+
+    it("finishRun (when offered) records the run and releases its claim together", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        if (store.finishRun === undefined) return;
+        const t0 = await store.now();
+        const claim = await store.claimRun({
+          taskName: "f",
+          scheduledAt: t0,
+          nodeId: NODE_B,
+          leaseMs: 60_000,
+        });
+        assert.ok(claim !== null);
+        const row = runRecord("f", t0, { claimId: claim.id, output: { n: 1 } });
+        await store.finishRun(row, claim);
+        assert.deepEqual(await store.history({ taskName: "f" }), [row]);
+        assert.equal(await store.renewLease(claim, 60_000), false, "released");
+        assert.equal(
+          await store.claimRun({ taskName: "f", scheduledAt: t0, nodeId: NODE_B, leaseMs: 60_000 }),
+          null,
+          "and its key is spent",
+        );
+      });
+    });
+
     it("records every status", async () => {
       await withStore(makeStore, async ({ store }) => {
         const t0 = await store.now();

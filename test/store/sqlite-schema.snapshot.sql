@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 1, as sqlite_master holds it.
+-- The SQLite store's schema at version 2, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table claim_marks
@@ -32,7 +32,7 @@ CREATE TABLE run_history (
   node_id TEXT NOT NULL,
   error TEXT,
   aged_at INTEGER GENERATED ALWAYS AS (coalesce(finished_at, scheduled_at)) VIRTUAL
-) STRICT;
+, output TEXT) STRICT;
 
 -- table schema_migrations
 CREATE TABLE schema_migrations (

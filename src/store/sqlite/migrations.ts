@@ -88,6 +88,13 @@ CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);
 CREATE INDEX run_history_aged_at ON run_history (aged_at);
 `,
   },
+  {
+    version: 2,
+    name: "run output",
+    sql: `
+ALTER TABLE run_history ADD COLUMN output TEXT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

@@ -99,11 +99,11 @@ export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_COLUMNS} FROM claims
   ORDER BY claimed_at, id`;
 
 export const INSERT_RUN = `INSERT INTO run_history
-  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error)
-  VALUES (@taskName, @claimId, @scheduledAt, @startedAt, @finishedAt, @status, @attempt, @nodeId, @error)`;
+  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error, output)
+  VALUES (@taskName, @claimId, @scheduledAt, @startedAt, @finishedAt, @status, @attempt, @nodeId, @error, @output)`;
 
 const RUN_COLUMNS =
-  "task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error";
+  "task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error, output";
 
 /** Newest first: insertion order (`seq`), as every store orders history. */
 export const SELECT_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history ORDER BY seq DESC LIMIT ?`;

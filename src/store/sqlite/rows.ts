@@ -59,6 +59,8 @@ export interface RunRow {
   attempt: number;
   node_id: string;
   error: string | null;
+  /** JSON text (schema version 2). */
+  output: string | null;
 }
 
 /** A view of the same bytes as a Buffer, which is what better-sqlite3 binds as a BLOB. */
@@ -157,6 +159,7 @@ export function runParams(record: RunRecord): Record<string, unknown> {
     attempt: record.attempt,
     nodeId: record.nodeId,
     error: record.error === null ? null : JSON.stringify(record.error),
+    output: record.output === undefined ? null : JSON.stringify(record.output),
   };
 }
 
@@ -171,5 +174,6 @@ export function runOf(row: RunRow): RunRecord {
     attempt: row.attempt,
     nodeId: row.node_id,
     error: row.error === null ? null : (JSON.parse(row.error) as RunRecord["error"]),
+    ...(row.output === null ? {} : { output: JSON.parse(row.output) as unknown }),
   };
 }
