@@ -86,6 +86,12 @@ create index runs_task_name_id_idx on ${s}.runs (task_name, id desc);
 create index runs_age_idx on ${s}.runs ((coalesce(finished_at, scheduled_at)));
 `,
   },
+  {
+    version: 2,
+    name: "run output",
+    // json, not jsonb: the text comes back exactly as written (key order kept).
+    sql: (s: QuotedSchema) => `alter table ${s}.runs add column output json;`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -32,6 +32,7 @@ import {
   callbackParams,
   claimOf,
   runOf,
+  outputsParam,
   runsParams,
   taskOf,
   taskParams,
@@ -94,6 +95,7 @@ export class PostgresStore implements Store {
       ...runsParams(records),
       claims.map((c) => c.id),
       claims.map((c) => c.nodeId),
+      outputsParam(records),
     ]);
     return items.map(() => undefined);
   });

@@ -167,7 +167,7 @@ returning lease_expires_at`;
  *
  * History rows go in array order (ids follow it): parallel arrays $1 task, $2
  * claim id, $3 scheduled, $4 started, $5 finished, $6 status, $7 attempt, $8
- * node, $9 error message, $10 stack, $11 code.
+ * node, $9 error message, $10 stack, $11 code, $14 output (JSON text).
  *
  * Claims $12 (ids) of nodes $13 are released, and each task's release mark
  * rises to its latest released scheduled time (manual claims leave the mark
@@ -178,13 +178,13 @@ returning lease_expires_at`;
 export const writeRuns = (s: QuotedSchema) => `with recorded as (
   insert into ${s}.runs
     (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-     error_message, error_stack, error_code)
+     error_message, error_stack, error_code, output)
   select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-    error_message, error_stack, error_code
+    error_message, error_stack, error_code, output::json
   from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
-    $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[])
+    $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[], $14::text[])
     with ordinality as r(task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt,
-      node_id, error_message, error_stack, error_code, ord)
+      node_id, error_message, error_stack, error_code, output, ord)
   order by ord
 ), released as (
   update ${s}.claims c set released_at = clock_timestamp(), lease_expires_at = null
@@ -225,7 +225,7 @@ export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
 select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
 
 const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-  error_message, error_stack, error_code`;
+  error_message, error_stack, error_code, output::text as output`;
 
 /** The newest $1 history rows of every task. */
 export const history = (s: QuotedSchema) =>

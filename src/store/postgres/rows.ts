@@ -55,6 +55,8 @@ export interface RunRow {
   error_message: string | null;
   error_stack: string | null;
   error_code: string | null;
+  /** JSON text (schema version 2). */
+  output: string | null;
 }
 
 /** Epoch ms → Date for a parameter, keeping null. */
@@ -139,6 +141,13 @@ export function claimOf(row: ClaimRow): Claim {
   };
 }
 
+/** The JSON text of each record's output (parameter $14 of `writeRuns`). */
+export function outputsParam(records: readonly RunRecord[]): (string | null)[] {
+  return records.map((record) =>
+    record.output === undefined ? null : JSON.stringify(record.output),
+  );
+}
+
 /** The parallel-array parameters $1..$11 of `writeRuns`, one element per record, in order. */
 export function runsParams(records: readonly RunRecord[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 11 }, () => []);
@@ -181,5 +190,6 @@ export function runOf(row: RunRow): RunRecord {
     attempt: row.attempt,
     nodeId: row.node_id,
     error,
+    ...(row.output === null ? {} : { output: JSON.parse(row.output) as unknown }),
   };
 }
