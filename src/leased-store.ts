@@ -120,8 +120,12 @@ export class LeasedStore implements Store {
   listTasks(): Promise<TaskRecord[]> {
     return this.#store.listTasks();
   }
-  updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
-    return this.#store.updateTaskProgress(name, progress);
+  updateTaskProgress(
+    name: string,
+    progress: TaskProgress,
+    options?: { readonly afterRun?: boolean },
+  ): Promise<boolean> {
+    return this.#store.updateTaskProgress(name, progress, options);
   }
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
     return this.#store.updateTaskCallback(name, callback);

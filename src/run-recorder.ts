@@ -130,7 +130,7 @@ export class RunRecorder {
   async persistProgress(task: Task): Promise<void> {
     if (task.removed || !this.#host.isCurrent(task)) return;
     try {
-      await this.#host.store.updateTaskProgress(task.name, progressOf(task));
+      await this.#host.store.updateTaskProgress(task.name, progressOf(task), { afterRun: true });
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "progress", taskName: task.name });
     }

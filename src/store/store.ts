@@ -220,8 +220,18 @@ export interface Store {
   putTaskSync?(record: TaskRecord, options: { readonly replace: boolean }): void;
   getTask(name: string): Promise<TaskRecord | undefined>;
   listTasks(): Promise<TaskRecord[]>;
-  /** Updates the run-state columns; returns false when the task no longer exists. */
-  updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean>;
+  /**
+   * Updates the run-state columns; returns false when the task no longer
+   * exists. With `afterRun` (the write that follows a run), a shared store
+   * keeps a task that another process paused meanwhile paused (with no next
+   * run) rather than writing back the `active` state the runner still had, so
+   * that a pause is never undone by a run finishing elsewhere.
+   */
+  updateTaskProgress(
+    name: string,
+    progress: TaskProgress,
+    options?: { readonly afterRun?: boolean },
+  ): Promise<boolean>;
   /** Replaces the stored callback (key rotation, test-mode migration); false when the task no longer exists. */
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean>;
   /** Deletes a task (its history stays); returns whether it existed. */

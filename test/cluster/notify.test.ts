@@ -159,6 +159,29 @@ if (await requirePg("cluster NOTIFY tests")) {
       });
     });
 
+    it("a run finishing on B after A paused the task does not undo the pause", async () => {
+      await a.scheduler.registerTask("raced", FAR, "work");
+      await waitFor("B to have raced", () => b.scheduler.getTask("raced"));
+      const stale = await b.store.getTask("raced");
+      assert.ok(stale !== undefined);
+      await a.scheduler.pauseTask("raced");
+      // B's progress write after a run it started before it heard of the pause (state still active).
+      await b.store.updateTaskProgress(
+        "raced",
+        { ...stale, state: "active", lastStatus: "succeeded", runCount: 1 },
+        { afterRun: true },
+      );
+      const stored = await a.store.getTask("raced");
+      assert.equal(stored?.state, "paused");
+      assert.equal(stored?.nextRunAt, null);
+      assert.equal(stored?.runCount, 1);
+      await waitFor("B to pause it", () => b.scheduler.getTask("raced")?.state === "paused");
+      assert.equal(a.scheduler.getTask("raced")?.state, "paused");
+      // An explicit resume still resumes.
+      await b.scheduler.resumeTask("raced");
+      await waitFor("A to resume it", () => a.scheduler.getTask("raced")?.state === "active");
+    });
+
     it("resyncTasks() reads everything again and changes nothing when nothing changed", async () => {
       const before = b.synced.length;
       await b.scheduler.resyncTasks();

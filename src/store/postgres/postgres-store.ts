@@ -303,7 +303,11 @@ export class PostgresStore implements Store {
     return (await this.#run<TaskRow>("listTasks", [])).map(taskOf);
   }
 
-  async updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
+  async updateTaskProgress(
+    name: string,
+    progress: TaskProgress,
+    options?: { readonly afterRun?: boolean },
+  ): Promise<boolean> {
     const rows = await this.#run<{ n: number }>("updateTaskProgress", [
       ...this.#change("upsert", name),
       name,
@@ -312,6 +316,7 @@ export class PostgresStore implements Store {
       toDate(progress.lastRunAt),
       progress.lastStatus,
       progress.runCount,
+      options?.afterRun === true,
     ]);
     return (rows[0]?.n ?? 0) > 0;
   }

@@ -93,12 +93,17 @@ export const listTasks = (s: QuotedSchema) =>
 /**
  * Updates the run-state columns of task $3; notifies `upsert` only when the
  * state changed (paused, resumed, quarantined, completed), not after every run.
- * $4 state, $5 next_run_at, $6 last_run_at, $7 last_status, $8 run_count.
+ * $4 state, $5 next_run_at, $6 last_run_at, $7 last_status, $8 run_count, $9 after a run:
+ * then a task paused meanwhile (by another node) stays paused, with no next run.
  */
 export const updateTaskProgress = (s: QuotedSchema) => `with old as (
-  select name, state from ${s}.tasks where name = $3 for update
+  select name, state, ($9::boolean and state = 'paused' and $4::text = 'active') as keep_paused
+  from ${s}.tasks where name = $3 for update
 ), updated as (
-  update ${s}.tasks t set state = $4, next_run_at = $5, last_run_at = $6, last_status = $7,
+  update ${s}.tasks t set
+    state = case when old.keep_paused then 'paused' else $4 end,
+    next_run_at = case when old.keep_paused then null else $5::timestamptz end,
+    last_run_at = $6, last_status = $7,
     run_count = $8, updated_at = clock_timestamp(), version = t.version + 1
   from old where t.name = old.name
   returning t.name, old.state <> t.state as state_changed
