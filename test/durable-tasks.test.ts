@@ -544,6 +544,46 @@ describe("restart", () => {
     }
   });
 
+  it("keeps a run's output in history: a plain-object return value, or the thrown error's details", async () => {
+    const db = await tempDb();
+    try {
+      const parts = sqliteScheduler(db.path, { encryptionKey: K1 });
+      parts.scheduler.defineHandler("ok", () => ({ exitCode: 0, stdout: "done\n", stderr: "" }));
+      parts.scheduler.defineHandler("fails", async () => {
+        await Promise.resolve();
+        throw Object.assign(new Error("exit 3"), {
+          details: { exitCode: 3, stdout: "x".repeat(400_000), stderr: "boom" },
+        });
+      });
+      parts.scheduler.defineHandler("plain", () => "not an object");
+      await parts.scheduler.runPending();
+      await parts.scheduler.registerTask("ok", "* * * * *", "ok");
+      await parts.scheduler.registerTask("fails", "* * * * *", "fails");
+      await parts.scheduler.registerTask("plain", "* * * * *", "plain");
+      await parts.scheduler.advanceTo("2026-01-01T00:01:00Z");
+      const [ok] = await parts.scheduler.history("ok");
+      assert.deepEqual(ok?.output, { exitCode: 0, stdout: "done\n", stderr: "" });
+      const [failed] = await parts.scheduler.history("fails");
+      assert.equal(failed?.status, "failed");
+      const output = failed?.output as {
+        exitCode: number;
+        stdout: string;
+        stderr: string;
+        truncated: boolean;
+      };
+      assert.equal(output.exitCode, 3);
+      assert.equal(output.stderr, "boom");
+      assert.equal(output.truncated, true);
+      assert.ok(JSON.stringify(output).length <= 150 * 1024);
+      assert.ok(output.stdout.endsWith("xxxx"));
+      const [plain] = await parts.scheduler.history("plain");
+      assert.equal(plain !== undefined && "output" in plain, false);
+      await shutdown(parts);
+    } finally {
+      await db.cleanup();
+    }
+  });
+
   it("prunes history per historyRetention", async () => {
     const db = await tempDb();
     try {
