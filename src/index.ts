@@ -14,7 +14,7 @@ export {
 } from "./errors.js";
 export type { OrchestratorErrorCode, CronFieldName } from "./errors.js";
 export { Scheduler, SCHEDULER_DEFAULTS } from "./scheduler.js";
-export type { SchedulerOptions, RunReport } from "./scheduler.js";
+export type { SchedulerOptions, RunReport, RotationReport } from "./scheduler.js";
 export { Dispatcher, DISPATCHER_DEFAULTS } from "./core/dispatcher.js";
 export type {
   DispatcherOptions,
@@ -53,6 +53,8 @@ export type {
   RunSkippedEvent,
   RunMissedEvent,
   TaskRemovedEvent,
+  TaskQuarantinedEvent,
+  TaskHandlerMissingEvent,
   SchedulerErrorEvent,
   LeaseLostEvent,
   ClockSkewEvent,
@@ -63,6 +65,7 @@ export type {
 export type { ClockSkewMeasurement } from "./clock-skew.js";
 export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
+export { MAX_OUTPUT_BYTES } from "./store/store.js";
 export type {
   Store,
   StoreOpenContext,
