@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, peers side by side in one run.
- * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,store,postgres picks sections.
+ * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,store,postgres,cluster picks sections.
  */
+import { runClusterBench } from "./cluster.js";
 import { runCronBench } from "./cron.js";
 import { runPostgresBench } from "./postgres.js";
 import { runSchedulingBench } from "./scheduling.js";
@@ -9,7 +10,7 @@ import { runStoreLatenessBench } from "./store-lateness.js";
 import { runStoreBench } from "./store.js";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const only = new Set((process.env.BENCH_ONLY ?? "cron,scheduling,store,postgres").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "cron,scheduling,store,postgres,cluster").split(","));
 
 console.log(
   `orchestrator benchmarks — Node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds`,
@@ -21,3 +22,4 @@ if (only.has("store")) {
   await runStoreLatenessBench(rounds);
 }
 if (only.has("postgres")) await runPostgresBench(rounds);
+if (only.has("cluster")) await runClusterBench(rounds);
