@@ -111,6 +111,22 @@ export class RunEngine {
     this.#host.poke(atMs);
   }
 
+  /**
+   * Tasks whose next scheduled run falls due by `untilMs` and would start at
+   * once (none of their runs in flight or queued), at most `limit`: what may
+   * be claimed a little ahead of time. Pending retries are left out.
+   */
+  dueBy(untilMs: number, limit: number): Task[] {
+    const items: (Task | PendingRetry)[] = [];
+    this.#heap.collectDue(untilMs, limit, items);
+    const tasks: Task[] = [];
+    for (const item of items) {
+      if (item instanceof PendingRetry) continue;
+      if (item.running === 0 && (item.queue === null || item.queue.length === 0)) tasks.push(item);
+    }
+    return tasks;
+  }
+
   /** Takes a removed or replaced task out: it is never rescheduled, its queue is dropped. */
   detach(task: Task): void {
     task.removed = true;

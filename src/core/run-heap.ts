@@ -82,6 +82,27 @@ export class RunHeap<T extends HeapItem> {
     return this.#items.length > 0 && (this.#keys[0] as number) <= nowMs ? this.pop() : undefined;
   }
 
+  /**
+   * Appends to `out` the items whose key is at or before `untilMs`, without
+   * removing them (in no particular order), stopping at `limit` items. O(k)
+   * for k such items: only subtrees whose root is due are visited.
+   */
+  collectDue(untilMs: number, limit: number, out: T[]): void {
+    const items = this.#items;
+    const keys = this.#keys;
+    if (items.length === 0 || (keys[0] as number) > untilMs) return;
+    const stack = [0];
+    let found = 0;
+    while (stack.length > 0 && found < limit) {
+      const index = stack.pop() as number;
+      out.push(items[index] as T);
+      found++;
+      const left = 2 * index + 1;
+      if (left < items.length && (keys[left] as number) <= untilMs) stack.push(left);
+      if (left + 1 < items.length && (keys[left + 1] as number) <= untilMs) stack.push(left + 1);
+    }
+  }
+
   /** Removes `item` if present; returns whether it was. O(log n). */
   remove(item: T): boolean {
     if (!this.has(item)) return false;
