@@ -38,6 +38,10 @@ export class LeasedStore implements Store {
   readonly #store: Store;
   readonly #host: LeasedStoreHost;
   #keeper: LeaseKeeper | undefined;
+  /** Claims taken ahead of their due time ({@link preclaim}), by `taskName\0scheduledAt`, until asked for. */
+  readonly #ahead = new Map<string, Claim>();
+  /** The preclaim in flight: claims wait for it, so that they never race it for a key. */
+  #preclaiming: Promise<unknown> | undefined;
 
   constructor(store: Store, host: LeasedStoreHost) {
     this.#store = store;
@@ -140,6 +144,12 @@ export class LeasedStore implements Store {
     return claim;
   }
   async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    if (this.#preclaiming !== undefined) await this.#preclaiming;
+    if (this.#ahead.size > 0) return this.#claimWithAhead(requests);
+    return this.#claimDirect(requests);
+  }
+
+  async #claimDirect(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
     const store = this.#store;
     const asked = requests.map((request) => this.#request(request));
     const claims =
@@ -186,8 +196,87 @@ export class LeasedStore implements Store {
     return this.#store.pruneHistory(retention);
   }
 
+  /**
+   * Claims scheduled runs before they fall due, so that at their due time
+   * `claimRuns` answers from memory instead of a store round trip. Requests
+   * already claimed ahead are skipped; claims refused now are not remembered
+   * (asked again when due). Resolves with how many were claimed.
+   */
+  async preclaim(requests: readonly ClaimRequest[]): Promise<number> {
+    if (this.#store.unclaim === undefined || this.#preclaiming !== undefined) return 0;
+    const fresh = requests.filter(
+      (request) => request.manual !== true && !this.#ahead.has(aheadKey(request)),
+    );
+    if (fresh.length === 0) return 0;
+    const pending = this.#claimDirect(fresh);
+    this.#preclaiming = pending.catch(() => undefined);
+    let claims: (Claim | null)[];
+    try {
+      claims = await pending;
+    } finally {
+      this.#preclaiming = undefined;
+    }
+    let claimed = 0;
+    for (const claim of claims) {
+      if (claim === null) continue;
+      this.#ahead.set(aheadKey(claim), claim);
+      claimed++;
+    }
+    return claimed;
+  }
+
+  /** True when this store can claim ahead (it can give back an unused claim without spending its key). */
+  get canClaimAhead(): boolean {
+    return this.#store.shared && this.#store.unclaim !== undefined;
+  }
+
+  /**
+   * Gives back the claims taken ahead that nobody asked for by `beforeMs`
+   * (their task was removed, paused or replaced, or phase 1 did not start
+   * the run): their keys are not spent. Resolves with how many.
+   */
+  async releaseUnused(beforeMs: number): Promise<number> {
+    const stale: Claim[] = [];
+    for (const claim of this.#ahead.values()) if (claim.scheduledAt < beforeMs) stale.push(claim);
+    for (const claim of stale) this.#ahead.delete(aheadKey(claim));
+    await Promise.all(stale.map((claim) => this.unclaim(claim)));
+    return stale.length;
+  }
+
+  /** Gives a claim back without spending its key (see Store.unclaim). */
+  async unclaim(claim: Claim): Promise<void> {
+    this.#keeper?.release(claim);
+    await this.#store.unclaim?.(claim);
+  }
+
+  async #claimWithAhead(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    const answers: (Claim | null)[] = new Array<Claim | null>(requests.length).fill(null);
+    const rest: ClaimRequest[] = [];
+    const restIndex: number[] = [];
+    requests.forEach((request, index) => {
+      const key = aheadKey(request);
+      const claim = request.manual === true ? undefined : this.#ahead.get(key);
+      if (claim !== undefined && claim.nodeId === request.nodeId) {
+        this.#ahead.delete(key);
+        answers[index] = claim;
+      } else {
+        rest.push(request);
+        restIndex.push(index);
+      }
+    });
+    if (rest.length > 0) {
+      const claimed = await this.#claimDirect(rest);
+      claimed.forEach((claim, i) => (answers[restIndex[i] as number] = claim));
+    }
+    return answers;
+  }
+
   #request(request: ClaimRequest): ClaimRequest {
     if (request.exclusive !== undefined || !this.#host.exclusive(request.taskName)) return request;
     return { ...request, exclusive: true };
   }
+}
+
+function aheadKey(run: { readonly taskName: string; readonly scheduledAt: number }): string {
+  return `${run.taskName}\u0000${run.scheduledAt}`;
 }

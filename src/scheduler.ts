@@ -27,6 +27,7 @@ import { createStderrLogger, safeLog, type Logger } from "./logger.js";
 import { DurableTasks, type RotationReport } from "./durable-tasks.js";
 import { LeasedStore } from "./leased-store.js";
 import { Maintenance } from "./maintenance.js";
+import { Preclaimer } from "./preclaimer.js";
 import { ClusterSync } from "./cluster-sync.js";
 import { ClockSkewMonitor, type ClockSkewMeasurement } from "./clock-skew.js";
 import { LeaseGuard } from "./lease-guard.js";
@@ -49,7 +50,7 @@ import {
   durationOption,
   type SchedulerOptions,
 } from "./scheduler-options.js";
-import { SystemClock, type Clock } from "./time/clock.js";
+import { SystemClock, isManualClock, type Clock } from "./time/clock.js";
 import { toMs } from "./time/duration.js";
 import { TimerLoop } from "./time/timer-loop.js";
 
@@ -81,6 +82,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #leased: LeasedStore;
   readonly #durable: DurableTasks;
   readonly #maintenance: Maintenance;
+  readonly #preclaimer: Preclaimer;
   readonly #sync: ClusterSync;
   readonly #skew: ClockSkewMonitor;
   readonly #health: StoreHealth;
@@ -203,6 +205,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         return scheduler.#testMode;
       },
       hasHandler: (name) => this.#handlers.has(name),
+      emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
+    });
+    this.#preclaimer = new Preclaimer({
+      store: this.#leased,
+      clock: this.#clock,
+      nodeId: this.#nodeId,
+      leaseMs,
+      nextDueMs: () => this.#engine.nextDueMs(),
+      dueBy: (untilMs, limit) => this.#engine.dueBy(untilMs, limit),
       emit: (event, ...payload) => safeEmit(this, this.#logger, event, ...payload),
     });
     this.#maintenance = new Maintenance({
@@ -608,6 +619,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           this.#state = "started";
           this.#loop.start();
           this.#maintenance.start();
+          // Claiming a burst ahead of its due time; a manual clock's time is not the timer's.
+          if (!isManualClock(this.#clock)) this.#preclaimer.start();
           this.#health.resume();
           this.#sync.start();
           this.#skew.start();
@@ -643,6 +656,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (generation === this.#generation) this.#loop.stop();
         return this.#engine.drain(caller);
       })
+      .then(() => this.#preclaimer.stop())
       .then(() => {
         // Pending retries stay claimed; their leases expire and a later start (or another process) recovers them.
         if (generation === this.#generation) this.#leased.stopRenewing();

@@ -168,6 +168,14 @@ export class MemoryStore implements Store {
     }
     return Promise.resolve();
   }
+  /** Forgets a claim whose run never started; its key may be claimed again. */
+  unclaim(claim: Claim): Promise<void> {
+    const key = this.#keyOf(claim);
+    if (this.#active.get(key) !== claim) return Promise.resolve();
+    this.#active.delete(key);
+    if (this.#exclusive.get(claim.taskName) === claim) this.#exclusive.delete(claim.taskName);
+    return Promise.resolve();
+  }
   reapExpiredClaims(): Promise<Claim[]> {
     // Claims live and die with this process: none can outlive their holder.
     return Promise.resolve([]);

@@ -259,6 +259,13 @@ export interface Store {
   claimsRequired?(): boolean;
   /** Extends a claim's lease; false when it was lost (expired and taken, or released). */
   renewLease(claim: Claim, leaseMs: number): Promise<boolean>;
+  /**
+   * Gives back a claim whose run never started (claimed ahead of its due time,
+   * then not needed): unlike {@link releaseClaim} its key is not spent, so the
+   * run may still be claimed later, by anyone. Optional: without it the
+   * scheduler does not claim ahead of time.
+   */
+  unclaim?(claim: Claim): Promise<void>;
   /** Finishes a claim: no one renews it any more. Its key stays unique. */
   releaseClaim(claim: Claim): Promise<void>;
   /**

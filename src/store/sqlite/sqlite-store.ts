@@ -249,6 +249,13 @@ export class SqliteStore implements Store {
     );
   }
 
+  /** Deletes a claim of this node whose run never started, without spending its key. */
+  unclaim(claim: Claim): Promise<void> {
+    return this.#writeOne(`give back a claim of task ${JSON.stringify(claim.taskName)}`, (c) => {
+      c.statements.deleteClaim.get(claim.id);
+    });
+  }
+
   /** Appends the run's last history row and releases its claim in one transaction. */
   finishRun(record: RunRecord, claim: Claim): Promise<void> {
     return this.#write(`finish a run of task ${JSON.stringify(record.taskName)}`, (c) => {
