@@ -1,0 +1,106 @@
+/**
+ * Claiming ahead (src/preclaimer.ts, LeasedStore.preclaim): runs of a shared
+ * store are claimed shortly before their time, start no earlier than it, and
+ * claims nobody used are given back with their keys unspent.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Dispatcher } from "../src/core/dispatcher.js";
+import { LeasedStore } from "../src/leased-store.js";
+import { Scheduler } from "../src/scheduler.js";
+import type { ClaimRequest, Store } from "../src/store/store.js";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { ManualClock, SystemClock } from "../src/time/clock.js";
+import { tempDb } from "./helpers/durable.js";
+
+function leased(store: Store): LeasedStore {
+  return new LeasedStore(store, {
+    leaseMs: 60_000,
+    exclusive: () => true,
+    onLeaseLost: () => {},
+    onRenewError: () => {},
+  });
+}
+
+describe("claiming ahead", () => {
+  it("answers claims from what was claimed ahead, and gives unused ones back unspent", async () => {
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path });
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
+    await store.open({ nodeId: "n", clock });
+    let storeCalls = 0;
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === "claimRuns" && typeof value === "function") {
+          return (...args: unknown[]) => {
+            storeCalls++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === "function" ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const ahead = leased(counting);
+    try {
+      const at = clock.nowMs() + 100;
+      const request = (taskName: string): ClaimRequest => ({
+        taskName,
+        scheduledAt: at,
+        nodeId: "n",
+        leaseMs: 60_000,
+      });
+      assert.equal(await ahead.preclaim([request("a"), request("b")]), 2);
+      assert.equal(storeCalls, 1);
+      const [claim] = await ahead.claimRuns([request("a")]);
+      assert.ok(claim !== null && claim !== undefined);
+      assert.equal(storeCalls, 1, "answered from memory");
+      // "b" was never asked for: given back, and its key can still be claimed.
+      assert.equal(await ahead.releaseUnused(Number.POSITIVE_INFINITY), 1);
+      assert.notEqual(await store.claimRun(request("b")), null);
+      // "a" was used: its key is taken.
+      assert.equal(await store.claimRun(request("a")), null);
+    } finally {
+      ahead.stopRenewing();
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it("a burst on a SQLite store starts no run before its scheduled time, each once", async () => {
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path });
+    const dispatcher = new Dispatcher();
+    const clock = new SystemClock();
+    const scheduler = new Scheduler(dispatcher, { store, testMode: true, clock });
+    const tasks = 500;
+    const starts = new Map<string, number>();
+    let allRan: () => void = () => {};
+    const done = new Promise<void>((resolve) => (allRan = resolve));
+    const early: string[] = [];
+    scheduler.defineHandler("h", (ctx) => {
+      const now = clock.nowMs();
+      if (now < ctx.scheduledAt.getTime()) early.push(ctx.taskName);
+      assert.equal(starts.has(ctx.taskName), false);
+      starts.set(ctx.taskName, now);
+      if (starts.size === tasks) allRan();
+    });
+    try {
+      await scheduler.start();
+      const dueAt = new Date(clock.nowMs() + 3_000); // after every registration, even on a loaded machine
+      await Promise.all(
+        Array.from({ length: tasks }, (_, i) => scheduler.registerTask(`t${i}`, dueAt, "h")),
+      );
+      await done;
+      assert.deepEqual(early, []);
+      const history = await scheduler.history(undefined, { limit: 10_000 });
+      assert.equal(history.filter((row) => row.status === "succeeded").length, tasks);
+      assert.equal(history.length, tasks);
+    } finally {
+      await scheduler.stop();
+      await store.close();
+      await dispatcher.close();
+      await db.cleanup();
+    }
+  });
+});
