@@ -108,12 +108,24 @@ export class RunRecorder {
       return;
     }
     try {
-      const finishRun = store.finishRun.bind(store);
-      const gate = this.#host.writeGate;
-      if (gate === undefined) await finishRun(record, claim);
-      else await gate(() => finishRun(record, claim));
+      await store.finishRun(record, claim);
     } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
+      let failure = error;
+      const gate = this.#host.writeGate;
+      if (gate !== undefined) {
+        // Only a failed write goes through the gate: the common path costs nothing more.
+        try {
+          await gate(() => store.finishRun?.(record, claim) ?? Promise.resolve());
+          return;
+        } catch (again) {
+          failure = again;
+        }
+      }
+      this.#host.emit("scheduler:error", {
+        error: failure,
+        context: "history",
+        taskName: record.taskName,
+      });
     }
   }
 

@@ -165,7 +165,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       poke: (dueMs) => this.#loop.poke(dueMs),
       ...(this.#store.shared
         ? {
-            leases: this.#leases,
+            // Aborting runs whose lease is lost costs an AbortSignal per run: done where a
+            // lease is routinely lost to another machine (a store that reports other nodes'
+            // changes, PostgreSQL), and where a claim's round trip dwarfs that cost.
+            ...(this.#store.watch !== undefined ? { leases: this.#leases } : {}),
             claimGate: (call) => this.#health.call(call),
             writeGate: (call) => this.#health.call(call),
           }
