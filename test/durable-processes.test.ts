@@ -156,6 +156,45 @@ describe("scheduler processes on one SQLite file", () => {
     }
   });
 
+  it("another node reaps the expired leases of a killed node, records its runs interrupted and retries them", async (t) => {
+    const db = await tempDb();
+    const log = join(db.dir, "executions.log");
+    try {
+      const args = (node: string): string[] => [db.path, node, "8", "100", "1", log];
+      const victim = new Child(args("victim"));
+      await victim.until(() => victim.ran >= 30, "30 runs");
+      await victim.kill();
+      const killedAt = readExecutions(log).length;
+      // A different node id: it cannot reap the victim's claims at start, only once their leases expire.
+      const heir = new Child(args("heir"));
+      const retried = (): Execution[] =>
+        readExecutions(log)
+          .slice(killedAt)
+          .filter((e) => e.nodeId === "heir" && e.attempt === 2);
+      const history = async (): Promise<RunRecord[]> => readHistory(db.path);
+      await heir.until(() => retried().length > 0, "a retry of an interrupted run");
+      await heir.stop();
+      const rows = await history();
+      const interrupted = rows.filter((row) => row.status === "interrupted");
+      assert.ok(interrupted.length > 0);
+      for (const row of interrupted) {
+        assert.equal(row.nodeId, "victim");
+        assert.match(row.error?.message ?? "", /lease of node "victim"/);
+      }
+      for (const e of retried()) {
+        assert.ok(
+          interrupted.some((row) => row.taskName === e.task && row.scheduledAt === e.scheduledAt),
+          `${e.task}@${e.scheduledAt} retried without an interruption`,
+        );
+      }
+      t.diagnostic(
+        `${interrupted.length} interrupted runs of the killed node, ${retried().length} retried`,
+      );
+    } finally {
+      await db.cleanup();
+    }
+  });
+
   it("SIGKILLed at random points and restarted, it loses no scheduled run and repeats none beyond its retry policy", async (t) => {
     const db = await tempDb();
     const log = join(db.dir, "executions.log");
