@@ -606,7 +606,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return total;
   }
 
-  /** Opens the store and starts the timer. Idempotent and safe to call concurrently with `stop()`. */
+  /**
+   * Opens the store and starts the timer. Idempotent and safe to call
+   * concurrently with `stop()`. With a durable store it first checks the key
+   * (production mode without one rejects, saying how to make one), loads the
+   * persisted tasks (a record that does not open is quarantined; a handler not
+   * defined here is reported), records the runs that were in flight when a
+   * previous process of this node id died as `interrupted` and retries them
+   * per policy; runs missed while down then follow each task's misfire policy.
+   * While started, expired leases of any node are reaped every `leaseMs / 2`
+   * and history is pruned per `historyRetention`.
+   */
   start(): Promise<void> {
     if (this.#state === "started") return Promise.resolve();
     if (this.#state === "starting") return this.#startPromise as Promise<void>;
