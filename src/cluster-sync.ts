@@ -52,6 +52,8 @@ export class ClusterSync {
   /** What was last applied per task: the record's definition and state, not its run counters. */
   readonly #seen = new Map<string, string>();
   readonly #pending = new Set<string>();
+  /** Writes of this node in flight, per task: the store may not show them yet. */
+  readonly #writing = new Map<string, number>();
   #resyncWanted = false;
   #queued = false;
   #flushing: Promise<void> | undefined;
@@ -97,6 +99,26 @@ export class ClusterSync {
   resync(): void {
     this.#resyncWanted = true;
     this.#schedule();
+  }
+
+  /**
+   * Marks a write of this node to the task `name` as in flight until
+   * `write` settles: meanwhile the store may still show the task as it was,
+   * so reads of it are not applied; once written, it is read again.
+   */
+  guard<T>(name: string, write: Promise<T>): Promise<T> {
+    this.#writing.set(name, (this.#writing.get(name) ?? 0) + 1);
+    const settled = (): void => {
+      const left = (this.#writing.get(name) ?? 1) - 1;
+      if (left > 0) this.#writing.set(name, left);
+      else this.#writing.delete(name);
+      if (this.#unwatch !== undefined) {
+        this.#pending.add(name);
+        this.#schedule();
+      }
+    };
+    write.then(settled, settled);
+    return write;
   }
 
   /** Resolves when nothing is pending any more (for tests). */
@@ -161,6 +183,8 @@ export class ClusterSync {
   /** Applies the stored state of one task (undefined: not in the store) to the local one. */
   #apply(name: string, record: TaskRecord | undefined): void {
     const host = this.#host;
+    // Read while this node's own write was in flight: it is read again once written.
+    if (this.#writing.has(name)) return;
     const local = host.tasks.get(name);
     if (record === undefined) {
       if (local !== undefined && this.#seen.has(name)) {

@@ -446,7 +446,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Sealed once the store is open (a missing key fails there, with its own message).
     const put = (): Promise<void> =>
       store.putTask(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), { replace });
-    const stored = (this.#isOpen ? Promise.resolve() : this.#ready()).then(put);
+    const stored = this.#sync.guard(
+      name,
+      (this.#isOpen ? Promise.resolve() : this.#ready()).then(put),
+    );
     return stored.then(
       () => task.info(),
       (error: unknown) => {
@@ -473,7 +476,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     safeEmit(this, this.#logger, "task:removed", { taskName: name });
     if (!syncDeleted) {
       await this.#ready();
-      await store.deleteTask(name);
+      await this.#sync.guard(name, store.deleteTask(name));
     }
     return true;
   }
@@ -722,7 +725,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // A quarantined task's record is left exactly as it is.
     if (task.state === "quarantined") return;
     await this.#ready();
-    await this.#store.updateTaskProgress(task.name, progressOf(task));
+    await this.#sync.guard(task.name, this.#store.updateTaskProgress(task.name, progressOf(task)));
   }
 
   /** A held lease was lost: abort the attempt, leave its outcome to the node that reaps the claim. */
