@@ -10,7 +10,9 @@ import { runStoreLatenessBench } from "./store-lateness.js";
 import { runStoreBench } from "./store.js";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const only = new Set((process.env.BENCH_ONLY ?? "cron,scheduling,store,postgres,cluster").split(","));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? "cron,scheduling,store,postgres,cluster").split(","),
+);
 
 console.log(
   `orchestrator benchmarks — Node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds`,

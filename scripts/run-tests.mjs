@@ -17,16 +17,31 @@ function collect(path) {
 
 function run(files, env = {}) {
   if (files.length === 0) return 0;
-  const args = ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=2", "--test-timeout=600000", ...files];
-  const result = spawnSync(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...env } });
+  const args = [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-reporter=spec",
+    "--test-concurrency=2",
+    "--test-timeout=600000",
+    ...files,
+  ];
+  const result = spawnSync(process.execPath, args, {
+    stdio: "inherit",
+    env: { ...process.env, ...env },
+  });
   return result.status ?? 1;
 }
 
 const targets = process.argv.slice(2);
-const files = (targets.length ? targets : ["test"]).flatMap(collect).map((f) => relative(process.cwd(), f));
+const files = (targets.length ? targets : ["test"])
+  .flatMap(collect)
+  .map((f) => relative(process.cwd(), f));
 let status = run(files);
 if (targets.length === 0) {
-  const zoneFiles = files.filter((f) => /^test[\\/](cron|time)[\\/]/.test(f) && !f.includes("timer-loop"));
+  const zoneFiles = files.filter(
+    (f) => /^test[\\/](cron|time)[\\/]/.test(f) && !f.includes("timer-loop"),
+  );
   console.log(`\nThe cron and time tests again with TZ=Asia/Tokyo:`);
   status = run(zoneFiles, { TZ: "Asia/Tokyo" }) || status;
 }

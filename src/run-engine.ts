@@ -223,10 +223,7 @@ export class RunEngine {
       let trigger: RunTrigger = "schedule";
       // Jitter delays a run on purpose: that delay is not lateness.
       const graceMs = options.misfireGraceMs + options.jitterMs;
-      if (
-        nowMs - firstMs <= graceMs &&
-        (followingMs === null || followingMs > nowMs)
-      ) {
+      if (nowMs - firstMs <= graceMs && (followingMs === null || followingMs > nowMs)) {
         // The common case, kept free of allocations: one occurrence due, on time.
         single = firstMs;
         nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;

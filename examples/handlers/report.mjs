@@ -1,4 +1,3 @@
-/* global process, console */
 // An example module handler for examples/schedule.yaml. The daemon runs it in
 // a worker thread and calls the export named by the task's `module.export`
 // with { taskName, scheduledAt, attempt, payload, signal }. Throwing (or
