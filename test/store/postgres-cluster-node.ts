@@ -13,19 +13,24 @@ import { PG_URL } from "../helpers/pg.js";
 const [schema = "", nodeId = "", tasks = "0", occurrences = "0", leaseMs = "1000"] =
   process.argv.slice(2);
 const BASE = Date.UTC(2030, 0, 1);
-const keys: { taskName: string; scheduledAt: number }[] = [];
+const LOOPS = 8;
+// Each loop owns some tasks and walks their occurrences in time order, as a
+// scheduler does: a store refuses a key at or before a task's last released
+// occurrence, so a node that claimed occurrence n+1 must have tried n first.
+const keysByLoop: { taskName: string; scheduledAt: number }[][] = Array.from(
+  { length: LOOPS },
+  () => [],
+);
 for (let o = 0; o < Number(occurrences); o++) {
   for (let t = 0; t < Number(tasks); t++) {
-    keys.push({ taskName: `cluster-${t}`, scheduledAt: BASE + o * 1000 });
+    keysByLoop[t % LOOPS]!.push({ taskName: `cluster-${t}`, scheduledAt: BASE + o * 1000 });
   }
 }
 
 const store = new PostgresStore({ connectionString: PG_URL, schema, maxConnections: 4 });
 await store.open({ nodeId, clock: new SystemClock() });
-let next = 0;
-async function loop(): Promise<void> {
-  while (next < keys.length) {
-    const key = keys[next++] as (typeof keys)[number];
+async function loop(keys: readonly { taskName: string; scheduledAt: number }[]): Promise<void> {
+  for (const key of keys) {
     const claim = await store.claimRun({ ...key, nodeId, leaseMs: Number(leaseMs) });
     if (claim === null) continue;
     process.send?.({ won: `${key.taskName}@${key.scheduledAt}` });
@@ -47,7 +52,7 @@ async function loop(): Promise<void> {
     );
   }
 }
-await Promise.all(Array.from({ length: 8 }, loop));
+await Promise.all(keysByLoop.map(loop));
 await store.close();
 process.send?.({ done: true });
 process.disconnect?.();
