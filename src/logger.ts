@@ -8,8 +8,8 @@ export interface Logger {
   error: LogMethod;
 }
 
-/** Turns Error values into plain objects so that JSON shows message and stack. */
-function serialize(value: unknown): unknown {
+/** Turns Error values into plain objects so that JSON shows message and stack; other values pass through. */
+export function serializeError(value: unknown): unknown {
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
     return {
@@ -24,7 +24,7 @@ function serialize(value: unknown): unknown {
 
 function line(level: string, obj: Record<string, unknown>, msg: string | undefined): string {
   const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(obj)) fields[key] = serialize(value);
+  for (const [key, value] of Object.entries(obj)) fields[key] = serializeError(value);
   let json: string;
   try {
     json = JSON.stringify(fields);

@@ -3,6 +3,7 @@ import type { EncryptionKeyOption } from "./crypto/keyring.js";
 import type { Logger } from "./logger.js";
 import type { HistoryRetention, Store } from "./store/store.js";
 import type { Clock } from "./time/clock.js";
+import { processTimeZone, resolveZone } from "./time/zone.js";
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -140,19 +141,17 @@ export function resolveRetention(
 }
 
 /** The zone of this process (what cron tasks use unless told otherwise). */
-export function processTimezone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
-}
+export const processTimezone = processTimeZone;
 
-/** Returns `zone` if it is a valid IANA zone name, else throws InvalidArgumentError naming `argument`. */
+/**
+ * Returns `zone` if it is a valid IANA zone name, else throws InvalidArgumentError
+ * naming `argument`. Uses the cron engine's zone cache, so it costs no Intl call
+ * after the first task in a zone.
+ */
 export function checkZone(argument: string, zone: unknown): string {
-  if (typeof zone === "string" && zone !== "") {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: zone });
-      return zone;
-    } catch {
-      // fall through to the error below
-    }
+  if (typeof zone !== "string" || zone === "") {
+    throw new InvalidArgumentError(argument, 'an IANA time zone name such as "Europe/Paris"', zone);
   }
-  throw new InvalidArgumentError(argument, 'an IANA time zone name such as "Europe/Paris"', zone);
+  resolveZone(zone, argument);
+  return zone;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import { serializeError, type Logger } from "../logger.js";
 
 /** Options of {@link createConsoleLogger}. */
 export interface ConsoleLoggerOptions {
@@ -14,21 +14,8 @@ export interface ConsoleLoggerOptions {
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
 const COLORS = { info: "\x1b[36m", warn: "\x1b[33m", error: "\x1b[31m" } as const;
 
-function plain(value: unknown): unknown {
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    return {
-      type: value.name,
-      message: value.message,
-      stack: value.stack,
-      ...(code === undefined ? {} : { code }),
-    };
-  }
-  return value;
-}
-
 function fieldText(value: unknown): string {
-  const v = plain(value);
+  const v = serializeError(value);
   if (typeof v === "string") return /\s|"/.test(v) ? JSON.stringify(v) : v;
   if (v && typeof v === "object" && "message" in v) return JSON.stringify(v.message);
   try {
@@ -46,7 +33,7 @@ export function createConsoleLogger(options: ConsoleLoggerOptions): Logger {
       const time = options.now();
       if (options.format === "json") {
         const fields: Record<string, unknown> = {};
-        for (const [key, value] of Object.entries(obj)) fields[key] = plain(value);
+        for (const [key, value] of Object.entries(obj)) fields[key] = serializeError(value);
         let text: string;
         try {
           text = JSON.stringify({ level: LEVELS[level], time, msg: msg ?? "", ...fields });

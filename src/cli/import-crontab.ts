@@ -1,5 +1,6 @@
 import { CronSyntaxError } from "../errors.js";
 import { parseCron } from "../cron/index.js";
+import { NICKNAMES } from "../cron/fields.js";
 import { nameFromCommand, splitCrontabCommand } from "./crontab-command.js";
 import { isKnownTimeZone } from "./schedule-checks.js";
 
@@ -26,15 +27,6 @@ export interface ImportCrontabOptions {
   readonly source?: string;
 }
 
-const NICKNAMES: Readonly<Record<string, string>> = {
-  "@yearly": "0 0 1 1 *",
-  "@annually": "0 0 1 1 *",
-  "@monthly": "0 0 1 * *",
-  "@weekly": "0 0 * * 0",
-  "@daily": "0 0 * * *",
-  "@midnight": "0 0 * * *",
-  "@hourly": "0 * * * *",
-};
 const ENV_LINE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/;
 const ENTRY_LINE = /^\s*((?:\S+\s+){4}\S+)\s+(\S.*)$/;
 const DEFAULT_SHELLS = new Set(["/bin/sh", "sh", "/usr/bin/sh"]);
