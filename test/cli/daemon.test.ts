@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Scheduler } from "../../src/scheduler.js";
 import { DaemonProcess, cli } from "./daemon-process.js";
 
 // `orchestrator run` as users run it: a child process on a real SQLite file,
@@ -19,10 +18,6 @@ function tempDir(): string {
   dirs.push(dir);
   return dir;
 }
-
-/** True once the Scheduler seals records and loads stored tasks (issue 4). */
-const durableScheduler =
-  typeof (Scheduler.prototype as { rotateKeys?: unknown }).rotateKeys === "function";
 
 function schedule(...tasks: string[]): string {
   return `tasks:\n${tasks.join("")}`;
@@ -79,8 +74,7 @@ describe("orchestrator run", () => {
 
     const again = new DaemonProcess(["schedule.yaml"], { cwd: dir });
     t.after(() => again.dispose());
-    if (durableScheduler)
-      await again.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 1 unchanged/);
+    await again.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 1 unchanged/);
     await again.waitFor(/orchestrator running/);
     again.kill("SIGINT");
     assert.equal((await again.exited).code, 0, again.output);
@@ -111,37 +105,33 @@ describe("orchestrator run", () => {
     assert.equal((await again.exited).code, 130, again.output);
   });
 
-  it(
-    "keeps a secret in a command's arguments and env out of the database file",
-    { skip: durableScheduler ? false : "the Scheduler does not seal records yet (issue 4)" },
-    async (t) => {
-      const dir = tempDir();
-      const secretArg = "argv-secret-4821-qwe";
-      const secretEnv = "env-secret-9313-rty";
-      writeFileSync(
-        join(dir, "schedule.yaml"),
-        schedule(
-          commandTask(
-            "secretive",
-            `["sh", "-c", "test -n \\"$TOKEN\\"", "${secretArg}"]`,
-            `    env:\n      TOKEN: ${secretEnv}\n`,
-          ),
+  it("keeps a secret in a command's arguments and env out of the database file", async (t) => {
+    const dir = tempDir();
+    const secretArg = "argv-secret-4821-qwe";
+    const secretEnv = "env-secret-9313-rty";
+    writeFileSync(
+      join(dir, "schedule.yaml"),
+      schedule(
+        commandTask(
+          "secretive",
+          `["sh", "-c", "test -n \\"$TOKEN\\"", "${secretArg}"]`,
+          `    env:\n      TOKEN: ${secretEnv}\n`,
         ),
-      );
-      const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
-      t.after(() => daemon.dispose());
-      await daemon.waitFor(/run succeeded\s+task=secretive/);
-      daemon.kill("SIGTERM");
-      assert.equal((await daemon.exited).code, 0, daemon.output);
-      for (const file of ["orchestrator.db", "orchestrator.db-wal"]) {
-        const path = join(dir, file);
-        if (!existsSync(path)) continue;
-        const bytes = readFileSync(path);
-        assert.equal(bytes.includes(secretArg), false, `${file} holds the argument`);
-        assert.equal(bytes.includes(secretEnv), false, `${file} holds the env value`);
-      }
-    },
-  );
+      ),
+    );
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    await daemon.waitFor(/run succeeded\s+task=secretive/);
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+    for (const file of ["orchestrator.db", "orchestrator.db-wal"]) {
+      const path = join(dir, file);
+      if (!existsSync(path)) continue;
+      const bytes = readFileSync(path);
+      assert.equal(bytes.includes(secretArg), false, `${file} holds the argument`);
+      assert.equal(bytes.includes(secretEnv), false, `${file} holds the env value`);
+    }
+  });
 
   it("reloads on SIGHUP: adds and removes tasks; an invalid file keeps the running schedule", async (t) => {
     const dir = tempDir();
@@ -352,55 +342,47 @@ describe("store commands against the daemon's database", () => {
     }
 
     const trigger = cli(["trigger", "beat"], { cwd: dir });
-    if (!durableScheduler) {
-      t.diagnostic("trigger needs a Scheduler that loads stored tasks (issue 4)");
-      return;
-    }
     assert.equal(trigger.code, 0, trigger.stderr);
     assert.match(trigger.stdout, /beat\s+succeeded/);
   });
-  it(
-    "keys rotate re-seals with a new primary key; the daemon then runs with the new key alone",
-    { skip: durableScheduler ? false : "the Scheduler has no rotateKeys() yet (issue 4)" },
-    async (t) => {
-      const dir = tempDir();
-      writeFileSync(join(dir, "schedule.yaml"), schedule(commandTask("beat", `["true"]`)));
-      const first = new DaemonProcess(["schedule.yaml"], { cwd: dir });
-      t.after(() => first.dispose());
-      await first.waitFor(/run succeeded\s+task=beat/);
-      first.kill("SIGTERM");
-      assert.equal((await first.exited).code, 0, first.output);
+  it("keys rotate re-seals with a new primary key; the daemon then runs with the new key alone", async (t) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "schedule.yaml"), schedule(commandTask("beat", `["true"]`)));
+    const first = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => first.dispose());
+    await first.waitFor(/run succeeded\s+task=beat/);
+    first.kill("SIGTERM");
+    assert.equal((await first.exited).code, 0, first.output);
 
-      const oldKey = readFileSync(join(dir, "orchestrator.db.key"), "utf8").trim();
-      const newKey = cli(["keys", "generate"], { cwd: dir }).stdout.trim();
-      const rotated = cli(["keys", "rotate"], {
-        cwd: dir,
-        env: { ORCHESTRATOR_ENCRYPTION_KEYS: `${newKey},${oldKey}` },
-      });
-      assert.equal(rotated.code, 0, rotated.stderr);
-      assert.match(rotated.stdout, /1 re-sealed/);
+    const oldKey = readFileSync(join(dir, "orchestrator.db.key"), "utf8").trim();
+    const newKey = cli(["keys", "generate"], { cwd: dir }).stdout.trim();
+    const rotated = cli(["keys", "rotate"], {
+      cwd: dir,
+      env: { ORCHESTRATOR_ENCRYPTION_KEYS: `${newKey},${oldKey}` },
+    });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /1 re-sealed/);
 
-      const next = new DaemonProcess(["schedule.yaml"], {
-        cwd: dir,
-        env: { ORCHESTRATOR_ENCRYPTION_KEY: newKey },
-      });
-      t.after(() => next.dispose());
-      await next.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 1 unchanged/);
-      await next.waitFor(/run succeeded\s+task=beat/);
-      next.kill("SIGTERM");
-      assert.equal((await next.exited).code, 0, next.output);
+    const next = new DaemonProcess(["schedule.yaml"], {
+      cwd: dir,
+      env: { ORCHESTRATOR_ENCRYPTION_KEY: newKey },
+    });
+    t.after(() => next.dispose());
+    await next.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 1 unchanged/);
+    await next.waitFor(/run succeeded\s+task=beat/);
+    next.kill("SIGTERM");
+    assert.equal((await next.exited).code, 0, next.output);
 
-      // With the old key alone the record does not open: the task is
-      // quarantined and left as it is, not overwritten from the file.
-      const wrong = new DaemonProcess(["schedule.yaml"], {
-        cwd: dir,
-        env: { ORCHESTRATOR_ENCRYPTION_KEY: oldKey },
-      });
-      t.after(() => wrong.dispose());
-      await wrong.waitFor(/quarantined/);
-      await wrong.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 0 unchanged, 1 failed/);
-      wrong.kill("SIGTERM");
-      assert.equal((await wrong.exited).code, 0, wrong.output);
-    },
-  );
+    // With the old key alone the record does not open: the task is
+    // quarantined and left as it is, not overwritten from the file.
+    const wrong = new DaemonProcess(["schedule.yaml"], {
+      cwd: dir,
+      env: { ORCHESTRATOR_ENCRYPTION_KEY: oldKey },
+    });
+    t.after(() => wrong.dispose());
+    await wrong.waitFor(/quarantined/);
+    await wrong.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 0 unchanged, 1 failed/);
+    wrong.kill("SIGTERM");
+    assert.equal((await wrong.exited).code, 0, wrong.output);
+  });
 });
