@@ -84,7 +84,8 @@ export class MemoryStore implements Store {
       this.putTaskSync(record, options);
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion
+      // prefer-promise-reject-errors wants an Error; putTaskSync throws only errors.ts classes.
+      return Promise.reject(error as Error); // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion -- see above
     }
   }
   putTaskSync(record: TaskRecord, options: { readonly replace: boolean }): void {
