@@ -64,7 +64,6 @@ interface Token {
   readonly column: number;
 }
 
-
 /** Parses cron text into a {@link ParsedCron}; throws CronSyntaxError with field and column. */
 export function parseCronSyntax(expression: string): ParsedCron {
   if (typeof expression !== "string") {
