@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parseCron, type CronExpression, type CronOptions } from "../../src/cron/index.js";
+import { intlOffset as offsetOf } from "../helpers/intl-offset.js";
 
 /**
  * issue 2, "Correctness is shown three ways" (2): properties over random
@@ -256,38 +257,6 @@ const instantArb = fc.oneof(
 );
 
 // ---------- a reference matcher, independent of the engine ----------
-
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-/** Local minus UTC, in ms, straight from Intl. */
-function offsetOf(zone: string, utcMs: number): number {
-  let format = formats.get(zone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formats.set(zone, format);
-  }
-  const whole = Math.floor(utcMs / 1000) * 1000;
-  const p: Record<string, number> = {};
-  for (const part of format.formatToParts(whole)) p[part.type] = Number(part.value);
-  const local = Date.UTC(
-    p.year ?? 0,
-    (p.month ?? 1) - 1,
-    p.day ?? 1,
-    p.hour ?? 0,
-    p.minute ?? 0,
-    p.second ?? 0,
-  );
-  return local - whole;
-}
 
 function values(spec: Spec, items: readonly Item[]): Set<number> {
   const set = new Set<number>();

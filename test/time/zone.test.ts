@@ -7,6 +7,7 @@ import {
   processTimeZone,
   resolveZone,
 } from "../../src/time/zone.js";
+import { intlOffset } from "../helpers/intl-offset.js";
 
 /**
  * src/time/zone.ts: offsets from Intl, computed once per year and answered
@@ -17,39 +18,6 @@ import {
 const H = 3_600_000;
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
-
-/** Local minus UTC in ms, straight from Intl (the oracle). */
-const formats = new Map<string, Intl.DateTimeFormat>();
-function intlOffset(zone: string, utcMs: number): number {
-  let format = formats.get(zone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formats.set(zone, format);
-  }
-  const parts = format.formatToParts(utcMs);
-  const p: Record<string, number> = {};
-  for (const part of parts) p[part.type] = Number(part.value);
-  const whole = Math.floor(utcMs / 1000) * 1000;
-  return (
-    Date.UTC(
-      p.year ?? 0,
-      (p.month ?? 1) - 1,
-      p.day ?? 1,
-      p.hour ?? 0,
-      p.minute ?? 0,
-      p.second ?? 0,
-    ) - whole
-  );
-}
 
 void describe("zone: offsets against known values", () => {
   const known: [string, string, number][] = [
