@@ -24,6 +24,13 @@ export interface TimerLoopOptions {
   readonly nextDueMs: () => number | null;
   /** Called (synchronously) when the wall clock has reached the next due instant. Must not throw; if it does, the loop logs nothing and keeps going. */
   readonly onDue: () => void;
+  /**
+   * How long before a due instant to call `onSoon` for it (0: not at all).
+   * Asked each time the timer is armed.
+   */
+  readonly leadMs?: (dueMs: number) => number;
+  /** Called (synchronously) `leadMs` before `dueMs`; the loop then sleeps until `dueMs`. Must not throw. */
+  readonly onSoon?: (dueMs: number) => void;
   /** Called when a wall-clock jump (suspend, NTP step, manual set) is noticed; the loop then calls `onDue` at once. */
   readonly onJump?: (jump: ClockJump) => void;
   /** Called each time the timer is armed (for diagnostics and tests). */
@@ -64,7 +71,8 @@ const NODE_TIMERS: TimerFunctions = {
  * slices of at most `maxSleepMs` (so delays beyond 2^31-1 ms are split and a
  * wall-clock jump is noticed within one slice), compares wall and monotonic
  * time on every wake to detect jumps, and re-arms when something earlier is
- * scheduled ({@link poke}) or a manual clock is moved.
+ * scheduled ({@link poke}) or a manual clock is moved. With `leadMs`, it also
+ * wakes that long before a due instant to let the owner prepare (`onSoon`).
  */
 export class TimerLoop {
   readonly #options: TimerLoopOptions;
@@ -139,7 +147,8 @@ export class TimerLoop {
     if (dueMs === null) return;
     const { clock } = this.#options;
     const nowMs = clock.nowMs();
-    const delayMs = Math.max(0, Math.min(Math.ceil(dueMs - nowMs), this.#maxSleepMs));
+    const wakeMs = dueMs - (this.#options.leadMs?.(dueMs) ?? 0);
+    const delayMs = Math.max(0, Math.min(Math.ceil(wakeMs - nowMs), this.#maxSleepMs));
     this.#armedDueMs = dueMs;
     this.#armedWallMs = nowMs;
     this.#armedMonoMs = clock.monotonicMs();
@@ -181,13 +190,15 @@ export class TimerLoop {
   }
 
   #fireIfDue(jumped: boolean): void {
-    const dueMs = this.#options.nextDueMs();
-    if (jumped || (dueMs !== null && this.#options.clock.nowMs() >= dueMs)) {
-      try {
-        this.#options.onDue();
-      } catch {
-        // onDue contains its own errors; this is the last line of defence.
-      }
+    const options = this.#options;
+    const dueMs = options.nextDueMs();
+    const nowMs = options.clock.nowMs();
+    try {
+      if (jumped || (dueMs !== null && nowMs >= dueMs)) options.onDue();
+      else if (dueMs !== null && nowMs >= dueMs - (options.leadMs?.(dueMs) ?? 0))
+        options.onSoon?.(dueMs);
+    } catch {
+      // onDue and onSoon contain their own errors; this is the last line of defence.
     }
     this.#rearm();
   }

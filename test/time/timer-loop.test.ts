@@ -42,6 +42,44 @@ function loopWithEvents(
   return { loop, events };
 }
 
+/**
+ * Virtual time: a clock and timers where running the next pending timer
+ * moves the clock by exactly that timer's delay.
+ */
+function virtualTime(startMs: number) {
+  let wallMs = startMs;
+  const clock: Clock = {
+    now: () => new Date(wallMs),
+    nowMs: () => wallMs,
+    monotonicMs: () => wallMs,
+  };
+  const pending: { callback: () => void; delayMs: number }[] = [];
+  const timers: TimerFunctions = {
+    setTimeout: (callback, delayMs) => {
+      const handle = { callback, delayMs };
+      pending.push(handle);
+      return handle;
+    },
+    clearTimeout: (handle) => {
+      const index = pending.indexOf(handle as (typeof pending)[number]);
+      if (index >= 0) pending.splice(index, 1);
+    },
+  };
+  /** Runs pending timers one by one (at most `limit`); returns their delays. */
+  const run = (limit: number, beforeEach: () => void = () => {}): number[] => {
+    const delays: number[] = [];
+    for (let guard = 0; guard < limit && pending.length > 0; guard++) {
+      const timer = pending.shift() as (typeof pending)[number];
+      beforeEach();
+      delays.push(timer.delayMs);
+      wallMs += timer.delayMs;
+      timer.callback();
+    }
+    return delays;
+  };
+  return { clock, timers, run };
+}
+
 describe("TimerLoop", () => {
   it("fires once the wall clock reaches the due instant, never before", async () => {
     const clock = new SystemClock();
@@ -72,26 +110,9 @@ describe("TimerLoop", () => {
   });
 
   it("with maxSleepMs at the platform limit, walks a 60-day wait in slices of at most 2^31-1 ms", () => {
-    // Virtual timers: each slice "elapses" by moving a manual clock by the requested delay.
-    let wallMs = Date.parse("2026-01-01T00:00:00Z");
-    const clock: Clock = {
-      now: () => new Date(wallMs),
-      nowMs: () => wallMs,
-      monotonicMs: () => wallMs,
-    };
+    // Virtual timers: each slice "elapses" by moving the clock by the requested delay.
+    const { clock, timers, run } = virtualTime(Date.parse("2026-01-01T00:00:00Z"));
     const dueMs = clock.nowMs() + 60 * 24 * 3_600_000;
-    const pending: { callback: () => void; delayMs: number }[] = [];
-    const timers: TimerFunctions = {
-      setTimeout: (callback, delayMs) => {
-        const handle = { callback, delayMs };
-        pending.push(handle);
-        return handle;
-      },
-      clearTimeout: (handle) => {
-        const index = pending.indexOf(handle as (typeof pending)[number]);
-        if (index >= 0) pending.splice(index, 1);
-      },
-    };
     let firedAt: number | null = null;
     const loop = new TimerLoop({
       clock,
@@ -101,14 +122,7 @@ describe("TimerLoop", () => {
       timers,
     });
     loop.start();
-    const delays: number[] = [];
-    for (let guard = 0; guard < 10 && pending.length > 0; guard++) {
-      const timer = pending.shift() as (typeof pending)[number];
-      delays.push(timer.delayMs);
-      assert.equal(firedAt, null);
-      wallMs += timer.delayMs;
-      timer.callback();
-    }
+    const delays = run(10, () => assert.equal(firedAt, null));
     loop.stop();
     assert.equal(firedAt, dueMs);
     assert.ok(delays.length >= 3);
@@ -176,5 +190,52 @@ describe("TimerLoop", () => {
     loop.stop();
     assert.deepEqual(calls, ["unref", "clear"]);
     assert.ok(!loop.running && !loop.armed);
+  });
+  it("with a lead, calls onSoon that long before the instant, then onDue at it", () => {
+    const { clock, timers, run } = virtualTime(Date.parse("2026-01-01T00:00:00Z"));
+    const dueMs = clock.nowMs() + 1_000;
+    let prepared = false;
+    let done = false;
+    const calls: string[] = [];
+    const loop = new TimerLoop({
+      clock,
+      nextDueMs: () => (done ? null : dueMs),
+      leadMs: () => (prepared ? 0 : 40),
+      onSoon: (at) => {
+        prepared = true;
+        calls.push(`soon@${clock.nowMs() - at}`);
+      },
+      onDue: () => {
+        calls.push(`due@${clock.nowMs() - dueMs}`);
+        done = true;
+      },
+      timers,
+    });
+    loop.start();
+    const delays = run(10);
+    loop.stop();
+    assert.deepEqual(delays, [960, 40]);
+    assert.deepEqual(calls, ["soon@-40", "due@0"]);
+  });
+
+  it("without a lead never calls onSoon", async () => {
+    const clock = new SystemClock();
+    const dueMs = clock.nowMs() + 20;
+    let soon = 0;
+    const { loop, events } = loopWithEvents(clock, () => dueMs);
+    const fired = nextEvent<number>(events, "due");
+    const withLead = new TimerLoop({
+      clock,
+      nextDueMs: () => dueMs,
+      leadMs: () => 0,
+      onSoon: () => soon++,
+      onDue: () => {},
+    });
+    loop.start();
+    withLead.start();
+    assert.ok((await fired) >= dueMs);
+    loop.stop();
+    withLead.stop();
+    assert.equal(soon, 0);
   });
 });
