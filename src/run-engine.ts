@@ -2,7 +2,7 @@ import type { DispatchOutcome, DispatchTarget, Dispatcher } from "./core/dispatc
 import { planDueRuns } from "./core/misfire.js";
 import { decideOverlap } from "./core/overlap.js";
 import { retryDelayMs, shouldRetry } from "./core/retry.js";
-import { RunHeap } from "./core/run-heap.js";
+import { DueQueue } from "./core/due-queue.js";
 import type { Schedule } from "./core/schedule.js";
 import type { QueuedRun, ResolvedTaskOptions, RunStatus, Task, TaskCallback } from "./core/task.js";
 import { OrchestratorError } from "./errors.js";
@@ -37,6 +37,15 @@ export interface RunEngineHost extends RunRecorderHost {
 
 const NO_RUNS: readonly number[] = Object.freeze([]);
 
+/** Instants with fewer due entries are not planned ahead: their phase 1 is quick anyway. */
+export const PLAN_AHEAD_MIN_RUNS = 64;
+
+/** Runs planned ahead for one instant. */
+interface HeldBatch {
+  readonly atMs: number;
+  readonly runs: PlannedRun[];
+}
+
 /** The fields every run event carries (built only when someone listens). */
 function eventBase(run: PlannedRun): RunEventBase {
   return {
@@ -58,9 +67,14 @@ function eventBase(run: PlannedRun): RunEventBase {
 export class RunEngine {
   readonly #host: RunEngineHost;
   readonly #recorder: RunRecorder;
-  readonly #heap = new RunHeap<Task | PendingRetry>();
-  readonly #inFlight = new Map<PlannedRun, Promise<void>>();
+  readonly #queue = new DueQueue<Task | PendingRetry>();
+  /** Runs started and not yet recorded (a count, not a collection: a burst pays nothing per run). */
+  #inFlight = 0;
+  /** `drain()` calls waiting for the count to fall. */
+  #drainWaiters: (() => void)[] = [];
   #calling: object | undefined;
+  /** Runs planned ahead of their instant ({@link planAhead}), not started yet. */
+  #held: HeldBatch | null = null;
 
   constructor(host: RunEngineHost) {
     this.#host = host;
@@ -69,12 +83,71 @@ export class RunEngine {
 
   /** Entries in the heap (scheduled tasks plus pending retries). */
   get scheduledCount(): number {
-    return this.#heap.size;
+    return this.#queue.size + (this.#held?.runs.length ?? 0);
   }
 
   /** When the next entry falls due (epoch ms), or null. */
   nextDueMs(): number | null {
-    return this.#heap.peekKey();
+    const queued = this.#queue.peekKey();
+    const held = this.#held;
+    if (held === null) return queued;
+    return queued === null || held.atMs < queued ? held.atMs : queued;
+  }
+
+  /**
+   * How long before `dueMs` its runs should be planned ({@link planAhead}):
+   * 0 when there is little due then or it is planned already; otherwise about
+   * 2 µs per due entry plus 5 ms, so that phase 1 of a large burst (ten
+   * thousand tasks on `0 * * * *`) is done, and its allocations collected,
+   * before the instant, and the instant itself only starts callbacks.
+   */
+  leadMs(dueMs: number): number {
+    if (this.#held !== null || this.#queue.peekKey() !== dueMs) return 0;
+    const count = this.#queue.peekCount();
+    return count < PLAN_AHEAD_MIN_RUNS ? 0 : Math.min(500, 5 + Math.ceil(count / 500));
+  }
+
+  /**
+   * Phase 1, done ahead for the entries due at `dueMs` (the earliest instant)
+   * that are on time, idle and without jitter: computes each one's following
+   * occurrence and allocates its run, without changing the task. At the
+   * instant, {@link runDue} checks that nothing changed the task meanwhile
+   * (paused, removed, rescheduled, or a triggered run in flight) and only
+   * then counts the run as started, reschedules the task and calls back.
+   * Everything else stays queued for the ordinary phase 1.
+   */
+  planAhead(dueMs: number): void {
+    if (this.#held !== null || this.#queue.peekKey() !== dueMs) return;
+    const due = this.#queue.takeDue(dueMs) as (Task | PendingRetry)[];
+    const runs: PlannedRun[] = [];
+    const report = emptyReport();
+    for (const item of due) {
+      if (
+        item instanceof PendingRetry ||
+        item.nextRunMs !== dueMs ||
+        item.running !== 0 ||
+        (item.queue !== null && item.queue.length > 0) ||
+        item.started >= item.options.maxRuns
+      ) {
+        this.#queue.push(item, dueMs);
+        continue;
+      }
+      const run = new PlannedRun(item, dueMs, 1, "schedule", null, report);
+      run.followingMs = item.schedule.next(dueMs);
+      runs.push(run);
+    }
+    this.#held = { atMs: dueMs, runs };
+  }
+
+  /** Puts runs planned ahead back in the queue (the timer stopped before their instant). */
+  cancelPlanned(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (held === null) return;
+    for (const run of held.runs) {
+      const task = run.task;
+      if (this.#plannedStillValid(task, run)) this.#queue.push(task, run.scheduledAtMs);
+    }
   }
 
   /** The first run of a new task, honouring startAt/endAt; null when it never runs. */
@@ -90,7 +163,7 @@ export class RunEngine {
   schedule(task: Task, firstRunMs: number): void {
     task.nextRunMs = firstRunMs;
     const dueMs = firstRunMs + jitter(task.options);
-    this.#heap.push(task, dueMs);
+    this.#queue.push(task, dueMs);
     this.#host.poke(dueMs);
   }
 
@@ -107,7 +180,7 @@ export class RunEngine {
     atMs: number,
   ): void {
     task.running++;
-    this.#heap.push(new PendingRetry(task, scheduledAtMs, attempt, claim), atMs);
+    this.#queue.push(new PendingRetry(task, scheduledAtMs, attempt, claim), atMs);
     this.#host.poke(atMs);
   }
 
@@ -118,7 +191,11 @@ export class RunEngine {
    */
   dueBy(untilMs: number, limit: number): Task[] {
     const items: (Task | PendingRetry)[] = [];
-    this.#heap.collectDue(untilMs, limit, items);
+    const held = this.#held;
+    if (held !== null && held.atMs <= untilMs) {
+      for (const run of held.runs) if (this.#plannedStillValid(run.task, run)) items.push(run.task);
+    }
+    this.#queue.collectDue(untilMs, limit - items.length, items);
     const tasks: Task[] = [];
     for (const item of items) {
       if (item instanceof PendingRetry) continue;
@@ -130,7 +207,7 @@ export class RunEngine {
   /** Takes a removed or replaced task out: it is never rescheduled, its queue is dropped. */
   detach(task: Task): void {
     task.removed = true;
-    this.#heap.remove(task);
+    this.#queue.remove(task);
     task.nextRunMs = Number.NaN;
     this.#dropQueue(task);
   }
@@ -139,7 +216,7 @@ export class RunEngine {
   pause(task: Task): void {
     if (task.state !== "active") return;
     task.state = "paused";
-    this.#heap.remove(task);
+    this.#queue.remove(task);
     task.nextRunMs = Number.NaN;
     this.#dropQueue(task);
   }
@@ -189,88 +266,160 @@ export class RunEngine {
   /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
   async drain(except: object | undefined): Promise<void> {
     for (;;) {
-      const others = [...this.#inFlight]
-        .filter(([token]) => token !== except)
-        .map(([, promise]) => promise);
-      if (others.length === 0) return;
-      await Promise.all(others);
+      const own = except instanceof PlannedRun && except.inFlight ? 1 : 0;
+      if (this.#inFlight <= own) return;
+      await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
     }
   }
 
   /** Phase 1: synchronous, so no other call can collect the same entry. */
   #collect(nowMs: number, report: RunReport): PlannedRun[] {
     const planned: PlannedRun[] = [];
-    for (let item = this.#heap.popDue(nowMs); item !== undefined; item = this.#heap.popDue(nowMs)) {
-      if (item instanceof PendingRetry) {
-        const { task } = item;
-        if (task.removed) {
-          task.running--;
-          if (item.claim !== null) void this.#recorder.release(item.claim);
-          continue;
-        }
-        planned.push(
-          new PlannedRun(task, item.scheduledAtMs, item.attempt, "retry", item.claim, report),
-        );
+    const held = this.#held;
+    if (held !== null && held.atMs <= nowMs) {
+      this.#held = null;
+      this.#admitPlanned(held.runs, nowMs, report, planned);
+    }
+    for (
+      let due = this.#queue.takeDue(nowMs);
+      due !== undefined;
+      due = this.#queue.takeDue(nowMs)
+    ) {
+      for (const item of due) this.#collectOne(item, nowMs, report, planned);
+    }
+    return planned;
+  }
+
+  /**
+   * The rest of phase 1 for runs planned ahead, now that their instant came.
+   * A task changed since then is left alone (removed or paused: no run;
+   * rescheduled: the queue has it); one that is late past its grace period
+   * goes back to the queue for the misfire policy.
+   */
+  #admitPlanned(runs: PlannedRun[], nowMs: number, report: RunReport, planned: PlannedRun[]): void {
+    for (const run of runs) {
+      const task = run.task;
+      if (!this.#plannedStillValid(task, run)) continue;
+      const { options } = task;
+      const followingMs = run.followingMs;
+      if (
+        nowMs - run.scheduledAtMs > options.misfireGraceMs ||
+        (followingMs !== null && followingMs <= nowMs)
+      ) {
+        this.#queue.push(task, run.scheduledAtMs);
         continue;
       }
-      const task = item;
-      const { options } = task;
-      const firstMs = task.nextRunMs;
-      const followingMs = task.schedule.next(firstMs);
-      let runs: readonly number[] = NO_RUNS;
-      let single = Number.NaN;
-      let nextMs: number | null;
-      let trigger: RunTrigger = "schedule";
-      // Jitter delays a run on purpose: that delay is not lateness.
-      const graceMs = options.misfireGraceMs + options.jitterMs;
-      if (nowMs - firstMs <= graceMs && (followingMs === null || followingMs > nowMs)) {
-        // The common case, kept free of allocations: one occurrence due, on time.
-        single = firstMs;
-        nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
-      } else {
-        const plan = planDueRuns({
-          firstDueMs: firstMs,
-          nowMs,
-          policy: options.misfire,
-          graceMs,
-          maxCatchUpRuns: options.maxCatchUpRuns,
-          endMs: options.endAtMs,
-          next: (ms) => task.schedule.next(ms),
-          prev: (ms) => task.schedule.prev(ms),
-        });
-        if (plan.missedCount > 0) this.#recorder.missed(task, plan.missed, plan.missedCount);
-        runs = plan.run;
-        nextMs = plan.nextMs;
-        if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > graceMs)) {
-          trigger = "catch-up";
-        }
-      }
-      if (runs.length === 1) single = runs[0] as number;
-      if (
-        !Number.isNaN(single) &&
-        task.running === 0 &&
-        (task.queue === null || task.queue.length === 0) &&
-        task.started < options.maxRuns
-      ) {
-        // No overlap, no limit reached: start it (the common case, without #admit's allocations).
+      run.report = report;
+      if (task.started >= options.maxRuns) {
+        // A triggered run reached the limit meanwhile.
+      } else if (task.running === 0 && (task.queue === null || task.queue.length === 0)) {
         task.started++;
         task.running++;
-        planned.push(new PlannedRun(task, single, 1, trigger, null, report));
+        planned.push(run);
       } else {
-        if (!Number.isNaN(single) && runs.length === 0) runs = [single];
-        const remaining = options.maxRuns - task.started;
-        if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
-        for (const run of this.#admit(task, runs, trigger, report)) planned.push(run);
+        // A triggered run started meanwhile: the overlap policy decides.
+        for (const admitted of this.#admit(task, [run.scheduledAtMs], "schedule", report))
+          planned.push(admitted);
       }
-      if (nextMs !== null && task.started < options.maxRuns) {
-        task.nextRunMs = nextMs;
-        this.#heap.push(task, nextMs + jitter(options));
+      if (
+        followingMs !== null &&
+        followingMs <= options.endAtMs &&
+        task.started < options.maxRuns
+      ) {
+        task.nextRunMs = followingMs;
+        this.#queue.push(task, followingMs + jitter(options));
       } else {
         task.nextRunMs = Number.NaN;
         this.#completeIfIdle(task);
       }
     }
-    return planned;
+  }
+
+  /** True when nothing moved `task` since `run` was planned ahead for it. */
+  #plannedStillValid(task: Task, run: PlannedRun): boolean {
+    return (
+      !task.removed &&
+      task.state === "active" &&
+      task.queueBucket === null &&
+      task.nextRunMs === run.scheduledAtMs
+    );
+  }
+
+  /** Phase 1 for one entry taken from the queue. */
+  #collectOne(
+    item: Task | PendingRetry,
+    nowMs: number,
+    report: RunReport,
+    planned: PlannedRun[],
+  ): void {
+    if (item instanceof PendingRetry) {
+      const { task } = item;
+      if (task.removed) {
+        task.running--;
+        if (item.claim !== null) void this.#recorder.release(item.claim);
+        return;
+      }
+      planned.push(
+        new PlannedRun(task, item.scheduledAtMs, item.attempt, "retry", item.claim, report),
+      );
+      return;
+    }
+    const task = item;
+    const { options } = task;
+    const firstMs = task.nextRunMs;
+    const followingMs = task.schedule.next(firstMs);
+    let runs: readonly number[] = NO_RUNS;
+    let single = Number.NaN;
+    let nextMs: number | null;
+    let trigger: RunTrigger = "schedule";
+    // Jitter delays a run on purpose: that delay is not lateness.
+    const graceMs = options.misfireGraceMs + options.jitterMs;
+    if (nowMs - firstMs <= graceMs && (followingMs === null || followingMs > nowMs)) {
+      // The common case, kept free of allocations: one occurrence due, on time.
+      single = firstMs;
+      nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
+    } else {
+      const plan = planDueRuns({
+        firstDueMs: firstMs,
+        nowMs,
+        policy: options.misfire,
+        graceMs,
+        maxCatchUpRuns: options.maxCatchUpRuns,
+        endMs: options.endAtMs,
+        next: (ms) => task.schedule.next(ms),
+        prev: (ms) => task.schedule.prev(ms),
+      });
+      if (plan.missedCount > 0) this.#recorder.missed(task, plan.missed, plan.missedCount);
+      runs = plan.run;
+      nextMs = plan.nextMs;
+      if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > graceMs)) {
+        trigger = "catch-up";
+      }
+    }
+    if (runs.length === 1) single = runs[0] as number;
+    if (
+      !Number.isNaN(single) &&
+      task.running === 0 &&
+      (task.queue === null || task.queue.length === 0) &&
+      task.started < options.maxRuns
+    ) {
+      // No overlap, no limit reached: start it (the common case, without #admit's allocations).
+      task.started++;
+      task.running++;
+      planned.push(new PlannedRun(task, single, 1, trigger, null, report));
+    } else {
+      if (!Number.isNaN(single) && runs.length === 0) runs = [single];
+      const remaining = options.maxRuns - task.started;
+      if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
+      for (const run of this.#admit(task, runs, trigger, report)) planned.push(run);
+    }
+    if (nextMs !== null && task.started < options.maxRuns) {
+      task.nextRunMs = nextMs;
+      this.#queue.push(task, nextMs + jitter(options));
+    } else {
+      task.nextRunMs = Number.NaN;
+      this.#completeIfIdle(task);
+    }
   }
 
   /**
@@ -342,8 +491,25 @@ export class RunEngine {
         }
       }
     }
+    await Promise.all(this.#startClaimed(runs, useClaims, claims));
+  }
+
+  /**
+   * Starts the runs of a batch whose claims are in. Synchronous on purpose:
+   * V8 cannot optimize a hot loop inside an async function while it runs
+   * (no on-stack replacement there), and a cold burst spends its time here.
+   * Returns one promise per started run, settled once it is recorded.
+   */
+  #startClaimed(
+    runs: readonly PlannedRun[],
+    useClaims: boolean,
+    claims: readonly (Claim | null)[],
+  ): Promise<void>[] {
+    const host = this.#host;
     const finished: Promise<void>[] = [];
     const settled: PlannedRun[] = [];
+    // Asked once per batch: a listener added by a callback hears from the next batch on.
+    const announce = host.hasListeners("run:start");
     let next = 0;
     for (const run of runs) {
       if (!run.claimed) {
@@ -363,33 +529,29 @@ export class RunEngine {
       }
       if (run.claim !== null && host.leases !== undefined)
         run.signal = host.leases.signal(run.claim);
-      const outcome = this.#begin(run);
+      this.#inFlight++;
+      run.inFlight = true;
+      const outcome = this.#begin(run, announce);
       if (outcome instanceof Promise) {
-        const promise = outcome.then((result) => this.#finish(run, result));
-        this.#inFlight.set(run, promise);
-        finished.push(promise);
+        finished.push(outcome.then((result) => this.#finish(run, result)));
       } else {
         run.outcome = outcome;
         settled.push(run);
       }
     }
     // Callbacks that returned synchronously are recorded after every run of the batch has started.
-    for (const run of settled) {
-      const promise = this.#finish(run, run.outcome as DispatchOutcome);
-      this.#inFlight.set(run, promise);
-      finished.push(promise);
-    }
-    await Promise.all(finished);
+    for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
+    return finished;
   }
 
   /** Starts one claimed attempt: inline callbacks are called before this returns. */
-  #begin(run: PlannedRun): DispatchOutcome | Promise<DispatchOutcome> {
+  #begin(run: PlannedRun, announce: boolean): DispatchOutcome | Promise<DispatchOutcome> {
     const host = this.#host;
     const { task } = run;
     run.report.ran++;
     run.startedAtMs = host.clock.nowMs();
     task.lastRunMs = run.startedAtMs;
-    if (host.hasListeners("run:start")) {
+    if (announce) {
       host.emit("run:start", {
         taskName: task.name,
         scheduledAt: new Date(run.scheduledAtMs),
@@ -421,7 +583,14 @@ export class RunEngine {
       );
       this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
     } finally {
-      this.#inFlight.delete(run);
+      run.inFlight = false;
+      this.#inFlight--;
+      // A drain waits for zero, or for one when that one is its caller's own run.
+      if (this.#inFlight <= 1 && this.#drainWaiters.length > 0) {
+        const waiters = this.#drainWaiters;
+        this.#drainWaiters = [];
+        for (const wake of waiters) wake();
+      }
       if (run.claim !== null) this.#host.leases?.done(run.claim);
     }
   }
@@ -448,7 +617,7 @@ export class RunEngine {
     task.lastStatus = status;
     if (retryAtMs !== null) {
       // The run goes on (the task still counts as running) until its retries end.
-      this.#heap.push(new PendingRetry(task, scheduledAtMs, attempt + 1, claim), retryAtMs);
+      this.#queue.push(new PendingRetry(task, scheduledAtMs, attempt + 1, claim), retryAtMs);
       host.poke(retryAtMs);
     } else {
       task.running--;
@@ -550,7 +719,9 @@ export class RunEngine {
   }
 
   #completeIfIdle(task: Task): void {
-    if (task.state !== "active" || task.removed || task.heapIndex !== -1) return;
+    // A task planned ahead is out of the queue but keeps its next run: not complete.
+    if (task.state !== "active" || task.removed || task.queueBucket !== null) return;
+    if (!Number.isNaN(task.nextRunMs)) return;
     if (task.running > 0 || (task.queue?.length ?? 0) > 0) return;
     task.state = "completed";
     task.nextRunMs = Number.NaN;

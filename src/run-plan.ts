@@ -1,5 +1,5 @@
 import type { DispatchOutcome, DispatchRequest } from "./core/dispatcher.js";
-import type { HeapItem } from "./core/run-heap.js";
+import type { DueBucket, QueueItem } from "./core/due-queue.js";
 import type { ResolvedTaskOptions, Task } from "./core/task.js";
 import type { RunTrigger } from "./events.js";
 import type { Claim, RunRecord } from "./store/store.js";
@@ -13,8 +13,9 @@ export interface RunReport {
 }
 
 /** A failed attempt waiting in the heap for its retry; the task counts as running meanwhile. */
-export class PendingRetry implements HeapItem {
-  heapIndex = -1;
+export class PendingRetry implements QueueItem {
+  queueBucket: DueBucket<QueueItem> | null = null;
+  queueSlot = -1;
   readonly task: Task;
   readonly scheduledAtMs: number;
   readonly attempt: number;
@@ -36,13 +37,20 @@ export class PlannedRun implements DispatchRequest {
   readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly trigger: RunTrigger;
-  readonly report: RunReport;
+  /** The report of the call that starts the run (set when it starts, for a run planned ahead). */
+  report: RunReport;
   /** The store's claim; null when not claimed yet, or when the store needs no claims. */
   claim: Claim | null;
   /** True once the run may start: claimed, or the store needs no claims, or a retry of a started run. */
   claimed: boolean;
-  startedAtMs = 0;
-  startMono = 0;
+  // NaN, not 0: a field that starts as a small integer and later holds epoch ms changes
+  // representation, and V8 then migrates every earlier instance on its next access.
+  startedAtMs = Number.NaN;
+  startMono = Number.NaN;
+  /** True from the start of an attempt until it is recorded. */
+  inFlight = false;
+  /** For a run planned ahead: the task's following occurrence (null: none), computed while planning. */
+  followingMs: number | null = null;
   /** Set when an inline callback returned synchronously, until phase 3 takes it. */
   outcome: DispatchOutcome | null = null;
   /** Aborted when the lease of the run's claim is lost (shared stores only; else undefined, the fast path). */

@@ -180,6 +180,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       onDue: () => {
         this.runPending().catch((error: unknown) => this.#internalError(error, "timer"));
       },
+      // A manual clock's instants are set by the test, not waited for: nothing to plan ahead.
+      ...(isManualClock(this.#clock)
+        ? {}
+        : {
+            leadMs: (dueMs: number) => this.#engine.leadMs(dueMs),
+            onSoon: (dueMs: number) => {
+              try {
+                this.#engine.planAhead(dueMs);
+              } catch (error) {
+                this.#internalError(error, "timer");
+              }
+            },
+          }),
       onJump: (jump) => {
         safeLog(
           this.#logger,
@@ -662,6 +675,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const caller = this.#engine.calling;
     this.#state = "stopping";
     this.#loop.stop();
+    this.#engine.cancelPlanned();
     this.#maintenance.stop();
     this.#sync.stop();
     this.#skew.stop();

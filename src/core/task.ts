@@ -4,7 +4,7 @@ import type { Duration } from "../time/duration.js";
 import type { MisfirePolicy } from "./misfire.js";
 import type { OverlapPolicy } from "./overlap.js";
 import { RETRY_DEFAULTS, type RetryPolicy } from "./retry.js";
-import type { HeapItem } from "./run-heap.js";
+import type { DueBucket, QueueItem } from "./due-queue.js";
 import type { Schedule, ScheduleKind } from "./schedule.js";
 
 /** A task's lifecycle state. `completed`: it will never run again (one-time done, `maxRuns` or `endAt` reached). */
@@ -201,7 +201,7 @@ export interface QueuedRun {
  * The in-memory state of one registered task. Kept compact (one object, no
  * per-task closures or Dates) because a process may hold a million of them.
  */
-export class Task implements HeapItem {
+export class Task implements QueueItem {
   readonly name: string;
   readonly schedule: Schedule;
   readonly callback: CallbackInput;
@@ -209,7 +209,8 @@ export class Task implements HeapItem {
   state: TaskState = "active";
   /** Next scheduled occurrence (epoch ms), NaN when none. */
   nextRunMs = Number.NaN;
-  heapIndex = -1;
+  queueBucket: DueBucket<QueueItem> | null = null;
+  queueSlot = -1;
   /** Runs in flight. */
   running = 0;
   /** Runs started (for `maxRuns`, counted at start so concurrent runs cannot exceed it). */

@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Dispatcher } from "../src/core/dispatcher.js";
+import { CronCache, compileSchedule } from "../src/core/schedule.js";
+import { resolveTaskOptions } from "../src/core/task-options.js";
+import { Task, type TaskCallback, type TaskOptions } from "../src/core/task.js";
+import { silentLogger } from "../src/logger.js";
+import { PLAN_AHEAD_MIN_RUNS, RunEngine } from "../src/run-engine.js";
+import { MemoryStore } from "../src/store/memory-store.js";
+import { ManualClock } from "../src/time/clock.js";
+
+const T = Date.parse("2026-03-02T10:00:00Z");
+
+/** A RunEngine over a memory store and a manual clock, with the Scheduler's bookkeeping reduced to a map. */
+async function harness() {
+  const clock = new ManualClock(T - 20);
+  const store = new MemoryStore();
+  await store.open({ nodeId: "test", clock });
+  const tasks = new Map<string, Task>();
+  const events: [string, unknown][] = [];
+  const cache = new CronCache();
+  const engine = new RunEngine({
+    clock,
+    store,
+    dispatcher: new Dispatcher(),
+    logger: silentLogger,
+    nodeId: "test",
+    leaseMs: 30_000,
+    emit: (event, ...payload) => void events.push([event, payload[0]]),
+    hasListeners: () => true,
+    isCurrent: (task) => tasks.get(task.name) === task,
+    handler: () => undefined,
+    poke: () => {},
+  });
+  const add = (
+    name: string,
+    callback: TaskCallback,
+    options: TaskOptions = {},
+    expression = "0 * * * *",
+  ): Task => {
+    const schedule = compileSchedule(expression, { nowMs: clock.nowMs(), timezone: "UTC", cache });
+    const task = new Task(name, schedule, callback, resolveTaskOptions(options));
+    tasks.set(name, task);
+    const first = engine.firstRun(schedule, task.options, clock.nowMs());
+    engine.schedule(task, first as number);
+    return task;
+  };
+  /** `count` tasks on the hour, each counting its calls. */
+  const burst = (count: number, options: TaskOptions = {}) => {
+    const calls = new Map<string, number[]>();
+    const list = Array.from({ length: count }, (_, i) => {
+      const name = `t${i}`;
+      calls.set(name, []);
+      return add(name, () => void calls.get(name)?.push(clock.nowMs()), options);
+    });
+    return { list, calls };
+  };
+  return { clock, engine, events, tasks, add, burst };
+}
+
+describe("RunEngine: phase 1 planned ahead of a large instant", () => {
+  it("plans a large instant ahead, starts nothing early, and starts each run once at the instant", async () => {
+    const { clock, engine, burst } = await harness();
+    const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS * 2);
+    const lead = engine.leadMs(T);
+    assert.ok(lead > 0, "a large instant has a lead");
+    engine.planAhead(T);
+    assert.equal(engine.leadMs(T), 0, "planned once");
+    assert.equal(engine.nextDueMs(), T, "the planned instant is still the next one");
+    assert.equal(engine.scheduledCount, list.length);
+    // Before the instant nothing starts, and the tasks look untouched.
+    assert.equal((await engine.runDue(T - 1)).ran, 0);
+    assert.ok([...calls.values()].every((at) => at.length === 0));
+    assert.equal(list[0]?.info().nextRun?.getTime(), T);
+    assert.equal(list[0]?.info().running, false);
+    clock.set(T);
+    const report = await engine.runDue(T);
+    assert.equal(report.ran, list.length);
+    assert.equal(report.succeeded, list.length);
+    assert.ok([...calls.values()].every((at) => at.length === 1 && at[0] === T));
+    assert.ok(list.every((task) => task.nextRunMs === T + 3_600_000 && task.runCount === 1));
+    assert.equal(engine.nextDueMs(), T + 3_600_000);
+  });
+
+  it("does not plan small instants ahead", async () => {
+    const { engine, burst } = await harness();
+    burst(PLAN_AHEAD_MIN_RUNS - 1);
+    assert.equal(engine.leadMs(T), 0);
+  });
+
+  it("leaves out a task paused, removed or rescheduled after planning, and runs a rescheduled one once", async () => {
+    const { clock, engine, burst } = await harness();
+    const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS);
+    engine.planAhead(T);
+    const [paused, removed, resumed] = list as [Task, Task, Task];
+    engine.pause(paused);
+    removed.removed = true;
+    engine.detach(removed);
+    engine.pause(resumed);
+    engine.resume(resumed);
+    clock.set(T);
+    const report = await engine.runDue(T);
+    assert.equal(report.ran, list.length - 2);
+    assert.deepEqual(calls.get(paused.name), []);
+    assert.deepEqual(calls.get(removed.name), []);
+    assert.deepEqual(calls.get(resumed.name), [T]);
+    assert.equal(paused.state, "paused");
+    assert.ok(Number.isNaN(paused.nextRunMs));
+    assert.equal(resumed.nextRunMs, T + 3_600_000);
+  });
+
+  it("applies the overlap policy when a triggered run is in flight at the instant", async () => {
+    const { clock, engine, burst, events } = await harness();
+    const { list } = burst(PLAN_AHEAD_MIN_RUNS);
+    let release = (): void => {};
+    let slowCalls = 0;
+    const slow = list[0] as Task;
+    // The first task's callback, for its triggered run, waits until released.
+    (slow as { callback: TaskCallback }).callback = () => {
+      slowCalls++;
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    engine.planAhead(T);
+    const triggered = engine.trigger(slow);
+    assert.equal(slow.running, 1);
+    clock.set(T);
+    const report = await engine.runDue(T);
+    assert.equal(report.skipped, 1, "overlap skip: the planned run is skipped");
+    assert.equal(report.ran, list.length - 1);
+    assert.equal(slowCalls, 1);
+    assert.ok(
+      events.some(
+        ([event, payload]) =>
+          event === "run:skipped" && (payload as { taskName: string }).taskName === slow.name,
+      ),
+    );
+    assert.equal(slow.nextRunMs, T + 3_600_000, "rescheduled all the same");
+    release();
+    await triggered;
+  });
+
+  it("does not exceed maxRuns when a trigger used up the last run meanwhile", async () => {
+    const { clock, engine, burst } = await harness();
+    const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS, { maxRuns: 1 });
+    engine.planAhead(T);
+    const first = list[0] as Task;
+    await engine.trigger(first);
+    clock.set(T);
+    await engine.runDue(T);
+    assert.equal(calls.get(first.name)?.length, 1);
+    assert.equal(first.state, "completed");
+    assert.equal(calls.get((list[1] as Task).name)?.length, 1);
+  });
+
+  it("puts planned runs back when cancelled, so a later pass runs each once", async () => {
+    const { clock, engine, burst } = await harness();
+    const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS);
+    engine.planAhead(T);
+    engine.cancelPlanned();
+    assert.equal(engine.nextDueMs(), T);
+    assert.ok(engine.leadMs(T) > 0, "back in the queue, to be planned again");
+    clock.set(T);
+    const report = await engine.runDue(T);
+    assert.equal(report.ran, list.length);
+    assert.ok([...calls.values()].every((at) => at.length === 1));
+  });
+
+  it("hands planned runs found late past their grace period to the misfire policy", async () => {
+    const { clock, engine, burst, events } = await harness();
+    const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS, { misfire: "skip" });
+    engine.planAhead(T);
+    clock.set(T + 5_000);
+    const report = await engine.runDue(T + 5_000);
+    assert.equal(report.ran, 0);
+    assert.ok([...calls.values()].every((at) => at.length === 0));
+    assert.equal(events.filter(([event]) => event === "run:missed").length, list.length);
+    assert.ok(list.every((task) => task.nextRunMs === T + 3_600_000));
+  });
+
+  it("lists planned tasks among those due soon (what is claimed ahead)", async () => {
+    const { engine, burst } = await harness();
+    const { list } = burst(PLAN_AHEAD_MIN_RUNS);
+    engine.planAhead(T);
+    assert.equal(engine.dueBy(T, 10_000).length, list.length);
+    engine.pause(list[0] as Task);
+    assert.equal(engine.dueBy(T, 10_000).length, list.length - 1);
+  });
+});
