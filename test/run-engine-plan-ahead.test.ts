@@ -5,7 +5,8 @@ import { CronCache, compileSchedule } from "../src/core/schedule.js";
 import { resolveTaskOptions } from "../src/core/task-options.js";
 import { Task, type TaskCallback, type TaskOptions } from "../src/core/task.js";
 import { silentLogger } from "../src/logger.js";
-import { PLAN_AHEAD_MIN_RUNS, RunEngine } from "../src/run-engine.js";
+import { PLAN_AHEAD_MIN_RUNS } from "../src/ahead-planner.js";
+import { RunEngine } from "../src/run-engine.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import { ManualClock } from "../src/time/clock.js";
 

@@ -1,0 +1,226 @@
+import type { DispatchOutcome, DispatchTarget, Dispatcher } from "./core/dispatcher.js";
+import type { Task, TaskCallback } from "./core/task.js";
+import { OrchestratorError } from "./errors.js";
+import type { LeaseGuard } from "./lease-guard.js";
+import { safeLog } from "./logger.js";
+import { PlannedRun } from "./run-plan.js";
+import type { RunRecorder, RunRecorderHost } from "./run-recorder.js";
+import type { Claim, ClaimRequest } from "./store/store.js";
+import type { Clock } from "./time/clock.js";
+
+/** What phase 2 needs from the Scheduler. */
+export interface RunStartHost extends RunRecorderHost {
+  readonly clock: Clock;
+  readonly dispatcher: Dispatcher;
+  readonly leaseMs: number;
+  /** Shared stores: aborts attempts whose lease was lost, and keeps their outcome unrecorded. */
+  readonly leases?: LeaseGuard;
+  /** Shared stores: sends claims, waiting while the store is unreachable. */
+  readonly claimGate?: <T>(call: () => Promise<T>) => Promise<T>;
+  handler(name: string): TaskCallback | undefined;
+}
+
+/** What phase 2 hands back to the engine. */
+export interface RunStartHooks {
+  /** Phase 3 of one attempt; must not reject. */
+  record(run: PlannedRun, outcome: DispatchOutcome): Promise<void>;
+  /** A planned run did not start (its claim was refused): the task's queue moves on. */
+  afterRun(task: Task): void;
+}
+
+/**
+ * Phase 2: claims a batch of planned runs in one store call, then starts each
+ * claimed callback, one after another, within one turn of the event loop.
+ * Counts the runs in flight, for {@link drain}.
+ */
+export class RunStarter {
+  readonly #host: RunStartHost;
+  readonly #recorder: RunRecorder;
+  readonly #hooks: RunStartHooks;
+  /** Runs started and not yet recorded (a count, not a collection: a burst pays nothing per run). */
+  #inFlight = 0;
+  /** `drain()` calls waiting for the count to fall. */
+  #drainWaiters: (() => void)[] = [];
+  #calling: object | undefined;
+
+  constructor(host: RunStartHost, recorder: RunRecorder, hooks: RunStartHooks) {
+    this.#host = host;
+    this.#recorder = recorder;
+    this.#hooks = hooks;
+  }
+
+  /**
+   * The token of the run whose inline callback is executing synchronously
+   * right now, if any: `stop()` called from there must not wait for itself.
+   */
+  get calling(): object | undefined {
+    return this.#calling;
+  }
+
+  /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
+  async drain(except: object | undefined): Promise<void> {
+    for (;;) {
+      const own = except instanceof PlannedRun && except.inFlight ? 1 : 0;
+      if (this.#inFlight <= own) return;
+      await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    }
+  }
+
+  /**
+   * Claims every run of the batch in one store call, then starts the claimed
+   * ones (inline callbacks are called before the loop moves on). Resolves
+   * when all have been recorded.
+   */
+  async startBatch(runs: readonly PlannedRun[]): Promise<void> {
+    const host = this.#host;
+    const store = host.store;
+    // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
+    const useClaims = store.claimsRequired?.() ?? true;
+    let claims: readonly (Claim | null)[] = [];
+    if (useClaims) {
+      const requests: ClaimRequest[] = [];
+      for (const run of runs) {
+        if (run.claimed) continue;
+        requests.push({
+          taskName: run.taskName,
+          scheduledAt: run.scheduledAtMs,
+          nodeId: host.nodeId,
+          leaseMs: host.leaseMs,
+          manual: run.trigger === "manual",
+        });
+      }
+      if (requests.length > 0) {
+        const send = (): Promise<(Claim | null)[]> =>
+          store.claimRuns !== undefined
+            ? store.claimRuns(requests)
+            : Promise.all(requests.map((request) => store.claimRun(request)));
+        try {
+          claims = host.claimGate !== undefined ? await host.claimGate(send) : await send();
+        } catch (error) {
+          host.emit("scheduler:error", { error, context: "claim" });
+          safeLog(host.logger, "error", { err: error }, "Could not claim due runs");
+          claims = [];
+        }
+      }
+    }
+    await Promise.all(this.#startClaimed(runs, useClaims, claims));
+  }
+
+  /**
+   * Starts the runs of a batch whose claims are in. Synchronous on purpose:
+   * V8 cannot optimize a hot loop inside an async function while it runs
+   * (no on-stack replacement there), and a cold burst spends its time here.
+   * Returns one promise per started run, settled once it is recorded.
+   */
+  #startClaimed(
+    runs: readonly PlannedRun[],
+    useClaims: boolean,
+    claims: readonly (Claim | null)[],
+  ): Promise<void>[] {
+    const host = this.#host;
+    const finished: Promise<void>[] = [];
+    const settled: PlannedRun[] = [];
+    // Asked once per batch: a listener added by a callback hears from the next batch on.
+    const announce = host.hasListeners("run:start");
+    let next = 0;
+    for (const run of runs) {
+      if (!run.claimed) {
+        if (useClaims) {
+          const claim = claims[next++] ?? null;
+          if (claim === null) {
+            const { task } = run;
+            task.running--;
+            task.started--;
+            this.#recorder.skip(task, run.scheduledAtMs, run.report, "claimed");
+            this.#hooks.afterRun(task);
+            continue;
+          }
+          run.claim = claim;
+        }
+        run.claimed = true;
+      }
+      if (run.claim !== null && host.leases !== undefined)
+        run.signal = host.leases.signal(run.claim);
+      this.#inFlight++;
+      run.inFlight = true;
+      const outcome = this.#begin(run, announce);
+      if (outcome instanceof Promise) {
+        finished.push(outcome.then((result) => this.#finish(run, result)));
+      } else {
+        run.outcome = outcome;
+        settled.push(run);
+      }
+    }
+    // Callbacks that returned synchronously are recorded after every run of the batch has started.
+    for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
+    return finished;
+  }
+
+  /** Starts one claimed attempt: inline callbacks are called before this returns. */
+  #begin(run: PlannedRun, announce: boolean): DispatchOutcome | Promise<DispatchOutcome> {
+    const host = this.#host;
+    const { task } = run;
+    run.report.ran++;
+    run.startedAtMs = host.clock.nowMs();
+    task.lastRunMs = run.startedAtMs;
+    if (announce) {
+      host.emit("run:start", {
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs),
+        attempt: run.attempt,
+        trigger: run.trigger,
+        runId: run.runId,
+        startedAt: new Date(run.startedAtMs),
+      });
+    }
+    run.startMono = host.clock.monotonicMs();
+    this.#calling = run;
+    try {
+      return host.dispatcher.run(this.#target(task), run);
+    } finally {
+      this.#calling = undefined;
+    }
+  }
+
+  /** Phase 3 of one attempt, then the in-flight count; never rejects. */
+  async #finish(run: PlannedRun, outcome: DispatchOutcome): Promise<void> {
+    try {
+      await this.#hooks.record(run, outcome);
+    } catch (error) {
+      safeLog(
+        this.#host.logger,
+        "error",
+        { err: error, taskName: run.task.name },
+        "Internal error while running a task",
+      );
+      this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
+    } finally {
+      run.inFlight = false;
+      this.#inFlight--;
+      // A drain waits for zero, or for one when that one is its caller's own run.
+      if (this.#inFlight <= 1 && this.#drainWaiters.length > 0) {
+        const waiters = this.#drainWaiters;
+        this.#drainWaiters = [];
+        for (const wake of waiters) wake();
+      }
+      if (run.claim !== null) this.#host.leases?.done(run.claim);
+    }
+  }
+
+  #target(task: Task): DispatchTarget {
+    const callback = task.callback;
+    if (typeof callback === "function") return { kind: "inline", fn: callback };
+    if (typeof callback === "string") {
+      const handler = this.#host.handler(callback);
+      if (handler === undefined) {
+        const error = new OrchestratorError(
+          "ERR_INVALID_ARGUMENT",
+          `No handler named ${JSON.stringify(callback)} is defined; call scheduler.defineHandler(${JSON.stringify(callback)}, fn)`,
+        );
+        return { kind: "inline", fn: () => Promise.reject(error) };
+      }
+      return { kind: "inline", fn: handler };
+    }
+    return { kind: "module", module: callback.module, exportName: callback.export ?? "default" };
+  }
+}
