@@ -6,6 +6,9 @@
  * reports µs and heap bytes per job and CPU use while idle.
  * `burst`: <count> jobs due in the same second; reports lateness and whether
  * each fired exactly once.
+ * `floor` (no library): the burst's measuring callbacks called in a plain
+ * loop, cold then warm: the part of any library's lateness that is the
+ * measurement itself.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { SCHEDULING_LIBRARIES } from "./scheduling-libraries.js";
@@ -111,9 +114,32 @@ async function burst(): Promise<void> {
   print({ registeredBeforeTarget, cold, warm });
 }
 
+/** The burst's callbacks, without a scheduler: the lateness floor of the measurement. */
+async function floor(): Promise<void> {
+  const passes = [0, 1].map(() => {
+    const calls = new Uint32Array(count);
+    const lateness = new Float64Array(count);
+    let target = 0;
+    const callbacks = Array.from({ length: count }, (_, i) => () => {
+      if (calls[i] === 0) lateness[i] = wallNow() - target;
+      calls[i]!++;
+    });
+    return { calls, lateness, callbacks, start: (at: number) => (target = at) };
+  });
+  const results = [];
+  for (const pass of passes) {
+    await sleep(1_000);
+    pass.start(wallNow());
+    for (const callback of pass.callbacks) callback();
+    results.push(stats(pass.calls, pass.lateness));
+  }
+  const [cold, warm] = results;
+  print({ cold, warm });
+}
+
 function print(result: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify({ library: libraryName, scenario, count, ...result }) + "\n");
 }
 
-await (scenario === "burst" ? burst() : register());
+await (scenario === "burst" ? burst() : scenario === "floor" ? floor() : register());
 process.exit(0);

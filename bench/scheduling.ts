@@ -96,6 +96,7 @@ export function runSchedulingBench(rounds = 1): void {
   const notes: Record<number, Record<string, string>> = {};
   const burst: Record<string, BurstResult[]> = {};
   const burstNotes: Record<string, string> = {};
+  const floors: Pick<BurstResult, "cold" | "warm">[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [...LIBS] : [...LIBS].reverse();
     for (const size of sizes) {
@@ -115,6 +116,11 @@ export function runSchedulingBench(rounds = 1): void {
         );
       }
     }
+    const floorResult = runWorker<Pick<BurstResult, "cold" | "warm">>(
+      ["orchestrator", "floor", "10000"],
+      timeoutMs,
+    );
+    if (!failed(floorResult)) floors.push(floorResult);
     for (const lib of order) {
       const result = runWorker<BurstResult>([lib, "burst", "10000"], timeoutMs);
       if (failed(result)) burstNotes[lib] = result.failed;
@@ -203,7 +209,11 @@ export function runSchedulingBench(rounds = 1): void {
       ` CPU while idle is measured over ${idleMs / 1000} s, 2 s after registration.` +
       ` By default croner and toad-scheduler run up to 10k jobs (about 82 KiB each) and node-cron up to 100k; BENCH_SCHED_PEER_MAX overrides.` +
       `\nEach burst is 10,000 jobs on one 6-field cron expression matching a single second (two bursts two seconds apart, 20,000 jobs registered up front);` +
-      ` lateness = first call − that second. The first burst runs cold code; the second, warm code, as a long-running scheduler would.`,
+      ` lateness = first call − that second. The first burst runs cold code; the second, warm code, as a long-running scheduler would.` +
+      (floors.length === 0
+        ? ""
+        : `\nThe measuring callbacks alone, called in a plain loop with no library (the part of every lateness above that is the measurement):` +
+          ` p99 ${median(floors.map((r) => r.cold.p99)).toFixed(1)} ms cold, ${median(floors.map((r) => r.warm.p99)).toFixed(1)} ms warm.`),
   );
 }
 
