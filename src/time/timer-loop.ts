@@ -7,7 +7,18 @@ export const MAX_TIMEOUT_MS = 2_147_483_647;
 export interface TimerFunctions {
   setTimeout(callback: () => void, delayMs: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Runs `callback` on the next turn of the event loop; without it, there is no final approach. */
+  setImmediate?(callback: () => void): unknown;
+  clearImmediate?(handle: unknown): void;
 }
+
+/**
+ * How close to a prepared instant (one `onSoon` was called for) the loop
+ * stops sleeping and checks the clock on every turn of the event loop: a
+ * timer fires up to a millisecond or two late, which a burst of ten thousand
+ * runs would add to every run's lateness.
+ */
+export const FINAL_APPROACH_MS = 2;
 
 /** What the loop reports when wall time and monotonic time disagree across one sleep. */
 export interface ClockJump {
@@ -64,6 +75,8 @@ export const TIMER_LOOP_DEFAULTS = Object.freeze({
 const NODE_TIMERS: TimerFunctions = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setImmediate: (callback) => setImmediate(callback),
+  clearImmediate: (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
 };
 
 /**
@@ -72,7 +85,10 @@ const NODE_TIMERS: TimerFunctions = {
  * wall-clock jump is noticed within one slice), compares wall and monotonic
  * time on every wake to detect jumps, and re-arms when something earlier is
  * scheduled ({@link poke}) or a manual clock is moved. With `leadMs`, it also
- * wakes that long before a due instant to let the owner prepare (`onSoon`).
+ * wakes that long before a due instant to let the owner prepare (`onSoon`),
+ * and then approaches that instant turn by turn of the event loop for its
+ * last {@link FINAL_APPROACH_MS}, so that it fires within a fraction of a
+ * millisecond of it.
  */
 export class TimerLoop {
   readonly #options: TimerLoopOptions;
@@ -81,6 +97,10 @@ export class TimerLoop {
   readonly #jumpThresholdMs: number;
   #running = false;
   #handle: unknown = undefined;
+  /** True when `#handle` is an immediate (the final approach), not a timeout. */
+  #handleIsImmediate = false;
+  /** The due instant `onSoon` was last called for. */
+  #preparedDueMs = Number.NaN;
   /** The due instant the armed timer is for (+Infinity when not armed). */
   #armedDueMs = Number.POSITIVE_INFINITY;
   #armedWallMs = 0;
@@ -135,8 +155,12 @@ export class TimerLoop {
   }
 
   #clear(): void {
-    if (this.#handle !== undefined) this.#timers.clearTimeout(this.#handle);
+    if (this.#handle !== undefined) {
+      if (this.#handleIsImmediate) this.#timers.clearImmediate?.(this.#handle);
+      else this.#timers.clearTimeout(this.#handle);
+    }
     this.#handle = undefined;
+    this.#handleIsImmediate = false;
     this.#armedDueMs = Number.POSITIVE_INFINITY;
   }
 
@@ -147,12 +171,22 @@ export class TimerLoop {
     if (dueMs === null) return;
     const { clock } = this.#options;
     const nowMs = clock.nowMs();
-    const wakeMs = dueMs - (this.#options.leadMs?.(dueMs) ?? 0);
+    const timers = this.#timers;
+    const approach = dueMs === this.#preparedDueMs && timers.setImmediate !== undefined;
+    const wakeMs = approach
+      ? dueMs - FINAL_APPROACH_MS
+      : dueMs - (this.#options.leadMs?.(dueMs) ?? 0);
     const delayMs = Math.max(0, Math.min(Math.ceil(wakeMs - nowMs), this.#maxSleepMs));
     this.#armedDueMs = dueMs;
     this.#armedWallMs = nowMs;
     this.#armedMonoMs = clock.monotonicMs();
-    const handle = this.#timers.setTimeout(() => this.#wake(handle), delayMs);
+    let handle: unknown;
+    if (approach && delayMs === 0) {
+      handle = timers.setImmediate?.(() => this.#wake(handle));
+      this.#handleIsImmediate = true;
+    } else {
+      handle = timers.setTimeout(() => this.#wake(handle), delayMs);
+    }
     this.#handle = handle;
     if (this.#options.unref ?? TIMER_LOOP_DEFAULTS.unref)
       (handle as { unref?: () => void }).unref?.();
@@ -162,6 +196,7 @@ export class TimerLoop {
   #wake(handle: unknown): void {
     if (handle !== this.#handle || !this.#running) return;
     this.#handle = undefined;
+    this.#handleIsImmediate = false;
     this.#fireIfDue(this.#detectJump());
   }
 
@@ -195,8 +230,14 @@ export class TimerLoop {
     const nowMs = options.clock.nowMs();
     try {
       if (jumped || (dueMs !== null && nowMs >= dueMs)) options.onDue();
-      else if (dueMs !== null && nowMs >= dueMs - (options.leadMs?.(dueMs) ?? 0))
+      else if (
+        dueMs !== null &&
+        dueMs !== this.#preparedDueMs &&
+        nowMs >= dueMs - (options.leadMs?.(dueMs) ?? 0)
+      ) {
+        this.#preparedDueMs = dueMs;
         options.onSoon?.(dueMs);
+      }
     } catch {
       // onDue and onSoon contain their own errors; this is the last line of defence.
     }

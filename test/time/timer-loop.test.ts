@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import { ManualClock, SystemClock, type Clock } from "../../src/time/clock.js";
 import {
+  FINAL_APPROACH_MS,
   MAX_TIMEOUT_MS,
   TimerLoop,
   type ClockJump,
@@ -46,38 +47,53 @@ function loopWithEvents(
  * Virtual time: a clock and timers where running the next pending timer
  * moves the clock by exactly that timer's delay.
  */
-function virtualTime(startMs: number) {
+function virtualTime(startMs: number, immediateMs?: number) {
   let wallMs = startMs;
   const clock: Clock = {
     now: () => new Date(wallMs),
     nowMs: () => wallMs,
     monotonicMs: () => wallMs,
   };
-  const pending: { callback: () => void; delayMs: number }[] = [];
+  const pending: { callback: () => void; delayMs: number; immediate: boolean }[] = [];
+  const remove = (handle: unknown): void => {
+    const index = pending.indexOf(handle as (typeof pending)[number]);
+    if (index >= 0) pending.splice(index, 1);
+  };
   const timers: TimerFunctions = {
     setTimeout: (callback, delayMs) => {
-      const handle = { callback, delayMs };
+      const handle = { callback, delayMs, immediate: false };
       pending.push(handle);
       return handle;
     },
-    clearTimeout: (handle) => {
-      const index = pending.indexOf(handle as (typeof pending)[number]);
-      if (index >= 0) pending.splice(index, 1);
-    },
+    clearTimeout: remove,
+    // With immediateMs, a turn of the event loop takes that long.
+    ...(immediateMs === undefined
+      ? {}
+      : {
+          setImmediate: (callback: () => void) => {
+            const handle = { callback, delayMs: immediateMs, immediate: true };
+            pending.push(handle);
+            return handle;
+          },
+          clearImmediate: remove,
+        }),
   };
+  /** How many immediates ran. */
+  let immediates = 0;
   /** Runs pending timers one by one (at most `limit`); returns their delays. */
   const run = (limit: number, beforeEach: () => void = () => {}): number[] => {
     const delays: number[] = [];
     for (let guard = 0; guard < limit && pending.length > 0; guard++) {
       const timer = pending.shift() as (typeof pending)[number];
       beforeEach();
-      delays.push(timer.delayMs);
+      if (timer.immediate) immediates++;
+      else delays.push(timer.delayMs);
       wallMs += timer.delayMs;
       timer.callback();
     }
     return delays;
   };
-  return { clock, timers, run };
+  return { clock, timers, run, immediates: () => immediates };
 }
 
 describe("TimerLoop", () => {
@@ -216,6 +232,31 @@ describe("TimerLoop", () => {
     loop.stop();
     assert.deepEqual(delays, [960, 40]);
     assert.deepEqual(calls, ["soon@-40", "due@0"]);
+  });
+
+  it("approaches a prepared instant turn by turn, firing within one turn of it", () => {
+    const { clock, timers, run, immediates } = virtualTime(
+      Date.parse("2026-01-01T00:00:00Z"),
+      0.25,
+    );
+    const dueMs = clock.nowMs() + 1_000;
+    let prepared = false;
+    let firedAt: number | null = null;
+    const loop = new TimerLoop({
+      clock,
+      nextDueMs: () => (firedAt === null ? dueMs : null),
+      leadMs: () => (prepared ? 0 : 40),
+      onSoon: () => (prepared = true),
+      onDue: () => (firedAt = clock.nowMs()),
+      timers,
+    });
+    loop.start();
+    const delays = run(100);
+    loop.stop();
+    // Asleep until the lead, then until FINAL_APPROACH_MS before the instant, then turn by turn.
+    assert.deepEqual(delays, [960, 40 - FINAL_APPROACH_MS]);
+    assert.equal(immediates(), FINAL_APPROACH_MS / 0.25);
+    assert.equal(firedAt, dueMs);
   });
 
   it("without a lead never calls onSoon", async () => {
