@@ -33,43 +33,46 @@ describe("Scheduler driven by its timer (real clock)", () => {
     }
   });
 
-  it("a burst planned ahead starts every run once, at its instant and not before", async () => {
-    const clock = new SystemClock();
-    const scheduler = new Scheduler(new Dispatcher(), {
-      clock,
-      timezone: "UTC",
-      logger: silentLogger,
-    });
-    const count = 500;
-    const targetMs = Math.ceil((clock.nowMs() + 400) / 1000) * 1000;
-    const at = new Date(targetMs);
-    const expression = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
-    const calls = Array.from({ length: count }, () => [] as number[]);
-    try {
-      for (let i = 0; i < count; i++)
-        await scheduler.registerTask(
-          `burst-${i}`,
-          expression,
-          () => void calls[i]?.push(clock.nowMs()),
+  for (const order of ["before", "after"] as const) {
+    it(`a burst planned ahead (tasks registered ${order} start) runs each task once, at its instant and not before`, async () => {
+      const clock = new SystemClock();
+      const scheduler = new Scheduler(new Dispatcher(), {
+        clock,
+        timezone: "UTC",
+        logger: silentLogger,
+      });
+      const count = 500;
+      const targetMs = Math.ceil((clock.nowMs() + 400) / 1000) * 1000;
+      const at = new Date(targetMs);
+      const expression = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
+      const calls = Array.from({ length: count }, () => [] as number[]);
+      try {
+        if (order === "after") await scheduler.start();
+        for (let i = 0; i < count; i++)
+          await scheduler.registerTask(
+            `burst-${i}`,
+            expression,
+            () => void calls[i]?.push(clock.nowMs()),
+          );
+        if (order === "before") await scheduler.start();
+        while (calls.some((list) => list.length === 0) && clock.nowMs() < targetMs + 5_000)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(
+          calls.every((list) => list.length === 1),
+          "each task ran exactly once",
         );
-      await scheduler.start();
-      while (calls.some((list) => list.length === 0) && clock.nowMs() < targetMs + 5_000)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.ok(
-        calls.every((list) => list.length === 1),
-        "each task ran exactly once",
-      );
-      assert.ok(
-        calls.every((list) => (list[0] as number) >= targetMs),
-        "none ran early",
-      );
-      const info = scheduler.getTask("burst-0");
-      assert.equal(info?.nextRun?.getTime(), targetMs + 86_400_000);
-      assert.equal(info?.runCount, 1);
-    } finally {
-      await scheduler.stop();
-    }
-  });
+        assert.ok(
+          calls.every((list) => (list[0] as number) >= targetMs),
+          "none ran early",
+        );
+        const info = scheduler.getTask("burst-0");
+        assert.equal(info?.nextRun?.getTime(), targetMs + 86_400_000);
+        assert.equal(info?.runCount, 1);
+      } finally {
+        await scheduler.stop();
+      }
+    });
+  }
 
   it("uses one timer for the whole scheduler, however many tasks", async () => {
     const scheduler = new Scheduler(new Dispatcher(), { logger: silentLogger });

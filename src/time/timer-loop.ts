@@ -101,6 +101,8 @@ export class TimerLoop {
   #handleIsImmediate = false;
   /** The due instant `onSoon` was last called for. */
   #preparedDueMs = Number.NaN;
+  /** The lead the armed timer was set with. */
+  #armedLeadMs = 0;
   /** The due instant the armed timer is for (+Infinity when not armed). */
   #armedDueMs = Number.POSITIVE_INFINITY;
   #armedWallMs = 0;
@@ -150,7 +152,13 @@ export class TimerLoop {
    */
   poke(dueMs?: number): void {
     if (!this.#running) return;
-    if (dueMs !== undefined && this.#handle !== undefined && dueMs >= this.#armedDueMs) return;
+    if (dueMs !== undefined && this.#handle !== undefined && dueMs >= this.#armedDueMs) {
+      // Something more due at the armed instant: re-arm only if that lengthens its lead.
+      const leadMs = this.#options.leadMs;
+      if (dueMs !== this.#armedDueMs || leadMs === undefined || dueMs === this.#preparedDueMs)
+        return;
+      if (leadMs(dueMs) <= this.#armedLeadMs) return;
+    }
     this.#rearm();
   }
 
@@ -173,9 +181,9 @@ export class TimerLoop {
     const nowMs = clock.nowMs();
     const timers = this.#timers;
     const approach = dueMs === this.#preparedDueMs && timers.setImmediate !== undefined;
-    const wakeMs = approach
-      ? dueMs - FINAL_APPROACH_MS
-      : dueMs - (this.#options.leadMs?.(dueMs) ?? 0);
+    const leadMs = approach ? 0 : (this.#options.leadMs?.(dueMs) ?? 0);
+    const wakeMs = approach ? dueMs - FINAL_APPROACH_MS : dueMs - leadMs;
+    this.#armedLeadMs = leadMs;
     const delayMs = Math.max(0, Math.min(Math.ceil(wakeMs - nowMs), this.#maxSleepMs));
     this.#armedDueMs = dueMs;
     this.#armedWallMs = nowMs;

@@ -259,6 +259,31 @@ describe("TimerLoop", () => {
     assert.equal(firedAt, dueMs);
   });
 
+  it("re-arms earlier when a poke at the armed instant lengthens its lead", () => {
+    const { clock, timers, run } = virtualTime(Date.parse("2026-01-01T00:00:00Z"));
+    const dueMs = clock.nowMs() + 1_000;
+    let dueThen = 1;
+    let soonAt: number | null = null;
+    const loop = new TimerLoop({
+      clock,
+      nextDueMs: () => dueMs,
+      // As the engine's: a lead only once enough is due at the instant.
+      leadMs: () => (soonAt !== null || dueThen < 100 ? 0 : 30),
+      onSoon: (at) => (soonAt = clock.nowMs() - at),
+      onDue: () => {},
+      timers,
+    });
+    loop.start();
+    dueThen = 99;
+    loop.poke(dueMs);
+    dueThen = 100;
+    loop.poke(dueMs);
+    loop.poke(dueMs);
+    assert.deepEqual(run(1), [970], "one timer, armed 30 ms before the instant");
+    assert.equal(soonAt, -30);
+    loop.stop();
+  });
+
   it("without a lead never calls onSoon", async () => {
     const clock = new SystemClock();
     const dueMs = clock.nowMs() + 20;
