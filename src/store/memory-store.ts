@@ -15,6 +15,26 @@ import type {
 } from "./store.js";
 
 /** Options of {@link MemoryStore}. */
+/** A stored record the store may update in place. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The store's own copy of a record (a literal of one shape: quicker than a spread). */
+function ownCopy(record: TaskRecord): Mutable<TaskRecord> {
+  return {
+    name: record.name,
+    schedule: record.schedule,
+    options: record.options,
+    callback: record.callback,
+    createdAt: record.createdAt,
+    version: record.version,
+    state: record.state,
+    nextRunAt: record.nextRunAt,
+    lastRunAt: record.lastRunAt,
+    lastStatus: record.lastStatus,
+    runCount: record.runCount,
+  };
+}
+
 export interface MemoryStoreOptions {
   /**
    * History rows kept; the oldest are dropped beyond it.
@@ -40,7 +60,8 @@ export class MemoryStore implements Store {
   readonly kind = "memory";
   readonly durable = false;
   readonly shared = false;
-  readonly #tasks = new Map<string, TaskRecord>();
+  /** The store's own copies: progress updates change them in place (readers get copies). */
+  readonly #tasks = new Map<string, Mutable<TaskRecord>>();
   /** Claims not yet released, by `name\0scheduledAt` (or claim id for manual runs). */
   readonly #active = new Map<string, Claim>();
   /** The unreleased exclusive claim of each task that has one. */
@@ -90,7 +111,7 @@ export class MemoryStore implements Store {
   }
   putTaskSync(record: TaskRecord, options: { readonly replace: boolean }): void {
     if (!options.replace && this.#tasks.has(record.name)) throw new DuplicateTaskError(record.name);
-    this.#tasks.set(record.name, record);
+    this.#tasks.set(record.name, ownCopy(record));
   }
   getTask(name: string): Promise<TaskRecord | undefined> {
     const record = this.#tasks.get(name);
@@ -102,21 +123,20 @@ export class MemoryStore implements Store {
   updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
     const record = this.#tasks.get(name);
     if (record === undefined) return Promise.resolve(false);
-    this.#tasks.set(name, {
-      ...record,
-      state: progress.state,
-      nextRunAt: progress.nextRunAt,
-      lastRunAt: progress.lastRunAt,
-      lastStatus: progress.lastStatus,
-      runCount: progress.runCount,
-      version: record.version + 1,
-    });
+    // In place, not a new record per run: a burst of runs leaves little for the next collection.
+    record.state = progress.state;
+    record.nextRunAt = progress.nextRunAt;
+    record.lastRunAt = progress.lastRunAt;
+    record.lastStatus = progress.lastStatus;
+    record.runCount = progress.runCount;
+    record.version++;
     return Promise.resolve(true);
   }
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
     const record = this.#tasks.get(name);
     if (record === undefined) return Promise.resolve(false);
-    this.#tasks.set(name, { ...record, callback, version: record.version + 1 });
+    record.callback = callback;
+    record.version++;
     return Promise.resolve(true);
   }
   deleteTask(name: string): Promise<boolean> {

@@ -207,11 +207,31 @@ function runTasksContract(makeStore: MakeStore): void {
       });
     });
 
+    it("never changes a record it was given or gave out when it updates a task", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const given = taskRecord("snap");
+        const before = structuredClone(given);
+        await store.putTask(given, { replace: false });
+        const read = await store.getTask("snap");
+        const progress = {
+          state: "completed",
+          nextRunAt: null,
+          lastRunAt: Date.UTC(2030, 5, 2, 6, 0, 1),
+          lastStatus: "succeeded",
+          runCount: 7,
+        } as const;
+        assert.equal(await store.updateTaskProgress("snap", progress), true);
+        assert.equal(await store.updateTaskCallback("snap", sealedCallback()), true);
+        assert.deepEqual(given, before);
+        assert.deepEqual(read, before);
+        assert.equal((await store.getTask("snap"))?.runCount, 7);
+      });
+    });
+
     it("updates progress, bumps the version, and leaves the rest alone", async () => {
       await withStore(makeStore, async ({ store }) => {
         const record = taskRecord("p");
-        // A copy: the memory store keeps (and updates) the very object it is given.
-        await store.putTask({ ...record }, { replace: false });
+        await store.putTask(record, { replace: false });
         const progress = {
           state: "completed",
           nextRunAt: null,
