@@ -14,7 +14,6 @@ import type {
   TaskRecord,
 } from "./store.js";
 
-/** Options of {@link MemoryStore}. */
 /** A stored record the store may update in place. */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -35,6 +34,7 @@ function ownCopy(record: TaskRecord): Mutable<TaskRecord> {
   };
 }
 
+/** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
    * History rows kept; the oldest are dropped beyond it.
