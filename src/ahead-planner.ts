@@ -1,6 +1,6 @@
 import type { DueQueue } from "./core/due-queue.js";
 import type { QueuedRun, Task } from "./core/task.js";
-import { PendingRetry, PlannedRun, emptyReport, jitter, type RunReport } from "./run-plan.js";
+import { PendingRetry, PlannedRun, emptyReport, type RunReport } from "./run-plan.js";
 
 /** Instants with fewer due entries are not planned ahead: their phase 1 is quick anyway. */
 export const PLAN_AHEAD_MIN_RUNS = 64;
@@ -15,8 +15,8 @@ export interface AheadPlannerHost {
     trigger: QueuedRun["trigger"],
     report: RunReport,
   ): PlannedRun[];
-  /** Marks a task with nothing left to run completed. */
-  completeIfIdle(task: Task): void;
+  /** Queues the task's next run (null: none), as phase 1 does after taking a run. */
+  reschedule(task: Task, nextMs: number | null): void;
 }
 
 /**
@@ -71,8 +71,7 @@ export class AheadPlanner {
       if (
         item instanceof PendingRetry ||
         item.nextRunMs !== dueMs ||
-        item.running !== 0 ||
-        (item.queue !== null && item.queue.length > 0) ||
+        !item.idle ||
         item.started >= item.options.maxRuns
       ) {
         queue.push(item, dueMs);
@@ -125,7 +124,7 @@ export class AheadPlanner {
       run.report = report;
       if (task.started >= options.maxRuns) {
         // A triggered run reached the limit meanwhile.
-      } else if (task.running === 0 && (task.queue === null || task.queue.length === 0)) {
+      } else if (task.idle) {
         task.started++;
         task.running++;
         planned.push(run);
@@ -134,17 +133,10 @@ export class AheadPlanner {
         for (const admitted of this.#host.admit(task, [run.scheduledAtMs], "schedule", report))
           planned.push(admitted);
       }
-      if (
-        followingMs !== null &&
-        followingMs <= options.endAtMs &&
-        task.started < options.maxRuns
-      ) {
-        task.nextRunMs = followingMs;
-        queue.push(task, followingMs + jitter(options));
-      } else {
-        task.nextRunMs = Number.NaN;
-        this.#host.completeIfIdle(task);
-      }
+      this.#host.reschedule(
+        task,
+        followingMs !== null && followingMs <= options.endAtMs ? followingMs : null,
+      );
     }
   }
 

@@ -56,7 +56,7 @@ export class RunEngine {
     this.#planner = new AheadPlanner({
       queue: this.#queue,
       admit: (task, runs, trigger, report) => this.#admit(task, runs, trigger, report),
-      completeIfIdle: (task) => this.#completeIfIdle(task),
+      reschedule: (task, nextMs) => this.#reschedule(task, nextMs),
     });
   }
 
@@ -134,7 +134,7 @@ export class RunEngine {
     this.#queue.collectDue(untilMs, limit - tasks.length, items);
     for (const item of items) {
       if (item instanceof PendingRetry) continue;
-      if (item.running === 0 && (item.queue === null || item.queue.length === 0)) tasks.push(item);
+      if (item.idle) tasks.push(item);
     }
     return tasks;
   }
@@ -264,12 +264,7 @@ export class RunEngine {
       }
     }
     if (runs.length === 1) single = runs[0] as number;
-    if (
-      !Number.isNaN(single) &&
-      task.running === 0 &&
-      (task.queue === null || task.queue.length === 0) &&
-      task.started < options.maxRuns
-    ) {
+    if (!Number.isNaN(single) && task.idle && task.started < options.maxRuns) {
       // No overlap, no limit reached: start it (the common case, without #admit's allocations).
       task.started++;
       task.running++;
@@ -280,9 +275,14 @@ export class RunEngine {
       if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
       for (const run of this.#admit(task, runs, trigger, report)) planned.push(run);
     }
-    if (nextMs !== null && task.started < options.maxRuns) {
+    this.#reschedule(task, nextMs);
+  }
+
+  /** Queues the task's next run, or, with none left (or maxRuns reached), completes it once idle. */
+  #reschedule(task: Task, nextMs: number | null): void {
+    if (nextMs !== null && task.started < task.options.maxRuns) {
       task.nextRunMs = nextMs;
-      this.#queue.push(task, nextMs + jitter(options));
+      this.#queue.push(task, nextMs + jitter(task.options));
     } else {
       task.nextRunMs = Number.NaN;
       this.#completeIfIdle(task);
@@ -353,7 +353,7 @@ export class RunEngine {
     // A task planned ahead is out of the queue but keeps its next run: not complete.
     if (task.state !== "active" || task.removed || task.queueBucket !== null) return;
     if (!Number.isNaN(task.nextRunMs)) return;
-    if (task.running > 0 || (task.queue?.length ?? 0) > 0) return;
+    if (!task.idle) return;
     task.state = "completed";
     task.nextRunMs = Number.NaN;
     this.#host.emit("task:completed", task.info());

@@ -236,6 +236,11 @@ export class Task implements QueueItem {
     this.options = options;
   }
 
+  /** True when no run of the task is in flight and none is queued behind one. */
+  get idle(): boolean {
+    return this.running === 0 && (this.queue === null || this.queue.length === 0);
+  }
+
   /** The public snapshot. */
   info(): TaskInfo {
     return {
