@@ -212,7 +212,7 @@ export class Dispatcher {
       return Promise.resolve(result).then(this.#settleOk, this.#settleFailure);
     }
     this.#active--;
-    return result === undefined ? OK : { ok: true, value: result };
+    return toOk(result);
   }
 
   readonly #settleOk = (value: unknown): DispatchOutcome => {
