@@ -189,6 +189,7 @@ export function runClaimsContract(makeStore: MakeStore): void {
       await withStore(makeStore, async (opened) => {
         const { store } = opened;
         if (!store.shared) {
+          // Only a store shared by several nodes holds leases; for the others there is nothing to expire.
           t.skip(`${store.kind} has no leases`);
           return;
         }
@@ -226,6 +227,7 @@ export function runClaimsContract(makeStore: MakeStore): void {
       await withStore(makeStore, async ({ store }) => {
         const claimRuns = batchClaimOf(store);
         if (claimRuns === undefined) {
+          // Batched claims are an optional Store method; a store without it claims one run at a time.
           t.skip(`${store.kind} has no claimRuns (optional)`);
           return;
         }
@@ -263,6 +265,7 @@ export function runClaimsContract(makeStore: MakeStore): void {
       await withStore(makeStore, async ({ store }) => {
         const claimRuns = batchClaimOf(store);
         if (claimRuns === undefined) {
+          // Batched claims are an optional Store method; a store without it claims one run at a time.
           t.skip(`${store.kind} has no claimRuns (optional)`);
           return;
         }
