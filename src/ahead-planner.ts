@@ -33,6 +33,8 @@ export class AheadPlanner {
   readonly #host: AheadPlannerHost;
   #atMs = Number.NaN;
   #runs: PlannedRun[] | null = null;
+  /** Tasks admitted at the instant whose next run is not queued yet (see {@link requeue}). */
+  #requeue: Task[] = [];
 
   constructor(host: AheadPlannerHost) {
     this.#host = host;
@@ -133,10 +135,29 @@ export class AheadPlanner {
         for (const admitted of this.#host.admit(task, [run.scheduledAtMs], "schedule", report))
           planned.push(admitted);
       }
-      this.#host.reschedule(
-        task,
-        followingMs !== null && followingMs <= options.endAtMs ? followingMs : null,
-      );
+      const nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
+      if (nextMs !== null && task.started < options.maxRuns) {
+        // Its next run is known now; queueing it waits until the callbacks have been called.
+        task.nextRunMs = nextMs;
+        this.#requeue.push(task);
+      } else {
+        this.#host.reschedule(task, null);
+      }
+    }
+  }
+
+  /**
+   * Queues the next run of each task admitted by {@link admitDue}, unless a
+   * callback moved the task meanwhile (removed, paused, rescheduled). Called
+   * once the instant's callbacks have started, which is all that is late.
+   */
+  requeue(): void {
+    const tasks = this.#requeue;
+    if (tasks.length === 0) return;
+    this.#requeue = [];
+    for (const task of tasks) {
+      if (!task.removed && task.state === "active" && task.queueBucket === null)
+        this.#host.reschedule(task, task.nextRunMs);
     }
   }
 

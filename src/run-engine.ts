@@ -173,7 +173,9 @@ export class RunEngine {
   async runDue(nowMs: number): Promise<RunReport> {
     const report = emptyReport();
     const planned = this.#collect(nowMs, report);
-    if (planned.length > 0) await this.#starter.startBatch(planned);
+    const started = planned.length > 0 ? this.#starter.startBatch(planned) : undefined;
+    this.#planner.requeue();
+    await started;
     return report;
   }
 

@@ -178,6 +178,34 @@ describe("RunEngine: phase 1 planned ahead of a large instant", () => {
     assert.ok(list.every((task) => task.nextRunMs === T + 3_600_000));
   });
 
+  it("queues each task's next run once its callback has been called, unless a callback moved the task", async () => {
+    const { clock, engine, add, burst, tasks } = await harness();
+    const { list } = burst(PLAN_AHEAD_MIN_RUNS);
+    const [paused, removed, resumed] = list as [Task, Task, Task];
+    const seen: (number | null)[] = [];
+    // Registered last, so its callback runs after the others': it moves three of them.
+    add("mover", (ctx) => {
+      seen.push(tasks.get(ctx.taskName)?.info().nextRun?.getTime() ?? null);
+      engine.pause(paused);
+      removed.removed = true;
+      engine.detach(removed);
+      engine.pause(resumed);
+      engine.resume(resumed);
+    });
+    engine.planAhead(T);
+    clock.set(T);
+    const report = await engine.runDue(T);
+    assert.equal(report.ran, list.length + 1);
+    assert.deepEqual(seen, [T + 3_600_000], "a callback sees its task's next run");
+    assert.ok(Number.isNaN(paused.nextRunMs));
+    assert.ok(Number.isNaN(removed.nextRunMs));
+    assert.equal(resumed.nextRunMs, T + 3_600_000);
+    // Every task but the paused and removed one is queued for the next hour, once.
+    assert.equal(engine.scheduledCount, list.length + 1 - 2);
+    clock.set(T + 3_600_000);
+    assert.equal((await engine.runDue(T + 3_600_000)).ran, list.length + 1 - 2);
+  });
+
   it("lists planned tasks among those due soon (what is claimed ahead)", async () => {
     const { engine, burst } = await harness();
     const { list } = burst(PLAN_AHEAD_MIN_RUNS);
