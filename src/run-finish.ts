@@ -51,7 +51,7 @@ export async function recordAttempt(
 ): Promise<void> {
   const { host, recorder } = context;
   const claim = run.claim;
-  const { task, scheduledAtMs, attempt, report, startedAtMs, startMono } = run;
+  const { task, scheduledAtMs, attempt, report, startedAtMs, startMono, endMono } = run;
   if (claim !== null && host.leases?.takeLost(claim) === true) {
     // Another node reaps the claim, records the run interrupted and retries it.
     report.failed++;
@@ -59,8 +59,10 @@ export async function recordAttempt(
     context.afterRun(task);
     return;
   }
-  const durationMs = host.clock.monotonicMs() - startMono;
-  const finishedAtMs = host.clock.nowMs();
+  // A synchronous callback ended when it returned, not when the batch it was in is recorded.
+  const ended = !Number.isNaN(endMono);
+  const durationMs = (ended ? endMono : host.clock.monotonicMs()) - startMono;
+  const finishedAtMs = ended ? Math.round(startedAtMs + durationMs) : host.clock.nowMs();
   const status: RunStatus = outcome.ok ? "succeeded" : outcome.timedOut ? "timed-out" : "failed";
   const error = outcome.ok ? undefined : outcome.error;
   const willRetry =

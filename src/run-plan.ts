@@ -34,6 +34,10 @@ export class PendingRetry implements QueueItem {
  */
 export class PlannedRun implements DispatchRequest {
   readonly task: Task;
+  // Copied from the task (its options never change) so the dispatcher reads fields, not getters.
+  readonly taskName: string;
+  readonly payload: unknown;
+  readonly timeoutMs: number;
   readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly trigger: RunTrigger;
@@ -47,6 +51,8 @@ export class PlannedRun implements DispatchRequest {
   // representation, and V8 then migrates every earlier instance on its next access.
   startedAtMs = Number.NaN;
   startMono = Number.NaN;
+  /** When a callback that returned synchronously returned (monotonic ms); NaN otherwise. */
+  endMono = Number.NaN;
   /** True from the start of an attempt until it is recorded. */
   inFlight = false;
   /** For a run planned ahead: the task's following occurrence (null: none), computed while planning. */
@@ -65,22 +71,15 @@ export class PlannedRun implements DispatchRequest {
     report: RunReport,
   ) {
     this.task = task;
+    this.taskName = task.name;
+    this.payload = task.options.payload;
+    this.timeoutMs = task.options.timeoutMs;
     this.scheduledAtMs = scheduledAtMs;
     this.attempt = attempt;
     this.trigger = trigger;
     this.claim = claim;
     this.claimed = trigger === "retry";
     this.report = report;
-  }
-
-  get taskName(): string {
-    return this.task.name;
-  }
-  get payload(): unknown {
-    return this.task.options.payload;
-  }
-  get timeoutMs(): number {
-    return this.task.options.timeoutMs;
   }
 
   /** The claim id, or a local id shared by the run's retries when there is no claim. */

@@ -206,6 +206,28 @@ describe("RunEngine: phase 1 planned ahead of a large instant", () => {
     assert.equal((await engine.runDue(T + 3_600_000)).ran, list.length + 1 - 2);
   });
 
+  it("measures a synchronous callback's duration to its return, not to the end of its batch", async () => {
+    const { clock, engine, add, events } = await harness();
+    for (let i = 0; i < PLAN_AHEAD_MIN_RUNS; i++) add(`quick${i}`, () => {});
+    // The last callback of the batch takes five seconds of the manual clock.
+    add("slow", () => void clock.advance(5_000));
+    engine.planAhead(T);
+    clock.set(T);
+    await engine.runDue(T);
+    const durations = new Map(
+      events
+        .filter(([event]) => event === "run:success")
+        .map(([, payload]) => {
+          const { taskName, durationMs } = payload as { taskName: string; durationMs: number };
+          return [taskName, durationMs];
+        }),
+    );
+    assert.equal(durations.size, PLAN_AHEAD_MIN_RUNS + 1);
+    assert.equal(durations.get("quick0"), 0);
+    assert.equal(durations.get(`quick${PLAN_AHEAD_MIN_RUNS - 1}`), 0);
+    assert.equal(durations.get("slow"), 5_000);
+  });
+
   it("lists planned tasks among those due soon (what is claimed ahead)", async () => {
     const { engine, burst } = await harness();
     const { list } = burst(PLAN_AHEAD_MIN_RUNS);

@@ -129,6 +129,49 @@ describe("Dispatcher, inline callbacks", () => {
     await dispatcher.close();
     const outcome = await dispatcher.dispatch({ kind: "inline", fn: () => {} }, request());
     assert.equal(outcome.ok, false);
+    assert.equal((dispatcher.runInline(() => {}, request()) as { ok: boolean }).ok, false);
+  });
+
+  it("runInline: a synchronous callback's outcome comes back at once, without a promise", () => {
+    const dispatcher = new Dispatcher();
+    let calls = 0;
+    assert.deepEqual(
+      dispatcher.runInline(() => void calls++, request()),
+      { ok: true },
+    );
+    assert.deepEqual(
+      dispatcher.runInline(() => 42, request()),
+      { ok: true, value: 42 },
+    );
+    const failed = dispatcher.runInline(() => {
+      throw new Error("boom");
+    }, request());
+    assert.equal((failed as { ok: boolean }).ok, false);
+    assert.equal(calls, 1);
+    assert.equal(dispatcher.active, 0);
+  });
+
+  it("runInline: a timeout or a concurrency limit takes the general path", async () => {
+    const timed = new Dispatcher();
+    const pending = timed.runInline(
+      (ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", resolve)),
+      request({ timeoutMs: 20 }),
+    );
+    assert.ok(pending instanceof Promise);
+    const outcome = await pending;
+    assert.equal(outcome.ok, false);
+    assert.ok(!outcome.ok && outcome.timedOut);
+    const limited = new Dispatcher({ concurrency: 1 });
+    let release = (): void => {};
+    const first = limited.runInline(() => new Promise<void>((r) => (release = r)), request());
+    let secondStarted = false;
+    const second = limited.runInline(() => void (secondStarted = true), request());
+    assert.equal(secondStarted, false, "waits for the slot");
+    assert.equal(limited.pending, 1);
+    release();
+    assert.deepEqual(await first, { ok: true });
+    assert.deepEqual(await second, { ok: true });
+    assert.equal(secondStarted, true);
   });
 });
 
