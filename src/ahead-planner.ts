@@ -70,12 +70,8 @@ export class AheadPlanner {
     const runs: PlannedRun[] = [];
     const report = emptyReport();
     for (const item of due) {
-      if (
-        item instanceof PendingRetry ||
-        item.nextRunMs !== dueMs ||
-        !item.idle ||
-        item.started >= item.options.maxRuns
-      ) {
+      // The same test as at the instant, which thus finds it warm.
+      if (item instanceof PendingRetry || !item.readyFor(dueMs)) {
         queue.push(item, dueMs);
         continue;
       }
@@ -112,29 +108,27 @@ export class AheadPlanner {
     if (this.#runs === null || this.#atMs > nowMs) return;
     const { queue } = this.#host;
     for (const run of this.#take()) {
-      if (!stillPlanned(run)) continue;
-      const task = run.task;
+      const { task, scheduledAtMs, followingMs } = run;
       const { options } = task;
-      const followingMs = run.followingMs;
+      const ready = task.readyFor(scheduledAtMs);
+      if (!ready && !stillPlanned(run)) continue;
       if (
-        nowMs - run.scheduledAtMs > options.misfireGraceMs + options.jitterMs ||
+        nowMs - scheduledAtMs > options.misfireGraceMs + options.jitterMs ||
         (followingMs !== null && followingMs <= nowMs)
       ) {
-        queue.push(task, run.scheduledAtMs);
+        queue.push(task, scheduledAtMs);
         continue;
       }
       run.report = report;
-      if (task.started >= options.maxRuns) {
-        // A triggered run reached the limit meanwhile.
-      } else if (task.idle) {
+      if (ready) {
         task.started++;
         task.running++;
         planned.push(run);
-      } else {
+      } else if (task.started < options.maxRuns) {
         // A triggered run started meanwhile: the overlap policy decides.
-        for (const admitted of this.#host.admit(task, [run.scheduledAtMs], "schedule", report))
+        for (const admitted of this.#host.admit(task, [scheduledAtMs], "schedule", report))
           planned.push(admitted);
-      }
+      } // else a triggered run used up maxRuns meanwhile.
       const nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
       if (nextMs !== null && task.started < options.maxRuns) {
         // Its next run is known now; queueing it waits until the callbacks have been called.

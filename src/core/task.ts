@@ -234,11 +234,33 @@ export class Task implements QueueItem {
     this.schedule = schedule;
     this.callback = callback;
     this.options = options;
+    // Stored a second time on purpose: V8 treats a field that no object has
+    // changed since initializing it as a constant, and the first run to change
+    // these would discard, in the middle of a burst, the optimized code that
+    // planning the burst produced (readyFor, idle).
+    this.running = 0;
+    this.started = 0;
   }
 
   /** True when no run of the task is in flight and none is queued behind one. */
   get idle(): boolean {
     return this.running === 0 && (this.queue === null || this.queue.length === 0);
+  }
+
+  /**
+   * True when the task's scheduled run at `scheduledAtMs`, taken out of the
+   * due queue, may start at once: the task is active, that is its next run,
+   * it is idle, and `maxRuns` is not reached.
+   */
+  readyFor(scheduledAtMs: number): boolean {
+    return (
+      this.state === "active" &&
+      !this.removed &&
+      this.queueBucket === null &&
+      this.nextRunMs === scheduledAtMs &&
+      this.idle &&
+      this.started < this.options.maxRuns
+    );
   }
 
   /** The public snapshot. */
