@@ -8,12 +8,19 @@
  *   BENCH_SCHED_SIZES=10000,100000 and BENCH_SCHED_PEER_MAX=100000 change the sizes.
  */
 import { execFileSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { median, printTable } from "./report.js";
 
 const LIBS = ["orchestrator", "croner", "node-cron", "toad-scheduler"] as const;
 const PEERS = LIBS.filter((lib) => lib !== "orchestrator");
 const worker = fileURLToPath(new URL("./scheduling-worker.ts", import.meta.url));
+/**
+ * The burst is also run with V8's background thread pool at one thread fewer
+ * than the cores: with Node's default of four threads on a two-core machine,
+ * the JIT compiling a cold burst's code takes turns with the main thread.
+ */
+const POOL_FLAG = `--v8-pool-size=${Math.max(1, availableParallelism() - 1)}`;
 
 interface RegisterResult {
   registerUsPerJob: number;
@@ -35,11 +42,23 @@ interface BurstResult {
   warm: BurstStats;
 }
 
-function runWorker<T>(args: string[], timeoutMs: number): T | { failed: string } {
+function runWorker<T>(
+  args: string[],
+  timeoutMs: number,
+  nodeFlags: string[] = [],
+): T | { failed: string } {
   try {
     const out = execFileSync(
       process.execPath,
-      ["--expose-gc", "--max-old-space-size=6144", "--import", "tsx", worker, ...args],
+      [
+        ...nodeFlags,
+        "--expose-gc",
+        "--max-old-space-size=6144",
+        "--import",
+        "tsx",
+        worker,
+        ...args,
+      ],
       {
         env: { ...process.env, TZ: "UTC" },
         encoding: "utf8",
@@ -94,8 +113,9 @@ export function runSchedulingBench(rounds = 1): void {
   const timeoutMs = Number(process.env.BENCH_SCHED_TIMEOUT_MS ?? 120_000);
   const register: Record<number, Record<string, RegisterResult[]>> = {};
   const notes: Record<number, Record<string, string>> = {};
-  const burst: Record<string, BurstResult[]> = {};
-  const burstNotes: Record<string, string> = {};
+  // Keyed by the node flags of the run ("" for none), then by library.
+  const burst: Record<string, Record<string, BurstResult[]>> = {};
+  const burstNotes: Record<string, Record<string, string>> = {};
   const floors: Pick<BurstResult, "cold" | "warm">[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [...LIBS] : [...LIBS].reverse();
@@ -121,13 +141,19 @@ export function runSchedulingBench(rounds = 1): void {
       timeoutMs,
     );
     if (!failed(floorResult)) floors.push(floorResult);
-    for (const lib of order) {
-      const result = runWorker<BurstResult>([lib, "burst", "10000"], timeoutMs);
-      if (failed(result)) burstNotes[lib] = result.failed;
-      else (burst[lib] ??= []).push(result);
-      process.stderr.write(
-        `scheduling bench: round ${round + 1}, ${lib} burst: ${failed(result) ? result.failed : "ok"}\n`,
-      );
+    for (const flag of ["", POOL_FLAG]) {
+      for (const lib of order) {
+        const result = runWorker<BurstResult>(
+          [lib, "burst", "10000"],
+          timeoutMs,
+          flag ? [flag] : [],
+        );
+        if (failed(result)) (burstNotes[flag] ??= {})[lib] = result.failed;
+        else ((burst[flag] ??= {})[lib] ??= []).push(result);
+        process.stderr.write(
+          `scheduling bench: round ${round + 1}, ${lib} burst ${flag}: ${failed(result) ? result.failed : "ok"}\n`,
+        );
+      }
     }
   }
 
@@ -171,34 +197,39 @@ export function runSchedulingBench(rounds = 1): void {
     row(`${label}: CPU while idle, % of a core`, pick(size, "idleCpuPercent"), text, 2);
     row(`${label}: active timers`, pick(size, "timers"), text, 0);
   }
-  for (const phase of ["cold", "warm"] as const) {
-    const label =
-      phase === "cold"
-        ? "10k due in one second, first burst (cold)"
-        : "10k due in one second, second burst (warm)";
-    const burstPick = (key: keyof BurstStats): Record<string, number | undefined> =>
-      Object.fromEntries(
-        LIBS.map((lib) => [
-          lib,
-          burst[lib] ? median(burst[lib].map((r) => Number(r[phase][key]))) : undefined,
-        ]),
-      );
-    row(`${label}: lateness p50, ms`, burstPick("p50"), burstNotes);
-    row(`${label}: lateness p99, ms`, burstPick("p99"), burstNotes);
-    row(`${label}: lateness max, ms`, burstPick("max"), burstNotes);
-    rows.push([
-      `${label}: each fired exactly once`,
-      ...LIBS.map(
-        (lib) =>
-          burstNotes[lib] ??
-          (burst[lib]?.every((r) => r[phase].fired === 10_000 && r[phase].duplicates === 0)
-            ? "yes"
-            : burst[lib]
-              ? "no"
-              : "—"),
-      ),
-      ...PEERS.map(() => ""),
-    ]);
+  for (const flag of ["", POOL_FLAG]) {
+    for (const phase of ["cold", "warm"] as const) {
+      const label =
+        (phase === "cold"
+          ? "10k due in one second, first burst (cold)"
+          : "10k due in one second, second burst (warm)") + (flag ? `, ${flag}` : "");
+      const runs = burst[flag] ?? {};
+      const notesFor = burstNotes[flag] ?? {};
+      const burstPick = (key: keyof BurstStats): Record<string, number | undefined> =>
+        Object.fromEntries(
+          LIBS.map((lib) => [
+            lib,
+            runs[lib] ? median(runs[lib].map((r) => Number(r[phase][key]))) : undefined,
+          ]),
+        );
+      // With the pool flag only p99 and max: the rows to compare with the default's.
+      if (!flag) row(`${label}: lateness p50, ms`, burstPick("p50"), notesFor);
+      row(`${label}: lateness p99, ms`, burstPick("p99"), notesFor);
+      row(`${label}: lateness max, ms`, burstPick("max"), notesFor);
+      rows.push([
+        `${label}: each fired exactly once`,
+        ...LIBS.map(
+          (lib) =>
+            notesFor[lib] ??
+            (runs[lib]?.every((r) => r[phase].fired === 10_000 && r[phase].duplicates === 0)
+              ? "yes"
+              : runs[lib]
+                ? "no"
+                : "—"),
+        ),
+        ...PEERS.map(() => ""),
+      ]);
+    }
   }
   console.log(
     `\n## Scheduling (${rounds} round${rounds === 1 ? "" : "s"}, medians; every measure is a cost, ratios are peer ÷ orchestrator: above 1× orchestrator costs less)\n`,
@@ -210,6 +241,7 @@ export function runSchedulingBench(rounds = 1): void {
       ` By default croner and toad-scheduler run up to 10k jobs (about 82 KiB each) and node-cron up to 100k; BENCH_SCHED_PEER_MAX overrides.` +
       `\nEach burst is 10,000 jobs on one 6-field cron expression matching a single second (two bursts two seconds apart, 20,000 jobs registered up front);` +
       ` lateness = first call − that second. The first burst runs cold code; the second, warm code, as a long-running scheduler would.` +
+      ` Rows marked ${POOL_FLAG} run node with that flag: V8's background threads (JIT compilers, GC helpers), four by default, then leave one core to the main thread.` +
       (floors.length === 0
         ? ""
         : `\nThe measuring callbacks alone, called in a plain loop with no library (the part of every lateness above that is the measurement):` +
