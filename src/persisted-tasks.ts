@@ -165,7 +165,7 @@ export function applyProgress(task: Task, record: TaskRecord): void {
   task.state = state;
   task.runCount = record.runCount;
   task.started = record.runCount;
-  task.lastRunMs = record.lastRunAt;
+  task.lastRunMs = record.lastRunAt ?? Number.NaN;
   task.lastStatus = record.lastStatus;
   task.nextRunMs = state === "active" && record.nextRunAt !== null ? record.nextRunAt : Number.NaN;
 }

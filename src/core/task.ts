@@ -216,8 +216,13 @@ export class Task implements QueueItem {
   /** Runs started (for `maxRuns`, counted at start so concurrent runs cannot exceed it). */
   started = 0;
   runCount = 0;
-  /** When the last run started (epoch ms), null before the first. */
-  lastRunMs: number | null = null;
+  /**
+   * When the last run started (epoch ms), NaN before the first. A number
+   * field from the start, so each run's store is in place: null first would
+   * allocate a boxed number per run and log it in the collector's
+   * old-to-young set, ten thousand times in a burst.
+   */
+  lastRunMs = Number.NaN;
   lastStatus: RunStatus | null = null;
   /** Runs waiting behind a running run (`overlap: "queue"`, catch-ups), created on first use. */
   queue: QueuedRun[] | null = null;
@@ -273,7 +278,7 @@ export class Task implements QueueItem {
       state: this.state,
       running: this.running > 0,
       nextRun: Number.isNaN(this.nextRunMs) ? null : new Date(this.nextRunMs),
-      lastRun: this.lastRunMs === null ? null : new Date(this.lastRunMs),
+      lastRun: Number.isNaN(this.lastRunMs) ? null : new Date(this.lastRunMs),
       lastStatus: this.lastStatus,
       runCount: this.runCount,
       overlap: this.options.overlap,

@@ -74,7 +74,7 @@ export function progressOf(task: Task): TaskProgress {
   return {
     state: task.state,
     nextRunAt: Number.isNaN(task.nextRunMs) ? null : task.nextRunMs,
-    lastRunAt: task.lastRunMs,
+    lastRunAt: Number.isNaN(task.lastRunMs) ? null : task.lastRunMs,
     lastStatus: task.lastStatus,
     runCount: task.runCount,
   };
