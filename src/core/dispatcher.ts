@@ -168,15 +168,17 @@ export class Dispatcher {
     target: DispatchTarget,
     request: DispatchRequest,
   ): DispatchOutcome | Promise<DispatchOutcome> {
+    return target.kind === "inline"
+      ? this.runInline(target.fn, request)
+      : this.#runGeneral(target, request);
+  }
+
+  /** Any run: refused once closed, waiting for a concurrency slot, with timeout and outer signal. */
+  #runGeneral(
+    target: DispatchTarget,
+    request: DispatchRequest,
+  ): DispatchOutcome | Promise<DispatchOutcome> {
     if (this.#closed) return { ok: false, error: new DispatcherClosedError(), timedOut: false };
-    if (
-      target.kind === "inline" &&
-      this.#concurrency === Number.POSITIVE_INFINITY &&
-      request.timeoutMs === 0 &&
-      request.signal === undefined
-    ) {
-      return this.runInline(target.fn, request);
-    }
     if (this.#active >= this.#concurrency) {
       return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() =>
         this.#closed
@@ -203,7 +205,7 @@ export class Dispatcher {
       request.timeoutMs !== 0 ||
       request.signal !== undefined
     ) {
-      return this.run({ kind: "inline", fn }, request);
+      return this.#runGeneral({ kind: "inline", fn }, request);
     }
     this.#active++;
     let result: unknown;
