@@ -165,11 +165,5 @@ export class AheadPlanner {
 
 /** True when nothing moved the run's task since the run was planned. */
 function stillPlanned(run: PlannedRun): boolean {
-  const task = run.task;
-  return (
-    !task.removed &&
-    task.state === "active" &&
-    task.queueBucket === null &&
-    task.nextRunMs === run.scheduledAtMs
-  );
+  return run.task.takenFor(run.scheduledAtMs);
 }

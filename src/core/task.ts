@@ -253,19 +253,26 @@ export class Task implements QueueItem {
   }
 
   /**
-   * True when the task's scheduled run at `scheduledAtMs`, taken out of the
-   * due queue, may start at once: the task is active, that is its next run,
-   * it is idle, and `maxRuns` is not reached.
+   * True when the task, taken out of the due queue for its run at
+   * `scheduledAtMs`, has not moved since: still active and registered, not
+   * queued again, and that is still its next run.
    */
-  readyFor(scheduledAtMs: number): boolean {
+  takenFor(scheduledAtMs: number): boolean {
     return (
       this.state === "active" &&
       !this.removed &&
       this.queueBucket === null &&
-      this.nextRunMs === scheduledAtMs &&
-      this.idle &&
-      this.started < this.options.maxRuns
+      this.nextRunMs === scheduledAtMs
     );
+  }
+
+  /**
+   * True when the task's scheduled run at `scheduledAtMs`, taken out of the
+   * due queue, may start at once: {@link takenFor} it, idle, and `maxRuns`
+   * not reached.
+   */
+  readyFor(scheduledAtMs: number): boolean {
+    return this.takenFor(scheduledAtMs) && this.idle && this.started < this.options.maxRuns;
   }
 
   /** The public snapshot. */
