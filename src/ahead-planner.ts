@@ -1,6 +1,13 @@
 import type { DueQueue } from "./core/due-queue.js";
 import type { QueuedRun, Task } from "./core/task.js";
-import { PendingRetry, PlannedRun, emptyReport, type RunReport } from "./run-plan.js";
+import {
+  PendingRetry,
+  PlannedRun,
+  beforeEnd,
+  emptyReport,
+  onTime,
+  type RunReport,
+} from "./run-plan.js";
 
 /** Instants with fewer due entries are not planned ahead: their phase 1 is quick anyway. */
 export const PLAN_AHEAD_MIN_RUNS = 64;
@@ -112,10 +119,7 @@ export class AheadPlanner {
       const { options } = task;
       const ready = task.readyFor(scheduledAtMs);
       if (!ready && !stillPlanned(run)) continue;
-      if (
-        nowMs - scheduledAtMs > options.misfireGraceMs + options.jitterMs ||
-        (followingMs !== null && followingMs <= nowMs)
-      ) {
+      if (!onTime(options, scheduledAtMs, followingMs, nowMs)) {
         queue.push(task, scheduledAtMs);
         continue;
       }
@@ -129,7 +133,7 @@ export class AheadPlanner {
         for (const admitted of this.#host.admit(task, [scheduledAtMs], "schedule", report))
           planned.push(admitted);
       } // else a triggered run used up maxRuns meanwhile.
-      const nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
+      const nextMs = beforeEnd(options, followingMs);
       if (nextMs !== null && task.started < options.maxRuns) {
         // Its next run is known now; queueing it waits until the callbacks have been called.
         task.nextRunMs = nextMs;

@@ -13,6 +13,7 @@ import {
   type TaskDefinition,
 } from "./persisted-tasks.js";
 import type { RunEngine } from "./run-engine.js";
+import { beforeEnd } from "./run-plan.js";
 import { recoverInterruptedRuns } from "./run-recovery.js";
 import type { StoredCallback, Store, TaskRecord } from "./store/store.js";
 import { plainCallbackOf } from "./store/task-record.js";
@@ -138,11 +139,12 @@ export class DurableTasks {
     let next: number | null = task.nextRunMs;
     while (next !== null && recorded.has(next)) next = task.schedule.next(next);
     if (next === task.nextRunMs) return;
-    if (next === null || next > task.options.endAtMs) {
+    const runnable = beforeEnd(task.options, next);
+    if (runnable === null) {
       task.nextRunMs = Number.NaN;
       task.state = "completed";
     } else {
-      task.nextRunMs = next;
+      task.nextRunMs = runnable;
     }
   }
 

@@ -7,7 +7,16 @@ import type { QueuedRun, ResolvedTaskOptions, Task } from "./core/task.js";
 import { AheadPlanner } from "./ahead-planner.js";
 import type { RunTrigger } from "./events.js";
 import { recordAttempt, type RunFinishHost } from "./run-finish.js";
-import { PendingRetry, PlannedRun, emptyReport, jitter, type RunReport } from "./run-plan.js";
+import {
+  PendingRetry,
+  PlannedRun,
+  beforeEnd,
+  emptyReport,
+  graceMs,
+  jitter,
+  onTime,
+  type RunReport,
+} from "./run-plan.js";
 import { RunRecorder } from "./run-recorder.js";
 import { RunStarter, type RunStartHost } from "./run-start.js";
 import type { Claim } from "./store/store.js";
@@ -94,7 +103,7 @@ export class RunEngine {
     const first = schedule.next(
       schedule.kind === "once" ? from : Math.max(nowMs, options.startAtMs - 1),
     );
-    return first !== null && first <= options.endAtMs ? first : null;
+    return beforeEnd(options, first);
   }
 
   /** Puts a new task in the queue. */
@@ -241,18 +250,17 @@ export class RunEngine {
     let single = Number.NaN;
     let nextMs: number | null;
     let trigger: RunTrigger = "schedule";
-    // Jitter delays a run on purpose: that delay is not lateness.
-    const graceMs = options.misfireGraceMs + options.jitterMs;
-    if (nowMs - firstMs <= graceMs && (followingMs === null || followingMs > nowMs)) {
+    if (onTime(options, firstMs, followingMs, nowMs)) {
       // The common case, kept free of allocations: one occurrence due, on time.
       single = firstMs;
-      nextMs = followingMs !== null && followingMs <= options.endAtMs ? followingMs : null;
+      nextMs = beforeEnd(options, followingMs);
     } else {
+      const lateAfterMs = graceMs(options);
       const plan = planDueRuns({
         firstDueMs: firstMs,
         nowMs,
         policy: options.misfire,
-        graceMs,
+        graceMs: lateAfterMs,
         maxCatchUpRuns: options.maxCatchUpRuns,
         endMs: options.endAtMs,
         next: (ms) => task.schedule.next(ms),
@@ -261,7 +269,7 @@ export class RunEngine {
       if (plan.missedCount > 0) this.#recorder.missed(task, plan.missed, plan.missedCount);
       runs = plan.run;
       nextMs = plan.nextMs;
-      if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > graceMs)) {
+      if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > lateAfterMs)) {
         trigger = "catch-up";
       }
     }

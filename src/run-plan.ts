@@ -92,6 +92,30 @@ export function emptyReport(): RunReport {
   return { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
 }
 
+/** How late a run may start and still be on time: jitter delays a run on purpose, and that delay is not lateness. */
+export function graceMs(options: ResolvedTaskOptions): number {
+  return options.misfireGraceMs + options.jitterMs;
+}
+
+/**
+ * True when the run due at `dueMs` starts now as an ordinary run: within its
+ * grace period, and its following occurrence (`followingMs`, null: none) not
+ * due yet. Otherwise the misfire policy decides.
+ */
+export function onTime(
+  options: ResolvedTaskOptions,
+  dueMs: number,
+  followingMs: number | null,
+  nowMs: number,
+): boolean {
+  return nowMs - dueMs <= graceMs(options) && (followingMs === null || followingMs > nowMs);
+}
+
+/** `ms` when the task may still run then (not past `endAt`), else null. */
+export function beforeEnd(options: ResolvedTaskOptions, ms: number | null): number | null {
+  return ms !== null && ms <= options.endAtMs ? ms : null;
+}
+
 export function jitter(options: ResolvedTaskOptions): number {
   return options.jitterMs > 0 ? Math.floor(Math.random() * (options.jitterMs + 1)) : 0;
 }
