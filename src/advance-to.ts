@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "./errors.js";
 import type { RunEngine } from "./run-engine.js";
-import type { RunReport } from "./run-plan.js";
-import type { Clock } from "./time/clock.js";
+import { emptyReport, type RunReport } from "./run-plan.js";
+import { toInstantMs, type Clock } from "./time/clock.js";
 
 /** What {@link advanceClockTo} needs from its Scheduler. */
 export interface AdvanceToHost {
@@ -29,15 +29,8 @@ export async function advanceClockTo(
       host.clock,
     );
   }
-  const targetMs =
-    target instanceof Date
-      ? target.getTime()
-      : typeof target === "string"
-        ? Date.parse(target)
-        : target;
-  if (!Number.isFinite(targetMs))
-    throw new InvalidArgumentError("target", "a valid Date, epoch ms or ISO string", target);
-  const total: RunReport = { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
+  const targetMs = toInstantMs("target", target);
+  const total = emptyReport();
   const add = (report: RunReport): void => {
     total.ran += report.ran;
     total.succeeded += report.succeeded;

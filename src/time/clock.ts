@@ -35,7 +35,7 @@ export class SystemClock implements Clock {
 }
 
 /** Converts a Date, epoch ms or ISO string into epoch ms, or throws naming `argument`. */
-function toInstantMs(argument: string, value: Date | number | string): number {
+export function toInstantMs(argument: string, value: Date | number | string): number {
   const ms =
     value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : value;
   if (typeof ms !== "number" || !Number.isFinite(ms)) {
