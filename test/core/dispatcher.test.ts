@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { Dispatcher, type DispatchRequest } from "../../src/core/dispatcher.js";
+import { Dispatcher, type BurstCall, type DispatchRequest } from "../../src/core/dispatcher.js";
+import { RunContext } from "../../src/core/run-context.js";
+import { ManualClock } from "../../src/time/clock.js";
 import { InvalidArgumentError, TimeoutError } from "../../src/errors.js";
 
 const workerEntry = new URL("../fixtures/ts-worker-boot.mjs", import.meta.url);
@@ -172,6 +174,108 @@ describe("Dispatcher, inline callbacks", () => {
     assert.deepEqual(await first, { ok: true });
     assert.deepEqual(await second, { ok: true });
     assert.equal(secondStarted, true);
+  });
+});
+
+describe("Dispatcher, bursts", () => {
+  /** A burst call: with a context (so the burst calls it) unless `general`. */
+  function call(callback: unknown, general = false): BurstCall {
+    const base = request({ taskName: "b" });
+    return {
+      ...base,
+      callback,
+      context: general ? undefined : new RunContext(base),
+      startMono: Number.NaN,
+      result: undefined,
+      threw: false,
+    };
+  }
+
+  it("calls each run with a context, back to back, keeping results for settleBurst", async () => {
+    const dispatcher = new Dispatcher();
+    const clock = new ManualClock(1_000);
+    const order: string[] = [];
+    const caller = { calling: undefined as object | undefined };
+    let callingSeen: object | undefined;
+    const runs = [
+      call(() => {
+        callingSeen = caller.calling;
+        order.push("sync");
+      }),
+      call(() => {
+        order.push("throws");
+        throw new Error("boom");
+      }),
+      call(() => order.push("general"), true),
+      call(() => {
+        order.push("async");
+        return Promise.resolve(7);
+      }),
+      call(() => {
+        order.push("rejects");
+        return Promise.reject(new Error("later"));
+      }),
+    ];
+    assert.equal(dispatcher.callBurst(runs, clock, caller), true);
+    assert.deepEqual(
+      order,
+      ["sync", "throws", "async", "rejects"],
+      "the general run is not called",
+    );
+    assert.equal(callingSeen, runs[0], "caller.calling is the run being called");
+    assert.equal(caller.calling, undefined);
+    assert.ok(Number.isNaN(runs[2]!.startMono));
+    assert.equal(dispatcher.active, 4);
+    assert.deepEqual(dispatcher.settleBurst(runs[0]!), { ok: true });
+    const thrown = dispatcher.settleBurst(runs[1]!);
+    assert.ok(
+      !(thrown instanceof Promise) && !thrown.ok && (thrown.error as Error).message === "boom",
+    );
+    const resolved = dispatcher.settleBurst(runs[3]!);
+    const rejected = dispatcher.settleBurst(runs[4]!);
+    assert.ok(resolved instanceof Promise && rejected instanceof Promise);
+    assert.deepEqual(await resolved, { ok: true, value: 7 });
+    const failure = await rejected;
+    assert.ok(!failure.ok && (failure.error as Error).message === "later" && !failure.timedOut);
+    assert.equal(dispatcher.active, 0);
+  });
+
+  it("reads the monotonic clock again only when the wall clock's millisecond changed", () => {
+    const dispatcher = new Dispatcher();
+    const clock = new ManualClock(1_000);
+    let monotonicReads = 0;
+    const counting = {
+      nowMs: () => clock.nowMs(),
+      monotonicMs: () => {
+        monotonicReads++;
+        return clock.monotonicMs();
+      },
+    };
+    const runs = [
+      call(() => {}),
+      call(() => void clock.advance(5)),
+      call(() => {}),
+      call(() => {}),
+    ];
+    dispatcher.callBurst(runs, counting, { calling: undefined });
+    const start = runs[0]!.startMono;
+    assert.deepEqual(
+      runs.map((run) => run.startMono - start),
+      [0, 0, 5, 5],
+      "each start is the reading of its millisecond",
+    );
+    assert.equal(monotonicReads, 2);
+  });
+
+  it("calls nothing when closed or when concurrency is limited (the general path applies)", async () => {
+    const limited = new Dispatcher({ concurrency: 2 });
+    let calls = 0;
+    const clock = new ManualClock(0);
+    assert.equal(limited.callBurst([call(() => calls++)], clock, { calling: undefined }), false);
+    const closed = new Dispatcher();
+    await closed.close();
+    assert.equal(closed.callBurst([call(() => calls++)], clock, { calling: undefined }), false);
+    assert.equal(calls, 0);
   });
 });
 
