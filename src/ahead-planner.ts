@@ -1,3 +1,4 @@
+import { RunContext } from "./core/run-context.js";
 import type { DueQueue } from "./core/due-queue.js";
 import type { QueuedRun, Task } from "./core/task.js";
 import {
@@ -5,9 +6,12 @@ import {
   PlannedRun,
   beforeEnd,
   emptyReport,
+  graceMs,
   onTime,
   type RunReport,
 } from "./run-plan.js";
+
+const NO_RUNS: readonly PlannedRun[] = Object.freeze([]);
 
 /** Instants with fewer due entries are not planned ahead: their phase 1 is quick anyway. */
 export const PLAN_AHEAD_MIN_RUNS = 64;
@@ -40,7 +44,19 @@ export class AheadPlanner {
   readonly #host: AheadPlannerHost;
   #atMs = Number.NaN;
   #runs: PlannedRun[] | null = null;
-  /** Tasks admitted at the instant whose next run is not queued yet (see {@link requeue}). */
+  /**
+   * Every planned run is on time (see `onTime`) up to the earliest end of
+   * their grace periods and before the earliest of their following runs.
+   */
+  #graceEndMs = Number.NaN;
+  #followingMs = Number.NaN;
+  /**
+   * Runs admitted at the instant whose task's next run is not queued yet (see
+   * {@link requeue}): the first `#admittedCount` of `#admitted` (the array
+   * `admitDue` returned, which the engine extends), and the tasks in `#requeue`.
+   */
+  #admitted: readonly PlannedRun[] = NO_RUNS;
+  #admittedCount = 0;
   #requeue: Task[] = [];
 
   constructor(host: AheadPlannerHost) {
@@ -76,6 +92,9 @@ export class AheadPlanner {
     const due = queue.takeDue(dueMs) as (Task | PendingRetry)[];
     const runs: PlannedRun[] = [];
     const report = emptyReport();
+    // Bounds within which every planned run is on time (checked once at the instant).
+    let graceEndMs = Number.POSITIVE_INFINITY;
+    let followingMs = Number.POSITIVE_INFINITY;
     for (const item of due) {
       // The same test as at the instant, which thus finds it warm.
       if (item instanceof PendingRetry || !item.readyFor(dueMs)) {
@@ -83,10 +102,20 @@ export class AheadPlanner {
         continue;
       }
       const run = new PlannedRun(item, dueMs, 1, "schedule", null, report);
-      run.followingMs = item.schedule.next(dueMs);
+      const { options } = item;
+      const following = item.schedule.next(dueMs);
+      run.followingMs = following;
+      run.nextMs = beforeEnd(options, following) ?? Number.NaN;
+      // The callback's ctx, made now rather than at the instant (a burst calls only runs with one).
+      if (typeof item.callback === "function" && options.timeoutMs === 0)
+        run.context = new RunContext(run);
+      graceEndMs = Math.min(graceEndMs, dueMs + graceMs(options));
+      if (following !== null) followingMs = Math.min(followingMs, following);
       runs.push(run);
     }
     this.#atMs = dueMs;
+    this.#graceEndMs = graceEndMs;
+    this.#followingMs = followingMs;
     this.#runs = runs;
   }
 
@@ -106,41 +135,63 @@ export class AheadPlanner {
 
   /**
    * At or after the planned instant: the rest of phase 1 for each run still
-   * valid, appending those that start now to `planned`. A task changed
-   * meanwhile is left alone (removed or paused: no run; rescheduled: the
-   * queue has it); one found late past its grace period goes back to the
-   * queue, for the misfire policy.
+   * valid; returns those that start now. A task changed meanwhile is left
+   * alone (removed or paused: no run; rescheduled: the queue has it); one
+   * found late past its grace period goes back to the queue, for the misfire
+   * policy.
    */
-  admitDue(nowMs: number, report: RunReport, planned: PlannedRun[]): void {
-    if (this.#runs === null || this.#atMs > nowMs) return;
-    const { queue } = this.#host;
-    for (const run of this.#take()) {
-      const { task, scheduledAtMs, followingMs } = run;
-      const { options } = task;
-      const ready = task.readyFor(scheduledAtMs);
-      if (!ready && !stillPlanned(run)) continue;
-      if (!onTime(options, scheduledAtMs, followingMs, nowMs)) {
-        queue.push(task, scheduledAtMs);
-        continue;
-      }
-      run.report = report;
-      if (ready) {
-        task.started++;
-        task.running++;
-        planned.push(run);
-      } else if (task.started < options.maxRuns) {
-        // A triggered run started meanwhile: the overlap policy decides.
-        for (const admitted of this.#host.admit(task, [scheduledAtMs], "schedule", report))
-          planned.push(admitted);
-      } // else a triggered run used up maxRuns meanwhile.
-      const nextMs = beforeEnd(options, followingMs);
-      if (nextMs !== null && task.started < options.maxRuns) {
-        // Its next run is known now; queueing it waits until the callbacks have been called.
-        task.nextRunMs = nextMs;
-        this.#requeue.push(task);
+  admitDue(nowMs: number, report: RunReport): PlannedRun[] {
+    if (this.#runs === null || this.#atMs > nowMs) return [];
+    const runs = this.#take();
+    const allOnTime = nowMs <= this.#graceEndMs && nowMs < this.#followingMs;
+    let changed: PlannedRun[] | null = null;
+    let admitted = 0;
+    // Indexed, and one call per run: at a cold instant this loop runs in the
+    // interpreter, where every iterator step and property access costs.
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i] as PlannedRun;
+      // Its next run, if any, is queued once the callbacks have been called (requeue).
+      if (allOnTime && run.task.startPlanned(run.scheduledAtMs, run.nextMs)) {
+        run.report = report;
+        runs[admitted++] = run;
       } else {
-        this.#host.reschedule(task, null);
+        (changed ??= []).push(run);
       }
+    }
+    runs.length = admitted;
+    this.#admitted = runs;
+    this.#admittedCount = admitted;
+    if (changed !== null) for (const run of changed) this.#admitChanged(run, nowMs, report, runs);
+    return runs;
+  }
+
+  /** {@link admitDue} for a run whose task changed since planning, or that is late. */
+  #admitChanged(run: PlannedRun, nowMs: number, report: RunReport, planned: PlannedRun[]): void {
+    const { task, scheduledAtMs, followingMs } = run;
+    const { options } = task;
+    const ready = task.readyFor(scheduledAtMs);
+    if (!ready && !stillPlanned(run)) return;
+    if (!onTime(options, scheduledAtMs, followingMs, nowMs)) {
+      this.#host.queue.push(task, scheduledAtMs);
+      return;
+    }
+    run.report = report;
+    if (ready) {
+      task.started++;
+      task.running++;
+      planned.push(run);
+    } else if (task.started < options.maxRuns) {
+      // A triggered run started meanwhile: the overlap policy decides.
+      for (const admitted of this.#host.admit(task, [scheduledAtMs], "schedule", report))
+        planned.push(admitted);
+    } // else a triggered run used up maxRuns meanwhile.
+    const nextMs = beforeEnd(options, followingMs);
+    if (nextMs !== null && task.started < options.maxRuns) {
+      // Its next run is known now; queueing it waits until the callbacks have been called.
+      task.nextRunMs = nextMs;
+      this.#requeue.push(task);
+    } else {
+      this.#host.reschedule(task, null);
     }
   }
 
@@ -150,13 +201,24 @@ export class AheadPlanner {
    * once the instant's callbacks have started, which is all that is late.
    */
   requeue(): void {
+    const runs = this.#admitted;
+    const count = this.#admittedCount;
+    this.#admitted = NO_RUNS;
+    this.#admittedCount = 0;
+    for (let i = 0; i < count; i++) {
+      const run = runs[i] as PlannedRun;
+      if (run.task.nextRunMs === run.nextMs) this.#queueNext(run.task);
+    }
     const tasks = this.#requeue;
     if (tasks.length === 0) return;
     this.#requeue = [];
-    for (const task of tasks) {
-      if (!task.removed && task.state === "active" && task.queueBucket === null)
-        this.#host.reschedule(task, task.nextRunMs);
-    }
+    for (const task of tasks) this.#queueNext(task);
+  }
+
+  /** Queues the task's next run (its `nextRunMs`), unless it was removed, paused or queued meanwhile. */
+  #queueNext(task: Task): void {
+    if (!task.removed && task.state === "active" && task.queueBucket === null)
+      this.#host.reschedule(task, task.nextRunMs);
   }
 
   #take(): PlannedRun[] {

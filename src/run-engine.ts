@@ -211,8 +211,7 @@ export class RunEngine {
 
   /** Phase 1: synchronous, so no other call can collect the same entry. */
   #collect(nowMs: number, report: RunReport): PlannedRun[] {
-    const planned: PlannedRun[] = [];
-    this.#planner.admitDue(nowMs, report, planned);
+    const planned = this.#planner.admitDue(nowMs, report);
     for (
       let due = this.#queue.takeDue(nowMs);
       due !== undefined;

@@ -1,6 +1,7 @@
-import type { DispatchOutcome, DispatchRequest } from "./core/dispatcher.js";
+import type { BurstCall, DispatchOutcome } from "./core/dispatcher.js";
+import type { RunContext } from "./core/run-context.js";
 import type { DueBucket, QueueItem } from "./core/due-queue.js";
-import type { ResolvedTaskOptions, Task } from "./core/task.js";
+import type { CallbackInput, ResolvedTaskOptions, Task } from "./core/task.js";
 import type { RunTrigger } from "./events.js";
 import type { Claim, RunRecord } from "./store/store.js";
 
@@ -32,8 +33,9 @@ export class PendingRetry implements QueueItem {
  * One attempt from planning to recording. It is also the request given to the
  * Dispatcher, so that a burst of runs allocates one object per run.
  */
-export class PlannedRun implements DispatchRequest {
+export class PlannedRun implements BurstCall {
   readonly task: Task;
+  readonly callback: CallbackInput;
   // Copied from the task (its options never change) so the dispatcher reads fields, not getters.
   readonly taskName: string;
   readonly payload: unknown;
@@ -57,8 +59,15 @@ export class PlannedRun implements DispatchRequest {
   inFlight = false;
   /** For a run planned ahead: the task's following occurrence (null: none), computed while planning. */
   followingMs: number | null = null;
+  /** For a run planned ahead: the task's next run after this one, NaN when none (past `endAt`). */
+  nextMs = Number.NaN;
   /** Set when an inline callback returned synchronously, until phase 3 takes it. */
   outcome: DispatchOutcome | null = null;
+  /** The callback's ctx, made while planning a run a burst is to call (see `Dispatcher.callBurst`). */
+  context: RunContext | undefined = undefined;
+  /** What a burst's call returned or threw, until the outcome is taken. */
+  result: unknown = undefined;
+  threw = false;
   /** Aborted when the lease of the run's claim is lost (shared stores only; else undefined, the fast path). */
   signal: AbortSignal | undefined = undefined;
 
@@ -72,6 +81,7 @@ export class PlannedRun implements DispatchRequest {
   ) {
     this.task = task;
     this.taskName = task.name;
+    this.callback = task.callback;
     this.payload = task.options.payload;
     this.timeoutMs = task.options.timeoutMs;
     this.scheduledAtMs = scheduledAtMs;

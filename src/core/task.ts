@@ -275,6 +275,20 @@ export class Task implements QueueItem {
     return this.takenFor(scheduledAtMs) && this.idle && this.started < this.options.maxRuns;
   }
 
+  /**
+   * Starts the run planned for `scheduledAtMs` if the task is still
+   * {@link readyFor} it: counts it started and running, and makes `nextMs`
+   * (NaN: none) its next run unless that was its last (`maxRuns`). Returns
+   * false, changing nothing, when the task is not ready.
+   */
+  startPlanned(scheduledAtMs: number, nextMs: number): boolean {
+    if (!this.readyFor(scheduledAtMs)) return false;
+    this.running++;
+    this.started++;
+    this.nextRunMs = this.started < this.options.maxRuns ? nextMs : Number.NaN;
+    return true;
+  }
+
   /** The public snapshot. */
   info(): TaskInfo {
     return {
