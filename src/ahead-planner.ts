@@ -1,6 +1,6 @@
 import { RunContext } from "./core/run-context.js";
 import type { DueQueue } from "./core/due-queue.js";
-import type { QueuedRun, Task } from "./core/task.js";
+import type { QueuedRun, Task, TaskCallback } from "./core/task.js";
 import {
   PendingRetry,
   PlannedRun,
@@ -28,6 +28,8 @@ export interface AheadPlannerHost {
   ): PlannedRun[];
   /** Queues the task's next run (null: none), as phase 1 does after taking a run. */
   reschedule(task: Task, nextMs: number | null): void;
+  /** The function defined for a handler name, if any. */
+  handler(name: string): TaskCallback | undefined;
 }
 
 /**
@@ -106,9 +108,14 @@ export class AheadPlanner {
       const following = item.schedule.next(dueMs);
       run.followingMs = following;
       run.nextMs = beforeEnd(options, following) ?? Number.NaN;
-      // The callback's ctx, made now rather than at the instant (a burst calls only runs with one).
-      if (typeof item.callback === "function" && options.timeoutMs === 0)
+      // A burst calls the runs that have a ctx: made now, for functions (a handler
+      // name is looked up now) without a timeout.
+      const callback =
+        typeof item.callback === "string" ? this.#host.handler(item.callback) : item.callback;
+      if (typeof callback === "function" && options.timeoutMs === 0) {
+        run.callback = callback;
         run.context = new RunContext(run);
+      }
       graceEndMs = Math.min(graceEndMs, dueMs + graceMs(options));
       if (following !== null) followingMs = Math.min(followingMs, following);
       runs.push(run);

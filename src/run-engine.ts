@@ -66,6 +66,7 @@ export class RunEngine {
       queue: this.#queue,
       admit: (task, runs, trigger, report) => this.#admit(task, runs, trigger, report),
       reschedule: (task, nextMs) => this.#reschedule(task, nextMs),
+      handler: (name) => this.#host.handler(name),
     });
   }
 

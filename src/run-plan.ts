@@ -35,7 +35,8 @@ export class PendingRetry implements QueueItem {
  */
 export class PlannedRun implements BurstCall {
   readonly task: Task;
-  readonly callback: CallbackInput;
+  /** The task's callback; for a run planned ahead, a handler name is replaced by its function. */
+  callback: CallbackInput;
   // Copied from the task (its options never change) so the dispatcher reads fields, not getters.
   readonly taskName: string;
   readonly payload: unknown;

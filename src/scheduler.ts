@@ -158,6 +158,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       throw new InvalidArgumentError("name", "a non-empty string", name);
     if (typeof handler !== "function")
       throw new InvalidArgumentError("handler", "a function", handler);
+    // Runs planned ahead looked handlers up when planned: a redefined one is not theirs any more.
+    if (this.#handlers.has(name)) this.#engine.cancelPlanned();
     this.#handlers.set(name, handler);
     return this;
   }

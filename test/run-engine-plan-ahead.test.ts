@@ -328,6 +328,29 @@ for (const listening of [true, false]) {
       assert.equal(report.succeeded, PLAN_AHEAD_MIN_RUNS + 1);
     });
 
+    it("calls handlers given by name as looked up when planned, or as redefined (planned runs cancelled)", async () => {
+      const { clock, engine, add, handlers } = await harness(listening);
+      const calls: string[] = [];
+      handlers.set("h", () => void calls.push("first"));
+      for (let i = 0; i < PLAN_AHEAD_MIN_RUNS; i++) {
+        const task = add(`named${i}`, () => {});
+        (task as { callback: unknown }).callback = "h";
+      }
+      engine.planAhead(T);
+      clock.set(T);
+      assert.equal((await engine.runDue(T)).succeeded, PLAN_AHEAD_MIN_RUNS);
+      assert.deepEqual(new Set(calls), new Set(["first"]));
+      assert.equal(calls.length, PLAN_AHEAD_MIN_RUNS);
+      // What Scheduler.defineHandler does when a name is defined again.
+      const next = T + 3_600_000;
+      engine.planAhead(next);
+      handlers.set("h", () => void calls.push("second"));
+      engine.cancelPlanned();
+      clock.set(next);
+      assert.equal((await engine.runDue(next)).succeeded, PLAN_AHEAD_MIN_RUNS);
+      assert.equal(calls.filter((which) => which === "second").length, PLAN_AHEAD_MIN_RUNS);
+    });
+
     it("lists planned tasks among those due soon (what is claimed ahead)", async () => {
       const { engine, burst } = await harness(listening);
       const { list } = burst(PLAN_AHEAD_MIN_RUNS);
