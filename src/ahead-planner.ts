@@ -158,7 +158,7 @@ export class AheadPlanner {
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i] as PlannedRun;
       // Its next run, if any, is queued once the callbacks have been called (requeue).
-      if (allOnTime && run.task.startPlanned(run.scheduledAtMs, run.nextMs)) {
+      if (allOnTime && run.task.startPlanned(run.scheduledAtMs, run.nextMs, nowMs)) {
         run.report = report;
         runs[admitted++] = run;
       } else {

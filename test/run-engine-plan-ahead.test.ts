@@ -192,7 +192,8 @@ for (const listening of [true, false]) {
       const seen: (number | null)[] = [];
       // Registered last, so its callback runs after the others': it moves three of them.
       add("mover", (ctx) => {
-        seen.push(tasks.get(ctx.taskName)?.info().nextRun?.getTime() ?? null);
+        const info = tasks.get(ctx.taskName)?.info();
+        seen.push(info?.nextRun?.getTime() ?? null, info?.lastRun?.getTime() ?? null);
         engine.pause(paused);
         removed.removed = true;
         engine.detach(removed);
@@ -203,7 +204,7 @@ for (const listening of [true, false]) {
       clock.set(T);
       const report = await engine.runDue(T);
       assert.equal(report.ran, list.length + 1);
-      assert.deepEqual(seen, [T + 3_600_000], "a callback sees its task's next run");
+      assert.deepEqual(seen, [T + 3_600_000, T], "a callback sees its task's next and last run");
       assert.ok(Number.isNaN(paused.nextRunMs));
       assert.ok(Number.isNaN(removed.nextRunMs));
       assert.equal(resumed.nextRunMs, T + 3_600_000);

@@ -276,15 +276,17 @@ export class Task implements QueueItem {
   }
 
   /**
-   * Starts the run planned for `scheduledAtMs` if the task is still
-   * {@link readyFor} it: counts it started and running, and makes `nextMs`
-   * (NaN: none) its next run unless that was its last (`maxRuns`). Returns
-   * false, changing nothing, when the task is not ready.
+   * Starts the run planned for `scheduledAtMs` at `nowMs` if the task is
+   * still {@link readyFor} it: counts it started and running, and makes
+   * `nextMs` (NaN: none) its next run unless that was its last (`maxRuns`).
+   * Returns false, changing nothing, when the task is not ready.
    */
-  startPlanned(scheduledAtMs: number, nextMs: number): boolean {
+  startPlanned(scheduledAtMs: number, nextMs: number, nowMs: number): boolean {
     if (!this.readyFor(scheduledAtMs)) return false;
     this.running++;
     this.started++;
+    // Made exact once the callback has been called; its callback sees this run as the last.
+    this.lastRunMs = nowMs;
     this.nextRunMs = this.started < this.options.maxRuns ? nextMs : Number.NaN;
     return true;
   }
