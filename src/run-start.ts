@@ -159,8 +159,9 @@ export class RunStarter {
    * leases to watch: the dispatcher calls every inline callback back to back,
    * and what starting a run records (counts, start times, outcomes) is done
    * afterwards, so that the last callback of a burst is not delayed by the
-   * bookkeeping of all those before it. Runs the dispatcher left (module
-   * handlers, timeouts, a closed dispatcher) then start one by one.
+   * bookkeeping of all those before it. Runs not prepared for a burst (not
+   * planned ahead, module handlers, timeouts), or all of them when the
+   * dispatcher is closed or limits concurrency, then start one by one.
    */
   #startBurst(runs: readonly PlannedRun[], finished: Promise<void>[]): void {
     const { clock, dispatcher } = this.#host;
