@@ -166,9 +166,9 @@ export class Dispatcher {
 
   /**
    * `run({ kind: "inline", fn }, request)` without the target object, in one
-   * flat method for the common case (a cold burst runs it ten thousand times
-   * before V8 optimizes it): no timeout, no outer signal, no concurrency
-   * limit, so no queue, timer or AbortController.
+   * flat method for the common case (a burst started run by run, announcing
+   * each, runs it ten thousand times, cold at first): no timeout, no outer
+   * signal, no concurrency limit, so no queue, timer or AbortController.
    */
   runInline(
     fn: TaskCallback,
