@@ -186,11 +186,7 @@ export class RunStarter {
       // A synchronous callback ended when the next one started.
       if (previousSync !== null) previousSync.endMono = startMono;
       previousSync = null;
-      run.claimed = true;
-      run.inFlight = true;
-      run.report.ran++;
-      run.startedAtMs = Math.round(wallOffset + startMono);
-      run.task.lastRunMs = run.startedAtMs;
+      this.#markStarted(run, startMono, wallOffset);
       if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = endMono;
@@ -211,25 +207,19 @@ export class RunStarter {
     const wallOffset = clock.nowMs() - clock.monotonicMs();
     let previousSync: PlannedRun | null = null;
     for (const run of runs) {
-      run.claimed = true;
       if (run.claim !== null && host.leases !== undefined)
         run.signal = host.leases.signal(run.claim);
       this.#inFlight++;
-      run.inFlight = true;
-      const { task } = run;
-      run.report.ran++;
       const startMono = clock.monotonicMs();
       // The reading that starts this run also ends the synchronous callback before it.
       if (previousSync !== null) previousSync.endMono = startMono;
       previousSync = null;
-      run.startMono = startMono;
-      run.startedAtMs = Math.round(wallOffset + startMono);
-      task.lastRunMs = run.startedAtMs;
+      this.#markStarted(run, startMono, wallOffset);
       if (announce) {
         this.#announce(run);
         run.startMono = clock.monotonicMs();
       }
-      const callback = task.callback;
+      const callback = run.task.callback;
       let outcome: DispatchOutcome | Promise<DispatchOutcome>;
       this.#current.calling = run;
       try {
@@ -245,6 +235,16 @@ export class RunStarter {
     if (previousSync !== null) previousSync.endMono = clock.monotonicMs();
     // Callbacks that returned synchronously are recorded after every run of the batch has started.
     for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
+  }
+
+  /** What starting a run records on it and its task: started at `startMono` (monotonic ms). */
+  #markStarted(run: PlannedRun, startMono: number, wallOffset: number): void {
+    run.claimed = true;
+    run.inFlight = true;
+    run.report.ran++;
+    run.startMono = startMono;
+    run.startedAtMs = Math.round(wallOffset + startMono);
+    run.task.lastRunMs = run.startedAtMs;
   }
 
   /**
