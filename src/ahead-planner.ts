@@ -136,9 +136,9 @@ export class AheadPlanner {
     }
   }
 
-  /** Appends the tasks of runs planned for `untilMs` or earlier (what may be claimed ahead). */
-  dueBy(untilMs: number, out: Task[]): void {
-    if (this.#runs === null || this.#atMs > untilMs) return;
+  /** Appends the tasks of runs planned after `afterMs` and by `untilMs` (what may be claimed ahead). */
+  dueBy(untilMs: number, out: Task[], afterMs = Number.NEGATIVE_INFINITY): void {
+    if (this.#runs === null || this.#atMs > untilMs || this.#atMs <= afterMs) return;
     for (const run of this.#runs) if (stillPlanned(run)) out.push(run.task);
   }
 

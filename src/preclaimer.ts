@@ -11,13 +11,16 @@ export interface PreclaimerHost {
   readonly leaseMs: number;
   /** When the next heap entry falls due, or null. */
   nextDueMs(): number | null;
-  /** Tasks falling due by `untilMs` that would start at once. */
-  dueBy(untilMs: number, limit: number): Task[];
+  /** Tasks falling due after `afterMs` and by `untilMs` that would start at once. */
+  dueBy(untilMs: number, limit: number, afterMs: number): Task[];
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
 }
 
-/** Lead before the first measurement, in ms. */
-export const INITIAL_LEAD_MS = 200;
+/**
+ * Lead before the first measurement, in ms: the most, since a first claim of
+ * ten thousand runs, on cold code, takes SQLite 150 ms or more.
+ */
+export const INITIAL_LEAD_MS = 1_000;
 /** Bounds of the lead, in ms. */
 export const MIN_LEAD_MS = 50;
 export const MAX_LEAD_MS = 1_000;
@@ -33,8 +36,11 @@ export const MAX_BATCH = 50_000;
  * still start at their time, from the timer loop); a run claimed ahead and not
  * started (task removed, paused, replaced, or not started by phase 1) is given
  * back with `unclaim`, its key unspent. The lead adapts to how long claiming
- * took (twice that, plus 20 ms, within 50–1000 ms). One unref'd timer; off for
- * stores without `unclaim` and for manual clocks.
+ * took (twice that, plus 20 ms, within 50–1000 ms). Each round looks only at
+ * instants the rounds before it had not reached, so that polling while a big
+ * instant approaches does not walk its tasks again and again; a task
+ * registered for an instant already looked at is claimed when due. One
+ * unref'd timer; off for stores without `unclaim` and for manual clocks.
  */
 export class Preclaimer {
   readonly #host: PreclaimerHost;
@@ -105,8 +111,12 @@ export class Preclaimer {
     // Unused ones: their due time passed a lease ago and nobody asked.
     await host.store.releaseUnused(nowMs - Math.max(host.leaseMs, 5_000));
     const requests = [];
-    this.#coveredUntilMs = nowMs + this.#leadMs;
-    for (const task of host.dueBy(this.#coveredUntilMs, MAX_BATCH)) {
+    const afterMs = this.#coveredUntilMs;
+    const untilMs = Math.max(afterMs, nowMs + this.#leadMs);
+    const due = host.dueBy(untilMs, MAX_BATCH, afterMs);
+    // A full batch may have left some out: the next round looks from the same point.
+    this.#coveredUntilMs = due.length < MAX_BATCH ? untilMs : afterMs;
+    for (const task of due) {
       // Runs already due are the timer loop's to claim.
       if (!(task.nextRunMs > nowMs)) continue;
       requests.push({
@@ -118,8 +128,9 @@ export class Preclaimer {
     }
     if (requests.length === 0) return;
     const started = host.clock.monotonicMs();
-    await host.store.preclaim(requests);
+    const claimed = await host.store.preclaim(requests);
     const tookMs = host.clock.monotonicMs() - started;
-    this.#leadMs = Math.min(MAX_LEAD_MS, Math.max(MIN_LEAD_MS, 2 * tookMs + 20));
+    // A round that claimed nothing (all claimed already, or refused) says little of what claiming costs.
+    if (claimed > 0) this.#leadMs = Math.min(MAX_LEAD_MS, Math.max(MIN_LEAD_MS, 2 * tookMs + 20));
   }
 }

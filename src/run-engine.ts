@@ -133,15 +133,16 @@ export class RunEngine {
   }
 
   /**
-   * Tasks whose next scheduled run falls due by `untilMs` and would start at
-   * once (none of their runs in flight or queued), at most `limit`: what may
-   * be claimed a little ahead of time. Pending retries are left out.
+   * Tasks whose next scheduled run falls due after `afterMs` and by `untilMs`
+   * and would start at once (none of their runs in flight or queued), at most
+   * `limit`: what may be claimed a little ahead of time. Pending retries are
+   * left out.
    */
-  dueBy(untilMs: number, limit: number): Task[] {
+  dueBy(untilMs: number, limit: number, afterMs = Number.NEGATIVE_INFINITY): Task[] {
     const tasks: Task[] = [];
-    this.#planner.dueBy(untilMs, tasks);
+    this.#planner.dueBy(untilMs, tasks, afterMs);
     const items: (Task | PendingRetry)[] = [];
-    this.#queue.collectDue(untilMs, limit - tasks.length, items);
+    this.#queue.collectDue(untilMs, limit - tasks.length, items, afterMs);
     for (const item of items) {
       if (item instanceof PendingRetry) continue;
       if (item.idle) tasks.push(item);

@@ -168,7 +168,7 @@ export function createComponents(
     nodeId,
     leaseMs,
     nextDueMs: () => engine.nextDueMs(),
-    dueBy: (untilMs, limit) => engine.dueBy(untilMs, limit),
+    dueBy: (untilMs, limit, afterMs) => engine.dueBy(untilMs, limit, afterMs),
     emit,
   });
   const maintenance = new Maintenance({

@@ -4,9 +4,12 @@
  * claims nobody used are given back with their keys unspent.
  */
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { Dispatcher } from "../src/core/dispatcher.js";
+import type { Task } from "../src/core/task.js";
 import { LeasedStore } from "../src/leased-store.js";
+import { Preclaimer } from "../src/preclaimer.js";
 import { Scheduler } from "../src/scheduler.js";
 import type { ClaimRequest, Store } from "../src/store/store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -61,6 +64,47 @@ describe("claiming ahead", () => {
       // "a" was used: its key is taken.
       assert.equal(await store.claimRun(request("a")), null);
     } finally {
+      ahead.stopRenewing();
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it("looks at an approaching instant's tasks once, however often it polls", async () => {
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path });
+    const clock = new SystemClock();
+    await store.open({ nodeId: "n", clock });
+    const ahead = leased(store);
+    const dueMs = clock.nowMs() + 400;
+    const tasks = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, nextRunMs: dueMs }));
+    let rounds = 0;
+    let walked = 0;
+    const preclaimer = new Preclaimer({
+      store: ahead,
+      clock,
+      nodeId: "n",
+      leaseMs: 60_000,
+      nextDueMs: () => dueMs,
+      dueBy: (untilMs, _limit, afterMs) => {
+        rounds++;
+        const due = dueMs > afterMs && dueMs <= untilMs ? tasks : [];
+        walked += due.length;
+        return due as unknown as Task[];
+      },
+      emit: () => {},
+    });
+    try {
+      preclaimer.start();
+      await sleep(300);
+      assert.ok(rounds >= 3, `polled ${rounds} times`);
+      assert.equal(walked, tasks.length, "each task looked at once");
+      const [claim] = await ahead.claimRuns([
+        { taskName: "t7", scheduledAt: dueMs, nodeId: "n", leaseMs: 60_000 },
+      ]);
+      assert.equal(claim?.taskName, "t7", "claimed ahead");
+    } finally {
+      await preclaimer.stop();
       ahead.stopRenewing();
       await store.close();
       await db.cleanup();

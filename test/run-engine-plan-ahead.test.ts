@@ -359,6 +359,9 @@ for (const listening of [true, false]) {
       assert.equal(engine.dueBy(T, 10_000).length, list.length);
       engine.pause(list[0] as Task);
       assert.equal(engine.dueBy(T, 10_000).length, list.length - 1);
+      // Only instants after `afterMs`: what a later round of claiming ahead has not seen.
+      assert.equal(engine.dueBy(T, 10_000, T).length, 0);
+      assert.equal(engine.dueBy(T, 10_000, T - 1).length, list.length - 1);
     });
   });
 }

@@ -122,15 +122,17 @@ export class DueQueue<T extends QueueItem> {
   }
 
   /**
-   * Appends to `out` the items due at or before `untilMs`, earliest instant
-   * first, without removing them, stopping at `limit` items.
+   * Appends to `out` the items due after `afterMs` and at or before
+   * `untilMs`, earliest instant first, without removing them, stopping at
+   * `limit` items.
    */
-  collectDue(untilMs: number, limit: number, out: T[]): void {
+  collectDue(untilMs: number, limit: number, out: T[], afterMs = Number.NEGATIVE_INFINITY): void {
     const buckets: DueBucket<T>[] = [];
     this.#heap.collectDue(untilMs, Number.POSITIVE_INFINITY, buckets);
     buckets.sort((a, b) => a.key - b.key);
     let found = 0;
     for (const bucket of buckets) {
+      if (bucket.key <= afterMs) continue;
       for (const item of bucket.items) {
         if (found++ >= limit) return;
         out.push(item);
