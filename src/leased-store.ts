@@ -1,4 +1,5 @@
 import type { LeaseLostError } from "./errors.js";
+import { ClaimsAhead } from "./claims-ahead.js";
 import { LeaseKeeper } from "./store/lease-keeper.js";
 import type {
   Claim,
@@ -38,8 +39,8 @@ export class LeasedStore implements Store {
   readonly #store: Store;
   readonly #host: LeasedStoreHost;
   #keeper: LeaseKeeper | undefined;
-  /** Claims taken ahead of their due time ({@link preclaim}), by `taskName\0scheduledAt`, until asked for. */
-  readonly #ahead = new Map<string, Claim>();
+  /** Claims taken ahead of their due time ({@link preclaim}), until asked for. */
+  readonly #ahead = new ClaimsAhead();
   /** The preclaim in flight: claims wait for it, so that they never race it for a key. */
   #preclaiming: Promise<unknown> | undefined;
 
@@ -205,7 +206,8 @@ export class LeasedStore implements Store {
   async preclaim(requests: readonly ClaimRequest[]): Promise<number> {
     if (this.#store.unclaim === undefined || this.#preclaiming !== undefined) return 0;
     const fresh = requests.filter(
-      (request) => request.manual !== true && !this.#ahead.has(aheadKey(request)),
+      (request) =>
+        request.manual !== true && !this.#ahead.has(request.taskName, request.scheduledAt),
     );
     if (fresh.length === 0) return 0;
     const pending = this.#claimDirect(fresh);
@@ -219,7 +221,7 @@ export class LeasedStore implements Store {
     let claimed = 0;
     for (const claim of claims) {
       if (claim === null) continue;
-      this.#ahead.set(aheadKey(claim), claim);
+      this.#ahead.add(claim);
       claimed++;
     }
     return claimed;
@@ -236,9 +238,7 @@ export class LeasedStore implements Store {
    * the run): their keys are not spent. Resolves with how many.
    */
   async releaseUnused(beforeMs: number): Promise<number> {
-    const stale: Claim[] = [];
-    for (const claim of this.#ahead.values()) if (claim.scheduledAt < beforeMs) stale.push(claim);
-    for (const claim of stale) this.#ahead.delete(aheadKey(claim));
+    const stale = this.#ahead.takeBefore(beforeMs);
     await Promise.all(stale.map((claim) => this.unclaim(claim)));
     return stale.length;
   }
@@ -253,17 +253,20 @@ export class LeasedStore implements Store {
     const answers: (Claim | null)[] = new Array<Claim | null>(requests.length).fill(null);
     const rest: ClaimRequest[] = [];
     const restIndex: number[] = [];
-    requests.forEach((request, index) => {
-      const key = aheadKey(request);
-      const claim = request.manual === true ? undefined : this.#ahead.get(key);
-      if (claim !== undefined && claim.nodeId === request.nodeId) {
-        this.#ahead.delete(key);
+    const ahead = this.#ahead;
+    for (let index = 0; index < requests.length; index++) {
+      const request = requests[index] as ClaimRequest;
+      const claim =
+        request.manual === true
+          ? undefined
+          : ahead.take(request.taskName, request.scheduledAt, request.nodeId);
+      if (claim !== undefined) {
         answers[index] = claim;
       } else {
         rest.push(request);
         restIndex.push(index);
       }
-    });
+    }
     if (rest.length > 0) {
       const claimed = await this.#claimDirect(rest);
       claimed.forEach((claim, i) => (answers[restIndex[i] as number] = claim));
@@ -275,8 +278,4 @@ export class LeasedStore implements Store {
     if (request.exclusive !== undefined || !this.#host.exclusive(request.taskName)) return request;
     return { ...request, exclusive: true };
   }
-}
-
-function aheadKey(run: { readonly taskName: string; readonly scheduledAt: number }): string {
-  return `${run.taskName}\u0000${run.scheduledAt}`;
 }
