@@ -1,6 +1,7 @@
 import { RunContext } from "./core/run-context.js";
 import type { DueQueue } from "./core/due-queue.js";
 import type { QueuedRun, Task, TaskCallback } from "./core/task.js";
+import type { Claim } from "./store/store.js";
 import {
   PendingRetry,
   PlannedRun,
@@ -30,6 +31,15 @@ export interface AheadPlannerHost {
   reschedule(task: Task, nextMs: number | null): void;
   /** The function defined for a handler name, if any. */
   handler(name: string): TaskCallback | undefined;
+  /** Claims taken ahead of their time (stores that claim ahead): planned runs take theirs. */
+  readonly claimsAhead?: ClaimsAheadSource;
+}
+
+/** Where planning takes the claims taken ahead for its runs, and gives back those of runs that do not start. */
+export interface ClaimsAheadSource {
+  /** Removes and returns the claim taken ahead for that run, if any. */
+  take(taskName: string, scheduledAtMs: number): Claim | undefined;
+  giveBack(claim: Claim): void;
 }
 
 /**
@@ -40,7 +50,9 @@ export interface AheadPlannerHost {
  * the instant, each run is checked against what happened meanwhile (paused,
  * removed, rescheduled, a triggered run in flight, late past its grace)
  * before it counts as started. Entries of any other kind stay queued for the
- * ordinary phase 1.
+ * ordinary phase 1. On a store that claims ahead, each run takes the claim
+ * taken ahead for it, so that the instant asks the store nothing; a run that
+ * does not start gives its claim back.
  */
 export class AheadPlanner {
   readonly #host: AheadPlannerHost;
@@ -94,6 +106,7 @@ export class AheadPlanner {
     const queue = this.#host.queue;
     if (this.#runs !== null || queue.peekKey() !== dueMs) return;
     const due = queue.takeDue(dueMs) as (Task | PendingRetry)[];
+    const { claimsAhead } = this.#host;
     const runs: PlannedRun[] = [];
     const report = emptyReport();
     // Bounds within which every planned run is on time (checked once at the instant).
@@ -105,7 +118,9 @@ export class AheadPlanner {
         queue.push(item, dueMs);
         continue;
       }
-      const run = new PlannedRun(item, dueMs, 1, "schedule", null, report);
+      const claim = claimsAhead?.take(item.name, dueMs);
+      const run = new PlannedRun(item, dueMs, 1, "schedule", claim ?? null, report);
+      if (claim !== undefined) run.claimed = true;
       const { options } = item;
       const following = item.schedule.next(dueMs);
       run.followingMs = following;
@@ -132,8 +147,18 @@ export class AheadPlanner {
   cancel(): void {
     const runs = this.#take();
     for (const run of runs) {
+      this.#giveBackClaim(run);
       if (stillPlanned(run)) this.#host.queue.push(run.task, run.scheduledAtMs);
     }
+  }
+
+  /** A planned run that will not start as planned gives back the claim it took, for whoever claims the run next. */
+  #giveBackClaim(run: PlannedRun): void {
+    const { claim } = run;
+    if (claim === null) return;
+    run.claim = null;
+    run.claimed = false;
+    this.#host.claimsAhead?.giveBack(claim);
   }
 
   /** Appends the tasks of runs planned after `afterMs` and by `untilMs` (what may be claimed ahead). */
@@ -178,6 +203,7 @@ export class AheadPlanner {
   #admitChanged(run: PlannedRun, nowMs: number, report: RunReport, planned: PlannedRun[]): void {
     const { task, scheduledAtMs, followingMs } = run;
     const { options } = task;
+    this.#giveBackClaim(run);
     const ready = task.readyFor(scheduledAtMs);
     if (!ready && !stillPlanned(run)) return;
     if (!onTime(options, scheduledAtMs, followingMs, nowMs)) {

@@ -227,6 +227,16 @@ export class LeasedStore implements Store {
     return claimed;
   }
 
+  /** Removes and returns the claim taken ahead for that run by `nodeId`, if any: the caller now holds it. */
+  takeAhead(taskName: string, scheduledAt: number, nodeId: string): Claim | undefined {
+    return this.#ahead.take(taskName, scheduledAt, nodeId);
+  }
+
+  /** Holds again a claim {@link takeAhead} gave out, until asked for or released as unused. */
+  returnAhead(claim: Claim): void {
+    this.#ahead.add(claim);
+  }
+
   /** True when this store can claim ahead (it can give back an unused claim without spending its key). */
   get canClaimAhead(): boolean {
     return this.#store.shared && this.#store.unclaim !== undefined;

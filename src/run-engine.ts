@@ -4,7 +4,7 @@ import { planDueRuns } from "./core/misfire.js";
 import { decideOverlap } from "./core/overlap.js";
 import type { Schedule } from "./core/schedule.js";
 import type { QueuedRun, ResolvedTaskOptions, Task } from "./core/task.js";
-import { AheadPlanner } from "./ahead-planner.js";
+import { AheadPlanner, type ClaimsAheadSource } from "./ahead-planner.js";
 import type { RunTrigger } from "./events.js";
 import { recordAttempt, type RunFinishHost } from "./run-finish.js";
 import {
@@ -24,6 +24,8 @@ import type { Claim } from "./store/store.js";
 /** What the engine needs from its Scheduler. */
 export interface RunEngineHost extends RunStartHost, RunFinishHost {
   readonly dispatcher: Dispatcher;
+  /** Stores that claim ahead: where runs planned ahead take their claims. */
+  readonly claimsAhead?: ClaimsAheadSource;
   poke(dueMs: number): void;
 }
 
@@ -67,6 +69,7 @@ export class RunEngine {
       admit: (task, runs, trigger, report) => this.#admit(task, runs, trigger, report),
       reschedule: (task, nextMs) => this.#reschedule(task, nextMs),
       handler: (name) => this.#host.handler(name),
+      ...(host.claimsAhead === undefined ? {} : { claimsAhead: host.claimsAhead }),
     });
   }
 

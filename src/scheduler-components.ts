@@ -15,6 +15,7 @@ import { StoreHealth } from "./store-health.js";
 import { RunEngine } from "./run-engine.js";
 import type { RunReport } from "./run-plan.js";
 import type { SchedulerSettings } from "./scheduler-settings.js";
+import type { Claim } from "./store/store.js";
 import { RegistrationValidator } from "./task-registration.js";
 import { isManualClock } from "./time/clock.js";
 import { TimerLoop } from "./time/timer-loop.js";
@@ -100,6 +101,15 @@ export function createComponents(
     isCurrent: (task) => tasks.get(task.name) === task,
     handler: (name) => handlers.get(name),
     poke: (dueMs) => loop.poke(dueMs),
+    ...(leased.canClaimAhead
+      ? {
+          claimsAhead: {
+            take: (taskName: string, scheduledAtMs: number) =>
+              leased.takeAhead(taskName, scheduledAtMs, nodeId),
+            giveBack: (claim: Claim) => leased.returnAhead(claim),
+          },
+        }
+      : {}),
     ...(store.shared
       ? {
           // Aborting runs whose lease is lost costs an AbortSignal per run: done where a

@@ -7,9 +7,14 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { Dispatcher } from "../src/core/dispatcher.js";
-import type { Task } from "../src/core/task.js";
+import { Task } from "../src/core/task.js";
 import { LeasedStore } from "../src/leased-store.js";
+import { PLAN_AHEAD_MIN_RUNS } from "../src/ahead-planner.js";
+import { CronCache, compileSchedule } from "../src/core/schedule.js";
+import { resolveTaskOptions } from "../src/core/task-options.js";
+import { silentLogger } from "../src/logger.js";
 import { Preclaimer } from "../src/preclaimer.js";
+import { RunEngine } from "../src/run-engine.js";
 import { Scheduler } from "../src/scheduler.js";
 import type { ClaimRequest, Store } from "../src/store/store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -105,6 +110,75 @@ describe("claiming ahead", () => {
       assert.equal(claim?.taskName, "t7", "claimed ahead");
     } finally {
       await preclaimer.stop();
+      ahead.stopRenewing();
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it("planned runs take their claims taken ahead; a run that does not start gives its back unspent", async () => {
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path });
+    const T = Date.parse("2030-01-01T01:00:00Z");
+    const clock = new ManualClock(T - 500);
+    await store.open({ nodeId: "n", clock });
+    const ahead = leased(store);
+    let askedAtInstant = 0;
+    const claimRuns = ahead.claimRuns.bind(ahead);
+    ahead.claimRuns = (requests) => {
+      askedAtInstant += requests.length;
+      return claimRuns(requests);
+    };
+    const engine = new RunEngine({
+      clock,
+      store: ahead,
+      dispatcher: new Dispatcher(),
+      logger: silentLogger,
+      nodeId: "n",
+      leaseMs: 60_000,
+      emit: () => {},
+      hasListeners: () => false,
+      isCurrent: () => true,
+      handler: () => undefined,
+      poke: () => {},
+      claimsAhead: {
+        take: (taskName, scheduledAtMs) => ahead.takeAhead(taskName, scheduledAtMs, "n"),
+        giveBack: (claim) => ahead.returnAhead(claim),
+      },
+    });
+    const cache = new CronCache();
+    let calls = 0;
+    const tasks = Array.from({ length: PLAN_AHEAD_MIN_RUNS }, (_, i) => {
+      const schedule = compileSchedule("0 * * * *", {
+        nowMs: clock.nowMs(),
+        timezone: "UTC",
+        cache,
+      });
+      const task = new Task(`t${i}`, schedule, () => void calls++, resolveTaskOptions({}));
+      engine.schedule(task, T);
+      return task;
+    });
+    try {
+      const requests = engine
+        .dueBy(T, 10_000)
+        .map((task) => ({ taskName: task.name, scheduledAt: T, nodeId: "n", leaseMs: 60_000 }));
+      assert.equal(await ahead.preclaim(requests), tasks.length);
+      engine.planAhead(T);
+      engine.pause(tasks[0] as Task);
+      clock.set(T);
+      const report = await engine.runDue(T);
+      assert.equal(report.ran, tasks.length - 1);
+      assert.equal(calls, tasks.length - 1);
+      assert.equal(askedAtInstant, 0, "the instant asked for no claim");
+      // The paused task's claim went back to those held ahead, and is given back unspent.
+      assert.equal(await ahead.releaseUnused(Number.POSITIVE_INFINITY), 1);
+      assert.notEqual(await store.claimRun({ ...requests[0]!, scheduledAt: T }), null);
+      assert.equal(
+        await store.claimRun({ ...requests[1]!, scheduledAt: T }),
+        null,
+        "spent by its run",
+      );
+    } finally {
       ahead.stopRenewing();
       await store.close();
       await db.cleanup();
