@@ -38,9 +38,10 @@ export const MAX_BATCH = 50_000;
  * back with `unclaim`, its key unspent. The lead adapts to how long claiming
  * took (twice that, plus 20 ms, within 50–1000 ms). Each round looks only at
  * instants the rounds before it had not reached, so that polling while a big
- * instant approaches does not walk its tasks again and again; a task
- * registered for an instant already looked at is claimed when due. One
- * unref'd timer; off for stores without `unclaim` and for manual clocks.
+ * instant approaches does not walk its tasks again and again; a run that
+ * comes to fall due at an instant already looked at (its task registered,
+ * resumed or rescheduled since) is claimed when due. One unref'd timer; off
+ * for stores without `unclaim` and for manual clocks.
  */
 export class Preclaimer {
   readonly #host: PreclaimerHost;
