@@ -18,8 +18,24 @@ import { RunEngine } from "../src/run-engine.js";
 import { Scheduler } from "../src/scheduler.js";
 import type { ClaimRequest, Store } from "../src/store/store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
-import { ManualClock, SystemClock } from "../src/time/clock.js";
+import { ManualClock, SystemClock, type Clock } from "../src/time/clock.js";
 import { tempDb } from "./helpers/durable.js";
+
+/** A SQLite store in a fresh file, opened on `clock`, and what closes it and removes the file. */
+async function openSqlite(
+  clock: Clock,
+): Promise<{ store: SqliteStore; close: () => Promise<void> }> {
+  const db = await tempDb();
+  const store = new SqliteStore({ path: db.path });
+  await store.open({ nodeId: "n", clock });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.cleanup();
+    },
+  };
+}
 
 function leased(store: Store): LeasedStore {
   return new LeasedStore(store, {
@@ -32,10 +48,8 @@ function leased(store: Store): LeasedStore {
 
 describe("claiming ahead", () => {
   it("answers claims from what was claimed ahead, and gives unused ones back unspent", async () => {
-    const db = await tempDb();
-    const store = new SqliteStore({ path: db.path });
     const clock = new ManualClock("2030-01-01T00:00:00Z");
-    await store.open({ nodeId: "n", clock });
+    const { store, close } = await openSqlite(clock);
     let storeCalls = 0;
     const counting = new Proxy(store, {
       get(target, key, receiver) {
@@ -70,16 +84,13 @@ describe("claiming ahead", () => {
       assert.equal(await store.claimRun(request("a")), null);
     } finally {
       ahead.stopRenewing();
-      await store.close();
-      await db.cleanup();
+      await close();
     }
   });
 
   it("looks at an approaching instant's tasks once, however often it polls", async () => {
-    const db = await tempDb();
-    const store = new SqliteStore({ path: db.path });
     const clock = new SystemClock();
-    await store.open({ nodeId: "n", clock });
+    const { store, close } = await openSqlite(clock);
     const ahead = leased(store);
     const dueMs = clock.nowMs() + 400;
     const tasks = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, nextRunMs: dueMs }));
@@ -111,17 +122,14 @@ describe("claiming ahead", () => {
     } finally {
       await preclaimer.stop();
       ahead.stopRenewing();
-      await store.close();
-      await db.cleanup();
+      await close();
     }
   });
 
   it("planned runs take their claims taken ahead; a run that does not start gives its back unspent", async () => {
-    const db = await tempDb();
-    const store = new SqliteStore({ path: db.path });
     const T = Date.parse("2030-01-01T01:00:00Z");
     const clock = new ManualClock(T - 500);
-    await store.open({ nodeId: "n", clock });
+    const { store, close } = await openSqlite(clock);
     const ahead = leased(store);
     let askedAtInstant = 0;
     const claimRuns = ahead.claimRuns.bind(ahead);
@@ -180,8 +188,7 @@ describe("claiming ahead", () => {
       );
     } finally {
       ahead.stopRenewing();
-      await store.close();
-      await db.cleanup();
+      await close();
     }
   });
 
