@@ -2,6 +2,65 @@ import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
+/** The layers of src/, from the floor up. http/ (the dashboard) and cli/ (the daemon, which serves it) on top. */
+const LAYERS = [
+  "time",
+  "cron",
+  "core",
+  "crypto",
+  "store",
+  "leasing",
+  "durable",
+  "cluster",
+  "engine",
+  "scheduler",
+  "http",
+  "cli",
+];
+
+/** One no-restricted-imports rule per layer, banning every layer above it. */
+function layerRules() {
+  const flat = LAYERS.flat();
+  const rank = (layer) =>
+    LAYERS.findIndex((l) => l === layer || (Array.isArray(l) && l.includes(layer)));
+  const importsOf = (layer) =>
+    ["", "../", "../../", "../../../"].flatMap((up) =>
+      up === ""
+        ? [`./${layer}/*`, `./${layer}.js`]
+        : [`${up}${layer}`, `${up}${layer}/*`, `${up}${layer}.js`],
+    );
+  const rule = (files, banned, who) => ({
+    files,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: banned.map((layer) => ({
+            group: importsOf(layer),
+            message: `${who} must not import ${layer}/: layers import only the layers below them (docs/architecture.md).`,
+          })),
+        },
+      ],
+    },
+  });
+  const rules = flat.map((layer) =>
+    rule(
+      [`src/${layer}/**`],
+      flat.filter((other) => other !== layer && rank(other) >= rank(layer)),
+      `src/${layer}/`,
+    ),
+  );
+  // errors, logger and events sit under every layer: they may use types of time/ and core/ only.
+  rules.push(
+    rule(
+      ["src/errors.ts", "src/logger.ts", "src/events.ts"],
+      flat.filter((layer) => rank(layer) > rank("core")),
+      "src/{errors,logger,events}.ts",
+    ),
+  );
+  return rules;
+}
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "coverage/", "**/*.cjs", "test/fixtures/**/*.mjs"] },
   js.configs.recommended,
@@ -46,39 +105,9 @@ export default tseslint.config(
       ],
     },
   },
-  // Layers import only the layers above them (design.md, "Layers"); the library never imports cli/ or http/.
-  ...[
-    ["src/time/**", ["cron", "core", "crypto", "store", "scheduler", "cli", "http"]],
-    ["src/cron/**", ["core", "crypto", "store", "scheduler", "cli", "http"]],
-    ["src/core/**", ["crypto", "store", "scheduler", "cli", "http"]],
-    ["src/crypto/**", ["store", "scheduler", "cli", "http"]],
-    ["src/store/**", ["scheduler", "cli", "http"]],
-    ["src/scheduler.ts", ["cli", "http"]],
-  ].map(([files, banned]) => ({
-    files: [files],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: banned.flatMap((layer) => [
-            {
-              group: [
-                `../${layer}`,
-                `../${layer}/*`,
-                `../${layer}.js`,
-                `../../${layer}`,
-                `../../${layer}/*`,
-                `../../${layer}.js`,
-                `./${layer}/*`,
-                `./${layer}.js`,
-              ],
-              message: `The ${files} layer must not import ${layer} (design.md, Layers).`,
-            },
-          ]),
-        },
-      ],
-    },
-  })),
+  // Layers, from the floor up: each imports only the layers before it in LAYERS
+  // (docs/architecture.md, "Layers"). The library never imports cli/ or http/.
+  ...layerRules(),
   {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,

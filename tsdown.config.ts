@@ -3,7 +3,7 @@ import { defineConfig } from "tsdown";
 export default defineConfig({
   entry: {
     index: "src/index.ts",
-    scheduler: "src/scheduler.ts",
+    scheduler: "src/scheduler/index.ts",
     "core/dispatcher": "src/core/dispatcher.ts",
     // Loaded by URL in worker threads, so no import reaches it: list it.
     "core/worker-entry": "src/core/worker-entry.ts",

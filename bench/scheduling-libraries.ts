@@ -7,7 +7,7 @@ import nodeCron from "node-cron";
 import { CronJob, Task, ToadScheduler } from "toad-scheduler";
 import { Dispatcher } from "../src/core/dispatcher.js";
 import { silentLogger } from "../src/logger.js";
-import { Scheduler } from "../src/scheduler.js";
+import { Scheduler } from "../src/scheduler/index.js";
 
 /** One library: `register` adds a job (sync where the library allows), `start` begins timing, `stop` ends it. */
 export interface SchedulingLibrary {

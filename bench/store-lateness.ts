@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Dispatcher } from "../src/core/dispatcher.js";
-import { Scheduler } from "../src/scheduler.js";
+import { Scheduler } from "../src/scheduler/index.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";

@@ -13,8 +13,8 @@ export {
   TimeoutError,
 } from "./errors.js";
 export type { OrchestratorErrorCode, CronFieldName } from "./errors.js";
-export { Scheduler, SCHEDULER_DEFAULTS } from "./scheduler.js";
-export type { SchedulerOptions, RunReport, RotationReport } from "./scheduler.js";
+export { Scheduler, SCHEDULER_DEFAULTS } from "./scheduler/index.js";
+export type { SchedulerOptions, RunReport, RotationReport } from "./scheduler/index.js";
 export { Dispatcher, DISPATCHER_DEFAULTS } from "./core/dispatcher.js";
 export type {
   DispatcherOptions,
@@ -62,7 +62,9 @@ export type {
   StoreReconnectedEvent,
   TaskSyncedEvent,
 } from "./events.js";
-export type { ClockSkewMeasurement } from "./clock-skew.js";
+export type { ClockSkewMeasurement } from "./cluster/clock-skew.js";
+export { LeaseKeeper } from "./leasing/lease-keeper.js";
+export type { LeaseKeeperOptions } from "./leasing/lease-keeper.js";
 export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
 export { MAX_OUTPUT_BYTES } from "./store/store.js";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { ScheduleInput } from "../core/schedule.js";
 import type { CallbackInput, TaskOptions } from "../core/task.js";
 import { DuplicateTaskError } from "../errors.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import {
   DAEMON_HANDLERS,
   DAEMON_MARK,

@@ -1,6 +1,6 @@
 import type { TaskContext } from "../core/task.js";
 import { InvalidArgumentError } from "../errors.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import { runCommandAction, type CommandResult } from "./handlers/command.js";
 import { runHttpAction, type HttpResult } from "./handlers/http.js";
 import type { CommandActionSpec, HttpActionSpec, JsonValue } from "./schedule-spec.js";

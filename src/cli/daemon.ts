@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Keyring } from "../crypto/keyring.js";
 import { startHttpServer, type HttpServer } from "../http/server.js";
 import { safeLog, type Logger } from "../logger.js";
-import { Scheduler, type SchedulerOptions } from "../scheduler.js";
+import { Scheduler, type SchedulerOptions } from "../scheduler/index.js";
 import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";

@@ -1,7 +1,7 @@
 import type { TaskContext } from "../core/task.js";
 import { ActionFailedError } from "../errors.js";
 import { safeLog, type Logger } from "../logger.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import type { CommandOutput, HttpOutput } from "./daemon-handlers.js";
 
 function runKey(taskName: string, scheduledAt: Date, attempt: number): string {

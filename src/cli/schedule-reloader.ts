@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { safeLog, type Logger } from "../logger.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import { applySchedule, summarizeApply, type AppliedState } from "./apply-schedule.js";
 import { formatScheduleError, loadScheduleFile } from "./schedule-file.js";
 import type { ScheduleSpec } from "./schedule-spec.js";

@@ -1,6 +1,6 @@
 import type { TaskState } from "../core/task.js";
 import { safeLog, type Logger } from "../logger.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 
 /** How often {@link StoreStateSync} reads the store. */
 export const STATE_SYNC_INTERVAL_MS = 250;

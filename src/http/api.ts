@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { TaskNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { safeLog } from "../logger.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import type { EventStream } from "./event-stream.js";
 import { methodNotAllowed, sendError, sendJson } from "./responses.js";
 import { runView, taskView, type DurationCache } from "./task-view.js";

@@ -9,7 +9,7 @@ import type {
   RunSuccessEvent,
   TaskRemovedEvent,
 } from "../events.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 
 /** What one server-sent `run` event carries. */
 export interface RunChange {

@@ -9,7 +9,7 @@ import type {
   RunSuccessEvent,
   SchedulerErrorEvent,
 } from "../events.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 
 /** Options of {@link createSchedulerMetrics}. */
 export interface SchedulerMetricsOptions {

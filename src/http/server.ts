@@ -7,7 +7,7 @@ import { createServer as createHttpsServer, type ServerOptions as TlsOptions } f
 import { isIPv4, isIPv6, type AddressInfo } from "node:net";
 import { InvalidArgumentError, Redacted } from "../errors.js";
 import { safeLog, silentLogger, type Logger } from "../logger.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import { handleApi, type ApiContext } from "./api.js";
 import { Authenticator, FailureLimiter, checkCsrf, randomToken, type Session } from "./auth.js";
 import { staticAssets, type StaticAsset } from "./dashboard/assets.js";

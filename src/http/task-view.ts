@@ -1,6 +1,6 @@
 import type { TaskInfo } from "../core/task.js";
 import { parseCron } from "../cron/index.js";
-import type { Scheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler/index.js";
 import type { RunRecord } from "../store/store.js";
 
 /** A task as the JSON API shows it. The payload is left out: it may hold secrets (it is what gets sealed at rest). */

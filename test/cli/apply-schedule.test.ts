@@ -9,7 +9,7 @@ import {
 import { parseListenAddress } from "../../src/cli/run-options.js";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { specOf } from "./helpers.js";
 

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import type { ClockSkewEvent, LeaseLostEvent } from "../../src/events.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { recordingLogger } from "../helpers/scheduler.js";

@@ -11,7 +11,7 @@ import { after, describe, it } from "node:test";
 import pg from "pg";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import type { TaskSyncedEvent } from "../../src/events.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { recordingLogger } from "../helpers/scheduler.js";
 import { requirePg, waitFor, withTestSchema } from "../helpers/pg.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Dispatcher } from "../../src/core/dispatcher.js";
-import { Scheduler, type SchedulerOptions } from "../../src/scheduler.js";
+import { Scheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { recordingLogger } from "./scheduler.js";

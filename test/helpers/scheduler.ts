@@ -1,6 +1,6 @@
 import { Dispatcher, type DispatcherOptions } from "../../src/core/dispatcher.js";
 import type { Logger } from "../../src/logger.js";
-import { Scheduler, type SchedulerOptions } from "../../src/scheduler.js";
+import { Scheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
 import { ManualClock } from "../../src/time/clock.js";
 
 /** One captured log entry. */

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { isLoopbackHost, startHttpServer } from "../../src/http/server.js";
 import { TOKEN, login, startHarness, type Harness } from "./helpers.js";
 

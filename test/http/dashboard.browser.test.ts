@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { parseCron } from "../../src/cron/index.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { startHttpServer, type HttpServer } from "../../src/http/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -1,6 +1,6 @@
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { startHttpServer, type HttpServer, type HttpServerOptions } from "../../src/http/server.js";
 import { ManualClock } from "../../src/time/clock.js";
 

@@ -4,7 +4,7 @@ import { register as globalRegistry } from "prom-client";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { createSchedulerMetrics } from "../../src/http/metrics.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { startHarness } from "./helpers.js";

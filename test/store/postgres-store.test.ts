@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { InvalidArgumentError, LeaseLostError, StoreError } from "../../src/errors.js";
-import { LeaseKeeper } from "../../src/store/lease-keeper.js";
+import { LeaseKeeper } from "../../src/leasing/lease-keeper.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { PostgresStoreOptions } from "../../src/store/postgres/postgres-options.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Keyring } from "../../crypto/keyring.js";
 import { silentLogger } from "../../logger.js";
-import { Scheduler, type SchedulerOptions } from "../../scheduler.js";
+import { Scheduler, type SchedulerOptions } from "../../scheduler/index.js";
 import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
 import type { Clock } from "../../time/clock.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";

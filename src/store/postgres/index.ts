@@ -10,5 +10,4 @@ export {
   type PostgresClaimRequest,
   type PostgresStoreOptions,
 } from "./postgres-options.js";
-export { LeaseKeeper, type LeaseKeeperOptions } from "../lease-keeper.js";
 export { LATEST_VERSION as POSTGRES_SCHEMA_VERSION } from "./migrations.js";

@@ -16,7 +16,7 @@ export interface PostgresStoreOptions {
    */
   readonly schema?: string;
   /**
-   * Lease length of claims whose request gives none, and of {@link PostgresStore.createLeaseKeeper}, in ms.
+   * Lease length of claims whose request gives none, in ms.
    * @defaultValue 30000
    */
   readonly leaseMs?: number;

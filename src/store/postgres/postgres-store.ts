@@ -24,7 +24,6 @@ import {
   type PostgresClaimRequest,
   type PostgresStoreOptions,
 } from "./postgres-options.js";
-import { LeaseKeeper, type LeaseKeeperOptions } from "../lease-keeper.js";
 import { LATEST_VERSION, migrate } from "./migrations.js";
 import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";
@@ -187,18 +186,6 @@ export class PostgresStore implements Store {
       this.#notifier = notifier;
     }
     return { pool: this.#pool, notifier: this.#notifier };
-  }
-
-  /** Creates a {@link LeaseKeeper} renewing leases through this store. */
-  createLeaseKeeper(
-    options: Pick<LeaseKeeperOptions, "onLost" | "onError"> & { readonly leaseMs?: number },
-  ): LeaseKeeper {
-    return new LeaseKeeper({
-      ...options,
-      store: this,
-      leaseMs: options.leaseMs ?? this.leaseMs,
-      clock: this.#clock,
-    });
   }
 
   open(context: StoreOpenContext): Promise<void> {

@@ -1,0 +1,81 @@
+import type { SchedulerEvents } from "../events.js";
+import type { HistoryRetention, Store } from "../store/store.js";
+import type { Clock } from "../time/clock.js";
+
+/** What {@link Maintenance} needs from its Scheduler. */
+export interface MaintenanceHost {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** Lease length in ms: expired claims are looked for every half of it. */
+  readonly leaseMs: number;
+  /** History retention, when configured. */
+  readonly retention: HistoryRetention | undefined;
+  /** Reaps expired claims, records them interrupted and retries them. */
+  reap(): Promise<unknown>;
+  emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+}
+
+/** History is pruned at most this often, in ms. */
+export const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * The scheduler's housekeeping while it runs, on one unref'd timer: on a
+ * shared store, every `leaseMs / 2`, claims whose holder died are reaped (and
+ * their runs recorded `interrupted` and retried per policy); with
+ * `historyRetention`, history is pruned at start and every minute.
+ */
+export class Maintenance {
+  readonly #host: MaintenanceHost;
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+  #lastPruneMs = Number.NEGATIVE_INFINITY;
+
+  constructor(host: MaintenanceHost) {
+    this.#host = host;
+  }
+
+  /** Starts the timer (idempotent) and prunes once. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    const { store, leaseMs, retention } = this.#host;
+    if (!store.shared && retention === undefined) return;
+    const periodMs = Math.max(
+      50,
+      Math.min(store.shared ? leaseMs / 2 : PRUNE_INTERVAL_MS, PRUNE_INTERVAL_MS),
+    );
+    this.#timer = setInterval(() => void this.tick(), periodMs);
+    this.#timer.unref();
+    void this.#prune(true);
+  }
+
+  /** Stops the timer. */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One round: reap (shared stores), then prune when a minute has passed. Never rejects. */
+  async tick(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      if (this.#host.store.shared) await this.#host.reap();
+      await this.#prune(false);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #prune(force: boolean): Promise<void> {
+    const { retention, store } = this.#host;
+    if (retention === undefined) return;
+    const now = this.#host.clock.monotonicMs();
+    if (!force && now - this.#lastPruneMs < PRUNE_INTERVAL_MS) return;
+    this.#lastPruneMs = now;
+    try {
+      await store.pruneHistory(retention);
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "prune" });
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { shouldRetry } from "../core/retry.js";
+import type { Task } from "../core/task.js";
+import type { SchedulerEvents } from "../events.js";
+import { safeLog, type Logger } from "../logger.js";
+import type { Claim, RunRecord, Store } from "../store/store.js";
+import type { Clock } from "../time/clock.js";
+
+/** What recovering interrupted runs needs from the Scheduler. */
+export interface RecoveryHost {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly nodeId: string;
+  readonly leaseMs: number;
+  task(name: string): Task | undefined;
+  /** Puts a retry of an interrupted run in the heap, due at `atMs`, under `claim` (a manual claim). */
+  retryInterrupted(
+    task: Task,
+    scheduledAtMs: number,
+    attempt: number,
+    claim: Claim,
+    atMs: number,
+  ): void;
+  emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+}
+
+/** How far back the history is read to find the attempts a reaped claim already made. */
+const ATTEMPT_LOOKBACK_ROWS = 200;
+
+/**
+ * Finds runs whose process died while they were in flight (claims reaped by
+ * the store: expired leases of any node, and at start every unreleased claim
+ * of this node id), records each as `interrupted` and, when the task's retry
+ * policy allows another attempt, retries it at once under a new manual claim
+ * (a reaped (task, scheduled time) can never be claimed again). Never throws:
+ * store failures become `scheduler:error` events. Resolves with the number of
+ * interrupted runs found.
+ */
+export async function recoverInterruptedRuns(
+  host: RecoveryHost,
+  atStart: boolean,
+): Promise<number> {
+  let claims: Claim[];
+  try {
+    claims = await host.store.reapExpiredClaims({ nodeId: host.nodeId, atStart });
+  } catch (error) {
+    host.emit("scheduler:error", { error, context: "reap" });
+    return 0;
+  }
+  for (const claim of claims) {
+    try {
+      await recoverOne(host, claim);
+    } catch (error) {
+      host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
+    }
+  }
+  return claims.length;
+}
+
+async function recoverOne(host: RecoveryHost, claim: Claim): Promise<void> {
+  const { store } = host;
+  const rows = await store.history({ taskName: claim.taskName, limit: ATTEMPT_LOOKBACK_ROWS });
+  // The attempt cut short follows every attempt history has for this occurrence (a retry
+  // of an interrupted run holds a new claim, so match on the scheduled time, not the claim).
+  let attempt = 1;
+  for (const row of rows) {
+    if (row.scheduledAt !== claim.scheduledAt) continue;
+    if (row.status === "skipped" || row.status === "missed") continue;
+    attempt = Math.max(attempt, row.attempt + 1);
+  }
+  const nowMs = host.clock.nowMs();
+  const record: RunRecord = {
+    taskName: claim.taskName,
+    claimId: claim.id,
+    scheduledAt: claim.scheduledAt,
+    startedAt: claim.claimedAt,
+    finishedAt: nowMs,
+    status: "interrupted",
+    attempt,
+    nodeId: claim.nodeId,
+    error: {
+      message:
+        claim.nodeId === host.nodeId
+          ? `the run was in flight when the previous process of node ${JSON.stringify(claim.nodeId)} stopped`
+          : `the lease of node ${JSON.stringify(claim.nodeId)} on this run expired (the process died or stalled)`,
+      code: "ERR_INTERRUPTED",
+    },
+  };
+  await store.recordRun(record);
+  const task = host.task(claim.taskName);
+  const retry =
+    task !== undefined &&
+    !task.removed &&
+    task.state !== "quarantined" &&
+    shouldRetry(task.options.retries, attempt, undefined);
+  safeLog(
+    host.logger,
+    "warn",
+    {
+      taskName: claim.taskName,
+      scheduledAt: new Date(claim.scheduledAt).toISOString(),
+      attempt,
+      nodeId: claim.nodeId,
+      willRetry: retry,
+    },
+    `Run of task ${JSON.stringify(claim.taskName)} interrupted` + (retry ? "; retrying it" : ""),
+  );
+  if (!retry || task === undefined) return;
+  const again = await store.claimRun({
+    taskName: claim.taskName,
+    scheduledAt: claim.scheduledAt,
+    nodeId: host.nodeId,
+    leaseMs: host.leaseMs,
+    manual: true,
+  });
+  if (again === null) return; // another run of the task holds it (overlap "skip" across processes)
+  host.retryInterrupted(task, claim.scheduledAt, attempt + 1, again, host.clock.nowMs());
+}

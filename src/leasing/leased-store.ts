@@ -1,0 +1,291 @@
+import type { LeaseLostError } from "../errors.js";
+import { ClaimsAhead } from "./claims-ahead.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import type {
+  Claim,
+  ClaimRequest,
+  HistoryQuery,
+  HistoryRetention,
+  RunRecord,
+  Store,
+  StoreChange,
+  StoreOpenContext,
+  StoredCallback,
+  TaskProgress,
+  TaskRecord,
+  WatchOptions,
+} from "../store/store.js";
+
+/** What a {@link LeasedStore} needs from its Scheduler. */
+export interface LeasedStoreHost {
+  /** Lease length requested with each claim and renewal, in ms. */
+  readonly leaseMs: number;
+  /** True when claims of this task must be exclusive (its overlap policy is `skip`). */
+  exclusive(taskName: string): boolean;
+  /** A held lease was lost (not renewed in time, or taken over). Must not throw. */
+  onLeaseLost(claim: Claim, error: LeaseLostError): void;
+  /** One renewal failed (it is retried). Must not throw. */
+  onRenewError(error: unknown, claim: Claim): void;
+}
+
+/**
+ * The store as the run engine sees it: the scheduler's store, plus what every
+ * claim needs on a shared store. Claims of `skip` tasks are made exclusive
+ * (so overlap "skip" holds across processes), the leases of held claims are
+ * renewed by one {@link LeaseKeeper} until released, and a finished run is
+ * recorded and released atomically with `finishRun` when the store has it.
+ */
+export class LeasedStore implements Store {
+  readonly #store: Store;
+  readonly #host: LeasedStoreHost;
+  #keeper: LeaseKeeper | undefined;
+  /** Claims taken ahead of their due time ({@link preclaim}), until asked for. */
+  readonly #ahead = new ClaimsAhead();
+  /** The preclaim in flight: claims wait for it, so that they never race it for a key. */
+  #preclaiming: Promise<unknown> | undefined;
+
+  constructor(store: Store, host: LeasedStoreHost) {
+    this.#store = store;
+    this.#host = host;
+    this.#keeper = this.#newKeeper();
+    if (store.putTaskSync !== undefined) {
+      this.putTaskSync = (record, options) => store.putTaskSync?.(record, options);
+    }
+    if (store.deleteTaskSync !== undefined) {
+      this.deleteTaskSync = (name) => store.deleteTaskSync?.(name) ?? false;
+    }
+    if (store.claimsRequired !== undefined) {
+      this.claimsRequired = () => store.claimsRequired?.() ?? true;
+    }
+    if (store.watch !== undefined) {
+      this.watch = (listener: (change: StoreChange) => void, options?: WatchOptions) =>
+        store.watch?.(listener, options) ?? (() => {});
+    }
+  }
+
+  get kind(): string {
+    return this.#store.kind;
+  }
+  get durable(): boolean {
+    return this.#store.durable;
+  }
+  get shared(): boolean {
+    return this.#store.shared;
+  }
+  /** Claims whose leases are being renewed. */
+  get heldLeases(): number {
+    return this.#keeper?.size ?? 0;
+  }
+
+  putTaskSync?: Store["putTaskSync"];
+  deleteTaskSync?: Store["deleteTaskSync"];
+  claimsRequired?: Store["claimsRequired"];
+  watch?: Store["watch"];
+
+  open(context: StoreOpenContext): Promise<void> {
+    return this.#store.open(context);
+  }
+  close(): Promise<void> {
+    this.stopRenewing();
+    return this.#store.close();
+  }
+  /**
+   * Stops renewing the leases held now (the scheduler stopped: they expire and
+   * another process, or this one at its next start, reaps them). Claims made
+   * later are renewed again.
+   */
+  stopRenewing(): void {
+    this.#keeper?.stop();
+    this.#keeper = this.#newKeeper();
+  }
+
+  #newKeeper(): LeaseKeeper | undefined {
+    const store = this.#store;
+    const host = this.#host;
+    if (!store.shared) return undefined;
+    return new LeaseKeeper({
+      store,
+      leaseMs: host.leaseMs,
+      onLost: (claim, error) => host.onLeaseLost(claim, error),
+      onError: (error, claim) => host.onRenewError(error, claim),
+    });
+  }
+  schemaVersion(): Promise<number> {
+    return this.#store.schemaVersion();
+  }
+  now(): Promise<number> {
+    return this.#store.now();
+  }
+  putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
+    return this.#store.putTask(record, options);
+  }
+  getTask(name: string): Promise<TaskRecord | undefined> {
+    return this.#store.getTask(name);
+  }
+  listTasks(): Promise<TaskRecord[]> {
+    return this.#store.listTasks();
+  }
+  updateTaskProgress(
+    name: string,
+    progress: TaskProgress,
+    options?: { readonly afterRun?: boolean },
+  ): Promise<boolean> {
+    return this.#store.updateTaskProgress(name, progress, options);
+  }
+  updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
+    return this.#store.updateTaskCallback(name, callback);
+  }
+  deleteTask(name: string): Promise<boolean> {
+    return this.#store.deleteTask(name);
+  }
+
+  async claimRun(request: ClaimRequest): Promise<Claim | null> {
+    const claim = await this.#store.claimRun(this.#request(request));
+    if (claim !== null) this.#keeper?.hold(claim);
+    return claim;
+  }
+  async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    if (this.#preclaiming !== undefined) await this.#preclaiming;
+    if (this.#ahead.size > 0) return this.#claimWithAhead(requests);
+    return this.#claimDirect(requests);
+  }
+
+  async #claimDirect(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    const store = this.#store;
+    const asked = requests.map((request) => this.#request(request));
+    const claims =
+      store.claimRuns !== undefined
+        ? await store.claimRuns(asked)
+        : await Promise.all(asked.map((request) => store.claimRun(request)));
+    const keeper = this.#keeper;
+    if (keeper !== undefined) for (const claim of claims) if (claim !== null) keeper.hold(claim);
+    return claims;
+  }
+  renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    return this.#store.renewLease(claim, leaseMs);
+  }
+  releaseClaim(claim: Claim): Promise<void> {
+    this.#keeper?.release(claim);
+    return this.#store.releaseClaim(claim);
+  }
+  reapExpiredClaims(options: {
+    readonly nodeId: string;
+    readonly atStart: boolean;
+  }): Promise<Claim[]> {
+    return this.#store.reapExpiredClaims(options);
+  }
+  recordRun(record: RunRecord): Promise<void> {
+    return this.#store.recordRun(record);
+  }
+  /** Records the last row of a run and releases its claim: atomically when the store can. */
+  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
+    // The lease is renewed until the finish is written: a write that fails (and is
+    // retried) must not let the lease expire, or another node would run the run again.
+    const store = this.#store;
+    if (store.finishRun !== undefined) {
+      await store.finishRun(record, claim);
+    } else {
+      await store.recordRun(record);
+      await store.releaseClaim(claim);
+    }
+    this.#keeper?.release(claim);
+  }
+  history(query?: HistoryQuery): Promise<RunRecord[]> {
+    return this.#store.history(query);
+  }
+  pruneHistory(retention: HistoryRetention): Promise<number> {
+    return this.#store.pruneHistory(retention);
+  }
+
+  /**
+   * Claims scheduled runs before they fall due, so that at their due time
+   * `claimRuns` answers from memory instead of a store round trip. Requests
+   * already claimed ahead are skipped; claims refused now are not remembered
+   * (asked again when due). Resolves with how many were claimed.
+   */
+  async preclaim(requests: readonly ClaimRequest[]): Promise<number> {
+    if (this.#store.unclaim === undefined || this.#preclaiming !== undefined) return 0;
+    const fresh = requests.filter(
+      (request) =>
+        request.manual !== true && !this.#ahead.has(request.taskName, request.scheduledAt),
+    );
+    if (fresh.length === 0) return 0;
+    const pending = this.#claimDirect(fresh);
+    this.#preclaiming = pending.catch(() => undefined);
+    let claims: (Claim | null)[];
+    try {
+      claims = await pending;
+    } finally {
+      this.#preclaiming = undefined;
+    }
+    let claimed = 0;
+    for (const claim of claims) {
+      if (claim === null) continue;
+      this.#ahead.add(claim);
+      claimed++;
+    }
+    return claimed;
+  }
+
+  /** Removes and returns the claim taken ahead for that run by `nodeId`, if any: the caller now holds it. */
+  takeAhead(taskName: string, scheduledAt: number, nodeId: string): Claim | undefined {
+    return this.#ahead.take(taskName, scheduledAt, nodeId);
+  }
+
+  /** Holds again a claim {@link takeAhead} gave out, until asked for or released as unused. */
+  returnAhead(claim: Claim): void {
+    this.#ahead.add(claim);
+  }
+
+  /** True when this store can claim ahead (it can give back an unused claim without spending its key). */
+  get canClaimAhead(): boolean {
+    return this.#store.shared && this.#store.unclaim !== undefined;
+  }
+
+  /**
+   * Gives back the claims taken ahead that nobody asked for by `beforeMs`
+   * (their task was removed, paused or replaced, or phase 1 did not start
+   * the run): their keys are not spent. Resolves with how many.
+   */
+  async releaseUnused(beforeMs: number): Promise<number> {
+    const stale = this.#ahead.takeBefore(beforeMs);
+    await Promise.all(stale.map((claim) => this.unclaim(claim)));
+    return stale.length;
+  }
+
+  /** Gives a claim back without spending its key (see Store.unclaim). */
+  async unclaim(claim: Claim): Promise<void> {
+    this.#keeper?.release(claim);
+    await this.#store.unclaim?.(claim);
+  }
+
+  async #claimWithAhead(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    const answers: (Claim | null)[] = new Array<Claim | null>(requests.length).fill(null);
+    const rest: ClaimRequest[] = [];
+    const restIndex: number[] = [];
+    const ahead = this.#ahead;
+    for (let index = 0; index < requests.length; index++) {
+      const request = requests[index] as ClaimRequest;
+      const claim =
+        request.manual === true
+          ? undefined
+          : ahead.take(request.taskName, request.scheduledAt, request.nodeId);
+      if (claim !== undefined) {
+        answers[index] = claim;
+      } else {
+        rest.push(request);
+        restIndex.push(index);
+      }
+    }
+    if (rest.length > 0) {
+      const claimed = await this.#claimDirect(rest);
+      claimed.forEach((claim, i) => (answers[restIndex[i] as number] = claim));
+    }
+    return answers;
+  }
+
+  #request(request: ClaimRequest): ClaimRequest {
+    if (request.exclusive !== undefined || !this.#host.exclusive(request.taskName)) return request;
+    return { ...request, exclusive: true };
+  }
+}

@@ -1,0 +1,137 @@
+import type { Task } from "../core/task.js";
+import type { SchedulerEvents } from "../events.js";
+import type { LeasedStore } from "./leased-store.js";
+import type { Clock } from "../time/clock.js";
+
+/** What a {@link Preclaimer} needs from its Scheduler. */
+export interface PreclaimerHost {
+  readonly store: LeasedStore;
+  readonly clock: Clock;
+  readonly nodeId: string;
+  readonly leaseMs: number;
+  /** When the next heap entry falls due, or null. */
+  nextDueMs(): number | null;
+  /** Tasks falling due after `afterMs` and by `untilMs` that would start at once. */
+  dueBy(untilMs: number, limit: number, afterMs: number): Task[];
+  emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+}
+
+/**
+ * Lead before the first measurement, in ms: the most, since a first claim of
+ * ten thousand runs, on cold code, takes SQLite 150 ms or more.
+ */
+export const INITIAL_LEAD_MS = 1_000;
+/** Bounds of the lead, in ms. */
+export const MIN_LEAD_MS = 50;
+export const MAX_LEAD_MS = 1_000;
+/** The longest the preclaimer sleeps, so that newly registered tasks are seen in time. */
+export const POLL_MS = 250;
+/** The most runs claimed ahead in one batch. */
+export const MAX_BATCH = 50_000;
+
+/**
+ * Claims runs of a shared store a little before they fall due, so that a
+ * burst of due runs starts without waiting for the store: when the timer loop
+ * collects them, `claimRuns` answers from memory. Nothing runs early (runs
+ * still start at their time, from the timer loop); a run claimed ahead and not
+ * started (task removed, paused, replaced, or not started by phase 1) is given
+ * back with `unclaim`, its key unspent. The lead adapts to how long claiming
+ * took (twice that, plus 20 ms, within 50–1000 ms). Each round looks only at
+ * instants the rounds before it had not reached, so that polling while a big
+ * instant approaches does not walk its tasks again and again; a run that
+ * comes to fall due at an instant already looked at (its task registered,
+ * resumed or rescheduled since) is claimed when due. One unref'd timer; off
+ * for stores without `unclaim` and for manual clocks.
+ */
+export class Preclaimer {
+  readonly #host: PreclaimerHost;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #busy = false;
+  #leadMs = INITIAL_LEAD_MS;
+  /** Everything due by this instant was looked at by the last round. */
+  #coveredUntilMs = Number.NEGATIVE_INFINITY;
+
+  constructor(host: PreclaimerHost) {
+    this.#host = host;
+  }
+
+  /** The current lead, in ms. */
+  get leadMs(): number {
+    return this.#leadMs;
+  }
+
+  start(): void {
+    if (this.#running || !this.#host.store.canClaimAhead) return;
+    this.#running = true;
+    this.#arm();
+  }
+
+  /** Stops, and gives back every claim taken ahead that was not used. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    try {
+      await this.#host.store.releaseUnused(Number.POSITIVE_INFINITY);
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "unclaim" });
+    }
+  }
+
+  #arm(): void {
+    if (!this.#running || this.#timer !== undefined) return;
+    const host = this.#host;
+    const nextMs = host.nextDueMs();
+    const nowMs = host.clock.nowMs();
+    let delayMs: number;
+    if (nextMs === null) delayMs = POLL_MS;
+    else if (nextMs <= this.#coveredUntilMs) delayMs = Math.max(10, this.#leadMs / 4);
+    else delayMs = Math.max(0, nextMs - this.#leadMs - nowMs);
+    delayMs = Math.min(POLL_MS, delayMs);
+    this.#timer = setTimeout(this.#tick, delayMs);
+    this.#timer.unref();
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = undefined;
+    if (!this.#running || this.#busy) return;
+    this.#busy = true;
+    this.#round()
+      .catch((error: unknown) => this.#host.emit("scheduler:error", { error, context: "preclaim" }))
+      .finally(() => {
+        this.#busy = false;
+        // A round that found work may have more right behind it.
+        this.#arm();
+      });
+  };
+
+  async #round(): Promise<void> {
+    const host = this.#host;
+    const nowMs = host.clock.nowMs();
+    // Unused ones: their due time passed a lease ago and nobody asked.
+    await host.store.releaseUnused(nowMs - Math.max(host.leaseMs, 5_000));
+    const requests = [];
+    const afterMs = this.#coveredUntilMs;
+    const untilMs = Math.max(afterMs, nowMs + this.#leadMs);
+    const due = host.dueBy(untilMs, MAX_BATCH, afterMs);
+    // A full batch may have left some out: the next round looks from the same point.
+    this.#coveredUntilMs = due.length < MAX_BATCH ? untilMs : afterMs;
+    for (const task of due) {
+      // Runs already due are the timer loop's to claim.
+      if (!(task.nextRunMs > nowMs)) continue;
+      requests.push({
+        taskName: task.name,
+        scheduledAt: task.nextRunMs,
+        nodeId: host.nodeId,
+        leaseMs: host.leaseMs,
+      });
+    }
+    if (requests.length === 0) return;
+    const started = host.clock.monotonicMs();
+    const claimed = await host.store.preclaim(requests);
+    const tookMs = host.clock.monotonicMs() - started;
+    // A round that claimed nothing (all claimed already, or refused) says little of what claiming costs.
+    if (claimed > 0) this.#leadMs = Math.min(MAX_LEAD_MS, Math.max(MIN_LEAD_MS, 2 * tookMs + 20));
+  }
+}

@@ -1,0 +1,233 @@
+import type { EventEmitter } from "node:events";
+import type { Dispatcher } from "../core/dispatcher.js";
+import { CronCache } from "../core/schedule.js";
+import type { Task, TaskCallback } from "../core/task.js";
+import { safeEmit, type SchedulerEvents } from "../events.js";
+import { safeLog } from "../logger.js";
+import { DurableTasks } from "../durable/durable-tasks.js";
+import { LeasedStore } from "../leasing/leased-store.js";
+import { Maintenance } from "../cluster/maintenance.js";
+import { Preclaimer } from "../leasing/preclaimer.js";
+import { ClusterSync } from "../cluster/cluster-sync.js";
+import { ClockSkewMonitor } from "../cluster/clock-skew.js";
+import { LeaseGuard } from "../leasing/lease-guard.js";
+import { StoreHealth } from "../cluster/store-health.js";
+import { RunEngine } from "../engine/run-engine.js";
+import type { RunReport } from "../engine/run-plan.js";
+import type { SchedulerSettings } from "./scheduler-settings.js";
+import type { Claim } from "../store/store.js";
+import { RegistrationValidator } from "./task-registration.js";
+import { isManualClock } from "../time/clock.js";
+import { TimerLoop } from "../time/timer-loop.js";
+
+/** What the components need from the Scheduler they make up: its events, and two of its members. */
+export interface ComponentsHost extends EventEmitter<SchedulerEvents> {
+  /** Read on every use: it may change. */
+  readonly testMode: boolean;
+  runPending(): Promise<RunReport>;
+}
+
+/** The parts of a Scheduler, wired to one another. */
+export interface SchedulerComponents {
+  readonly tasks: Map<string, Task>;
+  /** Handlers given to `defineHandler`, by name. */
+  readonly handlers: Map<string, TaskCallback>;
+  /** The store as the components see it (claims held and renewed). */
+  readonly leased: LeasedStore;
+  readonly engine: RunEngine;
+  readonly loop: TimerLoop;
+  readonly durable: DurableTasks;
+  readonly preclaimer: Preclaimer;
+  readonly maintenance: Maintenance;
+  readonly health: StoreHealth;
+  readonly sync: ClusterSync;
+  readonly skew: ClockSkewMonitor;
+  readonly registration: RegistrationValidator;
+}
+
+/**
+ * Builds the parts of `scheduler` and wires them to one another: their
+ * events are emitted on `scheduler`, and the timer runs `scheduler.runPending()`.
+ */
+export function createComponents(
+  scheduler: ComponentsHost,
+  dispatcher: Dispatcher,
+  settings: SchedulerSettings,
+): SchedulerComponents {
+  const { clock, logger, store, nodeId, leaseMs } = settings;
+  const tasks = new Map<string, Task>();
+  const handlers = new Map<string, TaskCallback>();
+  const cronCache = new CronCache();
+  const leases = new LeaseGuard();
+  const emit = <K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void =>
+    safeEmit(scheduler, logger, event, ...payload);
+  const internalError = (error: unknown, context: string): void => {
+    safeLog(logger, "error", { err: error, context }, "Scheduler error");
+    emit("scheduler:error", { error, context });
+  };
+  const leased = new LeasedStore(store, {
+    leaseMs,
+    exclusive: (taskName) => tasks.get(taskName)?.options.overlap === "skip",
+    // A held lease was lost: abort the attempt, leave its outcome to the node that reaps the claim.
+    onLeaseLost: (claim, error) => {
+      const inFlight = leases.lost(claim, error);
+      safeLog(
+        logger,
+        "warn",
+        { err: error, taskName: claim.taskName, claimId: claim.id, inFlight },
+        `Lost the lease of a run of ${JSON.stringify(claim.taskName)}` +
+          (inFlight ? "; its callback was aborted and its outcome will not be recorded here" : ""),
+      );
+      emit("lease:lost", {
+        taskName: claim.taskName,
+        scheduledAt: new Date(claim.scheduledAt),
+        claimId: claim.id,
+        inFlight,
+        error,
+      });
+    },
+    onRenewError: (error, claim) =>
+      emit("scheduler:error", { error, context: "renew", taskName: claim.taskName }),
+  });
+  const engine = new RunEngine({
+    clock,
+    store: leased,
+    dispatcher,
+    logger,
+    nodeId,
+    leaseMs,
+    emit,
+    hasListeners: (event) => scheduler.listenerCount(event) > 0,
+    isCurrent: (task) => tasks.get(task.name) === task,
+    task: (name) => tasks.get(name),
+    handler: (name) => handlers.get(name),
+    poke: (dueMs) => loop.poke(dueMs),
+    ...(leased.canClaimAhead
+      ? {
+          claimsAhead: {
+            take: (taskName: string, scheduledAtMs: number) =>
+              leased.takeAhead(taskName, scheduledAtMs, nodeId),
+            giveBack: (claim: Claim) => leased.returnAhead(claim),
+          },
+        }
+      : {}),
+    ...(store.shared
+      ? {
+          // Aborting runs whose lease is lost costs an AbortSignal per run: done where a
+          // lease is routinely lost to another machine (a store that reports other nodes'
+          // changes, PostgreSQL), and where a claim's round trip dwarfs that cost.
+          ...(store.watch !== undefined ? { leases } : {}),
+          claimGate: (call) => health.call(call),
+          writeGate: (call) => health.call(call),
+        }
+      : {}),
+  });
+  const loop = new TimerLoop({
+    clock,
+    nextDueMs: () => engine.nextDueMs(),
+    onDue: () => {
+      scheduler.runPending().catch((error: unknown) => internalError(error, "timer"));
+    },
+    // A manual clock's instants are set by the test, not waited for: nothing to plan ahead.
+    ...(isManualClock(clock)
+      ? {}
+      : {
+          leadMs: (dueMs: number) => engine.leadMs(dueMs),
+          onSoon: (dueMs: number) => {
+            try {
+              engine.planAhead(dueMs);
+            } catch (error) {
+              internalError(error, "timer");
+            }
+          },
+        }),
+    onJump: (jump) => {
+      safeLog(
+        logger,
+        "warn",
+        { driftMs: jump.driftMs },
+        "Wall-clock jump detected; applying misfire policies",
+      );
+      emit("clock:jump", jump);
+    },
+    unref: settings.unref,
+  });
+  // Durable tasks and cluster sync both keep the task table and rebuild tasks from store records.
+  const taskTableHost = {
+    store: leased,
+    clock,
+    logger,
+    cronCache,
+    engine,
+    tasks,
+    hasHandler: (name: string) => handlers.has(name),
+    emit,
+  };
+  const durable = new DurableTasks({
+    ...taskTableHost,
+    nodeId,
+    leaseMs,
+    encryptionKey: settings.encryptionKey,
+    migratePlaintext: settings.migratePlaintext,
+    recoverInterrupted: (atStart: boolean) => engine.recoverInterrupted(atStart),
+    get testMode() {
+      return scheduler.testMode;
+    },
+  });
+  const preclaimer = new Preclaimer({
+    store: leased,
+    clock,
+    nodeId,
+    leaseMs,
+    nextDueMs: () => engine.nextDueMs(),
+    dueBy: (untilMs, limit, afterMs) => engine.dueBy(untilMs, limit, afterMs),
+    emit,
+  });
+  const maintenance = new Maintenance({
+    store: leased,
+    clock,
+    leaseMs,
+    retention: settings.retention,
+    reap: () => engine.recoverInterrupted(false),
+    emit,
+  });
+  const health = new StoreHealth({ store, clock, logger, giveUpMs: leaseMs, emit });
+  const sync = new ClusterSync({
+    ...taskTableHost,
+    resyncIntervalMs: settings.clusterResyncIntervalMs,
+    get sealing() {
+      return durable.sealing;
+    },
+  });
+  const skew = new ClockSkewMonitor({
+    store,
+    logger,
+    thresholdMs: settings.maxClockSkewMs,
+    intervalMs: settings.clockSkewCheckIntervalMs,
+    emit,
+  });
+  const registration = new RegistrationValidator({
+    clock,
+    store,
+    timezone: settings.timezone,
+    cronCache,
+    engine,
+    durable,
+    tasks,
+    handlers,
+  });
+  return {
+    tasks,
+    handlers,
+    leased,
+    engine,
+    loop,
+    durable,
+    preclaimer,
+    maintenance,
+    health,
+    sync,
+    skew,
+    registration,
+  };
+}

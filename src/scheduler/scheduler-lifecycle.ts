@@ -1,0 +1,107 @@
+import type { ClockSkewMonitor } from "../cluster/clock-skew.js";
+import type { ClusterSync } from "../cluster/cluster-sync.js";
+import type { LeasedStore } from "../leasing/leased-store.js";
+import type { Maintenance } from "../cluster/maintenance.js";
+import type { Preclaimer } from "../leasing/preclaimer.js";
+import type { RunEngine } from "../engine/run-engine.js";
+import type { StoreHealth } from "../cluster/store-health.js";
+import { isManualClock, type Clock } from "../time/clock.js";
+import type { TimerLoop } from "../time/timer-loop.js";
+
+/** What a {@link SchedulerLifecycle} starts and stops. */
+export interface LifecycleHost {
+  readonly clock: Clock;
+  readonly loop: TimerLoop;
+  readonly engine: RunEngine;
+  readonly leased: LeasedStore;
+  readonly maintenance: Maintenance;
+  readonly preclaimer: Preclaimer;
+  readonly health: StoreHealth;
+  readonly sync: ClusterSync;
+  readonly skew: ClockSkewMonitor;
+  /** Opens the store (once); every start waits for it. */
+  ready(): Promise<void>;
+}
+
+/**
+ * `Scheduler.start()` and `stop()`: starts and stops the timer and the
+ * background work in order. Both are idempotent and may interleave.
+ */
+export class SchedulerLifecycle {
+  readonly #host: LifecycleHost;
+  #state: "stopped" | "starting" | "started" | "stopping" = "stopped";
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #generation = 0;
+
+  constructor(host: LifecycleHost) {
+    this.#host = host;
+  }
+
+  /** True between `start()` and `stop()`. */
+  get running(): boolean {
+    return this.#state === "started" || this.#state === "starting";
+  }
+
+  /** Opens the store, then starts the timer and the background work (see `Scheduler.start`). */
+  start(): Promise<void> {
+    if (this.#state === "started") return Promise.resolve();
+    if (this.#state === "starting") return this.#startPromise as Promise<void>;
+    const host = this.#host;
+    // Every start/stop gets a generation; a continuation of a superseded call changes nothing.
+    const generation = ++this.#generation;
+    this.#state = "starting";
+    const previousStop = this.#stopPromise ?? Promise.resolve();
+    this.#startPromise = previousStop
+      .then(() => host.ready())
+      .then(
+        () => {
+          if (generation !== this.#generation) return;
+          this.#state = "started";
+          host.loop.start();
+          host.maintenance.start();
+          // Claiming a burst ahead of its due time; a manual clock's time is not the timer's.
+          if (!isManualClock(host.clock)) host.preclaimer.start();
+          host.health.resume();
+          host.sync.start();
+          host.skew.start();
+        },
+        (error: unknown) => {
+          if (generation === this.#generation) this.#state = "stopped";
+          throw error;
+        },
+      );
+    return this.#startPromise;
+  }
+
+  /** Stops the timer and the background work, and waits for running callbacks (see `Scheduler.stop`). */
+  stop(): Promise<void> {
+    if (this.#state === "stopped") return this.#stopPromise ?? Promise.resolve();
+    if (this.#state === "stopping") return this.#stopPromise as Promise<void>;
+    const host = this.#host;
+    const generation = ++this.#generation;
+    const caller = host.engine.calling;
+    this.#state = "stopping";
+    host.loop.stop();
+    host.engine.cancelPlanned();
+    host.maintenance.stop();
+    host.sync.stop();
+    host.skew.stop();
+    host.health.stop();
+    this.#stopPromise = (this.#startPromise ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => {
+        if (generation === this.#generation) host.loop.stop();
+        return host.engine.drain(caller);
+      })
+      .then(() => host.preclaimer.stop())
+      .then(() => {
+        // Pending retries stay claimed; their leases expire and a later start (or another process) recovers them.
+        if (generation === this.#generation) host.leased.stopRenewing();
+      })
+      .finally(() => {
+        if (generation === this.#generation) this.#state = "stopped";
+      });
+    return this.#stopPromise;
+  }
+}

@@ -1,0 +1,399 @@
+import { EventEmitter } from "node:events";
+import type { Dispatcher } from "../core/dispatcher.js";
+import type { ScheduleInput } from "../core/schedule.js";
+import type { CallbackInput, Task, TaskCallback, TaskInfo, TaskOptions } from "../core/task.js";
+import {
+  DuplicateTaskError,
+  InvalidArgumentError,
+  StoreError,
+  TaskNotFoundError,
+} from "../errors.js";
+import { safeEmit, type SchedulerEvents } from "../events.js";
+import type { Logger } from "../logger.js";
+import type { DurableTasks, RotationReport } from "../durable/durable-tasks.js";
+import type { ClusterSync } from "../cluster/cluster-sync.js";
+import type { ClockSkewMonitor, ClockSkewMeasurement } from "../cluster/clock-skew.js";
+import type { RunEngine } from "../engine/run-engine.js";
+import type { RunReport } from "../engine/run-plan.js";
+import { advanceClockTo } from "./advance-to.js";
+import { createComponents } from "./scheduler-components.js";
+import type { SchedulerOptions } from "./scheduler-options.js";
+import { resolveSettings } from "./scheduler-settings.js";
+import { SchedulerLifecycle } from "./scheduler-lifecycle.js";
+import type { RegistrationValidator } from "./task-registration.js";
+import type { HistoryQuery, RunRecord, Store } from "../store/store.js";
+import { buildTaskRecord, progressOf } from "../durable/task-record.js";
+import type { Clock } from "../time/clock.js";
+
+/**
+ * Runs tasks on cron, one-time and interval schedules. `runPending()` runs
+ * what is due (three phases: collect and mark running atomically, run with no
+ * lock held, record atomically); `start()` lets one timer drive it. Errors in
+ * callbacks are logged, emitted as `run:error`, retried per policy, and never
+ * escape. Emits the typed {@link SchedulerEvents}; a listener that throws is
+ * logged and never breaks the scheduler.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  readonly #clock: Clock;
+  readonly #timezone: string;
+  readonly #logger: Logger;
+  readonly #store: Store;
+  readonly #nodeId: string;
+  readonly #tasks: Map<string, Task>;
+  readonly #handlers: Map<string, TaskCallback>;
+  readonly #registration: RegistrationValidator;
+  readonly #engine: RunEngine;
+  readonly #durable: DurableTasks;
+  readonly #sync: ClusterSync;
+  readonly #skew: ClockSkewMonitor;
+  readonly #lifecycle: SchedulerLifecycle;
+  readonly #pendingCalls = new Set<Promise<RunReport>>();
+  #testMode: boolean;
+  #opened: Promise<void> | undefined;
+  #isOpen = false;
+
+  constructor(dispatcher: Dispatcher, options: SchedulerOptions = {}) {
+    super();
+    if (
+      dispatcher === null ||
+      typeof dispatcher !== "object" ||
+      typeof dispatcher.dispatch !== "function"
+    ) {
+      throw new InvalidArgumentError("dispatcher", "a Dispatcher", dispatcher);
+    }
+    const settings = resolveSettings(options);
+    this.#clock = settings.clock;
+    this.#timezone = settings.timezone;
+    this.#logger = settings.logger;
+    this.#store = settings.store;
+    this.#nodeId = settings.nodeId;
+    this.#testMode = settings.testMode;
+    const components = createComponents(this, dispatcher, settings);
+    this.#tasks = components.tasks;
+    this.#handlers = components.handlers;
+    this.#registration = components.registration;
+    this.#engine = components.engine;
+    this.#durable = components.durable;
+    this.#sync = components.sync;
+    this.#skew = components.skew;
+    this.#lifecycle = new SchedulerLifecycle({
+      ...components,
+      clock: this.#clock,
+      ready: () => this.#ready(),
+    });
+  }
+
+  /**
+   * Shared stores: this node's clock against the store's (database) clock, as
+   * last measured (at start, then every `clockSkewCheckIntervalMs`); undefined before.
+   */
+  get clockSkew(): ClockSkewMeasurement | undefined {
+    return this.#skew.last;
+  }
+
+  /**
+   * Shared stores: measures the clock skew now (warning as usual when it is
+   * beyond `maxClockSkewMs`); undefined when the store did not answer.
+   */
+  measureClockSkew(): Promise<ClockSkewMeasurement | undefined> {
+    return this.#skew.measure();
+  }
+
+  /**
+   * Shared stores with change notification: reads every task from the store
+   * again and applies what other nodes changed; resolves when done. The
+   * scheduler does this by itself after a lost notification connection and
+   * every `clusterResyncIntervalMs`.
+   */
+  async resyncTasks(): Promise<void> {
+    this.#sync.resync();
+    await this.#sync.settled();
+  }
+
+  /** True: callback records are stored unencrypted. Never changes schedule semantics. */
+  get testMode(): boolean {
+    return this.#testMode;
+  }
+  set testMode(value: boolean) {
+    if (typeof value !== "boolean") throw new InvalidArgumentError("testMode", "a boolean", value);
+    this.#testMode = value;
+  }
+
+  /** The clock this scheduler reads. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+  /** The default zone of cron tasks. */
+  get timezone(): string {
+    return this.#timezone;
+  }
+  /** The id in claims and history. */
+  get nodeId(): string {
+    return this.#nodeId;
+  }
+  /** The store in use. */
+  get store(): Store {
+    return this.#store;
+  }
+  /** True between `start()` and `stop()`. */
+  get running(): boolean {
+    return this.#lifecycle.running;
+  }
+  /** Number of registered tasks (completed ones included). */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  /**
+   * Defines a named handler that durable tasks refer to
+   * (`registerTask(name, schedule, "send-report")`). Define it on every start.
+   */
+  defineHandler(name: string, handler: TaskCallback): this {
+    if (typeof name !== "string" || name === "")
+      throw new InvalidArgumentError("name", "a non-empty string", name);
+    if (typeof handler !== "function")
+      throw new InvalidArgumentError("handler", "a function", handler);
+    // Runs planned ahead looked handlers up when planned: a redefined one is not theirs any more.
+    if (this.#handlers.has(name)) this.#engine.cancelPlanned();
+    this.#handlers.set(name, handler);
+    return this;
+  }
+
+  /**
+   * Registers a task. Validates everything synchronously and throws at once
+   * (CronSyntaxError, InvalidArgumentError, DuplicateTaskError), leaving the
+   * scheduler unchanged; otherwise the task is visible to `runPending()`
+   * immediately and the promise resolves once the store has it.
+   */
+  registerTask<Payload = unknown>(
+    name: string,
+    schedule: ScheduleInput,
+    callback: CallbackInput<Payload>,
+    options?: TaskOptions<Payload>,
+  ): Promise<TaskInfo> {
+    const valid = this.#registration.validate(name, schedule, callback, options);
+    if (valid.kind === "unchanged") return Promise.resolve(valid.task.info());
+    // Validation is over: from here on nothing throws.
+    const { task, existing, firstRunMs, nowMs } = valid;
+    if (existing !== undefined) this.#engine.detach(existing);
+    this.#tasks.set(name, task);
+    this.#engine.schedule(task, firstRunMs);
+    if (this.listenerCount("task:registered") > 0)
+      safeEmit(this, this.#logger, "task:registered", task.info());
+    const replace = existing !== undefined;
+    const store = this.#store;
+    if (store.putTaskSync !== undefined) {
+      try {
+        store.putTaskSync(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), {
+          replace,
+        });
+      } catch (error) {
+        return Promise.reject(this.#undoRegistration(task, error));
+      }
+      return Promise.resolve(task.info());
+    }
+    // Sealed once the store is open (a missing key fails there, with its own message).
+    const put = (): Promise<void> =>
+      store.putTask(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), { replace });
+    const stored = this.#sync.guard(
+      name,
+      (this.#isOpen ? Promise.resolve() : this.#ready()).then(put),
+    );
+    return stored.then(
+      () => task.info(),
+      (error: unknown) => {
+        if (error instanceof DuplicateTaskError && !replace && store.durable) {
+          // Stored by another process, or before start() loaded it: identical is a no-op.
+          return this.#durable.adoptStored(task);
+        }
+        throw this.#undoRegistration(task, error);
+      },
+    );
+  }
+
+  /** Removes a task. A run in flight finishes but is not rescheduled. Resolves false when there was no such task. */
+  async unregisterTask(name: string): Promise<boolean> {
+    const task = this.#tasks.get(name);
+    if (task === undefined) return false;
+    this.#tasks.delete(name);
+    this.#engine.detach(task);
+    // A synchronous store is updated before anything else can run, so that
+    // registering the name again right away cannot meet the old record.
+    const store = this.#store;
+    const syncDeleted = store.deleteTaskSync !== undefined;
+    if (syncDeleted) store.deleteTaskSync?.(name);
+    safeEmit(this, this.#logger, "task:removed", { taskName: name });
+    if (!syncDeleted) {
+      await this.#ready();
+      await this.#sync.guard(name, store.deleteTask(name));
+    }
+    return true;
+  }
+
+  /** Pauses a task: no scheduled runs until `resumeTask` (a run in flight finishes). */
+  async pauseTask(name: string): Promise<TaskInfo> {
+    const task = this.#require(name);
+    this.#engine.pause(task);
+    await this.#persist(task);
+    return task.info();
+  }
+
+  /** Resumes a paused task from now on (runs missed while paused are not caught up). */
+  async resumeTask(name: string): Promise<TaskInfo> {
+    const task = this.#require(name);
+    this.#engine.resume(task);
+    await this.#persist(task);
+    return task.info();
+  }
+
+  /**
+   * Runs a task now, respecting its overlap policy, and resolves when that run
+   * has finished. When the task is running, a `skip` task resolves at once
+   * with `skipped: 1`, and a `queue` task resolves at once with an empty
+   * report while the run waits its turn (so a callback may trigger itself).
+   */
+  async triggerTask(name: string): Promise<RunReport> {
+    const task = this.#require(name);
+    await this.#ready();
+    return this.#engine.trigger(task);
+  }
+
+  /** A snapshot of one task, or undefined. */
+  getTask(name: string): TaskInfo | undefined {
+    return this.#tasks.get(name)?.info();
+  }
+
+  /** Snapshots of all tasks, in registration order. */
+  listTasks(): TaskInfo[] {
+    return Array.from(this.#tasks.values(), (task) => task.info());
+  }
+
+  /**
+   * Seals every stored callback record again with the primary key (the first
+   * of the keyring), one record at a time: records sealed with another key of
+   * the keyring, and plaintext records when `migratePlaintext` is set. Safe to
+   * interrupt and to run again; no record is ever unreadable meanwhile (keep
+   * the old key in the keyring until it reports nothing left to re-seal). A
+   * record that does not open is quarantined and left as it is.
+   */
+  async rotateKeys(): Promise<RotationReport> {
+    await this.#ready();
+    return this.#durable.rotateKeys();
+  }
+
+  /** Run history from the store, newest first. */
+  async history(
+    taskName?: string,
+    options: Omit<HistoryQuery, "taskName"> = {},
+  ): Promise<RunRecord[]> {
+    await this.#ready();
+    return this.#store.history({ ...options, ...(taskName === undefined ? {} : { taskName }) });
+  }
+
+  /**
+   * Runs every task that is due now and resolves when the runs it started
+   * have finished (runs it queued behind a running one start when that one
+   * ends, and are reported through events). Safe to call concurrently: a run
+   * is collected by exactly one call. Never rejects because of a callback.
+   */
+  runPending(): Promise<RunReport> {
+    const running = this.#runPendingNow();
+    this.#pendingCalls.add(running);
+    const done = (): void => void this.#pendingCalls.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  async #runPendingNow(): Promise<RunReport> {
+    const nowMs = this.#clock.nowMs();
+    if (!this.#isOpen) await this.#ready();
+    return this.#engine.runDue(nowMs);
+  }
+
+  /**
+   * Moves a manual clock forward to `target`, stopping at every instant
+   * something falls due and running it (`runPending()`), in order. Plays a
+   * year of schedules in milliseconds. Resolves with the summed report.
+   */
+  advanceTo(target: Date | number | string): Promise<RunReport> {
+    return advanceClockTo(
+      {
+        clock: this.#clock,
+        engine: this.#engine,
+        pendingCalls: this.#pendingCalls,
+        runPending: () => this.runPending(),
+      },
+      target,
+    );
+  }
+
+  /**
+   * Opens the store and starts the timer. Idempotent and safe to call
+   * concurrently with `stop()`. With a durable store it first checks the key
+   * (production mode without one rejects, saying how to make one), loads the
+   * persisted tasks (a record that does not open is quarantined; a handler not
+   * defined here is reported), records the runs that were in flight when a
+   * previous process of this node id died as `interrupted` and retries them
+   * per policy; runs missed while down then follow each task's misfire policy.
+   * While started, expired leases of any node are reaped every `leaseMs / 2`
+   * and history is pruned per `historyRetention`.
+   */
+  start(): Promise<void> {
+    return this.#lifecycle.start();
+  }
+
+  /**
+   * Stops the timer and waits for running callbacks to finish. Idempotent and
+   * safe to call concurrently with `start()`. Called from inside a callback
+   * before its first `await`, it does not wait for that callback itself; later
+   * in a callback, do not await it (the callback would wait for itself).
+   */
+  stop(): Promise<void> {
+    return this.#lifecycle.stop();
+  }
+
+  /** `await using scheduler = new Scheduler(...)` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** The store refused a registration: undo it, so memory and store agree. Returns the error to reject with. */
+  #undoRegistration(task: Task, error: unknown): Error {
+    if (this.#tasks.get(task.name) === task) {
+      this.#tasks.delete(task.name);
+      this.#engine.detach(task);
+    }
+    return error instanceof DuplicateTaskError
+      ? error
+      : new StoreError(`Could not store task ${JSON.stringify(task.name)}`, { cause: error });
+  }
+
+  #require(name: string): Task {
+    const task = this.#tasks.get(name);
+    if (task === undefined) throw new TaskNotFoundError(name);
+    return task;
+  }
+
+  #ready(): Promise<void> {
+    this.#opened ??= this.#store
+      .open({ nodeId: this.#nodeId, clock: this.#clock })
+      .then(() => this.#durable.prepare())
+      .then(
+        () => {
+          this.#isOpen = true;
+        },
+        (error: unknown) => {
+          this.#opened = undefined;
+          throw error;
+        },
+      );
+    return this.#opened;
+  }
+
+  async #persist(task: Task): Promise<void> {
+    // A quarantined task's record is left exactly as it is.
+    if (task.state === "quarantined") return;
+    await this.#ready();
+    await this.#sync.guard(task.name, this.#store.updateTaskProgress(task.name, progressOf(task)));
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Claiming ahead (src/preclaimer.ts, LeasedStore.preclaim): runs of a shared
+ * store are claimed shortly before their time, start no earlier than it, and
+ * claims nobody used are given back with their keys unspent.
+ */
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, it } from "node:test";
+import { Dispatcher } from "../../src/core/dispatcher.js";
+import { Task } from "../../src/core/task.js";
+import { LeasedStore } from "../../src/leasing/leased-store.js";
+import { PLAN_AHEAD_MIN_RUNS } from "../../src/engine/ahead-planner.js";
+import { CronCache, compileSchedule } from "../../src/core/schedule.js";
+import { resolveTaskOptions } from "../../src/core/task-options.js";
+import { silentLogger } from "../../src/logger.js";
+import { Preclaimer } from "../../src/leasing/preclaimer.js";
+import { RunEngine } from "../../src/engine/run-engine.js";
+import { Scheduler } from "../../src/scheduler/index.js";
+import type { ClaimRequest, Store } from "../../src/store/store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { ManualClock, SystemClock, type Clock } from "../../src/time/clock.js";
+import { tempDb } from "../helpers/durable.js";
+
+/** A SQLite store in a fresh file, opened on `clock`, and what closes it and removes the file. */
+async function openSqlite(
+  clock: Clock,
+): Promise<{ store: SqliteStore; close: () => Promise<void> }> {
+  const db = await tempDb();
+  const store = new SqliteStore({ path: db.path });
+  await store.open({ nodeId: "n", clock });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.cleanup();
+    },
+  };
+}
+
+function leased(store: Store): LeasedStore {
+  return new LeasedStore(store, {
+    leaseMs: 60_000,
+    exclusive: () => true,
+    onLeaseLost: () => {},
+    onRenewError: () => {},
+  });
+}
+
+describe("claiming ahead", () => {
+  it("answers claims from what was claimed ahead, and gives unused ones back unspent", async () => {
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
+    const { store, close } = await openSqlite(clock);
+    let storeCalls = 0;
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === "claimRuns" && typeof value === "function") {
+          return (...args: unknown[]) => {
+            storeCalls++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === "function" ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const ahead = leased(counting);
+    try {
+      const at = clock.nowMs() + 100;
+      const request = (taskName: string): ClaimRequest => ({
+        taskName,
+        scheduledAt: at,
+        nodeId: "n",
+        leaseMs: 60_000,
+      });
+      assert.equal(await ahead.preclaim([request("a"), request("b")]), 2);
+      assert.equal(storeCalls, 1);
+      const [claim] = await ahead.claimRuns([request("a")]);
+      assert.ok(claim !== null && claim !== undefined);
+      assert.equal(storeCalls, 1, "answered from memory");
+      // "b" was never asked for: given back, and its key can still be claimed.
+      assert.equal(await ahead.releaseUnused(Number.POSITIVE_INFINITY), 1);
+      assert.notEqual(await store.claimRun(request("b")), null);
+      // "a" was used: its key is taken.
+      assert.equal(await store.claimRun(request("a")), null);
+    } finally {
+      ahead.stopRenewing();
+      await close();
+    }
+  });
+
+  it("looks at an approaching instant's tasks once, however often it polls", async () => {
+    const clock = new SystemClock();
+    const { store, close } = await openSqlite(clock);
+    const ahead = leased(store);
+    const dueMs = clock.nowMs() + 400;
+    const tasks = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, nextRunMs: dueMs }));
+    let rounds = 0;
+    let walked = 0;
+    const preclaimer = new Preclaimer({
+      store: ahead,
+      clock,
+      nodeId: "n",
+      leaseMs: 60_000,
+      nextDueMs: () => dueMs,
+      dueBy: (untilMs, _limit, afterMs) => {
+        rounds++;
+        const due = dueMs > afterMs && dueMs <= untilMs ? tasks : [];
+        walked += due.length;
+        return due as unknown as Task[];
+      },
+      emit: () => {},
+    });
+    try {
+      preclaimer.start();
+      await sleep(300);
+      assert.ok(rounds >= 3, `polled ${rounds} times`);
+      assert.equal(walked, tasks.length, "each task looked at once");
+      const [claim] = await ahead.claimRuns([
+        { taskName: "t7", scheduledAt: dueMs, nodeId: "n", leaseMs: 60_000 },
+      ]);
+      assert.equal(claim?.taskName, "t7", "claimed ahead");
+    } finally {
+      await preclaimer.stop();
+      ahead.stopRenewing();
+      await close();
+    }
+  });
+
+  it("planned runs take their claims taken ahead; a run that does not start gives its back unspent", async () => {
+    const T = Date.parse("2030-01-01T01:00:00Z");
+    const clock = new ManualClock(T - 500);
+    const { store, close } = await openSqlite(clock);
+    const ahead = leased(store);
+    let askedAtInstant = 0;
+    const claimRuns = ahead.claimRuns.bind(ahead);
+    ahead.claimRuns = (requests) => {
+      askedAtInstant += requests.length;
+      return claimRuns(requests);
+    };
+    const engine = new RunEngine({
+      clock,
+      store: ahead,
+      dispatcher: new Dispatcher(),
+      logger: silentLogger,
+      nodeId: "n",
+      leaseMs: 60_000,
+      emit: () => {},
+      hasListeners: () => false,
+      isCurrent: () => true,
+      task: () => undefined,
+      handler: () => undefined,
+      poke: () => {},
+      claimsAhead: {
+        take: (taskName, scheduledAtMs) => ahead.takeAhead(taskName, scheduledAtMs, "n"),
+        giveBack: (claim) => ahead.returnAhead(claim),
+      },
+    });
+    const cache = new CronCache();
+    let calls = 0;
+    const tasks = Array.from({ length: PLAN_AHEAD_MIN_RUNS }, (_, i) => {
+      const schedule = compileSchedule("0 * * * *", {
+        nowMs: clock.nowMs(),
+        timezone: "UTC",
+        cache,
+      });
+      const task = new Task(`t${i}`, schedule, () => void calls++, resolveTaskOptions({}));
+      engine.schedule(task, T);
+      return task;
+    });
+    try {
+      const requests = engine
+        .dueBy(T, 10_000)
+        .map((task) => ({ taskName: task.name, scheduledAt: T, nodeId: "n", leaseMs: 60_000 }));
+      assert.equal(await ahead.preclaim(requests), tasks.length);
+      engine.planAhead(T);
+      engine.pause(tasks[0] as Task);
+      clock.set(T);
+      const report = await engine.runDue(T);
+      assert.equal(report.ran, tasks.length - 1);
+      assert.equal(calls, tasks.length - 1);
+      assert.equal(askedAtInstant, 0, "the instant asked for no claim");
+      // The paused task's claim went back to those held ahead, and is given back unspent.
+      assert.equal(await ahead.releaseUnused(Number.POSITIVE_INFINITY), 1);
+      assert.notEqual(await store.claimRun({ ...requests[0]!, scheduledAt: T }), null);
+      assert.equal(
+        await store.claimRun({ ...requests[1]!, scheduledAt: T }),
+        null,
+        "spent by its run",
+      );
+    } finally {
+      ahead.stopRenewing();
+      await close();
+    }
+  });
+
+  it("a burst on a SQLite store starts no run before its scheduled time, each once", async () => {
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path });
+    const dispatcher = new Dispatcher();
+    const clock = new SystemClock();
+    const scheduler = new Scheduler(dispatcher, { store, testMode: true, clock });
+    const tasks = 500;
+    const starts = new Map<string, number>();
+    let allRan: () => void = () => {};
+    const done = new Promise<void>((resolve) => (allRan = resolve));
+    const early: string[] = [];
+    scheduler.defineHandler("h", (ctx) => {
+      const now = clock.nowMs();
+      if (now < ctx.scheduledAt.getTime()) early.push(ctx.taskName);
+      assert.equal(starts.has(ctx.taskName), false);
+      starts.set(ctx.taskName, now);
+      if (starts.size === tasks) allRan();
+    });
+    try {
+      await scheduler.start();
+      const dueAt = new Date(clock.nowMs() + 3_000); // after every registration, even on a loaded machine
+      await Promise.all(
+        Array.from({ length: tasks }, (_, i) => scheduler.registerTask(`t${i}`, dueAt, "h")),
+      );
+      await done;
+      assert.deepEqual(early, []);
+      const history = await scheduler.history(undefined, { limit: 10_000 });
+      assert.equal(history.filter((row) => row.status === "succeeded").length, tasks);
+      assert.equal(history.length, tasks);
+    } finally {
+      await scheduler.stop();
+      await store.close();
+      await dispatcher.close();
+      await db.cleanup();
+    }
+  });
+});
