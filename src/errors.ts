@@ -4,6 +4,7 @@ export type OrchestratorErrorCode =
   | "ERR_CRON_SYNTAX"
   | "ERR_DUPLICATE_TASK"
   | "ERR_TASK_NOT_FOUND"
+  | "ERR_HANDLER_MISSING"
   | "ERR_DECRYPTION"
   | "ERR_LEASE_LOST"
   | "ERR_NON_RETRYABLE"
@@ -146,6 +147,22 @@ export type DecryptionFailureReason =
   | "unknown-key"
   | "authentication-failed"
   | "plaintext-refused";
+
+/**
+ * A durable task's callback names a handler that no `defineHandler` call in
+ * this process provides: its runs fail with this error until one does.
+ */
+export class HandlerMissingError extends OrchestratorError {
+  readonly handler: string;
+
+  constructor(handler: string) {
+    super(
+      "ERR_HANDLER_MISSING",
+      `No handler named ${JSON.stringify(handler)} is defined; call scheduler.defineHandler(${JSON.stringify(handler)}, fn)`,
+    );
+    this.handler = handler;
+  }
+}
 
 /** A sealed record could not be opened: wrong or missing key, tampering, truncation. */
 export class DecryptionError extends OrchestratorError {

@@ -6,6 +6,7 @@ export {
   CronSyntaxError,
   DuplicateTaskError,
   TaskNotFoundError,
+  HandlerMissingError,
   DecryptionError,
   LeaseLostError,
   NonRetryableError,

@@ -276,19 +276,24 @@ export class Task implements QueueItem {
   }
 
   /**
-   * Starts the run planned for `scheduledAtMs` at `nowMs` if the task is
-   * still {@link readyFor} it: counts it started and running, and makes
-   * `nextMs` (NaN: none) its next run unless that was its last (`maxRuns`).
-   * Returns false, changing nothing, when the task is not ready.
+   * Takes over the run state a store kept for this task (restoring it after a
+   * restart, or from another node): the only change of its counters outside
+   * the run engine's RunLifecycle, and only before the task is scheduled.
    */
-  startPlanned(scheduledAtMs: number, nextMs: number, nowMs: number): boolean {
-    if (!this.readyFor(scheduledAtMs)) return false;
-    this.running++;
-    this.started++;
-    // Made exact once the callback has been called; its callback sees this run as the last.
-    this.lastRunMs = nowMs;
-    this.nextRunMs = this.started < this.options.maxRuns ? nextMs : Number.NaN;
-    return true;
+  restoreProgress(progress: {
+    readonly state: TaskState;
+    readonly runCount: number;
+    readonly lastRunAt: number | null;
+    readonly lastStatus: RunStatus | null;
+    readonly nextRunAt: number | null;
+  }): void {
+    this.state = progress.state;
+    this.runCount = progress.runCount;
+    this.started = progress.runCount;
+    this.lastRunMs = progress.lastRunAt ?? Number.NaN;
+    this.lastStatus = progress.lastStatus;
+    this.nextRunMs =
+      progress.state === "active" && progress.nextRunAt !== null ? progress.nextRunAt : Number.NaN;
   }
 
   /** The public snapshot. */

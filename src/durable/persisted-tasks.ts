@@ -2,12 +2,7 @@ import type { CallbackSealing } from "./callback-sealing.js";
 import type { MisfirePolicy } from "../core/misfire.js";
 import type { OverlapPolicy } from "../core/overlap.js";
 import { scheduleFromSpec, type CronCache, type ScheduleSpec } from "../core/schedule.js";
-import {
-  Task,
-  type CallbackInput,
-  type ResolvedTaskOptions,
-  type TaskState,
-} from "../core/task.js";
+import { Task, type CallbackInput, type ResolvedTaskOptions } from "../core/task.js";
 import { DecryptionError, OrchestratorError } from "../errors.js";
 import type { SchedulerEvents } from "../events.js";
 import { safeLog, type Logger } from "../logger.js";
@@ -166,13 +161,10 @@ export function restoreTask(host: RestoreHost, record: TaskRecord): RestoredTask
 
 /** Copies the stored run state onto a task (`state` `quarantined` is never stored: read as `active`). */
 export function applyProgress(task: Task, record: TaskRecord): void {
-  const state: TaskState = record.state === "quarantined" ? "active" : record.state;
-  task.state = state;
-  task.runCount = record.runCount;
-  task.started = record.runCount;
-  task.lastRunMs = record.lastRunAt ?? Number.NaN;
-  task.lastStatus = record.lastStatus;
-  task.nextRunMs = state === "active" && record.nextRunAt !== null ? record.nextRunAt : Number.NaN;
+  task.restoreProgress({
+    ...record,
+    state: record.state === "quarantined" ? "active" : record.state,
+  });
 }
 
 /** Reports a stored task whose handler this process does not define. */

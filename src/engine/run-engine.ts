@@ -5,28 +5,28 @@ import { decideOverlap } from "../core/overlap.js";
 import type { Schedule } from "../core/schedule.js";
 import { beforeEnd, firstRunOf, type TaskScheduling } from "../core/task-window.js";
 import type { QueuedRun, ResolvedTaskOptions, Task } from "../core/task.js";
-import { AheadPlanner, type ClaimsAheadSource } from "./ahead-planner.js";
 import type { RunTrigger } from "../events.js";
-import { recordAttempt, type RunFinishHost } from "./run-finish.js";
-import {
-  PendingRetry,
-  PlannedRun,
-  emptyReport,
-  graceMs,
-  jitter,
-  onTime,
-  type RunReport,
-} from "./run-plan.js";
+import type { Claim } from "../store/store.js";
+import { AheadPlanner, type ClaimsAheadSource, type PlanAheadMode } from "./ahead-planner.js";
+import { graceMs, jitter, onTime } from "./due-rules.js";
+import { emptyReport, Run, type RunReport } from "./run.js";
+import { RunLifecycle } from "./run-lifecycle.js";
 import { RunRecorder } from "./run-recorder.js";
 import { recoverInterruptedRuns } from "./run-recovery.js";
 import { RunStarter, type RunStartHost } from "./run-start.js";
-import type { Claim } from "../store/store.js";
 
 /** What the engine needs from its Scheduler. */
-export interface RunEngineHost extends RunStartHost, RunFinishHost {
+export interface RunEngineHost extends RunStartHost {
   readonly dispatcher: Dispatcher;
   /** Stores that claim ahead: where runs planned ahead take their claims. */
   readonly claimsAhead?: ClaimsAheadSource;
+  /**
+   * Planning ahead of large instants (docs/internals.md): `auto` for instants
+   * of 64 due entries or more, `always` for every instant (also with a manual
+   * clock, where the instant is planned when collected), `off` never.
+   * @defaultValue "auto"
+   */
+  readonly planAhead?: PlanAheadMode;
   poke(dueMs: number): void;
   /** The registered task of that name, if any. */
   task(name: string): Task | undefined;
@@ -35,48 +35,47 @@ export interface RunEngineHost extends RunStartHost, RunFinishHost {
 const NO_RUNS: readonly number[] = Object.freeze([]);
 
 /**
- * The three phases of running tasks. Phase 1 ({@link runDue}, synchronous, so
- * atomic in this process): take the due entries from the queue, apply misfire
- * and overlap policies, mark runs running and reschedule the task; for a
- * large instant, most of it is planned ahead ({@link AheadPlanner}). Phase 2
- * ({@link RunStarter}): claim each run in the store and dispatch it, no lock
- * held. Phase 3 ({@link recordAttempt}): record the outcome, retry or release,
- * start queued runs, persist progress.
+ * The run pipeline. Phase 1 ({@link runDue}, synchronous, so atomic in this
+ * process): take the due entries from the queue, apply the misfire and
+ * overlap policies, admit runs and reschedule each task; for a large
+ * instant most of it is planned ahead ({@link AheadPlanner}). Phase 2
+ * ({@link RunStarter}): claim the runs in the store and call them, no lock
+ * held. Phase 3 ({@link RunLifecycle.finish}): record each outcome, retry or
+ * release, start queued runs. Every change of a run's state goes through
+ * {@link RunLifecycle}.
  */
 export class RunEngine implements TaskScheduling {
   readonly #host: RunEngineHost;
-  readonly #recorder: RunRecorder;
-  readonly #queue = new DueQueue<Task | PendingRetry>();
+  readonly #life: RunLifecycle;
+  readonly #queue = new DueQueue<Task | Run>();
   readonly #starter: RunStarter;
   readonly #planner: AheadPlanner;
+  readonly #planAlways: boolean;
 
   constructor(host: RunEngineHost) {
     this.#host = host;
-    const recorder = new RunRecorder(host);
-    this.#recorder = recorder;
-    const finishing = {
-      host,
-      recorder,
-      retryAt: (retry: PendingRetry, atMs: number) => {
-        this.#queue.push(retry, atMs);
+    this.#life = new RunLifecycle(host, new RunRecorder(host), {
+      queueRetry: (run, atMs) => {
+        this.#queue.push(run, atMs);
         host.poke(atMs);
       },
-      afterRun: (task: Task) => this.#afterRun(task),
-    };
-    this.#starter = new RunStarter(host, recorder, {
-      record: (run, outcome) => recordAttempt(finishing, run, outcome),
       afterRun: (task) => this.#afterRun(task),
     });
+    this.#starter = new RunStarter(host, this.#life);
+    const mode = host.planAhead ?? "auto";
+    this.#planAlways = mode === "always";
     this.#planner = new AheadPlanner({
+      mode,
       queue: this.#queue,
-      admit: (task, runs, trigger, report) => this.#admit(task, runs, trigger, report),
+      life: this.#life,
+      collect: (task, nowMs, report, planned) => this.#collectTask(task, nowMs, report, planned),
       reschedule: (task, nextMs) => this.#reschedule(task, nextMs),
-      handler: (name) => this.#host.handler(name),
+      handler: (name) => host.handler(name),
       ...(host.claimsAhead === undefined ? {} : { claimsAhead: host.claimsAhead }),
     });
   }
 
-  /** Entries scheduled: queued tasks and pending retries, plus runs planned ahead. */
+  /** Entries scheduled: queued tasks and retries, plus runs planned ahead. */
   get scheduledCount(): number {
     return this.#queue.size + this.#planner.size;
   }
@@ -118,41 +117,6 @@ export class RunEngine implements TaskScheduling {
   }
 
   /**
-   * Retries a run whose process died while it was in flight (recorded
-   * `interrupted`): attempt `attempt` under `claim`, due at `atMs`. The task
-   * counts as running until it ends, as with any pending retry.
-   */
-  retryInterrupted(
-    task: Task,
-    scheduledAtMs: number,
-    attempt: number,
-    claim: Claim,
-    atMs: number,
-  ): void {
-    task.running++;
-    this.#queue.push(new PendingRetry(task, scheduledAtMs, attempt, claim), atMs);
-    this.#host.poke(atMs);
-  }
-
-  /**
-   * Tasks whose next scheduled run falls due after `afterMs` and by `untilMs`
-   * and would start at once (none of their runs in flight or queued), at most
-   * `limit`: what may be claimed a little ahead of time. Pending retries are
-   * left out.
-   */
-  dueBy(untilMs: number, limit: number, afterMs = Number.NEGATIVE_INFINITY): Task[] {
-    const tasks: Task[] = [];
-    this.#planner.dueBy(untilMs, tasks, afterMs);
-    const items: (Task | PendingRetry)[] = [];
-    this.#queue.collectDue(untilMs, limit - tasks.length, items, afterMs);
-    for (const item of items) {
-      if (item instanceof PendingRetry) continue;
-      if (item.idle) tasks.push(item);
-    }
-    return tasks;
-  }
-
-  /**
    * Reaps the claims of processes that died with runs in flight (expired
    * leases of any node; at start, every claim left by this node id), records
    * those runs `interrupted` and retries them per policy. Never rejects.
@@ -169,11 +133,27 @@ export class RunEngine implements TaskScheduling {
         leaseMs: host.leaseMs,
         task: (name) => host.task(name),
         retryInterrupted: (task, scheduledAtMs, attempt, claim, atMs) =>
-          this.retryInterrupted(task, scheduledAtMs, attempt, claim, atMs),
+          this.#retryInterrupted(task, scheduledAtMs, attempt, claim, atMs),
         emit: (event, ...payload) => host.emit(event, ...payload),
       },
       atStart,
     );
+  }
+
+  /**
+   * Tasks whose next scheduled run falls due after `afterMs` and by `untilMs`
+   * and would start at once (none of their runs in flight or queued), at most
+   * `limit`: what may be claimed a little ahead of time. Retries are left out.
+   */
+  dueBy(untilMs: number, limit: number, afterMs = Number.NEGATIVE_INFINITY): Task[] {
+    const tasks: Task[] = [];
+    this.#planner.dueBy(untilMs, tasks, afterMs);
+    const items: (Task | Run)[] = [];
+    this.#queue.collectDue(untilMs, limit - tasks.length, items, afterMs);
+    for (const item of items) {
+      if (isTask(item) && item.idle) tasks.push(item);
+    }
+    return tasks;
   }
 
   /** Takes a removed or replaced task out: it is never rescheduled, its queue is dropped. */
@@ -181,7 +161,7 @@ export class RunEngine implements TaskScheduling {
     task.removed = true;
     this.#queue.remove(task);
     task.nextRunMs = Number.NaN;
-    this.#dropQueue(task);
+    this.#life.dropQueue(task);
   }
 
   /** Pauses a task: out of the queue, queued runs dropped; a run in flight finishes. */
@@ -190,7 +170,7 @@ export class RunEngine implements TaskScheduling {
     task.state = "paused";
     this.#queue.remove(task);
     task.nextRunMs = Number.NaN;
-    this.#dropQueue(task);
+    this.#life.dropQueue(task);
   }
 
   /** Resumes a paused task from now on. */
@@ -209,9 +189,14 @@ export class RunEngine implements TaskScheduling {
   /** Phase 1 for everything due at `nowMs`, then phases 2 and 3; resolves when all finished. */
   async runDue(nowMs: number): Promise<RunReport> {
     const report = emptyReport();
+    // `always`: every instant goes through the planner; one the timer did not plan is planned now.
+    if (this.#planAlways) this.#planNext(nowMs);
     const planned = this.#collect(nowMs, report);
     const started = planned.length > 0 ? this.#starter.startBatch(planned) : undefined;
     this.#planner.requeue();
+    // `always` plans the next instant as soon as it can: whatever happens before it
+    // (pauses, removals, triggers, registrations) meets runs already planned.
+    if (this.#planAlways) this.#planNext(Number.POSITIVE_INFINITY);
     await started;
     return report;
   }
@@ -219,7 +204,8 @@ export class RunEngine implements TaskScheduling {
   /** Runs a task now (respecting overlap) and resolves when that run finished. */
   async trigger(task: Task): Promise<RunReport> {
     const report = emptyReport();
-    const planned = this.#admit(task, [this.#host.clock.nowMs()], "manual", report);
+    const planned: Run[] = [];
+    this.#admit(task, [this.#host.clock.nowMs()], "manual", report, planned);
     if (planned.length > 0) await this.#starter.startBatch(planned);
     return report;
   }
@@ -237,39 +223,36 @@ export class RunEngine implements TaskScheduling {
     return this.#starter.drain(except);
   }
 
+  /** Plans the earliest queued instant if it is due by `byMs` and nothing is planned. */
+  #planNext(byMs: number): void {
+    const dueMs = this.#queue.peekKey();
+    if (dueMs !== null && dueMs <= byMs && this.#planner.atMs === null) this.#planner.plan(dueMs);
+  }
+
   /** Phase 1: synchronous, so no other call can collect the same entry. */
-  #collect(nowMs: number, report: RunReport): PlannedRun[] {
+  #collect(nowMs: number, report: RunReport): Run[] {
     const planned = this.#planner.admitDue(nowMs, report);
     for (
       let due = this.#queue.takeDue(nowMs);
       due !== undefined;
       due = this.#queue.takeDue(nowMs)
     ) {
-      for (const item of due) this.#collectOne(item, nowMs, report, planned);
+      for (const item of due) {
+        if (isTask(item)) this.#collectTask(item, nowMs, report, planned);
+        else if (this.#life.retryCollected(item, report)) planned.push(item);
+      }
     }
     return planned;
   }
 
-  /** Phase 1 for one entry taken from the queue. */
-  #collectOne(
-    item: Task | PendingRetry,
-    nowMs: number,
-    report: RunReport,
-    planned: PlannedRun[],
-  ): void {
-    if (item instanceof PendingRetry) {
-      const { task } = item;
-      if (task.removed) {
-        task.running--;
-        if (item.claim !== null) void this.#recorder.release(item.claim);
-        return;
-      }
-      planned.push(
-        new PlannedRun(task, item.scheduledAtMs, item.attempt, "retry", item.claim, report),
-      );
-      return;
-    }
-    const task = item;
+  /**
+   * Phase 1's rules for one task taken out of the queue for its next run
+   * (`task.nextRunMs`) at `nowMs`: on time, or the misfire policy; then the
+   * overlap policy and `maxRuns`; then its next run is queued. Runs to start
+   * now are appended to `planned`. The planner hands back here every planned
+   * run that is not simply on time and ready.
+   */
+  #collectTask(task: Task, nowMs: number, report: RunReport, planned: Run[]): void {
     const { options } = task;
     const firstMs = task.nextRunMs;
     const followingMs = task.schedule.next(firstMs);
@@ -293,7 +276,7 @@ export class RunEngine implements TaskScheduling {
         next: (ms) => task.schedule.next(ms),
         prev: (ms) => task.schedule.prev(ms),
       });
-      if (plan.missedCount > 0) this.#recorder.missed(task, plan.missed, plan.missedCount);
+      if (plan.missedCount > 0) this.#life.missed(task, plan.missed, plan.missedCount);
       runs = plan.run;
       nextMs = plan.nextMs;
       if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > lateAfterMs)) {
@@ -303,14 +286,12 @@ export class RunEngine implements TaskScheduling {
     if (runs.length === 1) single = runs[0] as number;
     if (!Number.isNaN(single) && task.idle && task.started < options.maxRuns) {
       // No overlap, no limit reached: start it (the common case, without #admit's allocations).
-      task.started++;
-      task.running++;
-      planned.push(new PlannedRun(task, single, 1, trigger, null, report));
+      planned.push(this.#life.admit(task, single, trigger, report));
     } else {
       if (!Number.isNaN(single) && runs.length === 0) runs = [single];
       const remaining = options.maxRuns - task.started;
       if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
-      for (const run of this.#admit(task, runs, trigger, report)) planned.push(run);
+      this.#admit(task, runs, trigger, report, planned);
     }
     this.#reschedule(task, nextMs);
   }
@@ -328,62 +309,54 @@ export class RunEngine implements TaskScheduling {
 
   /**
    * Applies the overlap policy to due occurrences of one task (oldest first;
-   * all but the first always queue behind it). Returns the runs to start now.
+   * all but the first always queue behind it); appends the runs to start now.
    */
   #admit(
     task: Task,
     runs: readonly number[],
     trigger: RunTrigger & QueuedRun["trigger"],
     report: RunReport,
-  ): PlannedRun[] {
-    const planned: PlannedRun[] = [];
-    if (runs.length === 0) return planned;
+    planned: Run[],
+  ): void {
+    if (runs.length === 0) return;
     const decision = decideOverlap(task.options.overlap, task.running, task.queue?.length ?? 0);
+    const life = this.#life;
     if (decision === "skip") {
-      for (const scheduledAtMs of runs) this.#recorder.skip(task, scheduledAtMs, report, "overlap");
-      return planned;
+      for (const scheduledAtMs of runs) life.skip(task, scheduledAtMs, report, "overlap");
+      return;
     }
     for (let index = 0; index < runs.length; index++) {
       const scheduledAtMs = runs[index] as number;
-      task.started++;
       if (decision === "run" && index === 0) {
-        task.running++;
-        planned.push(new PlannedRun(task, scheduledAtMs, 1, trigger, null, report));
+        planned.push(life.admit(task, scheduledAtMs, trigger, report));
       } else {
         // Nobody waits for a queued run: the caller may be the very callback it waits behind.
-        (task.queue ??= []).push({ scheduledAtMs, trigger });
+        life.enqueue(task, scheduledAtMs, trigger);
       }
     }
-    return planned;
   }
 
   /** After a run ended (synchronously): start the next queued run, or complete the task. */
   #afterRun(task: Task): void {
     if (task.removed || !this.#host.isCurrent(task)) {
-      this.#dropQueue(task);
+      this.#life.dropQueue(task);
       return;
     }
-    const queue = task.queue;
-    if (
-      queue !== null &&
-      queue.length > 0 &&
-      (task.running === 0 || task.options.overlap === "allow")
-    ) {
-      const next = queue.shift() as QueuedRun;
-      task.running++;
-      void this.#starter.startBatch([
-        new PlannedRun(task, next.scheduledAtMs, 1, next.trigger, null, emptyReport()),
-      ]);
-    } else {
-      this.#completeIfIdle(task);
-    }
+    const next = this.#life.dequeue(task);
+    if (next !== null) void this.#starter.startBatch([next]);
+    else this.#completeIfIdle(task);
   }
 
-  #dropQueue(task: Task): void {
-    const queue = task.queue;
-    task.queue = null;
-    if (queue === null) return;
-    task.started -= queue.length;
+  /** A run whose process died in flight is retried as `attempt` under `claim`, due at `atMs`. */
+  #retryInterrupted(
+    task: Task,
+    scheduledAtMs: number,
+    attempt: number,
+    claim: Claim,
+    atMs: number,
+  ): void {
+    this.#queue.push(this.#life.recovered(task, scheduledAtMs, attempt, claim), atMs);
+    this.#host.poke(atMs);
   }
 
   #completeIfIdle(task: Task): void {
@@ -391,9 +364,7 @@ export class RunEngine implements TaskScheduling {
     if (task.state !== "active" || task.removed || task.queueBucket !== null) return;
     if (!Number.isNaN(task.nextRunMs)) return;
     if (!task.idle) return;
-    task.state = "completed";
-    task.nextRunMs = Number.NaN;
-    this.#host.emit("task:completed", task.info());
+    this.#complete(task);
   }
 
   #complete(task: Task): void {
@@ -401,4 +372,9 @@ export class RunEngine implements TaskScheduling {
     task.nextRunMs = Number.NaN;
     this.#host.emit("task:completed", task.info());
   }
+}
+
+/** Queue entries are tasks (their next run) or runs (retries). */
+function isTask(item: Task | Run): item is Task {
+  return !(item instanceof Run);
 }

@@ -1,7 +1,7 @@
 import type { Task } from "../core/task.js";
 import type { SchedulerEvents } from "../events.js";
 import { safeLog, type Logger } from "../logger.js";
-import type { RunReport } from "./run-plan.js";
+import type { RunReport } from "./run.js";
 import type { Claim, RunRecord, Store } from "../store/store.js";
 import { progressOf } from "../durable/task-record.js";
 
@@ -147,4 +147,17 @@ export class RunRecorder {
       this.#host.emit("scheduler:error", { error, context: "progress", taskName: task.name });
     }
   }
+}
+
+/** The `error` of a history row, from what a callback threw. */
+export function errorFields(error: unknown): RunRecord["error"] {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      message: error.message,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(typeof code === "string" ? { code } : {}),
+    };
+  }
+  return { message: String(error) };
 }

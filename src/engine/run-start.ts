@@ -1,31 +1,18 @@
 import type { DispatchOutcome, DispatchTarget, Dispatcher } from "../core/dispatcher.js";
-import type { CallbackInput, Task, TaskCallback } from "../core/task.js";
-import { OrchestratorError } from "../errors.js";
-import type { LeaseGuard } from "../leasing/lease-guard.js";
+import type { CallbackInput, TaskCallback } from "../core/task.js";
+import { HandlerMissingError } from "../errors.js";
 import { safeLog } from "../logger.js";
-import { PlannedRun } from "./run-plan.js";
-import type { RunRecorder, RunRecorderHost } from "./run-recorder.js";
 import type { Claim, ClaimRequest } from "../store/store.js";
-import type { Clock } from "../time/clock.js";
+import { Run } from "./run.js";
+import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
 
 /** What phase 2 needs from the Scheduler. */
-export interface RunStartHost extends RunRecorderHost {
-  readonly clock: Clock;
+export interface RunStartHost extends RunLifecycleHost {
   readonly dispatcher: Dispatcher;
   readonly leaseMs: number;
-  /** Shared stores: aborts attempts whose lease was lost, and keeps their outcome unrecorded. */
-  readonly leases?: LeaseGuard;
   /** Shared stores: sends claims, waiting while the store is unreachable. */
   readonly claimGate?: <T>(call: () => Promise<T>) => Promise<T>;
   handler(name: string): TaskCallback | undefined;
-}
-
-/** What phase 2 hands back to the engine. */
-export interface RunStartHooks {
-  /** Phase 3 of one attempt; must not reject. */
-  record(run: PlannedRun, outcome: DispatchOutcome): Promise<void>;
-  /** A planned run did not start (its claim was refused): the task's queue moves on. */
-  afterRun(task: Task): void;
 }
 
 /**
@@ -35,8 +22,7 @@ export interface RunStartHooks {
  */
 export class RunStarter {
   readonly #host: RunStartHost;
-  readonly #recorder: RunRecorder;
-  readonly #hooks: RunStartHooks;
+  readonly #life: RunLifecycle;
   /** Runs started and not yet recorded (a count, not a collection: a burst pays nothing per run). */
   #inFlight = 0;
   /** `drain()` calls waiting for the count to fall. */
@@ -44,10 +30,9 @@ export class RunStarter {
   /** The run whose inline callback is executing synchronously, if any. */
   readonly #current: { calling: object | undefined } = { calling: undefined };
 
-  constructor(host: RunStartHost, recorder: RunRecorder, hooks: RunStartHooks) {
+  constructor(host: RunStartHost, life: RunLifecycle) {
     this.#host = host;
-    this.#recorder = recorder;
-    this.#hooks = hooks;
+    this.#life = life;
   }
 
   /**
@@ -61,7 +46,7 @@ export class RunStarter {
   /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
   async drain(except: object | undefined): Promise<void> {
     for (;;) {
-      const own = except instanceof PlannedRun && except.inFlight ? 1 : 0;
+      const own = except instanceof Run && except.inFlight ? 1 : 0;
       if (this.#inFlight <= own) return;
       await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
     }
@@ -72,7 +57,7 @@ export class RunStarter {
    * ones (inline callbacks are called before the loop moves on). Resolves
    * when all have been recorded.
    */
-  async startBatch(runs: readonly PlannedRun[]): Promise<void> {
+  async startBatch(runs: readonly Run[]): Promise<void> {
     const host = this.#host;
     const store = host.store;
     // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
@@ -81,7 +66,7 @@ export class RunStarter {
     if (useClaims) {
       const requests: ClaimRequest[] = [];
       for (const run of runs) {
-        if (run.claimed) continue;
+        if (run.state !== "due") continue;
         requests.push({
           taskName: run.taskName,
           scheduledAt: run.scheduledAtMs,
@@ -114,12 +99,12 @@ export class RunStarter {
    * Returns one promise per started run, settled once it is recorded.
    */
   #startClaimed(
-    runs: readonly PlannedRun[],
+    runs: readonly Run[],
     useClaims: boolean,
     claims: readonly (Claim | null)[],
   ): Promise<void>[] {
     const host = this.#host;
-    const startable = useClaims ? this.#applyClaims(runs, claims) : runs;
+    const startable = this.#applyClaims(runs, useClaims, claims);
     const finished: Promise<void>[] = [];
     // Asked once per batch: a listener added by a callback hears from the next batch on.
     const announce = host.hasListeners("run:start");
@@ -131,23 +116,34 @@ export class RunStarter {
     return finished;
   }
 
-  /** Drops the runs whose claim was refused (the store gave them to another node); marks the rest claimed. */
-  #applyClaims(runs: readonly PlannedRun[], claims: readonly (Claim | null)[]): PlannedRun[] {
-    const startable: PlannedRun[] = [];
+  /**
+   * Drops the runs whose claim was refused (the store gave them to another
+   * node); the rest are claimed. Without claims (a store only this scheduler
+   * uses) every run is claimed as it is.
+   */
+  #applyClaims(
+    runs: readonly Run[],
+    useClaims: boolean,
+    claims: readonly (Claim | null)[],
+  ): readonly Run[] {
+    const life = this.#life;
+    if (!useClaims) {
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i] as Run;
+        if (run.state === "due") life.claimed(run, null);
+      }
+      return runs;
+    }
+    const startable: Run[] = [];
     let next = 0;
     for (const run of runs) {
-      if (!run.claimed) {
+      if (run.state === "due") {
         const claim = claims[next++] ?? null;
         if (claim === null) {
-          const { task } = run;
-          task.running--;
-          task.started--;
-          this.#recorder.skip(task, run.scheduledAtMs, run.report, "claimed");
-          this.#hooks.afterRun(task);
+          life.refused(run);
           continue;
         }
-        run.claim = claim;
-        run.claimed = true;
+        life.claimed(run, claim);
       }
       startable.push(run);
     }
@@ -163,7 +159,7 @@ export class RunStarter {
    * planned ahead, module handlers, timeouts), or all of them when the
    * dispatcher is closed or limits concurrency, then start one by one.
    */
-  #startBurst(runs: readonly PlannedRun[], finished: Promise<void>[]): void {
+  #startBurst(runs: readonly Run[], finished: Promise<void>[]): void {
     const { clock, dispatcher } = this.#host;
     const wallOffset = clock.nowMs() - clock.monotonicMs();
     // Counted before the calls: a callback that stops the scheduler waits for the whole batch.
@@ -174,9 +170,9 @@ export class RunStarter {
       return;
     }
     const endMono = clock.monotonicMs();
-    const left: PlannedRun[] = [];
-    const settled: PlannedRun[] = [];
-    let previousSync: PlannedRun | null = null;
+    const left: Run[] = [];
+    const settled: Run[] = [];
+    let previousSync: Run | null = null;
     for (const run of runs) {
       const { startMono } = run;
       if (Number.isNaN(startMono)) {
@@ -186,7 +182,7 @@ export class RunStarter {
       // A synchronous callback ended when the next one started.
       if (previousSync !== null) previousSync.endMono = startMono;
       previousSync = null;
-      this.#markStarted(run, startMono, wallOffset);
+      this.#life.started(run, startMono, wallOffset);
       if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = endMono;
@@ -199,13 +195,13 @@ export class RunStarter {
    * Starts runs one after another: announcing each (`run:start`) when asked,
    * and giving each the abort signal of its lease when leases are watched.
    */
-  #startEach(runs: readonly PlannedRun[], announce: boolean, finished: Promise<void>[]): void {
+  #startEach(runs: readonly Run[], announce: boolean, finished: Promise<void>[]): void {
     const host = this.#host;
-    const settled: PlannedRun[] = [];
+    const settled: Run[] = [];
     const { clock, dispatcher } = host;
     // One clock read per run: its wall-clock start is derived from the monotonic reading.
     const wallOffset = clock.nowMs() - clock.monotonicMs();
-    let previousSync: PlannedRun | null = null;
+    let previousSync: Run | null = null;
     for (const run of runs) {
       if (run.claim !== null && host.leases !== undefined)
         run.signal = host.leases.signal(run.claim);
@@ -214,7 +210,7 @@ export class RunStarter {
       // The reading that starts this run also ends the synchronous callback before it.
       if (previousSync !== null) previousSync.endMono = startMono;
       previousSync = null;
-      this.#markStarted(run, startMono, wallOffset);
+      this.#life.started(run, startMono, wallOffset);
       if (announce) {
         this.#announce(run);
         run.startMono = clock.monotonicMs();
@@ -237,26 +233,16 @@ export class RunStarter {
     for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
   }
 
-  /** What starting a run records on it and its task: started at `startMono` (monotonic ms). */
-  #markStarted(run: PlannedRun, startMono: number, wallOffset: number): void {
-    run.claimed = true;
-    run.inFlight = true;
-    run.report.ran++;
-    run.startMono = startMono;
-    run.startedAtMs = Math.round(wallOffset + startMono);
-    run.task.lastRunMs = run.startedAtMs;
-  }
-
   /**
    * Files a started run's outcome: a promise is recorded once it settles; an
    * outcome already there joins `settled`, recorded once the whole batch has
    * started. Returns true for the latter (the callback returned synchronously).
    */
   #file(
-    run: PlannedRun,
+    run: Run,
     outcome: DispatchOutcome | Promise<DispatchOutcome>,
     finished: Promise<void>[],
-    settled: PlannedRun[],
+    settled: Run[],
   ): boolean {
     if (outcome instanceof Promise) {
       finished.push(outcome.then((result) => this.#finish(run, result)));
@@ -267,7 +253,7 @@ export class RunStarter {
     return true;
   }
 
-  #announce(run: PlannedRun): void {
+  #announce(run: Run): void {
     this.#host.emit("run:start", {
       taskName: run.taskName,
       scheduledAt: new Date(run.scheduledAtMs),
@@ -279,9 +265,10 @@ export class RunStarter {
   }
 
   /** Phase 3 of one attempt, then the in-flight count; never rejects. */
-  async #finish(run: PlannedRun, outcome: DispatchOutcome): Promise<void> {
+  async #finish(run: Run, outcome: DispatchOutcome): Promise<void> {
+    const claim = run.claim;
     try {
-      await this.#hooks.record(run, outcome);
+      await this.#life.finish(run, outcome);
     } catch (error) {
       safeLog(
         this.#host.logger,
@@ -291,7 +278,6 @@ export class RunStarter {
       );
       this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
     } finally {
-      run.inFlight = false;
       this.#inFlight--;
       // A drain waits for zero, or for one when that one is its caller's own run.
       if (this.#inFlight <= 1 && this.#drainWaiters.length > 0) {
@@ -299,7 +285,7 @@ export class RunStarter {
         this.#drainWaiters = [];
         for (const wake of waiters) wake();
       }
-      if (run.claim !== null) this.#host.leases?.done(run.claim);
+      if (claim !== null) this.#host.leases?.done(claim);
     }
   }
 
@@ -307,10 +293,7 @@ export class RunStarter {
     if (typeof callback === "string") {
       const handler = this.#host.handler(callback);
       if (handler === undefined) {
-        const error = new OrchestratorError(
-          "ERR_INVALID_ARGUMENT",
-          `No handler named ${JSON.stringify(callback)} is defined; call scheduler.defineHandler(${JSON.stringify(callback)}, fn)`,
-        );
+        const error = new HandlerMissingError(callback);
         return { kind: "inline", fn: () => Promise.reject(error) };
       }
       return { kind: "inline", fn: handler };

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { RunEngine } from "../engine/run-engine.js";
-import { emptyReport, type RunReport } from "../engine/run-plan.js";
+import { emptyReport, type RunReport } from "../engine/run.js";
 import { toInstantMs, type Clock } from "../time/clock.js";
 
 /** What {@link advanceClockTo} needs from its Scheduler. */

@@ -1,5 +1,5 @@
 export { Scheduler } from "./scheduler.js";
 export { SCHEDULER_DEFAULTS } from "./scheduler-options.js";
 export type { SchedulerOptions } from "./scheduler-options.js";
-export type { RunReport } from "../engine/run-plan.js";
+export type { RunReport } from "../engine/run.js";
 export type { RotationReport } from "../durable/durable-tasks.js";

@@ -13,7 +13,7 @@ import { ClockSkewMonitor } from "../cluster/clock-skew.js";
 import { LeaseGuard } from "../leasing/lease-guard.js";
 import { StoreHealth } from "../cluster/store-health.js";
 import { RunEngine } from "../engine/run-engine.js";
-import type { RunReport } from "../engine/run-plan.js";
+import type { RunReport } from "../engine/run.js";
 import type { SchedulerSettings } from "./scheduler-settings.js";
 import type { Claim } from "../store/store.js";
 import { RegistrationValidator } from "./task-registration.js";
@@ -100,6 +100,7 @@ export function createComponents(
     hasListeners: (event) => scheduler.listenerCount(event) > 0,
     isCurrent: (task) => tasks.get(task.name) === task,
     task: (name) => tasks.get(name),
+    planAhead: settings.planAhead,
     handler: (name) => handlers.get(name),
     poke: (dueMs) => loop.poke(dueMs),
     ...(leased.canClaimAhead
@@ -128,7 +129,8 @@ export function createComponents(
     onDue: () => {
       scheduler.runPending().catch((error: unknown) => internalError(error, "timer"));
     },
-    // A manual clock's instants are set by the test, not waited for: nothing to plan ahead.
+    // A manual clock's instants are set by the test, not waited for: nothing to plan ahead
+    // (with planAhead "always", the engine plans each instant as it collects it).
     ...(isManualClock(clock)
       ? {}
       : {

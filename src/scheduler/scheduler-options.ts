@@ -88,6 +88,15 @@ export interface SchedulerOptions {
    * @defaultValue 30000
    */
   clusterResyncIntervalMs?: number;
+  /**
+   * Internal: when instants are planned ahead of time (docs/internals.md).
+   * `auto` plans instants of 64 due runs or more; `always` every instant,
+   * also with a manual clock; `off` none. Changes timing, never outcomes:
+   * the test suite runs the scheduler's behaviour in `always` and `off`.
+   * @defaultValue "auto"
+   * @internal
+   */
+  planAhead?: "auto" | "always" | "off";
 }
 
 /** The defaults of {@link SchedulerOptions} that are constants. */
@@ -99,6 +108,7 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
   maxClockSkewMs: 1_000,
   clockSkewCheckIntervalMs: 60_000,
   clusterResyncIntervalMs: 30_000,
+  planAhead: "auto",
 } satisfies Required<
   Pick<
     SchedulerOptions,
@@ -109,6 +119,7 @@ export const SCHEDULER_DEFAULTS = Object.freeze({
     | "maxClockSkewMs"
     | "clockSkewCheckIntervalMs"
     | "clusterResyncIntervalMs"
+    | "planAhead"
   >
 >);
 

@@ -31,6 +31,7 @@ export interface SchedulerSettings {
   readonly clusterResyncIntervalMs: number;
   readonly maxClockSkewMs: number;
   readonly clockSkewCheckIntervalMs: number;
+  readonly planAhead: "auto" | "always" | "off";
 }
 
 /**
@@ -71,7 +72,16 @@ export function resolveSettings(options: SchedulerOptions): SchedulerSettings {
       options.migratePlaintext,
     );
   }
+  const planAhead = options.planAhead ?? SCHEDULER_DEFAULTS.planAhead;
+  if (planAhead !== "auto" && planAhead !== "always" && planAhead !== "off") {
+    throw new InvalidArgumentError(
+      "options.planAhead",
+      '"auto", "always" or "off"',
+      options.planAhead,
+    );
+  }
   return {
+    planAhead,
     clock,
     timezone,
     logger,

@@ -14,7 +14,7 @@ import type { DurableTasks, RotationReport } from "../durable/durable-tasks.js";
 import type { ClusterSync } from "../cluster/cluster-sync.js";
 import type { ClockSkewMonitor, ClockSkewMeasurement } from "../cluster/clock-skew.js";
 import type { RunEngine } from "../engine/run-engine.js";
-import type { RunReport } from "../engine/run-plan.js";
+import type { RunReport } from "../engine/run.js";
 import { advanceClockTo } from "./advance-to.js";
 import { createComponents } from "./scheduler-components.js";
 import type { SchedulerOptions } from "./scheduler-options.js";

@@ -7,6 +7,7 @@ import { Scheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { recordingLogger } from "./scheduler.js";
+import { PLAN_AHEAD } from "./plan-ahead.js";
 
 /** A temp folder with a database path in it; `cleanup` removes it. */
 export async function tempDb(): Promise<{
@@ -38,6 +39,7 @@ export function sqliteScheduler(
   const store = new SqliteStore({ path });
   const dispatcher = new Dispatcher();
   const scheduler = new Scheduler(dispatcher, {
+    planAhead: PLAN_AHEAD,
     clock,
     timezone: "UTC",
     logger,

@@ -2,6 +2,7 @@ import { Dispatcher, type DispatcherOptions } from "../../src/core/dispatcher.js
 import type { Logger } from "../../src/logger.js";
 import { Scheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
 import { ManualClock } from "../../src/time/clock.js";
+import { PLAN_AHEAD } from "./plan-ahead.js";
 
 /** One captured log entry. */
 export interface LogEntry {
@@ -35,7 +36,13 @@ export function manualScheduler(
     options.clock instanceof ManualClock ? options.clock : new ManualClock("2026-01-01T00:00:00Z");
   const logger = recordingLogger();
   const dispatcher = new Dispatcher(dispatcherOptions);
-  const scheduler = new Scheduler(dispatcher, { clock, timezone: "UTC", logger, ...options });
+  const scheduler = new Scheduler(dispatcher, {
+    clock,
+    timezone: "UTC",
+    logger,
+    planAhead: PLAN_AHEAD,
+    ...options,
+  });
   return { scheduler, clock, logger, dispatcher };
 }
 

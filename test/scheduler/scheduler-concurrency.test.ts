@@ -9,6 +9,7 @@ import { MemoryStore } from "../../src/store/memory-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { deferred } from "../helpers/events.js";
 import { manualScheduler, turns } from "../helpers/scheduler.js";
+import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 
 describe("Scheduler concurrency: the seed's four scenarios", () => {
   it("concurrent registration: many registrations interleaved with runPending() all land and each run happens once", async () => {
@@ -54,6 +55,7 @@ describe("Scheduler concurrency: the seed's four scenarios", () => {
         async (ops) => {
           const clock = new ManualClock("2026-01-01T00:00:00Z");
           const scheduler = new Scheduler(new Dispatcher(), {
+            planAhead: PLAN_AHEAD,
             clock,
             timezone: "UTC",
             logger: silentLogger,
@@ -371,6 +373,7 @@ describe("Scheduler concurrency: guarantees", () => {
     const nodes = ["a", "b"].map(
       (nodeId) =>
         new Scheduler(new Dispatcher(), {
+          planAhead: PLAN_AHEAD,
           clock,
           store,
           nodeId,

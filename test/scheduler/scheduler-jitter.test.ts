@@ -2,6 +2,7 @@ import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { Dispatcher, ManualClock, Scheduler } from "../../src/index.js";
 import type { RunStartEvent } from "../../src/events.js";
+import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 
 describe("jitter", () => {
   it("delays runs by up to jitterMs without making them late (no catch-up, nothing missed)", async () => {
@@ -9,7 +10,11 @@ describe("jitter", () => {
     const random = mock.method(Math, "random", () => 0.9999);
     try {
       const clock = new ManualClock("2026-01-01T00:00:30Z");
-      const scheduler = new Scheduler(new Dispatcher(), { clock, timezone: "UTC" });
+      const scheduler = new Scheduler(new Dispatcher(), {
+        clock,
+        timezone: "UTC",
+        planAhead: PLAN_AHEAD,
+      });
       const starts: RunStartEvent[] = [];
       let missed = 0;
       scheduler.on("run:start", (event) => starts.push(event));

@@ -7,6 +7,7 @@ import { Scheduler } from "../../src/scheduler/index.js";
 import { SystemClock } from "../../src/time/clock.js";
 import { nextEvent } from "../helpers/events.js";
 import { recordingLogger } from "../helpers/scheduler.js";
+import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 
 const workerEntry = new URL("../fixtures/ts-worker-boot.mjs", import.meta.url);
 const handlers = new URL("../fixtures/handlers.mjs", import.meta.url);
@@ -18,7 +19,11 @@ function activeTimeouts(): number {
 describe("Scheduler driven by its timer (real clock)", () => {
   it("start() runs due tasks by itself, never before their time", async () => {
     const clock = new SystemClock();
-    const scheduler = new Scheduler(new Dispatcher(), { clock, logger: silentLogger });
+    const scheduler = new Scheduler(new Dispatcher(), {
+      planAhead: PLAN_AHEAD,
+      clock,
+      logger: silentLogger,
+    });
     try {
       const at = new Date(clock.nowMs() + 50);
       let ranAt = 0;
@@ -37,6 +42,7 @@ describe("Scheduler driven by its timer (real clock)", () => {
     it(`a burst planned ahead (tasks registered ${order} start) runs each task once, at its instant and not before`, async () => {
       const clock = new SystemClock();
       const scheduler = new Scheduler(new Dispatcher(), {
+        planAhead: PLAN_AHEAD,
         clock,
         timezone: "UTC",
         logger: silentLogger,
@@ -75,7 +81,10 @@ describe("Scheduler driven by its timer (real clock)", () => {
   }
 
   it("uses one timer for the whole scheduler, however many tasks", async () => {
-    const scheduler = new Scheduler(new Dispatcher(), { logger: silentLogger });
+    const scheduler = new Scheduler(new Dispatcher(), {
+      planAhead: PLAN_AHEAD,
+      logger: silentLogger,
+    });
     const before = activeTimeouts();
     await scheduler.start();
     for (let i = 0; i < 1_000; i++)
@@ -88,7 +97,7 @@ describe("Scheduler driven by its timer (real clock)", () => {
 
   it("contains errors of timer-driven runs: logged, emitted, no unhandled rejection", async () => {
     const logger = recordingLogger();
-    const scheduler = new Scheduler(new Dispatcher(), { logger });
+    const scheduler = new Scheduler(new Dispatcher(), { planAhead: PLAN_AHEAD, logger });
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
@@ -123,7 +132,7 @@ describe("Scheduler driven by its timer (real clock)", () => {
     { timeout: 30_000 },
     async () => {
       const dispatcher = new Dispatcher({ workerEntry, maxThreads: 1 });
-      const scheduler = new Scheduler(dispatcher, { logger: silentLogger });
+      const scheduler = new Scheduler(dispatcher, { planAhead: PLAN_AHEAD, logger: silentLogger });
       try {
         await scheduler.registerTask(
           "burn",
@@ -171,7 +180,7 @@ describe("Scheduler driven by its timer (real clock)", () => {
     { timeout: 30_000 },
     async () => {
       const dispatcher = new Dispatcher({ workerEntry });
-      const scheduler = new Scheduler(dispatcher, { logger: silentLogger });
+      const scheduler = new Scheduler(dispatcher, { planAhead: PLAN_AHEAD, logger: silentLogger });
       try {
         await scheduler.registerTask(
           "fails",
@@ -196,7 +205,11 @@ describe("Scheduler driven by its timer (real clock)", () => {
   );
 
   it("can unref its timer so the process may exit", async () => {
-    const scheduler = new Scheduler(new Dispatcher(), { logger: silentLogger, unref: true });
+    const scheduler = new Scheduler(new Dispatcher(), {
+      planAhead: PLAN_AHEAD,
+      logger: silentLogger,
+      unref: true,
+    });
     await scheduler.registerTask("later", "0 0 1 1 *", () => {});
     const refedBefore = process
       .getActiveResourcesInfo()

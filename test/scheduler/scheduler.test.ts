@@ -15,6 +15,7 @@ import { Scheduler } from "../../src/scheduler/index.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { manualScheduler, turns } from "../helpers/scheduler.js";
+import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 
 const noop = (): void => {};
 
@@ -608,7 +609,7 @@ describe("Scheduler: misfires and the manual clock", () => {
   });
 
   it("advanceTo needs a manual clock", async () => {
-    const scheduler = new Scheduler(new Dispatcher(), { timezone: "UTC" });
+    const scheduler = new Scheduler(new Dispatcher(), { timezone: "UTC", planAhead: PLAN_AHEAD });
     await assert.rejects(scheduler.advanceTo(0), /ManualClock/);
   });
 

@@ -1,9 +1,9 @@
 import type { BurstCall, DispatchOutcome } from "../core/dispatcher.js";
-import type { RunContext } from "../core/run-context.js";
 import type { DueBucket, QueueItem } from "../core/due-queue.js";
-import type { CallbackInput, ResolvedTaskOptions, Task } from "../core/task.js";
+import type { RunContext } from "../core/run-context.js";
+import type { CallbackInput, Task } from "../core/task.js";
 import type { RunTrigger } from "../events.js";
-import type { Claim, RunRecord } from "../store/store.js";
+import type { Claim } from "../store/store.js";
 
 /** What one `runPending()` or `triggerTask()` call did. `ran` = `succeeded` + `failed` (attempts started). */
 export interface RunReport {
@@ -13,27 +13,50 @@ export interface RunReport {
   skipped: number;
 }
 
-/** A failed attempt waiting in the heap for its retry; the task counts as running meanwhile. */
-export class PendingRetry implements QueueItem {
-  queueBucket: DueBucket<QueueItem> | null = null;
-  queueSlot = -1;
-  readonly task: Task;
-  readonly scheduledAtMs: number;
-  readonly attempt: number;
-  readonly claim: Claim | null;
-  constructor(task: Task, scheduledAtMs: number, attempt: number, claim: Claim | null) {
-    this.task = task;
-    this.scheduledAtMs = scheduledAtMs;
-    this.attempt = attempt;
-    this.claim = claim;
-  }
+export function emptyReport(): RunReport {
+  return { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
 }
 
 /**
- * One attempt from planning to recording. It is also the request given to the
- * Dispatcher, so that a burst of runs allocates one object per run.
+ * Where a run is in its life (see docs/architecture.md, "A run's life"):
+ *
+ * - `planned`: allocated ahead of its instant by the planner, nothing counted yet;
+ * - `due`: admitted by phase 1 (counted started and running), not claimed yet;
+ * - `claimed`: the store gave this node the run (or needs no claims);
+ * - `started`: its callback was called;
+ * - `retried`: the attempt failed and another follows (a new object);
+ * - `retry-scheduled`: that next attempt, waiting in the queue and holding
+ *   the claim (the task still counts the run running);
+ * - `finished`: its last attempt's outcome is recorded;
+ * - `lost`: its lease was lost while it ran; the node that reaps the claim records it;
+ * - `refused`: the store gave the run to another node (recorded there);
+ * - `given-back`: planned ahead with a claim taken ahead, then not started:
+ *   the claim went back unspent;
+ * - `dropped`: a retry whose task was removed meanwhile.
+ *
+ * Runs that never get an object (skipped by overlap, missed) are recorded by
+ * {@link RunLifecycle} directly. Only `RunLifecycle` changes `state`.
  */
-export class PlannedRun implements BurstCall {
+export type RunState =
+  | "planned"
+  | "due"
+  | "claimed"
+  | "started"
+  | "retried"
+  | "retry-scheduled"
+  | "finished"
+  | "lost"
+  | "refused"
+  | "given-back"
+  | "dropped";
+
+/**
+ * One attempt of one run (task, scheduled instant), from phase 1 to its
+ * record; a retry is a new object for the next attempt, queued until due. It
+ * is also the request given to the Dispatcher and a queue item, so that a
+ * burst of runs allocates one object per run.
+ */
+export class Run implements BurstCall, QueueItem {
   readonly task: Task;
   /** The task's callback; for a run planned ahead, a handler name is replaced by its function. */
   callback: CallbackInput;
@@ -42,22 +65,19 @@ export class PlannedRun implements BurstCall {
   readonly payload: unknown;
   readonly timeoutMs: number;
   readonly scheduledAtMs: number;
-  readonly attempt: number;
+  attempt: number;
   readonly trigger: RunTrigger;
+  state: RunState;
   /** The report of the call that starts the run (set when it starts, for a run planned ahead). */
   report: RunReport;
   /** The store's claim; null when not claimed yet, or when the store needs no claims. */
   claim: Claim | null;
-  /** True once the run may start: claimed, or the store needs no claims, or a retry of a started run. */
-  claimed: boolean;
   // NaN, not 0: a field that starts as a small integer and later holds epoch ms changes
   // representation, and V8 then migrates every earlier instance on its next access.
   startedAtMs = Number.NaN;
   startMono = Number.NaN;
   /** When a callback that returned synchronously returned (monotonic ms); NaN otherwise. */
   endMono = Number.NaN;
-  /** True from the start of an attempt until it is recorded. */
-  inFlight = false;
   /** For a run planned ahead: the task's following occurrence (null: none), computed while planning. */
   followingMs: number | null = null;
   /** For a run planned ahead: the task's next run after this one, NaN when none (past `endAt`). */
@@ -71,13 +91,15 @@ export class PlannedRun implements BurstCall {
   threw = false;
   /** Aborted when the lease of the run's claim is lost (shared stores only; else undefined, the fast path). */
   signal: AbortSignal | undefined = undefined;
+  /** Where a retry waits in the engine's queue (maintained by the queue). */
+  queueBucket: DueBucket<QueueItem> | null = null;
+  queueSlot = -1;
 
   constructor(
     task: Task,
     scheduledAtMs: number,
-    attempt: number,
     trigger: RunTrigger,
-    claim: Claim | null,
+    state: RunState,
     report: RunReport,
   ) {
     this.task = task;
@@ -86,54 +108,20 @@ export class PlannedRun implements BurstCall {
     this.payload = task.options.payload;
     this.timeoutMs = task.options.timeoutMs;
     this.scheduledAtMs = scheduledAtMs;
-    this.attempt = attempt;
+    this.attempt = 1;
     this.trigger = trigger;
-    this.claim = claim;
-    this.claimed = trigger === "retry";
+    this.state = state;
+    this.claim = null;
     this.report = report;
+  }
+
+  /** True from the start of an attempt until it is recorded. */
+  get inFlight(): boolean {
+    return this.state === "started";
   }
 
   /** The claim id, or a local id shared by the run's retries when there is no claim. */
   get runId(): string {
     return this.claim?.id ?? `local:${this.taskName}@${this.scheduledAtMs}`;
   }
-}
-
-export function emptyReport(): RunReport {
-  return { ran: 0, succeeded: 0, failed: 0, skipped: 0 };
-}
-
-/** How late a run may start and still be on time: jitter delays a run on purpose, and that delay is not lateness. */
-export function graceMs(options: ResolvedTaskOptions): number {
-  return options.misfireGraceMs + options.jitterMs;
-}
-
-/**
- * True when the run due at `dueMs` starts now as an ordinary run: within its
- * grace period, and its following occurrence (`followingMs`, null: none) not
- * due yet. Otherwise the misfire policy decides.
- */
-export function onTime(
-  options: ResolvedTaskOptions,
-  dueMs: number,
-  followingMs: number | null,
-  nowMs: number,
-): boolean {
-  return nowMs - dueMs <= graceMs(options) && (followingMs === null || followingMs > nowMs);
-}
-
-export function jitter(options: ResolvedTaskOptions): number {
-  return options.jitterMs > 0 ? Math.floor(Math.random() * (options.jitterMs + 1)) : 0;
-}
-
-export function errorFields(error: unknown): RunRecord["error"] {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      message: error.message,
-      ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(typeof code === "string" ? { code } : {}),
-    };
-  }
-  return { message: String(error) };
 }

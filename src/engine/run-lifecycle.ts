@@ -1,0 +1,311 @@
+import type { DispatchOutcome } from "../core/dispatcher.js";
+import { retryDelayMs, shouldRetry } from "../core/retry.js";
+import type { QueuedRun, RunStatus, Task } from "../core/task.js";
+import type { RunEventBase, RunTrigger } from "../events.js";
+import type { LeaseGuard } from "../leasing/lease-guard.js";
+import { safeLog } from "../logger.js";
+import type { Claim, RunRecord } from "../store/store.js";
+import type { Clock } from "../time/clock.js";
+import { emptyReport, Run, type RunReport, type RunState } from "./run.js";
+import { runOutput } from "./run-output.js";
+import { errorFields, type RunRecorder, type RunRecorderHost } from "./run-recorder.js";
+
+/** What a run's life needs from the Scheduler. */
+export interface RunLifecycleHost extends RunRecorderHost {
+  readonly clock: Clock;
+  /** Shared stores: aborts attempts whose lease was lost, and keeps their outcome unrecorded. */
+  readonly leases?: LeaseGuard;
+}
+
+/** What a run's life hands back to the engine. */
+export interface RunLifecycleHooks {
+  /** Queues `run` (state `retry-scheduled`), due at `atMs`. */
+  queueRetry(run: Run, atMs: number): void;
+  /** After a run of `task` ended or did not start (synchronously): start its next queued run, or complete it. */
+  afterRun(task: Task): void;
+}
+
+/** The fields every run event carries (built only when someone listens). */
+function eventBase(run: Run): RunEventBase {
+  return {
+    taskName: run.taskName,
+    scheduledAt: new Date(run.scheduledAtMs),
+    attempt: run.attempt,
+    trigger: run.trigger,
+    runId: run.runId,
+  };
+}
+
+/**
+ * The one owner of a run's life: every change of a run's {@link RunState}
+ * and of its task's run counters (`running`, `started`, `runCount`,
+ * `lastRunMs`, `lastStatus`, the queue of waiting runs) happens here, with
+ * what each change records and tells. The engine decides *which* change
+ * happens (phase 1's rules, the overlap policy, claims); this module makes it
+ * happen the same way on every path (one by one, in a burst planned ahead,
+ * retried, recovered). docs/architecture.md draws the states.
+ *
+ * Counting rules: a run counts as `started` (toward `maxRuns`) from admission
+ * (queued runs too) unless the store refuses it; it counts as `running` from
+ * admission until it is finished, lost or dropped (a failed attempt waiting
+ * for its retry still runs).
+ */
+export class RunLifecycle {
+  readonly #host: RunLifecycleHost;
+  readonly #recorder: RunRecorder;
+  readonly #hooks: RunLifecycleHooks;
+
+  constructor(host: RunLifecycleHost, recorder: RunRecorder, hooks: RunLifecycleHooks) {
+    this.#host = host;
+    this.#recorder = recorder;
+    this.#hooks = hooks;
+  }
+
+  // Phase 1: admission.
+
+  /** A due occurrence starts now: `due`, counted started and running. */
+  admit(task: Task, scheduledAtMs: number, trigger: RunTrigger, report: RunReport): Run {
+    task.started++;
+    task.running++;
+    return new Run(task, scheduledAtMs, trigger, "due", report);
+  }
+
+  /** A due occurrence waits behind the task's running run (overlap `queue`, catch-ups): counted started. */
+  enqueue(task: Task, scheduledAtMs: number, trigger: QueuedRun["trigger"]): void {
+    task.started++;
+    (task.queue ??= []).push({ scheduledAtMs, trigger });
+  }
+
+  /** The task's next queued run, admitted (`due`), or null when none may start now. */
+  dequeue(task: Task): Run | null {
+    const queue = task.queue;
+    if (queue === null || queue.length === 0) return null;
+    if (task.running > 0 && task.options.overlap !== "allow") return null;
+    const next = queue.shift() as QueuedRun;
+    task.running++;
+    return new Run(task, next.scheduledAtMs, next.trigger, "due", emptyReport());
+  }
+
+  /** The task's queued runs will not happen (removed, paused): they no longer count as started. */
+  dropQueue(task: Task): void {
+    const queue = task.queue;
+    task.queue = null;
+    if (queue !== null) task.started -= queue.length;
+  }
+
+  /** A due occurrence that does not start (overlap): counted, emitted, recorded. */
+  skip(task: Task, scheduledAtMs: number, report: RunReport, reason: "overlap" | "claimed"): void {
+    this.#recorder.skip(task, scheduledAtMs, report, reason);
+  }
+
+  /** Occurrences the misfire policy dropped: logged, emitted, recorded. */
+  missed(task: Task, missed: readonly number[], count: number): void {
+    this.#recorder.missed(task, missed, count);
+  }
+
+  // Planning ahead (see AheadPlanner).
+
+  /** A run allocated ahead of its instant: `planned`, nothing counted yet. */
+  plan(task: Task, scheduledAtMs: number, claim: Claim | null, report: RunReport): Run {
+    const run = new Run(task, scheduledAtMs, "schedule", "planned", report);
+    if (claim !== null) run.claim = claim;
+    return run;
+  }
+
+  /**
+   * At its instant `nowMs`, a planned run whose task is still ready for it
+   * (not moved, idle, `maxRuns` not reached) becomes `due` (or `claimed`,
+   * with a claim taken ahead): counted started and running, its task's next
+   * run set to the one computed while planning. Returns false, changing
+   * nothing, when the task is not ready.
+   */
+  admitPlanned(run: Run, nowMs: number, report: RunReport): boolean {
+    const task = run.task;
+    if (!task.readyFor(run.scheduledAtMs)) return false;
+    task.running++;
+    task.started++;
+    // Made exact once the callback has been called; its callback sees this run as the last.
+    task.lastRunMs = nowMs;
+    task.nextRunMs = task.started < task.options.maxRuns ? run.nextMs : Number.NaN;
+    run.report = report;
+    run.state = run.claim === null ? "due" : "claimed";
+    return true;
+  }
+
+  /** A planned run that will not start as planned: its claim taken ahead is returned (or null). */
+  giveBack(run: Run): Claim | null {
+    const { claim } = run;
+    run.state = "given-back";
+    run.claim = null;
+    return claim;
+  }
+
+  // Phase 2: claims and starts.
+
+  /** The store gave this node the run (`claim` null: the store needs no claims). */
+  claimed(run: Run, claim: Claim | null): void {
+    if (claim !== null) run.claim = claim;
+    run.state = "claimed";
+  }
+
+  /** The store gave the run to another node: not started, not counted; that node records it. */
+  refused(run: Run): void {
+    const { task } = run;
+    run.state = "refused";
+    task.running--;
+    task.started--;
+    this.#recorder.skip(task, run.scheduledAtMs, run.report, "claimed");
+    this.#hooks.afterRun(task);
+  }
+
+  /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */
+  started(run: Run, startMono: number, wallOffset: number): void {
+    run.state = "started";
+    run.report.ran++;
+    run.startMono = startMono;
+    run.startedAtMs = Math.round(wallOffset + startMono);
+    run.task.lastRunMs = run.startedAtMs;
+  }
+
+  // Retries and recovery.
+
+  /**
+   * A queued retry was taken from the queue: true when it goes on to phase 2;
+   * false when its task was removed meanwhile (`dropped`: its claim released).
+   */
+  retryCollected(run: Run, report: RunReport): boolean {
+    if (!run.task.removed) {
+      run.report = report;
+      run.state = "claimed";
+      return true;
+    }
+    run.state = "dropped";
+    run.task.running--;
+    if (run.claim !== null) void this.#recorder.release(run.claim);
+    return false;
+  }
+
+  /**
+   * A run whose process died while it was in flight (recorded `interrupted`)
+   * is retried as `attempt` under `claim`: `retry-scheduled`, counted running.
+   */
+  recovered(task: Task, scheduledAtMs: number, attempt: number, claim: Claim): Run {
+    task.running++;
+    const run = new Run(task, scheduledAtMs, "retry", "retry-scheduled", emptyReport());
+    run.attempt = attempt;
+    run.claim = claim;
+    return run;
+  }
+
+  // Phase 3: outcomes.
+
+  /**
+   * Phase 3 of one attempt: update the task synchronously (retry, or end the
+   * run), then tell listeners and the logger, then persist the history row
+   * and the task's progress. A run whose lease was lost is left to the node
+   * that reaps it. Never rejects because of the store (failures are events).
+   */
+  async finish(run: Run, outcome: DispatchOutcome): Promise<void> {
+    const host = this.#host;
+    const recorder = this.#recorder;
+    const { task, scheduledAtMs, attempt, report, startedAtMs, startMono, endMono, claim } = run;
+    if (claim !== null && host.leases?.takeLost(claim) === true) {
+      // Another node reaps the claim, records the run interrupted and retries it.
+      run.state = "lost";
+      report.failed++;
+      task.running--;
+      this.#hooks.afterRun(task);
+      return;
+    }
+    // A synchronous callback ended when it returned, not when the batch it was in is recorded.
+    const ended = !Number.isNaN(endMono);
+    const durationMs = (ended ? endMono : host.clock.monotonicMs()) - startMono;
+    const finishedAtMs = ended ? Math.round(startedAtMs + durationMs) : host.clock.nowMs();
+    const status: RunStatus = outcome.ok ? "succeeded" : outcome.timedOut ? "timed-out" : "failed";
+    const error = outcome.ok ? undefined : outcome.error;
+    const willRetry =
+      !outcome.ok && !task.removed && shouldRetry(task.options.retries, attempt, error);
+    const retryAtMs = willRetry ? finishedAtMs + retryDelayMs(task.options.retries, attempt) : null;
+    task.lastStatus = status;
+    // The row describes this attempt: built before a retry moves the run on.
+    const row: RunRecord = {
+      taskName: task.name,
+      claimId: claim?.id ?? null,
+      scheduledAt: scheduledAtMs,
+      startedAt: startedAtMs,
+      finishedAt: finishedAtMs,
+      status,
+      attempt,
+      nodeId: host.nodeId,
+      error: outcome.ok ? null : errorFields(error),
+    };
+    const output = runOutput(outcome);
+    if (output !== undefined) (row as { output?: unknown }).output = output;
+    const base = outcome.ok && !host.hasListeners("run:success") ? undefined : eventBase(run);
+    if (retryAtMs !== null) {
+      this.#scheduleRetry(run, retryAtMs);
+    } else {
+      run.state = "finished";
+      task.running--;
+      task.runCount++;
+      this.#hooks.afterRun(task);
+    }
+    if (outcome.ok) {
+      report.succeeded++;
+      if (base !== undefined) host.emit("run:success", { ...base, durationMs });
+    } else {
+      report.failed++;
+      safeLog(
+        host.logger,
+        "error",
+        {
+          err: error,
+          taskName: task.name,
+          scheduledAt: new Date(scheduledAtMs).toISOString(),
+          attempt,
+          status,
+          willRetry,
+        },
+        `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : "failed"}`,
+      );
+      host.emit("run:error", {
+        ...(base as RunEventBase),
+        error,
+        status: status as "failed" | "timed-out",
+        durationMs,
+        willRetry,
+        retryAt: retryAtMs === null ? null : new Date(retryAtMs),
+      });
+    }
+    // The last row and the release go together (finishRun): a crash between them must not make the run look interrupted.
+    if (claim !== null && !willRetry) await recorder.finish(row, claim);
+    else await recorder.record(row);
+    if (willRetry) return;
+    await recorder.persistProgress(task);
+  }
+
+  /**
+   * The attempt failed and another follows at `atMs`: this attempt ends
+   * `retried`, and the next, holding the same claim, waits in the queue
+   * (`retry-scheduled`); the task still counts the run running.
+   */
+  #scheduleRetry(run: Run, atMs: number): void {
+    run.state = "retried";
+    const next = new Run(run.task, run.scheduledAtMs, "retry", "retry-scheduled", run.report);
+    next.attempt = run.attempt + 1;
+    next.claim = run.claim;
+    this.#hooks.queueRetry(next, atMs);
+  }
+}
+
+/** True when `state` is one a run ends in. */
+export function isFinal(state: RunState): boolean {
+  return (
+    state === "finished" ||
+    state === "retried" ||
+    state === "lost" ||
+    state === "refused" ||
+    state === "given-back" ||
+    state === "dropped"
+  );
+}
