@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { ActionFailedError, TimeoutError } from "../../errors.js";
 import { resolveEnvRecord } from "../env-refs.js";
 import type { HttpActionSpec } from "../schedule-spec.js";
+import type { Redactor, TextCut } from "../secret-redactor.js";
 
 /** Options of {@link runHttpAction}. */
 export interface RunHttpOptions {
@@ -19,6 +20,8 @@ export interface RunHttpOptions {
    * @defaultValue 1024
    */
   readonly bodyPreviewBytes?: number;
+  /** Hides secrets in the body preview and in error messages. */
+  readonly redactor?: Redactor;
 }
 
 /** The outcome of an HTTP action. */
@@ -103,6 +106,8 @@ export async function runHttpAction(
   const signal = present.length > 1 ? AbortSignal.any(present) : present[0];
   const started = performance.now();
 
+  const redact = (text: string, cut?: TextCut): string =>
+    options.redactor === undefined ? text : options.redactor.redact(text, cut);
   let result: HttpResult;
   try {
     const response = await fetch(spec.url, {
@@ -116,7 +121,7 @@ export async function runHttpAction(
       status: response.status,
       statusText: response.statusText,
       durationMs: performance.now() - started,
-      body: preview.body,
+      body: redact(preview.body, { end: preview.truncated }),
       bodyTruncated: preview.truncated,
     };
   } catch (error) {
@@ -137,7 +142,7 @@ export async function runHttpAction(
     }
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new ActionFailedError("network", `${label} failed: ${reason}`, undefined, {
+    throw new ActionFailedError("network", `${label} failed: ${redact(reason)}`, undefined, {
       cause: error,
     });
   }
