@@ -12,7 +12,9 @@ export type OrchestratorErrorCode =
   | "ERR_TIMEOUT"
   | "ERR_ABORTED"
   | "ERR_MISSING_ENV"
-  | "ERR_ACTION_FAILED";
+  | "ERR_ACTION_FAILED"
+  | "ERR_MISSING_KEY"
+  | "ERR_INSECURE_FILE";
 
 /** Base class of every error orchestrator throws; branch on `code`, not on the message. */
 export class OrchestratorError extends Error {
@@ -224,6 +226,49 @@ export class MissingEnvVarError extends OrchestratorError {
     );
     this.variable = variable;
   }
+}
+
+/**
+ * The store holds records sealed with keys of which none was found (no key
+ * variable set, no key file). Starting anyway would seal new records with a
+ * new key and leave the old ones unreadable, so nothing is created.
+ */
+export class MissingKeyError extends OrchestratorError {
+  /** The ids of the keys the sealed records need (ids are not secret). */
+  readonly keyIds: readonly string[];
+  constructor(message: string, keyIds: readonly string[]) {
+    super("ERR_MISSING_KEY", message);
+    this.keyIds = keyIds;
+  }
+}
+
+/** A file holding a secret can be read or written by other users than its owner. */
+export class InsecureFileError extends OrchestratorError {
+  readonly path: string;
+  /** The file's permission bits, e.g. 0o644. */
+  readonly mode: number;
+  /**
+   * @param what - names the file in the message, e.g. "the key file".
+   */
+  constructor(what: string, path: string, mode: number) {
+    super(
+      "ERR_INSECURE_FILE",
+      `${what} ${path} is readable or writable by other users (mode ${formatMode(mode)}); ` +
+        `run \`chmod 600 ${shellWord(path)}\` and start again`,
+    );
+    this.path = path;
+    this.mode = mode;
+  }
+}
+
+/** A path as one shell word, quoted only when it needs to be. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** Permission bits as 4 octal digits: 0o644 → "0644". */
+export function formatMode(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Scheduler } from "../scheduler/index.js";
 import { runCommandAction, type CommandResult } from "./handlers/command.js";
 import { runHttpAction, type HttpResult } from "./handlers/http.js";
 import type { CommandActionSpec, HttpActionSpec, JsonValue } from "./schedule-spec.js";
+import { createDaemonRedactor, type SecretRedactor } from "./secret-redactor.js";
 
 /** The handler names the daemon defines; a command or HTTP task refers to one of them. */
 export const DAEMON_HANDLERS = Object.freeze({
@@ -91,6 +92,17 @@ export interface DaemonHandlerOptions {
   readonly stopSignal: AbortSignal;
   /** Told each successful run's output, before the scheduler records it (for the log line). */
   readonly onOutput?: (ctx: TaskContext, output: CommandOutput | HttpOutput) => void;
+  /**
+   * Hides secrets in output tails, body previews and error messages; it also
+   * learns the values of the `${NAME}` references of every task registered.
+   * @defaultValue a redactor of the secrets in `env` ({@link createDaemonRedactor})
+   */
+  readonly redactor?: SecretRedactor;
+}
+
+/** The `${NAME}`-bearing values of an action: a command's `env`, an HTTP task's headers. */
+function referenceValues(action: CommandActionSpec | HttpActionSpec): string[] {
+  return Object.values(action.kind === "command" ? action.env : action.headers);
 }
 
 function actionOf<K extends "command" | "http">(
@@ -117,14 +129,35 @@ function actionOf<K extends "command" | "http">(
  * whose `details` the scheduler records as the output.
  */
 export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandlerOptions): void {
+  const redactor = options.redactor ?? createDaemonRedactor({ env: options.env });
+  const learn = (payload: unknown): void => {
+    if (isDaemonPayload(payload) && payload.action !== undefined)
+      redactor.addReferencedValues(referenceValues(payload.action), options.env);
+  };
+  // Every task's references are learnt, not only the running one's, so that
+  // a task printing another task's secret (children inherit the daemon's
+  // environment) is redacted too: the tasks there are at the first run
+  // (loaded from the store, or applied from the file), then each one
+  // registered later, then each run's own.
+  let learntAll = false;
+  const learnFor = (ctx: TaskContext): void => {
+    if (!learntAll) {
+      learntAll = true;
+      for (const task of scheduler.listTasks()) learn(task.payload);
+    }
+    learn(ctx.payload);
+  };
+  scheduler.on("task:registered", (info) => learn(info.payload));
   scheduler.defineHandler(DAEMON_HANDLERS.command, async (ctx) => {
     const action = actionOf(ctx, "command");
+    learnFor(ctx);
     const result = await runCommandAction(action, {
       signal: AbortSignal.any([ctx.signal, options.stopSignal]),
       env: options.env,
       // The task name, not the command line: messages go into the run history
       // unsealed, and a command line may hold secrets.
       label: ctx.taskName,
+      redactor,
     });
     const output = commandOutput(result);
     options.onOutput?.(ctx, output);
@@ -132,10 +165,12 @@ export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandle
   });
   scheduler.defineHandler(DAEMON_HANDLERS.http, async (ctx) => {
     const action = actionOf(ctx, "http");
+    learnFor(ctx);
     const result = await runHttpAction(action, {
       signal: AbortSignal.any([ctx.signal, options.stopSignal]),
       env: options.env,
       label: ctx.taskName,
+      redactor,
     });
     const output = httpOutput(result);
     options.onOutput?.(ctx, output);

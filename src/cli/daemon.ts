@@ -7,10 +7,13 @@ import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
 import { defineDaemonHandlers } from "./daemon-handlers.js";
+import { checkDashboardToken } from "./dashboard-token.js";
 import { createCliDispatcher, createStore, resolveCliKey } from "./open-store.js";
+import { securePrivateDatabase } from "./private-files.js";
 import { logRuns, schedulerLogger } from "./run-logging.js";
 import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
 import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
+import { createDaemonRedactor } from "./secret-redactor.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
@@ -103,7 +106,10 @@ export async function runDaemon(
 
   let key: Awaited<ReturnType<typeof resolveCliKey>>;
   try {
+    if (settings.http !== undefined)
+      checkDashboardToken(env.ORCHESTRATOR_TOKEN?.trim() || undefined, settings.http.host);
     key = await resolveCliKey(settings.store, env, true);
+    if (settings.store.kind === "sqlite") await securePrivateDatabase(settings.store.path, logger);
   } catch (error) {
     io.stderr(`error: ${message(error)}\n`);
     return EXIT.usage;
@@ -128,10 +134,12 @@ export async function runDaemon(
   };
   const scheduler = new Scheduler(dispatcher, schedulerOptions);
   const stopController = new AbortController();
+  const redactor = createDaemonRedactor({ env, keyring: key.encryptionKey, store: settings.store });
   defineDaemonHandlers(scheduler, {
     env,
     stopSignal: stopController.signal,
     onOutput: logRuns(scheduler, logger),
+    redactor,
   });
 
   let http: HttpServer | undefined;
@@ -152,6 +160,7 @@ export async function runDaemon(
         logger,
         ...(token === undefined ? {} : { token }),
       });
+      redactor.add(http.token);
     } catch (error) {
       io.stderr(`error: --http ${flags.http ?? ""}: ${message(error)}\n`);
       await closeAll();
@@ -268,8 +277,14 @@ export async function runDaemon(
     safeLog(logger, "info", { url: http.url }, "dashboard listening");
     if (!env.ORCHESTRATOR_TOKEN?.trim()) {
       // Printed once, like Jupyter: the token is in the fragment, which browsers never send.
+      // Never into JSON logs, which are collected and kept: the link is a credential.
       if (settings.logFormat === "json") {
-        safeLog(logger, "info", { loginUrl: http.loginUrl }, "open the dashboard with this link");
+        safeLog(
+          logger,
+          "info",
+          { url: http.url },
+          "a dashboard token was generated and is not logged: to log in, set ORCHESTRATOR_TOKEN and restart, or run with --log-format pretty to get a login link on the terminal",
+        );
       } else {
         io.stdout(
           `\n  Open the dashboard (this link logs you in; it is shown only once):\n    ${http.loginUrl}\n\n`,

@@ -1,11 +1,17 @@
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { readFile } from "node:fs/promises";
 import { Dispatcher } from "../core/dispatcher.js";
-import { InvalidArgumentError } from "../errors.js";
-import { keyringFromEnv, resolveKeyring, type Keyring } from "../crypto/keyring.js";
+import { InvalidArgumentError, MissingKeyError } from "../errors.js";
+import {
+  ENCRYPTION_KEYS_ENV,
+  ENCRYPTION_KEY_ENV,
+  keyringFromEnv,
+  resolveKeyring,
+  type Keyring,
+} from "../crypto/keyring.js";
 import type { Store } from "../store/store.js";
-import { keyFileFor, loadOrCreateKeyFile } from "./key-file.js";
+import { inheritedEnv } from "./child-env.js";
+import { keyFileFor, loadOrCreateKeyFile, readKeyFile } from "./key-file.js";
 import type { StoreLocation } from "./store-url.js";
 
 /** Where the daemon's encryption key came from. */
@@ -27,8 +33,15 @@ export interface OpenedStore {
  * use when `create` is true; PostgreSQL without a key throws the
  * InvalidArgumentError that says how to make one.
  *
+ * A key file is never created for a database that already holds sealed
+ * records: a new key could not open them, and records sealed with it could
+ * not be opened with the old one once restored.
+ *
  * @param create - create a missing key file (the daemon); store commands pass false
  *   and then fail like PostgreSQL when there is no key at all.
+ * @throws MissingKeyError when there is no key but the SQLite database holds
+ *   sealed records (the message names the key ids they need).
+ * @throws InsecureFileError when the key file can be read or written by others.
  */
 export async function resolveCliKey(
   location: StoreLocation,
@@ -47,28 +60,37 @@ export async function resolveCliKey(
       );
     }
     const path = keyFileFor(location.path);
-    if (create) {
-      const { key, created } = await loadOrCreateKeyFile(path);
+    let key = await readKeyFile(path);
+    let created = false;
+    if (key === undefined) {
+      await refuseIfSealed(location.path, path);
+      if (create) ({ key, created } = await loadOrCreateKeyFile(path));
+    }
+    if (key !== undefined) {
       return {
         encryptionKey: resolveKeyring({ encryptionKey: key, durable: true }),
         keySource: { kind: "key-file", path, created },
       };
     }
-    let key: string | undefined;
-    try {
-      key = (await readFile(path, "utf8")).trim();
-    } catch {
-      key = undefined;
-    }
-    if (key !== undefined && key !== "") {
-      return {
-        encryptionKey: resolveKeyring({ encryptionKey: key, durable: true }),
-        keySource: { kind: "key-file", path, created: false },
-      };
-    }
   }
   // No key anywhere: this throws the error that explains how to provide one.
   return { encryptionKey: resolveKeyring({ env, durable: true }), keySource: { kind: "env" } };
+}
+
+/** Throws MissingKeyError when the database at `databasePath` holds sealed records. */
+async function refuseIfSealed(databasePath: string, keyFile: string): Promise<void> {
+  const { readSealedKeyIds } = await import("../store/sqlite/sealed-key-ids.js");
+  const needed = readSealedKeyIds(databasePath);
+  if (needed.size === 0) return;
+  const ids = [...needed.keys()];
+  const records = [...needed].map(([id, count]) => `${count} with key id ${id}`).join(", ");
+  throw new MissingKeyError(
+    `The database ${databasePath} holds sealed task records (${records}), but no key was found: ` +
+      `${ENCRYPTION_KEYS_ENV} and ${ENCRYPTION_KEY_ENV} are unset and there is no key file ${keyFile}. ` +
+      `Restore that key file from your backup (mode 0600), or set ${ENCRYPTION_KEY_ENV} to the key ` +
+      `(${ENCRYPTION_KEYS_ENV} for several). No new key was created: it could not open these records.`,
+    ids,
+  );
 }
 
 /**
@@ -104,10 +126,17 @@ const DEV_WORKER_BOOT = "./dev-worker-boot.mjs";
 /**
  * The Dispatcher the CLI uses. From the TypeScript sources, module handlers'
  * threads need a loader first; the built CLI finds its built worker entry.
+ * Module tasks' threads see `env` without the daemon's own secrets
+ * ({@link inheritedEnv}).
+ *
+ * @param env - the daemon's environment. @defaultValue process.env
  */
-export function createCliDispatcher(): Dispatcher {
+export function createCliDispatcher(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Dispatcher {
   const here = import.meta.url;
+  const threadEnv = inheritedEnv(env);
   return here.endsWith(".ts")
-    ? new Dispatcher({ workerEntry: new URL(DEV_WORKER_BOOT, here) })
-    : new Dispatcher();
+    ? new Dispatcher({ workerEntry: new URL(DEV_WORKER_BOOT, here), env: threadEnv })
+    : new Dispatcher({ env: threadEnv });
 }

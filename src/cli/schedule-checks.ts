@@ -4,6 +4,7 @@ import { CronSyntaxError, InvalidArgumentError } from "../errors.js";
 import { parseCron } from "../cron/index.js";
 import { toMs } from "../time/duration.js";
 import { checkEnvRefs } from "./env-refs.js";
+import { DEFAULT_MAX_REDIRECTS } from "./handlers/http-redirects.js";
 import type { RawTask } from "./schedule-schema.js";
 import type { Problem } from "./schedule-issues.js";
 import type { ActionSpec, TaskOptionsSpec, TriggerSpec } from "./schedule-spec.js";
@@ -209,6 +210,12 @@ function buildTrigger(task: RawTask): TriggerSpec {
   return { kind: "cron", expression: task.schedule ?? "" };
 }
 
+/** `followRedirects` as a count; absent when none are followed, so older fingerprints still match. */
+function maxRedirectsOf(follow: boolean | number | undefined): { maxRedirects?: number } {
+  const count = follow === true ? DEFAULT_MAX_REDIRECTS : follow || 0;
+  return count > 0 ? { maxRedirects: count } : {};
+}
+
 function buildAction(task: RawTask, context: BuildContext): ActionSpec {
   if (task.http) {
     const { http } = task;
@@ -225,6 +232,7 @@ function buildAction(task: RawTask, context: BuildContext): ActionSpec {
       ...((http.timeoutMs ?? task.timeoutMs)
         ? { timeoutMs: http.timeoutMs ?? task.timeoutMs }
         : {}),
+      ...maxRedirectsOf(http.followRedirects),
     };
   }
   if (task.module) {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { DEFAULT_MAX_REDIRECTS, MAX_REDIRECTS_LIMIT } from "./handlers/http-redirects.js";
 
 const wholeMs = z.number().int().min(0);
 const positiveMs = z.number().int().positive();
@@ -26,6 +27,9 @@ export const httpSchema = z.strictObject({
     .union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)])
     .optional(),
   timeoutMs: positiveMs.optional(),
+  followRedirects: z
+    .union([z.boolean(), z.number().int().min(0).max(MAX_REDIRECTS_LIMIT)])
+    .optional(),
 });
 
 /** The `module` object. */
@@ -107,6 +111,7 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   "headers.*": "a string (quote numbers and booleans)",
   body: "a string or any JSON value",
   expectStatus: "an HTTP status (100–599) or a list of them",
+  followRedirects: `true (up to ${DEFAULT_MAX_REDIRECTS} redirects), false, or the most redirects to follow (0–${MAX_REDIRECTS_LIMIT})`,
   module: "an object with `path` and optionally `export`",
   path: "a module path",
   export: "an export name",

@@ -52,6 +52,11 @@ export interface HttpActionSpec {
   /** Accepted statuses; any 2xx when absent. */
   readonly expectStatus?: readonly number[];
   readonly timeoutMs?: number;
+  /**
+   * Most redirects to follow (`followRedirects` in the file); absent: none, a
+   * 3xx is the response.
+   */
+  readonly maxRedirects?: number;
 }
 
 /** The `module` action: an export of a JS/TS module, run in a worker thread. */

@@ -28,6 +28,13 @@ export interface WorkerPoolOptions {
    * registers a loader first (see test/fixtures/ts-worker-boot.mjs).
    */
   workerEntry?: string | URL;
+  /**
+   * The `process.env` the threads see (a copy). The CLI passes its own
+   * environment without the daemon's secrets, so that a module task cannot
+   * read the encryption key or the dashboard token from it.
+   * @defaultValue a copy of `process.env`
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -103,6 +110,7 @@ export class WorkerPool {
       minThreads: this.#options.minThreads ?? 0,
       ...(this.#options.maxThreads === undefined ? {} : { maxThreads: this.#options.maxThreads }),
       idleTimeout: this.#options.idleTimeoutMs ?? 30_000,
+      ...(this.#options.env === undefined ? {} : { env: { ...this.#options.env } }),
     });
   }
 }

@@ -6,6 +6,7 @@ import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
 import type { Clock } from "../../time/clock.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
 import { createCliDispatcher, createStore, resolveCliKey } from "../open-store.js";
+import { createDaemonRedactor } from "../secret-redactor.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "../store-url.js";
 import { EXIT, type CommandIO } from "./io.js";
 import { formatHistory, formatTaskTable, historyJson, taskJson } from "./store-format.js";
@@ -223,7 +224,11 @@ async function openScheduler(
     nodeId: `${NODE_ID}:${process.pid}`,
   };
   const scheduler: CliScheduler = new Scheduler(dispatcher, options);
-  defineDaemonHandlers(scheduler, { env: context.env, stopSignal: new AbortController().signal });
+  defineDaemonHandlers(scheduler, {
+    env: context.env,
+    stopSignal: new AbortController().signal,
+    redactor: createDaemonRedactor({ env: context.env, keyring: encryptionKey, store: location }),
+  });
   // Opens the store; a Scheduler that keeps tasks in a durable store loads them here.
   await scheduler.history(undefined, { limit: 1 });
   return {

@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { ActionFailedError, TimeoutError } from "../../errors.js";
+import { inheritedEnv } from "../child-env.js";
 import { resolveEnvRecord } from "../env-refs.js";
+import type { Redactor } from "../secret-redactor.js";
 import type { CommandActionSpec } from "../schedule-spec.js";
 import { DEFAULT_TAIL_BYTES, TailBuffer } from "./tail-buffer.js";
 
@@ -11,7 +13,9 @@ export interface RunCommandOptions {
   readonly signal?: AbortSignal;
   /**
    * The environment the child inherits (the spec's `env` is added on top) and
-   * that `${NAME}` references are resolved from.
+   * that `${NAME}` references are resolved from. The daemon's own secrets
+   * (`ORCHESTRATOR_TOKEN`, the key variables…) are not inherited: a task that
+   * needs one names it in its `env`.
    * @defaultValue process.env
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -31,6 +35,12 @@ export interface RunCommandOptions {
   readonly onStderr?: (chunk: Buffer) => void;
   /** Names the command in errors, e.g. the task name. */
   readonly label?: string;
+  /**
+   * Hides secrets in the kept stdout and stderr (and so in error messages
+   * built from them). Applied to the final tails, not to the chunks given to
+   * `onStdout`/`onStderr`.
+   */
+  readonly redactor?: Redactor;
 }
 
 /** Everything known about a finished command run. */
@@ -68,6 +78,11 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+function redactTail(tail: TailBuffer, redactor: Redactor | undefined): string {
+  const text = tail.text();
+  return redactor === undefined ? text : redactor.redact(text, { start: tail.truncated });
+}
+
 function describeCommand(spec: CommandActionSpec): string {
   const text = spec.shell ? spec.script : spec.argv.join(" ");
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
@@ -90,9 +105,7 @@ export async function runCommand(
 ): Promise<CommandResult> {
   const baseEnv = options.env ?? process.env;
   const label = options.label ?? describeCommand(spec);
-  const childEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(baseEnv))
-    if (value !== undefined) childEnv[key] = value;
+  const childEnv = inheritedEnv(baseEnv);
   Object.assign(childEnv, resolveEnvRecord(spec.env, baseEnv, "env", JSON.stringify(label)));
 
   const stdout = new TailBuffer(options.tailBytes ?? DEFAULT_TAIL_BYTES);
@@ -190,8 +203,8 @@ export async function runCommand(
         timedOut,
         aborted,
         durationMs: performance.now() - started,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
+        stdout: redactTail(stdout, options.redactor),
+        stderr: redactTail(stderr, options.redactor),
         stdoutBytes: stdout.totalBytes,
         stderrBytes: stderr.totalBytes,
       });

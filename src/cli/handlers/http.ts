@@ -2,6 +2,8 @@ import { performance } from "node:perf_hooks";
 import { ActionFailedError, TimeoutError } from "../../errors.js";
 import { resolveEnvRecord } from "../env-refs.js";
 import type { HttpActionSpec } from "../schedule-spec.js";
+import type { Redactor, TextCut } from "../secret-redactor.js";
+import { isRedirect, nextHop, type Hop } from "./http-redirects.js";
 
 /** Options of {@link runHttpAction}. */
 export interface RunHttpOptions {
@@ -19,6 +21,8 @@ export interface RunHttpOptions {
    * @defaultValue 1024
    */
   readonly bodyPreviewBytes?: number;
+  /** Hides secrets in the body preview and in error messages. */
+  readonly redactor?: Redactor;
 }
 
 /** The outcome of an HTTP action. */
@@ -31,6 +35,8 @@ export interface HttpResult {
   readonly body: string;
   /** Whether the body was longer than what was kept. */
   readonly bodyTruncated: boolean;
+  /** How many redirects were followed (0 unless the spec's `maxRedirects` allows some). */
+  readonly redirects: number;
 }
 
 const DEFAULT_PREVIEW_BYTES = 1024;
@@ -63,6 +69,17 @@ async function readPreview(
   };
 }
 
+function send(hop: Hop, signal: AbortSignal | undefined): Promise<Response> {
+  return fetch(hop.url, {
+    method: hop.method,
+    headers: hop.headers,
+    // Redirects are followed (or not) by runHttpAction, which drops credentials across origins.
+    redirect: "manual",
+    ...(hop.body === undefined ? {} : { body: hop.body }),
+    ...(signal ? { signal } : {}),
+  });
+}
+
 function isExpected(status: number, expect: readonly number[] | undefined): boolean {
   return expect === undefined ? status >= 200 && status < 300 : expect.includes(status);
 }
@@ -79,6 +96,12 @@ function buildBody(spec: HttpActionSpec, headers: Headers): string | undefined {
  * `${NAME}` references resolved from `env`), a string or JSON body. Resolves
  * with the status and duration when the status is expected (any 2xx unless
  * `expectStatus` says otherwise).
+ *
+ * Redirects are not followed unless the spec's `maxRedirects` allows some: a
+ * 3xx is then the response, judged by `expectStatus`. When following, a hop
+ * to another origin keeps only the headers in `CROSS_ORIGIN_SAFE_HEADERS`
+ * (http-redirects.ts), so credentials such as `Authorization` or `X-Api-Key`
+ * never leave the origin they were written for.
  *
  * @throws ActionFailedError with `reason` `status` (details: the
  *   {@link HttpResult}, message with the first 1 KiB of the body), `timeout`
@@ -103,23 +126,41 @@ export async function runHttpAction(
   const signal = present.length > 1 ? AbortSignal.any(present) : present[0];
   const started = performance.now();
 
+  const maxRedirects = spec.maxRedirects ?? 0;
+  const redact = (text: string, cut?: TextCut): string =>
+    options.redactor === undefined ? text : options.redactor.redact(text, cut);
   let result: HttpResult;
+  let redirected: boolean;
   try {
-    const response = await fetch(spec.url, {
-      method: spec.method,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      ...(signal ? { signal } : {}),
-    });
+    let hop: Hop = { url: spec.url, method: spec.method, headers, body };
+    let response = await send(hop, signal);
+    let redirects = 0;
+    while (isRedirect(response) && redirects < maxRedirects) {
+      hop = nextHop(hop, response, label);
+      await response.body?.cancel();
+      redirects++;
+      response = await send(hop, signal);
+    }
+    if (maxRedirects > 0 && isRedirect(response)) {
+      await response.body?.cancel();
+      throw new ActionFailedError(
+        "network",
+        `${label} was still redirected after ${redirects} redirects (followRedirects allows ${maxRedirects})`,
+        undefined,
+      );
+    }
+    redirected = isRedirect(response);
     const preview = await readPreview(response, options.bodyPreviewBytes ?? DEFAULT_PREVIEW_BYTES);
     result = {
       status: response.status,
       statusText: response.statusText,
       durationMs: performance.now() - started,
-      body: preview.body,
+      body: redact(preview.body, { end: preview.truncated }),
       bodyTruncated: preview.truncated,
+      redirects,
     };
   } catch (error) {
+    if (error instanceof ActionFailedError) throw error;
     if (options.signal?.aborted) {
       throw new ActionFailedError("aborted", `${label} was aborted`, undefined, {
         cause: options.signal.reason,
@@ -137,7 +178,7 @@ export async function runHttpAction(
     }
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new ActionFailedError("network", `${label} failed: ${reason}`, undefined, {
+    throw new ActionFailedError("network", `${label} failed: ${redact(reason)}`, undefined, {
       cause: error,
     });
   }
@@ -146,6 +187,7 @@ export async function runHttpAction(
     throw new ActionFailedError(
       "status",
       `${label} answered ${result.status} ${result.statusText} (expected ${expected})` +
+        (redirected ? "; it is a redirect: set `followRedirects: true` to follow it" : "") +
         (result.body ? `: ${result.body}` : ""),
       result,
     );

@@ -115,3 +115,10 @@ export const PRUNE_HISTORY_BY_AGE = "DELETE FROM run_history WHERE aged_at < @ol
 /** Deletes all but the newest `@maxRows` rows. */
 export const PRUNE_HISTORY_BY_ROWS = `DELETE FROM run_history WHERE seq <= (
   SELECT seq FROM run_history ORDER BY seq DESC LIMIT 1 OFFSET @maxRows)`;
+
+/** Whether the tasks table exists (a database the daemon has not migrated yet has none). */
+export const TASKS_TABLE_EXISTS =
+  "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = 'tasks'";
+/** The key ids sealed task records need, with how many records each. */
+export const SELECT_SEALED_KEY_IDS = `SELECT callback_key_id AS keyId, count(*) AS records FROM tasks
+  WHERE callback_encoding = 'sealed' GROUP BY callback_key_id ORDER BY callback_key_id`;

@@ -1,0 +1,40 @@
+import { ENCRYPTION_KEYS_ENV, ENCRYPTION_KEY_ENV } from "../crypto/keyring.js";
+
+/** The variable that holds the dashboard token. */
+export const TOKEN_ENV = "ORCHESTRATOR_TOKEN";
+
+/** The daemon's own secrets by name; see {@link isDaemonSecretVariable} for the rest. */
+export const DAEMON_SECRET_VARIABLES: readonly string[] = Object.freeze([
+  ENCRYPTION_KEY_ENV,
+  ENCRYPTION_KEYS_ENV,
+  TOKEN_ENV,
+]);
+
+// Any future ORCHESTRATOR_* credential is kept from children too, by its name.
+const SECRET_NAME = /^ORCHESTRATOR_\w*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)/;
+
+/**
+ * Whether a variable is one of the daemon's own secrets: the encryption key
+ * variables, the dashboard token, and any other `ORCHESTRATOR_*` variable
+ * whose name says it holds a credential (KEY, TOKEN, SECRET, PASSWORD, PASSWD,
+ * CREDENTIAL, AUTH).
+ */
+export function isDaemonSecretVariable(name: string): boolean {
+  return DAEMON_SECRET_VARIABLES.includes(name) || SECRET_NAME.test(name);
+}
+
+/**
+ * The environment a task's process starts from: the daemon's, without the
+ * daemon's own secrets ({@link isDaemonSecretVariable}) and without unset
+ * entries. A task that needs one of them names it in its `env`
+ * (`ORCHESTRATOR_TOKEN: "${ORCHESTRATOR_TOKEN}"`), which is added on top.
+ */
+export function inheritedEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !isDaemonSecretVariable(name)) inherited[name] = value;
+  }
+  return inherited;
+}
