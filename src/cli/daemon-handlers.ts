@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { Scheduler } from "../scheduler.js";
 import { runCommandAction, type CommandResult } from "./handlers/command.js";
 import { runHttpAction, type HttpResult } from "./handlers/http.js";
+import type { ProcessGroups } from "./handlers/process-groups.js";
 import type { CommandActionSpec, HttpActionSpec, JsonValue } from "./schedule-spec.js";
 
 /** The handler names the daemon defines; a command or HTTP task refers to one of them. */
@@ -51,6 +52,8 @@ export interface CommandOutput {
   readonly stderr: string;
   readonly stdoutBytes: number;
   readonly stderrBytes: number;
+  /** Present when the command left processes running in its group: `stopped` or `kept`. */
+  readonly leftovers?: "stopped" | "kept";
 }
 
 /** What an HTTP run records as its output. */
@@ -71,6 +74,7 @@ function commandOutput(result: CommandResult): CommandOutput {
     stderr: result.stderr,
     stdoutBytes: result.stdoutBytes,
     stderrBytes: result.stderrBytes,
+    ...(result.leftovers === "none" ? {} : { leftovers: result.leftovers }),
   };
 }
 
@@ -91,6 +95,25 @@ export interface DaemonHandlerOptions {
   readonly stopSignal: AbortSignal;
   /** Told each successful run's output, before the scheduler records it (for the log line). */
   readonly onOutput?: (ctx: TaskContext, output: CommandOutput | HttpOutput) => void;
+  /**
+   * Where commands register their process groups, so that an exit at once
+   * can stop them. Once halted, runs in flight never settle: the exit path
+   * records them `interrupted` instead.
+   */
+  readonly groups?: ProcessGroups;
+}
+
+/**
+ * Passes a handler's outcome on, unless the process is exiting at once
+ * (`groups` halted): then the run is recorded `interrupted` by the exit path,
+ * and an outcome recorded after that would contradict it.
+ */
+async function unlessHalted<T>(groups: ProcessGroups | undefined, run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } finally {
+    if (groups?.halted === true) await new Promise<never>(() => {});
+  }
 }
 
 function actionOf<K extends "command" | "http">(
@@ -117,26 +140,30 @@ function actionOf<K extends "command" | "http">(
  * whose `details` the scheduler records as the output.
  */
 export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandlerOptions): void {
+  const { groups } = options;
+  const actionOptions = (ctx: TaskContext) => ({
+    signal: AbortSignal.any([ctx.signal, options.stopSignal]),
+    env: options.env,
+    // The task name, not the command line: messages go into the run history
+    // unsealed, and a command line may hold secrets.
+    label: ctx.taskName,
+  });
   scheduler.defineHandler(DAEMON_HANDLERS.command, async (ctx) => {
     const action = actionOf(ctx, "command");
-    const result = await runCommandAction(action, {
-      signal: AbortSignal.any([ctx.signal, options.stopSignal]),
-      env: options.env,
-      // The task name, not the command line: messages go into the run history
-      // unsealed, and a command line may hold secrets.
-      label: ctx.taskName,
-    });
+    const result = await unlessHalted(
+      groups,
+      runCommandAction(action, {
+        ...actionOptions(ctx),
+        ...(groups === undefined ? {} : { groups }),
+      }),
+    );
     const output = commandOutput(result);
     options.onOutput?.(ctx, output);
     return output;
   });
   scheduler.defineHandler(DAEMON_HANDLERS.http, async (ctx) => {
     const action = actionOf(ctx, "http");
-    const result = await runHttpAction(action, {
-      signal: AbortSignal.any([ctx.signal, options.stopSignal]),
-      env: options.env,
-      label: ctx.taskName,
-    });
+    const result = await unlessHalted(groups, runHttpAction(action, actionOptions(ctx)));
     const output = httpOutput(result);
     options.onOutput?.(ctx, output);
     return output;

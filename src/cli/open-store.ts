@@ -5,6 +5,7 @@ import { Dispatcher } from "../core/dispatcher.js";
 import { InvalidArgumentError } from "../errors.js";
 import { keyringFromEnv, resolveKeyring, type Keyring } from "../crypto/keyring.js";
 import type { Store } from "../store/store.js";
+import { COMMAND_STOP_MS } from "./handlers/command.js";
 import { keyFileFor, loadOrCreateKeyFile } from "./key-file.js";
 import type { StoreLocation } from "./store-url.js";
 
@@ -103,11 +104,14 @@ const DEV_WORKER_BOOT = "./dev-worker-boot.mjs";
 
 /**
  * The Dispatcher the CLI uses. From the TypeScript sources, module handlers'
- * threads need a loader first; the built CLI finds its built worker entry.
+ * threads need a loader first; the built CLI finds its built worker entry. A
+ * timed-out command is waited for while it is killed, so that its run is
+ * recorded with its exit status and output.
  */
 export function createCliDispatcher(): Dispatcher {
   const here = import.meta.url;
+  const timeoutGraceMs = COMMAND_STOP_MS + 1_000;
   return here.endsWith(".ts")
-    ? new Dispatcher({ workerEntry: new URL(DEV_WORKER_BOOT, here) })
-    : new Dispatcher();
+    ? new Dispatcher({ workerEntry: new URL(DEV_WORKER_BOOT, here), timeoutGraceMs })
+    : new Dispatcher({ timeoutGraceMs });
 }
