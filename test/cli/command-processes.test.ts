@@ -7,7 +7,7 @@ import { DaemonProcess, cli } from "./daemon-process.js";
 import { errorsOf, specOf } from "./helpers.js";
 import { goneSoon, isGone, killAll, pidsIn } from "./processes.js";
 
-// Issue 13, items 14 and 15: what becomes of a command's processes, seen from
+// Issue 13, items 14–16: what becomes of a command's processes, seen from
 // outside: the daemon and `orchestrator trigger` as child processes on a real
 // SQLite file; each command writes the pids of its processes to a file.
 
@@ -97,6 +97,53 @@ describe("command processes", () => {
     assert.equal(run.output?.stdout, "begin\n");
     assert.equal(run.output?.timedOut, true);
     assert.equal(run.output?.signal, "SIGTERM");
+  });
+
+  it("a second SIGTERM stops the commands' process groups and records the run interrupted before exiting (item 16)", async (t) => {
+    const dir = tempDir();
+    const pids = join(dir, "pids");
+    // The shell (the group's leader) and its child, both waiting for ever.
+    writeSchedule(dir, `sleep 1008 & echo $$ $! > ${pids}; wait`);
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    await daemon.waitFor(/run started\s+task=job/);
+    const processes = await pidsIn(pids, 2);
+    t.after(() => killAll(processes));
+    daemon.kill("SIGTERM");
+    await daemon.waitFor(/stopping: waiting for running runs/);
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 130, daemon.output);
+
+    for (const pid of processes) assert.ok(await goneSoon(pid), `process ${pid} is gone`);
+    // At once: no lease had to expire, no other process had to reap it.
+    const [last] = history(dir);
+    assert.equal(last?.status, "interrupted", JSON.stringify(last));
+    assert.match(last.error?.message ?? "", /stopped at once \(SIGTERM twice\)/);
+  });
+
+  it("Ctrl-C on orchestrator trigger stops the command's process group and records the run interrupted (item 16)", async (t) => {
+    const dir = tempDir();
+    const pids = join(dir, "pids");
+    // Registered by a daemon, never due: only the trigger runs it.
+    writeSchedule(dir, `sleep 1008 & echo $$ $! > ${pids}; wait`, "", "0 0 1 1 *");
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    await daemon.waitFor(/orchestrator running/);
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+
+    const trigger = new DaemonProcess(["job"], { cwd: dir, command: "trigger" });
+    t.after(() => trigger.dispose());
+    const processes = await pidsIn(pids, 2);
+    t.after(() => killAll(processes));
+    trigger.kill("SIGINT");
+    assert.equal((await trigger.exited).code, 130, trigger.output);
+    assert.match(trigger.output, /"job" was stopped; its run is recorded interrupted/);
+
+    for (const pid of processes) assert.ok(await goneSoon(pid), `process ${pid} is gone`);
+    const [last] = history(dir);
+    assert.equal(last?.status, "interrupted", JSON.stringify(last));
+    assert.match(last.error?.message ?? "", /orchestrator trigger was interrupted \(SIGINT\)/);
   });
 });
 
