@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { Scheduler } from "../scheduler/index.js";
 import { runCommandAction, type CommandResult } from "./handlers/command.js";
 import { runHttpAction, type HttpResult } from "./handlers/http.js";
+import type { ProcessGroups } from "./handlers/process-groups.js";
 import type { CommandActionSpec, HttpActionSpec, JsonValue } from "./schedule-spec.js";
 import { createDaemonRedactor, type SecretRedactor } from "./secret-redactor.js";
 
@@ -52,6 +53,8 @@ export interface CommandOutput {
   readonly stderr: string;
   readonly stdoutBytes: number;
   readonly stderrBytes: number;
+  /** Present when the command left processes running in its group: `stopped` or `kept`. */
+  readonly leftovers?: "stopped" | "kept";
 }
 
 /** What an HTTP run records as its output. */
@@ -72,6 +75,7 @@ function commandOutput(result: CommandResult): CommandOutput {
     stderr: result.stderr,
     stdoutBytes: result.stdoutBytes,
     stderrBytes: result.stderrBytes,
+    ...(result.leftovers === "none" ? {} : { leftovers: result.leftovers }),
   };
 }
 
@@ -98,11 +102,30 @@ export interface DaemonHandlerOptions {
    * @defaultValue a redactor of the secrets in `env` ({@link createDaemonRedactor})
    */
   readonly redactor?: SecretRedactor;
+  /**
+   * Where commands register their process groups, so that an exit at once
+   * can stop them. Once halted, runs in flight never settle: the exit path
+   * records them `interrupted` instead.
+   */
+  readonly groups?: ProcessGroups;
 }
 
 /** The `${NAME}`-bearing values of an action: a command's `env`, an HTTP task's headers. */
 function referenceValues(action: CommandActionSpec | HttpActionSpec): string[] {
   return Object.values(action.kind === "command" ? action.env : action.headers);
+}
+
+/**
+ * Passes a handler's outcome on, unless the process is exiting at once
+ * (`groups` halted): then the run is recorded `interrupted` by the exit path,
+ * and an outcome recorded after that would contradict it.
+ */
+async function unlessHalted<T>(groups: ProcessGroups | undefined, run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } finally {
+    if (groups?.halted === true) await new Promise<never>(() => {});
+  }
 }
 
 function actionOf<K extends "command" | "http">(
@@ -148,17 +171,25 @@ export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandle
     learn(ctx.payload);
   };
   scheduler.on("task:registered", (info) => learn(info.payload));
+  const { groups } = options;
+  const actionOptions = (ctx: TaskContext) => ({
+    signal: AbortSignal.any([ctx.signal, options.stopSignal]),
+    env: options.env,
+    // The task name, not the command line: messages go into the run history
+    // unsealed, and a command line may hold secrets.
+    label: ctx.taskName,
+    redactor,
+  });
   scheduler.defineHandler(DAEMON_HANDLERS.command, async (ctx) => {
     const action = actionOf(ctx, "command");
     learnFor(ctx);
-    const result = await runCommandAction(action, {
-      signal: AbortSignal.any([ctx.signal, options.stopSignal]),
-      env: options.env,
-      // The task name, not the command line: messages go into the run history
-      // unsealed, and a command line may hold secrets.
-      label: ctx.taskName,
-      redactor,
-    });
+    const result = await unlessHalted(
+      groups,
+      runCommandAction(action, {
+        ...actionOptions(ctx),
+        ...(groups === undefined ? {} : { groups }),
+      }),
+    );
     const output = commandOutput(result);
     options.onOutput?.(ctx, output);
     return output;
@@ -166,12 +197,7 @@ export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandle
   scheduler.defineHandler(DAEMON_HANDLERS.http, async (ctx) => {
     const action = actionOf(ctx, "http");
     learnFor(ctx);
-    const result = await runHttpAction(action, {
-      signal: AbortSignal.any([ctx.signal, options.stopSignal]),
-      env: options.env,
-      label: ctx.taskName,
-      redactor,
-    });
+    const result = await unlessHalted(groups, runHttpAction(action, actionOptions(ctx)));
     const output = httpOutput(result);
     options.onOutput?.(ctx, output);
     return output;

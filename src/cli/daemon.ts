@@ -8,6 +8,8 @@ import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
 import { defineDaemonHandlers } from "./daemon-handlers.js";
 import { checkDashboardToken } from "./dashboard-token.js";
+import { ProcessGroups } from "./handlers/process-groups.js";
+import { interruptRuns } from "./interrupt-runs.js";
 import { createCliDispatcher, createStore, resolveCliKey } from "./open-store.js";
 import { securePrivateDatabase } from "./private-files.js";
 import { logRuns, schedulerLogger } from "./run-logging.js";
@@ -32,7 +34,7 @@ export interface DaemonContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly signals: SignalSource;
-  /** Ends the process at once (a second SIGINT/SIGTERM: code 130). */
+  /** Ends the process (a second SIGINT/SIGTERM: code 130, once its runs are stopped and recorded). */
   readonly exitNow: (code: number) => void;
 }
 
@@ -68,7 +70,9 @@ function runningCount(scheduler: Scheduler): number {
  * `orchestrator run`: runs a schedule file in the foreground until SIGINT or
  * SIGTERM, then stops claiming, waits up to `--grace-ms` for running runs
  * (then kills what is left, recorded as failed), closes the store and
- * resolves 0. A second signal exits at once with 130. SIGHUP (and `--watch`)
+ * resolves 0. A second signal stops the commands' process groups, records the
+ * runs in flight `interrupted` and exits with 130 (a third exits at once).
+ * Commands still running when the process exits are killed. SIGHUP (and `--watch`)
  * reload the file. Resolves 2 for bad flags, an invalid schedule, a missing
  * key, or a dashboard that may not start; 1 when the store cannot be opened.
  */
@@ -135,11 +139,15 @@ export async function runDaemon(
   const scheduler = new Scheduler(dispatcher, schedulerOptions);
   const stopController = new AbortController();
   const redactor = createDaemonRedactor({ env, keyring: key.encryptionKey, store: settings.store });
+  const groups = new ProcessGroups();
+  // For the process's lifetime: commands a stop could not end are killed whenever it exits.
+  groups.killOnExit();
   defineDaemonHandlers(scheduler, {
     env,
     stopSignal: stopController.signal,
     onOutput: logRuns(scheduler, logger),
     redactor,
+    groups,
   });
 
   let http: HttpServer | undefined;
@@ -175,9 +183,17 @@ export async function runDaemon(
     resolveStopped = done;
   });
   const onStopSignal = (signal: NodeJS.Signals) => (): void => {
-    if (stopping !== undefined) {
-      io.stderr(`${signal} again: exiting now\n`);
+    if (groups.halted) {
+      groups.killAll();
       context.exitNow(130);
+      return;
+    }
+    if (stopping !== undefined) {
+      io.stderr(`${signal} again: stopping the running commands and exiting\n`);
+      const reason = `the daemon was stopped at once (${signal} twice)`;
+      void interruptRuns({ groups, store, nodeId: scheduler.nodeId, clock, logger, reason }).then(
+        () => context.exitNow(130),
+      );
       return;
     }
     stopping = shutdown(signal).then(resolveStopped);

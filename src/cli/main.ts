@@ -117,6 +117,7 @@ Examples:
     clock,
     env: process.env,
     cwd: process.cwd(),
+    signals: process,
   });
   const storeOption = (): Option =>
     new Option("--store <url>", "sqlite:<path> or postgres://user@host/db?schema=name").default(

@@ -11,6 +11,7 @@ import {
 } from "../crypto/keyring.js";
 import type { Store } from "../store/store.js";
 import { inheritedEnv } from "./child-env.js";
+import { COMMAND_STOP_MS } from "./handlers/command.js";
 import { keyFileFor, loadOrCreateKeyFile, readKeyFile } from "./key-file.js";
 import type { StoreLocation } from "./store-url.js";
 
@@ -127,7 +128,8 @@ const DEV_WORKER_BOOT = "./dev-worker-boot.mjs";
  * The Dispatcher the CLI uses. From the TypeScript sources, module handlers'
  * threads need a loader first; the built CLI finds its built worker entry.
  * Module tasks' threads see `env` without the daemon's own secrets
- * ({@link inheritedEnv}).
+ * ({@link inheritedEnv}). A timed-out command is waited for while it is
+ * killed, so that its run is recorded with its exit status and output.
  *
  * @param env - the daemon's environment. @defaultValue process.env
  */
@@ -136,7 +138,12 @@ export function createCliDispatcher(
 ): Dispatcher {
   const here = import.meta.url;
   const threadEnv = inheritedEnv(env);
+  const timeoutGraceMs = COMMAND_STOP_MS + 1_000;
   return here.endsWith(".ts")
-    ? new Dispatcher({ workerEntry: new URL(DEV_WORKER_BOOT, here), env: threadEnv })
-    : new Dispatcher({ env: threadEnv });
+    ? new Dispatcher({
+        workerEntry: new URL(DEV_WORKER_BOOT, here),
+        env: threadEnv,
+        timeoutGraceMs,
+      })
+    : new Dispatcher({ env: threadEnv, timeoutGraceMs });
 }

@@ -15,6 +15,7 @@ function outcomeFields(output: unknown): Record<string, unknown> {
   if ("exitCode" in o) fields.exitCode = o.exitCode;
   if (o.signal) fields.signal = o.signal;
   if (typeof o.status === "number") fields.status = o.status;
+  if (o.leftovers) fields.leftovers = o.leftovers;
   return fields;
 }
 

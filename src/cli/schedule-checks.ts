@@ -14,7 +14,7 @@ type Path = readonly (string | number)[];
 
 const TRIGGER_KEYS = ["schedule", "every", "at"] as const;
 const ACTION_KEYS = ["command", "http", "module"] as const;
-const COMMAND_ONLY_KEYS = ["shell", "cwd", "env", "stdin"] as const;
+const COMMAND_ONLY_KEYS = ["shell", "cwd", "env", "stdin", "leftovers"] as const;
 
 /** Whether `zone` is an IANA zone this runtime knows. */
 export function isKnownTimeZone(zone: string): boolean {
@@ -248,6 +248,8 @@ function buildAction(task: RawTask, context: BuildContext): ActionSpec {
     ...(task.cwd === undefined ? {} : { cwd: resolve(context.baseDir, task.cwd) }),
     ...(task.stdin === undefined ? {} : { stdin: task.stdin }),
     ...(task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }),
+    // Only when written: an action's fields are part of the task's fingerprint.
+    ...(task.leftovers === undefined ? {} : { leftovers: task.leftovers }),
   };
   const command = task.command ?? "";
   if (typeof command === "string") return { ...common, shell: true, script: command };

@@ -51,6 +51,7 @@ export const rawTaskSchema = z.strictObject({
   cwd: z.string().min(1).optional(),
   env: stringMap.optional(),
   stdin: z.string().optional(),
+  leftovers: z.enum(["stop", "keep"]).optional(),
   http: httpSchema.optional(),
   module: moduleSchema.optional(),
   overlap: z.enum(["skip", "queue", "allow"]).optional(),
@@ -104,6 +105,8 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   env: "a mapping of variable names to strings (quote numbers)",
   "env.*": "a string (quote numbers and booleans)",
   stdin: "a string",
+  leftovers:
+    "one of stop, keep: what happens to processes the command leaves running in the background",
   http: "an object with at least `url`",
   method: `one of ${HTTP_METHODS.join(", ")}`,
   url: "an http:// or https:// URL",

@@ -21,6 +21,13 @@ interface CommandActionBase {
   readonly stdin?: string;
   /** Kill the process tree after this many ms (the task's `timeoutMs`). */
   readonly timeoutMs?: number;
+  /**
+   * What happens to processes the command leaves running in its process
+   * group when it exits (e.g. started with `&`): `stop` them (SIGTERM, then
+   * SIGKILL), or `keep` them (a task that starts a service).
+   * @defaultValue "stop"
+   */
+  readonly leftovers?: "stop" | "keep";
 }
 
 /** Runs a program directly, without a shell. */

@@ -11,6 +11,16 @@ export interface DispatcherOptions extends WorkerPoolOptions {
    * @defaultValue Infinity
    */
   concurrency?: number;
+  /**
+   * After a timeout aborts an inline callback's `ctx.signal`, how long to wait
+   * for the callback to stop, in ms. When it rejects within that time with an
+   * error caused by the timeout (the TimeoutError is the error or its
+   * `cause`), that error is the run's error, so that what it carries (such as
+   * a killed command's exit status and output, in `details`) is recorded;
+   * otherwise the run's error is the TimeoutError. The run times out either way.
+   * @defaultValue 0 (the run ends at its timeout)
+   */
+  timeoutGraceMs?: number;
 }
 
 /** The defaults of {@link DispatcherOptions} that have one. */
@@ -18,7 +28,10 @@ export const DISPATCHER_DEFAULTS = Object.freeze({
   concurrency: Number.POSITIVE_INFINITY,
   minThreads: 0,
   idleTimeoutMs: 30_000,
-} satisfies Required<Pick<DispatcherOptions, "concurrency" | "minThreads" | "idleTimeoutMs">>);
+  timeoutGraceMs: 0,
+} satisfies Required<
+  Pick<DispatcherOptions, "concurrency" | "minThreads" | "idleTimeoutMs" | "timeoutGraceMs">
+>);
 
 /** What a Dispatcher runs: an inline function, or an export of a module run in a worker thread. */
 export type DispatchTarget =
@@ -68,6 +81,12 @@ const SYNC_DONE = Symbol("sync-done");
 const toOk = (value: unknown): DispatchOutcome => (value === undefined ? OK : { ok: true, value });
 const toFailure = (error: unknown): DispatchOutcome => ({ ok: false, error, timedOut: false });
 
+/** How a callback that settled after its timeout ended: the timeout, told by the callback's error when it was caused by it. */
+function afterTimeout(timeout: TimeoutError, error: unknown): DispatchOutcome {
+  const caused = error === timeout || (error instanceof Error && error.cause === timeout);
+  return { ok: false, error: caused ? error : timeout, timedOut: true };
+}
+
 /** The Dispatcher was closed; runs are refused. */
 class DispatcherClosedError extends OrchestratorError {
   constructor() {
@@ -84,6 +103,7 @@ class DispatcherClosedError extends OrchestratorError {
  */
 export class Dispatcher {
   readonly #concurrency: number;
+  readonly #timeoutGraceMs: number;
   readonly #pool: WorkerPool;
   #active = 0;
   readonly #waiting: (() => void)[] = [];
@@ -114,7 +134,16 @@ export class Dispatcher {
         options.maxThreads,
       );
     }
+    const timeoutGraceMs = options.timeoutGraceMs ?? DISPATCHER_DEFAULTS.timeoutGraceMs;
+    if (!(Number.isSafeInteger(timeoutGraceMs) && timeoutGraceMs >= 0)) {
+      throw new InvalidArgumentError(
+        "options.timeoutGraceMs",
+        "a whole number of milliseconds from 0 up",
+        timeoutGraceMs,
+      );
+    }
     this.#concurrency = concurrency;
+    this.#timeoutGraceMs = timeoutGraceMs;
     this.#pool = new WorkerPool(options);
   }
 
@@ -362,10 +391,16 @@ export class Dispatcher {
         }
         outer.addEventListener("abort", onOuterAbort, { once: true });
       }
+      let timeout: TimeoutError | undefined;
       if (request.timeoutMs > 0) {
         timer = setTimeout(() => {
           const error = new TimeoutError(request.timeoutMs);
           context.abort(error);
+          if (target.kind === "inline" && this.#timeoutGraceMs > 0) {
+            timeout = error;
+            timer = setTimeout(() => finish(afterTimeout(error, error)), this.#timeoutGraceMs);
+            return;
+          }
           finish({ ok: false, error, timedOut: true });
         }, request.timeoutMs);
       }
@@ -381,8 +416,10 @@ export class Dispatcher {
         return;
       }
       (running as Promise<unknown>).then(
-        (value: unknown) => finish(toOk(value)),
-        (error: unknown) => finish({ ok: false, error, timedOut: false }),
+        (value: unknown) =>
+          finish(timeout === undefined ? toOk(value) : afterTimeout(timeout, value)),
+        (error: unknown) =>
+          finish(timeout === undefined ? toFailure(error) : afterTimeout(timeout, error)),
       );
     });
   }

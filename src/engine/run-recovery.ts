@@ -57,8 +57,17 @@ export async function recoverInterruptedRuns(
   return claims.length;
 }
 
-async function recoverOne(host: RecoveryHost, claim: Claim): Promise<void> {
-  const { store } = host;
+/**
+ * Records the run of a released claim as `interrupted`, with `message` as its
+ * error, as the attempt after every attempt history has for its occurrence.
+ * Resolves with that attempt number.
+ */
+export async function recordInterrupted(
+  store: Store,
+  claim: Claim,
+  finishedAtMs: number,
+  message: string,
+): Promise<number> {
   const rows = await store.history({ taskName: claim.taskName, limit: ATTEMPT_LOOKBACK_ROWS });
   // The attempt cut short follows every attempt history has for this occurrence (a retry
   // of an interrupted run holds a new claim, so match on the scheduled time, not the claim).
@@ -68,25 +77,31 @@ async function recoverOne(host: RecoveryHost, claim: Claim): Promise<void> {
     if (row.status === "skipped" || row.status === "missed") continue;
     attempt = Math.max(attempt, row.attempt + 1);
   }
-  const nowMs = host.clock.nowMs();
   const record: RunRecord = {
     taskName: claim.taskName,
     claimId: claim.id,
     scheduledAt: claim.scheduledAt,
     startedAt: claim.claimedAt,
-    finishedAt: nowMs,
+    finishedAt: finishedAtMs,
     status: "interrupted",
     attempt,
     nodeId: claim.nodeId,
-    error: {
-      message:
-        claim.nodeId === host.nodeId
-          ? `the run was in flight when the previous process of node ${JSON.stringify(claim.nodeId)} stopped`
-          : `the lease of node ${JSON.stringify(claim.nodeId)} on this run expired (the process died or stalled)`,
-      code: "ERR_INTERRUPTED",
-    },
+    error: { message, code: "ERR_INTERRUPTED" },
   };
   await store.recordRun(record);
+  return attempt;
+}
+
+async function recoverOne(host: RecoveryHost, claim: Claim): Promise<void> {
+  const { store } = host;
+  const attempt = await recordInterrupted(
+    store,
+    claim,
+    host.clock.nowMs(),
+    claim.nodeId === host.nodeId
+      ? `the run was in flight when the previous process of node ${JSON.stringify(claim.nodeId)} stopped`
+      : `the lease of node ${JSON.stringify(claim.nodeId)} on this run expired (the process died or stalled)`,
+  );
   const task = host.task(claim.taskName);
   const retry =
     task !== undefined &&

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { runCommand, runCommandAction } from "../../src/cli/handlers/command.js";
+import { ProcessGroups } from "../../src/cli/handlers/process-groups.js";
 import type { ArgvCommandSpec, ShellCommandSpec } from "../../src/cli/schedule-spec.js";
 import { ActionFailedError, MissingEnvVarError, TimeoutError } from "../../src/errors.js";
+import { goneSoon, isGone, killAll } from "./processes.js";
 
 const argv = (...args: [string, ...string[]]): ArgvCommandSpec => ({
   kind: "command",
@@ -22,29 +22,6 @@ const shell = (script: string, extra: Partial<ShellCommandSpec> = {}): ShellComm
   env: {},
   ...extra,
 });
-
-/** Whether a process has exited: no /proc entry, or a zombie waiting to be reaped. */
-function isGone(pid: number): boolean {
-  const stat = `/proc/${pid}/stat`;
-  if (!existsSync(stat)) return true;
-  try {
-    // The state follows the parenthesised command name: "123 (sleep) Z ...".
-    const state = readFileSync(stat, "utf8").replace(/^.*\) /s, "")[0];
-    return state === "Z" || state === "X";
-  } catch {
-    return true;
-  }
-}
-
-/** A SIGKILLed process dies when the kernel gets to it: on a loaded machine, a moment later. */
-async function goneSoon(pid: number | undefined): Promise<boolean> {
-  if (pid === undefined) return false;
-  for (let waited = 0; waited < 2_000; waited += 20) {
-    if (isGone(pid)) return true;
-    await sleep(20);
-  }
-  return isGone(pid);
-}
 
 void describe("command handler", () => {
   void it("runs an argv without a shell and captures output, exit code and duration", async () => {
@@ -120,6 +97,94 @@ void describe("command handler", () => {
         assert.equal(error.reason, "timeout");
         assert.ok(error.cause instanceof TimeoutError);
         assert.equal((error.details as { timedOut: boolean }).timedOut, true);
+        return true;
+      },
+    );
+  });
+
+  void it(
+    "ends the run when the process exits, although a background child holds its output, and stops that child",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      // Issue 13, item 14: `sleep` keeps stdout open; the run used to wait for it for ever.
+      const result = await runCommand(shell("sleep 1008 & echo started $!"));
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.timedOut, false);
+      assert.equal(result.leftovers, "stopped");
+      const match = /^started (\d+)\n$/.exec(result.stdout);
+      assert.ok(match, JSON.stringify(result.stdout));
+      assert.ok(await goneSoon(Number(match[1])), "the background sleep is gone");
+    },
+  );
+
+  void it("stops what a command leaves running even when it does not hold the output", async () => {
+    const result = await runCommand(shell("sleep 1008 >/dev/null 2>&1 & echo $!"));
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.leftovers, "stopped");
+    assert.ok(await goneSoon(Number(result.stdout.trim())), "the background sleep is gone");
+  });
+
+  void it(
+    "keeps what a command leaves running with leftovers: keep",
+    { timeout: 60_000 },
+    async (t) => {
+      const groups = new ProcessGroups();
+      const result = await runCommand(shell("sleep 1008 & echo $!", { leftovers: "keep" }), {
+        groups,
+        drainMs: 100,
+      });
+      const sleepPid = Number(result.stdout.trim());
+      t.after(() => killAll([sleepPid]));
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.leftovers, "kept");
+      assert.equal(isGone(sleepPid), false, "the background sleep still runs");
+      assert.deepEqual(groups.ids, [], "a kept group is not stopped when the process exits");
+    },
+  );
+
+  void it("says a command left nothing running when it did not", async () => {
+    const result = await runCommand(argv("true"));
+    assert.equal(result.leftovers, "none");
+  });
+
+  void it("registers the process group while it runs; stopAll stops it; once halted nothing starts", async () => {
+    const groups = new ProcessGroups();
+    let started: () => void = () => {};
+    const printed = new Promise<void>((resolve) => (started = resolve));
+    const running = runCommand(shell("echo up; sleep 1008"), { groups, onStdout: () => started() });
+    await printed;
+    assert.equal(groups.ids.length, 1);
+    await groups.stopAll(5_000);
+    const result = await running;
+    assert.equal(result.signal, "SIGTERM");
+    assert.deepEqual(groups.ids, []);
+
+    groups.halt();
+    const refused = await runCommand(argv("echo", "never"), { groups });
+    assert.deepEqual([refused.aborted, refused.pid], [true, undefined]);
+  });
+
+  void it("on the scheduler's timeout (an abort with a TimeoutError) reports a timeout caused by it, with the output", async () => {
+    // Issue 13, item 15: the error must keep what the command wrote.
+    const controller = new AbortController();
+    const timeout = new TimeoutError(50);
+    await assert.rejects(
+      runCommandAction(shell("echo begin; sleep 30"), {
+        signal: controller.signal,
+        label: "slow",
+        onStdout: () => controller.abort(timeout),
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof ActionFailedError);
+        assert.equal(error.reason, "timeout");
+        assert.equal(error.cause, timeout);
+        assert.match(error.message, /^"slow" timed out after 50 ms and was killed/);
+        const details = error.details as { timedOut: boolean; stdout: string; signal: string };
+        assert.equal(details.timedOut, true);
+        assert.equal(details.stdout, "begin\n");
+        assert.equal(details.signal, "SIGTERM");
         return true;
       },
     );

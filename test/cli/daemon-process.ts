@@ -34,8 +34,9 @@ export function cli(
 }
 
 /**
- * `orchestrator run …` as a child process, with its stdout and stderr lines
- * collected in order, and a bounded wait for a line.
+ * `orchestrator run …` (or, with `command`, another command such as
+ * `trigger`) as a child process, with its stdout and stderr lines collected
+ * in order, and a bounded wait for a line.
  */
 export class DaemonProcess {
   readonly child: ChildProcess;
@@ -43,12 +44,19 @@ export class DaemonProcess {
   readonly #waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: readonly string[], options: { cwd: string; env?: Record<string, string> }) {
-    this.child = spawn(process.execPath, ["--import", tsx, bin, "run", ...args], {
-      cwd: options.cwd,
-      env: environment(options.env ?? {}),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+  constructor(
+    args: readonly string[],
+    options: { cwd: string; env?: Record<string, string>; command?: string },
+  ) {
+    this.child = spawn(
+      process.execPath,
+      ["--import", tsx, bin, options.command ?? "run", ...args],
+      {
+        cwd: options.cwd,
+        env: environment(options.env ?? {}),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     for (const stream of [this.child.stdout, this.child.stderr]) {
       let partial = "";
       stream?.setEncoding("utf8");

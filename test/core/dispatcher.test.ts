@@ -83,6 +83,56 @@ describe("Dispatcher, inline callbacks", () => {
     assert.ok(reason instanceof TimeoutError);
   });
 
+  it("with timeoutGraceMs, records the callback's error caused by the timeout (what it carries is kept)", async () => {
+    // Issue 13, item 15: a killed command's error carries its output; the timeout used to replace it.
+    const dispatcher = new Dispatcher({ timeoutGraceMs: 30_000 });
+    const outcome = await dispatcher.dispatch(
+      {
+        kind: "inline",
+        fn: ({ signal }) =>
+          new Promise<void>((_, reject) =>
+            signal.addEventListener("abort", () => {
+              const error = new Error("killed", { cause: signal.reason });
+              // Stops a moment later, as a killed process does.
+              setImmediate(() => reject(Object.assign(error, { details: { stdout: "begin" } })));
+            }),
+          ),
+      },
+      request({ timeoutMs: 20 }),
+    );
+    assert.ok(!outcome.ok && outcome.timedOut, JSON.stringify(outcome));
+    assert.ok(outcome.error instanceof Error && outcome.error.message === "killed");
+    assert.ok(outcome.error.cause instanceof TimeoutError);
+    assert.deepEqual((outcome.error as { details?: unknown }).details, { stdout: "begin" });
+  });
+
+  it("with timeoutGraceMs, keeps the TimeoutError for an unrelated error, a late success, or no answer", async () => {
+    const dispatcher = new Dispatcher({ timeoutGraceMs: 50 });
+    const stopsWith =
+      (settle: (signal: AbortSignal) => Promise<void>) =>
+      ({ signal }: { signal: AbortSignal }) =>
+        new Promise<void>((resolve, reject) =>
+          signal.addEventListener("abort", () => void settle(signal).then(resolve, reject)),
+        );
+    const outcomes = await Promise.all([
+      dispatcher.dispatch(
+        { kind: "inline", fn: stopsWith(() => Promise.reject(new Error("unrelated"))) },
+        request({ timeoutMs: 20 }),
+      ),
+      dispatcher.dispatch(
+        { kind: "inline", fn: stopsWith(() => Promise.resolve()) },
+        request({ timeoutMs: 20 }),
+      ),
+      dispatcher.dispatch(
+        { kind: "inline", fn: stopsWith(() => new Promise<void>(() => {})) },
+        request({ timeoutMs: 20 }),
+      ),
+    ]);
+    for (const outcome of outcomes) {
+      assert.ok(!outcome.ok && outcome.timedOut && outcome.error instanceof TimeoutError);
+    }
+  });
+
   it("never runs more than `concurrency` callbacks at once, across tasks", async () => {
     const dispatcher = new Dispatcher({ concurrency: 3 });
     let active = 0;
@@ -124,6 +174,7 @@ describe("Dispatcher, inline callbacks", () => {
   it("validates its options", () => {
     assert.throws(() => new Dispatcher({ concurrency: 0 }), InvalidArgumentError);
     assert.throws(() => new Dispatcher({ maxThreads: -1 }), /options\.maxThreads/);
+    assert.throws(() => new Dispatcher({ timeoutGraceMs: -1 }), /options\.timeoutGraceMs/);
   });
 
   it("refuses runs after close", async () => {

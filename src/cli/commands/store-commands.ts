@@ -4,7 +4,10 @@ import { silentLogger } from "../../logger.js";
 import { Scheduler, type SchedulerOptions } from "../../scheduler/index.js";
 import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
 import type { Clock } from "../../time/clock.js";
+import type { SignalSource } from "../daemon.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
+import { ProcessGroups } from "../handlers/process-groups.js";
+import { interruptRuns } from "../interrupt-runs.js";
 import { createCliDispatcher, createStore, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "../store-url.js";
@@ -17,6 +20,8 @@ export interface StoreCommandContext {
   readonly clock: Clock;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Where `trigger` hears SIGINT, SIGTERM and SIGHUP (`process`); none: it does not listen. */
+  readonly signals?: SignalSource;
 }
 
 /** The `--store` flag every store command takes. */
@@ -207,11 +212,20 @@ type CliScheduler = Scheduler & {
   rotateKeys?: () => Promise<unknown>;
 };
 
-/** A scheduler on the store with the daemon's key and handlers, opened but not started. */
+/**
+ * A scheduler on the store with the daemon's key and handlers, opened but not
+ * started; `close` stops it, or with `abandon` (its runs were interrupted and
+ * recorded) closes the dispatcher and the store without waiting for them.
+ */
 async function openScheduler(
   flags: StoreFlags,
   context: StoreCommandContext,
-): Promise<{ scheduler: CliScheduler; close: () => Promise<void> }> {
+  groups?: ProcessGroups,
+): Promise<{
+  scheduler: CliScheduler;
+  store: Store;
+  close: (abandon?: boolean) => Promise<void>;
+}> {
   const location = locate(flags, context);
   const { encryptionKey } = await resolveCliKey(location, context.env, false);
   const store = await createStore(location);
@@ -228,23 +242,30 @@ async function openScheduler(
     env: context.env,
     stopSignal: new AbortController().signal,
     redactor: createDaemonRedactor({ env: context.env, keyring: encryptionKey, store: location }),
+    ...(groups === undefined ? {} : { groups }),
   });
   // Opens the store; a Scheduler that keeps tasks in a durable store loads them here.
   await scheduler.history(undefined, { limit: 1 });
   return {
     scheduler,
-    close: async () => {
-      await scheduler.stop();
+    store,
+    close: async (abandon = false) => {
+      if (!abandon) await scheduler.stop();
       await dispatcher.close().catch(() => {});
       await store.close().catch(() => {});
     },
   };
 }
 
+/** The exit code of a command stopped by a signal (128 + SIGINT's 2, as shells report Ctrl-C). */
+const EXIT_INTERRUPTED = 130;
+
 /**
  * `orchestrator trigger <task>`: runs the task now, in this process, with the
  * daemon's handlers (a running daemon is not involved; the run is recorded in
  * the store's history like any other). Exit 0 when it succeeded, 1 when not.
+ * SIGINT (Ctrl-C), SIGTERM or SIGHUP stops the command's process group,
+ * records the run `interrupted` and exits 130 (a second one SIGKILLs at once).
  */
 export function runTriggerCommand(
   task: string,
@@ -253,14 +274,40 @@ export function runTriggerCommand(
 ): Promise<number> {
   return guarded(context.io, async () => {
     await withStore(flags, context, (store) => requireTask(store, task));
-    const { scheduler, close } = await openScheduler(flags, context);
+    const groups = new ProcessGroups();
+    const unhookExit = groups.killOnExit();
+    const { scheduler, store, close } = await openScheduler(flags, context, groups);
+    let interrupted = false;
+    let stopListening = (): void => {};
+    const interruption = new Promise<"interrupted">((resolve) => {
+      stopListening = listen(context.signals, (signal) => {
+        if (groups.halted) {
+          groups.killAll();
+          return;
+        }
+        context.io.stderr(`${signal}: stopping ${JSON.stringify(task)}\n`);
+        void interruptRuns({
+          groups,
+          store,
+          nodeId: scheduler.nodeId,
+          clock: context.clock,
+          logger: silentLogger,
+          reason: `orchestrator trigger was interrupted (${signal})`,
+        }).then(() => resolve("interrupted"));
+      });
+    });
     try {
       if (scheduler.getTask(task) === undefined) {
         throw new Error(
           `Task ${JSON.stringify(task)} is in the store, but this Scheduler did not load it (stored tasks are loaded by the durable-store support of issue 4)`,
         );
       }
-      const report = await scheduler.triggerTask(task);
+      const report = await Promise.race([scheduler.triggerTask(task), interruption]);
+      if (report === "interrupted") {
+        interrupted = true;
+        context.io.stderr(`${JSON.stringify(task)} was stopped; its run is recorded interrupted\n`);
+        return EXIT_INTERRUPTED;
+      }
       const [last] = await scheduler.history(task, { limit: 1 });
       if (report.skipped > 0) {
         context.io.stdout(`${JSON.stringify(task)} is running already: skipped (overlap skip)\n`);
@@ -273,9 +320,26 @@ export function runTriggerCommand(
         context.io.stdout(`${JSON.stringify(last.output, null, 2)}\n`);
       return report.failed > 0 ? 1 : EXIT.ok;
     } finally {
-      await close();
+      stopListening();
+      unhookExit();
+      await close(interrupted);
     }
   });
+}
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** Calls `listener` on each stop signal from `signals`; returns the function that stops listening. */
+function listen(
+  signals: SignalSource | undefined,
+  listener: (signal: NodeJS.Signals) => void,
+): () => void {
+  if (signals === undefined) return () => {};
+  const listeners = STOP_SIGNALS.map((signal) => [signal, () => listener(signal)] as const);
+  for (const [signal, on] of listeners) signals.on(signal, on);
+  return () => {
+    for (const [signal, on] of listeners) signals.off(signal, on);
+  };
 }
 
 /** `orchestrator keys rotate`: re-seals every stored record with the primary key. */

@@ -1,15 +1,21 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
 import { ActionFailedError, TimeoutError } from "../../errors.js";
 import { inheritedEnv } from "../child-env.js";
 import { resolveEnvRecord } from "../env-refs.js";
 import type { Redactor } from "../secret-redactor.js";
 import type { CommandActionSpec } from "../schedule-spec.js";
+import { groupAlive, signalGroup, stopGroups, type ProcessGroups } from "./process-groups.js";
 import { DEFAULT_TAIL_BYTES, TailBuffer } from "./tail-buffer.js";
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
-  /** Aborting kills the process tree, like a timeout; the result says `aborted`. */
+  /**
+   * Aborting kills the process tree, like a timeout; the result says
+   * `aborted`, or `timedOut` when the reason is a TimeoutError (the
+   * scheduler's timeout of the run).
+   */
   readonly signal?: AbortSignal;
   /**
    * The environment the child inherits (the spec's `env` is added on top) and
@@ -24,6 +30,18 @@ export interface RunCommandOptions {
    * @defaultValue 5000
    */
   readonly killGraceMs?: number;
+  /**
+   * After the process exits, wait at most this long for its output to close
+   * (a background child may hold it open) before going on without it.
+   * @defaultValue 500
+   */
+  readonly drainMs?: number;
+  /**
+   * Where the command's process group is registered while anything of it
+   * runs, so that the caller can stop it when exiting; once halted, commands
+   * are not started (the result says `aborted`).
+   */
+  readonly groups?: ProcessGroups;
   /**
    * How many trailing bytes of stdout and of stderr to keep.
    * @defaultValue 65536
@@ -55,7 +73,13 @@ export interface CommandResult {
   readonly timedOut: boolean;
   /** The run's AbortSignal fired and its process tree was killed. */
   readonly aborted: boolean;
-  /** Wall time from spawn to the close of its output, in ms (monotonic clock). */
+  /**
+   * Processes the command left running in its process group when it exited
+   * (e.g. started with `&`): `stopped` (SIGTERM, then SIGKILL after the kill
+   * grace), `kept` (the action's `leftovers: "keep"`), or `none`.
+   */
+  readonly leftovers: "none" | "stopped" | "kept";
+  /** Wall time from spawn to the exit of the process, in ms (monotonic clock). */
   readonly durationMs: number;
   /** The last `tailBytes` of stdout, as UTF-8. */
   readonly stdout: string;
@@ -66,17 +90,13 @@ export interface CommandResult {
 }
 
 const DEFAULT_KILL_GRACE_MS = 5_000;
+const DEFAULT_DRAIN_MS = 500;
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    // A negative pid addresses the whole process group: the child was spawned
-    // detached, so it leads a group that holds everything it started.
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is gone already.
-  }
-}
+/**
+ * The longest a command run takes, with the default options, from being told
+ * to stop (timeout or abort) to its result: the kill grace and two output drains.
+ */
+export const COMMAND_STOP_MS = DEFAULT_KILL_GRACE_MS + 2 * DEFAULT_DRAIN_MS;
 
 function redactTail(tail: TailBuffer, redactor: Redactor | undefined): string {
   const text = tail.text();
@@ -94,6 +114,11 @@ function describeCommand(spec: CommandActionSpec): string {
  * exit status, duration and the last 64 KiB of stdout and of stderr. On
  * timeout or abort, sends SIGTERM to the whole process tree and SIGKILL after
  * `killGraceMs`.
+ *
+ * The run ends when the process exits: its output is read for `drainMs` more
+ * at most (a background child may hold it open), then what it left running
+ * in its process group is stopped the same way, unless the action says
+ * `leftovers: "keep"`.
  *
  * Resolves with the result whatever the exit status (see
  * {@link runCommandAction} for a version that throws on failure); rejects only
@@ -115,9 +140,13 @@ export async function runCommand(
     ? ["/bin/sh", ["-c", spec.script]]
     : [spec.argv[0], spec.argv.slice(1)];
 
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
+  const groups = options.groups;
+
   return await new Promise<CommandResult>((resolve, reject) => {
     let timedOut = false;
-    let aborted = options.signal?.aborted ?? false;
+    let aborted = options.signal?.aborted === true || groups?.halted === true;
     let terminating = false;
     let killTimer: NodeJS.Timeout | undefined;
     let timeoutTimer: NodeJS.Timeout | undefined;
@@ -129,6 +158,7 @@ export async function runCommand(
         signal: null,
         timedOut,
         aborted,
+        leftovers: "none",
         durationMs: 0,
         stdout: "",
         stderr: "",
@@ -144,31 +174,31 @@ export async function runCommand(
       detached: true,
       stdio: [spec.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    const pid = child.pid;
+    if (pid !== undefined) groups?.add(pid);
 
     const terminate = (): void => {
-      if (terminating) return;
+      if (terminating || pid === undefined) return;
       terminating = true;
-      killGroup(child.pid, "SIGTERM");
-      killTimer = setTimeout(
-        () => killGroup(child.pid, "SIGKILL"),
-        options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-      );
+      signalGroup(pid, "SIGTERM");
+      killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), killGraceMs);
     };
     const onAbort = (): void => {
-      aborted = true;
+      // The scheduler's timeout aborts the run with a TimeoutError: that is a timeout too.
+      if (options.signal?.reason instanceof TimeoutError) timedOut = true;
+      else aborted = true;
       terminate();
     };
-    const cleanup = (): void => {
+    const stopWatching = (): void => {
       clearTimeout(timeoutTimer);
-      clearTimeout(killTimer);
       options.signal?.removeEventListener("abort", onAbort);
     };
 
     child.once("error", (error) => {
       // Emitted when the process could not be spawned (or killed); only the
       // former matters here, as kills go through process.kill.
-      if (child.pid !== undefined) return;
-      cleanup();
+      if (pid !== undefined) return;
+      stopWatching();
       reject(
         new ActionFailedError(
           "spawn",
@@ -191,26 +221,43 @@ export async function runCommand(
       child.stdin.on("error", () => {});
       child.stdin.end(spec.stdin);
     }
-    child.once("close", (exitCode: number | null, signal: NodeJS.Signals | null) => {
-      if (child.pid === undefined) return;
-      // Whatever of the group outlived its leader (e.g. ignoring SIGTERM) goes too.
-      if (terminating) killGroup(child.pid, "SIGKILL");
-      cleanup();
-      resolve({
-        pid: child.pid,
-        exitCode,
-        signal,
-        timedOut,
-        aborted,
-        durationMs: performance.now() - started,
-        stdout: redactTail(stdout, options.redactor),
-        stderr: redactTail(stderr, options.redactor),
-        stdoutBytes: stdout.totalBytes,
-        stderrBytes: stderr.totalBytes,
-      });
+    const closed = new Promise<void>((done) => child.once("close", () => done()));
+
+    // The run ends when the process exits, not when its output closes: a
+    // background child it started may hold stdout open for ever.
+    child.once("exit", (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (pid === undefined) return;
+      const durationMs = performance.now() - started;
+      stopWatching();
+      void (async () => {
+        await within(closed, drainMs);
+        const leftovers = await handleLeftovers(pid, closed, {
+          terminating,
+          keep: spec.leftovers === "keep",
+          killGraceMs,
+          drainMs,
+        });
+        clearTimeout(killTimer);
+        groups?.delete(pid);
+        letGo(child.stdout);
+        letGo(child.stderr);
+        resolve({
+          pid,
+          exitCode,
+          signal,
+          timedOut,
+          aborted,
+          leftovers,
+          durationMs,
+          stdout: redactTail(stdout, options.redactor),
+          stderr: redactTail(stderr, options.redactor),
+          stdoutBytes: stdout.totalBytes,
+          stderrBytes: stderr.totalBytes,
+        });
+      })();
     });
 
-    if (child.pid === undefined) return;
+    if (pid === undefined) return;
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (spec.timeoutMs !== undefined) {
       timeoutTimer = setTimeout(() => {
@@ -219,6 +266,45 @@ export async function runCommand(
       }, spec.timeoutMs);
     }
   });
+}
+
+/** Waits for `promise` at most `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * What is left of the group `pgid` once its leader exited: stopped (SIGKILL
+ * when the run was being killed anyway, else SIGTERM then SIGKILL after the
+ * grace), or kept when the task asks for it; then the output gets another
+ * drain, since the pipes close once their last writer is gone.
+ */
+async function handleLeftovers(
+  pgid: number,
+  closed: Promise<void>,
+  how: { terminating: boolean; keep: boolean; killGraceMs: number; drainMs: number },
+): Promise<CommandResult["leftovers"]> {
+  if (!groupAlive(pgid)) return "none";
+  if (how.terminating) signalGroup(pgid, "SIGKILL");
+  else if (how.keep) return "kept";
+  else await stopGroups([pgid], how.killGraceMs);
+  await within(closed, how.drainMs);
+  return "stopped";
+}
+
+/**
+ * Stops reading a pipe the run no longer waits for (a process outside the
+ * group, or a kept one, still holds it): its data is discarded from now on,
+ * without closing it (the writer would get SIGPIPE), and it no longer keeps
+ * this process alive.
+ */
+function letGo(stream: Readable | null): void {
+  if (stream === null || stream.closed) return;
+  stream.removeAllListeners("data");
+  stream.resume();
+  (stream as Readable & { unref?: () => void }).unref?.();
 }
 
 function lastLine(text: string): string {
@@ -243,13 +329,15 @@ export async function runCommandAction(
   const tail = lastLine(result.stderr) || lastLine(result.stdout);
   const suffix = tail ? `: ${tail}` : "";
   if (result.timedOut) {
+    // The scheduler's TimeoutError, when its timeout stopped the run: it then
+    // recognises this error as the account of its timeout (and records the output).
+    const reason: unknown = options.signal?.reason;
+    const timeout = reason instanceof TimeoutError ? reason : new TimeoutError(spec.timeoutMs ?? 0);
     throw new ActionFailedError(
       "timeout",
-      `${JSON.stringify(label)} timed out after ${spec.timeoutMs ?? 0} ms and was killed${suffix}`,
+      `${JSON.stringify(label)} timed out after ${timeout.timeoutMs} ms and was killed${suffix}`,
       result,
-      {
-        cause: new TimeoutError(spec.timeoutMs ?? 0),
-      },
+      { cause: timeout },
     );
   }
   if (result.aborted) {
