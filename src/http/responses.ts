@@ -32,6 +32,18 @@ export function applySecurityHeaders(response: ServerResponse): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
 }
 
+/**
+ * Makes a response whose head could not be written (a header value was
+ * refused) fit for an error answer: drops the headers set so far, keeps the
+ * security headers, and forgets the reason phrase of the status that failed.
+ */
+export function resetForError(response: ServerResponse): void {
+  for (const name of response.getHeaderNames()) response.removeHeader(name);
+  applySecurityHeaders(response);
+  // Empty: the next writeHead takes the reason phrase of its own status.
+  response.statusMessage = "";
+}
+
 /** Sends a JSON body (never cached). */
 export function sendJson(
   response: ServerResponse,
@@ -119,10 +131,14 @@ export function escapeHtml(text: string): string {
 
 /**
  * A local path safe to redirect to after login: starts with one `/`, and is
- * neither protocol-relative (`//host`) nor a backslash trick; else `/`.
+ * neither protocol-relative (`//host`) nor a backslash trick; else `/`. It
+ * comes back percent-encoded (`/Ā` gives `/%C4%80`), fit for a Location header.
  */
 export function safeNextPath(next: string | null | undefined): string {
   if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//")) return "/";
   if (next.includes("\\") || [...next].some((char) => char.charCodeAt(0) < 0x20)) return "/";
-  return next;
+  const base = "http://next.invalid";
+  const url = new URL(next, base);
+  if (url.origin !== base) return "/";
+  return url.pathname + url.search + url.hash;
 }

@@ -4,7 +4,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer, type ServerOptions as TlsOptions } from "node:https";
-import { isIPv4, isIPv6, type AddressInfo } from "node:net";
+import { isIPv6, type AddressInfo } from "node:net";
 import { InvalidArgumentError, Redacted } from "../errors.js";
 import { safeLog, silentLogger, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler.js";
@@ -13,12 +13,14 @@ import { Authenticator, FailureLimiter, checkCsrf, randomToken, type Session } f
 import { staticAssets, type StaticAsset } from "./dashboard/assets.js";
 import { appPage } from "./dashboard/pages.js";
 import { EventStream } from "./event-stream.js";
+import { resolveListenHost, type ListenAddress } from "./listen-address.js";
 import { postLogin, postLogout, readFields, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
 import {
   applySecurityHeaders,
   methodNotAllowed,
   redirect,
+  resetForError,
   sendError,
   sendJson,
   sendText,
@@ -30,7 +32,8 @@ export interface HttpServerOptions {
   /** The scheduler the dashboard shows and acts on. */
   readonly scheduler: Scheduler;
   /**
-   * Address to listen on. Anything but a loopback address requires `token`.
+   * Address to listen on, or a name: it is resolved first and the server binds
+   * to its first address. Anything but loopback addresses requires `token`.
    * @defaultValue "127.0.0.1"
    */
   readonly host?: string;
@@ -85,21 +88,13 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** True for loopback addresses: `localhost`, `127.0.0.0/8`, `::1` (also IPv4-mapped). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, "$1");
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (isIPv4(h)) return h.startsWith("127.");
-  if (!isIPv6(h)) return false;
-  if (h === "::1" || /^(0{1,4}:){7}0{0,3}1$/.test(h)) return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)?.[1];
-  return mapped !== undefined && mapped.startsWith("127.");
+interface CheckedOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
 }
 
-function checkOptions(options: HttpServerOptions): { host: string; port: number; token: string } {
+function checkOptions(options: HttpServerOptions): CheckedOptions {
   if (options === null || typeof options !== "object")
     throw new InvalidArgumentError("options", "an object", options);
   const { scheduler } = options;
@@ -123,16 +118,24 @@ function checkOptions(options: HttpServerOptions): { host: string; port: number;
       typeof token === "string" ? new Redacted("an empty string") : token,
     );
   }
-  if (token === undefined && !isLoopbackHost(host)) {
-    throw new InvalidArgumentError(
-      "options.token",
-      `a token, because ${host} is not a loopback address`,
-      undefined,
-      "refusing to serve the dashboard on a network address without authentication; " +
-        "set ORCHESTRATOR_TOKEN (e.g. `openssl rand -base64 32`) or listen on 127.0.0.1",
-    );
-  }
-  return { host, port, token: token ?? randomToken() };
+  return { host, port, token };
+}
+
+/** The token in force: the given one, or a generated one on loopback. */
+function tokenFor(listen: ListenAddress, token: string | undefined): string {
+  if (token !== undefined) return token;
+  if (listen.loopback) return randomToken();
+  const what =
+    listen.host === listen.address
+      ? `${listen.host} is not a loopback address`
+      : `${listen.host} does not resolve to loopback addresses only`;
+  throw new InvalidArgumentError(
+    "options.token",
+    `a token, because ${what}`,
+    undefined,
+    "refusing to serve the dashboard on a network address without authentication; " +
+      "set ORCHESTRATOR_TOKEN (e.g. `openssl rand -base64 32`) or listen on 127.0.0.1",
+  );
 }
 
 function formatUrl(secure: boolean, host: string, port: number): string {
@@ -152,7 +155,9 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * Refuses to listen on a non-loopback host without a token.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const { host, port, token } = checkOptions(options);
+  const { host, port, ...checked } = checkOptions(options);
+  const listen = await resolveListenHost(host);
+  const token = tokenFor(listen, checked.token);
   const { scheduler } = options;
   const logger = options.logger ?? silentLogger;
   const auth = new Authenticator({
@@ -282,8 +287,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     route(request, response).catch((error: unknown) => {
       safeLog(logger, "error", { err: error, url: request.url }, "Dashboard request failed");
-      if (!response.headersSent) sendError(response, 500, "internal", "Internal error");
-      else response.destroy();
+      if (response.headersSent) response.destroy();
+      else {
+        resetForError(response);
+        sendError(response, 500, "internal", "Internal error");
+      }
     });
   };
   const server = tls ? createHttpsServer(options.tls ?? {}, listener) : createHttpServer(listener);
@@ -293,7 +301,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, host, () => {
+      server.listen(port, listen.address, () => {
         server.off("error", reject);
         resolve();
       });
@@ -305,7 +313,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
   server.on("error", (error) => safeLog(logger, "error", { err: error }, "Dashboard server error"));
   const address = server.address() as AddressInfo;
-  const url = formatUrl(tls, host, address.port);
+  const url = formatUrl(tls, listen.address, address.port);
 
   let closing: Promise<void> | undefined;
   return {
