@@ -9,10 +9,12 @@ import { InvalidArgumentError, Redacted } from "../errors.js";
 import { safeLog, silentLogger, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler.js";
 import { handleApi, type ApiContext } from "./api.js";
-import { Authenticator, FailureLimiter, checkCsrf, randomToken, type Session } from "./auth.js";
+import { Authenticator, checkCsrf, randomToken, type Session } from "./auth.js";
+import { clientKey } from "./client-key.js";
 import { staticAssets, type StaticAsset } from "./dashboard/assets.js";
 import { appPage } from "./dashboard/pages.js";
 import { EventStream } from "./event-stream.js";
+import { FailureLimiter } from "./failure-limiter.js";
 import { resolveListenHost, type ListenAddress } from "./listen-address.js";
 import { postLogin, postLogout, readFields, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
@@ -152,6 +154,8 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * static `/assets/` needs the token, as `Authorization: Bearer <token>` or a
  * session cookie from `POST /login`. Cookie-authenticated state changes need
  * the session's CSRF token and a same-origin `Origin`/`Sec-Fetch-Site`.
+ * Wrong tokens are counted per client (429 beyond 20 a minute) while the
+ * right one is always accepted.
  * Refuses to listen on a non-loopback host without a token.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
@@ -188,7 +192,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return {
       secure,
       origin: `${secure ? "https" : "http"}://${request.headers.host ?? ""}`,
-      client: request.socket.remoteAddress ?? "unknown",
+      client: clientKey(request.socket.remoteAddress),
     };
   };
 
@@ -208,15 +212,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     const info = facts(request);
-    // A throttled client gets no answer about any token, right or wrong.
-    const throttled =
-      request.headers.authorization === undefined ? 0 : limiter.retryAfterSeconds(info.client);
-    if (throttled > 0) {
-      sendError(response, 429, "too_many_attempts", "Too many wrong tokens", {
-        "Retry-After": String(throttled),
-      });
-      return;
-    }
     const result = auth.authenticate(request, info.secure);
     if (path === "/login") {
       if (method === "GET" || method === "HEAD") showLogin(response, url, result.ok);
@@ -227,8 +222,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     const isApi = path.startsWith("/api/") || path === "/metrics";
     if (!result.ok) {
-      if (result.reason === "invalid-token") limiter.fail(info.client);
-      if (!isApi && (method === "GET" || method === "HEAD")) {
+      // A right token is never refused; wrong ones beyond the limit are answered 429.
+      const wait = result.reason === "invalid-token" ? limiter.fail(info.client) : 0;
+      if (wait > 0) {
+        sendError(response, 429, "too_many_attempts", "Too many wrong tokens", {
+          "Retry-After": String(wait),
+        });
+      } else if (!isApi && (method === "GET" || method === "HEAD")) {
         redirect(response, `/login?next=${encodeURIComponent(path + url.search)}`);
       } else {
         sendError(response, 401, "unauthorized", "Send Authorization: Bearer <token>, or log in", {
