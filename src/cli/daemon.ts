@@ -149,6 +149,7 @@ export async function runDaemon(
         scheduler,
         host: settings.http.host,
         port: settings.http.port,
+        allowedHosts: settings.http.allowedHosts,
         logger,
         ...(token === undefined ? {} : { token }),
       });

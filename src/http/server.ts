@@ -15,6 +15,7 @@ import { staticAssets, type StaticAsset } from "./dashboard/assets.js";
 import { appPage } from "./dashboard/pages.js";
 import { EventStream } from "./event-stream.js";
 import { FailureLimiter } from "./failure-limiter.js";
+import { HostCheck, normalizeAllowedHost, refuseMisdirected } from "./host-check.js";
 import { resolveListenHost, type ListenAddress } from "./listen-address.js";
 import { postLogin, postLogout, readFields, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
@@ -39,6 +40,14 @@ export interface HttpServerOptions {
    * @defaultValue "127.0.0.1"
    */
   readonly host?: string;
+  /**
+   * More names the `Host` header may carry (a proxy's public name):
+   * `dash.example.com`, or `.example.com` for it and its subdomains. Requests
+   * naming any other host get 421 (against DNS rebinding); `localhost`,
+   * loopback addresses and `host` itself are always allowed.
+   * @defaultValue []
+   */
+  readonly allowedHosts?: readonly string[];
   /**
    * TCP port; 0 picks a free one (read it from `url`).
    * @defaultValue 8080
@@ -94,6 +103,7 @@ interface CheckedOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string | undefined;
+  readonly allowedHosts: readonly string[];
 }
 
 function checkOptions(options: HttpServerOptions): CheckedOptions {
@@ -120,7 +130,13 @@ function checkOptions(options: HttpServerOptions): CheckedOptions {
       typeof token === "string" ? new Redacted("an empty string") : token,
     );
   }
-  return { host, port, token };
+  const allowed = options.allowedHosts ?? [];
+  if (!Array.isArray(allowed))
+    throw new InvalidArgumentError("options.allowedHosts", "an array of host names", allowed);
+  const allowedHosts = allowed.map((name: string) =>
+    normalizeAllowedHost(name, "options.allowedHosts"),
+  );
+  return { host, port, token, allowedHosts };
 }
 
 /** The token in force: the given one, or a generated one on loopback. */
@@ -154,14 +170,16 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * static `/assets/` needs the token, as `Authorization: Bearer <token>` or a
  * session cookie from `POST /login`. Cookie-authenticated state changes need
  * the session's CSRF token and a same-origin `Origin`/`Sec-Fetch-Site`.
- * Wrong tokens are counted per client (429 beyond 20 a minute) while the
+ * Requests whose `Host` names another host get 421 (DNS rebinding), and
+ * wrong tokens are counted per client (429 beyond 20 a minute) while the
  * right one is always accepted.
  * Refuses to listen on a non-loopback host without a token.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const { host, port, ...checked } = checkOptions(options);
+  const { host, port, allowedHosts, ...checked } = checkOptions(options);
   const listen = await resolveListenHost(host);
   const token = tokenFor(listen, checked.token);
+  const hostCheck = new HostCheck(listen, allowedHosts);
   const { scheduler } = options;
   const logger = options.logger ?? silentLogger;
   const auth = new Authenticator({
@@ -204,6 +222,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (path === "/healthz") {
       if (method === "GET" || method === "HEAD") sendJson(response, 200, { status: "ok" });
       else methodNotAllowed(response, "GET");
+      return;
+    }
+    if (!hostCheck.allows(request.headers.host)) {
+      refuseMisdirected(response);
       return;
     }
     const asset = assets.get(path);
