@@ -178,6 +178,14 @@ export class Authenticator {
     return { ok: true, method: "session", session };
   }
 
+  /** True while `session` is logged in: not ended, not dropped for newer ones, not expired. */
+  isLive(session: Session): boolean {
+    return (
+      this.#sessions.get(sha256(session.id).toString("hex")) === session &&
+      session.expiresAtMs > this.#clock.nowMs()
+    );
+  }
+
   /** Forgets every session. */
   clear(): void {
     this.#sessions.clear();

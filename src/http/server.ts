@@ -197,6 +197,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const durations = new DurationCache(scheduler);
   const events = new EventStream(scheduler, {
     onRunFinished: (name) => durations.invalidate(name),
+    isSessionLive: (session) => auth.isLive(session),
   });
   const api: ApiContext = { scheduler, logger, events, durations };
   const assets = staticAssets();
@@ -269,8 +270,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
     }
     if (path === "/logout") {
-      if (method === "POST") postLogout({ auth, limiter, logger }, response, session, info.secure);
-      else methodNotAllowed(response, "POST");
+      if (method === "POST") {
+        postLogout({ auth, limiter, logger }, response, session, info.secure);
+        if (session !== null) events.closeSession(session);
+      } else methodNotAllowed(response, "POST");
       return;
     }
     if (path === "/metrics") {
@@ -280,7 +283,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     if (path.startsWith("/api/")) {
-      if (!(await handleApi(api, request, response, url)))
+      if (!(await handleApi(api, request, response, url, { client: info.client, session })))
         sendError(response, 404, "not_found", `No route ${path}`);
       return;
     }

@@ -6,7 +6,7 @@ import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler.js";
 import { isLoopbackAddress } from "../../src/http/listen-address.js";
 import { startHttpServer } from "../../src/http/server.js";
-import { TOKEN, login, startHarness, type Harness } from "./helpers.js";
+import { TOKEN, login, logout, startHarness, type Harness } from "./helpers.js";
 
 describe("http auth", () => {
   let h: Harness;
@@ -232,16 +232,7 @@ describe("http auth", () => {
         body: "",
       });
       assert.equal(refused.status, 403);
-      const response = await fetch(h.at("/logout"), {
-        method: "POST",
-        redirect: "manual",
-        headers: {
-          Cookie: session.cookie,
-          Origin: origin,
-          "Content-Type": "application/x-www-form-urlencoded",
-        },
-        body: new URLSearchParams({ _csrf: session.csrfToken }).toString(),
-      });
+      const response = await logout(h, session);
       assert.equal(response.status, 303);
       assert.equal(response.headers.get("location"), "/login");
       assert.match(response.headers.get("set-cookie") ?? "", /Max-Age=0/);

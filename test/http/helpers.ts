@@ -79,6 +79,20 @@ export async function login(harness: Harness): Promise<CookieSession> {
   return { cookie, csrfToken, setCookie };
 }
 
+/** Logs a cookie session out with the logout form (CSRF token included), as the dashboard does. */
+export function logout(harness: Harness, session: CookieSession): Promise<Response> {
+  return fetch(harness.at("/logout"), {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      Cookie: session.cookie,
+      Origin: new URL(harness.server.url).origin,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ _csrf: session.csrfToken }).toString(),
+  });
+}
+
 /** One server-sent event. */
 export interface SseEvent {
   readonly event: string;
