@@ -156,3 +156,12 @@ export function postLogout(
   if (session !== null) context.auth.endSession(session);
   redirect(response, "/login", { "Set-Cookie": clearedSessionCookie(secure) });
 }
+
+/** The `_csrf` field of a small form body (the logout form), if any. */
+export async function formCsrfToken(request: IncomingMessage): Promise<string | undefined> {
+  try {
+    return (await readFields(request))?.get("_csrf");
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { StaticAsset } from "./dashboard/assets.js";
 
 /**
  * The Content-Security-Policy of every response: only our own scripts, styles
@@ -97,6 +98,26 @@ export function redirect(
 ): void {
   response.writeHead(303, { Location: location, "Cache-Control": "no-store", ...headers });
   response.end();
+}
+
+/** Serves a static asset to GET or HEAD, with its ETag (304 when the client has it). */
+export function sendAsset(
+  request: IncomingMessage,
+  response: ServerResponse,
+  asset: StaticAsset,
+): void {
+  const method = request.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") {
+    methodNotAllowed(response, "GET");
+    return;
+  }
+  const headers = { ETag: asset.etag, "Cache-Control": "no-cache" };
+  if (request.headers["if-none-match"] === asset.etag) {
+    response.writeHead(304, headers);
+    response.end();
+    return;
+  }
+  sendText(response, 200, asset.contentType, asset.body, headers);
 }
 
 /** Sends 405 with the allowed methods. */

@@ -11,19 +11,26 @@ import type { Scheduler } from "../scheduler.js";
 import { handleApi, type ApiContext } from "./api.js";
 import { Authenticator, checkCsrf, randomToken, type Session } from "./auth.js";
 import { clientKey } from "./client-key.js";
-import { staticAssets, type StaticAsset } from "./dashboard/assets.js";
+import {
+  ConnectionLimiter,
+  HTTP_SERVER_TIMEOUTS,
+  connectionLimits,
+  type ConnectionLimits,
+} from "./connection-limiter.js";
+import { staticAssets } from "./dashboard/assets.js";
 import { appPage } from "./dashboard/pages.js";
-import { EventStream } from "./event-stream.js";
+import { EVENT_STREAM_DEFAULTS, EventStream } from "./event-stream.js";
 import { FailureLimiter } from "./failure-limiter.js";
 import { HostCheck, normalizeAllowedHost, refuseMisdirected } from "./host-check.js";
 import { resolveListenHost, type ListenAddress } from "./listen-address.js";
-import { postLogin, postLogout, readFields, showLogin, type RequestFacts } from "./login.js";
+import { formCsrfToken, postLogin, postLogout, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
 import {
   applySecurityHeaders,
   methodNotAllowed,
   redirect,
   resetForError,
+  sendAsset,
   sendError,
   sendJson,
   sendText,
@@ -48,6 +55,14 @@ export interface HttpServerOptions {
    * @defaultValue []
    */
   readonly allowedHosts?: readonly string[];
+  /**
+   * Most open connections in all, and per client (IPv4 address or IPv6 /64);
+   * a connection over a limit displaces the oldest one not serving an
+   * authenticated request, or is closed.
+   * @defaultValue from the descriptor limit L (`ulimit -n`): min(L/4, 1024) in
+   * all, a quarter of that (2 to 64) per client
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /**
    * TCP port; 0 picks a free one (read it from `url`).
    * @defaultValue 8080
@@ -104,6 +119,7 @@ interface CheckedOptions {
   readonly port: number;
   readonly token: string | undefined;
   readonly allowedHosts: readonly string[];
+  readonly limits: ConnectionLimits;
 }
 
 function checkOptions(options: HttpServerOptions): CheckedOptions {
@@ -136,7 +152,8 @@ function checkOptions(options: HttpServerOptions): CheckedOptions {
   const allowedHosts = allowed.map((name: string) =>
     normalizeAllowedHost(name, "options.allowedHosts"),
   );
-  return { host, port, token, allowedHosts };
+  const limits = connectionLimits(options.connectionLimits, "options.connectionLimits");
+  return { host, port, token, allowedHosts, limits };
 }
 
 /** The token in force: the given one, or a generated one on loopback. */
@@ -170,16 +187,17 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * static `/assets/` needs the token, as `Authorization: Bearer <token>` or a
  * session cookie from `POST /login`. Cookie-authenticated state changes need
  * the session's CSRF token and a same-origin `Origin`/`Sec-Fetch-Site`.
- * Requests whose `Host` names another host get 421 (DNS rebinding), and
- * wrong tokens are counted per client (429 beyond 20 a minute) while the
- * right one is always accepted.
+ * Requests whose `Host` names another host get 421 (DNS rebinding), open
+ * connections are capped (`connectionLimits`), and wrong tokens are counted
+ * per client (429 beyond 20 a minute) while the right one is always accepted.
  * Refuses to listen on a non-loopback host without a token.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const { host, port, allowedHosts, ...checked } = checkOptions(options);
+  const { host, port, allowedHosts, limits, ...checked } = checkOptions(options);
   const listen = await resolveListenHost(host);
   const token = tokenFor(listen, checked.token);
   const hostCheck = new HostCheck(listen, allowedHosts);
+  const connections = new ConnectionLimiter(limits);
   const { scheduler } = options;
   const logger = options.logger ?? silentLogger;
   const auth = new Authenticator({
@@ -197,6 +215,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const durations = new DurationCache(scheduler);
   const events = new EventStream(scheduler, {
     onRunFinished: (name) => durations.invalidate(name),
+    // Streams hold their connections: at most half of them, so that others always get in.
+    maxClients: Math.min(EVENT_STREAM_DEFAULTS.maxClients, Math.ceil(limits.maxConnections / 2)),
+    maxPerClient: Math.min(
+      EVENT_STREAM_DEFAULTS.maxPerClient,
+      Math.ceil(limits.maxConnectionsPerClient / 2),
+    ),
     isSessionLive: (session) => auth.isLive(session),
   });
   const api: ApiContext = { scheduler, logger, events, durations };
@@ -231,11 +255,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     const asset = assets.get(path);
     if (asset !== undefined) {
-      serveAsset(request, response, asset);
+      sendAsset(request, response, asset);
       return;
     }
     const info = facts(request);
     const result = auth.authenticate(request, info.secure);
+    if (result.ok) connections.trust(request, response);
     if (path === "/login") {
       if (method === "GET" || method === "HEAD") showLogin(response, url, result.ok);
       else if (method === "POST")
@@ -319,9 +344,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
     });
   };
-  const server = tls ? createHttpsServer(options.tls ?? {}, listener) : createHttpServer(listener);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 30_000;
+  const server = tls
+    ? createHttpsServer(
+        // A TLS handshake gets no longer than the request headers (node's default is 120 s).
+        {
+          handshakeTimeout: HTTP_SERVER_TIMEOUTS.headersTimeout,
+          ...options.tls,
+          ...HTTP_SERVER_TIMEOUTS,
+        },
+        listener,
+      )
+    : createHttpServer(HTTP_SERVER_TIMEOUTS, listener);
+  connections.attach(server);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -357,28 +391,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return closing;
     },
   };
-}
-
-function serveAsset(request: IncomingMessage, response: ServerResponse, asset: StaticAsset): void {
-  const method = request.method ?? "GET";
-  if (method !== "GET" && method !== "HEAD") {
-    methodNotAllowed(response, "GET");
-    return;
-  }
-  const headers = { ETag: asset.etag, "Cache-Control": "no-cache" };
-  if (request.headers["if-none-match"] === asset.etag) {
-    response.writeHead(304, headers);
-    response.end();
-    return;
-  }
-  sendText(response, 200, asset.contentType, asset.body, headers);
-}
-
-/** The `_csrf` field of a small form body (the logout form), if any. */
-async function formCsrfToken(request: IncomingMessage): Promise<string | undefined> {
-  try {
-    return (await readFields(request))?.get("_csrf");
-  } catch {
-    return undefined;
-  }
 }

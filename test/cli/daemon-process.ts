@@ -43,8 +43,16 @@ export class DaemonProcess {
   readonly #waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: readonly string[], options: { cwd: string; env?: Record<string, string> }) {
-    this.child = spawn(process.execPath, ["--import", tsx, bin, "run", ...args], {
+  /** `descriptorLimit` runs it under `ulimit -n` (a POSIX shell execs node). */
+  constructor(
+    args: readonly string[],
+    options: { cwd: string; env?: Record<string, string>; descriptorLimit?: number },
+  ) {
+    const argv = [process.execPath, "--import", tsx, bin, "run", ...args];
+    const limit = options.descriptorLimit;
+    const [command = "", ...rest] =
+      limit === undefined ? argv : ["sh", "-c", `ulimit -n ${limit} && exec "$0" "$@"`, ...argv];
+    this.child = spawn(command, rest, {
       cwd: options.cwd,
       env: environment(options.env ?? {}),
       stdio: ["ignore", "pipe", "pipe"],

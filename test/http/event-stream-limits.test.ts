@@ -118,6 +118,22 @@ describe("http event streams: limits", () => {
         readers.push(await waitForRoom(h, BEARER));
       }),
   );
+
+  it(
+    "keeps streams to half the connection cap in all (503 beyond), so that other requests still get in",
+    { timeout: BOUND_MS },
+    () =>
+      withStreams(
+        { connectionLimits: { maxConnections: 6, maxConnectionsPerClient: 10 } },
+        async (h, readers) => {
+          for (let i = 0; i < 3; i++) readers.push(await hello(await openStream(h, BEARER)));
+          const fourth = await openStream(h, BEARER);
+          assert.equal(fourth.status, 503);
+          await fourth.body?.cancel();
+          assert.equal((await h.bearer("/api/tasks")).status, 200);
+        },
+      ),
+  );
 });
 
 describe("EventStream: sessions that end without a logout", () => {
