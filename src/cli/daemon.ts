@@ -165,6 +165,7 @@ export async function runDaemon(
         scheduler,
         host: settings.http.host,
         port: settings.http.port,
+        allowedHosts: settings.http.allowedHosts,
         logger,
         ...(token === undefined ? {} : { token }),
       });

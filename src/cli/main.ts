@@ -37,6 +37,11 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
     )
     .option("--store <url>", "sqlite:<path> or postgres://user@host/db?schema=name", DEFAULT_STORE)
     .option("--http <host:port>", "serve the dashboard, JSON API and /metrics, e.g. 127.0.0.1:8080")
+    .option(
+      "--http-allowed-host <name>",
+      "another name the dashboard answers to (a proxy's, e.g. dash.example.com; .example.com for subdomains); repeatable",
+      (name: string, names: string[] = []) => [...names, name],
+    )
     .option("--node-id <id>", "this node's id in claims and run history (default: hostname:pid)")
     .option("--log-format <format>", "pretty (for people) or json (one object per line)", "pretty")
     .option("--watch", "reload the schedule file when it changes")

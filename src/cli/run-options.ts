@@ -1,10 +1,13 @@
 import { InvalidArgumentError } from "../errors.js";
+import { normalizeAllowedHost } from "../http/host-check.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "./store-url.js";
 
 /** The flags of `orchestrator run`, as commander gives them. */
 export interface RunFlags {
   readonly store?: string;
   readonly http?: string;
+  /** `--http-allowed-host`, once per name. */
+  readonly httpAllowedHost?: readonly string[];
   readonly nodeId?: string;
   readonly logFormat?: string;
   readonly watch?: boolean;
@@ -14,7 +17,14 @@ export interface RunFlags {
 /** `orchestrator run`'s flags, checked. */
 export interface RunSettings {
   readonly store: StoreLocation;
-  readonly http: { readonly host: string; readonly port: number } | undefined;
+  readonly http:
+    | {
+        readonly host: string;
+        readonly port: number;
+        /** More names the Host header may carry (`--http-allowed-host`). */
+        readonly allowedHosts: readonly string[];
+      }
+    | undefined;
   readonly nodeId: string | undefined;
   readonly logFormat: "pretty" | "json";
   readonly watch: boolean;
@@ -64,9 +74,20 @@ export function parseRunFlags(flags: RunFlags, cwd: string): RunSettings {
   if (flags.nodeId !== undefined && flags.nodeId.trim() === "") {
     throw new InvalidArgumentError("--node-id", "a non-empty id", flags.nodeId);
   }
+  const allowedHosts = (flags.httpAllowedHost ?? []).map((name) =>
+    normalizeAllowedHost(name, "--http-allowed-host"),
+  );
+  if (allowedHosts.length > 0 && flags.http === undefined) {
+    throw new InvalidArgumentError(
+      "--http-allowed-host",
+      "used together with --http",
+      flags.httpAllowedHost?.[0],
+    );
+  }
   return {
     store: parseStoreUrl(flags.store ?? DEFAULT_STORE, cwd),
-    http: flags.http === undefined ? undefined : parseListenAddress(flags.http),
+    http:
+      flags.http === undefined ? undefined : { ...parseListenAddress(flags.http), allowedHosts },
     nodeId: flags.nodeId,
     logFormat: format,
     watch: flags.watch === true,

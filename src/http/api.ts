@@ -3,7 +3,7 @@ import { TaskNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { safeLog } from "../logger.js";
 import type { Scheduler } from "../scheduler/index.js";
-import type { EventStream } from "./event-stream.js";
+import type { EventStream, StreamOwner } from "./event-stream.js";
 import { methodNotAllowed, sendError, sendJson } from "./responses.js";
 import { runView, taskView, type DurationCache } from "./task-view.js";
 
@@ -143,13 +143,15 @@ function notFound(response: ServerResponse, name: string): void {
  * - `POST /api/tasks/:name/pause|resume` → `{ task }`
  * - `GET /api/events` → Server-Sent Events (`task` and `run` events)
  *
- * Returns false when the path is not an API route.
+ * Returns false when the path is not an API route. `caller` is who asks (for
+ * the caps on event streams).
  */
 export async function handleApi(
   context: ApiContext,
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
+  caller: StreamOwner,
 ): Promise<boolean> {
   const method = request.method ?? "GET";
   const path = url.pathname;
@@ -160,10 +162,21 @@ export async function handleApi(
   }
   if (path === "/api/events") {
     if (method !== "GET") methodNotAllowed(response, "GET");
-    else if (!context.events.add(response)) {
-      sendError(response, 503, "too_many_streams", "Too many event streams are open", {
-        "Retry-After": "10",
-      });
+    else {
+      const refusal = context.events.add(response, caller);
+      if (refusal === "total") {
+        sendError(response, 503, "too_many_streams", "Too many event streams are open", {
+          "Retry-After": "10",
+        });
+      } else if (refusal !== null) {
+        sendError(
+          response,
+          429,
+          "too_many_streams",
+          `Too many event streams are open for this ${refusal}; close one (another tab) first`,
+          { "Retry-After": "10" },
+        );
+      }
     }
     return true;
   }

@@ -178,6 +178,14 @@ export class Authenticator {
     return { ok: true, method: "session", session };
   }
 
+  /** True while `session` is logged in: not ended, not dropped for newer ones, not expired. */
+  isLive(session: Session): boolean {
+    return (
+      this.#sessions.get(sha256(session.id).toString("hex")) === session &&
+      session.expiresAtMs > this.#clock.nowMs()
+    );
+  }
+
   /** Forgets every session. */
   clear(): void {
     this.#sessions.clear();
@@ -240,47 +248,4 @@ export function isSameOriginOrUnknown(request: IncomingMessage, ownOrigin: strin
   if (request.headers["sec-fetch-site"] === "none" && request.headers.origin === undefined)
     return true;
   return requestSite(request, ownOrigin) !== "cross";
-}
-
-/**
- * Counts failed token checks per client address in a sliding window, so that
- * a weak token cannot be guessed at network speed.
- */
-export class FailureLimiter {
-  readonly #clock: Clock;
-  readonly #limit: number;
-  readonly #windowMs: number;
-  readonly #failures = new Map<string, number[]>();
-
-  constructor(clock: Clock, limit = 20, windowMs = 60_000) {
-    this.#clock = clock;
-    this.#limit = limit;
-    this.#windowMs = windowMs;
-  }
-
-  /** Seconds until `client` may try again, or 0 when it may now. */
-  retryAfterSeconds(client: string): number {
-    const times = this.#recent(client);
-    if (times.length < this.#limit) return 0;
-    const oldest = times[0] ?? this.#clock.nowMs();
-    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#clock.nowMs()) / 1000));
-  }
-
-  /** Records one failed attempt of `client`. */
-  fail(client: string): void {
-    const times = this.#recent(client);
-    times.push(this.#clock.nowMs());
-    this.#failures.set(client, times);
-    if (this.#failures.size > 10_000) {
-      const first = this.#failures.keys().next();
-      if (first.done !== true) this.#failures.delete(first.value);
-    }
-  }
-
-  #recent(client: string): number[] {
-    const since = this.#clock.nowMs() - this.#windowMs;
-    const times = (this.#failures.get(client) ?? []).filter((t) => t > since);
-    if (times.length === 0) this.#failures.delete(client);
-    return times;
-  }
 }

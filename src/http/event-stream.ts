@@ -10,6 +10,7 @@ import type {
   TaskRemovedEvent,
 } from "../events.js";
 import type { Scheduler } from "../scheduler/index.js";
+import type { Session } from "./auth.js";
 
 /** What one server-sent `run` event carries. */
 export interface RunChange {
@@ -36,13 +37,53 @@ export interface EventStreamOptions {
    */
   readonly keepAliveMs?: number;
   /**
-   * Most clients connected at once; more get 503.
+   * Most streams open at once; more get 503.
    * @defaultValue 100
    */
   readonly maxClients?: number;
+  /**
+   * Most streams open at once for one client address (see `clientKey`); more get 429.
+   * @defaultValue 20
+   */
+  readonly maxPerClient?: number;
+  /**
+   * Most streams open at once for one login session; more get 429.
+   * @defaultValue 5
+   */
+  readonly maxPerSession?: number;
+  /**
+   * Whether a session is still logged in; checked at each keep-alive, and the
+   * streams of a session that is not are closed (expired, or dropped for newer ones).
+   * @defaultValue every session stays live
+   */
+  readonly isSessionLive?: (session: Session) => boolean;
   /** Called when a task's runs changed (to drop cached durations). */
   readonly onRunFinished?: (taskName: string) => void;
 }
+
+/** Who opened a stream: a client address (see `clientKey`) and, for a cookie login, its session. */
+export interface StreamOwner {
+  readonly client: string;
+  readonly session: Session | null;
+}
+
+/** Why {@link EventStream.add} refused a stream: too many in all, for the client, or for the session. */
+export type StreamRefusal = "total" | "client" | "session";
+
+interface Stream {
+  readonly response: ServerResponse;
+  readonly owner: StreamOwner;
+}
+
+/** Defaults of {@link EventStreamOptions}. */
+export const EVENT_STREAM_DEFAULTS = Object.freeze({
+  keepAliveMs: 15_000,
+  maxClients: 100,
+  maxPerClient: 20,
+  maxPerSession: 5,
+} satisfies Required<
+  Pick<EventStreamOptions, "keepAliveMs" | "maxClients" | "maxPerClient" | "maxPerSession">
+>);
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -53,17 +94,25 @@ function errorMessage(error: unknown): string {
  * registered, removed, completed, quarantined, paused or resumed (through this server),
  * `run` events for run starts, successes, errors, skips and misses. Clients
  * re-read what they show on each event. Listens to the scheduler only while
- * the stream exists; {@link close} ends every client.
+ * the stream exists; {@link close} ends every client. Streams are capped in
+ * all, per client address and per session, and a session's streams end when
+ * it logs out ({@link closeSession}) or stops being live.
  */
 export class EventStream {
-  readonly #clients = new Set<ServerResponse>();
+  readonly #clients = new Set<Stream>();
   readonly #maxClients: number;
+  readonly #maxPerClient: number;
+  readonly #maxPerSession: number;
+  readonly #isSessionLive: (session: Session) => boolean;
   readonly #timer: NodeJS.Timeout;
   readonly #detach: () => void;
   #nextId = 1;
 
   constructor(scheduler: Scheduler, options: EventStreamOptions = {}) {
-    this.#maxClients = options.maxClients ?? 100;
+    this.#maxClients = options.maxClients ?? EVENT_STREAM_DEFAULTS.maxClients;
+    this.#maxPerClient = options.maxPerClient ?? EVENT_STREAM_DEFAULTS.maxPerClient;
+    this.#maxPerSession = options.maxPerSession ?? EVENT_STREAM_DEFAULTS.maxPerSession;
+    this.#isSessionLive = options.isSessionLive ?? (() => true);
     const finished = options.onRunFinished ?? (() => {});
     const iso = (date: Date): string => date.toISOString();
     const onStart = (e: RunStartEvent): void =>
@@ -150,7 +199,12 @@ export class EventStream {
       scheduler.off("task:completed", onCompleted);
       untyped.off("task:quarantined", onQuarantined);
     };
-    this.#timer = setInterval(() => this.#write(": keep-alive\n\n"), options.keepAliveMs ?? 15_000);
+    this.#timer = setInterval(() => {
+      this.#closeWhere(
+        (stream) => stream.owner.session !== null && !this.#isSessionLive(stream.owner.session),
+      );
+      this.#write(": keep-alive\n\n");
+    }, options.keepAliveMs ?? EVENT_STREAM_DEFAULTS.keepAliveMs);
     this.#timer.unref();
   }
 
@@ -159,9 +213,20 @@ export class EventStream {
     return this.#clients.size;
   }
 
-  /** Makes `response` an event stream; false (and nothing written) when there are too many clients. */
-  add(response: ServerResponse): boolean {
-    if (this.#clients.size >= this.#maxClients) return false;
+  /**
+   * Makes `response` an event stream of `owner`; returns why not (and writes
+   * nothing) when there are too many streams in all, of the client, or of the session.
+   */
+  add(response: ServerResponse, owner: StreamOwner): StreamRefusal | null {
+    if (this.#clients.size >= this.#maxClients) return "total";
+    let ofClient = 0;
+    let ofSession = 0;
+    for (const { owner: other } of this.#clients) {
+      if (other.client === owner.client) ofClient++;
+      if (owner.session !== null && other.session === owner.session) ofSession++;
+    }
+    if (ofSession >= this.#maxPerSession) return "session";
+    if (ofClient >= this.#maxPerClient) return "client";
     response.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
@@ -169,9 +234,15 @@ export class EventStream {
     });
     // Reconnect delay, then a first event so that clients know the stream is live.
     response.write(`retry: 3000\n\nevent: hello\ndata: {}\n\n`);
-    this.#clients.add(response);
-    response.on("close", () => this.#clients.delete(response));
-    return true;
+    const stream: Stream = { response, owner };
+    this.#clients.add(stream);
+    response.on("close", () => this.#clients.delete(stream));
+    return null;
+  }
+
+  /** Ends every stream of `session` (at its logout). */
+  closeSession(session: Session): void {
+    this.#closeWhere((stream) => stream.owner.session === session);
   }
 
   /** Sends a `task` event (also used by the API after pause and resume, which the scheduler does not emit). */
@@ -188,7 +259,7 @@ export class EventStream {
   close(): void {
     clearInterval(this.#timer);
     this.#detach();
-    for (const client of this.#clients) client.end();
+    for (const { response } of this.#clients) response.end();
     this.#clients.clear();
   }
 
@@ -198,8 +269,16 @@ export class EventStream {
   }
 
   #write(text: string): void {
-    for (const client of this.#clients) {
-      if (!client.writableEnded) client.write(text);
+    for (const { response } of this.#clients) {
+      if (!response.writableEnded) response.write(text);
+    }
+  }
+
+  #closeWhere(test: (stream: Stream) => boolean): void {
+    for (const stream of this.#clients) {
+      if (!test(stream)) continue;
+      this.#clients.delete(stream);
+      stream.response.end();
     }
   }
 }

@@ -5,10 +5,10 @@ import {
   isSameOriginOrUnknown,
   sessionCookie,
   type Authenticator,
-  type FailureLimiter,
   type Session,
 } from "./auth.js";
 import { loginPage } from "./dashboard/pages.js";
+import type { FailureLimiter } from "./failure-limiter.js";
 import {
   BodyTooLargeError,
   readBody,
@@ -30,6 +30,7 @@ export interface LoginContext {
 export interface RequestFacts {
   readonly secure: boolean;
   readonly origin: string;
+  /** The client's key for limits (see `clientKey`). */
   readonly client: string;
 }
 
@@ -73,8 +74,9 @@ export function showLogin(response: ServerResponse, url: URL, loggedIn: boolean)
  * `POST /login` with `token` (form or JSON) and optional `next`: checks the
  * token in constant time, creates a session, sets its cookie (HttpOnly,
  * SameSite=Strict, Path=/, Secure on https) and redirects to `next` (forms)
- * or answers `{ ok, csrfToken }` (JSON). Cross-site posts are refused, and
- * failures count towards the client's throttle.
+ * or answers `{ ok, csrfToken }` (JSON). Cross-site posts are refused. A
+ * wrong token counts towards the client's failures (401, or 429 beyond the
+ * limit); the right one is accepted whatever the count.
  */
 export async function postLogin(
   context: LoginContext,
@@ -98,15 +100,14 @@ export async function postLogin(
     fail(403, "Log in from the dashboard's own page.");
     return;
   }
-  const wait = context.limiter.retryAfterSeconds(facts.client);
-  if (wait > 0) {
-    fail(429, `Too many wrong tokens; try again in ${wait} s.`, { "Retry-After": String(wait) });
-    return;
-  }
+  // Counted before the body is read, so that concurrent posts see each other's
+  // failures; taken back when the token is right (or never checked).
+  const attempt = context.limiter.reserve(facts.client);
   let fields: Map<string, string> | null;
   try {
     fields = await readFields(request);
   } catch (error) {
+    attempt.release();
     if (error instanceof BodyTooLargeError) {
       sendError(response, 413, "too_large", error.message);
       return;
@@ -114,23 +115,29 @@ export async function postLogin(
     throw error;
   }
   if (fields === null) {
+    attempt.release();
     sendError(response, 415, "unsupported_media_type", "Send a form or JSON body");
     return;
   }
   const token = fields.get("token") ?? "";
   const next = safeNextPath(fields.get("next"));
   if (token === "" || !context.auth.checkToken(token)) {
-    context.limiter.fail(facts.client);
-    safeLog(
-      context.logger,
-      "warn",
-      { client: facts.client },
-      "Dashboard login refused: wrong token",
-    );
-    if (json) fail(401, "That token is not right.");
+    const wait = attempt.retryAfterSeconds;
+    // Beyond the limit failures are not logged one by one: a flood must not flood the log.
+    if (wait === 0)
+      safeLog(
+        context.logger,
+        "warn",
+        { client: facts.client },
+        "Dashboard login refused: wrong token",
+      );
+    if (wait > 0)
+      fail(429, `Too many wrong tokens; try again in ${wait} s.`, { "Retry-After": String(wait) });
+    else if (json) fail(401, "That token is not right.");
     else sendText(response, 401, HTML, loginPage({ error: "That token is not right.", next }));
     return;
   }
+  attempt.release();
   const session = context.auth.createSession();
   safeLog(context.logger, "info", { client: facts.client }, "Dashboard login");
   const cookie = sessionCookie(session, facts.secure, context.auth.sessionTtlMs);
@@ -148,4 +155,13 @@ export function postLogout(
 ): void {
   if (session !== null) context.auth.endSession(session);
   redirect(response, "/login", { "Set-Cookie": clearedSessionCookie(secure) });
+}
+
+/** The `_csrf` field of a small form body (the logout form), if any. */
+export async function formCsrfToken(request: IncomingMessage): Promise<string | undefined> {
+  try {
+    return (await readFields(request))?.get("_csrf");
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { StaticAsset } from "./dashboard/assets.js";
 
 /**
  * The Content-Security-Policy of every response: only our own scripts, styles
@@ -30,6 +31,18 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 /** Sets the security headers on a response. */
 export function applySecurityHeaders(response: ServerResponse): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+}
+
+/**
+ * Makes a response whose head could not be written (a header value was
+ * refused) fit for an error answer: drops the headers set so far, keeps the
+ * security headers, and forgets the reason phrase of the status that failed.
+ */
+export function resetForError(response: ServerResponse): void {
+  for (const name of response.getHeaderNames()) response.removeHeader(name);
+  applySecurityHeaders(response);
+  // Empty: the next writeHead takes the reason phrase of its own status.
+  response.statusMessage = "";
 }
 
 /** Sends a JSON body (never cached). */
@@ -87,6 +100,26 @@ export function redirect(
   response.end();
 }
 
+/** Serves a static asset to GET or HEAD, with its ETag (304 when the client has it). */
+export function sendAsset(
+  request: IncomingMessage,
+  response: ServerResponse,
+  asset: StaticAsset,
+): void {
+  const method = request.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") {
+    methodNotAllowed(response, "GET");
+    return;
+  }
+  const headers = { ETag: asset.etag, "Cache-Control": "no-cache" };
+  if (request.headers["if-none-match"] === asset.etag) {
+    response.writeHead(304, headers);
+    response.end();
+    return;
+  }
+  sendText(response, 200, asset.contentType, asset.body, headers);
+}
+
 /** Sends 405 with the allowed methods. */
 export function methodNotAllowed(response: ServerResponse, allow: string): void {
   sendError(response, 405, "method_not_allowed", `Use ${allow}`, { Allow: allow });
@@ -119,10 +152,14 @@ export function escapeHtml(text: string): string {
 
 /**
  * A local path safe to redirect to after login: starts with one `/`, and is
- * neither protocol-relative (`//host`) nor a backslash trick; else `/`.
+ * neither protocol-relative (`//host`) nor a backslash trick; else `/`. It
+ * comes back percent-encoded (`/Ā` gives `/%C4%80`), fit for a Location header.
  */
 export function safeNextPath(next: string | null | undefined): string {
   if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//")) return "/";
   if (next.includes("\\") || [...next].some((char) => char.charCodeAt(0) < 0x20)) return "/";
-  return next;
+  const base = "http://next.invalid";
+  const url = new URL(next, base);
+  if (url.origin !== base) return "/";
+  return url.pathname + url.search + url.hash;
 }

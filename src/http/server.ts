@@ -4,21 +4,33 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer, type ServerOptions as TlsOptions } from "node:https";
-import { isIPv4, isIPv6, type AddressInfo } from "node:net";
+import { isIPv6, type AddressInfo } from "node:net";
 import { InvalidArgumentError, Redacted } from "../errors.js";
 import { safeLog, silentLogger, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler/index.js";
 import { handleApi, type ApiContext } from "./api.js";
-import { Authenticator, FailureLimiter, checkCsrf, randomToken, type Session } from "./auth.js";
-import { staticAssets, type StaticAsset } from "./dashboard/assets.js";
+import { Authenticator, checkCsrf, randomToken, type Session } from "./auth.js";
+import { clientKey } from "./client-key.js";
+import {
+  ConnectionLimiter,
+  HTTP_SERVER_TIMEOUTS,
+  connectionLimits,
+  type ConnectionLimits,
+} from "./connection-limiter.js";
+import { staticAssets } from "./dashboard/assets.js";
 import { appPage } from "./dashboard/pages.js";
-import { EventStream } from "./event-stream.js";
-import { postLogin, postLogout, readFields, showLogin, type RequestFacts } from "./login.js";
+import { EVENT_STREAM_DEFAULTS, EventStream } from "./event-stream.js";
+import { FailureLimiter } from "./failure-limiter.js";
+import { HostCheck, normalizeAllowedHost, refuseMisdirected } from "./host-check.js";
+import { resolveListenHost, type ListenAddress } from "./listen-address.js";
+import { formCsrfToken, postLogin, postLogout, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
 import {
   applySecurityHeaders,
   methodNotAllowed,
   redirect,
+  resetForError,
+  sendAsset,
   sendError,
   sendJson,
   sendText,
@@ -30,10 +42,27 @@ export interface HttpServerOptions {
   /** The scheduler the dashboard shows and acts on. */
   readonly scheduler: Scheduler;
   /**
-   * Address to listen on. Anything but a loopback address requires `token`.
+   * Address to listen on, or a name: it is resolved first and the server binds
+   * to its first address. Anything but loopback addresses requires `token`.
    * @defaultValue "127.0.0.1"
    */
   readonly host?: string;
+  /**
+   * More names the `Host` header may carry (a proxy's public name):
+   * `dash.example.com`, or `.example.com` for it and its subdomains. Requests
+   * naming any other host get 421 (against DNS rebinding); `localhost`,
+   * loopback addresses and `host` itself are always allowed.
+   * @defaultValue []
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Most open connections in all, and per client (IPv4 address or IPv6 /64);
+   * a connection over a limit displaces the oldest one not serving an
+   * authenticated request, or is closed.
+   * @defaultValue from the descriptor limit L (`ulimit -n`): min(L/4, 1024) in
+   * all, a quarter of that (2 to 64) per client
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /**
    * TCP port; 0 picks a free one (read it from `url`).
    * @defaultValue 8080
@@ -85,21 +114,15 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** True for loopback addresses: `localhost`, `127.0.0.0/8`, `::1` (also IPv4-mapped). */
-export function isLoopbackHost(host: string): boolean {
-  const h = host
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, "$1");
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (isIPv4(h)) return h.startsWith("127.");
-  if (!isIPv6(h)) return false;
-  if (h === "::1" || /^(0{1,4}:){7}0{0,3}1$/.test(h)) return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)?.[1];
-  return mapped !== undefined && mapped.startsWith("127.");
+interface CheckedOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
+  readonly allowedHosts: readonly string[];
+  readonly limits: ConnectionLimits;
 }
 
-function checkOptions(options: HttpServerOptions): { host: string; port: number; token: string } {
+function checkOptions(options: HttpServerOptions): CheckedOptions {
   if (options === null || typeof options !== "object")
     throw new InvalidArgumentError("options", "an object", options);
   const { scheduler } = options;
@@ -123,16 +146,31 @@ function checkOptions(options: HttpServerOptions): { host: string; port: number;
       typeof token === "string" ? new Redacted("an empty string") : token,
     );
   }
-  if (token === undefined && !isLoopbackHost(host)) {
-    throw new InvalidArgumentError(
-      "options.token",
-      `a token, because ${host} is not a loopback address`,
-      undefined,
-      "refusing to serve the dashboard on a network address without authentication; " +
-        "set ORCHESTRATOR_TOKEN (e.g. `openssl rand -base64 32`) or listen on 127.0.0.1",
-    );
-  }
-  return { host, port, token: token ?? randomToken() };
+  const allowed = options.allowedHosts ?? [];
+  if (!Array.isArray(allowed))
+    throw new InvalidArgumentError("options.allowedHosts", "an array of host names", allowed);
+  const allowedHosts = allowed.map((name: string) =>
+    normalizeAllowedHost(name, "options.allowedHosts"),
+  );
+  const limits = connectionLimits(options.connectionLimits, "options.connectionLimits");
+  return { host, port, token, allowedHosts, limits };
+}
+
+/** The token in force: the given one, or a generated one on loopback. */
+function tokenFor(listen: ListenAddress, token: string | undefined): string {
+  if (token !== undefined) return token;
+  if (listen.loopback) return randomToken();
+  const what =
+    listen.host === listen.address
+      ? `${listen.host} is not a loopback address`
+      : `${listen.host} does not resolve to loopback addresses only`;
+  throw new InvalidArgumentError(
+    "options.token",
+    `a token, because ${what}`,
+    undefined,
+    "refusing to serve the dashboard on a network address without authentication; " +
+      "set ORCHESTRATOR_TOKEN (e.g. `openssl rand -base64 32`) or listen on 127.0.0.1",
+  );
 }
 
 function formatUrl(secure: boolean, host: string, port: number): string {
@@ -149,10 +187,17 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * static `/assets/` needs the token, as `Authorization: Bearer <token>` or a
  * session cookie from `POST /login`. Cookie-authenticated state changes need
  * the session's CSRF token and a same-origin `Origin`/`Sec-Fetch-Site`.
+ * Requests whose `Host` names another host get 421 (DNS rebinding), open
+ * connections are capped (`connectionLimits`), and wrong tokens are counted
+ * per client (429 beyond 20 a minute) while the right one is always accepted.
  * Refuses to listen on a non-loopback host without a token.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const { host, port, token } = checkOptions(options);
+  const { host, port, allowedHosts, limits, ...checked } = checkOptions(options);
+  const listen = await resolveListenHost(host);
+  const token = tokenFor(listen, checked.token);
+  const hostCheck = new HostCheck(listen, allowedHosts);
+  const connections = new ConnectionLimiter(limits);
   const { scheduler } = options;
   const logger = options.logger ?? silentLogger;
   const auth = new Authenticator({
@@ -170,6 +215,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const durations = new DurationCache(scheduler);
   const events = new EventStream(scheduler, {
     onRunFinished: (name) => durations.invalidate(name),
+    // Streams hold their connections: at most half of them, so that others always get in.
+    maxClients: Math.min(EVENT_STREAM_DEFAULTS.maxClients, Math.ceil(limits.maxConnections / 2)),
+    maxPerClient: Math.min(
+      EVENT_STREAM_DEFAULTS.maxPerClient,
+      Math.ceil(limits.maxConnectionsPerClient / 2),
+    ),
+    isSessionLive: (session) => auth.isLive(session),
   });
   const api: ApiContext = { scheduler, logger, events, durations };
   const assets = staticAssets();
@@ -183,7 +235,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return {
       secure,
       origin: `${secure ? "https" : "http"}://${request.headers.host ?? ""}`,
-      client: request.socket.remoteAddress ?? "unknown",
+      client: clientKey(request.socket.remoteAddress),
     };
   };
 
@@ -197,22 +249,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else methodNotAllowed(response, "GET");
       return;
     }
+    if (!hostCheck.allows(request.headers.host)) {
+      refuseMisdirected(response);
+      return;
+    }
     const asset = assets.get(path);
     if (asset !== undefined) {
-      serveAsset(request, response, asset);
+      sendAsset(request, response, asset);
       return;
     }
     const info = facts(request);
-    // A throttled client gets no answer about any token, right or wrong.
-    const throttled =
-      request.headers.authorization === undefined ? 0 : limiter.retryAfterSeconds(info.client);
-    if (throttled > 0) {
-      sendError(response, 429, "too_many_attempts", "Too many wrong tokens", {
-        "Retry-After": String(throttled),
-      });
-      return;
-    }
     const result = auth.authenticate(request, info.secure);
+    if (result.ok) connections.trust(request, response);
     if (path === "/login") {
       if (method === "GET" || method === "HEAD") showLogin(response, url, result.ok);
       else if (method === "POST")
@@ -222,8 +270,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     const isApi = path.startsWith("/api/") || path === "/metrics";
     if (!result.ok) {
-      if (result.reason === "invalid-token") limiter.fail(info.client);
-      if (!isApi && (method === "GET" || method === "HEAD")) {
+      // A right token is never refused; wrong ones beyond the limit are answered 429.
+      const wait = result.reason === "invalid-token" ? limiter.fail(info.client) : 0;
+      if (wait > 0) {
+        sendError(response, 429, "too_many_attempts", "Too many wrong tokens", {
+          "Retry-After": String(wait),
+        });
+      } else if (!isApi && (method === "GET" || method === "HEAD")) {
         redirect(response, `/login?next=${encodeURIComponent(path + url.search)}`);
       } else {
         sendError(response, 401, "unauthorized", "Send Authorization: Bearer <token>, or log in", {
@@ -242,8 +295,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
     }
     if (path === "/logout") {
-      if (method === "POST") postLogout({ auth, limiter, logger }, response, session, info.secure);
-      else methodNotAllowed(response, "POST");
+      if (method === "POST") {
+        postLogout({ auth, limiter, logger }, response, session, info.secure);
+        if (session !== null) events.closeSession(session);
+      } else methodNotAllowed(response, "POST");
       return;
     }
     if (path === "/metrics") {
@@ -253,7 +308,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     if (path.startsWith("/api/")) {
-      if (!(await handleApi(api, request, response, url)))
+      if (!(await handleApi(api, request, response, url, { client: info.client, session })))
         sendError(response, 404, "not_found", `No route ${path}`);
       return;
     }
@@ -282,18 +337,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     route(request, response).catch((error: unknown) => {
       safeLog(logger, "error", { err: error, url: request.url }, "Dashboard request failed");
-      if (!response.headersSent) sendError(response, 500, "internal", "Internal error");
-      else response.destroy();
+      if (response.headersSent) response.destroy();
+      else {
+        resetForError(response);
+        sendError(response, 500, "internal", "Internal error");
+      }
     });
   };
-  const server = tls ? createHttpsServer(options.tls ?? {}, listener) : createHttpServer(listener);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 30_000;
+  const server = tls
+    ? createHttpsServer(
+        // A TLS handshake gets no longer than the request headers (node's default is 120 s).
+        {
+          handshakeTimeout: HTTP_SERVER_TIMEOUTS.headersTimeout,
+          ...options.tls,
+          ...HTTP_SERVER_TIMEOUTS,
+        },
+        listener,
+      )
+    : createHttpServer(HTTP_SERVER_TIMEOUTS, listener);
+  connections.attach(server);
 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, host, () => {
+      server.listen(port, listen.address, () => {
         server.off("error", reject);
         resolve();
       });
@@ -305,7 +372,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
   server.on("error", (error) => safeLog(logger, "error", { err: error }, "Dashboard server error"));
   const address = server.address() as AddressInfo;
-  const url = formatUrl(tls, host, address.port);
+  const url = formatUrl(tls, listen.address, address.port);
 
   let closing: Promise<void> | undefined;
   return {
@@ -324,28 +391,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return closing;
     },
   };
-}
-
-function serveAsset(request: IncomingMessage, response: ServerResponse, asset: StaticAsset): void {
-  const method = request.method ?? "GET";
-  if (method !== "GET" && method !== "HEAD") {
-    methodNotAllowed(response, "GET");
-    return;
-  }
-  const headers = { ETag: asset.etag, "Cache-Control": "no-cache" };
-  if (request.headers["if-none-match"] === asset.etag) {
-    response.writeHead(304, headers);
-    response.end();
-    return;
-  }
-  sendText(response, 200, asset.contentType, asset.body, headers);
-}
-
-/** The `_csrf` field of a small form body (the logout form), if any. */
-async function formCsrfToken(request: IncomingMessage): Promise<string | undefined> {
-  try {
-    return (await readFields(request))?.get("_csrf");
-  } catch {
-    return undefined;
-  }
 }

@@ -6,7 +6,7 @@ import {
   defineDaemonHandlers,
   isDaemonPayload,
 } from "../../src/cli/daemon-handlers.js";
-import { parseListenAddress } from "../../src/cli/run-options.js";
+import { parseListenAddress, parseRunFlags } from "../../src/cli/run-options.js";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
@@ -143,5 +143,28 @@ describe("parseListenAddress", () => {
     assert.deepEqual(parseListenAddress("8080"), { host: "127.0.0.1", port: 8080 });
     assert.throws(() => parseListenAddress("localhost"), /--http/);
     assert.throws(() => parseListenAddress("127.0.0.1:99999"), /--http/);
+  });
+});
+
+describe("parseRunFlags: --http-allowed-host", () => {
+  it("collects the names, checked, for the dashboard's Host check", () => {
+    const settings = parseRunFlags(
+      { http: "127.0.0.1:8080", httpAllowedHost: ["Dash.Example.com", ".internal.lan"] },
+      "/srv",
+    );
+    assert.deepEqual(settings.http, {
+      host: "127.0.0.1",
+      port: 8080,
+      allowedHosts: ["dash.example.com", ".internal.lan"],
+    });
+    assert.deepEqual(parseRunFlags({ http: "8080" }, "/srv").http?.allowedHosts, []);
+    assert.throws(
+      () => parseRunFlags({ http: "8080", httpAllowedHost: ["https://dash.example.com"] }, "/srv"),
+      /--http-allowed-host/,
+    );
+    assert.throws(
+      () => parseRunFlags({ httpAllowedHost: ["dash.example.com"] }, "/srv"),
+      /--http-allowed-host.*--http/,
+    );
   });
 });

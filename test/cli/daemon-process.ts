@@ -44,19 +44,25 @@ export class DaemonProcess {
   readonly #waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
+  /** `descriptorLimit` runs it under `ulimit -n` (a POSIX shell execs node). */
   constructor(
     args: readonly string[],
-    options: { cwd: string; env?: Record<string, string>; command?: string },
+    options: {
+      cwd: string;
+      env?: Record<string, string>;
+      command?: string;
+      descriptorLimit?: number;
+    },
   ) {
-    this.child = spawn(
-      process.execPath,
-      ["--import", tsx, bin, options.command ?? "run", ...args],
-      {
-        cwd: options.cwd,
-        env: environment(options.env ?? {}),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const argv = [process.execPath, "--import", tsx, bin, options.command ?? "run", ...args];
+    const limit = options.descriptorLimit;
+    const [command = "", ...rest] =
+      limit === undefined ? argv : ["sh", "-c", `ulimit -n ${limit} && exec "$0" "$@"`, ...argv];
+    this.child = spawn(command, rest, {
+      cwd: options.cwd,
+      env: environment(options.env ?? {}),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     for (const stream of [this.child.stdout, this.child.stderr]) {
       let partial = "";
       stream?.setEncoding("utf8");

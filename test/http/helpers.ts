@@ -1,3 +1,4 @@
+import { connect, type Socket } from "node:net";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
@@ -78,6 +79,20 @@ export async function login(harness: Harness): Promise<CookieSession> {
   return { cookie, csrfToken, setCookie };
 }
 
+/** Logs a cookie session out with the logout form (CSRF token included), as the dashboard does. */
+export function logout(harness: Harness, session: CookieSession): Promise<Response> {
+  return fetch(harness.at("/logout"), {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      Cookie: session.cookie,
+      Origin: new URL(harness.server.url).origin,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ _csrf: session.csrfToken }).toString(),
+  });
+}
+
 /** One server-sent event. */
 export interface SseEvent {
   readonly event: string;
@@ -122,5 +137,109 @@ export class SseReader {
   /** Stops reading (closes the connection). */
   async close(): Promise<void> {
     await this.#reader.cancel();
+  }
+}
+
+/** How long a raw-connection wait may take before the test fails (generous: loaded machines stall). */
+export const RAW_WAIT_MS = 20_000;
+
+/** A raw TCP connection to a test server: writes text, collects what comes back. */
+export class RawConnection {
+  readonly socket: Socket;
+  text = "";
+  readonly closed: Promise<void>;
+  readonly #waiters = new Set<() => void>();
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.text += chunk;
+      for (const wake of this.#waiters) wake();
+    });
+    socket.on("error", () => {});
+    this.closed = new Promise((resolve) => {
+      socket.once("close", () => {
+        for (const wake of this.#waiters) wake();
+        resolve();
+      });
+    });
+  }
+
+  /** Connects to the host and port of `url`. */
+  static open(url: string): Promise<RawConnection> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname.replace(/^\[(.*)\]$/, "$1"));
+      socket.once("error", reject);
+      socket.once("connect", () => {
+        socket.off("error", reject);
+        resolve(new RawConnection(socket));
+      });
+    });
+  }
+
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** Resolves when what came back matches `pattern`; rejects when the connection closes first, or after {@link RAW_WAIT_MS}. */
+  until(pattern: RegExp): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const match = pattern.exec(this.text);
+        if (match !== null) {
+          done();
+          resolve(match);
+          return true;
+        }
+        if (this.socket.destroyed) {
+          done();
+          reject(new Error(`the connection closed before ${String(pattern)}: ${this.text}`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for ${String(pattern)}: ${this.text}`));
+      }, RAW_WAIT_MS);
+      const wake = (): void => void check();
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+      };
+      if (!check()) this.#waiters.add(wake);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A raw HTTP/1.1 response, as far as tests look at it. */
+export interface RawResponse {
+  readonly status: number;
+  readonly head: string;
+  readonly body: string;
+}
+
+/**
+ * Sends one request exactly as written (`head` without the final blank line;
+ * `Connection: close` is added) and reads the whole response.
+ */
+export async function rawRequest(url: string, head: string, body = ""): Promise<RawResponse> {
+  const connection = await RawConnection.open(url);
+  try {
+    connection.write(`${head}\r\nConnection: close\r\n\r\n${body}`);
+    await connection.closed;
+    const end = connection.text.indexOf("\r\n\r\n");
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(connection.text)?.[1]);
+    if (end === -1 || !Number.isInteger(status))
+      throw new Error(`not an HTTP response: ${connection.text}`);
+    return { status, head: connection.text.slice(0, end), body: connection.text.slice(end + 4) };
+  } finally {
+    connection.close();
   }
 }
