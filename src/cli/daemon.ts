@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Keyring } from "../crypto/keyring.js";
 import { startHttpServer, type HttpServer } from "../http/server.js";
@@ -11,6 +12,7 @@ import { createCliDispatcher, createStore, resolveCliKey } from "./open-store.js
 import { logRuns, schedulerLogger } from "./run-logging.js";
 import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
 import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
+import { ScheduleOwnership, scheduleSource } from "./schedule-ownership.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
@@ -89,9 +91,9 @@ export async function runDaemon(
     now: () => clock.nowMs(),
   });
   const schedulePath = file === undefined ? undefined : resolve(context.cwd, file);
-  const removeUnmarked = settings.store.kind === "sqlite";
 
   let reloader: ScheduleReloader | undefined;
+  let ownership: ScheduleOwnership | undefined;
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
     initial = await readSchedule(schedulePath, logger, () => clock.nowMs());
@@ -137,6 +139,7 @@ export async function runDaemon(
   let http: HttpServer | undefined;
   const closeAll = async (): Promise<void> => {
     await reloader?.close();
+    await ownership?.stop();
     await http?.close().catch(() => {});
     await dispatcher.close().catch(() => {});
     await store.close().catch(() => {});
@@ -231,14 +234,22 @@ export async function runDaemon(
     return fail(error);
   }
   if (schedulePath !== undefined && initial !== undefined) {
+    ownership = new ScheduleOwnership({
+      store,
+      logger,
+      source: scheduleSource(settings.nodeId, hostname(), schedulePath),
+      nodeId: scheduler.nodeId,
+      path: schedulePath,
+    });
     reloader = new ScheduleReloader({
       scheduler,
       file: schedulePath,
       logger,
       now: () => clock.nowMs(),
-      removeUnmarked,
+      ownership,
     });
     if (stopping === undefined) await reloader.apply(initial, "applied");
+    ownership.start();
   }
   try {
     if (stopping === undefined) await scheduler.start();
