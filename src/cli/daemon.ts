@@ -147,6 +147,7 @@ export async function runDaemon(
 
   if (settings.http !== undefined) {
     const token = env.ORCHESTRATOR_TOKEN?.trim() || undefined;
+    const readOnlyToken = env.ORCHESTRATOR_READ_TOKEN?.trim() || undefined;
     try {
       http = await startHttpServer({
         scheduler,
@@ -154,6 +155,7 @@ export async function runDaemon(
         port: settings.http.port,
         logger,
         ...(token === undefined ? {} : { token }),
+        ...(readOnlyToken === undefined ? {} : { readOnlyToken }),
       });
     } catch (error) {
       io.stderr(`error: --http ${flags.http ?? ""}: ${message(error)}\n`);

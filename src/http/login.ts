@@ -119,7 +119,8 @@ export async function postLogin(
   }
   const token = fields.get("token") ?? "";
   const next = safeNextPath(fields.get("next"));
-  if (token === "" || !context.auth.checkToken(token)) {
+  const principal = token === "" ? null : context.auth.identify(token);
+  if (principal === null) {
     context.limiter.fail(facts.client);
     safeLog(
       context.logger,
@@ -131,11 +132,21 @@ export async function postLogin(
     else sendText(response, 401, HTML, loginPage({ error: "That token is not right.", next }));
     return;
   }
-  const session = context.auth.createSession();
-  safeLog(context.logger, "info", { client: facts.client }, "Dashboard login");
+  const session = context.auth.createSession(principal);
+  safeLog(
+    context.logger,
+    "info",
+    { client: facts.client, role: principal.role, token: principal.fingerprint },
+    "Dashboard login",
+  );
   const cookie = sessionCookie(session, facts.secure, context.auth.sessionTtlMs);
   if (json)
-    sendJson(response, 200, { ok: true, csrfToken: session.csrfToken }, { "Set-Cookie": cookie });
+    sendJson(
+      response,
+      200,
+      { ok: true, csrfToken: session.csrfToken, role: principal.role },
+      { "Set-Cookie": cookie },
+    );
   else redirect(response, next, { "Set-Cookie": cookie });
 }
 

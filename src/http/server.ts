@@ -11,10 +11,12 @@ import type { Scheduler } from "../scheduler.js";
 import { handleApi, type ApiContext } from "./api.js";
 import { Authenticator, FailureLimiter, checkCsrf, randomToken, type Session } from "./auth.js";
 import { staticAssets, type StaticAsset } from "./dashboard/assets.js";
+import { AuditTrail } from "./audit-trail.js";
 import { appPage } from "./dashboard/pages.js";
 import { EventStream } from "./event-stream.js";
 import { postLogin, postLogout, readFields, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
+import { refuseReadOnly } from "./roles.js";
 import {
   applySecurityHeaders,
   methodNotAllowed,
@@ -45,6 +47,12 @@ export interface HttpServerOptions {
    * generated when it is missing (read it from the result's `token` / `loginUrl`).
    */
   readonly token?: string;
+  /**
+   * A second token that may only view: its requests and sessions get the
+   * `read-only` role, and every state-changing request of theirs is refused
+   * with 403 (see `roles.ts`). Must differ from `token`. None when absent.
+   */
+  readonly readOnlyToken?: string;
   /**
    * Where request errors are logged (pino-compatible).
    * @defaultValue a silent logger
@@ -132,6 +140,19 @@ function checkOptions(options: HttpServerOptions): { host: string; port: number;
         "set ORCHESTRATOR_TOKEN (e.g. `openssl rand -base64 32`) or listen on 127.0.0.1",
     );
   }
+  const readOnlyToken = options.readOnlyToken;
+  if (
+    readOnlyToken !== undefined &&
+    (typeof readOnlyToken !== "string" || readOnlyToken.trim() === "" || readOnlyToken === token)
+  ) {
+    throw new InvalidArgumentError(
+      "options.readOnlyToken",
+      "a non-empty string other than the admin token",
+      typeof readOnlyToken === "string"
+        ? new Redacted(readOnlyToken === token ? "the admin token" : "an empty string")
+        : readOnlyToken,
+    );
+  }
   return { host, port, token: token ?? randomToken() };
 }
 
@@ -157,6 +178,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const logger = options.logger ?? silentLogger;
   const auth = new Authenticator({
     token,
+    ...(options.readOnlyToken === undefined ? {} : { readOnlyToken: options.readOnlyToken }),
     clock: scheduler.clock,
     ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
   });
@@ -171,7 +193,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const events = new EventStream(scheduler, {
     onRunFinished: (name) => durations.invalidate(name),
   });
-  const api: ApiContext = { scheduler, logger, events, durations };
+  const audit = new AuditTrail(scheduler, logger);
+  const api: ApiContext = { scheduler, logger, events, durations, audit };
   const assets = staticAssets();
   const tls = options.tls !== undefined;
   const trustProxy = options.trustProxy === true;
@@ -246,6 +269,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else methodNotAllowed(response, "POST");
       return;
     }
+    if (
+      STATE_CHANGING.has(method) &&
+      (await refuseReadOnly(result.principal, { method, path }, response, audit))
+    )
+      return;
     if (path === "/metrics") {
       if (metrics === null) sendError(response, 404, "not_found", "Metrics are disabled");
       else if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
@@ -253,7 +281,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     if (path.startsWith("/api/")) {
-      if (!(await handleApi(api, request, response, url)))
+      if (!(await handleApi(api, request, response, url, result.principal)))
         sendError(response, 404, "not_found", `No route ${path}`);
       return;
     }
@@ -271,6 +299,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
       const page = appPage({
         csrfToken: session?.csrfToken ?? "",
+        role: result.principal.role,
         ...(taskName === undefined ? {} : { taskName }),
       });
       sendText(response, 200, HTML, page);
