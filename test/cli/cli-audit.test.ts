@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,6 +20,7 @@ import { Scheduler } from "../../src/scheduler.js";
 import type { AuditEntry } from "../../src/store/daemon-records.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { SystemClock } from "../../src/time/clock.js";
+import { DaemonProcess } from "./daemon-process.js";
 import { specOf } from "./helpers.js";
 
 // Issue 13, item 21: the CLI's state-changing commands append to the store's audit log.
@@ -97,5 +98,44 @@ describe("CLI commands write the audit log", () => {
         [actor, "rotate-keys", null, "ok", "0 re-sealed, 1 unchanged, 0 failed"],
       ],
     );
+  });
+});
+
+describe("orchestrator run --http with ORCHESTRATOR_READ_TOKEN", () => {
+  it("refuses the read-only token's actions with 403, and audits them with the admin's", async (t) => {
+    const home = mkdtempSync(join(tmpdir(), "orchestrator-read-token-"));
+    t.after(() => rmSync(home, { recursive: true, force: true }));
+    writeFileSync(
+      join(home, "s.yaml"),
+      'tasks:\n  - name: job\n    every: 1h\n    command: ["true"]\n',
+    );
+    const admin = "daemon-admin-token-3f1e";
+    const reader = "daemon-read-token-8c2d";
+    const daemon = new DaemonProcess(["s.yaml", "--http", "127.0.0.1:0"], {
+      cwd: home,
+      env: { ORCHESTRATOR_TOKEN: admin, ORCHESTRATOR_READ_TOKEN: reader },
+    });
+    t.after(() => daemon.dispose());
+    const listening = await daemon.waitFor(/dashboard listening/);
+    const url = /url=(\S+)/.exec(listening.line)?.[1] ?? assert.fail(listening.line);
+    const as = (token: string, path: string, method = "GET"): Promise<Response> =>
+      fetch(`${url}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+
+    assert.equal((await as(reader, "/api/tasks/job")).status, 200);
+    assert.equal((await as(reader, "/api/tasks/job/pause", "POST")).status, 403);
+    assert.equal((await as(admin, "/api/tasks/job/pause", "POST")).status, 200);
+    const { entries } = (await (await as(reader, "/api/tasks/job/audit")).json()) as {
+      entries: { actor: string; action: string; result: string }[];
+    };
+    assert.deepEqual(
+      entries.slice(0, 2).map((e) => [e.actor.split(":")[0], e.action, e.result]),
+      [
+        ["admin", "pause", "ok"],
+        ["read-only", "pause", "refused"],
+      ],
+    );
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+    assert.ok(!daemon.output.includes(admin) && !daemon.output.includes(reader), daemon.output);
   });
 });
