@@ -40,6 +40,7 @@ export interface TaskOriginRow<Instant> {
 /** Reads an instant column as epoch ms. */
 export type ToMs<Instant> = (instant: Instant) => number;
 
+/** An `audit_log` row as an {@link AuditEntry}. */
 export function auditOf<I>(row: AuditRow<I>, ms: ToMs<I>): AuditEntry {
   return {
     at: ms(row.at),
@@ -51,6 +52,7 @@ export function auditOf<I>(row: AuditRow<I>, ms: ToMs<I>): AuditEntry {
   };
 }
 
+/** A `schedule_files` row as a {@link ScheduleFileRecord}. */
 export function scheduleFileOf<I>(row: ScheduleFileRow<I>, ms: ToMs<I>): ScheduleFileRecord {
   return {
     source: row.source,
@@ -63,6 +65,7 @@ export function scheduleFileOf<I>(row: ScheduleFileRow<I>, ms: ToMs<I>): Schedul
   };
 }
 
+/** A `task_origins` row as a {@link TaskOrigin}. */
 export function taskOriginOf<I>(row: TaskOriginRow<I>, ms: ToMs<I>): TaskOrigin {
   return {
     taskName: row.task_name,
