@@ -13,6 +13,7 @@ import { logRuns, schedulerLogger } from "./run-logging.js";
 import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
 import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
 import { ScheduleOwnership, scheduleSource } from "./schedule-ownership.js";
+import { startAuditRetention } from "./audit-retention.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
@@ -94,6 +95,7 @@ export async function runDaemon(
 
   let reloader: ScheduleReloader | undefined;
   let ownership: ScheduleOwnership | undefined;
+  let stopAuditRetention = (): void => {};
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
     initial = await readSchedule(schedulePath, logger, () => clock.nowMs());
@@ -138,6 +140,7 @@ export async function runDaemon(
 
   let http: HttpServer | undefined;
   const closeAll = async (): Promise<void> => {
+    stopAuditRetention();
     await reloader?.close();
     await ownership?.stop();
     await http?.close().catch(() => {});
@@ -235,6 +238,7 @@ export async function runDaemon(
   } catch (error) {
     return fail(error);
   }
+  stopAuditRetention = startAuditRetention(store, logger);
   if (schedulePath !== undefined && initial !== undefined) {
     ownership = new ScheduleOwnership({
       store,

@@ -6,8 +6,6 @@ import type { Store } from "../store/store.js";
 export const SCHEDULE_OWNERSHIP_DEFAULTS = Object.freeze({
   heartbeatMs: 30_000,
   liveWindowMs: 120_000,
-  auditRetention: { maxAgeMs: 90 * 24 * 60 * 60 * 1000, maxRows: 100_000 },
-  auditPruneEveryMs: 60 * 60 * 1000,
 });
 
 /** Options of {@link ScheduleOwnership}. */
@@ -23,7 +21,7 @@ export interface ScheduleOwnershipOptions {
   readonly path: string;
   /**
    * How often the daemon's record is refreshed (it counts as running while
-   * refreshed), other daemons' files are checked, and old audit rows pruned.
+   * refreshed) and other daemons' files are checked.
    * @defaultValue 30000
    */
   readonly heartbeatMs?: number;
@@ -92,7 +90,6 @@ export class ScheduleOwnership {
   readonly #warned = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #beating: Promise<void> = Promise.resolve();
-  #lastPruneMs = Number.NEGATIVE_INFINITY;
   #warnedNoRecords = false;
 
   constructor(options: ScheduleOwnershipOptions) {
@@ -291,10 +288,6 @@ export class ScheduleOwnership {
         if (!this.#warned.has(`${other.source}\u0000${other.sha256}`)) {
           this.#warnConflict(other, this.#current.sha256, "heartbeat");
         }
-      }
-      if (nowMs - this.#lastPruneMs >= SCHEDULE_OWNERSHIP_DEFAULTS.auditPruneEveryMs) {
-        this.#lastPruneMs = nowMs;
-        await records.pruneAudit(SCHEDULE_OWNERSHIP_DEFAULTS.auditRetention);
       }
     } catch (error) {
       safeLog(logger, "warn", { err: error }, "cannot refresh this daemon's schedule file record");
