@@ -154,7 +154,7 @@ export class ScheduleOwnership {
           logger,
           "info",
           { kept: listed(others) },
-          `${others.length} tasks not in this file were added by another schedule file: left as they are`,
+          `${others.length} tasks not in this file belong to another schedule file (or were written again since this one added them): left as they are`,
         );
       }
       if (orphans.length > 0) {
