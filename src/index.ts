@@ -86,3 +86,13 @@ export type {
   HistoryQuery,
   HistoryRetention,
 } from "./store/store.js";
+export { AUDIT_FIELD_LIMITS, appendAudit } from "./store/daemon-records.js";
+export type {
+  DaemonRecords,
+  AuditEntry,
+  AuditQuery,
+  AuditResult,
+  AuditRetention,
+  ScheduleFileRecord,
+  TaskOrigin,
+} from "./store/daemon-records.js";

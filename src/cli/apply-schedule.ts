@@ -109,12 +109,11 @@ export type AppliedState = Map<string, string>;
 /** Options of {@link applySchedule}. */
 export interface ApplyOptions {
   /**
-   * Remove every task not in the file, not only those the daemon registered:
-   * for a store the daemon has to itself (SQLite). With a shared store only
-   * tasks whose payload carries the daemon's mark, or that this daemon
-   * registered, are removed.
+   * Whether a task that is not in the file may be removed: only tasks this
+   * daemon's file added (see `ScheduleOwnership.prepare`), never those of
+   * another daemon's file or of a program sharing the store.
    */
-  readonly removeUnmarked: boolean;
+  readonly mayRemove: (taskName: string) => boolean;
 }
 
 async function register(
@@ -133,7 +132,7 @@ async function register(
  * replaces changed ones (a run in flight finishes; the scheduler does not
  * start the old definition again), leaves identical ones and their state
  * alone, and removes tasks that are no longer in the file (see
- * {@link ApplyOptions.removeUnmarked}). A task that cannot be registered is
+ * {@link ApplyOptions.mayRemove}). A task that cannot be registered is
  * reported in `failed` and the others are applied.
  */
 export async function applySchedule(
@@ -184,8 +183,7 @@ export async function applySchedule(
   }
   for (const info of scheduler.listTasks()) {
     if (names.has(info.name) || info.state === "quarantined") continue;
-    const owned = options.removeUnmarked || state.has(info.name) || isDaemonPayload(info.payload);
-    if (!owned) continue;
+    if (!options.mayRemove(info.name)) continue;
     try {
       await scheduler.unregisterTask(info.name);
       state.delete(info.name);

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Keyring } from "../crypto/keyring.js";
 import { startHttpServer, type HttpServer } from "../http/server.js";
@@ -16,6 +17,8 @@ import { logRuns, schedulerLogger } from "./run-logging.js";
 import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
 import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
 import { createDaemonRedactor } from "./secret-redactor.js";
+import { ScheduleOwnership, scheduleSource } from "./schedule-ownership.js";
+import { startAuditRetention } from "./audit-retention.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
@@ -96,9 +99,10 @@ export async function runDaemon(
     now: () => clock.nowMs(),
   });
   const schedulePath = file === undefined ? undefined : resolve(context.cwd, file);
-  const removeUnmarked = settings.store.kind === "sqlite";
 
   let reloader: ScheduleReloader | undefined;
+  let ownership: ScheduleOwnership | undefined;
+  let stopAuditRetention = (): void => {};
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
     initial = await readSchedule(schedulePath, logger, () => clock.nowMs());
@@ -152,7 +156,9 @@ export async function runDaemon(
 
   let http: HttpServer | undefined;
   const closeAll = async (): Promise<void> => {
+    stopAuditRetention();
     await reloader?.close();
+    await ownership?.stop();
     await http?.close().catch(() => {});
     await dispatcher.close().catch(() => {});
     await store.close().catch(() => {});
@@ -160,6 +166,7 @@ export async function runDaemon(
 
   if (settings.http !== undefined) {
     const token = env.ORCHESTRATOR_TOKEN?.trim() || undefined;
+    const readOnlyToken = env.ORCHESTRATOR_READ_TOKEN?.trim() || undefined;
     try {
       http = await startHttpServer({
         scheduler,
@@ -168,6 +175,7 @@ export async function runDaemon(
         allowedHosts: settings.http.allowedHosts,
         logger,
         ...(token === undefined ? {} : { token }),
+        ...(readOnlyToken === undefined ? {} : { readOnlyToken }),
       });
       redactor.add(http.token);
     } catch (error) {
@@ -256,15 +264,24 @@ export async function runDaemon(
   } catch (error) {
     return fail(error);
   }
+  stopAuditRetention = startAuditRetention(store, logger);
   if (schedulePath !== undefined && initial !== undefined) {
+    ownership = new ScheduleOwnership({
+      store,
+      logger,
+      source: scheduleSource(settings.nodeId, hostname(), schedulePath),
+      nodeId: scheduler.nodeId,
+      path: schedulePath,
+    });
     reloader = new ScheduleReloader({
       scheduler,
       file: schedulePath,
       logger,
       now: () => clock.nowMs(),
-      removeUnmarked,
+      ownership,
     });
     if (stopping === undefined) await reloader.apply(initial, "applied");
+    ownership.start();
   }
   try {
     if (stopping === undefined) await scheduler.start();

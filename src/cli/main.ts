@@ -55,8 +55,9 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
       `
 The encryption key comes from ORCHESTRATOR_ENCRYPTION_KEY (or a keyring in
 ORCHESTRATOR_ENCRYPTION_KEYS); with SQLite and neither set, a key file is created
-beside the database (orchestrator.db.key, mode 0600). The dashboard token comes
-from ORCHESTRATOR_TOKEN; on a loopback address without one, a login link is printed.
+beside the database (orchestrator.db.key, mode 0600). The dashboard's admin token
+comes from ORCHESTRATOR_TOKEN (on a loopback address without one, a login link is
+printed); ORCHESTRATOR_READ_TOKEN is a second token that may only view.
 
 Examples:
   $ orchestrator run examples/schedule.yaml --http 127.0.0.1:8080

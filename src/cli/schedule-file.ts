@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import {
@@ -169,7 +170,8 @@ export function parseScheduleText(text: string, options: ParseScheduleOptions): 
   });
 
   if (problems.length > 0) return { ok: false, errors: locateProblems(file, locator, problems) };
-  return { ok: true, schedule: { file, tasks } };
+  const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
+  return { ok: true, schedule: { file, tasks, sha256 } };
 }
 
 /** Reads and validates a schedule file; see {@link parseScheduleText}. An unreadable file is an error at 1:1. */

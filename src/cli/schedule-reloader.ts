@@ -4,6 +4,7 @@ import { safeLog, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler/index.js";
 import { applySchedule, summarizeApply, type AppliedState } from "./apply-schedule.js";
 import { formatScheduleError, loadScheduleFile } from "./schedule-file.js";
+import type { ScheduleOwnership } from "./schedule-ownership.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 
 /**
@@ -28,8 +29,11 @@ export interface ScheduleReloaderOptions {
   readonly logger: Logger;
   /** Epoch ms, for the file's checks that cron schedules still fire. */
   readonly now: () => number;
-  /** Remove every task not in the file, not only the daemon's own (see `applySchedule`). */
-  readonly removeUnmarked: boolean;
+  /**
+   * Records the file in the store and decides which tasks missing from it an
+   * apply may remove (only those this daemon's file added).
+   */
+  readonly ownership: ScheduleOwnership;
   /**
    * Quiet time after the last change event before `--watch` reloads.
    * @defaultValue 200
@@ -67,8 +71,11 @@ export class ScheduleReloader {
    * task that could not be registered). Resolves false when a task failed.
    */
   async apply(schedule: ScheduleSpec, reason: string): Promise<boolean> {
-    const { scheduler, logger, removeUnmarked } = this.#options;
-    const result = await applySchedule(scheduler, schedule.tasks, this.#state, { removeUnmarked });
+    const { scheduler, logger, ownership } = this.#options;
+    const names = schedule.tasks.map((task) => task.name);
+    const rule = await ownership.prepare(schedule.sha256, names);
+    const result = await applySchedule(scheduler, schedule.tasks, this.#state, rule);
+    await ownership.settle(schedule.sha256, result);
     for (const { name, error } of result.failed) {
       safeLog(
         logger,

@@ -129,6 +129,8 @@ export interface TaskSpec {
 export interface ScheduleSpec {
   readonly file: string;
   readonly tasks: readonly TaskSpec[];
+  /** Hex SHA-256 of the file's text: the file's identity in the store (which file added a task). */
+  readonly sha256: string;
 }
 
 /** A problem found in a schedule file. */

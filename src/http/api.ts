@@ -3,8 +3,10 @@ import { TaskNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { safeLog } from "../logger.js";
 import type { Scheduler } from "../scheduler/index.js";
+import { describeTriggerReport, type AuditTrail } from "./audit-trail.js";
 import type { EventStream, StreamOwner } from "./event-stream.js";
 import { methodNotAllowed, sendError, sendJson } from "./responses.js";
+import type { Principal } from "./roles.js";
 import { runView, taskView, type DurationCache } from "./task-view.js";
 
 /** What the API handlers need. */
@@ -13,10 +15,14 @@ export interface ApiContext {
   readonly logger: Logger;
   readonly events: EventStream;
   readonly durations: DurationCache;
+  /** Where state-changing requests are recorded, and the audit routes served. */
+  readonly audit: AuditTrail;
 }
 
 /** Default and largest `limit` of `GET /api/tasks/:name/history`. */
 export const HISTORY_LIMITS = Object.freeze({ default: 50, max: 1000 });
+/** Default and largest `limit` of `GET /api/audit` and `GET /api/tasks/:name/audit`. */
+export const AUDIT_LIMITS = Object.freeze({ default: 20, max: 500 });
 /** Default and largest `limit` of `GET /api/tasks`. */
 export const TASK_LIST_LIMITS = Object.freeze({ default: 500, max: 5000 });
 
@@ -28,6 +34,18 @@ function intParam(url: URL, name: string, fallback: number, max: number): number
   if (raw === null || raw === "") return fallback;
   if (!/^\d{1,9}$/.test(raw)) return Number.NaN;
   return Math.min(Number(raw), max);
+}
+
+/** The `limit` parameter, from 1 to `limits.max`; answers 400 and returns undefined when malformed. */
+function limitParam(
+  url: URL,
+  limits: { readonly default: number; readonly max: number },
+  response: ServerResponse,
+): number | undefined {
+  const limit = intParam(url, "limit", limits.default, limits.max);
+  if (!Number.isNaN(limit) && limit > 0) return limit;
+  sendError(response, 400, "bad_request", `limit must be a whole number from 1 to ${limits.max}`);
+  return undefined;
 }
 
 function decodeName(segment: string): string | null {
@@ -73,18 +91,26 @@ async function history(
     notFound(response, name);
     return;
   }
-  const limit = intParam(url, "limit", HISTORY_LIMITS.default, HISTORY_LIMITS.max);
-  if (Number.isNaN(limit) || limit === 0) {
-    sendError(
-      response,
-      400,
-      "bad_request",
-      `limit must be a whole number from 1 to ${HISTORY_LIMITS.max}`,
-    );
-    return;
-  }
+  const limit = limitParam(url, HISTORY_LIMITS, response);
+  if (limit === undefined) return;
   const runs = await context.scheduler.history(name, { limit });
   sendJson(response, 200, { runs: runs.map(runView) });
+}
+
+/**
+ * `{ entries: AuditView[], available }`, newest first, of one task or all
+ * (`available` false when the store keeps no audit log).
+ */
+async function auditLog(
+  context: ApiContext,
+  name: string | undefined,
+  url: URL,
+  response: ServerResponse,
+): Promise<void> {
+  const limit = limitParam(url, AUDIT_LIMITS, response);
+  if (limit === undefined) return;
+  const entries = await context.audit.list(name, limit);
+  sendJson(response, 200, { entries: entries ?? [], available: entries !== undefined });
 }
 
 /**
@@ -94,6 +120,7 @@ async function history(
  */
 async function act(
   context: ApiContext,
+  principal: Principal,
   name: string,
   action: Action,
   url: URL,
@@ -104,27 +131,37 @@ async function act(
     notFound(response, name);
     return;
   }
+  const audit = (result: "ok" | "failed", detail: string | null): Promise<void> =>
+    context.audit.record(principal, action, name, result, detail);
   try {
     if (action === "trigger") {
       const run = scheduler.triggerTask(name);
       const wait = url.searchParams.get("wait");
       if (wait === "1" || wait === "true") {
-        sendJson(response, 200, { report: await run });
+        const report = await run;
+        await audit("ok", describeTriggerReport(report));
+        sendJson(response, 200, { report });
         return;
       }
       run.catch((error: unknown) => {
         safeLog(context.logger, "error", { err: error, taskName: name }, "Trigger failed");
       });
+      await audit("ok", "run started");
       sendJson(response, 202, { accepted: true, taskName: name });
       return;
     }
     const info =
       action === "pause" ? await scheduler.pauseTask(name) : await scheduler.resumeTask(name);
+    await audit("ok", null);
     context.events.sendTask({ type: "changed", taskName: name });
     sendJson(response, 200, { task: taskView(info, await context.durations.get(name)) });
   } catch (error) {
-    if (error instanceof TaskNotFoundError) notFound(response, name);
-    else throw error;
+    if (error instanceof TaskNotFoundError) {
+      notFound(response, name);
+      return;
+    }
+    await audit("failed", error instanceof Error ? error.message : String(error));
+    throw error;
   }
 }
 
@@ -141,10 +178,13 @@ function notFound(response: ServerResponse, name: string): void {
  * - `GET /api/tasks/:name/history[?limit=]` → `{ runs: RunView[] }` newest first
  * - `POST /api/tasks/:name/trigger[?wait=1]` → 202 `{ accepted }` (200 `{ report }` with wait)
  * - `POST /api/tasks/:name/pause|resume` → `{ task }`
+ * - `GET /api/tasks/:name/audit[?limit=]` → `{ entries: AuditView[], available }` newest first
+ * - `GET /api/audit[?limit=]` → the same for every task (and actions on none, like key rotation)
  * - `GET /api/events` → Server-Sent Events (`task` and `run` events)
  *
  * Returns false when the path is not an API route. `caller` is who asks (for
- * the caps on event streams).
+ * the caps on event streams); every POST is recorded in the audit log with
+ * `principal`, who made it.
  */
 export async function handleApi(
   context: ApiContext,
@@ -152,12 +192,18 @@ export async function handleApi(
   response: ServerResponse,
   url: URL,
   caller: StreamOwner,
+  principal: Principal,
 ): Promise<boolean> {
   const method = request.method ?? "GET";
   const path = url.pathname;
   if (path === "/api/tasks") {
     if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
     else await listTasks(context, url, response);
+    return true;
+  }
+  if (path === "/api/audit") {
+    if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
+    else await auditLog(context, undefined, url, response);
     return true;
   }
   if (path === "/api/events") {
@@ -180,7 +226,7 @@ export async function handleApi(
     }
     return true;
   }
-  const match = /^\/api\/tasks\/([^/]+)(?:\/(history|trigger|pause|resume))?$/.exec(path);
+  const match = /^\/api\/tasks\/([^/]+)(?:\/(history|audit|trigger|pause|resume))?$/.exec(path);
   if (match === null) return false;
   const name = decodeName(match[1] ?? "");
   if (name === null) {
@@ -188,6 +234,11 @@ export async function handleApi(
     return true;
   }
   const sub = match[2];
+  if (sub === "audit") {
+    if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
+    else await auditLog(context, name, url, response);
+    return true;
+  }
   if (sub === undefined || sub === "history") {
     if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
     else if (sub === undefined) await getTask(context, name, response);
@@ -195,6 +246,6 @@ export async function handleApi(
     return true;
   }
   if (method !== "POST") methodNotAllowed(response, "POST");
-  else await act(context, name, sub as Action, url, response);
+  else await act(context, principal, name, sub as Action, url, response);
   return true;
 }

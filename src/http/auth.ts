@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Clock } from "../time/clock.js";
+import { principalFor, type Principal } from "./roles.js";
 
 /** How a request proved it holds the token. */
 export type AuthMethod = "bearer" | "session";
@@ -12,17 +13,27 @@ export interface Session {
   readonly csrfToken: string;
   /** Epoch ms (the scheduler's clock) after which the session is refused. */
   expiresAtMs: number;
+  /** The role and fingerprint of the token that logged in. */
+  readonly principal: Principal;
 }
 
 /** The outcome of authenticating one request. */
 export type AuthResult =
-  | { readonly ok: true; readonly method: "bearer" }
-  | { readonly ok: true; readonly method: "session"; readonly session: Session }
+  | { readonly ok: true; readonly method: "bearer"; readonly principal: Principal }
+  | {
+      readonly ok: true;
+      readonly method: "session";
+      readonly session: Session;
+      readonly principal: Principal;
+    }
   | { readonly ok: false; readonly reason: "missing" | "invalid-token" | "invalid-session" };
 
 /** Options of {@link Authenticator}. */
 export interface AuthenticatorOptions {
+  /** The admin token. */
   readonly token: string;
+  /** A second token that may only view (see `roles.ts`); none when absent. */
+  readonly readOnlyToken?: string;
   readonly clock: Clock;
   /**
    * Idle lifetime of a session; each authenticated request extends it.
@@ -109,7 +120,7 @@ export function clearedSessionCookie(secure: boolean): string {
  * out live cookies.
  */
 export class Authenticator {
-  readonly #token: string;
+  readonly #tokens: readonly { readonly token: string; readonly principal: Principal }[];
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #maxSessions: number;
@@ -117,7 +128,17 @@ export class Authenticator {
   readonly #sessions = new Map<string, Session>();
 
   constructor(options: AuthenticatorOptions) {
-    this.#token = options.token;
+    this.#tokens = [
+      { token: options.token, principal: principalFor("admin", options.token) },
+      ...(options.readOnlyToken === undefined
+        ? []
+        : [
+            {
+              token: options.readOnlyToken,
+              principal: principalFor("read-only", options.readOnlyToken),
+            },
+          ]),
+    ];
     this.#clock = options.clock;
     this.#ttlMs = options.sessionTtlMs ?? AUTH_DEFAULTS.sessionTtlMs;
     this.#maxSessions = options.maxSessions ?? AUTH_DEFAULTS.maxSessions;
@@ -128,17 +149,31 @@ export class Authenticator {
     return this.#ttlMs;
   }
 
-  /** True when `candidate` is the token. */
+  /** True when `candidate` is one of the tokens. */
   checkToken(candidate: string): boolean {
-    return safeEqual(candidate, this.#token);
+    return this.identify(candidate) !== null;
   }
 
-  /** Creates a session (after a successful login). */
-  createSession(): Session {
+  /**
+   * The principal of the token `candidate` is, or null. Every token is
+   * compared (in constant time), whichever matches, so the time taken does
+   * not tell which role a guess came close to.
+   */
+  identify(candidate: string): Principal | null {
+    let found: Principal | null = null;
+    for (const { token, principal } of this.#tokens) {
+      if (safeEqual(candidate, token)) found = principal;
+    }
+    return found;
+  }
+
+  /** Creates a session for `principal` (after a successful login). */
+  createSession(principal: Principal): Session {
     const session: Session = {
       id: randomToken(),
       csrfToken: randomToken(),
       expiresAtMs: this.#clock.nowMs() + this.#ttlMs,
+      principal,
     };
     this.#sessions.set(sha256(session.id).toString("hex"), session);
     while (this.#sessions.size > this.#maxSessions) {
@@ -159,8 +194,8 @@ export class Authenticator {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-      if (match?.[1] !== undefined && this.checkToken(match[1]))
-        return { ok: true, method: "bearer" };
+      const principal = match?.[1] === undefined ? null : this.identify(match[1]);
+      if (principal !== null) return { ok: true, method: "bearer", principal };
       return { ok: false, reason: "invalid-token" };
     }
     const id = parseCookies(request.headers.cookie).get(sessionCookieName(secure));
@@ -175,7 +210,7 @@ export class Authenticator {
       return { ok: false, reason: "invalid-session" };
     }
     session.expiresAtMs = nowMs + this.#ttlMs;
-    return { ok: true, method: "session", session };
+    return { ok: true, method: "session", session, principal: session.principal };
   }
 
   /** True while `session` is logged in: not ended, not dropped for newer ones, not expired. */

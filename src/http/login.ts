@@ -121,7 +121,8 @@ export async function postLogin(
   }
   const token = fields.get("token") ?? "";
   const next = safeNextPath(fields.get("next"));
-  if (token === "" || !context.auth.checkToken(token)) {
+  const principal = token === "" ? null : context.auth.identify(token);
+  if (principal === null) {
     const wait = attempt.retryAfterSeconds;
     // Beyond the limit failures are not logged one by one: a flood must not flood the log.
     if (wait === 0)
@@ -138,11 +139,21 @@ export async function postLogin(
     return;
   }
   attempt.release();
-  const session = context.auth.createSession();
-  safeLog(context.logger, "info", { client: facts.client }, "Dashboard login");
+  const session = context.auth.createSession(principal);
+  safeLog(
+    context.logger,
+    "info",
+    { client: facts.client, role: principal.role, token: principal.fingerprint },
+    "Dashboard login",
+  );
   const cookie = sessionCookie(session, facts.secure, context.auth.sessionTtlMs);
   if (json)
-    sendJson(response, 200, { ok: true, csrfToken: session.csrfToken }, { "Set-Cookie": cookie });
+    sendJson(
+      response,
+      200,
+      { ok: true, csrfToken: session.csrfToken, role: principal.role },
+      { "Set-Cookie": cookie },
+    );
   else redirect(response, next, { "Set-Cookie": cookie });
 }
 

@@ -18,6 +18,7 @@ import {
   type ConnectionLimits,
 } from "./connection-limiter.js";
 import { staticAssets } from "./dashboard/assets.js";
+import { AuditTrail } from "./audit-trail.js";
 import { appPage } from "./dashboard/pages.js";
 import { EVENT_STREAM_DEFAULTS, EventStream } from "./event-stream.js";
 import { FailureLimiter } from "./failure-limiter.js";
@@ -25,6 +26,7 @@ import { HostCheck, normalizeAllowedHost, refuseMisdirected } from "./host-check
 import { resolveListenHost, type ListenAddress } from "./listen-address.js";
 import { formCsrfToken, postLogin, postLogout, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
+import { refuseReadOnly } from "./roles.js";
 import {
   applySecurityHeaders,
   methodNotAllowed,
@@ -74,6 +76,12 @@ export interface HttpServerOptions {
    * generated when it is missing (read it from the result's `token` / `loginUrl`).
    */
   readonly token?: string;
+  /**
+   * A second token that may only view: its requests and sessions get the
+   * `read-only` role, and every state-changing request of theirs is refused
+   * with 403 (see `roles.ts`). Must differ from `token`. None when absent.
+   */
+  readonly readOnlyToken?: string;
   /**
    * Where request errors are logged (pino-compatible).
    * @defaultValue a silent logger
@@ -153,6 +161,19 @@ function checkOptions(options: HttpServerOptions): CheckedOptions {
     normalizeAllowedHost(name, "options.allowedHosts"),
   );
   const limits = connectionLimits(options.connectionLimits, "options.connectionLimits");
+  const readOnlyToken = options.readOnlyToken;
+  if (
+    readOnlyToken !== undefined &&
+    (typeof readOnlyToken !== "string" || readOnlyToken.trim() === "" || readOnlyToken === token)
+  ) {
+    throw new InvalidArgumentError(
+      "options.readOnlyToken",
+      "a non-empty string other than the admin token",
+      typeof readOnlyToken === "string"
+        ? new Redacted(readOnlyToken === token ? "the admin token" : "an empty string")
+        : readOnlyToken,
+    );
+  }
   return { host, port, token, allowedHosts, limits };
 }
 
@@ -202,6 +223,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const logger = options.logger ?? silentLogger;
   const auth = new Authenticator({
     token,
+    ...(options.readOnlyToken === undefined ? {} : { readOnlyToken: options.readOnlyToken }),
     clock: scheduler.clock,
     ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
   });
@@ -223,7 +245,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     ),
     isSessionLive: (session) => auth.isLive(session),
   });
-  const api: ApiContext = { scheduler, logger, events, durations };
+  const audit = new AuditTrail(scheduler, logger);
+  const api: ApiContext = { scheduler, logger, events, durations, audit };
   const assets = staticAssets();
   const tls = options.tls !== undefined;
   const trustProxy = options.trustProxy === true;
@@ -301,6 +324,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       } else methodNotAllowed(response, "POST");
       return;
     }
+    if (
+      STATE_CHANGING.has(method) &&
+      (await refuseReadOnly(result.principal, { method, path }, response, audit))
+    )
+      return;
     if (path === "/metrics") {
       if (metrics === null) sendError(response, 404, "not_found", "Metrics are disabled");
       else if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
@@ -308,7 +336,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     if (path.startsWith("/api/")) {
-      if (!(await handleApi(api, request, response, url, { client: info.client, session })))
+      if (
+        !(await handleApi(
+          api,
+          request,
+          response,
+          url,
+          { client: info.client, session },
+          result.principal,
+        ))
+      )
         sendError(response, 404, "not_found", `No route ${path}`);
       return;
     }
@@ -326,6 +363,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
       const page = appPage({
         csrfToken: session?.csrfToken ?? "",
+        role: result.principal.role,
         ...(taskName === undefined ? {} : { taskName }),
       });
       sendText(response, 200, HTML, page);

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { DuplicateTaskError, InvalidArgumentError } from "../errors.js";
 import { SystemClock, type Clock } from "../time/clock.js";
+import type { DaemonRecords } from "./daemon-records.js";
+import { MemoryDaemonRecords } from "./memory-daemon-records.js";
 import type {
   Claim,
   ClaimRequest,
@@ -41,11 +43,17 @@ export interface MemoryStoreOptions {
    * @defaultValue 10000
    */
   maxHistoryRows?: number;
+  /**
+   * Audit rows kept (see `records`); the oldest are dropped beyond it.
+   * @defaultValue 10000
+   */
+  maxAuditRows?: number;
 }
 
 /** The defaults of {@link MemoryStoreOptions}. */
 export const MEMORY_STORE_DEFAULTS = Object.freeze({
   maxHistoryRows: 10_000,
+  maxAuditRows: 10_000,
 } satisfies Required<MemoryStoreOptions>);
 
 /**
@@ -72,6 +80,8 @@ export class MemoryStore implements Store {
   readonly #maxHistoryRows: number;
   #clock: Clock = new SystemClock();
   readonly #users = new Set<string>();
+  /** The audit log, schedule files and task origins, in memory. */
+  readonly records: DaemonRecords;
 
   constructor(options: MemoryStoreOptions = {}) {
     const rows = options.maxHistoryRows ?? MEMORY_STORE_DEFAULTS.maxHistoryRows;
@@ -79,6 +89,11 @@ export class MemoryStore implements Store {
       throw new InvalidArgumentError("options.maxHistoryRows", "a whole number from 0 up", rows);
     }
     this.#maxHistoryRows = rows;
+    const auditRows = options.maxAuditRows ?? MEMORY_STORE_DEFAULTS.maxAuditRows;
+    if (!Number.isSafeInteger(auditRows) || auditRows < 0) {
+      throw new InvalidArgumentError("options.maxAuditRows", "a whole number from 0 up", auditRows);
+    }
+    this.records = new MemoryDaemonRecords(auditRows, () => this.#clock.nowMs());
   }
 
   open(context: StoreOpenContext): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ScheduleSpec } from "../core/schedule.js";
 import type { RunStatus, TaskState } from "../core/task.js";
 import type { Clock } from "../time/clock.js";
+import type { DaemonRecords } from "./daemon-records.js";
 
 /**
  * How a stored task refers to its callback. Functions cannot be stored, so a
@@ -302,4 +303,11 @@ export interface Store {
    * made meanwhile were not delivered, so reload every task then).
    */
   watch?(listener: (change: StoreChange) => void, options?: WatchOptions): () => void;
+
+  /**
+   * The audit log, the schedule file each daemon applied and the origin of
+   * each task it added (see {@link DaemonRecords}): kept by every built-in
+   * store, used by the CLI daemon and the dashboard. Usable once the store is open.
+   */
+  readonly records?: DaemonRecords;
 }

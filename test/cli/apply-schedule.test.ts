@@ -94,31 +94,42 @@ describe("toRegistration", () => {
 });
 
 describe("applySchedule", () => {
-  it("adds, keeps, changes and removes tasks; leaves unmarked tasks of a shared store alone", async () => {
+  it("adds, keeps, changes and removes tasks; removes only what the rule allows", async () => {
     const s = scheduler();
     const state = new Map<string, string>();
-    const first = await applySchedule(s, specOf(FILE).tasks, state, { removeUnmarked: false });
+    const asked: string[] = [];
+    const onlyPing = {
+      mayRemove: (name: string) => {
+        asked.push(name);
+        return name === "ping";
+      },
+    };
+    const first = await applySchedule(s, specOf(FILE).tasks, state, onlyPing);
     assert.equal(summarizeApply(first), "3 added, 0 changed, 0 removed, 0 unchanged");
     assert.equal(s.getTask("backup")?.timezone, "Europe/Berlin");
 
-    const again = await applySchedule(s, specOf(FILE).tasks, state, { removeUnmarked: false });
+    const again = await applySchedule(s, specOf(FILE).tasks, state, onlyPing);
     assert.equal(summarizeApply(again), "0 added, 0 changed, 0 removed, 3 unchanged");
+    assert.deepEqual(asked, [], "tasks in the file are never candidates for removal");
 
     await s.registerTask("library-task", "* * * * *", () => {});
     const edited = FILE.replace("0 3 * * *", "0 4 * * *").replace(
       / {2}- name: ping[\s\S]*?(?= {2}- name: report)/,
       "",
     );
-    const third = await applySchedule(s, specOf(edited).tasks, state, { removeUnmarked: false });
+    const third = await applySchedule(s, specOf(edited).tasks, state, onlyPing);
     assert.deepEqual(
       [third.added, third.changed, third.removed, third.unchanged],
       [[], ["backup"], ["ping"], ["report"]],
     );
     assert.equal(s.getTask("backup")?.schedule, "0 4 * * *");
-    assert.ok(s.getTask("library-task"), "a task the daemon did not register is kept");
+    assert.ok(s.getTask("library-task"), "a task the rule does not allow to remove is kept");
+    assert.deepEqual(asked.sort(), ["library-task", "ping"]);
 
-    const owner = await applySchedule(s, specOf(edited).tasks, state, { removeUnmarked: true });
-    assert.deepEqual(owner.removed, ["library-task"]);
+    const everything = await applySchedule(s, specOf(edited).tasks, state, {
+      mayRemove: () => true,
+    });
+    assert.deepEqual(everything.removed, ["library-task"]);
   });
 
   it("reports a task that cannot be registered and applies the others", async () => {
@@ -126,7 +137,7 @@ describe("applySchedule", () => {
     const s = scheduler("2027-01-01T00:00:00Z");
     const text = `tasks:\n  - name: ok\n    every: 1m\n    command: ["true"]\n  - name: past\n    at: "2026-06-01T00:00:00Z"\n    command: ["true"]\n`;
     const result = await applySchedule(s, specOf(text).tasks, new Map(), {
-      removeUnmarked: true,
+      mayRemove: () => true,
     });
     assert.deepEqual(result.added, ["ok"]);
     assert.deepEqual(

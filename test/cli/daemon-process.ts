@@ -13,6 +13,7 @@ function environment(extra: Record<string, string | undefined>): NodeJS.ProcessE
   delete env.ORCHESTRATOR_ENCRYPTION_KEY;
   delete env.ORCHESTRATOR_ENCRYPTION_KEYS;
   delete env.ORCHESTRATOR_TOKEN;
+  delete env.ORCHESTRATOR_READ_TOKEN;
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;

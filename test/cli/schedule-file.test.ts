@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -522,6 +523,7 @@ void describe("schedule file: valid files", () => {
 
   void it("accepts an empty task list", () => {
     const result = parseScheduleText("tasks: []\n", { file: "s.yaml", now: NOW });
-    assert.deepEqual(result, { ok: true, schedule: { file: "s.yaml", tasks: [] } });
+    const sha256 = createHash("sha256").update("tasks: []\n").digest("hex");
+    assert.deepEqual(result, { ok: true, schedule: { file: "s.yaml", tasks: [], sha256 } });
   });
 });

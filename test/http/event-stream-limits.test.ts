@@ -7,8 +7,9 @@ import type { Session } from "../../src/http/auth.js";
 import { EventStream } from "../../src/http/event-stream.js";
 import type { HttpServerOptions } from "../../src/http/server.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 import { SseReader, TOKEN, login, logout, startHarness, type Harness } from "./helpers.js";
+import { principalFor } from "../../src/http/roles.js";
 
 // Issue 13, item 8: event streams stayed open after logout, and one client
 // could take all 100 stream slots.
@@ -147,8 +148,9 @@ describe("EventStream: sessions that end without a logout", () => {
         keepAliveMs: 50,
         isSessionLive: (session) => live.has(session),
       });
-      const expiring: Session = { id: "a", csrfToken: "a", expiresAtMs: 0 };
-      const staying: Session = { id: "b", csrfToken: "b", expiresAtMs: 0 };
+      const principal = principalFor("admin", "a token");
+      const expiring: Session = { id: "a", csrfToken: "a", expiresAtMs: 0, principal };
+      const staying: Session = { id: "b", csrfToken: "b", expiresAtMs: 0, principal };
       live.add(expiring).add(staying);
       const sessions = [expiring, staying];
       const server = createServer((_request, response) => {

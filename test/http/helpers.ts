@@ -58,7 +58,7 @@ export interface CookieSession {
 }
 
 /** Logs in with the form, as a browser would, and reads the CSRF token from the dashboard page. */
-export async function login(harness: Harness): Promise<CookieSession> {
+export async function login(harness: Harness, token = TOKEN): Promise<CookieSession> {
   const origin = new URL(harness.server.url).origin;
   const response = await fetch(harness.at("/login"), {
     method: "POST",
@@ -68,7 +68,7 @@ export async function login(harness: Harness): Promise<CookieSession> {
       Origin: origin,
       "Sec-Fetch-Site": "same-origin",
     },
-    body: new URLSearchParams({ token: TOKEN, next: "/" }).toString(),
+    body: new URLSearchParams({ token, next: "/" }).toString(),
   });
   if (response.status !== 303) throw new Error(`login answered ${response.status}`);
   const setCookie = response.headers.get("set-cookie") ?? "";

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import { resolveListenHost, type LookupAll } from "../../src/http/listen-address.js";
 import { startHttpServer } from "../../src/http/server.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { Scheduler } from "../../src/scheduler/index.js";
 
 // Issue 13, item 9: `--http dash.localhost:…` passed the loopback check by its
 // name, before resolution.

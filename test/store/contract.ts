@@ -10,6 +10,7 @@ import { DuplicateTaskError } from "../../src/errors.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { runClaimsContract } from "./contract-claims.js";
 import { runHistoryContract } from "./contract-history.js";
+import { runRecordsContract } from "./contract-records.js";
 import {
   NODE_A,
   plainCallback,
@@ -34,6 +35,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runCallbackContract(makeStore);
     runClaimsContract(makeStore);
     runHistoryContract(makeStore);
+    runRecordsContract(makeStore);
   });
 }
 

@@ -1,5 +1,16 @@
--- The SQLite store's schema at version 2, as sqlite_master holds it.
+-- The SQLite store's schema at version 3, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
+
+-- table audit_log
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  task_name TEXT,
+  result TEXT NOT NULL CHECK (result IN ('ok', 'failed', 'refused')),
+  detail TEXT
+) STRICT;
 
 -- table claim_marks
 CREATE TABLE claim_marks (
@@ -34,11 +45,33 @@ CREATE TABLE run_history (
   aged_at INTEGER GENERATED ALWAYS AS (coalesce(finished_at, scheduled_at)) VIRTUAL
 , output TEXT) STRICT;
 
+-- table schedule_files
+CREATE TABLE schedule_files (
+  source TEXT PRIMARY KEY NOT NULL,
+  node_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  applied_at INTEGER NOT NULL,
+  seen_at INTEGER NOT NULL,
+  stopped_at INTEGER
+) STRICT;
+
 -- table schema_migrations
 CREATE TABLE schema_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
   name TEXT NOT NULL,
   applied_at INTEGER NOT NULL
+) STRICT;
+
+-- table task_origins
+CREATE TABLE task_origins (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  source TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  task_created_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL
 ) STRICT;
 
 -- table tasks
@@ -63,6 +96,12 @@ CREATE TABLE tasks (
     OR (callback_encoding = 'plain' AND callback_json IS NOT NULL AND callback_key_id IS NULL AND callback_bytes IS NULL)
   )
 ) STRICT;
+
+-- index audit_log_at
+CREATE INDEX audit_log_at ON audit_log (at);
+
+-- index audit_log_task_seq
+CREATE INDEX audit_log_task_seq ON audit_log (task_name, seq DESC);
 
 -- index claims_task_exclusive
 CREATE UNIQUE INDEX claims_task_exclusive ON claims (task_name) WHERE exclusive = 1;

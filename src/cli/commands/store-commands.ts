@@ -11,6 +11,8 @@ import { interruptRuns } from "../interrupt-runs.js";
 import { createCliDispatcher, createStore, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "../store-url.js";
+import { describeTriggerReport } from "../../http/audit-trail.js";
+import { recordAudit } from "./audit.js";
 import { EXIT, type CommandIO } from "./io.js";
 import { formatHistory, formatTaskTable, historyJson, taskJson } from "./store-format.js";
 
@@ -149,11 +151,22 @@ export function runPauseResumeCommand(
       const record = await requireTask(store, task);
       const target = action === "pause" ? "paused" : "active";
       if (record.state === "quarantined" || record.state === "completed") {
-        throw new UsageError(
-          `Task ${JSON.stringify(task)} is ${record.state}: it cannot be ${action}d`,
-        );
+        const reason = `Task ${JSON.stringify(task)} is ${record.state}: it cannot be ${action}d`;
+        await recordAudit(store, context, {
+          action,
+          taskName: task,
+          result: "failed",
+          detail: reason,
+        });
+        throw new UsageError(reason);
       }
       if (record.state !== target) await writeState(store, record, target);
+      await recordAudit(store, context, {
+        action,
+        taskName: task,
+        result: "ok",
+        detail: record.state === target ? `it was ${target} already` : null,
+      });
       context.io.stdout(
         `${JSON.stringify(task)} is ${target}${record.state === target ? " (it already was)" : ""}\n`,
       );
@@ -306,8 +319,20 @@ export function runTriggerCommand(
       if (report === "interrupted") {
         interrupted = true;
         context.io.stderr(`${JSON.stringify(task)} was stopped; its run is recorded interrupted\n`);
+        await recordAudit(scheduler.store, context, {
+          action: "trigger",
+          taskName: task,
+          result: "failed",
+          detail: "interrupted",
+        });
         return EXIT_INTERRUPTED;
       }
+      await recordAudit(scheduler.store, context, {
+        action: "trigger",
+        taskName: task,
+        result: "ok",
+        detail: describeTriggerReport(report),
+      });
       const [last] = await scheduler.history(task, { limit: 1 });
       if (report.skipped > 0) {
         context.io.stdout(`${JSON.stringify(task)} is running already: skipped (overlap skip)\n`);
@@ -356,6 +381,12 @@ export function runRotateKeysCommand(
       const result = (await scheduler.rotateKeys()) as
         { resealed?: number; unchanged?: number; failed?: readonly unknown[] } | undefined;
       const failed = result?.failed?.length ?? 0;
+      await recordAudit(scheduler.store, context, {
+        action: "rotate-keys",
+        taskName: null,
+        result: failed > 0 ? "failed" : "ok",
+        detail: `${result?.resealed ?? "?"} re-sealed, ${result?.unchanged ?? "?"} unchanged, ${failed} failed`,
+      });
       context.io.stdout(
         `Key rotation done: ${result?.resealed ?? "?"} re-sealed with the primary key, ` +
           `${result?.unchanged ?? "?"} already sealed with it, ${failed} failed\n`,

@@ -10,6 +10,9 @@ export const APP_JS = `"use strict";
 (function () {
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+  var roleMeta = document.querySelector('meta[name="orchestrator-role"]');
+  // The server refuses a read-only session's actions anyway; the page does not offer them.
+  var readOnly = roleMeta !== null && roleMeta.getAttribute("content") === "read-only";
   var view = document.getElementById("view");
   var statusBox = document.getElementById("status");
   var live = document.getElementById("live");
@@ -155,6 +158,7 @@ export const APP_JS = `"use strict";
 
   /** Buttons whose labels follow the task; the same elements persist across refreshes. */
   function actionButtons(name) {
+    if (readOnly) return { node: null, update: function () {} };
     var trigger = el("button", { type: "button", className: "primary" }, ["Trigger", el("span", { className: "visually-hidden", text: " " + name })]);
     var toggle = el("button", { type: "button" });
     var state = { paused: false };
@@ -177,7 +181,9 @@ export const APP_JS = `"use strict";
   function renderList(body) {
     if (!listBody) {
       listBody = el("tbody");
-      var head = el("tr", null, ["Task", "Schedule", "Time zone", "Next run", "State", "Last status", "Recent durations", "Actions"].map(function (h) {
+      var headers = ["Task", "Schedule", "Time zone", "Next run", "State", "Last status", "Recent durations"];
+      if (!readOnly) headers.push("Actions");
+      var head = el("tr", null, headers.map(function (h) {
         return el("th", { scope: "col", text: h });
       }));
       replace(view, el("section", { "aria-labelledby": "tasks-heading" }, [
@@ -197,7 +203,7 @@ export const APP_JS = `"use strict";
         var cells = [];
         for (var i = 0; i < 7; i++) cells.push(el(i === 0 ? "th" : "td", i === 0 ? { scope: "row" } : null));
         var buttons = actionButtons(task.name);
-        var tr = el("tr", { "data-task": task.name }, cells.concat([el("td", null, [buttons.node])]));
+        var tr = el("tr", { "data-task": task.name }, readOnly ? cells : cells.concat([el("td", null, [buttons.node])]));
         row = { tr: tr, cells: cells, buttons: buttons };
         rows.set(task.name, row);
       }
@@ -220,13 +226,14 @@ export const APP_JS = `"use strict";
 
   var page = null;
   var openErrors = new Set();
-  function renderTask(task, runs) {
+  function renderTask(task, runs, audit) {
     if (!page) {
       var buttons = actionButtons(task.name);
       page = {
         facts: el("dl", { className: "facts" }),
         buttons: buttons,
         history: el("tbody"),
+        audit: el("tbody"),
       };
       replace(view, el("div", null, [
         el("h1", { text: task.name }),
@@ -241,8 +248,18 @@ export const APP_JS = `"use strict";
             page.history,
           ]),
         ]),
+        el("h2", { id: "audit-heading", text: "Recent actions" }),
+        el("div", { className: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": "audit-heading" }, [
+          el("table", { id: "audit" }, [
+            el("thead", null, [el("tr", null, ["When", "Who", "Action", "Result", "Detail"].map(function (h) {
+              return el("th", { scope: "col", text: h });
+            }))]),
+            page.audit,
+          ]),
+        ]),
       ]));
     }
+    renderAudit(audit);
     var facts = [
       ["Schedule", task.kind === "interval" ? document.createTextNode(task.description) : el("code", { text: task.schedule })],
       ["In words", document.createTextNode(task.description)],
@@ -291,6 +308,24 @@ export const APP_JS = `"use strict";
     });
   }
 
+  function renderAudit(audit) {
+    replace(page.audit, null);
+    var entries = audit && audit.entries ? audit.entries : [];
+    if (entries.length === 0) {
+      var note = !audit ? "Could not load the audit log." : audit.available === false ? "This store keeps no audit log." : "No actions recorded yet.";
+      page.audit.appendChild(el("tr", null, [el("td", { colspan: "5", className: "muted", text: note })]));
+    }
+    entries.forEach(function (entry) {
+      page.audit.appendChild(el("tr", { className: "audit-entry" }, [
+        el("td", null, [timeEl(entry.at, false)]),
+        el("td", null, [el("code", { text: entry.actor })]),
+        el("td", { text: entry.action }),
+        el("td", null, [el("span", { className: "badge result-" + entry.result, text: entry.result })]),
+        el("td", { text: entry.detail || "—" }),
+      ]));
+    });
+  }
+
   var loading = null, again = false;
   function refresh() {
     if (loading) { again = true; return loading; }
@@ -299,8 +334,12 @@ export const APP_JS = `"use strict";
       work = api("GET", "/api/tasks").then(renderList);
     } else {
       var base = "/api/tasks/" + encodeURIComponent(taskName);
-      work = Promise.all([api("GET", base), api("GET", base + "/history?limit=50")]).then(function (r) {
-        renderTask(r[0].task, r[1].runs);
+      var audit = api("GET", base + "/audit?limit=20").catch(function (error) {
+        if (error.message === "Logged out") throw error;
+        return null;
+      });
+      work = Promise.all([api("GET", base), api("GET", base + "/history?limit=50"), audit]).then(function (r) {
+        renderTask(r[0].task, r[1].runs, r[2]);
       });
     }
     loading = work.catch(function (error) {

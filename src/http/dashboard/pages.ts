@@ -1,4 +1,5 @@
 import { escapeHtml } from "../responses.js";
+import type { Role } from "../roles.js";
 
 function head(title: string, extra = ""): string {
   return `<!doctype html>
@@ -42,7 +43,7 @@ ${error}<form method="post" action="/login" id="login-form">
 <input type="hidden" name="next" value="${escapeHtml(options.next)}">
 <button type="submit" class="primary">Log in</button>
 </form>
-<p class="hint">The token is the value of <code>ORCHESTRATOR_TOKEN</code>, or the one the daemon printed when it started.</p>
+<p class="hint">The token is the value of <code>ORCHESTRATOR_TOKEN</code> (or <code>ORCHESTRATOR_READ_TOKEN</code> to only view), or the one the daemon printed when it started.</p>
 </main>
 </body>
 </html>
@@ -55,6 +56,12 @@ export interface AppPageOptions {
   readonly csrfToken: string;
   /** The task shown (task page) or undefined (the list). */
   readonly taskName?: string;
+  /**
+   * The session's role: a `read-only` page shows no action buttons (the
+   * server refuses the actions anyway).
+   * @defaultValue "admin"
+   */
+  readonly role?: Role;
 }
 
 /**
@@ -68,6 +75,7 @@ export function appPage(options: AppPageOptions): string {
   return `${head(
     title,
     `<meta name="csrf-token" content="${escapeHtml(options.csrfToken)}">
+<meta name="orchestrator-role" content="${escapeHtml(options.role ?? "admin")}">
 <script src="/assets/app.js" defer></script>
 `,
   )}<body>
@@ -75,7 +83,7 @@ export function appPage(options: AppPageOptions): string {
 <header class="site">
 <a class="brand" href="/">orchestrator</a>
 <nav aria-label="Main"><a href="/">All tasks</a></nav>
-<span class="live" id="live" aria-live="off">Connecting…</span>
+${options.role === "read-only" ? '<span class="badge role-read-only" id="role">Read-only</span>\n' : ""}<span class="live" id="live" aria-live="off">Connecting…</span>
 <form method="post" action="/logout">
 <input type="hidden" name="_csrf" value="${escapeHtml(options.csrfToken)}">
 <button type="submit">Log out</button>

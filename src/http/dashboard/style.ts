@@ -68,6 +68,9 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 .status-failed, .status-timed-out, .status-interrupted, .state-quarantined { color: var(--bad); }
 .status-skipped, .status-missed, .state-paused { color: var(--warn); }
 .state-completed, .status-none { color: var(--muted); }
+.result-ok { color: var(--ok); }
+.result-failed, .result-refused { color: var(--bad); }
+.role-read-only { color: var(--warn); }
 .actions { display: flex; gap: 0.5rem; }
 td .actions { flex-wrap: nowrap; }
 button {

@@ -92,6 +92,43 @@ create index runs_age_idx on ${s}.runs ((coalesce(finished_at, scheduled_at)));
     // json, not jsonb: the text comes back exactly as written (key order kept).
     sql: (s: QuotedSchema) => `alter table ${s}.runs add column output json;`,
   },
+  {
+    version: 3,
+    name: "audit log, schedule files, task origins",
+    sql: (s: QuotedSchema) => `
+create table ${s}.audit_log (
+  id bigint generated always as identity primary key,
+  at timestamptz not null,
+  actor text not null,
+  action text not null,
+  task_name text,
+  result text not null check (result in ('ok', 'failed', 'refused')),
+  detail text
+);
+create index audit_log_task_name_id_idx on ${s}.audit_log (task_name, id desc);
+create index audit_log_at_idx on ${s}.audit_log (at);
+
+create table ${s}.schedule_files (
+  source text primary key,
+  node_id text not null,
+  path text not null,
+  sha256 text not null,
+  applied_at timestamptz not null,
+  seen_at timestamptz not null,
+  stopped_at timestamptz
+);
+
+create table ${s}.task_origins (
+  task_name text primary key,
+  source text not null,
+  node_id text not null,
+  path text not null,
+  sha256 text not null,
+  task_created_at timestamptz not null,
+  recorded_at timestamptz not null
+);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -27,6 +27,9 @@ import {
 import { LATEST_VERSION, migrate } from "./migrations.js";
 import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";
+import type { DaemonRecords } from "../daemon-records.js";
+import { PostgresDaemonRecords } from "./daemon-records.js";
+import { buildRecordQueries } from "./record-queries.js";
 import {
   callbackParams,
   claimOf,
@@ -104,6 +107,8 @@ export class PostgresStore implements Store {
   #nodeId = "";
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** The audit log, schedule files and task origins (tables of migration 3). */
+  readonly records: DaemonRecords;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== "object" || options === null) {
@@ -111,6 +116,10 @@ export class PostgresStore implements Store {
     }
     const schema = options.schema ?? POSTGRES_STORE_DEFAULTS.schema;
     this.#queries = buildQueries(schema);
+    const recordQueries = buildRecordQueries(this.#queries.schema);
+    this.records = new PostgresDaemonRecords((name, values) =>
+      this.#query(name, recordQueries[name], values),
+    );
     this.schema = schema;
     this.channel = channelOf(schema);
     this.leaseMs = positive("options.leaseMs", options.leaseMs, POSTGRES_STORE_DEFAULTS.leaseMs);
@@ -443,14 +452,23 @@ export class PostgresStore implements Store {
     return [this.channel, encodeChange({ kind, taskName }, this.#origin)];
   }
 
-  async #run<R extends QueryResultRow = QueryResultRow>(
+  #run<R extends QueryResultRow = QueryResultRow>(
     key: Exclude<keyof Queries, "schema">,
+    values: unknown[],
+  ): Promise<R[]> {
+    return this.#query<R>(key, this.#queries[key], values);
+  }
+
+  /** Runs a named prepared statement; errors become StoreErrors naming `key`. */
+  async #query<R extends QueryResultRow = QueryResultRow>(
+    key: string,
+    text: string,
     values: unknown[],
   ): Promise<R[]> {
     try {
       const result = await this.#connection().pool.query<R>({
         name: this.#statementPrefix + key,
-        text: this.#queries[key],
+        text,
         values,
       });
       return result.rows;

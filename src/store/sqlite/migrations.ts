@@ -95,6 +95,44 @@ CREATE INDEX run_history_aged_at ON run_history (aged_at);
 ALTER TABLE run_history ADD COLUMN output TEXT;
 `,
   },
+  {
+    version: 3,
+    name: "audit log, schedule files, task origins",
+    sql: `
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  task_name TEXT,
+  result TEXT NOT NULL CHECK (result IN ('ok', 'failed', 'refused')),
+  detail TEXT
+) STRICT;
+
+CREATE INDEX audit_log_task_seq ON audit_log (task_name, seq DESC);
+CREATE INDEX audit_log_at ON audit_log (at);
+
+CREATE TABLE schedule_files (
+  source TEXT PRIMARY KEY NOT NULL,
+  node_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  applied_at INTEGER NOT NULL,
+  seen_at INTEGER NOT NULL,
+  stopped_at INTEGER
+) STRICT;
+
+CREATE TABLE task_origins (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  source TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  task_created_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

@@ -19,6 +19,8 @@ import type {
   TaskProgress,
   TaskRecord,
 } from "../store.js";
+import type { DaemonRecords } from "../daemon-records.js";
+import { SqliteDaemonRecords } from "./daemon-records.js";
 import { migrate } from "./migrations.js";
 import { connect, type Connection } from "./connection.js";
 import * as sql from "./queries.js";
@@ -93,6 +95,12 @@ export class SqliteStore implements Store {
   readonly #busyTimeoutMs: number;
   #connection: Connection | null = null;
   #clock: Clock = new SystemClock();
+  /** The audit log, schedule files and task origins (tables of migration 3). */
+  readonly records: DaemonRecords = new SqliteDaemonRecords({
+    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
+    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
+    now: () => this.#clock.nowMs(),
+  });
 
   constructor(options: SqliteStoreOptions) {
     const path: unknown = (options as Partial<SqliteStoreOptions> | undefined)?.path;
