@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,5 +67,28 @@ export function withRawDb<T>(path: string, fn: (db: Database.Database) => T): T 
     return fn(db);
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Damages a closed database file the way a bad disk sector does: the root
+ * page of `table` (found in sqlite_master, after folding the WAL into the
+ * file) is overwritten with garbage. Opening the file still works (the schema
+ * page is intact); reading or writing `table` fails with SQLITE_CORRUPT, and
+ * `PRAGMA quick_check` reports it.
+ */
+export function damageTable(path: string, table: string): void {
+  const { page, pageSize } = withRawDb(path, (db) => {
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    const row = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = ?").get(table) as
+      { rootpage: number } | undefined;
+    if (row === undefined) throw new Error(`no table ${table} in ${path}`);
+    return { page: row.rootpage, pageSize: db.pragma("page_size", { simple: true }) as number };
+  });
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (page - 1) * pageSize);
+  } finally {
+    closeSync(fd);
   }
 }

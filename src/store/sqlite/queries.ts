@@ -8,6 +8,11 @@
 export const PRAGMA_WAL = "journal_mode = WAL";
 export const PRAGMA_SYNCHRONOUS_NORMAL = "synchronous = NORMAL";
 export const PRAGMA_FOREIGN_KEYS = "foreign_keys = ON";
+/** Reads every page once and reports damage ("ok" when there is none). */
+export const PRAGMA_QUICK_CHECK = "quick_check";
+export const PRAGMA_PAGE_SIZE = "page_size";
+/** The most pages this connection lets the file grow to (a whole number, checked by the caller). */
+export const pragmaMaxPageCount = (pages: number): string => `max_page_count = ${pages}`;
 
 export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
