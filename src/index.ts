@@ -63,6 +63,8 @@ export type {
   TaskSyncedEvent,
 } from "./events.js";
 export type { ClockSkewMeasurement } from "./clock-skew.js";
+export type { StoreStatus } from "./store-health.js";
+export type { StoreFailureKind } from "./store/store-failure.js";
 export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
 export { MAX_OUTPUT_BYTES } from "./store/store.js";

@@ -12,6 +12,12 @@ export interface MaintenanceHost {
   readonly retention: HistoryRetention | undefined;
   /** Reaps expired claims, records them interrupted and retries them. */
   reap(): Promise<unknown>;
+  /**
+   * False while claims or finishing writes fail: reaping then waits, since a
+   * claim reaped while its `interrupted` row cannot be written would leave
+   * its run without any row. Pruning goes on (on a full disk, it makes room).
+   */
+  storeUsable(): boolean;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
 }
 
@@ -59,7 +65,7 @@ export class Maintenance {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      if (this.#host.store.shared) await this.#host.reap();
+      if (this.#host.store.shared && this.#host.storeUsable()) await this.#host.reap();
       await this.#prune(false);
     } finally {
       this.#busy = false;

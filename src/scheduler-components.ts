@@ -116,8 +116,10 @@ export function createComponents(
           // lease is routinely lost to another machine (a store that reports other nodes'
           // changes, PostgreSQL), and where a claim's round trip dwarfs that cost.
           ...(store.watch !== undefined ? { leases } : {}),
-          claimGate: (call) => health.call(call),
-          writeGate: (call) => health.call(call),
+          claimGate: (call, runs) => health.call("claim", call, { runs }),
+          writeGate: (call, claim) =>
+            health.call("finish", call, { holds: () => leased.holds(claim) }),
+          abandon: (claim) => leased.abandon(claim),
         }
       : {}),
   });
@@ -187,6 +189,7 @@ export function createComponents(
     leaseMs,
     retention: settings.retention,
     reap: () => durable.recover(false),
+    storeUsable: () => health.reachable,
     emit,
   });
   const health = new StoreHealth({ store, clock, logger, giveUpMs: leaseMs, emit });

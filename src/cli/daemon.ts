@@ -117,7 +117,8 @@ export async function runDaemon(
     );
   }
 
-  const store = await createStore(settings.store);
+  // A damaged SQLite file is refused before anything is scheduled (exit 1).
+  const store = await createStore(settings.store, { quickCheck: true });
   const dispatcher = createCliDispatcher();
   const schedulerOptions: DaemonSchedulerOptions = {
     store,

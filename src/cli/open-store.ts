@@ -75,11 +75,16 @@ export async function resolveCliKey(
  * Creates the store named by `--store` (not opened yet: the Scheduler opens
  * it). PostgreSQL's driver is loaded only when asked for, since `pg` is an
  * optional peer dependency.
+ *
+ * @param options.quickCheck - SQLite: refuse a damaged file when opening it (the daemon).
  */
-export async function createStore(location: StoreLocation): Promise<Store> {
+export async function createStore(
+  location: StoreLocation,
+  options: { readonly quickCheck?: boolean } = {},
+): Promise<Store> {
   if (location.kind === "sqlite") {
     const { SqliteStore } = await import("../store/sqlite/index.js");
-    return new SqliteStore({ path: location.path });
+    return new SqliteStore({ path: location.path, quickCheck: options.quickCheck === true });
   }
   const { PostgresStore } = await import("../store/postgres/index.js");
   return new PostgresStore({

@@ -19,6 +19,8 @@ export class StoreStateSync {
   readonly #seen = new Map<string, TaskState>();
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
+  /** Reads failed in a row (logged when the first fails and when one succeeds again). */
+  #failedReads = 0;
 
   constructor(scheduler: Scheduler, logger: Logger) {
     this.#scheduler = scheduler;
@@ -63,8 +65,25 @@ export class StoreStateSync {
           );
         }
       }
+      if (this.#failedReads > 0) {
+        safeLog(
+          this.#logger,
+          "info",
+          { failedReads: this.#failedReads },
+          "task states readable from the store again",
+        );
+      }
+      this.#failedReads = 0;
     } catch (error) {
-      safeLog(this.#logger, "warn", { err: error }, "could not read task states from the store");
+      // Once per outage: this runs four times a second.
+      if (this.#failedReads++ === 0) {
+        safeLog(
+          this.#logger,
+          "warn",
+          { err: error },
+          "could not read task states from the store (orchestrator pause/resume do not reach this daemon until it can)",
+        );
+      }
     } finally {
       this.#busy = false;
     }

@@ -6,7 +6,8 @@ import Database from "better-sqlite3";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { Scheduler, type SchedulerOptions } from "../../src/scheduler.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { ManualClock } from "../../src/time/clock.js";
+import { generateKey } from "../../src/crypto/key-material.js";
+import { ManualClock, SystemClock } from "../../src/time/clock.js";
 import { recordingLogger } from "./scheduler.js";
 
 /** A temp folder with a database path in it; `cleanup` removes it. */
@@ -91,4 +92,21 @@ export function damageTable(path: string, table: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A scheduler on `store` with the system clock (real time), a recording logger and a new key. */
+export function realTimeScheduler(
+  store: SqliteStore,
+  options: SchedulerOptions = {},
+): { scheduler: Scheduler; logger: ReturnType<typeof recordingLogger>; dispatcher: Dispatcher } {
+  const logger = recordingLogger();
+  const dispatcher = new Dispatcher();
+  const scheduler = new Scheduler(dispatcher, {
+    logger,
+    encryptionKey: generateKey(),
+    clock: new SystemClock(),
+    ...options,
+    store,
+  });
+  return { scheduler, logger, dispatcher };
 }
