@@ -188,6 +188,13 @@ export function createComponents(
     clock,
     leaseMs,
     retention: settings.retention,
+    keepLast: () => {
+      const limits = new Map<string, number>();
+      for (const [name, task] of tasks) {
+        if (Number.isFinite(task.options.keepLast)) limits.set(name, task.options.keepLast);
+      }
+      return limits;
+    },
     reap: () => durable.recover(false),
     storeUsable: () => health.reachable,
     emit,

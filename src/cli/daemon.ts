@@ -12,6 +12,7 @@ import { logRuns, schedulerLogger } from "./run-logging.js";
 import { parseRunFlags, type RunFlags, type RunSettings } from "./run-options.js";
 import { ScheduleReloader, readSchedule } from "./schedule-reloader.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
+import { effectiveHistoryMaxAge } from "./history-retention.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
 import { VERSION } from "./version.js";
@@ -127,6 +128,11 @@ export async function runDaemon(
     encryptionKey: key.encryptionKey,
     ...(settings.nodeId === undefined ? {} : { nodeId: settings.nodeId }),
   };
+  const historyMaxAgeMs = effectiveHistoryMaxAge(
+    settings.historyMaxAgeMs,
+    initial?.historyMaxAgeMs,
+  );
+  if (historyMaxAgeMs > 0) schedulerOptions.historyRetention = { maxAgeMs: historyMaxAgeMs };
   const scheduler = new Scheduler(dispatcher, schedulerOptions);
   const stopController = new AbortController();
   defineDaemonHandlers(scheduler, {
@@ -238,6 +244,18 @@ export async function runDaemon(
       logger,
       now: () => clock.nowMs(),
       removeUnmarked,
+      onLoaded: (schedule) => {
+        if (settings.historyMaxAgeMs !== undefined) return;
+        const wanted = effectiveHistoryMaxAge(undefined, schedule.historyMaxAgeMs);
+        if (wanted !== historyMaxAgeMs) {
+          safeLog(
+            logger,
+            "warn",
+            { historyMaxAgeMs: wanted, inForceMs: historyMaxAgeMs },
+            "historyMaxAge changed in the file: it applies when the daemon restarts",
+          );
+        }
+      },
     });
     if (stopping === undefined) await reloader.apply(initial, "applied");
   }

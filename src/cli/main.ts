@@ -45,6 +45,10 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
       "on SIGINT/SIGTERM, wait this long for running runs before killing them",
       String(DEFAULT_GRACE_MS),
     )
+    .option(
+      "--history-max-age <duration>",
+      'delete run history older than this: "30d", "12h", ms, or "off" (default: the file\'s historyMaxAge, else 30d)',
+    )
     .addHelpText(
       "after",
       `

@@ -256,6 +256,7 @@ const PLAIN_OPTIONS = [
   "dst",
   "jitterMs",
   "maxRuns",
+  "keepLast",
   "timeoutMs",
 ] as const;
 

@@ -30,6 +30,8 @@ export interface ScheduleReloaderOptions {
   readonly now: () => number;
   /** Remove every task not in the file, not only the daemon's own (see `applySchedule`). */
   readonly removeUnmarked: boolean;
+  /** Told of each valid file a reload read, before it is applied. */
+  readonly onLoaded?: (schedule: ScheduleSpec) => void;
   /**
    * Quiet time after the last change event before `--watch` reloads.
    * @defaultValue 200
@@ -105,6 +107,7 @@ export class ScheduleReloader {
         );
         return false;
       }
+      this.#options.onLoaded?.(schedule);
       await this.apply(schedule, "reloaded");
       return true;
     });

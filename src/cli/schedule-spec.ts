@@ -90,6 +90,8 @@ export interface TaskOptionsSpec {
   readonly startAt?: Date;
   readonly endAt?: Date;
   readonly maxRuns?: number;
+  /** At most this many of the task's newest history rows are kept. */
+  readonly keepLast?: number;
   readonly timeoutMs?: number;
 }
 
@@ -117,6 +119,8 @@ export interface TaskSpec {
 export interface ScheduleSpec {
   readonly file: string;
   readonly tasks: readonly TaskSpec[];
+  /** The file's `historyMaxAge` in ms (0: keep all history); absent when the file does not say. */
+  readonly historyMaxAgeMs?: number;
 }
 
 /** A problem found in a schedule file. */

@@ -22,6 +22,7 @@ import type {
 import { migrate } from "./migrations.js";
 import { connect, type Connection } from "./connection.js";
 import { capSize, quickCheck } from "./file-checks.js";
+import { pruneInBatches } from "./prune.js";
 import * as sql from "./queries.js";
 import {
   callbackParams,
@@ -316,16 +317,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Applies retention in batches of 500 rows, each a transaction of its own (see pruneInBatches). */
   pruneHistory(retention: HistoryRetention): Promise<number> {
-    return this.#write("prune the run history", (c) => {
-      const oldest = Number.isFinite(retention.maxAgeMs)
-        ? this.#clock.nowMs() - retention.maxAgeMs
-        : null;
-      const maxRows = Number.isFinite(retention.maxRows)
-        ? Math.max(0, Math.floor(retention.maxRows))
-        : null;
-      return c.prune(oldest, maxRows);
-    });
+    return pruneInBatches(
+      (fn) => this.#write("prune the run history", fn),
+      retention,
+      this.#clock.nowMs(),
+    );
   }
 
   #claim(c: Connection, request: SqliteClaimRequest): Claim | null {
