@@ -72,6 +72,23 @@ export async function resolveCliKey(
 }
 
 /**
+ * The key the daemon would use for `location` ({@link resolveCliKey}, never
+ * creating a key file), or undefined when there is none at all: no
+ * `ORCHESTRATOR_ENCRYPTION_KEY(S)` and, for SQLite, no key file. A key that
+ * is there but malformed still throws.
+ */
+export async function findCliKey(
+  location: StoreLocation,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Keyring | undefined> {
+  const none =
+    keyringFromEnv(env) === undefined &&
+    (location.kind !== "sqlite" || !existsSync(keyFileFor(location.path)));
+  if (none) return undefined;
+  return (await resolveCliKey(location, env, false)).encryptionKey;
+}
+
+/**
  * Creates the store named by `--store` (not opened yet: the Scheduler opens
  * it). PostgreSQL's driver is loaded only when asked for, since `pg` is an
  * optional peer dependency.

@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { SystemClock } from "../../src/time/clock.js";
-import { damageTable, withRawDb } from "../helpers/durable.js";
-import { DaemonProcess } from "./daemon-process.js";
+import { generateKey } from "../../src/crypto/key-material.js";
+import { damageTable, realTimeScheduler, withRawDb } from "../helpers/durable.js";
+import { DaemonProcess, cli } from "./daemon-process.js";
 
 const DAY = 86_400_000;
 const dirs: string[] = [];
@@ -128,5 +129,113 @@ describe("orchestrator run and the store", () => {
     assert.deepEqual(await response.json(), { status: "ready" });
     daemon.kill("SIGTERM");
     assert.equal((await daemon.exited).code, 0, daemon.output);
+  });
+});
+
+describe("list and remove, as an operator sees them", () => {
+  it("list shows a task whose record does not open with the key as quarantined, not active", async (t) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "schedule.yaml"), `tasks:\n${commandTask("beat", `["true"]`)}`);
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    await daemon.waitFor(/run succeeded\s+task=beat/);
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+
+    const right = cli(["list"], { cwd: dir });
+    assert.equal(right.code, 0, right.stderr);
+    assert.match(right.stdout, /^beat\s.*\sactive$/m);
+    assert.equal(right.stderr, "");
+
+    const wrongKey = { ORCHESTRATOR_ENCRYPTION_KEY: generateKey() };
+    const wrong = cli(["list"], { cwd: dir, env: wrongKey });
+    assert.equal(wrong.code, 0, wrong.stderr);
+    assert.match(
+      wrong.stdout,
+      /^beat\s+\S+ \* \* \* \* \* \(\S+\)\s+-\s+succeeded\s+quarantined \(/m,
+    );
+    assert.match(wrong.stderr, /1 task is quarantined: .*orchestrator remove/);
+    const json = JSON.parse(cli(["list", "--json"], { cwd: dir, env: wrongKey }).stdout) as {
+      state: string;
+      quarantineReason?: string;
+      nextRun: string | null;
+    }[];
+    assert.equal(json[0]?.state, "quarantined");
+    assert.ok(json[0]?.quarantineReason);
+    assert.equal(json[0]?.nextRun, null);
+  });
+
+  it("remove: refuses a task from the schedule file without --force; with it, a running daemon drops the task and a reload adds it back", async (t) => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "schedule.yaml"),
+      `tasks:\n${commandTask("beat", `["true"]`)}${commandTask("other", `["true"]`)}`,
+    );
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    t.after(() => daemon.dispose());
+    const ran = await daemon.waitFor(/run succeeded\s+task=beat/);
+
+    const refused = cli(["remove", "beat"], { cwd: dir });
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /added from a schedule file: remove it from the file .*--force/);
+    assert.equal(cli(["remove", "nope"], { cwd: dir }).code, 2);
+
+    const forced = cli(["remove", "beat", "--force"], { cwd: dir });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /"beat" removed from the store \(its run history is kept\)/);
+    assert.match(forced.stderr, /warning: a schedule file defines "beat": the daemon adds it back/);
+    const dropped = await daemon.waitFor(
+      /task removed \(orchestrator remove\)\s+task=beat/,
+      ran.index,
+    );
+    // No run of it starts after the daemon dropped it; the other task goes on.
+    await daemon.waitFor(/run succeeded\s+task=other/, dropped.index + 1);
+    assert.ok(
+      !daemon.lines.slice(dropped.index).some((line) => /run started\s+task=beat/.test(line)),
+      daemon.output,
+    );
+    const listed = JSON.parse(cli(["list", "--json"], { cwd: dir }).stdout) as { name: string }[];
+    assert.deepEqual(
+      listed.map((task) => task.name),
+      ["other"],
+    );
+    const history = cli(["history", "beat", "--json"], { cwd: dir });
+    assert.equal(history.code, 0, history.stderr);
+    assert.ok((JSON.parse(history.stdout) as unknown[]).length > 0, "history is kept");
+
+    daemon.kill("SIGHUP");
+    await daemon.waitFor(
+      /schedule reloaded: 1 added, 0 changed, 0 removed, 1 unchanged/,
+      dropped.index,
+    );
+    daemon.kill("SIGTERM");
+    assert.equal((await daemon.exited).code, 0, daemon.output);
+
+    // A quarantined task (a wrong key) can be removed: that is the way out.
+    const wrongKey = { ORCHESTRATOR_ENCRYPTION_KEY: generateKey() };
+    const quarantined = cli(["remove", "other"], { cwd: dir, env: wrongKey });
+    assert.equal(quarantined.code, 0, quarantined.stderr);
+    assert.match(quarantined.stderr, /did not open with this key/);
+  });
+
+  it("remove: a task registered in code goes without --force", async () => {
+    const dir = tempDir();
+    const path = join(dir, "orchestrator.db");
+    const key = generateKey();
+    const store = new SqliteStore({ path });
+    const { scheduler, dispatcher } = realTimeScheduler(store, { encryptionKey: key });
+    scheduler.defineHandler("report", () => {});
+    await scheduler.registerTask("coded", "0 3 * * *", "report", { payload: { to: "ops" } });
+    await scheduler.stop();
+    await store.close();
+    await dispatcher.close();
+    const removed = cli(["remove", "coded"], {
+      cwd: dir,
+      env: { ORCHESTRATOR_ENCRYPTION_KEY: key },
+    });
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stderr, "");
+    const noKey = cli(["list", "--json"], { cwd: dir });
+    assert.deepEqual(JSON.parse(noKey.stdout), []);
   });
 });

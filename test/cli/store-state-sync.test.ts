@@ -9,6 +9,7 @@ import { StoreStateSync } from "../../src/cli/store-state-sync.js";
 import type { Scheduler } from "../../src/scheduler.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { TaskRecord } from "../../src/store/store.js";
+import { SystemClock } from "../../src/time/clock.js";
 import { realTimeScheduler, tempDb } from "../helpers/durable.js";
 import { waitFor } from "../helpers/pg.js";
 
@@ -73,6 +74,38 @@ describe("StoreStateSync", () => {
     assert.equal(
       d.logger.entries.filter((e) => e.msg?.startsWith("could not read task states")).length,
       1,
+    );
+  });
+
+  it("removes here a task that another process removed from the store, and only that", async () => {
+    const d = await daemon();
+    for (const name of ["gone", "kept", "own"]) {
+      await d.scheduler.registerTask(name, "0 3 * * *", "h");
+    }
+    d.sync.start();
+    const reads = d.store.reads;
+    await waitFor("a read that saw the tasks", () => d.store.reads > reads + 1, WAIT);
+
+    // `orchestrator remove gone`: another connection deletes the row.
+    const cli = new SqliteStore({ path: d.path });
+    await cli.open({ nodeId: "cli", clock: new SystemClock() });
+    try {
+      assert.equal(await cli.deleteTask("gone"), true);
+    } finally {
+      await cli.close();
+    }
+    await waitFor("the task removed here", () => d.scheduler.getTask("gone") === undefined, WAIT);
+    await d.scheduler.unregisterTask("own");
+    const after = d.store.reads;
+    await waitFor("two more reads", () => d.store.reads > after + 2, WAIT);
+    assert.deepEqual(
+      d.scheduler.listTasks().map((task) => task.name),
+      ["kept"],
+    );
+    const removed = d.logger.entries.filter((e) => e.msg === "task removed (orchestrator remove)");
+    assert.deepEqual(
+      removed.map((e) => e.obj.task),
+      ["gone"],
     );
   });
 });
