@@ -265,9 +265,9 @@ export class StoreHealth {
       this.#host.logger,
       "warn",
       { err: error, reason },
-      reason === "unreachable"
-        ? "Store unreachable: no new runs are claimed until it answers again"
-        : `Store unusable (${STORE_FAILURE_WORDS[reason]}): no new runs are claimed until a write succeeds; retrying with backoff`,
+      `${reason === "unreachable" ? "Store unreachable" : `Store unusable (${STORE_FAILURE_WORDS[reason]})`}: ` +
+        `retrying with backoff (up to ${STORE_PROBE_BACKOFF.maxMs / 1000} s apart) until ` +
+        `${reason === "unreachable" ? "it answers" : "a write succeeds"}; due runs that cannot be claimed meanwhile do not start`,
     );
     this.#host.emit("store:unreachable", { error, reason });
   }
