@@ -77,11 +77,11 @@ export class Maintenance {
 
   async #prune(force: boolean): Promise<void> {
     const { retention, store } = this.#host;
-    const keepLast = this.#host.keepLast();
-    if (retention === undefined && keepLast.size === 0) return;
     const now = this.#host.clock.monotonicMs();
     if (!force && now - this.#lastPruneMs < PRUNE_INTERVAL_MS) return;
     this.#lastPruneMs = now;
+    const keepLast = this.#host.keepLast();
+    if (retention === undefined && keepLast.size === 0) return;
     try {
       await store.pruneHistory({
         maxAgeMs: retention?.maxAgeMs ?? Number.MAX_SAFE_INTEGER,
