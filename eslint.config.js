@@ -50,12 +50,17 @@ function layerRules() {
       `src/${layer}/`,
     ),
   );
-  // errors, logger and events sit under every layer: they may use types of time/ and core/ only.
+  // errors and logger sit under every layer; events may name types of time/, core/ and store/.
   rules.push(
     rule(
-      ["src/errors.ts", "src/logger.ts", "src/events.ts"],
+      ["src/errors.ts", "src/logger.ts"],
       flat.filter((layer) => rank(layer) > rank("core")),
-      "src/{errors,logger,events}.ts",
+      "src/{errors,logger}.ts",
+    ),
+    rule(
+      ["src/events.ts"],
+      flat.filter((layer) => rank(layer) > rank("store")),
+      "src/events.ts",
     ),
   );
   return rules;

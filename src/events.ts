@@ -1,6 +1,7 @@
 import type { EventEmitter } from "node:events";
 import type { RunStatus, TaskInfo } from "./core/task.js";
 import { safeLog, type Logger } from "./logger.js";
+import type { StoreFailureKind } from "./store/store-failure.js";
 import type { ClockJump } from "./time/timer-loop.js";
 
 /** Why a run started: its schedule (or a misfire catch-up), `triggerTask`, or a retry of a failed attempt. */
@@ -119,15 +120,24 @@ export interface ClockSkewEvent {
   readonly thresholdMs: number;
 }
 
-/** `store:unreachable`: a store call failed; the node stops claiming new runs until the store answers again. */
+/**
+ * `store:unreachable`: a claim or a run's finishing write failed; the store is
+ * unusable and the node claims no new runs until a call succeeds again.
+ */
 export interface StoreUnreachableEvent {
   readonly error: unknown;
+  /** What failed: `unreachable`, `full`, `corrupt`, `read-only`, `locked`, `io` or `other`. */
+  readonly reason: StoreFailureKind;
 }
 
-/** `store:reconnected`: the store answers again after `store:unreachable`. */
+/** `store:reconnected`: a call succeeded again after `store:unreachable`. */
 export interface StoreReconnectedEvent {
-  /** How long the store was unreachable, in ms. */
+  /** How long the store was unusable, in ms. */
   readonly downMs: number;
+  /** Failed attempts meanwhile (the first failure included). */
+  readonly failures: number;
+  /** Due runs that did not start meanwhile because they could not be claimed. */
+  readonly runsNotStarted: number;
 }
 
 /**

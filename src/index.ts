@@ -66,6 +66,8 @@ export type {
 export type { ClockSkewMeasurement } from "./cluster/clock-skew.js";
 export { LeaseKeeper } from "./leasing/lease-keeper.js";
 export type { LeaseKeeperOptions } from "./leasing/lease-keeper.js";
+export type { StoreStatus } from "./cluster/store-health.js";
+export type { StoreFailureKind } from "./store/store-failure.js";
 export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
 export { MAX_OUTPUT_BYTES } from "./store/store.js";

@@ -59,6 +59,7 @@ function optionsOf(spec: TaskSpec): TaskOptions {
   if (o.startAt !== undefined) options.startAt = o.startAt;
   if (o.endAt !== undefined) options.endAt = o.endAt;
   if (o.maxRuns !== undefined) options.maxRuns = o.maxRuns;
+  if (o.keepLast !== undefined) options.keepLast = o.keepLast;
   if (o.timeoutMs !== undefined) options.timeoutMs = o.timeoutMs;
   return options;
 }

@@ -20,6 +20,7 @@ import { createDaemonRedactor } from "./secret-redactor.js";
 import { ScheduleOwnership, scheduleSource } from "./schedule-ownership.js";
 import { startAuditRetention } from "./audit-retention.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
+import { effectiveHistoryMaxAge } from "./history-retention.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
 import { VERSION } from "./version.js";
@@ -131,7 +132,8 @@ export async function runDaemon(
     );
   }
 
-  const store = await createStore(settings.store);
+  // A damaged SQLite file is refused before anything is scheduled (exit 1).
+  const store = await createStore(settings.store, { quickCheck: true });
   const dispatcher = createCliDispatcher();
   const schedulerOptions: DaemonSchedulerOptions = {
     store,
@@ -140,6 +142,11 @@ export async function runDaemon(
     encryptionKey: key.encryptionKey,
     ...(settings.nodeId === undefined ? {} : { nodeId: settings.nodeId }),
   };
+  const historyMaxAgeMs = effectiveHistoryMaxAge(
+    settings.historyMaxAgeMs,
+    initial?.historyMaxAgeMs,
+  );
+  if (historyMaxAgeMs > 0) schedulerOptions.historyRetention = { maxAgeMs: historyMaxAgeMs };
   const scheduler = new Scheduler(dispatcher, schedulerOptions);
   const stopController = new AbortController();
   const redactor = createDaemonRedactor({ env, keyring: key.encryptionKey, store: settings.store });
@@ -279,6 +286,18 @@ export async function runDaemon(
       logger,
       now: () => clock.nowMs(),
       ownership,
+      onLoaded: (schedule) => {
+        if (settings.historyMaxAgeMs !== undefined) return;
+        const wanted = effectiveHistoryMaxAge(undefined, schedule.historyMaxAgeMs);
+        if (wanted !== historyMaxAgeMs) {
+          safeLog(
+            logger,
+            "warn",
+            { historyMaxAgeMs: wanted, inForceMs: historyMaxAgeMs },
+            "historyMaxAge changed in the file: it applies when the daemon restarts",
+          );
+        }
+      },
     });
     if (stopping === undefined) await reloader.apply(initial, "applied");
     ownership.start();

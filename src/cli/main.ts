@@ -4,13 +4,14 @@ import { SystemClock, type Clock } from "../time/clock.js";
 import { runImportCrontabCommand, runValidateCommand } from "./commands/file-commands.js";
 import { EXIT, processIO, type CommandIO } from "./commands/io.js";
 import { runNextCommand } from "./commands/next-command.js";
+import { runRemoveCommand } from "./commands/remove-command.js";
+import type { StoreCommandContext } from "./commands/store-access.js";
 import {
   runHistoryCommand,
   runListCommand,
   runPauseResumeCommand,
   runRotateKeysCommand,
   runTriggerCommand,
-  type StoreCommandContext,
 } from "./commands/store-commands.js";
 import { runDaemon, type DaemonContext } from "./daemon.js";
 import { DEFAULT_GRACE_MS, type RunFlags } from "./run-options.js";
@@ -49,6 +50,10 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
       "--grace-ms <ms>",
       "on SIGINT/SIGTERM, wait this long for running runs before killing them",
       String(DEFAULT_GRACE_MS),
+    )
+    .option(
+      "--history-max-age <duration>",
+      'delete run history older than this: "30d", "12h", ms, or "off" (default: the file\'s historyMaxAge, else 30d)',
     )
     .addHelpText(
       "after",
@@ -189,6 +194,25 @@ Examples:
         exit(await runPauseResumeCommand(action, task, options, storeContext())),
       );
   }
+
+  program
+    .command("remove")
+    .description(
+      "Delete a task from the store (its history stays; a running daemon on the store drops it)",
+    )
+    .argument("<task>", "task name")
+    .addOption(storeOption())
+    .option(
+      "--force",
+      "also when a schedule file defines it (the daemon adds it back at its next reload)",
+    )
+    .addHelpText(
+      "after",
+      "\nA task the daemon added from a schedule file is refused without --force: remove it from the\nfile and reload instead. Exit code 0 when removed, 2 when refused or unknown.\n\nExample:\n  $ orchestrator remove old-report",
+    )
+    .action(async (task: string, options: { store: string; force?: boolean }) =>
+      exit(await runRemoveCommand(task, options, storeContext())),
+    );
 
   const keys = program.command("keys").description("Encryption keys for stored task records");
   keys

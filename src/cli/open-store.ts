@@ -95,14 +95,36 @@ async function refuseIfSealed(databasePath: string, keyFile: string): Promise<vo
 }
 
 /**
+ * The key the daemon would use for `location` ({@link resolveCliKey}, never
+ * creating a key file), or undefined when there is none at all: no
+ * `ORCHESTRATOR_ENCRYPTION_KEY(S)` and, for SQLite, no key file. A key that
+ * is there but malformed still throws.
+ */
+export async function findCliKey(
+  location: StoreLocation,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Keyring | undefined> {
+  const none =
+    keyringFromEnv(env) === undefined &&
+    (location.kind !== "sqlite" || !existsSync(keyFileFor(location.path)));
+  if (none) return undefined;
+  return (await resolveCliKey(location, env, false)).encryptionKey;
+}
+
+/**
  * Creates the store named by `--store` (not opened yet: the Scheduler opens
  * it). PostgreSQL's driver is loaded only when asked for, since `pg` is an
  * optional peer dependency.
+ *
+ * @param options.quickCheck - SQLite: refuse a damaged file when opening it (the daemon).
  */
-export async function createStore(location: StoreLocation): Promise<Store> {
+export async function createStore(
+  location: StoreLocation,
+  options: { readonly quickCheck?: boolean } = {},
+): Promise<Store> {
   if (location.kind === "sqlite") {
     const { SqliteStore } = await import("../store/sqlite/index.js");
-    return new SqliteStore({ path: location.path });
+    return new SqliteStore({ path: location.path, quickCheck: options.quickCheck === true });
   }
   const { PostgresStore } = await import("../store/postgres/index.js");
   return new PostgresStore({

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
 import { normalizeAllowedHost } from "../http/host-check.js";
+import { historyMaxAgeFlag } from "./history-retention.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "./store-url.js";
 
 /** The flags of `orchestrator run`, as commander gives them. */
@@ -12,6 +13,7 @@ export interface RunFlags {
   readonly logFormat?: string;
   readonly watch?: boolean;
   readonly graceMs?: string;
+  readonly historyMaxAge?: string;
 }
 
 /** `orchestrator run`'s flags, checked. */
@@ -30,6 +32,8 @@ export interface RunSettings {
   readonly watch: boolean;
   /** How long a stop waits for running runs before killing them. */
   readonly graceMs: number;
+  /** `--history-max-age` in ms (0: keep all history); undefined when not given. */
+  readonly historyMaxAgeMs: number | undefined;
 }
 
 /** The default of `--grace-ms`. */
@@ -92,5 +96,6 @@ export function parseRunFlags(flags: RunFlags, cwd: string): RunSettings {
     logFormat: format,
     watch: flags.watch === true,
     graceMs: grace,
+    historyMaxAgeMs: historyMaxAgeFlag(flags.historyMaxAge),
   };
 }

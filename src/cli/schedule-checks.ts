@@ -266,6 +266,7 @@ const PLAIN_OPTIONS = [
   "dst",
   "jitterMs",
   "maxRuns",
+  "keepLast",
   "timeoutMs",
 ] as const;
 

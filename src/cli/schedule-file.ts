@@ -7,6 +7,7 @@ import {
   crossFieldProblems,
   semanticProblems,
 } from "./schedule-checks.js";
+import { checkHistoryMaxAge, parseHistoryMaxAge } from "./history-retention.js";
 import { locateProblems, problemsFromIssues, type Problem } from "./schedule-issues.js";
 import { rawDocumentSchema, rawTaskSchema } from "./schedule-schema.js";
 import type { ScheduleFileError, ScheduleLoadResult, TaskSpec } from "./schedule-spec.js";
@@ -116,7 +117,7 @@ function findDuplicateNames(tasks: readonly unknown[]): Problem[] {
  * every error found, each with the file, a 1-based line and column, and a
  * message (unknown keys get a "did you mean"). Never throws for bad input.
  *
- * The document is `{ timezone?, tasks: [...] }`; see `examples/schedule.yaml`.
+ * The document is `{ timezone?, historyMaxAge?, tasks: [...] }`; see `examples/schedule.yaml`.
  */
 export function parseScheduleText(text: string, options: ParseScheduleOptions): ScheduleLoadResult {
   const { file, now } = options;
@@ -137,6 +138,7 @@ export function parseScheduleText(text: string, options: ParseScheduleOptions): 
   const problems: Problem[] = top.success ? [] : problemsFromIssues(top.error.issues, [], data);
   const record = (typeof data === "object" ? data : {}) as Record<string, unknown>;
   problems.push(...checkTimeZone(record.timezone, ["timezone"]));
+  problems.push(...checkHistoryMaxAge(record.historyMaxAge, ["historyMaxAge"]));
   const rawTasks = Array.isArray(record.tasks) ? (record.tasks as unknown[]) : [];
   problems.push(...findDuplicateNames(rawTasks));
 
@@ -171,7 +173,16 @@ export function parseScheduleText(text: string, options: ParseScheduleOptions): 
 
   if (problems.length > 0) return { ok: false, errors: locateProblems(file, locator, problems) };
   const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
-  return { ok: true, schedule: { file, tasks, sha256 } };
+  const historyMaxAgeMs = parseHistoryMaxAge(record.historyMaxAge);
+  return {
+    ok: true,
+    schedule: {
+      file,
+      tasks,
+      sha256,
+      ...(historyMaxAgeMs === undefined ? {} : { historyMaxAgeMs }),
+    },
+  };
 }
 
 /** Reads and validates a schedule file; see {@link parseScheduleText}. An unreadable file is an error at 1:1. */

@@ -34,6 +34,8 @@ export interface ScheduleReloaderOptions {
    * apply may remove (only those this daemon's file added).
    */
   readonly ownership: ScheduleOwnership;
+  /** Told of each valid file a reload read, before it is applied. */
+  readonly onLoaded?: (schedule: ScheduleSpec) => void;
   /**
    * Quiet time after the last change event before `--watch` reloads.
    * @defaultValue 200
@@ -112,6 +114,7 @@ export class ScheduleReloader {
         );
         return false;
       }
+      this.#options.onLoaded?.(schedule);
       await this.apply(schedule, "reloaded");
       return true;
     });

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { DEFAULT_MAX_REDIRECTS, MAX_REDIRECTS_LIMIT } from "./handlers/http-redirects.js";
+import { HISTORY_MAX_AGE_EXPECTED } from "./history-retention.js";
 
 const wholeMs = z.number().int().min(0);
 const positiveMs = z.number().int().positive();
@@ -70,6 +71,7 @@ export const rawTaskSchema = z.strictObject({
   startAt: isoInstant.optional(),
   endAt: isoInstant.optional(),
   maxRuns: z.number().int().positive().optional(),
+  keepLast: z.number().int().positive().optional(),
   timeoutMs: positiveMs.optional(),
   payload: z.json().optional(),
 });
@@ -80,6 +82,7 @@ export type RawTask = z.infer<typeof rawTaskSchema>;
 /** The document's top level; tasks are checked one by one with {@link rawTaskSchema}. */
 export const rawDocumentSchema = z.strictObject({
   timezone: z.string().min(1).optional(),
+  historyMaxAge: z.union([z.string(), z.number()]).optional(),
   tasks: z.array(z.unknown()),
 });
 
@@ -133,6 +136,8 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   maxBackoffMs: "a whole number of milliseconds ≥ 0",
   jitterMs: "a whole number of milliseconds ≥ 0",
   maxRuns: "a whole number ≥ 1",
+  keepLast: "a whole number ≥ 1 (the newest history rows of the task that are kept)",
+  historyMaxAge: HISTORY_MAX_AGE_EXPECTED,
   timeoutMs: "a whole number of milliseconds ≥ 1",
   payload: "any JSON value",
 };

@@ -102,6 +102,8 @@ export interface TaskOptionsSpec {
   readonly startAt?: Date;
   readonly endAt?: Date;
   readonly maxRuns?: number;
+  /** At most this many of the task's newest history rows are kept. */
+  readonly keepLast?: number;
   readonly timeoutMs?: number;
 }
 
@@ -131,6 +133,8 @@ export interface ScheduleSpec {
   readonly tasks: readonly TaskSpec[];
   /** Hex SHA-256 of the file's text: the file's identity in the store (which file added a task). */
   readonly sha256: string;
+  /** The file's `historyMaxAge` in ms (0: keep all history); absent when the file does not say. */
+  readonly historyMaxAgeMs?: number;
 }
 
 /** A problem found in a schedule file. */

@@ -10,8 +10,16 @@ export interface MaintenanceHost {
   readonly leaseMs: number;
   /** History retention, when configured. */
   readonly retention: HistoryRetention | undefined;
+  /** The `keepLast` of every task that has one, by task name (read at each prune). */
+  keepLast(): ReadonlyMap<string, number>;
   /** Reaps expired claims, records them interrupted and retries them. */
   reap(): Promise<unknown>;
+  /**
+   * False while claims or finishing writes fail: reaping then waits, since a
+   * claim reaped while its `interrupted` row cannot be written would leave
+   * its run without any row. Pruning goes on (on a full disk, it makes room).
+   */
+  storeUsable(): boolean;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
 }
 
@@ -22,7 +30,8 @@ export const PRUNE_INTERVAL_MS = 60_000;
  * The scheduler's housekeeping while it runs, on one unref'd timer: on a
  * shared store, every `leaseMs / 2`, claims whose holder died are reaped (and
  * their runs recorded `interrupted` and retried per policy); with
- * `historyRetention`, history is pruned at start and every minute.
+ * `historyRetention` or tasks with `keepLast`, history is pruned at start and
+ * every minute.
  */
 export class Maintenance {
   readonly #host: MaintenanceHost;
@@ -37,8 +46,8 @@ export class Maintenance {
   /** Starts the timer (idempotent) and prunes once. */
   start(): void {
     if (this.#timer !== undefined) return;
-    const { store, leaseMs, retention } = this.#host;
-    if (!store.shared && retention === undefined) return;
+    const { store, leaseMs } = this.#host;
+    // Started even without retention: a task registered later may have `keepLast`.
     const periodMs = Math.max(
       50,
       Math.min(store.shared ? leaseMs / 2 : PRUNE_INTERVAL_MS, PRUNE_INTERVAL_MS),
@@ -59,7 +68,7 @@ export class Maintenance {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      if (this.#host.store.shared) await this.#host.reap();
+      if (this.#host.store.shared && this.#host.storeUsable()) await this.#host.reap();
       await this.#prune(false);
     } finally {
       this.#busy = false;
@@ -68,12 +77,17 @@ export class Maintenance {
 
   async #prune(force: boolean): Promise<void> {
     const { retention, store } = this.#host;
-    if (retention === undefined) return;
     const now = this.#host.clock.monotonicMs();
     if (!force && now - this.#lastPruneMs < PRUNE_INTERVAL_MS) return;
     this.#lastPruneMs = now;
+    const keepLast = this.#host.keepLast();
+    if (retention === undefined && keepLast.size === 0) return;
     try {
-      await store.pruneHistory(retention);
+      await store.pruneHistory({
+        maxAgeMs: retention?.maxAgeMs ?? Number.MAX_SAFE_INTEGER,
+        maxRows: retention?.maxRows ?? Number.MAX_SAFE_INTEGER,
+        keepLast,
+      });
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "prune" });
     }

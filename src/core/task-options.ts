@@ -24,6 +24,7 @@ const KNOWN_OPTIONS = new Set<string>([
   "startAt",
   "endAt",
   "maxRuns",
+  "keepLast",
   "jitterMs",
   "payload",
   "replace",
@@ -204,6 +205,10 @@ export function resolveTaskOptions(options: unknown): ResolvedTaskOptions {
       o.maxRuns === undefined
         ? TASK_DEFAULTS.maxRuns
         : wholeNumber("options.maxRuns", o.maxRuns, 1),
+    keepLast:
+      o.keepLast === undefined
+        ? TASK_DEFAULTS.keepLast
+        : wholeNumber("options.keepLast", o.keepLast, 1),
     jitterMs:
       o.jitterMs === undefined
         ? TASK_DEFAULTS.jitterMs

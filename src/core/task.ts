@@ -87,6 +87,14 @@ export interface TaskOptions<Payload = unknown> {
   /** Complete the task after this many runs (retries not counted). */
   maxRuns?: number;
   /**
+   * Keep at most this task's newest N history rows (each attempt is a row):
+   * older ones are deleted when history is pruned (at start and every minute
+   * while started), whatever their age; `historyRetention.maxAgeMs` still
+   * applies to the N kept. For a task whose runs write large outputs.
+   * @defaultValue no limit of its own
+   */
+  keepLast?: number;
+  /**
    * Start each run up to this many ms late, at random (spreads load); `ctx.scheduledAt` is unchanged.
    * @defaultValue 0
    */
@@ -113,6 +121,7 @@ export const TASK_DEFAULTS = Object.freeze({
   timeoutMs: 0,
   jitterMs: 0,
   maxRuns: Number.POSITIVE_INFINITY,
+  keepLast: Number.POSITIVE_INFINITY,
   replace: false,
 } satisfies Required<
   Pick<
@@ -124,6 +133,7 @@ export const TASK_DEFAULTS = Object.freeze({
     | "timeoutMs"
     | "jitterMs"
     | "maxRuns"
+    | "keepLast"
     | "replace"
   >
 >);
@@ -142,6 +152,8 @@ export interface ResolvedTaskOptions {
   /** +Infinity when unset. */
   readonly endAtMs: number;
   readonly maxRuns: number;
+  /** +Infinity when unset. */
+  readonly keepLast: number;
   readonly jitterMs: number;
   readonly payload: unknown;
   readonly replace: boolean;
@@ -161,6 +173,7 @@ export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
   startAtMs: Number.NEGATIVE_INFINITY,
   endAtMs: Number.POSITIVE_INFINITY,
   maxRuns: TASK_DEFAULTS.maxRuns,
+  keepLast: TASK_DEFAULTS.keepLast,
   jitterMs: TASK_DEFAULTS.jitterMs,
   payload: undefined,
   replace: TASK_DEFAULTS.replace,

@@ -78,6 +78,7 @@ export function optionsFromStored(
     startAtMs: stored.startAtMs ?? Number.NEGATIVE_INFINITY,
     endAtMs: stored.endAtMs ?? Number.POSITIVE_INFINITY,
     maxRuns: stored.maxRuns ?? Number.POSITIVE_INFINITY,
+    keepLast: stored.keepLast ?? Number.POSITIVE_INFINITY,
     jitterMs: stored.jitterMs,
     payload,
     replace: false,

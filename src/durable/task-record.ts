@@ -56,6 +56,7 @@ function computeStoredOptions(options: ResolvedTaskOptions): StoredTaskOptions {
     startAtMs: Number.isFinite(options.startAtMs) ? options.startAtMs : null,
     endAtMs: Number.isFinite(options.endAtMs) ? options.endAtMs : null,
     maxRuns: Number.isFinite(options.maxRuns) ? options.maxRuns : null,
+    ...(Number.isFinite(options.keepLast) ? { keepLast: options.keepLast } : {}),
     jitterMs: options.jitterMs,
     dayMatch: options.dayMatch ?? null,
     dst: options.dst ?? null,

@@ -158,6 +158,19 @@ export class RunLifecycle {
     this.#hooks.afterRun(task);
   }
 
+  /**
+   * The claim could not be made (the store failed): not started, not
+   * counted, not recorded (no one else claimed it); the store's health
+   * reports how many due runs did not start.
+   */
+  claimFailed(run: Run): void {
+    const { task } = run;
+    run.state = "claim-failed";
+    task.running--;
+    task.started--;
+    this.#hooks.afterRun(task);
+  }
+
   /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */
   started(run: Run, startMono: number, wallOffset: number): void {
     run.state = "started";
@@ -305,6 +318,7 @@ export function isFinal(state: RunState): boolean {
     state === "retried" ||
     state === "lost" ||
     state === "refused" ||
+    state === "claim-failed" ||
     state === "given-back" ||
     state === "dropped"
   );

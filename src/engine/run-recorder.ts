@@ -14,8 +14,18 @@ export interface RunRecorderHost {
   hasListeners(event: keyof SchedulerEvents): boolean;
   /** True while `task` is the registered task of its name. */
   isCurrent(task: Task): boolean;
-  /** Shared stores: retries a finishing write while the store is unreachable (else it is tried once). */
-  readonly writeGate?: <T>(call: () => Promise<T>) => Promise<T>;
+  /**
+   * Shared stores: retries the finishing write of the run holding `claim`
+   * while the store is unusable and the claim is held (else it is tried once).
+   */
+  readonly writeGate?: <T>(call: () => Promise<T>, claim: Claim) => Promise<T>;
+  /**
+   * Shared stores: a run's end could not be written, even through the gate
+   * (its lease was lost meanwhile): stop renewing the claim, so that the run
+   * is reaped (recorded `interrupted`, retried per policy) once the store is
+   * usable, exactly as if this process had died then.
+   */
+  abandon?(claim: Claim): void;
 }
 
 /**
@@ -115,12 +125,13 @@ export class RunRecorder {
       if (gate !== undefined) {
         // Only a failed write goes through the gate: the common path costs nothing more.
         try {
-          await gate(() => store.finishRun?.(record, claim) ?? Promise.resolve());
+          await gate(() => store.finishRun?.(record, claim) ?? Promise.resolve(), claim);
           return;
         } catch (again) {
           failure = again;
         }
       }
+      this.#host.abandon?.(claim);
       this.#host.emit("scheduler:error", {
         error: failure,
         context: "history",

@@ -10,8 +10,11 @@ import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
 export interface RunStartHost extends RunLifecycleHost {
   readonly dispatcher: Dispatcher;
   readonly leaseMs: number;
-  /** Shared stores: sends claims, waiting while the store is unreachable. */
-  readonly claimGate?: <T>(call: () => Promise<T>) => Promise<T>;
+  /**
+   * Shared stores: sends the claims of `runs` due runs, waiting while the
+   * store is unusable (and reporting the outage itself, once).
+   */
+  readonly claimGate?: <T>(call: () => Promise<T>, runs: number) => Promise<T>;
   handler(name: string): TaskCallback | undefined;
 }
 
@@ -81,15 +84,35 @@ export class RunStarter {
             ? store.claimRuns(requests)
             : Promise.all(requests.map((request) => store.claimRun(request)));
         try {
-          claims = host.claimGate !== undefined ? await host.claimGate(send) : await send();
+          claims =
+            host.claimGate !== undefined
+              ? await host.claimGate(send, requests.length)
+              : await send();
         } catch (error) {
           host.emit("scheduler:error", { error, context: "claim" });
-          safeLog(host.logger, "error", { err: error }, "Could not claim due runs");
-          claims = [];
+          // The gate logs an outage once, with counts; a line per due instant would flood the log.
+          if (host.claimGate === undefined)
+            safeLog(host.logger, "error", { err: error }, "Could not claim due runs");
+          await Promise.all(this.#startClaimed(this.#dropUnclaimed(runs), useClaims, []));
+          return;
         }
       }
     }
     await Promise.all(this.#startClaimed(runs, useClaims, claims));
+  }
+
+  /**
+   * The claims could not be made (the store failed): the runs not claimed yet
+   * do not start, and are not reported as skipped (no one else claimed them).
+   * Returns the runs that hold a claim already (retries), which still start.
+   */
+  #dropUnclaimed(runs: readonly Run[]): Run[] {
+    const claimed: Run[] = [];
+    for (const run of runs) {
+      if (run.state === "due") this.#life.claimFailed(run);
+      else claimed.push(run);
+    }
+    return claimed;
   }
 
   /**

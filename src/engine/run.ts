@@ -30,6 +30,7 @@ export function emptyReport(): RunReport {
  * - `finished`: its last attempt's outcome is recorded;
  * - `lost`: its lease was lost while it ran; the node that reaps the claim records it;
  * - `refused`: the store gave the run to another node (recorded there);
+ * - `claim-failed`: the store could not be asked (it failed): not started;
  * - `given-back`: planned ahead with a claim taken ahead, then not started:
  *   the claim went back unspent;
  * - `dropped`: a retry whose task was removed meanwhile.
@@ -47,6 +48,7 @@ export type RunState =
   | "finished"
   | "lost"
   | "refused"
+  | "claim-failed"
   | "given-back"
   | "dropped";
 

@@ -27,6 +27,7 @@ import { resolveListenHost, type ListenAddress } from "./listen-address.js";
 import { formCsrfToken, postLogin, postLogout, showLogin, type RequestFacts } from "./login.js";
 import { createSchedulerMetrics, type SchedulerMetrics } from "./metrics.js";
 import { refuseReadOnly } from "./roles.js";
+import { readiness } from "./readiness.js";
 import {
   applySecurityHeaders,
   methodNotAllowed,
@@ -71,7 +72,7 @@ export interface HttpServerOptions {
    */
   readonly port?: number;
   /**
-   * The secret every request but `/healthz` must present (bearer header or
+   * The secret every request but `/healthz` and `/readyz` must present (bearer header or
    * login). Required on non-loopback hosts; on loopback a random one is
    * generated when it is missing (read it from the result's `token` / `loginUrl`).
    */
@@ -204,8 +205,8 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * Starts the dashboard, JSON API and Prometheus endpoint of a scheduler on
- * node:http (node:https with `tls`). Every route but `/healthz` and the
- * static `/assets/` needs the token, as `Authorization: Bearer <token>` or a
+ * node:http (node:https with `tls`). Every route but `/healthz`, `/readyz`
+ * (see {@link readiness}) and the static `/assets/` needs the token, as `Authorization: Bearer <token>` or a
  * session cookie from `POST /login`. Cookie-authenticated state changes need
  * the session's CSRF token and a same-origin `Origin`/`Sec-Fetch-Site`.
  * Requests whose `Host` names another host get 421 (DNS rebinding), open
@@ -267,9 +268,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const method = request.method ?? "GET";
     const url = new URL(request.url ?? "/", "http://localhost");
     const path = url.pathname;
-    if (path === "/healthz") {
-      if (method === "GET" || method === "HEAD") sendJson(response, 200, { status: "ok" });
-      else methodNotAllowed(response, "GET");
+    if (path === "/healthz" || path === "/readyz") {
+      const ready = path === "/readyz" ? readiness(scheduler) : undefined;
+      if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
+      else if (ready === undefined) sendJson(response, 200, { status: "ok" });
+      else sendJson(response, ready.status, ready.body);
       return;
     }
     if (!hostCheck.allows(request.headers.host)) {

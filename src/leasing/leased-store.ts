@@ -253,6 +253,20 @@ export class LeasedStore implements Store {
     return stale.length;
   }
 
+  /** True while the lease of `claim` is renewed (claimed here, not released, not lost). */
+  holds(claim: Claim): boolean {
+    return this.#keeper?.holds(claim) ?? false;
+  }
+
+  /**
+   * Stops renewing a claim without telling the store (its run's end could
+   * not be written): the lease expires and the run is reaped, as if this
+   * process had died.
+   */
+  abandon(claim: Claim): void {
+    this.#keeper?.release(claim);
+  }
+
   /** Gives a claim back without spending its key (see Store.unclaim). */
   async unclaim(claim: Claim): Promise<void> {
     this.#keeper?.release(claim);

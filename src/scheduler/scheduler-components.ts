@@ -118,8 +118,10 @@ export function createComponents(
           // lease is routinely lost to another machine (a store that reports other nodes'
           // changes, PostgreSQL), and where a claim's round trip dwarfs that cost.
           ...(store.watch !== undefined ? { leases } : {}),
-          claimGate: (call) => health.call(call),
-          writeGate: (call) => health.call(call),
+          claimGate: (call, runs) => health.call("claim", call, { runs }),
+          writeGate: (call, claim) =>
+            health.call("finish", call, { holds: () => leased.holds(claim) }),
+          abandon: (claim) => leased.abandon(claim),
         }
       : {}),
   });
@@ -190,7 +192,15 @@ export function createComponents(
     clock,
     leaseMs,
     retention: settings.retention,
+    keepLast: () => {
+      const limits = new Map<string, number>();
+      for (const [name, task] of tasks) {
+        if (Number.isFinite(task.options.keepLast)) limits.set(name, task.options.keepLast);
+      }
+      return limits;
+    },
     reap: () => engine.recoverInterrupted(false),
+    storeUsable: () => health.reachable,
     emit,
   });
   const health = new StoreHealth({ store, clock, logger, giveUpMs: leaseMs, emit });

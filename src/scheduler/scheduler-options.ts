@@ -65,7 +65,8 @@ export interface SchedulerOptions {
   migratePlaintext?: boolean;
   /**
    * Run history retention: rows older than `maxAgeMs` or beyond the newest
-   * `maxRows` are deleted at start and every minute.
+   * `maxRows` are deleted at start and every minute (as are rows beyond a
+   * task's `keepLast`, with or without this option).
    * @defaultValue none (history is kept; the memory store keeps its last 10,000 rows)
    */
   historyRetention?: Partial<HistoryRetention>;

@@ -20,6 +20,7 @@ import { createComponents } from "./scheduler-components.js";
 import type { SchedulerOptions } from "./scheduler-options.js";
 import { resolveSettings } from "./scheduler-settings.js";
 import { SchedulerLifecycle } from "./scheduler-lifecycle.js";
+import type { StoreHealth, StoreStatus } from "../cluster/store-health.js";
 import type { RegistrationValidator } from "./task-registration.js";
 import type { HistoryQuery, RunRecord, Store } from "../store/store.js";
 import { buildTaskRecord, progressOf } from "../durable/task-record.js";
@@ -46,6 +47,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #durable: DurableTasks;
   readonly #sync: ClusterSync;
   readonly #skew: ClockSkewMonitor;
+  readonly #health: StoreHealth;
   readonly #lifecycle: SchedulerLifecycle;
   readonly #pendingCalls = new Set<Promise<RunReport>>();
   #testMode: boolean;
@@ -76,6 +78,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#durable = components.durable;
     this.#sync = components.sync;
     this.#skew = components.skew;
+    this.#health = components.health;
     this.#lifecycle = new SchedulerLifecycle({
       ...components,
       clock: this.#clock,
@@ -138,6 +141,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** True between `start()` and `stop()`. */
   get running(): boolean {
     return this.#lifecycle.running;
+  }
+  /**
+   * Shared stores: whether claims and the writes that finish runs succeed
+   * (unusable from a failed one until one succeeds again); see `store:unreachable`.
+   */
+  get storeStatus(): StoreStatus {
+    return this.#health.status;
   }
   /** Number of registered tasks (completed ones included). */
   get size(): number {

@@ -15,6 +15,7 @@ import type {
   TaskProgress,
   TaskRecord,
 } from "./store.js";
+import { retentionBound } from "./store.js";
 
 /** A stored record the store may update in place. */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -246,12 +247,27 @@ export class MemoryStore implements Store {
     return Promise.resolve(rows);
   }
   pruneHistory(retention: HistoryRetention): Promise<number> {
-    const before = this.#history.length;
-    const oldest = this.#clock.nowMs() - retention.maxAgeMs;
-    const young = this.#history.filter((row) => (row.finishedAt ?? row.scheduledAt) >= oldest);
-    // slice(-0) would keep everything: maxRows 0 means none.
-    this.#history = retention.maxRows <= 0 ? [] : young.slice(-retention.maxRows);
-    return Promise.resolve(before - this.#history.length);
+    const history = this.#history;
+    const maxAgeMs = retentionBound(retention.maxAgeMs);
+    const oldest = maxAgeMs === null ? Number.NEGATIVE_INFINITY : this.#clock.nowMs() - maxAgeMs;
+    const maxRows = retentionBound(retention.maxRows) ?? Number.POSITIVE_INFINITY;
+    const keepLast = retention.keepLast;
+    // Newest first: a row stays when it is young, among the newest maxRows, and among its task's newest N.
+    const kept: RunRecord[] = [];
+    const perTask = new Map<string, number>();
+    for (let i = history.length - 1; i >= 0 && kept.length < maxRows; i--) {
+      const row = history[i] as RunRecord;
+      if ((row.finishedAt ?? row.scheduledAt) < oldest) continue;
+      const limit = keepLast?.get(row.taskName);
+      if (limit !== undefined) {
+        const seen = perTask.get(row.taskName) ?? 0;
+        perTask.set(row.taskName, seen + 1);
+        if (seen >= limit) continue;
+      }
+      kept.push(row);
+    }
+    this.#history = kept.reverse();
+    return Promise.resolve(history.length - kept.length);
   }
 
   #keyOf(claim: Claim): string {

@@ -48,6 +48,8 @@ export interface StoredTaskOptions {
   readonly startAtMs: number | null;
   readonly endAtMs: number | null;
   readonly maxRuns: number | null;
+  /** Absent when the task has no `keepLast` (records stored before it existed have none either). */
+  readonly keepLast?: number;
   readonly jitterMs: number;
   readonly dayMatch: string | null;
   readonly dst: { readonly gap?: string; readonly overlap?: string } | null;
@@ -149,10 +151,27 @@ export interface HistoryQuery {
   readonly limit?: number;
 }
 
-/** History retention: rows older than `maxAgeMs` or beyond the newest `maxRows` may be deleted. */
+/**
+ * History retention: a row is deleted when any bound says so. A bound of
+ * `Number.MAX_SAFE_INTEGER` or more (or Infinity) keeps everything.
+ */
 export interface HistoryRetention {
+  /** Rows whose finish time (scheduled time, when unfinished) is older than this, in ms. */
   readonly maxAgeMs: number;
+  /** Rows beyond the newest `maxRows` of the whole history. */
   readonly maxRows: number;
+  /**
+   * Per task name: rows beyond that task's newest N, whatever their age (the
+   * age bound still applies to the N kept). Tasks not in the map: no such bound.
+   */
+  readonly keepLast?: ReadonlyMap<string, number>;
+}
+
+/** A bound of {@link HistoryRetention} as a whole number from 0, or null when it keeps everything. */
+export function retentionBound(value: number): number | null {
+  return Number.isNaN(value) || value >= Number.MAX_SAFE_INTEGER
+    ? null
+    : Math.max(0, Math.floor(value));
 }
 
 /** A change a shared store reports (LISTEN/NOTIFY in PostgreSQL) so every node reloads that task. */
@@ -293,7 +312,10 @@ export interface Store {
   finishRun?(record: RunRecord, claim: Claim): Promise<void>;
   /** Run history, newest first. */
   history(query?: HistoryQuery): Promise<RunRecord[]>;
-  /** Applies retention; returns how many rows were deleted. */
+  /**
+   * Applies retention; returns how many rows were deleted. Stores delete in
+   * bounded batches where a long delete would hold others up (SQLite's one writer).
+   */
   pruneHistory(retention: HistoryRetention): Promise<number>;
 
   /**

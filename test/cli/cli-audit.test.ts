@@ -6,11 +6,11 @@ import { after, before, describe, it } from "node:test";
 import { toRegistration } from "../../src/cli/apply-schedule.js";
 import { cliActor } from "../../src/cli/commands/audit.js";
 import type { CommandIO } from "../../src/cli/commands/io.js";
+import type { StoreCommandContext } from "../../src/cli/commands/store-access.js";
 import {
   runPauseResumeCommand,
   runRotateKeysCommand,
   runTriggerCommand,
-  type StoreCommandContext,
 } from "../../src/cli/commands/store-commands.js";
 import { defineDaemonHandlers } from "../../src/cli/daemon-handlers.js";
 import { createCliDispatcher, resolveCliKey } from "../../src/cli/open-store.js";

@@ -23,6 +23,21 @@ describe("http auth", () => {
     assert.deepEqual(await response.json(), { status: "ok" });
   });
 
+  it("serves /readyz without a token: 503 until the scheduler runs, then 200", async () => {
+    const before = await fetch(h.at("/readyz"));
+    assert.equal(before.status, 503);
+    assert.deepEqual(await before.json(), { status: "not-ready", reason: "not-started" });
+    await h.scheduler.start();
+    try {
+      const ready = await fetch(h.at("/readyz"));
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { status: "ready" });
+    } finally {
+      await h.scheduler.stop();
+    }
+    assert.equal((await fetch(h.at("/readyz"), { method: "POST" })).status, 405);
+  });
+
   it("refuses everything else without a token: 401 JSON for the API and /metrics", async () => {
     for (const path of [
       "/api/tasks",

@@ -193,5 +193,56 @@ export function runHistoryContract(makeStore: MakeStore): void {
         assert.deepEqual(await store.history(), rows.slice(-2).reverse());
       });
     });
+
+    it("keeps at most a task's newest N rows with keepLast, whatever their age; other tasks keep theirs", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const now = await store.now();
+        const rows = Array.from({ length: 12 }, (_, i) =>
+          runRecord(["chatty", "rare", "other"][i % 3] as string, now - (12 - i) * MINUTE),
+        );
+        for (const row of rows) await store.recordRun(row);
+        const keepLast = new Map([
+          ["chatty", 2],
+          ["rare", 10],
+          ["gone", 1],
+        ]);
+        const unbounded = { maxAgeMs: Number.MAX_SAFE_INTEGER, maxRows: Number.MAX_SAFE_INTEGER };
+        assert.equal(await store.pruneHistory({ ...unbounded, keepLast }), 2);
+        const chatty = rows.filter((row) => row.taskName === "chatty");
+        assert.deepEqual(await store.history({ taskName: "chatty" }), chatty.slice(-2).reverse());
+        assert.equal((await store.history({ taskName: "rare" })).length, 4);
+        assert.equal((await store.history({ taskName: "other" })).length, 4);
+        assert.equal(await store.pruneHistory({ ...unbounded, keepLast }), 0);
+        // keepLast is a most, never a least: the age bound still applies to the rows it keeps.
+        assert.equal(
+          await store.pruneHistory({
+            maxAgeMs: 1.5 * MINUTE,
+            maxRows: Number.MAX_SAFE_INTEGER,
+            keepLast,
+          }),
+          9,
+        );
+        assert.deepEqual(await store.history(), [rows[11]]);
+      });
+    });
+
+    it("keeps everything for bounds of Number.MAX_SAFE_INTEGER or Infinity", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const now = await store.now();
+        for (let i = 0; i < 3; i++) await store.recordRun(runRecord("z", now - i * 400 * DAY));
+        for (const bound of [Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY]) {
+          assert.equal(await store.pruneHistory({ maxAgeMs: bound, maxRows: bound }), 0);
+          assert.equal(
+            await store.pruneHistory({
+              maxAgeMs: bound,
+              maxRows: bound,
+              keepLast: new Map([["z", bound]]),
+            }),
+            0,
+          );
+        }
+        assert.equal((await store.history()).length, 3);
+      });
+    });
   });
 }

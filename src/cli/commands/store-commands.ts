@@ -1,109 +1,56 @@
-import { existsSync } from "node:fs";
 import type { Keyring } from "../../crypto/keyring.js";
 import { silentLogger } from "../../logger.js";
 import { Scheduler, type SchedulerOptions } from "../../scheduler/index.js";
 import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
-import type { Clock } from "../../time/clock.js";
 import type { SignalSource } from "../daemon.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
 import { ProcessGroups } from "../handlers/process-groups.js";
 import { interruptRuns } from "../interrupt-runs.js";
-import { createCliDispatcher, createStore, resolveCliKey } from "../open-store.js";
+import { createCliDispatcher, createStore, findCliKey, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
-import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "../store-url.js";
 import { describeTriggerReport } from "../../http/audit-trail.js";
 import { recordAudit } from "./audit.js";
-import { EXIT, type CommandIO } from "./io.js";
-import { formatHistory, formatTaskTable, historyJson, taskJson } from "./store-format.js";
+import { EXIT } from "./io.js";
+import {
+  CLI_NODE_ID,
+  guarded,
+  locate,
+  requireTask,
+  UsageError,
+  withStore,
+  type StoreCommandContext,
+  type StoreFlags,
+} from "./store-access.js";
+import {
+  formatHistory,
+  formatTaskTable,
+  historyJson,
+  taskJson,
+  taskListNotes,
+} from "./store-format.js";
+import { inspectTasks } from "./task-inspection.js";
 
-/** What every store command needs. */
-export interface StoreCommandContext {
-  readonly io: CommandIO;
-  readonly clock: Clock;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-  /** Where `trigger` hears SIGINT, SIGTERM and SIGHUP (`process`); none: it does not listen. */
-  readonly signals?: SignalSource;
-}
-
-/** The `--store` flag every store command takes. */
-export interface StoreFlags {
-  readonly store?: string;
-}
-
-/** A usage error of a store command: printed as `error: …`, exit 2. */
-class UsageError extends Error {}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-const NODE_ID = "orchestrator-cli";
-
-/** The store location of a store command; a SQLite file must exist (a command never creates one). */
-function locate(flags: StoreFlags, context: StoreCommandContext): StoreLocation {
-  const location = parseStoreUrl(flags.store ?? DEFAULT_STORE, context.cwd);
-  if (location.kind === "sqlite" && !existsSync(location.path)) {
-    throw new UsageError(
-      `No database at ${location.path}: start \`orchestrator run\` there first, or pass --store`,
-    );
-  }
-  return location;
-}
-
-async function withStore<T>(
-  flags: StoreFlags,
-  context: StoreCommandContext,
-  use: (store: Store, location: StoreLocation) => Promise<T>,
-): Promise<T> {
-  const location = locate(flags, context);
-  const store = await createStore(location);
-  try {
-    await store.open({ nodeId: `${NODE_ID}:${process.pid}`, clock: context.clock });
-    return await use(store, location);
-  } finally {
-    await store.close().catch(() => {});
-  }
-}
-
-async function requireTask(store: Store, name: string): Promise<TaskRecord> {
-  const record = await store.getTask(name);
-  if (record === undefined) {
-    const names = (await store.listTasks()).map((task) => task.name);
-    throw new UsageError(
-      `No task named ${JSON.stringify(name)} in the store` +
-        (names.length > 0 ? ` (tasks: ${names.join(", ")})` : " (it has no tasks)"),
-    );
-  }
-  return record;
-}
-
-/** Runs a store command: prints `error: …` and returns 2 for a usage error, 1 for anything else. */
-async function guarded(io: CommandIO, body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (error) {
-    io.stderr(`error: ${message(error)}\n`);
-    return error instanceof UsageError ||
-      (error as { code?: unknown }).code === "ERR_INVALID_ARGUMENT"
-      ? EXIT.usage
-      : 1;
-  }
-}
-
-/** `orchestrator list`: the tasks in the store, as a table or JSON. Needs no key (reads no sealed data). */
+/**
+ * `orchestrator list`: the tasks in the store, as a table or JSON, each in
+ * its real state: a task whose record does not open with the key the daemon
+ * would use is shown quarantined (stores keep no such state). Without any
+ * key, the stored states are shown and a note says they are unchecked.
+ */
 export function runListCommand(
   flags: StoreFlags & { json?: boolean },
   context: StoreCommandContext,
 ): Promise<number> {
   return guarded(context.io, () =>
-    withStore(flags, context, async (store) => {
-      const tasks = await store.listTasks();
+    withStore(flags, context, async (store, location) => {
+      const key = await findCliKey(location, context.env);
+      const tasks = inspectTasks(await store.listTasks(), key);
       context.io.stdout(
         flags.json === true
           ? `${JSON.stringify(tasks.map(taskJson), null, 2)}\n`
           : formatTaskTable(tasks, context.clock.nowMs()),
       );
+      const notes = taskListNotes(tasks);
+      if (notes !== "") context.io.stderr(notes);
       return EXIT.ok;
     }),
   );
@@ -248,7 +195,7 @@ async function openScheduler(
     clock: context.clock,
     logger: silentLogger,
     encryptionKey,
-    nodeId: `${NODE_ID}:${process.pid}`,
+    nodeId: `${CLI_NODE_ID}:${process.pid}`,
   };
   const scheduler: CliScheduler = new Scheduler(dispatcher, options);
   defineDaemonHandlers(scheduler, {

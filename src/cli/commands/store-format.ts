@@ -1,5 +1,6 @@
 import type { ScheduleSpec } from "../../core/schedule.js";
-import type { RunRecord, TaskRecord } from "../../store/store.js";
+import type { RunRecord } from "../../store/store.js";
+import type { InspectedTask } from "./task-inspection.js";
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -54,36 +55,60 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
-/** The task list of `orchestrator list`. */
-export function formatTaskTable(tasks: readonly TaskRecord[], nowMs: number): string {
+/** The task list of `orchestrator list`: each task's real state (quarantined when its record does not open). */
+export function formatTaskTable(tasks: readonly InspectedTask[], nowMs: number): string {
   if (tasks.length === 0) return "No tasks in the store.\n";
   return table(
     ["NAME", "SCHEDULE", "NEXT RUN", "LAST STATUS", "STATE"],
-    tasks.map((task) => [
+    tasks.map(({ record: task, state, quarantineReason }) => [
       task.name,
       describeStoredSchedule(task.schedule),
-      task.nextRunAt === null
+      // A quarantined task does not run, whatever its record says.
+      task.nextRunAt === null || state === "quarantined"
         ? "-"
         : `${iso(task.nextRunAt) ?? ""} (${relative(task.nextRunAt, nowMs)})`,
       task.lastStatus ?? "-",
-      task.state,
+      quarantineReason === undefined ? state : `${state} (${quarantineReason})`,
     ]),
   );
 }
 
 /** One task of `orchestrator list --json`. */
-export function taskJson(task: TaskRecord): Record<string, unknown> {
+export function taskJson(inspected: InspectedTask): Record<string, unknown> {
+  const { record: task, state } = inspected;
   return {
     name: task.name,
     schedule: describeStoredSchedule(task.schedule),
     kind: task.schedule.kind,
     timezone: task.schedule.kind === "cron" ? task.schedule.timezone : null,
-    state: task.state,
-    nextRun: iso(task.nextRunAt),
+    state,
+    ...(inspected.quarantineReason === undefined
+      ? {}
+      : { quarantineReason: inspected.quarantineReason }),
+    checked: inspected.checked,
+    fromScheduleFile: inspected.fromScheduleFile ?? null,
+    nextRun: state === "quarantined" ? null : iso(task.nextRunAt),
     lastRun: iso(task.lastRunAt),
     lastStatus: task.lastStatus,
     runCount: task.runCount,
   };
+}
+
+/** What `orchestrator list` adds on standard error: why states are unchecked, what to do about quarantined tasks. */
+export function taskListNotes(tasks: readonly InspectedTask[]): string {
+  if (tasks.some((task) => !task.checked)) {
+    return (
+      "note: no encryption key found (ORCHESTRATOR_ENCRYPTION_KEY(S), or the key file beside the database): " +
+      "the states shown are the stored ones; a task whose record does not open is quarantined by the daemon\n"
+    );
+  }
+  const quarantined = tasks.filter((task) => task.state === "quarantined").length;
+  if (quarantined === 0) return "";
+  return (
+    `note: ${quarantined} task${quarantined === 1 ? " is" : "s are"} quarantined: the record does not open ` +
+    "with this encryption key, so the daemon does not run it. Start with the right key, " +
+    "or delete it with `orchestrator remove <task>`\n"
+  );
 }
 
 function outcome(run: RunRecord): string {

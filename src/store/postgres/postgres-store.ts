@@ -16,6 +16,7 @@ import type {
   TaskRecord,
   WatchOptions,
 } from "../store.js";
+import { retentionBound } from "../store.js";
 import { Batcher } from "./batcher.js";
 import {
   POSTGRES_STORE_DEFAULTS,
@@ -431,9 +432,15 @@ export class PostgresStore implements Store {
 
   /** Applies history retention (DB clock), and forgets claims released longer ago than `claimRetentionMs`. */
   async pruneHistory(retention: HistoryRetention): Promise<number> {
+    const keepLast = [...(retention.keepLast ?? [])].flatMap(([name, limit]) => {
+      const keep = retentionBound(limit);
+      return keep === null ? [] : [[name, keep] as const];
+    });
     const rows = await this.#run<{ n: number }>("pruneHistory", [
-      retention.maxAgeMs,
-      retention.maxRows,
+      retentionBound(retention.maxAgeMs),
+      retentionBound(retention.maxRows),
+      keepLast.map(([name]) => name),
+      keepLast.map(([, keep]) => keep),
     ]);
     await this.#run("pruneClaims", [this.#claimRetentionMs]);
     return rows[0]?.n ?? 0;

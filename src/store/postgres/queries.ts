@@ -240,16 +240,33 @@ export const history = (s: QuotedSchema) =>
 export const taskHistory = (s: QuotedSchema) =>
   `select ${RUN_COLUMNS} from ${s}.runs where task_name = $2 order by id desc limit $1`;
 
-/** Deletes history rows older than $1 ms (DB clock) or beyond the newest $2 rows. */
+/**
+ * Deletes history rows older than $1 ms (DB clock), beyond the newest $2 rows,
+ * or beyond the newest $4[i] rows of task $3[i]; a null bound keeps
+ * everything. Returns how many rows went (a row two bounds name counts once).
+ */
 export const pruneHistory = (s: QuotedSchema) => `with by_age as (
   delete from ${s}.runs
-  where coalesce(finished_at, scheduled_at) < clock_timestamp() - $1 * interval '1 millisecond'
+  where $1::bigint is not null
+    and coalesce(finished_at, scheduled_at) < clock_timestamp() - $1::bigint * interval '1 millisecond'
   returning id
 ), by_count as (
   delete from ${s}.runs
-  where id <= (select id from ${s}.runs order by id desc offset $2 limit 1)
+  where $2::bigint is not null
+    and id <= (select id from ${s}.runs order by id desc offset $2::bigint limit 1)
   returning id
-) select (select count(*) from by_age)::int + (select count(*) from by_count where id not in (select id from by_age))::int as n`;
+), by_task as (
+  delete from ${s}.runs r
+  using (
+    select l.task_name,
+      (select x.id from ${s}.runs x where x.task_name = l.task_name
+        order by x.id desc offset l.keep limit 1) as through
+    from unnest($3::text[], $4::int[]) as l(task_name, keep)
+  ) c
+  where r.task_name = c.task_name and r.id <= c.through
+  returning r.id
+) select count(distinct id)::int as n
+  from (select id from by_age union all select id from by_count union all select id from by_task) gone`;
 
 /**
  * Forgets released claims released more than $1 ms ago whose occurrence is

@@ -22,8 +22,11 @@ export interface Statements {
   insertRun: Database.Statement;
   selectHistory: Database.Statement;
   selectTaskHistory: Database.Statement;
-  pruneHistoryByAge: Database.Statement;
-  pruneHistoryByRows: Database.Statement;
+  pruneAgedBatch: Database.Statement;
+  selectRowsCutoff: Database.Statement;
+  pruneThroughBatch: Database.Statement;
+  selectTaskCutoff: Database.Statement;
+  pruneTaskThroughBatch: Database.Statement;
 }
 
 /** An open connection: the database, its statements, the multi-statement operations and the write queue. */
@@ -33,7 +36,6 @@ export interface Connection {
   queue: WriteQueue;
   release(claimId: string): void;
   reap(params: Record<string, unknown>): Claim[];
-  prune(oldest: number | null, maxRows: number | null): number;
   schemaVersion: number;
 }
 
@@ -56,8 +58,11 @@ export function connect(db: Database.Database, schemaVersion: number): Connectio
     insertRun: db.prepare(sql.INSERT_RUN),
     selectHistory: db.prepare(sql.SELECT_HISTORY),
     selectTaskHistory: db.prepare(sql.SELECT_TASK_HISTORY),
-    pruneHistoryByAge: db.prepare(sql.PRUNE_HISTORY_BY_AGE),
-    pruneHistoryByRows: db.prepare(sql.PRUNE_HISTORY_BY_ROWS),
+    pruneAgedBatch: db.prepare(sql.PRUNE_AGED_BATCH),
+    selectRowsCutoff: db.prepare(sql.SELECT_ROWS_CUTOFF),
+    pruneThroughBatch: db.prepare(sql.PRUNE_THROUGH_BATCH),
+    selectTaskCutoff: db.prepare(sql.SELECT_TASK_CUTOFF),
+    pruneTaskThroughBatch: db.prepare(sql.PRUNE_TASK_THROUGH_BATCH),
   };
   // Releasing a scheduled claim raises its task's mark: that key (and any
   // earlier one) can never be claimed again, although the row is gone.
@@ -82,12 +87,6 @@ export function connect(db: Database.Database, schemaVersion: number): Connectio
         forget(row);
       }
       return rows.map(claimOf);
-    },
-    prune: (oldest: number | null, maxRows: number | null) => {
-      let deleted = 0;
-      if (oldest !== null) deleted += statements.pruneHistoryByAge.run({ oldest }).changes;
-      if (maxRows !== null) deleted += statements.pruneHistoryByRows.run({ maxRows }).changes;
-      return deleted;
     },
   };
 }

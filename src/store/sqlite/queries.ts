@@ -8,6 +8,11 @@
 export const PRAGMA_WAL = "journal_mode = WAL";
 export const PRAGMA_SYNCHRONOUS_NORMAL = "synchronous = NORMAL";
 export const PRAGMA_FOREIGN_KEYS = "foreign_keys = ON";
+/** Reads every page once and reports damage ("ok" when there is none). */
+export const PRAGMA_QUICK_CHECK = "quick_check";
+export const PRAGMA_PAGE_SIZE = "page_size";
+/** The most pages this connection lets the file grow to (a whole number, checked by the caller). */
+export const pragmaMaxPageCount = (pages: number): string => `max_page_count = ${pages}`;
 
 export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
@@ -110,11 +115,28 @@ export const SELECT_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history ORDER BY s
 export const SELECT_TASK_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history
   WHERE task_name = ? ORDER BY seq DESC LIMIT ?`;
 
-/** Deletes rows whose finish (or, unfinished, scheduled) time is before `@oldest`. */
-export const PRUNE_HISTORY_BY_AGE = "DELETE FROM run_history WHERE aged_at < @oldest";
-/** Deletes all but the newest `@maxRows` rows. */
-export const PRUNE_HISTORY_BY_ROWS = `DELETE FROM run_history WHERE seq <= (
-  SELECT seq FROM run_history ORDER BY seq DESC LIMIT 1 OFFSET @maxRows)`;
+/*
+ * Retention deletes at most `@batch` rows per statement, each batch its own
+ * transaction: a prune of millions of rows never holds the file's one write
+ * lock for long (claims and run results go in between batches).
+ */
+
+/** Up to `@batch` rows whose finish (or, unfinished, scheduled) time is before `@oldest` (index on aged_at). */
+export const PRUNE_AGED_BATCH = `DELETE FROM run_history WHERE seq IN (
+  SELECT seq FROM run_history WHERE aged_at < @oldest LIMIT @batch)`;
+/** The newest row beyond the newest `@maxRows`: it and every older row go (primary key). */
+export const SELECT_ROWS_CUTOFF =
+  "SELECT seq FROM run_history ORDER BY seq DESC LIMIT 1 OFFSET @maxRows";
+/** Up to `@batch` of the rows at or before `@through`, oldest first. */
+export const PRUNE_THROUGH_BATCH = `DELETE FROM run_history WHERE seq IN (
+  SELECT seq FROM run_history WHERE seq <= @through ORDER BY seq LIMIT @batch)`;
+/** The newest row of `@taskName` beyond its newest `@keep` (index on task_name, seq). */
+export const SELECT_TASK_CUTOFF = `SELECT seq FROM run_history WHERE task_name = @taskName
+  ORDER BY seq DESC LIMIT 1 OFFSET @keep`;
+/** Up to `@batch` of the rows of `@taskName` at or before `@through`, oldest first. */
+export const PRUNE_TASK_THROUGH_BATCH = `DELETE FROM run_history WHERE seq IN (
+  SELECT seq FROM run_history WHERE task_name = @taskName AND seq <= @through
+  ORDER BY seq LIMIT @batch)`;
 
 /** Whether the tasks table exists (a database the daemon has not migrated yet has none). */
 export const TASKS_TABLE_EXISTS =

@@ -23,6 +23,8 @@ import type { DaemonRecords } from "../daemon-records.js";
 import { SqliteDaemonRecords } from "./daemon-records.js";
 import { migrate } from "./migrations.js";
 import { connect, type Connection } from "./connection.js";
+import { capSize, quickCheck } from "./file-checks.js";
+import { pruneInBatches } from "./prune.js";
 import * as sql from "./queries.js";
 import {
   callbackParams,
@@ -46,6 +48,21 @@ export interface SqliteStoreOptions {
    * @defaultValue 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Check the file with `PRAGMA quick_check` when opening it, and refuse a
+   * damaged one with a StoreError (before migrating or writing anything).
+   * Reads the whole file once: seconds for a file of gigabytes.
+   * @defaultValue false
+   */
+  quickCheck?: boolean;
+  /**
+   * The most the database file may grow to, in bytes: a write that needs more
+   * room fails with a StoreError (SQLITE_FULL), exactly as on a full disk, and
+   * the scheduler treats the store as unusable until a write succeeds again
+   * (after history pruning freed room). Rounded down to whole pages.
+   * @defaultValue no limit (the disk's)
+   */
+  maxSizeBytes?: number;
 }
 
 /** A claim request (`exclusive` is now part of {@link ClaimRequest}; kept as an alias). */
@@ -54,7 +71,8 @@ export type SqliteClaimRequest = ClaimRequest;
 /** The defaults of {@link SqliteStoreOptions}. */
 export const SQLITE_STORE_DEFAULTS = Object.freeze({
   busyTimeoutMs: 5000,
-} satisfies Required<Omit<SqliteStoreOptions, "path">>);
+  quickCheck: false,
+} satisfies Required<Omit<SqliteStoreOptions, "path" | "maxSizeBytes">>);
 
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL, `synchronous =
@@ -93,6 +111,8 @@ export class SqliteStore implements Store {
   /** The database file. */
   readonly path: string;
   readonly #busyTimeoutMs: number;
+  readonly #quickCheck: boolean;
+  readonly #maxSizeBytes: number | undefined;
   #connection: Connection | null = null;
   #clock: Clock = new SystemClock();
   /** The audit log, schedule files and task origins (tables of migration 3). */
@@ -111,20 +131,36 @@ export class SqliteStore implements Store {
     if (!Number.isSafeInteger(busy) || busy < 0) {
       throw new InvalidArgumentError("options.busyTimeoutMs", "a whole number from 0 up", busy);
     }
+    const maxSize = options.maxSizeBytes;
+    if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
+      throw new InvalidArgumentError(
+        "options.maxSizeBytes",
+        "a whole number of bytes from 1 up",
+        maxSize,
+      );
+    }
     this.path = path;
     this.#busyTimeoutMs = busy;
+    this.#quickCheck = options.quickCheck ?? SQLITE_STORE_DEFAULTS.quickCheck;
+    this.#maxSizeBytes = maxSize;
   }
 
-  /** Opens the file (creating it), sets WAL and the busy timeout, migrates. Idempotent. */
+  /**
+   * Opens the file (creating it), sets WAL and the busy timeout, checks it
+   * (`quickCheck`), migrates. Idempotent.
+   */
   open(context: StoreOpenContext): Promise<void> {
     this.#clock = context.clock;
     if (this.#connection !== null) return Promise.resolve();
     let db: Database.Database | undefined;
     try {
       db = new Database(this.path, { timeout: this.#busyTimeoutMs });
+      // Before anything writes to it (even the journal mode).
+      if (this.#quickCheck) quickCheck(db, this.path);
       db.pragma(sql.PRAGMA_WAL);
       db.pragma(sql.PRAGMA_SYNCHRONOUS_NORMAL);
       db.pragma(sql.PRAGMA_FOREIGN_KEYS);
+      if (this.#maxSizeBytes !== undefined) capSize(db, this.#maxSizeBytes);
       const schemaVersion = migrate(db, this.#clock.nowMs());
       this.#connection = connect(db, schemaVersion);
       return Promise.resolve();
@@ -289,16 +325,13 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Applies retention in batches of 500 rows, each a transaction of its own (see pruneInBatches). */
   pruneHistory(retention: HistoryRetention): Promise<number> {
-    return this.#write("prune the run history", (c) => {
-      const oldest = Number.isFinite(retention.maxAgeMs)
-        ? this.#clock.nowMs() - retention.maxAgeMs
-        : null;
-      const maxRows = Number.isFinite(retention.maxRows)
-        ? Math.max(0, Math.floor(retention.maxRows))
-        : null;
-      return c.prune(oldest, maxRows);
-    });
+    return pruneInBatches(
+      (fn) => this.#write("prune the run history", fn),
+      retention,
+      this.#clock.nowMs(),
+    );
   }
 
   #claim(c: Connection, request: SqliteClaimRequest): Claim | null {

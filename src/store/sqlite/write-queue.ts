@@ -19,7 +19,8 @@ type Outcome =
  * scheduler claims every due run at once) run in call order inside ONE
  * `BEGIN IMMEDIATE` transaction, each multi-statement one in its own
  * savepoint, so one failing operation rolls back alone (SQLite undoes a failed
- * statement by itself); every promise settles only after the commit.
+ * statement by itself); every promise settles only after the commit. An error
+ * that makes SQLite roll the whole transaction back (a full disk) fails them all.
  * A lone operation is a transaction of its own, as before. Semantics are those
  * of running the operations one by one; only the number of commits changes.
  */
@@ -40,6 +41,10 @@ export class WriteQueue {
             value: operation.singleStatement ? operation.run() : one(operation),
           };
         } catch (error) {
+          // SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY… may roll the whole transaction
+          // back: then nothing of the batch holds, and every operation fails with
+          // this error (not with the "no transaction is active" of the commit).
+          if (!db.inTransaction) throw error;
           return { ok: false, error };
         }
       }),
