@@ -12,6 +12,7 @@ import {
   PlannedRun,
   beforeEnd,
   emptyReport,
+  firstRunOf,
   graceMs,
   jitter,
   onTime,
@@ -103,11 +104,7 @@ export class RunEngine {
 
   /** The first run of a new task, honouring startAt/endAt; null when it never runs. */
   firstRun(schedule: Schedule, options: ResolvedTaskOptions, nowMs: number): number | null {
-    const from = Math.max(nowMs - 1, options.startAtMs - 1);
-    const first = schedule.next(
-      schedule.kind === "once" ? from : Math.max(nowMs, options.startAtMs - 1),
-    );
-    return beforeEnd(options, first);
+    return firstRunOf(schedule, options, nowMs);
   }
 
   /** Puts a new task in the queue. */

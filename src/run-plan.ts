@@ -1,6 +1,7 @@
 import type { BurstCall, DispatchOutcome } from "./core/dispatcher.js";
 import type { RunContext } from "./core/run-context.js";
 import type { DueBucket, QueueItem } from "./core/due-queue.js";
+import type { Schedule } from "./core/schedule.js";
 import type { CallbackInput, ResolvedTaskOptions, Task } from "./core/task.js";
 import type { RunTrigger } from "./events.js";
 import type { Claim, RunRecord } from "./store/store.js";
@@ -125,6 +126,19 @@ export function onTime(
 /** `ms` when the task may still run then (not past `endAt`), else null. */
 export function beforeEnd(options: ResolvedTaskOptions, ms: number | null): number | null {
   return ms !== null && ms <= options.endAtMs ? ms : null;
+}
+
+/** The first run of a new task at `nowMs`, null when none is left: after `startAt`, up to `endAt`. */
+export function firstRunOf(
+  schedule: Schedule,
+  options: ResolvedTaskOptions,
+  nowMs: number,
+): number | null {
+  const from = Math.max(nowMs - 1, options.startAtMs - 1);
+  const first = schedule.next(
+    schedule.kind === "once" ? from : Math.max(nowMs, options.startAtMs - 1),
+  );
+  return beforeEnd(options, first);
 }
 
 export function jitter(options: ResolvedTaskOptions): number {
