@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applySchedule, summarizeApply, toRegistration } from "../../src/cli/apply-schedule.js";
+import { applySchedule, summarizeApply } from "../../src/cli/apply-schedule.js";
 import {
   DAEMON_HANDLERS,
   defineDaemonHandlers,
   isDaemonPayload,
 } from "../../src/cli/daemon-handlers.js";
 import { parseListenAddress } from "../../src/cli/run-options.js";
+import { toRegistration } from "../../src/cli/to-registration.js";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler.js";
@@ -121,18 +122,16 @@ describe("applySchedule", () => {
     assert.deepEqual(owner.removed, ["library-task"]);
   });
 
-  it("reports a task that cannot be registered and applies the others", async () => {
+  it("keeps as completed a one-time task whose time passed between the check and the apply", async () => {
     // The file is checked at 2026-01-01; the scheduler's clock is a year later.
     const s = scheduler("2027-01-01T00:00:00Z");
     const text = `tasks:\n  - name: ok\n    every: 1m\n    command: ["true"]\n  - name: past\n    at: "2026-06-01T00:00:00Z"\n    command: ["true"]\n`;
     const result = await applySchedule(s, specOf(text).tasks, new Map(), {
       removeUnmarked: true,
     });
-    assert.deepEqual(result.added, ["ok"]);
-    assert.deepEqual(
-      result.failed.map((f) => f.name),
-      ["past"],
-    );
+    assert.deepEqual([result.added, result.failed], [["ok", "past"], []]);
+    assert.equal(s.getTask("past")?.state, "completed");
+    assert.equal(s.getTask("ok")?.state, "active");
   });
 });
 
