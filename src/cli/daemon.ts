@@ -94,7 +94,7 @@ export async function runDaemon(
   let reloader: ScheduleReloader | undefined;
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
-    initial = await readSchedule(schedulePath, logger, () => clock.nowMs());
+    initial = await readSchedule(schedulePath, logger, () => clock.nowMs(), env);
     if (initial === undefined) {
       io.stderr(`error: ${schedulePath} is invalid (see above); nothing was started\n`);
       return EXIT.usage;
@@ -213,14 +213,14 @@ export async function runDaemon(
     safeLog(logger, "info", {}, "stopped");
   };
 
-  const fail = async (error: unknown): Promise<number> => {
+  const fail = async (error: unknown, code: number = EXIT.invalid): Promise<number> => {
     safeLog(logger, "error", { err: error }, "cannot start the scheduler");
     io.stderr(`error: ${message(error)}\n`);
     context.signals.off("SIGINT", onInt);
     context.signals.off("SIGTERM", onTerm);
     context.signals.off("SIGHUP", onHup);
     await closeAll();
-    return EXIT.invalid;
+    return code;
   };
   try {
     // Opens the store, which loads the stored tasks, without starting the
@@ -236,9 +236,14 @@ export async function runDaemon(
       file: schedulePath,
       logger,
       now: () => clock.nowMs(),
+      env,
       removeUnmarked,
     });
-    if (stopping === undefined) await reloader.apply(initial, "applied");
+    if (stopping === undefined && (await reloader.apply(initial, "applied")) === "refused")
+      return fail(
+        `${schedulePath} could not be applied (see above); nothing was started`,
+        EXIT.usage,
+      );
   }
   try {
     if (stopping === undefined) await scheduler.start();
