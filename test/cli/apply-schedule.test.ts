@@ -6,7 +6,7 @@ import {
   defineDaemonHandlers,
   isDaemonPayload,
 } from "../../src/cli/daemon-handlers.js";
-import { parseListenAddress } from "../../src/cli/run-options.js";
+import { parseListenAddress, parseRunFlags } from "../../src/cli/run-options.js";
 import { toRegistration } from "../../src/cli/to-registration.js";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
@@ -201,5 +201,17 @@ describe("parseListenAddress", () => {
     assert.deepEqual(parseListenAddress("8080"), { host: "127.0.0.1", port: 8080 });
     assert.throws(() => parseListenAddress("localhost"), /--http/);
     assert.throws(() => parseListenAddress("127.0.0.1:99999"), /--http/);
+  });
+});
+
+describe("parseRunFlags", () => {
+  it("bounds --grace-ms by Node's timer limit (a longer grace period killed at once)", () => {
+    assert.equal(parseRunFlags({ graceMs: "2147483647" }, "/srv").graceMs, 2 ** 31 - 1);
+    assert.equal(parseRunFlags({ graceMs: "30s" }, "/srv").graceMs, 30_000);
+    assert.throws(
+      () => parseRunFlags({ graceMs: "2147483648" }, "/srv"),
+      /`--grace-ms` to be a whole number of milliseconds from 0 ms to 2147483647 ms/,
+    );
+    assert.throws(() => parseRunFlags({ graceMs: "-1" }, "/srv"), /`--grace-ms`/);
   });
 });
