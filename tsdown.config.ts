@@ -7,6 +7,8 @@ export default defineConfig({
     "core/dispatcher": "src/core/dispatcher.ts",
     // Loaded by URL in worker threads, so no import reaches it: list it.
     "core/worker-entry": "src/core/worker-entry.ts",
+    // The thread that checks a schedule file, also loaded by URL.
+    "cli/schedule-check-worker": "src/cli/schedule-check-worker.ts",
     "cron/index": "src/cron/index.ts",
     "cli/bin": "src/cli/bin.ts",
     "store/sqlite/index": "src/store/sqlite/index.ts",

@@ -1,95 +1,15 @@
-import { createHash } from "node:crypto";
-import type { ScheduleInput } from "../core/schedule.js";
-import type { CallbackInput, TaskOptions } from "../core/task.js";
-import { DuplicateTaskError } from "../errors.js";
+import { DuplicateTaskError, StoreError } from "../errors.js";
 import type { Scheduler } from "../scheduler/index.js";
-import {
-  DAEMON_HANDLERS,
-  DAEMON_MARK,
-  isDaemonPayload,
-  type DaemonPayload,
-} from "./daemon-handlers.js";
-import type { TaskSpec } from "./schedule-spec.js";
+import { isDaemonPayload } from "./daemon-handlers.js";
+import type { SourcePosition, TaskSpec } from "./schedule-spec.js";
+import { toRegistration, type Registration } from "./to-registration.js";
 
-/** The arguments of `registerTask` for one task of a schedule file. */
-export interface Registration {
+/** A task the apply did not change as the file says, and why. */
+export interface ApplyFailure {
   readonly name: string;
-  readonly schedule: ScheduleInput;
-  readonly callback: CallbackInput;
-  readonly options: TaskOptions;
-  /** SHA-256 of the task's definition; equal fingerprints mean nothing changed. */
-  readonly fingerprint: string;
-}
-
-/** A hash of everything in the file that defines the task (not its position in the file). */
-export function fingerprintOf(spec: TaskSpec): string {
-  const definition = {
-    trigger: spec.trigger,
-    timezone: spec.timezone ?? null,
-    action: spec.action,
-    options: spec.options,
-    payload: spec.payload ?? null,
-  };
-  return createHash("sha256").update(JSON.stringify(definition)).digest("hex");
-}
-
-function scheduleOf(spec: TaskSpec): ScheduleInput {
-  switch (spec.trigger.kind) {
-    case "cron":
-      return spec.trigger.expression;
-    case "every":
-      return { every: spec.trigger.intervalMs };
-    case "at":
-      return spec.trigger.at;
-  }
-}
-
-function optionsOf(spec: TaskSpec): TaskOptions {
-  const o = spec.options;
-  const options: TaskOptions = {};
-  if (spec.timezone !== undefined) options.timezone = spec.timezone;
-  if (o.overlap !== undefined) options.overlap = o.overlap;
-  if (o.misfire !== undefined) options.misfire = o.misfire;
-  if (o.misfireGraceMs !== undefined) options.misfireGraceMs = o.misfireGraceMs;
-  if (o.maxCatchUpRuns !== undefined) options.maxCatchUpRuns = o.maxCatchUpRuns;
-  if (o.retries !== undefined) options.retries = { ...o.retries };
-  if (o.dayMatch !== undefined) options.dayMatch = o.dayMatch;
-  if (o.dst !== undefined) options.dst = { ...o.dst };
-  if (o.jitterMs !== undefined) options.jitterMs = o.jitterMs;
-  if (o.startAt !== undefined) options.startAt = o.startAt;
-  if (o.endAt !== undefined) options.endAt = o.endAt;
-  if (o.maxRuns !== undefined) options.maxRuns = o.maxRuns;
-  if (o.keepLast !== undefined) options.keepLast = o.keepLast;
-  if (o.timeoutMs !== undefined) options.timeoutMs = o.timeoutMs;
-  return options;
-}
-
-/**
- * Maps a task of a schedule file to `registerTask` arguments: cron, `every`
- * and `at` to the schedule; the file's options to task options; a command or
- * HTTP action to the daemon's handler with the action in the (sealed)
- * payload; a module action to `{ module, export }`, run in a worker thread
- * with the file's payload as `ctx.payload`.
- */
-export function toRegistration(spec: TaskSpec): Registration {
-  const fingerprint = fingerprintOf(spec);
-  const options = optionsOf(spec);
-  const action = spec.action;
-  let callback: CallbackInput;
-  if (action.kind === "module") {
-    callback = { module: action.path, export: action.export };
-    if (spec.payload !== undefined) options.payload = spec.payload;
-  } else {
-    callback = DAEMON_HANDLERS[action.kind];
-    const payload: DaemonPayload = {
-      managedBy: DAEMON_MARK,
-      fingerprint,
-      action,
-      ...(spec.payload === undefined ? {} : { payload: spec.payload }),
-    };
-    options.payload = payload;
-  }
-  return { name: spec.name, schedule: scheduleOf(spec), callback, options, fingerprint };
+  readonly error: unknown;
+  /** Where the task starts in the file (absent for a task removed from it). */
+  readonly position?: SourcePosition;
 }
 
 /** What applying a schedule did, task names in file order. */
@@ -98,7 +18,12 @@ export interface ApplyResult {
   readonly changed: string[];
   readonly removed: string[];
   readonly unchanged: string[];
-  readonly failed: { readonly name: string; readonly error: unknown }[];
+  readonly failed: ApplyFailure[];
+  /**
+   * True when the checks made before changing anything refused a task: then
+   * nothing at all was changed, and `failed` says why.
+   */
+  readonly refused: boolean;
 }
 
 /**
@@ -117,15 +42,108 @@ export interface ApplyOptions {
   readonly mayRemove: (taskName: string) => boolean;
 }
 
-async function register(
+/** What to do with one task of the file. */
+interface Step {
+  readonly spec: TaskSpec;
+  readonly registration: Registration;
+  /**
+   * `unchanged`: nothing; `replace`: a changed task; `register`: a new task,
+   * or one not known to be different (an identical re-registration keeps it
+   * and its state; a different one is refused as a duplicate, then replaced).
+   */
+  readonly kind: "unchanged" | "replace" | "register";
+  readonly exists: boolean;
+}
+
+function registerWith(
   scheduler: Scheduler,
   registration: Registration,
   replace: boolean,
-): Promise<void> {
-  await scheduler.registerTask(registration.name, registration.schedule, registration.callback, {
+): Promise<unknown> {
+  return scheduler.registerTask(registration.name, registration.schedule, registration.callback, {
     ...registration.options,
     replace,
   });
+}
+
+function quarantined(spec: TaskSpec): ApplyFailure {
+  // Its record does not open with this key: replacing it would seal the
+  // file's version with this (perhaps wrong) key, and other nodes of a
+  // cluster could no longer open it.
+  return {
+    name: spec.name,
+    position: spec.position,
+    error: new StoreError(
+      `task ${JSON.stringify(spec.name)} is quarantined (its stored record cannot be opened with this encryption key); it is left as it is: start with the right key, or remove the task from the store`,
+    ),
+  };
+}
+
+/**
+ * Sorts the file's tasks into steps, and runs every check of `registerTask`
+ * on each task to register (`checkTask`), so that a schedule with any task
+ * the scheduler would refuse changes nothing: those are `refusals`.
+ */
+function plan(
+  scheduler: Scheduler,
+  tasks: readonly TaskSpec[],
+  state: AppliedState,
+): { steps: Step[]; skipped: ApplyFailure[]; refusals: ApplyFailure[] } {
+  const steps: Step[] = [];
+  const skipped: ApplyFailure[] = [];
+  const refusals: ApplyFailure[] = [];
+  for (const spec of tasks) {
+    const registration = toRegistration(spec);
+    const existing = scheduler.getTask(spec.name);
+    if (existing?.state === "quarantined") {
+      skipped.push(quarantined(spec));
+      continue;
+    }
+    const knownPrint =
+      state.get(spec.name) ??
+      (isDaemonPayload(existing?.payload) ? existing.payload.fingerprint : undefined);
+    const exists = existing !== undefined;
+    if (exists && knownPrint === registration.fingerprint) {
+      steps.push({ spec, registration, kind: "unchanged", exists });
+      continue;
+    }
+    try {
+      scheduler.checkTask(registration.name, registration.schedule, registration.callback, {
+        ...registration.options,
+        replace: exists,
+      });
+    } catch (error) {
+      refusals.push({ name: spec.name, position: spec.position, error });
+    }
+    steps.push({
+      spec,
+      registration,
+      kind: exists && knownPrint !== undefined ? "replace" : "register",
+      exists,
+    });
+  }
+  return { steps, skipped, refusals };
+}
+
+async function applyStep(scheduler: Scheduler, step: Step, result: ApplyResult): Promise<void> {
+  const { registration, spec } = step;
+  if (step.kind === "unchanged") {
+    result.unchanged.push(spec.name);
+    return;
+  }
+  if (step.kind === "replace") {
+    await registerWith(scheduler, registration, true);
+    result.changed.push(spec.name);
+    return;
+  }
+  try {
+    await registerWith(scheduler, registration, false);
+    (step.exists ? result.unchanged : result.added).push(spec.name);
+  } catch (error) {
+    if (!(error instanceof DuplicateTaskError)) throw error;
+    await registerWith(scheduler, registration, true);
+    result.changed.push(spec.name);
+  }
 }
 
 /**
@@ -133,8 +151,13 @@ async function register(
  * replaces changed ones (a run in flight finishes; the scheduler does not
  * start the old definition again), leaves identical ones and their state
  * alone, and removes tasks that are no longer in the file (see
- * {@link ApplyOptions.mayRemove}). A task that cannot be registered is
- * reported in `failed` and the others are applied.
+ * {@link ApplyOptions.mayRemove}).
+ *
+ * All or nothing as far as the scheduler allows: every task is checked
+ * first, and if the scheduler would refuse any, nothing changes
+ * (`refused`). A store that fails while the tasks are then registered fails
+ * that task alone (in `failed`) and the others are applied; the next apply
+ * tries it again. A quarantined task is left as it is (in `failed`).
  */
 export async function applySchedule(
   scheduler: Scheduler,
@@ -142,46 +165,25 @@ export async function applySchedule(
   state: AppliedState,
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  const result: ApplyResult = { added: [], changed: [], removed: [], unchanged: [], failed: [] };
-  const names = new Set(tasks.map((task) => task.name));
-  for (const spec of tasks) {
-    const registration = toRegistration(spec);
-    const existing = scheduler.getTask(spec.name);
-    const knownPrint =
-      state.get(spec.name) ??
-      (isDaemonPayload(existing?.payload) ? existing.payload.fingerprint : undefined);
+  const { steps, skipped, refusals } = plan(scheduler, tasks, state);
+  const result: ApplyResult = {
+    added: [],
+    changed: [],
+    removed: [],
+    unchanged: [],
+    failed: refusals.length > 0 ? refusals : skipped,
+    refused: refusals.length > 0,
+  };
+  if (result.refused) return result;
+  for (const step of steps) {
     try {
-      if (existing?.state === "quarantined") {
-        // Its record does not open with this key: replacing it would seal the
-        // file's version with this (perhaps wrong) key, and other nodes of a
-        // cluster could no longer open it.
-        throw new Error(
-          `task ${JSON.stringify(spec.name)} is quarantined (its stored record cannot be opened with this encryption key); it is left as it is: start with the right key, or remove the task from the store`,
-        );
-      }
-      if (existing !== undefined && knownPrint === registration.fingerprint) {
-        result.unchanged.push(spec.name);
-      } else if (existing !== undefined && knownPrint !== undefined) {
-        await register(scheduler, registration, true);
-        result.changed.push(spec.name);
-      } else {
-        // Not known to be different (a new task, or a module task loaded from
-        // the store): an identical re-registration keeps the stored task and
-        // its state; a different one is refused as a duplicate, then replaced.
-        try {
-          await register(scheduler, registration, false);
-          (existing === undefined ? result.added : result.unchanged).push(spec.name);
-        } catch (error) {
-          if (!(error instanceof DuplicateTaskError)) throw error;
-          await register(scheduler, registration, true);
-          result.changed.push(spec.name);
-        }
-      }
-      state.set(spec.name, registration.fingerprint);
+      await applyStep(scheduler, step, result);
+      state.set(step.spec.name, step.registration.fingerprint);
     } catch (error) {
-      result.failed.push({ name: spec.name, error });
+      result.failed.push({ name: step.spec.name, position: step.spec.position, error });
     }
   }
+  const names = new Set(tasks.map((task) => task.name));
   for (const info of scheduler.listTasks()) {
     if (names.has(info.name) || info.state === "quarantined") continue;
     if (!options.mayRemove(info.name)) continue;

@@ -106,7 +106,7 @@ export async function runDaemon(
   let stopAuditRetention = (): void => {};
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
-    initial = await readSchedule(schedulePath, logger, () => clock.nowMs());
+    initial = await readSchedule(schedulePath, logger, () => clock.nowMs(), env);
     if (initial === undefined) {
       io.stderr(`error: ${schedulePath} is invalid (see above); nothing was started\n`);
       return EXIT.usage;
@@ -254,14 +254,14 @@ export async function runDaemon(
     safeLog(logger, "info", {}, "stopped");
   };
 
-  const fail = async (error: unknown): Promise<number> => {
+  const fail = async (error: unknown, code: number = EXIT.invalid): Promise<number> => {
     safeLog(logger, "error", { err: error }, "cannot start the scheduler");
     io.stderr(`error: ${message(error)}\n`);
     context.signals.off("SIGINT", onInt);
     context.signals.off("SIGTERM", onTerm);
     context.signals.off("SIGHUP", onHup);
     await closeAll();
-    return EXIT.invalid;
+    return code;
   };
   try {
     // Opens the store, which loads the stored tasks, without starting the
@@ -285,6 +285,7 @@ export async function runDaemon(
       file: schedulePath,
       logger,
       now: () => clock.nowMs(),
+      env,
       ownership,
       onLoaded: (schedule) => {
         if (settings.historyMaxAgeMs !== undefined) return;
@@ -299,7 +300,11 @@ export async function runDaemon(
         }
       },
     });
-    if (stopping === undefined) await reloader.apply(initial, "applied");
+    if (stopping === undefined && (await reloader.apply(initial, "applied")) === "refused")
+      return fail(
+        `${schedulePath} could not be applied (see above); nothing was started`,
+        EXIT.usage,
+      );
     ownership.start();
   }
   try {

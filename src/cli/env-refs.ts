@@ -29,14 +29,19 @@ export function checkEnvRefs(value: string): { offset: number; message: string }
   return undefined;
 }
 
-/** The names of the variables a value refers to with `${NAME}`. */
-export function listEnvRefs(value: string): string[] {
-  const names: string[] = [];
+/** The well-formed `${NAME}` references of a value, with their 0-based offsets. */
+export function findEnvRefs(value: string): { name: string; offset: number }[] {
+  const refs: { name: string; offset: number }[] = [];
   for (const match of value.matchAll(REFERENCE)) {
     if (match[1] !== "$" && match[0].endsWith("}") && VARIABLE_NAME.test(match[2] ?? ""))
-      names.push(match[2] ?? "");
+      refs.push({ name: match[2] ?? "", offset: match.index });
   }
-  return names;
+  return refs;
+}
+
+/** The names of the variables a value refers to with `${NAME}`. */
+export function listEnvRefs(value: string): string[] {
+  return findEnvRefs(value).map((ref) => ref.name);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from "../errors.js";
 import { normalizeAllowedHost } from "../http/host-check.js";
 import { historyMaxAgeFlag } from "./history-retention.js";
+import { parseDuration } from "../time/duration.js";
+import { MAX_TIMEOUT_MS } from "../time/timer-loop.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "./store-url.js";
 
 /** The flags of `orchestrator run`, as commander gives them. */
@@ -67,14 +69,11 @@ export function parseRunFlags(flags: RunFlags, cwd: string): RunSettings {
   if (format !== "pretty" && format !== "json") {
     throw new InvalidArgumentError("--log-format", '"pretty" or "json"', format);
   }
-  const grace = flags.graceMs === undefined ? DEFAULT_GRACE_MS : Number(flags.graceMs);
-  if (!Number.isInteger(grace) || grace < 0) {
-    throw new InvalidArgumentError(
-      "--grace-ms",
-      "a whole number of milliseconds, 0 or more",
-      flags.graceMs,
-    );
-  }
+  // A timer longer than 2^31-1 ms fires at once: the grace period would kill at once.
+  const grace =
+    flags.graceMs === undefined
+      ? DEFAULT_GRACE_MS
+      : parseDuration("--grace-ms", flags.graceMs, { maxMs: MAX_TIMEOUT_MS });
   if (flags.nodeId !== undefined && flags.nodeId.trim() === "") {
     throw new InvalidArgumentError("--node-id", "a non-empty id", flags.nodeId);
   }

@@ -1,12 +1,13 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { CronSyntaxError, InvalidArgumentError } from "../errors.js";
 import { parseCron } from "../cron/index.js";
-import { toMs } from "../time/duration.js";
-import { checkEnvRefs } from "./env-refs.js";
+import { TASK_LIMITS } from "../core/task-limits.js";
+import { describeMs, toMs } from "../time/duration.js";
+import { checkEnvRefs, findEnvRefs } from "./env-refs.js";
 import { DEFAULT_MAX_REDIRECTS } from "./handlers/http-redirects.js";
-import type { RawTask } from "./schedule-schema.js";
-import type { Problem } from "./schedule-issues.js";
+import { moduleFileProblem } from "./module-checks.js";
+import { MIN_FILE_EVERY_MS, type RawTask } from "./schedule-schema.js";
+import { formatPath, type Problem } from "./schedule-issues.js";
 import type { ActionSpec, TaskOptionsSpec, TriggerSpec } from "./schedule-spec.js";
 import { suggest } from "./suggest.js";
 
@@ -73,6 +74,55 @@ function envRefProblems(map: unknown, path: Path): Problem[] {
   return problems;
 }
 
+function everyProblems(every: unknown, path: Path): Problem[] {
+  if (typeof every !== "string" && typeof every !== "number") return [];
+  const ms = toMs(every);
+  if (!ms) {
+    return [
+      {
+        path,
+        message: `\`every\` must be a positive interval such as "90s", "5m", "1h30m" or a number of milliseconds, got ${JSON.stringify(every)}`,
+      },
+    ];
+  }
+  if (ms >= MIN_FILE_EVERY_MS && ms <= TASK_LIMITS.maxEveryMs) return [];
+  return [
+    {
+      path,
+      message: `\`every\` must be from ${describeMs(MIN_FILE_EVERY_MS)} to ${describeMs(TASK_LIMITS.maxEveryMs)}, got ${JSON.stringify(every)} (${describeMs(ms)})`,
+    },
+  ];
+}
+
+/**
+ * Warnings for `${NAME}` references (in `env` and `http.headers`) to
+ * variables that `isSet` says are not set: each run would fail until they are.
+ */
+export function unsetEnvRefWarnings(
+  task: RawTask,
+  base: Path,
+  isSet: (name: string) => boolean,
+): Problem[] {
+  const maps: [Path, Readonly<Record<string, string>> | undefined][] = [
+    [[...base, "env"], task.env],
+    [[...base, "http", "headers"], task.http?.headers],
+  ];
+  const warnings: Problem[] = [];
+  for (const [path, map] of maps) {
+    for (const [key, value] of Object.entries(map ?? {})) {
+      for (const ref of findEnvRefs(value)) {
+        if (isSet(ref.name)) continue;
+        warnings.push({
+          path: [...path, key],
+          index: ref.offset,
+          message: `\`${formatPath([...path, key])}\` refers to \${${ref.name}}, which is not set: its runs will fail until it is`,
+        });
+      }
+    }
+  }
+  return warnings;
+}
+
 /**
  * Checks that span several keys of one task, on the raw object so that they
  * are reported together with zod's findings: one trigger, one action, the
@@ -106,13 +156,7 @@ export function crossFieldProblems(task: Record<string, unknown>, base: Path): P
         "`shell: true` needs the command written as one string (an argv list runs without a shell)",
     });
   }
-  const every = task.every;
-  if ((typeof every === "string" || typeof every === "number") && !toMs(every)) {
-    problems.push({
-      path: [...base, "every"],
-      message: `\`every\` must be a positive interval such as "90s", "5m", "1h30m" or a number of milliseconds, got ${JSON.stringify(every)}`,
-    });
-  }
+  problems.push(...everyProblems(task.every, [...base, "every"]));
   problems.push(...checkTimeZone(task.timezone, [...base, "timezone"]));
   if (
     typeof task.startAt === "string" &&
@@ -161,7 +205,7 @@ function zoneFor(
 /**
  * Checks what needs more than the schema, whenever the value has the right
  * type: the cron expression (syntax, with its column in the file, and that it
- * still fires after `now`) and that module files exist.
+ * still fires after `now`) and that module files exist and are JS/TS modules.
  */
 export function semanticProblems(task: Record<string, unknown>, context: BuildContext): Problem[] {
   const problems: Problem[] = [];
@@ -194,12 +238,9 @@ export function semanticProblems(task: Record<string, unknown>, context: BuildCo
     typeof module === "object" &&
     typeof module.path === "string"
   ) {
-    const path = resolve(context.baseDir, module.path);
-    if (!existsSync(path))
-      problems.push({
-        path: [...context.base, "module", "path"],
-        message: `module not found: ${path}`,
-      });
+    const problem = moduleFileProblem(resolve(context.baseDir, module.path));
+    if (problem !== undefined)
+      problems.push({ path: [...context.base, "module", "path"], message: problem });
   }
   return problems;
 }

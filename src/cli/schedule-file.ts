@@ -1,20 +1,26 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
+import { CronCache } from "../core/schedule.js";
+import { processTimeZone } from "../time/zone.js";
+import { moduleExportProblem } from "./module-checks.js";
+import { registrationProblems, type RegistrationCheckContext } from "./registration-checks.js";
 import {
   buildTask,
   checkTimeZone,
   crossFieldProblems,
   semanticProblems,
+  unsetEnvRefWarnings,
 } from "./schedule-checks.js";
-import { checkHistoryMaxAge, parseHistoryMaxAge } from "./history-retention.js";
 import { locateProblems, problemsFromIssues, type Problem } from "./schedule-issues.js";
+import { DEFAULT_MAX_SCHEDULE_BYTES, readScheduleText } from "./schedule-read.js";
 import { rawDocumentSchema, rawTaskSchema } from "./schedule-schema.js";
 import type { ScheduleFileError, ScheduleLoadResult, TaskSpec } from "./schedule-spec.js";
+import { parseScheduleSyntax, type SyntaxLimits } from "./schedule-syntax.js";
 import { SourceLocator } from "./source-locator.js";
+import { checkHistoryMaxAge, parseHistoryMaxAge } from "./history-retention.js";
 
 /** Options of {@link parseScheduleText}. */
-export interface ParseScheduleOptions {
+export interface ParseScheduleOptions extends SyntaxLimits {
   /** File name used in errors. */
   readonly file: string;
   /**
@@ -27,71 +33,47 @@ export interface ParseScheduleOptions {
    * @defaultValue the folder of `file`
    */
   readonly baseDir?: string;
-  /** Wall-clock time in ms since the epoch (a Clock's `now`), to check that cron schedules still fire. */
+  /** Wall-clock time in ms since the epoch (a Clock's `now`): what has passed, what still fires. */
   readonly now: () => number;
   /**
-   * Report `module.path` files that do not exist.
+   * Check that `module.path` files exist and are JS/TS modules.
    * @defaultValue true
    */
   readonly checkModules?: boolean;
+  /**
+   * The names of the environment variables that are set: a `${NAME}`
+   * reference to any other is warned about.
+   * @defaultValue undefined (references are not checked)
+   */
+  readonly envNames?: readonly string[];
+  /**
+   * The zone of tasks that set none, as the Scheduler has it.
+   * @defaultValue the process's zone
+   */
+  readonly defaultTimezone?: string;
 }
 
 /** Options of {@link loadScheduleFile}: those of {@link parseScheduleText} but `file`. */
-export type LoadScheduleOptions = Omit<ParseScheduleOptions, "file">;
-
-const JSON_POSITION = /at position (\d+)/;
-
-function jsonSyntaxProblem(text: string, error: unknown): { offset: number; message: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  const match = JSON_POSITION.exec(message);
-  const offset = match ? Number(match[1]) : text.length;
-  return {
-    offset,
-    message: `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/s, "")}`,
-  };
+export interface LoadScheduleOptions extends Omit<ParseScheduleOptions, "file"> {
+  /**
+   * The largest file read, in bytes.
+   * @defaultValue 10 MiB ({@link DEFAULT_MAX_SCHEDULE_BYTES})
+   */
+  readonly maxBytes?: number;
 }
 
-function syntaxErrors(
-  file: string,
-  locator: SourceLocator,
-  text: string,
-  format: "yaml" | "json",
-): { data: unknown; errors: ScheduleFileError[] } {
-  const errors: ScheduleFileError[] = [];
-  const document = locator.document;
-  // After the first syntax error the parser's further errors are mostly its
-  // consequences: report only the first (duplicate keys are all real).
-  const duplicates = document.errors.filter((error) => error.code === "DUPLICATE_KEY");
-  const firstOther = document.errors.find((error) => error.code !== "DUPLICATE_KEY");
-  const yamlErrors = format === "yaml" && firstOther ? [firstOther] : duplicates;
-  for (const error of yamlErrors) {
-    const position = locator.position(error.pos[0]);
-    const message =
-      error.code === "DUPLICATE_KEY"
-        ? "duplicate key: each key may appear once in a mapping"
-        : (error.message.split("\n")[0] ?? "");
-    errors.push({
-      file,
-      ...position,
-      message: `${format === "json" ? "invalid JSON" : "invalid YAML"}: ${message}`,
-      path: [],
-    });
-  }
-  let data: unknown = null;
-  if (format === "json") {
-    try {
-      data = JSON.parse(text) as unknown;
-    } catch (error) {
-      const problem = jsonSyntaxProblem(text, error);
-      return {
-        data,
-        errors: [{ file, ...locator.position(problem.offset), message: problem.message, path: [] }],
-      };
-    }
-  } else if (errors.length === 0) {
-    data = document.toJS({ maxAliasCount: 100 }) as unknown;
-  }
-  return { data, errors };
+/** A schedule text checked but not yet located: what {@link parseScheduleText} reports, before positions. */
+interface Analysis {
+  readonly file: string;
+  readonly locator: SourceLocator;
+  readonly errors: ScheduleFileError[];
+  readonly problems: Problem[];
+  readonly warnings: Problem[];
+  readonly tasks: { readonly spec: TaskSpec; readonly index: number }[];
+  /** Hex SHA-256 of the text: the file's identity in the store. */
+  readonly sha256: string;
+  /** The file's `historyMaxAge` in ms, when it says. */
+  historyMaxAgeMs?: number;
 }
 
 function findDuplicateNames(tasks: readonly unknown[]): Problem[] {
@@ -112,43 +94,56 @@ function findDuplicateNames(tasks: readonly unknown[]): Problem[] {
   return problems;
 }
 
-/**
- * Validates schedule text (YAML or JSON) and returns typed task specs, or
- * every error found, each with the file, a 1-based line and column, and a
- * message (unknown keys get a "did you mean"). Never throws for bad input.
- *
- * The document is `{ timezone?, historyMaxAge?, tasks: [...] }`; see `examples/schedule.yaml`.
- */
-export function parseScheduleText(text: string, options: ParseScheduleOptions): ScheduleLoadResult {
-  const { file, now } = options;
+function analyze(text: string, options: ParseScheduleOptions): Analysis {
+  const { file } = options;
   const format = options.format ?? (extname(file).toLowerCase() === ".json" ? "json" : "yaml");
-  const locator = new SourceLocator(text);
-  const { data, errors } = syntaxErrors(file, locator, text, format);
-  if (errors.length > 0) return { ok: false, errors };
+  const { locator, data, errors } = parseScheduleSyntax(file, text, format, options);
+  const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
+  const analysis: Analysis = {
+    file,
+    locator,
+    errors,
+    problems: [],
+    warnings: [],
+    tasks: [],
+    sha256,
+  };
+  if (errors.length > 0) return analysis;
+  const { problems, warnings } = analysis;
   if (data === null || data === undefined) {
-    return {
-      ok: false,
-      errors: locateProblems(file, locator, [
-        { path: [], message: "the file is empty: it needs a `tasks:` list" },
-      ]),
-    };
+    problems.push({ path: [], message: "the file is empty: it needs a `tasks:` list" });
+    return analysis;
   }
 
   const top = rawDocumentSchema.safeParse(data);
-  const problems: Problem[] = top.success ? [] : problemsFromIssues(top.error.issues, [], data);
+  if (!top.success) problems.push(...problemsFromIssues(top.error.issues, [], data));
   const record = (typeof data === "object" ? data : {}) as Record<string, unknown>;
-  problems.push(...checkTimeZone(record.timezone, ["timezone"]));
-  problems.push(...checkHistoryMaxAge(record.historyMaxAge, ["historyMaxAge"]));
+  const zoneProblems = checkTimeZone(record.timezone, ["timezone"]);
+  problems.push(...zoneProblems);
+  const ageProblems = checkHistoryMaxAge(record.historyMaxAge, ["historyMaxAge"]);
+  problems.push(...ageProblems);
+  if (ageProblems.length === 0) {
+    const historyMaxAgeMs = parseHistoryMaxAge(record.historyMaxAge);
+    if (historyMaxAgeMs !== undefined) analysis.historyMaxAgeMs = historyMaxAgeMs;
+  }
   const rawTasks = Array.isArray(record.tasks) ? (record.tasks as unknown[]) : [];
   problems.push(...findDuplicateNames(rawTasks));
 
-  const tasks: TaskSpec[] = [];
+  const nowMs = options.now();
   const context = {
     baseDir: options.baseDir ?? dirname(resolve(file)),
     timezone: typeof record.timezone === "string" ? record.timezone : undefined,
-    now,
+    now: () => nowMs,
     checkModules: options.checkModules ?? true,
   };
+  const defaultTimezone = options.defaultTimezone ?? processTimeZone();
+  const registrationContext: RegistrationCheckContext = {
+    nowMs,
+    timezone: defaultTimezone,
+    cronCache: new CronCache(),
+    validZones: new Set([defaultTimezone]),
+  };
+  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
   rawTasks.forEach((raw, index) => {
     const base = ["tasks", index] as const;
     const parsed = rawTaskSchema.safeParse(raw);
@@ -157,55 +152,116 @@ export function parseScheduleText(text: string, options: ParseScheduleOptions): 
       taskProblems.push(...crossFieldProblems(raw as Record<string, unknown>, base));
       taskProblems.push(...semanticProblems(raw as Record<string, unknown>, { ...context, base }));
     }
-    if (!parsed.success || taskProblems.length > 0 || problems.length > 0) {
-      problems.push(...taskProblems);
-      return;
-    }
-    const built = buildTask(parsed.data, { ...context, base });
-    tasks.push({
+    problems.push(...taskProblems);
+    // A task is built, and checked as registerTask would, once its own keys are valid.
+    if (!parsed.success || taskProblems.length > 0 || zoneProblems.length > 0) return;
+    if (envNames !== undefined)
+      warnings.push(...unsetEnvRefWarnings(parsed.data, base, (name) => envNames.has(name)));
+    const spec: TaskSpec = {
       name: parsed.data.name,
       ...(parsed.data.description === undefined ? {} : { description: parsed.data.description }),
-      ...built,
+      ...buildTask(parsed.data, { ...context, base }),
       ...(parsed.data.payload === undefined ? {} : { payload: parsed.data.payload }),
       position: locator.locate(base),
-    });
+    };
+    const checked = registrationProblems(spec, base, registrationContext);
+    problems.push(...checked.errors);
+    warnings.push(...checked.warnings);
+    if (checked.errors.length === 0) analysis.tasks.push({ spec, index });
   });
+  return analysis;
+}
 
-  if (problems.length > 0) return { ok: false, errors: locateProblems(file, locator, problems) };
-  const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
-  const historyMaxAgeMs = parseHistoryMaxAge(record.historyMaxAge);
+/** The errors and warnings of an analysis, located; the schedule when there is no error. */
+function finish(analysis: Analysis): ScheduleLoadResult {
+  const { file, locator } = analysis;
+  const warnings = locateProblems(file, locator, analysis.warnings);
+  const errors = [...analysis.errors, ...locateProblems(file, locator, analysis.problems)];
+  if (errors.length > 0) return { ok: false, errors, warnings };
+  const { sha256, historyMaxAgeMs } = analysis;
+  const tasks = analysis.tasks.map((t) => t.spec);
+  const schedule = {
+    file,
+    tasks,
+    sha256,
+    ...(historyMaxAgeMs === undefined ? {} : { historyMaxAgeMs }),
+  };
+  return { ok: true, schedule, warnings };
+}
+
+/**
+ * Validates schedule text (YAML or JSON) and returns typed task specs, or
+ * every error found, each with the file, a 1-based line and column, and a
+ * message (unknown keys get a "did you mean"); and warnings, for what will
+ * not work as it stands without making the file wrong (a `${NAME}` not set,
+ * a one-time `at` already past). Each task that is otherwise valid is also
+ * checked exactly as `registerTask` will check it. Never throws for bad
+ * input. Module exports are not checked here: see {@link checkScheduleFile}.
+ *
+ * The document is `{ timezone?, historyMaxAge?, tasks: [...] }`; see `examples/schedule.yaml`.
+ */
+export function parseScheduleText(text: string, options: ParseScheduleOptions): ScheduleLoadResult {
+  return finish(analyze(text, options));
+}
+
+/** Reads `file` (refusing one over `maxBytes`) and analyzes it. */
+async function analyzeFile(file: string, options: LoadScheduleOptions): Promise<Analysis> {
+  const read = await readScheduleText(file, options.maxBytes ?? DEFAULT_MAX_SCHEDULE_BYTES);
+  if (read.ok) return analyze(read.text, { ...options, file });
   return {
-    ok: true,
-    schedule: {
-      file,
-      tasks,
-      sha256,
-      ...(historyMaxAgeMs === undefined ? {} : { historyMaxAgeMs }),
-    },
+    file,
+    locator: new SourceLocator(""),
+    errors: [read.error],
+    problems: [],
+    warnings: [],
+    tasks: [],
+    sha256: "",
   };
 }
 
-/** Reads and validates a schedule file; see {@link parseScheduleText}. An unreadable file is an error at 1:1. */
+/**
+ * Reads and validates a schedule file; see {@link parseScheduleText}. An
+ * unreadable file, or one over `maxBytes`, is an error at 1:1.
+ */
 export async function loadScheduleFile(
   file: string,
   options: LoadScheduleOptions,
 ): Promise<ScheduleLoadResult> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    return {
-      ok: false,
-      errors: [
-        { file, line: 1, column: 1, message: `cannot read the schedule file: ${reason}`, path: [] },
-      ],
-    };
+  return finish(await analyzeFile(file, options));
+}
+
+/**
+ * Everything `validate` and `run` check: {@link loadScheduleFile}, then, when
+ * the file has no error, that each `module` task's module loads and exports
+ * the function named by `module.export`. This imports the modules, so that
+ * their top-level code runs: call it in a thread thrown away afterwards, as
+ * `loadScheduleOffThread` does.
+ */
+export async function checkScheduleFile(
+  file: string,
+  options: LoadScheduleOptions,
+): Promise<ScheduleLoadResult> {
+  const analysis = await analyzeFile(file, options);
+  if (analysis.errors.length > 0 || analysis.problems.length > 0) return finish(analysis);
+  for (const { spec, index } of analysis.tasks) {
+    if (spec.action.kind !== "module") continue;
+    const problem = await moduleExportProblem(spec.action.path, spec.action.export);
+    if (problem === undefined) continue;
+    const exportPath = ["tasks", index, "module", "export"];
+    analysis.problems.push({
+      path: analysis.locator.has(exportPath) ? exportPath : ["tasks", index, "module", "path"],
+      message: problem,
+    });
   }
-  return parseScheduleText(text, { ...options, file });
+  return finish(analysis);
 }
 
 /** `file:line:column: message`, the format compilers use (editors make it a link). */
 export function formatScheduleError(error: ScheduleFileError): string {
   return `${error.file}:${error.line}:${error.column}: ${error.message}`;
+}
+
+/** `file:line:column: warning: message`. */
+export function formatScheduleWarning(warning: ScheduleFileError): string {
+  return formatScheduleError({ ...warning, message: `warning: ${warning.message}` });
 }

@@ -2,33 +2,56 @@ import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { safeLog, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler/index.js";
-import { applySchedule, summarizeApply, type AppliedState } from "./apply-schedule.js";
-import { formatScheduleError, loadScheduleFile } from "./schedule-file.js";
 import type { ScheduleOwnership } from "./schedule-ownership.js";
+import { applySchedule, summarizeApply, type AppliedState } from "./apply-schedule.js";
+import { loadScheduleOffThread } from "./load-schedule-off-thread.js";
+import { formatScheduleError, formatScheduleWarning } from "./schedule-file.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 
+/** The names of the variables set in `env`, for the `${NAME}` warnings. */
+function namesSet(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.keys(env).filter((name) => env[name] !== undefined);
+}
+
 /**
- * Reads and validates a schedule file; logs each error as `file:line:column:
+ * Reads and validates a schedule file off the main thread (everything
+ * `validate` checks); logs each warning and error as `file:line:column:
  * message` and resolves undefined when it is invalid.
+ *
+ * @param env - the daemon's environment: `${NAME}` references to variables
+ *   not set in it are warned about.
  */
 export async function readSchedule(
   file: string,
   logger: Logger,
   now: () => number,
+  env?: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
 ): Promise<ScheduleSpec | undefined> {
-  const result = await loadScheduleFile(file, { now });
+  const result = await loadScheduleOffThread(file, {
+    nowMs: now(),
+    ...(env === undefined ? {} : { envNames: namesSet(env) }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  for (const warning of result.warnings)
+    safeLog(logger, "warn", {}, formatScheduleWarning(warning));
   if (result.ok) return result.schedule;
   for (const error of result.errors) safeLog(logger, "error", {}, formatScheduleError(error));
   return undefined;
 }
+
+/** What {@link ScheduleReloader.apply} did: all of it, all but some tasks, or nothing. */
+export type ApplyOutcome = "applied" | "partial" | "refused";
 
 /** Options of {@link ScheduleReloader}. */
 export interface ScheduleReloaderOptions {
   readonly scheduler: Scheduler;
   readonly file: string;
   readonly logger: Logger;
-  /** Epoch ms, for the file's checks that cron schedules still fire. */
+  /** Epoch ms, for the file's checks of what has passed and what still fires. */
   readonly now: () => number;
+  /** The daemon's environment, for the warnings about `${NAME}` references not set. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /**
    * Records the file in the store and decides which tasks missing from it an
    * apply may remove (only those this daemon's file added).
@@ -43,16 +66,22 @@ export interface ScheduleReloaderOptions {
   readonly debounceMs?: number;
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Reads the schedule file and applies it to the scheduler, on demand
  * (start, SIGHUP) or when the file changes (`watch()`). Reloads never
- * overlap: one asked for while another runs happens after it. An invalid
- * file is logged with `file:line:column` errors and the running schedule is
- * kept.
+ * overlap: one asked for while another runs happens after it. The file is
+ * read and checked in a worker thread, so the scheduler keeps running during
+ * a reload. A file with any error is not applied at all: its errors are
+ * logged as `file:line:column: message` and the running schedule is kept.
  */
 export class ScheduleReloader {
   readonly #options: ScheduleReloaderOptions;
   readonly #state: AppliedState = new Map();
+  readonly #closing = new AbortController();
   #chain: Promise<unknown> = Promise.resolve();
   #pending: Promise<boolean> | undefined;
   #watcher: FSWatcher | undefined;
@@ -63,40 +92,54 @@ export class ScheduleReloader {
     this.#options = options;
   }
 
-  /** Reads the file; see {@link readSchedule}. */
+  /** Reads the file; see {@link readSchedule}. Resolves undefined at once when closed. */
   load(): Promise<ScheduleSpec | undefined> {
-    return readSchedule(this.#options.file, this.#options.logger, this.#options.now);
+    const { file, logger, now, env } = this.#options;
+    return readSchedule(file, logger, now, env, this.#closing.signal);
   }
 
   /**
-   * Applies a loaded schedule and logs a one-line summary (plus one line per
-   * task that could not be registered). Resolves false when a task failed.
+   * Applies a loaded schedule (see `applySchedule`: all or nothing as far as
+   * the scheduler allows) and logs a one-line summary. Each task the
+   * scheduler refused, or could not store, is logged as an error with its
+   * `file:line:column`.
    */
-  async apply(schedule: ScheduleSpec, reason: string): Promise<boolean> {
+  async apply(schedule: ScheduleSpec, reason: string): Promise<ApplyOutcome> {
     const { scheduler, logger, ownership } = this.#options;
     const names = schedule.tasks.map((task) => task.name);
     const rule = await ownership.prepare(schedule.sha256, names);
     const result = await applySchedule(scheduler, schedule.tasks, this.#state, rule);
     await ownership.settle(schedule.sha256, result);
-    for (const { name, error } of result.failed) {
+    for (const { name, error, position } of result.failed) {
+      const where =
+        position === undefined ? "" : `${schedule.file}:${position.line}:${position.column}: `;
       safeLog(
         logger,
         "error",
-        { task: name, error: error instanceof Error ? error.message : String(error) },
-        "task not applied",
+        { task: name },
+        `${where}task ${JSON.stringify(name)} ${result.refused ? "refused" : "not applied"}: ${messageOf(error)}`,
       );
+    }
+    if (result.refused) {
+      safeLog(
+        logger,
+        "error",
+        { file: schedule.file },
+        `schedule not ${reason}: the scheduler refused ${result.failed.length} task${result.failed.length === 1 ? "" : "s"}, so nothing was changed`,
+      );
+      return "refused";
     }
     const fields: Record<string, unknown> = { file: schedule.file };
     for (const key of ["added", "changed", "removed"] as const) {
       if (result[key].length > 0) fields[key] = result[key].join(",");
     }
     safeLog(logger, "info", fields, `schedule ${reason}: ${summarizeApply(result)}`);
-    return result.failed.length === 0;
+    return result.failed.length === 0 ? "applied" : "partial";
   }
 
   /**
    * Reads and applies the file (SIGHUP, `--watch`). Resolves true when the
-   * file was valid and applied. Calls made while a reload waits to start
+   * file was valid and applied (perhaps but a task the store failed). Calls made while a reload waits to start
    * share it.
    */
   reload(): Promise<boolean> {
@@ -105,6 +148,7 @@ export class ScheduleReloader {
       this.#pending = undefined;
       if (this.#closed) return false;
       const schedule = await this.load();
+      if (this.#closed) return false;
       if (schedule === undefined) {
         safeLog(
           this.#options.logger,
@@ -115,8 +159,7 @@ export class ScheduleReloader {
         return false;
       }
       this.#options.onLoaded?.(schedule);
-      await this.apply(schedule, "reloaded");
-      return true;
+      return (await this.apply(schedule, "reloaded")) !== "refused";
     });
     this.#pending = run;
     this.#chain = run.catch((error: unknown) => {
@@ -146,9 +189,10 @@ export class ScheduleReloader {
     });
   }
 
-  /** Stops watching and waits for a reload in progress. */
+  /** Stops watching, cancels the check of a reload in progress and waits for it. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     clearTimeout(this.#timer);
     this.#watcher?.close();
     this.#watcher = undefined;

@@ -1,9 +1,15 @@
 import * as z from "zod";
 import { DEFAULT_MAX_REDIRECTS, MAX_REDIRECTS_LIMIT } from "./handlers/http-redirects.js";
 import { HISTORY_MAX_AGE_EXPECTED } from "./history-retention.js";
+import { TASK_LIMITS } from "../core/task-limits.js";
+import { describeMs } from "../time/duration.js";
 
-const wholeMs = z.number().int().min(0);
-const positiveMs = z.number().int().positive();
+/** The smallest `every` of a schedule file: 1 s (shorter floods the log with missed runs). */
+export const MIN_FILE_EVERY_MS = 1_000;
+
+const boundedMs = (minMs: number, maxMs: number) => z.number().int().min(minMs).max(maxMs);
+const timeoutMs = boundedMs(1, TASK_LIMITS.maxTimeoutMs);
+const backoffMs = boundedMs(0, TASK_LIMITS.maxBackoffMs);
 const stringMap = z.record(z.string(), z.string());
 const isoInstant = z.iso.datetime({ offset: true });
 
@@ -13,9 +19,9 @@ export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 /** The `retries` object. */
 export const retriesSchema = z.strictObject({
   attempts: z.number().int().min(0),
-  backoffMs: wholeMs.optional(),
+  backoffMs: backoffMs.optional(),
   factor: z.number().min(1).optional(),
-  maxBackoffMs: wholeMs.optional(),
+  maxBackoffMs: backoffMs.optional(),
 });
 
 /** The `http` object. */
@@ -27,7 +33,7 @@ export const httpSchema = z.strictObject({
   expectStatus: z
     .union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)])
     .optional(),
-  timeoutMs: positiveMs.optional(),
+  timeoutMs: timeoutMs.optional(),
   followRedirects: z
     .union([z.boolean(), z.number().int().min(0).max(MAX_REDIRECTS_LIMIT)])
     .optional(),
@@ -57,7 +63,7 @@ export const rawTaskSchema = z.strictObject({
   module: moduleSchema.optional(),
   overlap: z.enum(["skip", "queue", "allow"]).optional(),
   misfire: z.enum(["run-once", "skip", "run-all"]).optional(),
-  misfireGraceMs: wholeMs.optional(),
+  misfireGraceMs: boundedMs(0, TASK_LIMITS.maxMisfireGraceMs).optional(),
   maxCatchUpRuns: z.number().int().positive().optional(),
   retries: z.union([z.number().int().min(0), retriesSchema]).optional(),
   dayMatch: z.enum(["vixie", "or", "and"]).optional(),
@@ -67,12 +73,12 @@ export const rawTaskSchema = z.strictObject({
       overlap: z.enum(["first", "both"]).optional(),
     })
     .optional(),
-  jitterMs: wholeMs.optional(),
+  jitterMs: boundedMs(0, TASK_LIMITS.maxJitterMs).optional(),
   startAt: isoInstant.optional(),
   endAt: isoInstant.optional(),
   maxRuns: z.number().int().positive().optional(),
   keepLast: z.number().int().positive().optional(),
-  timeoutMs: positiveMs.optional(),
+  timeoutMs: timeoutMs.optional(),
   payload: z.json().optional(),
 });
 
@@ -96,7 +102,7 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   name: "a name of letters, digits and . _ : - (at most 100, starting with a letter or digit)",
   description: "a string",
   schedule: 'a cron expression in quotes, e.g. "*/5 * * * *"',
-  every: 'an interval such as "90s", "5m", "1h30m" or a number of milliseconds',
+  every: `an interval such as "90s", "5m", "1h30m" or a number of milliseconds, from ${describeMs(MIN_FILE_EVERY_MS)} to ${describeMs(TASK_LIMITS.maxEveryMs)}`,
   at: 'an ISO 8601 instant with a zone offset, e.g. "2030-01-01T09:00:00Z"',
   startAt: 'an ISO 8601 instant with a zone offset, e.g. "2030-01-01T09:00:00+01:00"',
   endAt: 'an ISO 8601 instant with a zone offset, e.g. "2030-01-01T09:00:00+01:00"',
@@ -123,7 +129,7 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   export: "an export name",
   overlap: "one of skip, queue, allow (in `dst`: one of first, both)",
   misfire: "one of run-once, skip, run-all",
-  misfireGraceMs: "a whole number of milliseconds ≥ 0",
+  misfireGraceMs: `a whole number of milliseconds from 0 to ${describeMs(TASK_LIMITS.maxMisfireGraceMs)}`,
   retries:
     "a number of retries, or an object with `attempts` and optionally backoffMs, factor, maxBackoffMs",
   maxCatchUpRuns: "a whole number ≥ 1",
@@ -131,14 +137,14 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   dst: "an object with `gap` (shift or skip) and/or `overlap` (first or both)",
   gap: "one of shift, skip",
   attempts: "a whole number ≥ 0",
-  backoffMs: "a whole number of milliseconds ≥ 0",
+  backoffMs: `a whole number of milliseconds from 0 to ${describeMs(TASK_LIMITS.maxBackoffMs)}`,
   factor: "a number ≥ 1",
-  maxBackoffMs: "a whole number of milliseconds ≥ 0",
-  jitterMs: "a whole number of milliseconds ≥ 0",
+  maxBackoffMs: `a whole number of milliseconds from 0 to ${describeMs(TASK_LIMITS.maxBackoffMs)}, not below backoffMs`,
+  jitterMs: `a whole number of milliseconds from 0 to ${describeMs(TASK_LIMITS.maxJitterMs)}`,
   maxRuns: "a whole number ≥ 1",
   keepLast: "a whole number ≥ 1 (the newest history rows of the task that are kept)",
   historyMaxAge: HISTORY_MAX_AGE_EXPECTED,
-  timeoutMs: "a whole number of milliseconds ≥ 1",
+  timeoutMs: `a whole number of milliseconds from 1 to ${describeMs(TASK_LIMITS.maxTimeoutMs)}`,
   payload: "any JSON value",
 };
 

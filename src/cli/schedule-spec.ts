@@ -137,7 +137,7 @@ export interface ScheduleSpec {
   readonly historyMaxAgeMs?: number;
 }
 
-/** A problem found in a schedule file. */
+/** A problem found in a schedule file (an error, or a warning). */
 export interface ScheduleFileError {
   readonly file: string;
   /** 1-based. */
@@ -149,7 +149,19 @@ export interface ScheduleFileError {
   readonly path: readonly (string | number)[];
 }
 
-/** What loading a schedule file gives: the tasks, or every error found. */
+/**
+ * What loading a schedule file gives: the tasks, or every error found; and in
+ * both cases the warnings (what will not work as it stands, such as a
+ * `${NAME}` that is not set, without making the file wrong).
+ */
 export type ScheduleLoadResult =
-  | { readonly ok: true; readonly schedule: ScheduleSpec }
-  | { readonly ok: false; readonly errors: readonly ScheduleFileError[] };
+  | {
+      readonly ok: true;
+      readonly schedule: ScheduleSpec;
+      readonly warnings: readonly ScheduleFileError[];
+    }
+  | {
+      readonly ok: false;
+      readonly errors: readonly ScheduleFileError[];
+      readonly warnings: readonly ScheduleFileError[];
+    };

@@ -39,6 +39,11 @@ export class SourceLocator {
     return this.position(this.#offset(path, target));
   }
 
+  /** Whether the document has a node at `path`. */
+  has(path: readonly PropertyKey[]): boolean {
+    return this.#walk(path).complete;
+  }
+
   /**
    * The position of character `index` of the string scalar at `path`, for
    * errors inside a value (a cron expression's column). Quotes are skipped;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, OrchestratorError, TimeoutError } from "../errors.js";
+import { MAX_TIMEOUT_MS } from "../time/timer-loop.js";
 import { RunContext } from "./run-context.js";
 import type { TaskCallback } from "./task.js";
 import { WorkerPool, toModuleUrl, type WorkerPoolOptions } from "./worker-pool.js";
@@ -393,16 +394,21 @@ export class Dispatcher {
       }
       let timeout: TimeoutError | undefined;
       if (request.timeoutMs > 0) {
-        timer = setTimeout(() => {
-          const error = new TimeoutError(request.timeoutMs);
-          context.abort(error);
-          if (target.kind === "inline" && this.#timeoutGraceMs > 0) {
-            timeout = error;
-            timer = setTimeout(() => finish(afterTimeout(error, error)), this.#timeoutGraceMs);
-            return;
-          }
-          finish({ ok: false, error, timedOut: true });
-        }, request.timeoutMs);
+        // registerTask refuses more, but a task stored before that limit may
+        // hold more: setTimeout would fire at once.
+        timer = setTimeout(
+          () => {
+            const error = new TimeoutError(request.timeoutMs);
+            context.abort(error);
+            if (target.kind === "inline" && this.#timeoutGraceMs > 0) {
+              timeout = error;
+              timer = setTimeout(() => finish(afterTimeout(error, error)), this.#timeoutGraceMs);
+              return;
+            }
+            finish({ ok: false, error, timedOut: true });
+          },
+          Math.min(request.timeoutMs, MAX_TIMEOUT_MS),
+        );
       }
       let running: unknown;
       try {

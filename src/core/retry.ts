@@ -1,4 +1,5 @@
 import { NonRetryableError } from "../errors.js";
+import { TASK_LIMITS } from "./task-limits.js";
 
 /** How a failed run is retried: `attempts` retries after the first failure, with exponential backoff. */
 export interface RetryPolicy {
@@ -34,11 +35,14 @@ export const RETRY_DEFAULTS = Object.freeze({
 
 /**
  * The delay before retry number `retry` (1 for the first retry), in ms:
- * `backoffMs * factor^(retry-1)`, capped at `maxBackoffMs`. Pure.
+ * `backoffMs * factor^(retry-1)`, capped at `maxBackoffMs` and at
+ * {@link TASK_LIMITS}' `maxBackoffMs` (a record stored before that limit
+ * existed could hold more: a retry due past `Date`'s range never came). Pure.
  */
 export function retryDelayMs(policy: RetryPolicy, retry: number): number {
   const raw = policy.backoffMs * Math.pow(policy.factor, Math.max(0, retry - 1));
-  return Math.min(Number.isFinite(raw) ? raw : policy.maxBackoffMs, policy.maxBackoffMs);
+  const cap = Math.min(policy.maxBackoffMs, TASK_LIMITS.maxBackoffMs);
+  return Math.min(Number.isFinite(raw) ? raw : cap, cap);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { parseCron, type CronExpression, type CronOptions } from "../cron/index.js";
 import { InvalidArgumentError, describeValue } from "../errors.js";
 import { parseDuration, type Duration } from "../time/duration.js";
+import { TASK_LIMITS } from "./task-limits.js";
 
 /** When a task runs: a cron expression, a `Date` (once), or a fixed interval. */
 export type ScheduleInput = string | Date | { every: Duration };
@@ -220,7 +221,10 @@ export function compileSchedule(input: unknown, context: CompileContext): Schedu
     return new OnceSchedule(atMs);
   }
   if (input !== null && typeof input === "object" && "every" in input) {
-    const everyMs = parseDuration("schedule.every", input.every, { positive: true });
+    const everyMs = parseDuration("schedule.every", input.every, {
+      minMs: TASK_LIMITS.minEveryMs,
+      maxMs: TASK_LIMITS.maxEveryMs,
+    });
     return new IntervalSchedule(everyMs, context.startAtMs ?? context.nowMs);
   }
   throw new InvalidArgumentError("schedule", EXPECTED, input);

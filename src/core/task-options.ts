@@ -4,6 +4,7 @@ import { parseDuration } from "../time/duration.js";
 import { MISFIRE_POLICIES } from "./misfire.js";
 import { OVERLAP_POLICIES } from "./overlap.js";
 import { RETRY_DEFAULTS, type RetryPolicy } from "./retry.js";
+import { TASK_LIMITS } from "./task-limits.js";
 import {
   DEFAULT_TASK_OPTIONS,
   TASK_DEFAULTS,
@@ -28,6 +29,7 @@ const KNOWN_OPTIONS = new Set<string>([
   "jitterMs",
   "payload",
   "replace",
+  "noRunsLeft",
   "dayMatch",
   "dst",
 ]);
@@ -67,6 +69,8 @@ function instant(argument: string, value: unknown): number {
   );
 }
 
+const BACKOFF_RANGE = { maxMs: TASK_LIMITS.maxBackoffMs } as const;
+
 function resolveRetries(value: unknown): Readonly<RetryPolicy> {
   if (typeof value === "number")
     return Object.freeze({ ...RETRY_DEFAULTS, attempts: wholeNumber("options.retries", value, 0) });
@@ -94,11 +98,11 @@ function resolveRetries(value: unknown): Readonly<RetryPolicy> {
   const backoffMs =
     input.backoffMs === undefined
       ? RETRY_DEFAULTS.backoffMs
-      : parseDuration("options.retries.backoffMs", input.backoffMs);
+      : parseDuration("options.retries.backoffMs", input.backoffMs, BACKOFF_RANGE);
   const maxBackoffMs =
     input.maxBackoffMs === undefined
       ? Math.max(RETRY_DEFAULTS.maxBackoffMs, backoffMs)
-      : parseDuration("options.retries.maxBackoffMs", input.maxBackoffMs);
+      : parseDuration("options.retries.maxBackoffMs", input.maxBackoffMs, BACKOFF_RANGE);
   const factor = input.factor ?? RETRY_DEFAULTS.factor;
   if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
     throw new InvalidArgumentError("options.retries.factor", "a finite number from 1 up", factor);
@@ -189,7 +193,9 @@ export function resolveTaskOptions(options: unknown): ResolvedTaskOptions {
     misfireGraceMs:
       o.misfireGraceMs === undefined
         ? TASK_DEFAULTS.misfireGraceMs
-        : parseDuration("options.misfireGraceMs", o.misfireGraceMs),
+        : parseDuration("options.misfireGraceMs", o.misfireGraceMs, {
+            maxMs: TASK_LIMITS.maxMisfireGraceMs,
+          }),
     maxCatchUpRuns:
       o.maxCatchUpRuns === undefined
         ? TASK_DEFAULTS.maxCatchUpRuns
@@ -197,7 +203,7 @@ export function resolveTaskOptions(options: unknown): ResolvedTaskOptions {
     timeoutMs:
       o.timeoutMs === undefined
         ? TASK_DEFAULTS.timeoutMs
-        : parseDuration("options.timeoutMs", o.timeoutMs),
+        : parseDuration("options.timeoutMs", o.timeoutMs, { maxMs: TASK_LIMITS.maxTimeoutMs }),
     retries: o.retries === undefined ? RETRY_DEFAULTS : resolveRetries(o.retries),
     startAtMs,
     endAtMs,
@@ -212,9 +218,13 @@ export function resolveTaskOptions(options: unknown): ResolvedTaskOptions {
     jitterMs:
       o.jitterMs === undefined
         ? TASK_DEFAULTS.jitterMs
-        : parseDuration("options.jitterMs", o.jitterMs),
+        : parseDuration("options.jitterMs", o.jitterMs, { maxMs: TASK_LIMITS.maxJitterMs }),
     payload: o.payload,
     replace: o.replace === true,
+    noRunsLeft:
+      o.noRunsLeft === undefined
+        ? TASK_DEFAULTS.noRunsLeft
+        : oneOf("options.noRunsLeft", ["throw", "complete"], o.noRunsLeft),
     dayMatch:
       o.dayMatch === undefined
         ? undefined

@@ -10,6 +10,9 @@ import type { Schedule, ScheduleKind } from "./schedule.js";
 /** A task's lifecycle state. `completed`: it will never run again (one-time done, `maxRuns` or `endAt` reached). */
 export type TaskState = "active" | "paused" | "quarantined" | "completed";
 
+/** {@link TaskOptions.noRunsLeft}. */
+export type NoRunsLeftPolicy = "throw" | "complete";
+
 /** The recorded outcome of one run. */
 export type RunStatus = "succeeded" | "failed" | "timed-out" | "skipped" | "missed" | "interrupted";
 
@@ -106,6 +109,14 @@ export interface TaskOptions<Payload = unknown> {
    * @defaultValue false
    */
   replace?: boolean;
+  /**
+   * What registering a task with no run left does (a one-time `Date` already
+   * past, an `endAt` already past): `"throw"` throws InvalidArgumentError;
+   * `"complete"` registers it in the `completed` state, never to run (a
+   * schedule file does so, so that waiting never makes a file unstartable).
+   * @defaultValue "throw"
+   */
+  noRunsLeft?: NoRunsLeftPolicy;
   /** How day-of-month and day-of-week combine in the cron expression (see the cron module). */
   dayMatch?: CronOptions["dayMatch"];
   /** Daylight-saving behaviour of the cron expression (see design.md). */
@@ -123,6 +134,7 @@ export const TASK_DEFAULTS = Object.freeze({
   maxRuns: Number.POSITIVE_INFINITY,
   keepLast: Number.POSITIVE_INFINITY,
   replace: false,
+  noRunsLeft: "throw",
 } satisfies Required<
   Pick<
     TaskOptions,
@@ -135,6 +147,7 @@ export const TASK_DEFAULTS = Object.freeze({
     | "maxRuns"
     | "keepLast"
     | "replace"
+    | "noRunsLeft"
   >
 >);
 
@@ -157,6 +170,7 @@ export interface ResolvedTaskOptions {
   readonly jitterMs: number;
   readonly payload: unknown;
   readonly replace: boolean;
+  readonly noRunsLeft: NoRunsLeftPolicy;
   readonly dayMatch: CronOptions["dayMatch"];
   readonly dst: CronOptions["dst"];
 }
@@ -177,6 +191,7 @@ export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
   jitterMs: TASK_DEFAULTS.jitterMs,
   payload: undefined,
   replace: TASK_DEFAULTS.replace,
+  noRunsLeft: TASK_DEFAULTS.noRunsLeft,
   dayMatch: undefined,
   dst: undefined,
 });

@@ -82,6 +82,7 @@ export function optionsFromStored(
     jitterMs: stored.jitterMs,
     payload,
     replace: false,
+    noRunsLeft: "throw",
     dayMatch: (stored.dayMatch ?? undefined) as ResolvedTaskOptions["dayMatch"],
     dst: (stored.dst ?? undefined) as ResolvedTaskOptions["dst"],
   });

@@ -187,7 +187,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { task, existing, firstRunMs, nowMs } = valid;
     if (existing !== undefined) this.#engine.detach(existing);
     this.#tasks.set(name, task);
-    this.#engine.schedule(task, firstRunMs);
+    if (firstRunMs !== null) this.#engine.schedule(task, firstRunMs);
     if (this.listenerCount("task:registered") > 0)
       safeEmit(this, this.#logger, "task:registered", task.info());
     const replace = existing !== undefined;
@@ -219,6 +219,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         throw this.#undoRegistration(task, error);
       },
     );
+  }
+
+  /**
+   * Runs every check of {@link registerTask} with these arguments and throws
+   * what it would throw, changing nothing: for callers that must know that a
+   * set of tasks is valid before registering any of them.
+   */
+  checkTask<Payload = unknown>(
+    name: string,
+    schedule: ScheduleInput,
+    callback: CallbackInput<Payload>,
+    options?: TaskOptions<Payload>,
+  ): void {
+    this.#registration.validate(name, schedule, callback, options);
   }
 
   /** Removes a task. A run in flight finishes but is not rescheduled. Resolves false when there was no such task. */

@@ -33,20 +33,65 @@ export function toMs(value: unknown): number | undefined {
   return Number.isSafeInteger(total) ? total : undefined;
 }
 
+const MESSAGE_UNITS = [
+  ["day", UNIT_MS.d],
+  ["hour", UNIT_MS.h],
+  ["minute", UNIT_MS.m],
+  ["second", UNIT_MS.s],
+] as const;
+
+/** A duration for messages: `2147483647 ms (about 24.9 days)`, `1000 ms (1 second)`. */
+export function describeMs(ms: number): string {
+  for (const [unit, size] of MESSAGE_UNITS) {
+    if (ms < size) continue;
+    const count = Number((ms / size).toFixed(1));
+    const about = count * size === ms ? "" : "about ";
+    return `${ms} ms (${about}${count} ${unit}${count === 1 ? "" : "s"})`;
+  }
+  return `${ms} ms`;
+}
+
+/** Options of {@link parseDuration}. */
+export interface DurationLimits {
+  /** Refuse zero. */
+  readonly positive?: boolean;
+  /**
+   * The smallest value allowed, in ms.
+   * @defaultValue 1 with `positive`, else 0
+   */
+  readonly minMs?: number;
+  /**
+   * The largest value allowed, in ms.
+   * @defaultValue none (any safe integer)
+   */
+  readonly maxMs?: number;
+}
+
 /**
  * Like {@link toMs} but throws an {@link InvalidArgumentError} naming
- * `argument` when the value is not a duration (or is zero and `positive` is set).
+ * `argument`, the allowed range and the value when the value is not a
+ * duration or lies outside `[minMs, maxMs]`.
  */
 export function parseDuration(
   argument: string,
   value: unknown,
-  options: { positive?: boolean } = {},
+  options: DurationLimits = {},
 ): number {
   const ms = toMs(value);
-  if (ms === undefined || (options.positive === true && ms === 0)) {
+  const minMs = options.minMs ?? (options.positive === true ? 1 : 0);
+  const maxMs = options.maxMs;
+  if (ms === undefined || ms < minMs || (maxMs !== undefined && ms > maxMs)) {
+    const range =
+      maxMs === undefined
+        ? minMs === 0
+          ? "a non-negative whole number of milliseconds"
+          : minMs === 1
+            ? "a positive whole number of milliseconds"
+            : `a whole number of milliseconds from ${describeMs(minMs)} up`
+        : `a whole number of milliseconds from ${describeMs(minMs)} to ${describeMs(maxMs)}`;
     throw new InvalidArgumentError(
       argument,
-      `a ${options.positive === true ? "positive" : "non-negative"} whole number of milliseconds or a duration such as "90s", "5m", "1h"`,
+      `${range}, or a duration such as "90s", "5m", "1h"`,
       value,
     );
   }

@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applySchedule, summarizeApply, toRegistration } from "../../src/cli/apply-schedule.js";
+import { applySchedule, summarizeApply } from "../../src/cli/apply-schedule.js";
 import {
   DAEMON_HANDLERS,
   defineDaemonHandlers,
   isDaemonPayload,
 } from "../../src/cli/daemon-handlers.js";
 import { parseListenAddress, parseRunFlags } from "../../src/cli/run-options.js";
+import { toRegistration } from "../../src/cli/to-registration.js";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
+import { StoreError } from "../../src/errors.js";
 import { Scheduler } from "../../src/scheduler/index.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import type { TaskRecord } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { specOf } from "./helpers.js";
 
@@ -132,18 +136,72 @@ describe("applySchedule", () => {
     assert.deepEqual(everything.removed, ["library-task"]);
   });
 
-  it("reports a task that cannot be registered and applies the others", async () => {
+  it("keeps as completed a one-time task whose time passed between the check and the apply", async () => {
     // The file is checked at 2026-01-01; the scheduler's clock is a year later.
     const s = scheduler("2027-01-01T00:00:00Z");
     const text = `tasks:\n  - name: ok\n    every: 1m\n    command: ["true"]\n  - name: past\n    at: "2026-06-01T00:00:00Z"\n    command: ["true"]\n`;
     const result = await applySchedule(s, specOf(text).tasks, new Map(), {
       mayRemove: () => true,
     });
-    assert.deepEqual(result.added, ["ok"]);
+    assert.deepEqual([result.added, result.failed], [["ok", "past"], []]);
+    assert.equal(s.getTask("past")?.state, "completed");
+    assert.equal(s.getTask("ok")?.state, "active");
+  });
+
+  it("changes nothing when the scheduler would refuse any task (refused), naming it and its position", async () => {
+    // No daemon handlers defined: the scheduler refuses command tasks.
+    const s = new Scheduler(new Dispatcher(), {
+      clock: new ManualClock("2026-01-01T00:00:00Z"),
+      logger: silentLogger,
+    });
+    await s.registerTask("library-task", "* * * * *", () => {});
+    const text = `tasks:\n  - name: mod\n    every: 1m\n    module: { path: ./m.mjs }\n  - name: cmd\n    every: 1m\n    command: ["true"]\n`;
+    const result = await applySchedule(s, specOf(text).tasks, new Map(), { mayRemove: () => true });
+    assert.equal(result.refused, true);
     assert.deepEqual(
-      result.failed.map((f) => f.name),
-      ["past"],
+      result.failed.map((f) => [f.name, f.position]),
+      [["cmd", { line: 5, column: 5 }]],
     );
+    assert.match(String(result.failed[0]?.error), /no handler of that name/);
+    assert.deepEqual([result.added, result.removed], [[], []]);
+    assert.deepEqual(
+      s.listTasks().map((t) => t.name),
+      ["library-task"],
+    );
+  });
+
+  it("applies the others when the store refuses one task while applying, and tries it again next time", async () => {
+    let refuse = true;
+    class FlakyStore extends MemoryStore {
+      override putTaskSync(record: TaskRecord, options: { readonly replace: boolean }): void {
+        if (record.name === "b" && refuse) throw new StoreError("disk full");
+        super.putTaskSync(record, options);
+      }
+    }
+    const s = new Scheduler(new Dispatcher(), {
+      clock: new ManualClock("2026-01-01T00:00:00Z"),
+      logger: silentLogger,
+      store: new FlakyStore(),
+    });
+    defineDaemonHandlers(s, { env: {}, stopSignal: new AbortController().signal });
+    const text = ["a", "b", "c"]
+      .map((name) => `  - name: ${name}\n    every: 1m\n    command: ["true"]\n`)
+      .join("");
+    const state = new Map<string, string>();
+    const first = await applySchedule(s, specOf(`tasks:\n${text}`).tasks, state, {
+      mayRemove: () => true,
+    });
+    assert.equal(first.refused, false);
+    assert.deepEqual(first.added, ["a", "c"]);
+    assert.deepEqual(
+      first.failed.map((f) => [f.name, f.position?.line]),
+      [["b", 5]],
+    );
+    refuse = false;
+    const second = await applySchedule(s, specOf(`tasks:\n${text}`).tasks, state, {
+      mayRemove: () => true,
+    });
+    assert.deepEqual([second.added, second.unchanged], [["b"], ["a", "c"]]);
   });
 });
 
@@ -177,5 +235,17 @@ describe("parseRunFlags: --http-allowed-host", () => {
       () => parseRunFlags({ httpAllowedHost: ["dash.example.com"] }, "/srv"),
       /--http-allowed-host.*--http/,
     );
+  });
+});
+
+describe("parseRunFlags", () => {
+  it("bounds --grace-ms by Node's timer limit (a longer grace period killed at once)", () => {
+    assert.equal(parseRunFlags({ graceMs: "2147483647" }, "/srv").graceMs, 2 ** 31 - 1);
+    assert.equal(parseRunFlags({ graceMs: "30s" }, "/srv").graceMs, 30_000);
+    assert.throws(
+      () => parseRunFlags({ graceMs: "2147483648" }, "/srv"),
+      /`--grace-ms` to be a whole number of milliseconds from 0 ms to 2147483647 ms/,
+    );
+    assert.throws(() => parseRunFlags({ graceMs: "-1" }, "/srv"), /`--grace-ms`/);
   });
 });

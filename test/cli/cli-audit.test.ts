@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { toRegistration } from "../../src/cli/apply-schedule.js";
+import { toRegistration } from "../../src/cli/to-registration.js";
 import { cliActor } from "../../src/cli/commands/audit.js";
 import type { CommandIO } from "../../src/cli/commands/io.js";
 import type { StoreCommandContext } from "../../src/cli/commands/store-access.js";

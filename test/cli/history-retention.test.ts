@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { toRegistration } from "../../src/cli/apply-schedule.js";
+import { toRegistration } from "../../src/cli/to-registration.js";
 import {
   DEFAULT_HISTORY_MAX_AGE_MS,
   effectiveHistoryMaxAge,

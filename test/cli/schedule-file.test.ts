@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import {
   formatScheduleError,
@@ -32,6 +33,9 @@ function expectOne(
 }
 
 const task = (body: string): string => `tasks:\n  - name: job\n${body}`;
+
+/** A module file that exists. */
+const HANDLERS = fileURLToPath(new URL("../fixtures/handlers.mjs", import.meta.url));
 
 void describe("schedule file: syntax", () => {
   void it("reports a YAML syntax error at its position", () => {
@@ -142,7 +146,7 @@ void describe("schedule file: structure", () => {
 
   void it("rejects an unknown nested key, listing the allowed ones when nothing is close", () => {
     expectOne(
-      task("    every: 5m\n    module: { path: /dev/null, fn: run }\n"),
+      task(`    every: 5m\n    module: { path: ${HANDLERS}, fn: run }\n`),
       "fn",
       /unknown key `fn` \(allowed: path, export\)/,
     );
@@ -363,12 +367,12 @@ void describe("schedule file: options", () => {
     expectOne(
       task("    every: 5m\n    command: [date]\n    jitterMs: -5\n"),
       "-5",
-      /`jitterMs` must be a whole number of milliseconds ≥ 0, got -5 \(number\)/,
+      /`jitterMs` must be a whole number of milliseconds from 0 to 2592000000 ms \(30 days\), got -5 \(number\)/,
     );
     expectOne(
       task("    every: 5m\n    command: [date]\n    timeoutMs: 1.5\n"),
       "1.5",
-      /`timeoutMs` must be a whole number of milliseconds ≥ 1/,
+      /`timeoutMs` must be a whole number of milliseconds from 1 to 2147483647 ms/,
     );
     expectOne(
       task("    every: 5m\n    command: [date]\n    maxRuns: 0\n"),
@@ -524,6 +528,10 @@ void describe("schedule file: valid files", () => {
   void it("accepts an empty task list", () => {
     const result = parseScheduleText("tasks: []\n", { file: "s.yaml", now: NOW });
     const sha256 = createHash("sha256").update("tasks: []\n").digest("hex");
-    assert.deepEqual(result, { ok: true, schedule: { file: "s.yaml", tasks: [], sha256 } });
+    assert.deepEqual(result, {
+      ok: true,
+      schedule: { file: "s.yaml", tasks: [], sha256 },
+      warnings: [],
+    });
   });
 });

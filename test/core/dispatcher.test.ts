@@ -133,6 +133,16 @@ describe("Dispatcher, inline callbacks", () => {
     }
   });
 
+  it("does not time out at once with a timeout beyond Node's timer limit (a task stored before the limit)", async () => {
+    const dispatcher = new Dispatcher();
+    // Node fires a setTimeout of more than 2^31-1 ms after 1 ms: this run, a few timer turns long, was killed.
+    const outcome = await dispatcher.dispatch(
+      { kind: "inline", fn: () => new Promise<void>((resolve) => setTimeout(resolve, 30)) },
+      request({ timeoutMs: 2 ** 31 }),
+    );
+    assert.deepEqual(outcome, { ok: true });
+  });
+
   it("never runs more than `concurrency` callbacks at once, across tasks", async () => {
     const dispatcher = new Dispatcher({ concurrency: 3 });
     let active = 0;

@@ -12,6 +12,19 @@ describe("retry policy", () => {
       [100, 300, 900, 1_000],
     );
   });
+  it("caps the delay at 30 days whatever a stored policy says (a retry past Date's range never came)", () => {
+    const stored = {
+      attempts: 1,
+      backoffMs: Number.MAX_SAFE_INTEGER,
+      factor: 2,
+      maxBackoffMs: Number.MAX_SAFE_INTEGER,
+    };
+    assert.equal(retryDelayMs(stored, 1), 30 * 86_400_000);
+    assert.equal(
+      retryDelayMs({ ...stored, backoffMs: 5, factor: Number.MAX_VALUE }, 3),
+      30 * 86_400_000,
+    );
+  });
   it("retries until attempts are used up", () => {
     assert.ok(shouldRetry(policy, 1, new Error("x")));
     assert.ok(shouldRetry(policy, 3, new Error("x")));

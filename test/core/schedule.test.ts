@@ -39,6 +39,12 @@ describe("schedules", () => {
     assert.equal(iso(every.next(T0)), "2026-01-01T00:05:00.000Z");
     assert.throws(() => compileSchedule("*/61 * * * *", context), CronSyntaxError);
     assert.throws(() => compileSchedule({ every: 0 }, context), /schedule\.every/);
+    // Beyond 366 days an interval's instants leave Date's range sooner or later.
+    assert.throws(
+      () => compileSchedule({ every: Number.MAX_SAFE_INTEGER }, context),
+      /`schedule\.every` to be a whole number of milliseconds from 1 ms to 31622400000 ms \(366 days\)/,
+    );
+    assert.equal(compileSchedule({ every: "366d" }, context).kind, "interval");
     for (const bad of [42, null, {}, [], "", new Date(Number.NaN)]) {
       assert.throws(() => compileSchedule(bad, context), InvalidArgumentError);
     }

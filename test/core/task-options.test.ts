@@ -91,6 +91,39 @@ describe("task options", () => {
     invalid(() => resolveTaskOptions("skip"), "options", "skip");
   });
 
+  it("bounds every duration, naming the option, the value and the allowed range (issue 13)", () => {
+    const day = 86_400_000;
+    const cases: [Record<string, unknown>, string, unknown, RegExp][] = [
+      // Beyond 2^31-1 ms Node's timers fire at once: every run was killed within milliseconds.
+      [{ timeoutMs: 2 ** 31 }, "options.timeoutMs", 2 ** 31, /from 0 ms to 2147483647 ms/],
+      // A retry due past Date's range never came, and the task stayed "running" for ever.
+      [
+        { retries: { attempts: 1, backoffMs: Number.MAX_SAFE_INTEGER } },
+        "options.retries.backoffMs",
+        Number.MAX_SAFE_INTEGER,
+        /from 0 ms to 2592000000 ms \(30 days\)/,
+      ],
+      [
+        { retries: { attempts: 1, maxBackoffMs: 31 * day } },
+        "options.retries.maxBackoffMs",
+        31 * day,
+        /to 2592000000 ms/,
+      ],
+      [{ misfireGraceMs: 31 * day }, "options.misfireGraceMs", 31 * day, /to 2592000000 ms/],
+      [{ jitterMs: "31d" }, "options.jitterMs", "31d", /to 2592000000 ms/],
+    ];
+    for (const [options, argument, received, range] of cases) {
+      invalid(() => resolveTaskOptions(options), argument, received);
+      assert.throws(() => resolveTaskOptions(options), range);
+    }
+    assert.equal(resolveTaskOptions({ timeoutMs: 2 ** 31 - 1 }).timeoutMs, 2 ** 31 - 1);
+    assert.equal(
+      resolveTaskOptions({ retries: { backoffMs: "30d" } }).retries.maxBackoffMs,
+      30 * day,
+    );
+    invalid(() => resolveTaskOptions({ noRunsLeft: "ignore" }), "options.noRunsLeft", "ignore");
+  });
+
   it("checks callbacks and names", () => {
     const fn = (): void => {};
     assert.equal(checkCallback(fn), fn);

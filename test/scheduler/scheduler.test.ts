@@ -231,6 +231,58 @@ describe("Scheduler: registration validates synchronously and leaves the schedul
     });
   }
 
+  it("checkTask throws what registerTask would and registers nothing", async () => {
+    const { scheduler } = manualScheduler();
+    await scheduler.registerTask("existing", "0 * * * *", noop);
+    const before = scheduler.listTasks();
+    assert.throws(
+      () => scheduler.checkTask("t", "* * * * *", noop, { timeoutMs: 2 ** 31 }),
+      /`options\.timeoutMs`/,
+    );
+    assert.throws(() => scheduler.checkTask("existing", "* * * * *", noop), DuplicateTaskError);
+    assert.throws(
+      () => scheduler.checkTask("t", new Date("2025-12-31T23:59:59Z"), noop),
+      /not in the past/,
+    );
+    scheduler.checkTask("t", "* * * * *", noop);
+    scheduler.checkTask("existing", "* * * * *", noop, { replace: true });
+    assert.deepEqual(scheduler.listTasks(), before);
+  });
+
+  it('registers a task with no run left as completed with noRunsLeft: "complete"', async () => {
+    const { scheduler, clock } = manualScheduler();
+    const runs: string[] = [];
+    const run = (name: string) => () => void runs.push(name);
+    const options = { noRunsLeft: "complete" } as const;
+    const runPast = run("past");
+    const past = await scheduler.registerTask(
+      "past",
+      new Date("2025-12-31T00:00:00Z"),
+      runPast,
+      options,
+    );
+    const ended = await scheduler.registerTask("ended", "* * * * *", run("ended"), {
+      ...options,
+      endAt: "2025-12-31T00:00:00Z",
+    });
+    await scheduler.registerTask("live", "* * * * *", run("live"), options);
+    for (const info of [past, ended]) {
+      assert.deepEqual([info.state, info.nextRun], ["completed", null], info.name);
+    }
+    assert.equal(scheduler.getTask("live")?.state, "active");
+    clock.advance("1m");
+    await scheduler.runPending();
+    assert.deepEqual(runs, ["live"]);
+    // The same definition again keeps the completed task.
+    const again = await scheduler.registerTask(
+      "past",
+      new Date("2025-12-31T00:00:00Z"),
+      runPast,
+      options,
+    );
+    assert.equal(again.state, "completed");
+  });
+
   it("replaces a task with replace: true; the old one never runs again", async () => {
     const { scheduler, clock } = manualScheduler();
     const seen: string[] = [];

@@ -1,24 +1,39 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { importCrontab } from "../import-crontab.js";
-import { formatScheduleError, loadScheduleFile } from "../schedule-file.js";
+import { loadScheduleOffThread } from "../load-schedule-off-thread.js";
+import { formatScheduleError, formatScheduleWarning } from "../schedule-file.js";
 import type { Clock } from "../../time/clock.js";
 import { EXIT, type CommandIO } from "./io.js";
 
-/** `orchestrator validate <file>`: every error with file, line and column; exit 1 when invalid. */
+/**
+ * `orchestrator validate <file>`: everything `run` checks before applying a
+ * file (run in a worker thread, as the daemon does), every error and warning
+ * with file, line and column; exit 1 when there is any error.
+ */
 export async function runValidateCommand(
   file: string,
   io: CommandIO,
   clock: Clock,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number> {
-  const result = await loadScheduleFile(file, { now: () => clock.nowMs() });
+  const result = await loadScheduleOffThread(file, {
+    nowMs: clock.nowMs(),
+    envNames: Object.keys(env).filter((name) => env[name] !== undefined),
+  });
+  for (const warning of result.warnings) io.stderr(`${formatScheduleWarning(warning)}\n`);
+  const warned =
+    result.warnings.length === 0 ? "" : `, ${plural(result.warnings.length, "warning")}`;
   if (!result.ok) {
     for (const error of result.errors) io.stderr(`${formatScheduleError(error)}\n`);
-    io.stderr(`${file}: ${result.errors.length} error${result.errors.length === 1 ? "" : "s"}\n`);
+    io.stderr(`${file}: ${plural(result.errors.length, "error")}${warned}\n`);
     return EXIT.invalid;
   }
-  const n = result.schedule.tasks.length;
-  io.stdout(`${file}: valid, ${n} task${n === 1 ? "" : "s"}\n`);
+  io.stdout(`${file}: valid, ${plural(result.schedule.tasks.length, "task")}${warned}\n`);
   return EXIT.ok;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** Reads all of standard input. */
