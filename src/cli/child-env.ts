@@ -1,13 +1,16 @@
 import { ENCRYPTION_KEYS_ENV, ENCRYPTION_KEY_ENV } from "../crypto/keyring.js";
 
-/** The variable that holds the dashboard token. */
+/** The variable that holds the dashboard's admin token. */
 export const TOKEN_ENV = "ORCHESTRATOR_TOKEN";
+/** The variable that holds the dashboard's read-only token. */
+export const READ_TOKEN_ENV = "ORCHESTRATOR_READ_TOKEN";
 
 /** The daemon's own secrets by name; see {@link isDaemonSecretVariable} for the rest. */
 export const DAEMON_SECRET_VARIABLES: readonly string[] = Object.freeze([
   ENCRYPTION_KEY_ENV,
   ENCRYPTION_KEYS_ENV,
   TOKEN_ENV,
+  READ_TOKEN_ENV,
 ]);
 
 // Any future ORCHESTRATOR_* credential is kept from children too, by its name.

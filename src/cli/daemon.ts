@@ -8,7 +8,8 @@ import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
 import { defineDaemonHandlers } from "./daemon-handlers.js";
-import { checkDashboardToken } from "./dashboard-token.js";
+import { READ_TOKEN_ENV, TOKEN_ENV } from "./child-env.js";
+import { checkDashboardTokens } from "./dashboard-token.js";
 import { ProcessGroups } from "./handlers/process-groups.js";
 import { interruptRuns } from "./interrupt-runs.js";
 import { createCliDispatcher, createStore, resolveCliKey } from "./open-store.js";
@@ -115,8 +116,15 @@ export async function runDaemon(
 
   let key: Awaited<ReturnType<typeof resolveCliKey>>;
   try {
-    if (settings.http !== undefined)
-      checkDashboardToken(env.ORCHESTRATOR_TOKEN?.trim() || undefined, settings.http.host);
+    if (settings.http !== undefined) {
+      await checkDashboardTokens(
+        {
+          admin: env[TOKEN_ENV]?.trim() || undefined,
+          readOnly: env[READ_TOKEN_ENV]?.trim() || undefined,
+        },
+        settings.http.host,
+      );
+    }
     key = await resolveCliKey(settings.store, env, true);
     if (settings.store.kind === "sqlite") await securePrivateDatabase(settings.store.path, logger);
   } catch (error) {
