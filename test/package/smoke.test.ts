@@ -34,16 +34,16 @@ describe(
   () => {
     it("works with import", () => {
       const code = `
-      const m = await import("orchestrator"); const s = await import("orchestrator/scheduler");
-      const d = await import("orchestrator/core/dispatcher"); const c = await import("orchestrator/cron");
+      const m = await import("orchestrator-scheduler"); const s = await import("orchestrator-scheduler/scheduler");
+      const d = await import("orchestrator-scheduler/core/dispatcher"); const c = await import("orchestrator-scheduler/cron");
       ${probe}`;
       assert.deepEqual(JSON.parse(run(["--input-type=module", "-e", code])), expected);
     });
 
     it("works with require", () => {
       const code = `
-      const m = require("orchestrator"); const s = require("orchestrator/scheduler");
-      const d = require("orchestrator/core/dispatcher"); const c = require("orchestrator/cron");
+      const m = require("orchestrator-scheduler"); const s = require("orchestrator-scheduler/scheduler");
+      const d = require("orchestrator-scheduler/core/dispatcher"); const c = require("orchestrator-scheduler/cron");
       ${probe}`;
       assert.deepEqual(JSON.parse(run(["--input-type=commonjs", "-e", code])), expected);
     });
@@ -52,13 +52,13 @@ describe(
       const esm = run([
         "--input-type=module",
         "-e",
-        `const a = await import("orchestrator/store/sqlite"); const b = await import("orchestrator/store/postgres");
+        `const a = await import("orchestrator-scheduler/store/sqlite"); const b = await import("orchestrator-scheduler/store/postgres");
        console.log(typeof a.SqliteStore, typeof b.PostgresStore)`,
       ]);
       const cjs = run([
         "--input-type=commonjs",
         "-e",
-        `console.log(typeof require("orchestrator/store/sqlite").SqliteStore, typeof require("orchestrator/store/postgres").PostgresStore)`,
+        `console.log(typeof require("orchestrator-scheduler/store/sqlite").SqliteStore, typeof require("orchestrator-scheduler/store/postgres").PostgresStore)`,
       ]);
       assert.equal(esm, "function function");
       assert.equal(cjs, "function function");
