@@ -1,4 +1,4 @@
-/** The corpus of ../shared/anchors.md: 13 common expressions, then six with seconds or special forms. */
+/** The corpus the peers were measured on (docs/benchmarks.md): 13 common expressions, then six with seconds or special forms. */
 export const COMMON_EXPRESSIONS = [
   "* * * * *",
   "*/5 * * * *",

@@ -81,7 +81,7 @@ export function runCronBench(rounds: number): void {
   );
   printTable(header, rows);
   console.log(
-    `\nnext() is the geometric mean over the ${NEXT_CORPUS.length}-expression corpus of anchors.md; expressions a library rejects are left out ` +
+    `\nnext() is the geometric mean over the ${NEXT_CORPUS.length}-expression corpus of bench/cron-corpus.ts; expressions a library rejects are left out ` +
       `(${LIBS.map((l) => `${l}: ${supported[l] ?? 0}`).join(", ")}).` +
       `\ncron-schedule has no time-zone option: its "${NY}" figure comes from a process run with TZ=${NY}, and it misreads 5#3, 5L and 15W as plain values.`,
   );

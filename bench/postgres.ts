@@ -4,7 +4,7 @@
  * own PostgresStore on one schema. "disjoint": every node claims its own keys;
  * "overlapping": every node tries every key, exactly one wins each (the others
  * get null and move on), which is what a cluster does on every due run.
- * Target (issue 5): at least 5,000 runs/s with 2 nodes on the 2-core machine.
+ * Target: at least 5,000 runs/s with 2 nodes on the 2-core machine.
  *
  * Alone: `node --import tsx bench/postgres.ts` (BENCH_ROUNDS, BENCH_PG_URL, BENCH_PG_LOOPS,
  * BENCH_PG_DURATION_MS).

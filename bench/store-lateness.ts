@@ -1,5 +1,5 @@
 /**
- * Fire lateness with many durable tasks due in the same second (issue 4's
+ * Fire lateness with many durable tasks due in the same second (the
  * target: 10,000 tasks, p99 under 50 ms): a real Scheduler on the real clock,
  * its timer loop, and each store. Lateness = callback start − scheduled time.
  * Run alone: `node --import tsx bench/store-lateness.ts` (BENCH_TASKS, BENCH_ROUNDS).

@@ -25,6 +25,7 @@ import { effectiveHistoryMaxAge } from "./history-retention.js";
 import { describeStoreLocation } from "./store-url.js";
 import { StoreStateSync } from "./store-state-sync.js";
 import { VERSION } from "./version.js";
+import { OrchestratorError } from "../errors.js";
 
 /** Signals the daemon listens to; `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
@@ -43,7 +44,7 @@ export interface DaemonContext {
   readonly exitNow: (code: number) => void;
 }
 
-/** The Scheduler options, with `encryptionKey` (issue 4) whatever this build's option type says. */
+/** The Scheduler options the daemon passes. */
 type DaemonSchedulerOptions = SchedulerOptions & { encryptionKey?: Keyring };
 
 function message(error: unknown): string {
@@ -255,7 +256,7 @@ export async function runDaemon(
         { running: runningCount(scheduler) },
         "grace period over: killing running runs (they are recorded as failed)",
       );
-      stopController.abort(new Error(`the daemon stopped (${signal})`));
+      stopController.abort(new OrchestratorError("ERR_ABORTED", `the daemon stopped (${signal})`));
       await within(stop, 10_000);
     }
     await closeAll();

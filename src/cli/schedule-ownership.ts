@@ -68,7 +68,7 @@ function listed(names: readonly string[], max = 20): string {
 
 /**
  * Keeps daemons that apply different schedule files to one store from
- * removing each other's tasks (issue 13, item 20). Each daemon records in the
+ * removing each other's tasks. Each daemon records in the
  * store the file it applied (path, SHA-256, when, last seen) and, per task,
  * which file added it. An apply then removes a task missing from the file
  * only when this daemon's file added it: recorded by the same source (the

@@ -54,7 +54,8 @@ export interface DispatchRequest {
 
 /**
  * One call of a burst ({@link Dispatcher.callBurst}): a request with its
- * callback, and where the call leaves its start time and its result.
+ * callback, and where the call leaves its start time and its result. Used
+ * by the run engine only (the methods that take it are internal).
  */
 export interface BurstCall extends DispatchRequest {
   /** The `ctx` for the callback, set on the runs a burst is to call: a function callback, no timeout. */
@@ -168,6 +169,8 @@ export class Dispatcher {
    * promise (and a concurrency slot was free) the outcome comes back directly,
    * with no promise at all: a burst of ten thousand such runs allocates
    * almost nothing. Inline callbacks are called before this returns.
+   *
+   * @internal The run engine's fast path; not part of the public API.
    */
   run(
     target: DispatchTarget,
@@ -199,6 +202,8 @@ export class Dispatcher {
    * flat method for the common case (a burst started run by run, announcing
    * each, runs it ten thousand times, cold at first): no timeout, no outer
    * signal, no concurrency limit, so no queue, timer or AbortController.
+   *
+   * @internal The run engine's fast path; not part of the public API.
    */
   runInline(
     fn: TaskCallback,
@@ -233,6 +238,8 @@ export class Dispatcher {
    * stays NaN): they take the general path. `caller.calling` is the run whose
    * callback is executing. Returns false, calling nothing, when the dispatcher
    * is closed or limits concurrency.
+   *
+   * @internal The run engine's fast path; not part of the public API.
    */
   callBurst(
     runs: readonly BurstCall[],
@@ -274,7 +281,12 @@ export class Dispatcher {
     return true;
   }
 
-  /** The outcome of a run {@link callBurst} called: at once, or once the promise it returned settles. */
+  /**
+   * The outcome of a run {@link callBurst} called: at once, or once the
+   * promise it returned settles.
+   *
+   * @internal The run engine's fast path; not part of the public API.
+   */
   settleBurst(run: BurstCall): DispatchOutcome | Promise<DispatchOutcome> {
     const { result } = run;
     run.result = undefined;

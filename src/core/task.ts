@@ -119,7 +119,7 @@ export interface TaskOptions<Payload = unknown> {
   noRunsLeft?: NoRunsLeftPolicy;
   /** How day-of-month and day-of-week combine in the cron expression (see the cron module). */
   dayMatch?: CronOptions["dayMatch"];
-  /** Daylight-saving behaviour of the cron expression (see design.md). */
+  /** Daylight-saving behaviour of the cron expression (docs/guides/cron.md). */
   dst?: CronOptions["dst"];
 }
 

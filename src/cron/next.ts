@@ -1,7 +1,7 @@
 import { MAX_OFFSET_SPAN_MS, type Zone } from "../time/zone.js";
 import type { CompiledCron } from "./compiled.js";
 
-/** How runs inside daylight-saving changes behave (see design.md, "Semantics"). */
+/** How runs inside daylight-saving changes behave (docs/guides/cron.md, "Daylight saving"). */
 export interface DstPolicy {
   /** Runs whose local time is skipped by a spring-forward: run once right after the jump, or not at all. */
   readonly gap: "shift" | "skip";

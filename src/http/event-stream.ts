@@ -180,7 +180,7 @@ export class EventStream {
     scheduler.on("task:registered", onRegistered);
     scheduler.on("task:removed", onRemoved);
     scheduler.on("task:completed", onCompleted);
-    // Not in SchedulerEvents yet (issue 4 names it): listened to untyped, so it shows once emitted.
+    // Listened to untyped: not every Scheduler build emits it.
     const untyped = scheduler as unknown as EventEmitter;
     const onQuarantined = (event: unknown): void => {
       const name = (event as { taskName?: unknown; name?: unknown } | null) ?? {};

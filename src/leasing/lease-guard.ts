@@ -1,4 +1,5 @@
 import type { Claim } from "../store/store.js";
+import { LeaseLostError } from "../errors.js";
 
 /** The most lost claims remembered until a run of theirs consumes them. */
 const MAX_LOST = 10_000;
@@ -59,5 +60,5 @@ export class LeaseGuard {
 }
 
 function lostReason(claim: Claim): Error {
-  return new Error(`The lease of the run of ${JSON.stringify(claim.taskName)} was lost`);
+  return new LeaseLostError(`The lease of the run of ${JSON.stringify(claim.taskName)} was lost`);
 }

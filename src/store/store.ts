@@ -22,7 +22,7 @@ export interface CallbackRecord {
 /**
  * A callback record as a store holds it. `plain` is kept readable (the memory
  * store, and test mode, which durable stores mark as such); `sealed` is opaque
- * bytes produced by the sealer (AES-256-GCM, issue 4): stores never look inside.
+ * bytes produced by the sealer (AES-256-GCM, src/crypto/): stores never look inside.
  */
 export type StoredCallback =
   | { readonly encoding: "plain"; readonly record: CallbackRecord }

@@ -102,7 +102,7 @@ async function beatThenStop(daemon: DaemonProcess): Promise<void> {
   assert.equal(await ended(daemon), 0, daemon.output);
 }
 
-describe("secrets stay secret (issue 13, items 1–3)", () => {
+describe("secrets stay secret", () => {
   it("keeps the daemon's secrets out of tasks, and redacts known secrets from output, history, logs and files", async (t) => {
     const dir = tempDir();
     const key = randomBytes(32);

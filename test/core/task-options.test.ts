@@ -91,7 +91,7 @@ describe("task options", () => {
     invalid(() => resolveTaskOptions("skip"), "options", "skip");
   });
 
-  it("bounds every duration, naming the option, the value and the allowed range (issue 13)", () => {
+  it("bounds every duration, naming the option, the value and the allowed range", () => {
     const day = 86_400_000;
     const cases: [Record<string, unknown>, string, unknown, RegExp][] = [
       // Beyond 2^31-1 ms Node's timers fire at once: every run was killed within milliseconds.

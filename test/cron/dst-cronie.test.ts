@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { parseCron, type CronOptions } from "../../src/cron/index.js";
 
 /**
- * design.md "Semantics to follow", daylight saving (cronie's daemon): a
+ * docs/guides/cron.md, daylight saving (cronie's daemon): a
  * schedule is fixed-time when neither its minute nor its hour text starts with
  * `*`, otherwise wildcard. Skipped interval: fixed-time runs inside it run
  * once at the first instant after the jump; wildcard runs inside it do not

@@ -10,7 +10,7 @@ import {
 import type { CronFieldName } from "../../src/errors.js";
 
 /**
- * design.md: invalid expressions are rejected with a clear error (which
+ * docs/guides/cron.md: invalid expressions are rejected with a clear error (which
  * field, which character, why), and what is surely a mistake is rejected
  * with a hint. Every case checks the class, code, field, 0-based column,
  * the message frame and what the message says.

@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import { CronSyntaxError, parseCron } from "../../src/cron/index.js";
 
 /**
- * issue 2: "A fuzz test feeds 100,000 random and mutated strings: each either
- * parses or throws CronSyntaxError" — never a TypeError, never another error,
+ * 100,000 random and mutated strings: each either parses or throws
+ * CronSyntaxError — never a TypeError, never another error,
  * never a hang. Strings that parse must give a Date after `from` or null from
  * next() and a Date before `from` or null from prev(). Errors must carry a
  * field, a column inside the text and the token found at that column.

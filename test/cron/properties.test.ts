@@ -5,7 +5,8 @@ import { parseCron, type CronExpression, type CronOptions } from "../../src/cron
 import { intlOffset as offsetOf } from "../helpers/intl-offset.js";
 
 /**
- * issue 2, "Correctness is shown three ways" (2): properties over random
+ * One of three ways correctness is shown (with the golden vectors and the
+ * DST tables): properties over random
  * valid expressions, zones and instants (1990-2090):
  * - next(from) > from and matches(next(from));
  * - nothing matches strictly between from and next(from), by brute force over

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { nextRuns, parseCron, type CronOptions } from "../../src/cron/index.js";
 
 /**
- * One test per syntax element of design.md "Semantics to follow", each with
+ * One test per syntax element of docs/guides/cron.md, each with
  * a fixed start and an explicit zone, comparing exact UTC ISO strings.
  * Calendar facts used below: 2024-01-01 is a Monday; 2024 is a leap year.
  */

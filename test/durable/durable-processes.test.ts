@@ -1,5 +1,5 @@
 /**
- * Real child scheduler processes on one SQLite file (issue 4): two processes
+ * Real child scheduler processes on one SQLite file: two processes
  * running the same tasks never execute a (task, scheduled time) twice; a
  * process SIGKILLed at random points and restarted loses no scheduled run and
  * runs none twice beyond its retry policy. No sleeps: the parent waits on the

@@ -1,5 +1,5 @@
 /**
- * Durable tasks on a real SQLite file (issue 4): sealed callback records,
+ * Durable tasks on a real SQLite file: sealed callback records,
  * loading at start, quarantine, missing handlers, restart misfire, recovery of
  * interrupted runs, idempotent re-registration, key rotation, retention.
  */

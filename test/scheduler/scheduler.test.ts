@@ -20,7 +20,7 @@ import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 const noop = (): void => {};
 
 describe("Scheduler: the specified shape", () => {
-  it("runs the design.md example: a minute task, runPending, testMode", async () => {
+  it("runs the README example: a minute task, runPending, testMode", async () => {
     const { scheduler, clock } = manualScheduler();
     const runs: string[] = [];
     const info = await scheduler.registerTask("minute_task", "* * * * *", (ctx) => {

@@ -34,8 +34,8 @@ export function cliActor(env: Readonly<Record<string, string | undefined>>): str
 }
 
 /**
- * Appends what a CLI command did to the store's audit log (issue 13, item
- * 21), as `cli:<user>@<host>`. Every command that changes state calls it once
+ * Appends what a CLI command did to the store's audit log, as
+ * `cli:<user>@<host>`. Every command that changes state calls it once
  * the outcome is known. Never throws: a lost row is a warning on stderr, and
  * the command's exit code stays that of its action.
  */

@@ -29,6 +29,7 @@ import {
   taskListNotes,
 } from "./store-format.js";
 import { inspectTasks } from "./task-inspection.js";
+import { TaskNotFoundError } from "../../errors.js";
 
 /**
  * `orchestrator list`: the tasks in the store, as a table or JSON, each in
@@ -258,9 +259,7 @@ export function runTriggerCommand(
     });
     try {
       if (scheduler.getTask(task) === undefined) {
-        throw new Error(
-          `Task ${JSON.stringify(task)} is in the store, but this Scheduler did not load it (stored tasks are loaded by the durable-store support of issue 4)`,
-        );
+        throw new TaskNotFoundError(task);
       }
       const report = await Promise.race([scheduler.triggerTask(task), interruption]);
       if (report === "interrupted") {
@@ -322,21 +321,17 @@ export function runRotateKeysCommand(
   return guarded(context.io, async () => {
     const { scheduler, close } = await openScheduler(flags, context);
     try {
-      if (typeof scheduler.rotateKeys !== "function") {
-        throw new Error("This build's Scheduler has no rotateKeys() yet (issue 4)");
-      }
-      const result = (await scheduler.rotateKeys()) as
-        { resealed?: number; unchanged?: number; failed?: readonly unknown[] } | undefined;
-      const failed = result?.failed?.length ?? 0;
+      const result = await scheduler.rotateKeys();
+      const failed = result.failed.length;
       await recordAudit(scheduler.store, context, {
         action: "rotate-keys",
         taskName: null,
         result: failed > 0 ? "failed" : "ok",
-        detail: `${result?.resealed ?? "?"} re-sealed, ${result?.unchanged ?? "?"} unchanged, ${failed} failed`,
+        detail: `${result.resealed} re-sealed, ${result.unchanged} unchanged, ${failed} failed`,
       });
       context.io.stdout(
-        `Key rotation done: ${result?.resealed ?? "?"} re-sealed with the primary key, ` +
-          `${result?.unchanged ?? "?"} already sealed with it, ${failed} failed\n`,
+        `Key rotation done: ${result.resealed} re-sealed with the primary key, ` +
+          `${result.unchanged} already sealed with it, ${failed} failed\n`,
       );
       if (failed > 0) context.io.stderr(`${JSON.stringify(result?.failed, null, 2)}\n`);
       return failed > 0 ? 1 : EXIT.ok;

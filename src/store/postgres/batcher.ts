@@ -6,6 +6,7 @@
  * round trips instead of hundreds. A lone call still goes out at once (after
  * the current microtask), so batching adds no latency when the store is idle.
  */
+import { StoreError } from "../../errors.js";
 
 /** Options of {@link Batcher}. */
 export interface BatcherOptions {
@@ -97,7 +98,7 @@ export class Batcher<I, O> {
       const items = batch.flatMap((pending) => pending.items);
       const results = await this.#run(items);
       if (results.length !== items.length) {
-        throw new Error(`A batch of ${items.length} gave ${results.length} results`);
+        throw new StoreError(`A batch of ${items.length} gave ${results.length} results`);
       }
       let at = 0;
       for (const pending of batch) {

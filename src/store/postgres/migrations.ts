@@ -7,6 +7,7 @@
  */
 import type { PoolClient } from "pg";
 import type { QuotedSchema } from "./queries.js";
+import { StoreError } from "../../errors.js";
 
 /** One migration: applied once, in version order, never edited after release. */
 export interface Migration {
@@ -170,7 +171,7 @@ export async function migrate(
     );
     const from = current.rows[0]?.version ?? 0;
     if (from > LATEST_VERSION) {
-      throw new Error(
+      throw new StoreError(
         `schema ${schema} is at version ${from}, newer than this orchestrator (${LATEST_VERSION}); upgrade orchestrator`,
       );
     }

@@ -7,6 +7,7 @@
  */
 import type { Notification, Pool, PoolClient } from "pg";
 import type { StoreChange } from "../store.js";
+import { StoreError } from "../../errors.js";
 
 /** What travels in a notification payload (JSON). */
 export interface ChangeMessage extends StoreChange {
@@ -191,7 +192,7 @@ export class Notifier {
   };
 
   readonly #onEnd = (): void => {
-    this.#onLost(new Error("The LISTEN connection ended"));
+    this.#onLost(new StoreError("The LISTEN connection ended"));
   };
 
   #retry(error: unknown): void {
