@@ -110,6 +110,19 @@ export interface LeaseLostEvent {
   readonly error: unknown;
 }
 
+/**
+ * `run:lost`: an attempt ended on this node, but its result does not count:
+ * the run's claim was no longer this node's (its lease was lost, or another
+ * node reaped it) when the result was to be recorded. The run is recorded
+ * `lost` here (informational); the node that reaped the claim records it
+ * `interrupted` and retries it per policy.
+ */
+export interface RunLostEvent extends RunEventBase {
+  /** What the attempt ended with here: `succeeded`, `failed` or `timed-out`. */
+  readonly outcome: Extract<RunStatus, "succeeded" | "failed" | "timed-out">;
+  readonly durationMs: number;
+}
+
 /** `clock:skew`: this node's clock differs from the shared store's (database) clock by more than `maxClockSkewMs`. */
 export interface ClockSkewEvent {
   /** Store clock minus this node's clock, in ms (positive: this node is behind). */
@@ -156,6 +169,7 @@ export interface SchedulerEvents {
   "run:error": [RunErrorEvent];
   "run:skipped": [RunSkippedEvent];
   "run:missed": [RunMissedEvent];
+  "run:lost": [RunLostEvent];
   "task:registered": [TaskInfo];
   "task:removed": [TaskRemovedEvent];
   "task:completed": [TaskInfo];

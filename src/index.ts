@@ -53,6 +53,7 @@ export type {
   RunErrorEvent,
   RunSkippedEvent,
   RunMissedEvent,
+  RunLostEvent,
   TaskRemovedEvent,
   TaskQuarantinedEvent,
   TaskHandlerMissingEvent,

@@ -46,6 +46,8 @@ export interface DispatchRequest {
   readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly payload: unknown;
+  /** `ctx.fencingToken` (see TaskContext). */
+  readonly fencingToken: number;
   /** Abort after this many ms (0: never): inline callbacks see `ctx.signal` abort, worker threads are terminated. */
   readonly timeoutMs: number;
   /** Aborts the run from outside (the scheduler stopping). */
@@ -220,7 +222,8 @@ export class Dispatcher {
     this.#active++;
     let result: unknown;
     try {
-      result = fn(new RunContext(request));
+      // A run made ready for a burst brings its context (see BurstCall).
+      result = fn((request as Partial<BurstCall>).context ?? new RunContext(request));
     } catch (error) {
       this.#active--;
       return { ok: false, error, timedOut: false };
@@ -469,6 +472,7 @@ export class Dispatcher {
         scheduledAtMs: request.scheduledAtMs,
         attempt: request.attempt,
         payload: request.payload,
+        fencingToken: request.fencingToken,
       },
       context.signal,
     );

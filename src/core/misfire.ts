@@ -44,6 +44,8 @@ export interface MisfirePlan {
   /** How many occurrences were missed in all (a lower bound when `missedIsLowerBound`). */
   missedCount: number;
   missedIsLowerBound: boolean;
+  /** The last missed occurrence (NaN when none was missed); the first is `missed[0]`. */
+  missedThroughMs: number;
   /** The next occurrence after `nowMs` (within `endMs`), or null when there is none. */
   nextMs: number | null;
 }
@@ -79,10 +81,24 @@ export function planDueRuns(input: MisfireInput): MisfirePlan {
     nextMs = within(input.next(nowMs), endMs);
   }
   if (latest === undefined)
-    return { run: [], missed: [], missedCount: 0, missedIsLowerBound: false, nextMs };
+    return {
+      run: [],
+      missed: [],
+      missedCount: 0,
+      missedIsLowerBound: false,
+      missedThroughMs: Number.NaN,
+      nextMs,
+    };
 
   if (!truncated && due.length === 1 && nowMs - latest <= graceMs) {
-    return { run: [latest], missed: [], missedCount: 0, missedIsLowerBound: false, nextMs };
+    return {
+      run: [latest],
+      missed: [],
+      missedCount: 0,
+      missedIsLowerBound: false,
+      missedThroughMs: Number.NaN,
+      nextMs,
+    };
   }
 
   let run: number[];
@@ -113,5 +129,12 @@ export function planDueRuns(input: MisfireInput): MisfirePlan {
   const missedCount = truncated
     ? Math.max(missed.length, due.length - run.length)
     : due.length - run.length;
-  return { run, missed, missedCount, missedIsLowerBound: truncated, nextMs };
+  // The occurrence right before the first run (or the latest, when none runs) closes the missed range.
+  const missedThroughMs =
+    missedCount === 0
+      ? Number.NaN
+      : firstRun === undefined
+        ? latest
+        : (input.prev(firstRun) ?? Number.NaN);
+  return { run, missed, missedCount, missedIsLowerBound: truncated, missedThroughMs, nextMs };
 }

@@ -6,6 +6,7 @@ export interface RunContextSource {
   readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly payload: unknown;
+  readonly fencingToken: number;
 }
 
 /**
@@ -17,6 +18,8 @@ export class RunContext implements TaskContext {
   readonly taskName: string;
   readonly attempt: number;
   readonly payload: unknown;
+  /** Read when asked: a run planned ahead gets its context before its claim (and token). */
+  readonly #source: RunContextSource;
   readonly #scheduledAtMs: number;
   #scheduledAt: Date | undefined;
   #controller: AbortController | undefined;
@@ -28,6 +31,11 @@ export class RunContext implements TaskContext {
     this.#scheduledAtMs = request.scheduledAtMs;
     this.attempt = request.attempt;
     this.payload = request.payload;
+    this.#source = request;
+  }
+
+  get fencingToken(): number {
+    return this.#source.fencingToken;
   }
 
   get scheduledAt(): Date {

@@ -14,7 +14,8 @@ export type TaskState = "active" | "paused" | "quarantined" | "completed";
 export type NoRunsLeftPolicy = "throw" | "complete";
 
 /** The recorded outcome of one run. */
-export type RunStatus = "succeeded" | "failed" | "timed-out" | "skipped" | "missed" | "interrupted";
+export type RunStatus =
+  "succeeded" | "failed" | "timed-out" | "skipped" | "missed" | "interrupted" | "lost";
 
 /** What a callback receives. */
 export interface TaskContext<Payload = unknown> {
@@ -24,8 +25,19 @@ export interface TaskContext<Payload = unknown> {
   readonly scheduledAt: Date;
   /** 1 for the first attempt, 2 for the first retry, … */
   readonly attempt: number;
-  /** Aborted when the run times out or the scheduler stops; long callbacks should honour it. */
+  /**
+   * Aborted when the run times out, the scheduler stops, or (on a shared
+   * store) this node loses the run's lease; long callbacks should honour it.
+   */
   readonly signal: AbortSignal;
+  /**
+   * Grows with every claim of a run (on a shared store, across every node
+   * sharing it): pass it to the systems this callback writes to, and have
+   * them refuse a token lower than one they have seen, so that a node that
+   * stalled past its lease cannot overwrite the work of the node that retried
+   * its run (docs/guides/clusters.md, "Fencing").
+   */
+  readonly fencingToken: number;
   /** The task's `payload` option (undefined when none). */
   readonly payload: Payload;
 }

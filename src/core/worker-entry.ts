@@ -15,6 +15,7 @@ export interface WorkerJob {
   readonly scheduledAtMs: number;
   readonly attempt: number;
   readonly payload: unknown;
+  readonly fencingToken: number;
 }
 
 /** A plain object's JSON copy, or undefined for anything else (or what JSON cannot encode). */
@@ -46,6 +47,7 @@ export default async function runWorkerJob(job: WorkerJob): Promise<unknown> {
     scheduledAt: new Date(job.scheduledAtMs),
     attempt: job.attempt,
     payload: job.payload,
+    fencingToken: job.fencingToken,
     signal: controller.signal,
   });
   return plainJson(result);

@@ -138,9 +138,13 @@ export class DurableTasks {
    */
   async #skipRecorded(task: Task): Promise<void> {
     const rows = await this.#host.store.history({ taskName: task.name, limit: SKIP_LOOKBACK_ROWS });
-    const recorded = new Set(rows.map((row) => row.scheduledAt));
+    // Occurrences history already has: one each, or a range for a summarised missed row.
+    let recordedThrough = Number.NEGATIVE_INFINITY;
+    for (const row of rows) {
+      recordedThrough = Math.max(recordedThrough, row.missedThrough ?? row.scheduledAt);
+    }
     let next: number | null = task.nextRunMs;
-    while (next !== null && recorded.has(next)) next = task.schedule.next(next);
+    if (next <= recordedThrough) next = task.schedule.next(recordedThrough);
     if (next === task.nextRunMs) return;
     const runnable = beforeEnd(task.options, next);
     if (runnable === null) {

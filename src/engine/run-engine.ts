@@ -59,6 +59,7 @@ export class RunEngine implements TaskScheduling {
         this.#queue.push(run, atMs);
         host.poke(atMs);
       },
+      dropRetry: (run) => void this.#queue.remove(run),
       afterRun: (task) => this.#afterRun(task),
     });
     this.#starter = new RunStarter(host, this.#life);
@@ -218,9 +219,19 @@ export class RunEngine implements TaskScheduling {
     return this.#starter.calling;
   }
 
-  /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
+  /** Waits until no run is in flight (claims included), except the one holding `except` (the caller's own). */
   drain(except: object | undefined): Promise<void> {
     return this.#starter.drain(except);
+  }
+
+  /** Runs whose claims come back from now on are recorded missed, not started (`stop()`). */
+  stopStarting(): void {
+    this.#starter.stopStarting();
+  }
+
+  /** Runs start again (`start()`). */
+  resumeStarting(): void {
+    this.#starter.resumeStarting();
   }
 
   /** Plans the earliest queued instant if it is due by `byMs` and nothing is planned. */
@@ -276,7 +287,14 @@ export class RunEngine implements TaskScheduling {
         next: (ms) => task.schedule.next(ms),
         prev: (ms) => task.schedule.prev(ms),
       });
-      if (plan.missedCount > 0) this.#life.missed(task, plan.missed, plan.missedCount);
+      if (plan.missedCount > 0) {
+        this.#life.missed(task, {
+          listed: plan.missed,
+          firstMs: plan.missed[0] ?? firstMs,
+          lastMs: plan.missedThroughMs,
+          count: plan.missedCount,
+        });
+      }
       runs = plan.run;
       nextMs = plan.nextMs;
       if (plan.missedCount > 0 || runs.some((ms) => nowMs - ms > lateAfterMs)) {

@@ -21,6 +21,8 @@ export interface RunLifecycleHost extends RunRecorderHost {
 export interface RunLifecycleHooks {
   /** Queues `run` (state `retry-scheduled`), due at `atMs`. */
   queueRetry(run: Run, atMs: number): void;
+  /** Takes a queued retry out of the queue (its run was lost). */
+  dropRetry(run: Run): void;
   /** After a run of `task` ended or did not start (synchronously): start its next queued run, or complete it. */
   afterRun(task: Task): void;
 }
@@ -54,6 +56,8 @@ export class RunLifecycle {
   readonly #host: RunLifecycleHost;
   readonly #recorder: RunRecorder;
   readonly #hooks: RunLifecycleHooks;
+  /** The fencing tokens of runs without a claim (a store only this scheduler uses). */
+  #localToken = 0;
 
   constructor(host: RunLifecycleHost, recorder: RunRecorder, hooks: RunLifecycleHooks) {
     this.#host = host;
@@ -98,9 +102,12 @@ export class RunLifecycle {
     this.#recorder.skip(task, scheduledAtMs, report, reason);
   }
 
-  /** Occurrences the misfire policy dropped: logged, emitted, recorded. */
-  missed(task: Task, missed: readonly number[], count: number): void {
-    this.#recorder.missed(task, missed, count);
+  /** Occurrences the misfire policy dropped: logged, emitted, recorded as one row. */
+  missed(
+    task: Task,
+    missed: { listed: readonly number[]; firstMs: number; lastMs: number; count: number },
+  ): void {
+    this.#recorder.missed(task, missed);
   }
 
   // Planning ahead (see AheadPlanner).
@@ -108,7 +115,10 @@ export class RunLifecycle {
   /** A run allocated ahead of its instant: `planned`, nothing counted yet. */
   plan(task: Task, scheduledAtMs: number, claim: Claim | null, report: RunReport): Run {
     const run = new Run(task, scheduledAtMs, "schedule", "planned", report);
-    if (claim !== null) run.claim = claim;
+    if (claim !== null) {
+      run.claim = claim;
+      run.fencingToken = claim.fencingToken;
+    }
     return run;
   }
 
@@ -145,6 +155,7 @@ export class RunLifecycle {
   /** The store gave this node the run (`claim` null: the store needs no claims). */
   claimed(run: Run, claim: Claim | null): void {
     if (claim !== null) run.claim = claim;
+    run.fencingToken = run.claim?.fencingToken ?? ++this.#localToken;
     run.state = "claimed";
   }
 
@@ -207,29 +218,101 @@ export class RunLifecycle {
     const run = new Run(task, scheduledAtMs, "retry", "retry-scheduled", emptyReport());
     run.attempt = attempt;
     run.claim = claim;
+    run.fencingToken = claim.fencingToken;
     return run;
+  }
+
+  // Phase 2, after the claim: runs that do not start.
+
+  /**
+   * The claim came back `overlapping` (another node's run of the task holds
+   * it, overlap `skip`): not started, not counted; recorded skipped under the
+   * claim, which releases it.
+   */
+  async skippedOverlapping(run: Run): Promise<void> {
+    const { task, claim } = run;
+    run.state = "skipped";
+    task.running--;
+    task.started--;
+    const report = run.report;
+    report.skipped++;
+    if (this.#host.hasListeners("run:skipped")) {
+      this.#host.emit("run:skipped", {
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs),
+        reason: "overlap",
+      });
+    }
+    this.#hooks.afterRun(task);
+    if (claim === null) return;
+    await this.#recorder.finish(this.#recorder.skipRow(task, run.scheduledAtMs, "overlap"), claim, {
+      release: true,
+    });
+  }
+
+  /**
+   * The run was claimed too late to start (`reason`): the misfire policy
+   * drops it. Not started, not counted; recorded missed under its claim.
+   */
+  async missedAtStart(run: Run, reason: string): Promise<void> {
+    const { task, claim } = run;
+    run.state = "missed";
+    task.running--;
+    task.started--;
+    safeLog(
+      this.#host.logger,
+      "warn",
+      { taskName: task.name, scheduledAt: new Date(run.scheduledAtMs).toISOString(), reason },
+      "Missed run",
+    );
+    this.#host.emit("run:missed", {
+      taskName: task.name,
+      missed: [new Date(run.scheduledAtMs)],
+      count: 1,
+      policy: task.options.misfire,
+    });
+    this.#hooks.afterRun(task);
+    const row = this.#recorder.missedRow(task, run.scheduledAtMs, run.scheduledAtMs, 1, reason);
+    if (claim === null) await this.#recorder.record(row);
+    else await this.#recorder.finish(row, claim, { release: true });
   }
 
   // Phase 3: outcomes.
 
   /**
-   * Phase 3 of one attempt: update the task synchronously (retry, or end the
-   * run), then tell listeners and the logger, then persist the history row
-   * and the task's progress. A run whose lease was lost is left to the node
-   * that reaps it. Never rejects because of the store (failures are events).
+   * Phase 3 of one attempt: the task is updated at once (retry, or end the
+   * run), listeners and the logger are told, then the row is written, fenced
+   * by the run's claim when it has one. A claim that is no longer this node's
+   * (its lease lost, known here already, or found when the fenced write is
+   * refused: another node reaped it) makes the attempt `lost`: its result
+   * does not count, what was counted is taken back, and the node that reaped
+   * the claim records the run. Never rejects because of the store (failures
+   * are events).
    */
   async finish(run: Run, outcome: DispatchOutcome): Promise<void> {
-    const host = this.#host;
-    const recorder = this.#recorder;
-    const { task, scheduledAtMs, attempt, report, startedAtMs, startMono, endMono, claim } = run;
-    if (claim !== null && host.leases?.takeLost(claim) === true) {
-      // Another node reaps the claim, records the run interrupted and retries it.
-      run.state = "lost";
-      report.failed++;
-      task.running--;
-      this.#hooks.afterRun(task);
+    const { claim } = run;
+    const attempt = this.#attemptOf(run, outcome);
+    // A lease lost locally (its deadline passed, or the store refused a renewal).
+    if (claim !== null && this.#host.leases?.takeLost(claim) === true) {
+      this.#endLost(run);
+      await this.#lose(run, attempt);
       return;
     }
+    const retry = this.#settle(run, attempt);
+    if (claim === null) {
+      await this.#recorder.record(attempt.row);
+    } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
+      this.#unsettle(run, attempt, retry);
+      await this.#lose(run, attempt);
+      return;
+    }
+    if (retry === null) await this.#recorder.persistProgress(run.task);
+  }
+
+  /** What one attempt ended with: its status, its history row, and its retry, if any. */
+  #attemptOf(run: Run, outcome: DispatchOutcome): Attempt {
+    const host = this.#host;
+    const { task, scheduledAtMs, attempt, startedAtMs, startMono, endMono, claim } = run;
     // A synchronous callback ended when it returned, not when the batch it was in is recorded.
     const ended = !Number.isNaN(endMono);
     const durationMs = (ended ? endMono : host.clock.monotonicMs()) - startMono;
@@ -238,9 +321,6 @@ export class RunLifecycle {
     const error = outcome.ok ? undefined : outcome.error;
     const willRetry =
       !outcome.ok && !task.removed && shouldRetry(task.options.retries, attempt, error);
-    const retryAtMs = willRetry ? finishedAtMs + retryDelayMs(task.options.retries, attempt) : null;
-    task.lastStatus = status;
-    // The row describes this attempt: built before a retry moves the run on.
     const row: RunRecord = {
       taskName: task.name,
       claimId: claim?.id ?? null,
@@ -254,9 +334,28 @@ export class RunLifecycle {
     };
     const output = runOutput(outcome);
     if (output !== undefined) (row as { output?: unknown }).output = output;
+    return {
+      outcome,
+      status,
+      durationMs,
+      row,
+      retryAtMs: willRetry ? finishedAtMs + retryDelayMs(task.options.retries, attempt) : null,
+    };
+  }
+
+  /**
+   * The attempt counts: the task moves on (retry, or the run ends), listeners
+   * and the logger are told. Returns the next attempt, queued, or null.
+   */
+  #settle(run: Run, attempt: Attempt): Run | null {
+    const host = this.#host;
+    const { task, report } = run;
+    const { outcome, status, durationMs, retryAtMs } = attempt;
     const base = outcome.ok && !host.hasListeners("run:success") ? undefined : eventBase(run);
+    task.lastStatus = status;
+    let retry: Run | null = null;
     if (retryAtMs !== null) {
-      this.#scheduleRetry(run, retryAtMs);
+      retry = this.#scheduleRetry(run, retryAtMs);
     } else {
       run.state = "finished";
       task.running--;
@@ -266,35 +365,100 @@ export class RunLifecycle {
     if (outcome.ok) {
       report.succeeded++;
       if (base !== undefined) host.emit("run:success", { ...base, durationMs });
-    } else {
-      report.failed++;
-      safeLog(
-        host.logger,
-        "error",
-        {
-          err: error,
-          taskName: task.name,
-          scheduledAt: new Date(scheduledAtMs).toISOString(),
-          attempt,
-          status,
-          willRetry,
-        },
-        `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : "failed"}`,
-      );
-      host.emit("run:error", {
-        ...(base as RunEventBase),
-        error,
-        status: status as "failed" | "timed-out",
-        durationMs,
-        willRetry,
-        retryAt: retryAtMs === null ? null : new Date(retryAtMs),
-      });
+      return retry;
     }
-    // The last row and the release go together (finishRun): a crash between them must not make the run look interrupted.
-    if (claim !== null && !willRetry) await recorder.finish(row, claim);
-    else await recorder.record(row);
-    if (willRetry) return;
-    await recorder.persistProgress(task);
+    report.failed++;
+    const error = outcome.error;
+    safeLog(
+      host.logger,
+      "error",
+      {
+        err: error,
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
+        attempt: run.attempt,
+        status,
+        willRetry: retryAtMs !== null,
+      },
+      `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : "failed"}`,
+    );
+    host.emit("run:error", {
+      ...(base as RunEventBase),
+      error,
+      status: status as "failed" | "timed-out",
+      durationMs,
+      willRetry: retryAtMs !== null,
+      retryAt: retryAtMs === null ? null : new Date(retryAtMs),
+    });
+    return retry;
+  }
+
+  /**
+   * Takes back what {@link #settle} counted for an attempt found lost when
+   * its row was refused: the retry it queued is dropped (the run is the
+   * reaper's now), or the run it counted finished is not.
+   */
+  #unsettle(run: Run, attempt: Attempt, retry: Run | null): void {
+    const { task, report } = run;
+    if (retry !== null) {
+      // Still waiting: dropped. Already started (no backoff): it ran under the same
+      // lost claim, and its own finish finds that out.
+      if (retry.state === "retry-scheduled") {
+        this.#hooks.dropRetry(retry);
+        retry.state = "dropped";
+        task.running--;
+      }
+    } else {
+      task.runCount--;
+    }
+    if (attempt.outcome.ok) {
+      report.succeeded--;
+      report.failed++;
+    }
+    run.state = "lost";
+  }
+
+  /** An attempt lost before it counted: it no longer runs. */
+  #endLost(run: Run): void {
+    const { task, report } = run;
+    run.state = "lost";
+    report.failed++;
+    task.running--;
+    this.#hooks.afterRun(task);
+  }
+
+  /**
+   * The attempt's claim was no longer this node's: its result does not count.
+   * The run ends here `lost` (recorded as such, for the record); the node
+   * that reaped the claim records it `interrupted` and retries it per policy.
+   */
+  async #lose(run: Run, attempt: Attempt): Promise<void> {
+    const host = this.#host;
+    const { task } = run;
+    const outcome = attempt.status as "succeeded" | "failed" | "timed-out";
+    safeLog(
+      host.logger,
+      "warn",
+      {
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
+        attempt: run.attempt,
+        outcome,
+      },
+      `A run of ${JSON.stringify(task.name)} ended after this node lost its claim; its result (${outcome}) is recorded as lost`,
+    );
+    if (host.hasListeners("run:lost"))
+      host.emit("run:lost", { ...eventBase(run), outcome, durationMs: attempt.durationMs });
+    const { row } = attempt;
+    await this.#recorder.record({
+      ...row,
+      status: "lost",
+      error: {
+        message: `the claim of this run was no longer this node's when its result (${outcome}) was to be recorded: its lease was lost`,
+        code: "ERR_LEASE_LOST",
+        ...(row.error === null ? {} : { stack: `${row.error.message}\n${row.error.stack ?? ""}` }),
+      },
+    });
   }
 
   /**
@@ -302,13 +466,25 @@ export class RunLifecycle {
    * `retried`, and the next, holding the same claim, waits in the queue
    * (`retry-scheduled`); the task still counts the run running.
    */
-  #scheduleRetry(run: Run, atMs: number): void {
+  #scheduleRetry(run: Run, atMs: number): Run {
     run.state = "retried";
     const next = new Run(run.task, run.scheduledAtMs, "retry", "retry-scheduled", run.report);
     next.attempt = run.attempt + 1;
     next.claim = run.claim;
+    next.fencingToken = run.fencingToken;
     this.#hooks.queueRetry(next, atMs);
+    return next;
   }
+}
+
+/** One attempt's result, before it counts (see RunLifecycle.finish). */
+interface Attempt {
+  readonly outcome: DispatchOutcome;
+  readonly status: RunStatus;
+  readonly durationMs: number;
+  readonly row: RunRecord;
+  /** When the next attempt is due; null when none follows. */
+  readonly retryAtMs: number | null;
 }
 
 /** True when `state` is one a run ends in. */
@@ -317,6 +493,8 @@ export function isFinal(state: RunState): boolean {
     state === "finished" ||
     state === "retried" ||
     state === "lost" ||
+    state === "skipped" ||
+    state === "missed" ||
     state === "refused" ||
     state === "claim-failed" ||
     state === "given-back" ||

@@ -28,10 +28,21 @@ export interface RunRecorderHost {
   abandon?(claim: Claim): void;
 }
 
+/** Why a due run did not start. */
+export type SkipReason = "overlap" | "claimed";
+
+const SKIP_MESSAGES: Readonly<Record<SkipReason, string>> = Object.freeze({
+  overlap: "the previous run was still running",
+  claimed: "claimed by another scheduler",
+});
+
 /**
  * Writes what happened to the store (history rows, released claims, task
- * progress) and reports runs that did not happen (skipped, missed). Store
- * failures become `scheduler:error` events; nothing here throws.
+ * progress) and reports runs that did not happen (skipped, missed). Rows of
+ * runs that hold a claim are fenced by it; rows of runs that hold none
+ * (skipped, missed) settle their occurrence, so that each is recorded once
+ * across every node (Store.settleSlots). Store failures become
+ * `scheduler:error` events; nothing here throws.
  */
 export class RunRecorder {
   readonly #host: RunRecorderHost;
@@ -40,8 +51,11 @@ export class RunRecorder {
     this.#host = host;
   }
 
-  /** A due run that did not start: counted, emitted, recorded. */
-  skip(task: Task, scheduledAtMs: number, report: RunReport, reason: "overlap" | "claimed"): void {
+  /**
+   * A due run that did not start and holds no claim: counted, emitted, and
+   * recorded once across nodes (a run another node claimed is recorded by it).
+   */
+  skip(task: Task, scheduledAtMs: number, report: RunReport, reason: SkipReason): void {
     report.skipped++;
     if (this.#host.hasListeners("run:skipped")) {
       this.#host.emit("run:skipped", {
@@ -50,9 +64,13 @@ export class RunRecorder {
         reason,
       });
     }
-    // On a shared store the node that won the claim writes the run's history; a row per losing node is noise.
-    if (reason === "claimed" && this.#host.store.shared) return;
-    void this.record({
+    if (reason === "claimed") return;
+    void this.#settle(this.skipRow(task, scheduledAtMs, reason));
+  }
+
+  /** The history row of a run skipped for `reason`. */
+  skipRow(task: Task, scheduledAtMs: number, reason: SkipReason): RunRecord {
+    return {
       taskName: task.name,
       claimId: null,
       scheduledAt: scheduledAtMs,
@@ -61,18 +79,21 @@ export class RunRecorder {
       status: "skipped",
       attempt: 1,
       nodeId: this.#host.nodeId,
-      error: {
-        message:
-          reason === "overlap"
-            ? "the previous run was still running"
-            : "claimed by another scheduler",
-      },
-    });
+      error: { message: SKIP_MESSAGES[reason] },
+    };
   }
 
-  /** Occurrences the misfire policy dropped: logged, emitted, recorded. */
-  missed(task: Task, missed: readonly number[], count: number): void {
+  /**
+   * Occurrences the misfire policy dropped, `firstMs` to `lastMs` (`count` in
+   * all; `listed`: the first of them, for the event): logged, emitted, and
+   * recorded as one row, once across nodes.
+   */
+  missed(
+    task: Task,
+    missed: { listed: readonly number[]; firstMs: number; lastMs: number; count: number },
+  ): void {
     const host = this.#host;
+    const { count } = missed;
     safeLog(
       host.logger,
       "warn",
@@ -81,26 +102,37 @@ export class RunRecorder {
     );
     host.emit("run:missed", {
       taskName: task.name,
-      missed: missed.map((ms) => new Date(ms)),
+      missed: missed.listed.map((ms) => new Date(ms)),
       count,
       policy: task.options.misfire,
     });
-    for (const scheduledAt of missed) {
-      void this.record({
-        taskName: task.name,
-        claimId: null,
-        scheduledAt,
-        startedAt: null,
-        finishedAt: null,
-        status: "missed",
-        attempt: 1,
-        nodeId: host.nodeId,
-        error: null,
-      });
-    }
+    void this.#settle(this.missedRow(task, missed.firstMs, missed.lastMs, count, null));
   }
 
-  /** Appends a history row. */
+  /** The history row of `count` consecutive occurrences missed, `firstMs` to `lastMs`. */
+  missedRow(
+    task: Task,
+    firstMs: number,
+    lastMs: number,
+    count: number,
+    reason: string | null,
+  ): RunRecord {
+    return {
+      taskName: task.name,
+      claimId: null,
+      scheduledAt: firstMs,
+      startedAt: null,
+      finishedAt: null,
+      status: "missed",
+      attempt: 1,
+      nodeId: this.#host.nodeId,
+      error: reason === null ? null : { message: reason },
+      ...(lastMs > firstMs ? { missedThrough: lastMs } : {}),
+      ...(count > 1 ? { missedCount: count } : {}),
+    };
+  }
+
+  /** Appends a history row as it is (unfenced: lost, interrupted). */
   async record(record: RunRecord): Promise<void> {
     try {
       await this.#host.store.recordRun(record);
@@ -109,24 +141,27 @@ export class RunRecorder {
     }
   }
 
-  /** Appends the last history row of a claimed run and releases its claim (atomically when the store can). */
-  async finish(record: RunRecord, claim: Claim): Promise<void> {
+  /**
+   * Appends an attempt's row fenced by its claim, releasing the claim unless
+   * `release` is false. Resolves true when written; false when the claim was
+   * no longer this node's (or the write failed for good, and the claim was
+   * abandoned to the reaper).
+   */
+  async finish(
+    record: RunRecord,
+    claim: Claim,
+    options: { readonly release: boolean },
+  ): Promise<boolean> {
     const store = this.#host.store;
-    if (store.finishRun === undefined) {
-      await this.record(record);
-      await this.release(claim);
-      return;
-    }
     try {
-      await store.finishRun(record, claim);
+      return await store.finishRun(record, claim, options);
     } catch (error) {
       let failure = error;
       const gate = this.#host.writeGate;
       if (gate !== undefined) {
         // Only a failed write goes through the gate: the common path costs nothing more.
         try {
-          await gate(() => store.finishRun?.(record, claim) ?? Promise.resolve(), claim);
-          return;
+          return await gate(() => store.finishRun(record, claim, options), claim);
         } catch (again) {
           failure = again;
         }
@@ -137,6 +172,7 @@ export class RunRecorder {
         context: "history",
         taskName: record.taskName,
       });
+      return false;
     }
   }
 
@@ -156,6 +192,15 @@ export class RunRecorder {
       await this.#host.store.updateTaskProgress(task.name, progressOf(task), { afterRun: true });
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "progress", taskName: task.name });
+    }
+  }
+
+  /** Records a run that holds no claim, if no one claimed or recorded its occurrences. */
+  async #settle(record: RunRecord): Promise<void> {
+    try {
+      await this.#host.store.settleSlots([record]);
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
     }
   }
 }

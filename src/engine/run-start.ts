@@ -1,8 +1,10 @@
 import type { DispatchOutcome, DispatchTarget, Dispatcher } from "../core/dispatcher.js";
+import { RunContext } from "../core/run-context.js";
 import type { CallbackInput, TaskCallback } from "../core/task.js";
 import { HandlerMissingError } from "../errors.js";
 import { safeLog } from "../logger.js";
 import type { Claim, ClaimRequest } from "../store/store.js";
+import { graceMs } from "./due-rules.js";
 import { Run } from "./run.js";
 import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
 
@@ -15,19 +17,29 @@ export interface RunStartHost extends RunLifecycleHost {
    * store is unusable (and reporting the outage itself, once).
    */
   readonly claimGate?: <T>(call: () => Promise<T>, runs: number) => Promise<T>;
+  /** Shared stores: how long the lease of a claim has left by this node's clocks, in ms. */
+  leaseLeftMs?(claim: Claim): number;
   handler(name: string): TaskCallback | undefined;
 }
 
 /**
  * Phase 2: claims a batch of planned runs in one store call, then starts each
- * claimed callback, one after another, within one turn of the event loop.
- * Counts the runs in flight, for {@link drain}.
+ * claimed callback, one after another, within one turn of the event loop. A
+ * claimed run that may no longer start (the scheduler is stopping, it was
+ * claimed past its grace, its lease is nearly gone, another node's run holds
+ * its task) is recorded under its claim instead. Counts the runs of every
+ * batch from its claim to its record, for {@link drain}.
  */
 export class RunStarter {
   readonly #host: RunStartHost;
   readonly #life: RunLifecycle;
-  /** Runs started and not yet recorded (a count, not a collection: a burst pays nothing per run). */
+  /**
+   * Runs of batches not yet recorded, claims in flight included (a count,
+   * not a collection: a burst pays nothing per run).
+   */
   #inFlight = 0;
+  /** Set by {@link stopStarting}: runs whose claims come back now are not started. */
+  #stopping = false;
   /** `drain()` calls waiting for the count to fall. */
   #drainWaiters: (() => void)[] = [];
   /** The run whose inline callback is executing synchronously, if any. */
@@ -46,6 +58,18 @@ export class RunStarter {
     return this.#current.calling;
   }
 
+  /**
+   * From now on, runs whose claims come back are not started (recorded
+   * missed under their claim), until {@link resumeStarting}: `stop()`.
+   */
+  stopStarting(): void {
+    this.#stopping = true;
+  }
+
+  resumeStarting(): void {
+    this.#stopping = false;
+  }
+
   /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
   async drain(except: object | undefined): Promise<void> {
     for (;;) {
@@ -61,6 +85,8 @@ export class RunStarter {
    * when all have been recorded.
    */
   async startBatch(runs: readonly Run[]): Promise<void> {
+    // Counted from here: stop() waits for claims in flight too.
+    this.#inFlight += runs.length;
     const host = this.#host;
     const store = host.store;
     // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
@@ -109,8 +135,12 @@ export class RunStarter {
   #dropUnclaimed(runs: readonly Run[]): Run[] {
     const claimed: Run[] = [];
     for (const run of runs) {
-      if (run.state === "due") this.#life.claimFailed(run);
-      else claimed.push(run);
+      if (run.state === "due") {
+        this.#life.claimFailed(run);
+        this.#done();
+      } else {
+        claimed.push(run);
+      }
     }
     return claimed;
   }
@@ -127,11 +157,11 @@ export class RunStarter {
     claims: readonly (Claim | null)[],
   ): Promise<void>[] {
     const host = this.#host;
-    const startable = this.#applyClaims(runs, useClaims, claims);
     const finished: Promise<void>[] = [];
+    const startable = this.#applyClaims(runs, useClaims, claims, finished);
     // Asked once per batch: a listener added by a callback hears from the next batch on.
     const announce = host.hasListeners("run:start");
-    if (announce || host.leases !== undefined) {
+    if (announce) {
       this.#startEach(startable, announce, finished);
       return finished;
     }
@@ -140,37 +170,94 @@ export class RunStarter {
   }
 
   /**
-   * Drops the runs whose claim was refused (the store gave them to another
-   * node); the rest are claimed. Without claims (a store only this scheduler
-   * uses) every run is claimed as it is.
+   * Applies the claims to the batch and returns the runs that start. A run
+   * whose claim was refused (the store gave it to another node) ends
+   * `refused`; one that came back `overlapping` is recorded skipped; a run
+   * claimed while the scheduler stops, past its grace (the misfire policy,
+   * applied when the run really starts), or with too little lease left, is
+   * recorded missed. Without claims (a store only this scheduler uses) every
+   * run is claimed as it is, and only stopping holds it back.
    */
   #applyClaims(
     runs: readonly Run[],
     useClaims: boolean,
     claims: readonly (Claim | null)[],
+    finished: Promise<void>[],
   ): readonly Run[] {
     const life = this.#life;
-    if (!useClaims) {
+    if (!useClaims && !this.#stopping) {
       for (let i = 0; i < runs.length; i++) {
         const run = runs[i] as Run;
         if (run.state === "due") life.claimed(run, null);
       }
       return runs;
     }
+    const nowMs = this.#host.clock.nowMs();
     const startable: Run[] = [];
     let next = 0;
     for (const run of runs) {
       if (run.state === "due") {
-        const claim = claims[next++] ?? null;
-        if (claim === null) {
+        const claim = useClaims ? (claims[next++] ?? null) : null;
+        if (useClaims && claim === null) {
           life.refused(run);
+          this.#done();
           continue;
         }
         life.claimed(run, claim);
+        if (claim?.overlapping === true) {
+          finished.push(this.#notStarted(life.skippedOverlapping(run)));
+          continue;
+        }
+      }
+      const reason = this.#whyNotStart(run, nowMs);
+      if (reason !== null) {
+        finished.push(this.#notStarted(life.missedAtStart(run, reason)));
+        continue;
       }
       startable.push(run);
     }
     return startable;
+  }
+
+  /**
+   * Why a claimed run must not start now, or null: the scheduler is stopping;
+   * a scheduled run was claimed past its grace and the misfire policy drops
+   * it (`run-once` still runs it when no later occurrence is due yet,
+   * `run-all` always does); its lease has less than a quarter left.
+   */
+  #whyNotStart(run: Run, nowMs: number): string | null {
+    if (this.#stopping) return "the scheduler stopped before it could start";
+    if (run.trigger === "schedule") {
+      const { options } = run.task;
+      const lateMs = nowMs - run.scheduledAtMs;
+      const grace = graceMs(options);
+      if (lateMs > grace && options.misfire !== "run-all") {
+        const following = run.task.schedule.next(run.scheduledAtMs);
+        if (options.misfire === "skip" || (following !== null && following <= nowMs)) {
+          return `claimed ${Math.round(lateMs)} ms after its time, past its grace of ${grace} ms (misfire: ${options.misfire})`;
+        }
+      }
+    }
+    const { claim } = run;
+    const host = this.#host;
+    if (claim !== null && host.leaseLeftMs !== undefined) {
+      const left = host.leaseLeftMs(claim);
+      if (left < host.leaseMs / 4) {
+        return `its lease had ${Math.round(left)} ms left of ${host.leaseMs} ms when it could start`;
+      }
+    }
+    return null;
+  }
+
+  /** A run that does not start: out of the in-flight count once it is recorded. */
+  async #notStarted(recording: Promise<void>): Promise<void> {
+    try {
+      await recording;
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "run" });
+    } finally {
+      this.#done();
+    }
   }
 
   /**
@@ -183,12 +270,15 @@ export class RunStarter {
    * dispatcher is closed or limits concurrency, then start one by one.
    */
   #startBurst(runs: readonly Run[], finished: Promise<void>[]): void {
-    const { clock, dispatcher } = this.#host;
+    const { clock, dispatcher, leases } = this.#host;
     const wallOffset = clock.nowMs() - clock.monotonicMs();
-    // Counted before the calls: a callback that stops the scheduler waits for the whole batch.
-    this.#inFlight += runs.length;
+    if (leases !== undefined) {
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i] as Run;
+        if (run.claim !== null && run.context !== undefined) leases.watch(run.claim, run.context);
+      }
+    }
     if (!dispatcher.callBurst(runs, clock, this.#current)) {
-      this.#inFlight -= runs.length;
       this.#startEach(runs, false, finished);
       return;
     }
@@ -209,7 +299,6 @@ export class RunStarter {
       if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = endMono;
-    this.#inFlight -= left.length;
     for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
     if (left.length > 0) this.#startEach(left, false, finished);
   }
@@ -226,9 +315,15 @@ export class RunStarter {
     const wallOffset = clock.nowMs() - clock.monotonicMs();
     let previousSync: Run | null = null;
     for (const run of runs) {
-      if (run.claim !== null && host.leases !== undefined)
-        run.signal = host.leases.signal(run.claim);
-      this.#inFlight++;
+      const callback = run.task.callback;
+      const { claim } = run;
+      if (claim !== null && host.leases !== undefined) {
+        // Inline callbacks without a timeout (the dispatcher's fast path): their context, which
+        // makes an AbortSignal only if asked for; others: an AbortSignal the dispatcher honours.
+        if (typeof callback === "function" && run.timeoutMs === 0)
+          host.leases.watch(claim, (run.context ??= new RunContext(run)));
+        else run.signal = host.leases.signal(claim);
+      }
       const startMono = clock.monotonicMs();
       // The reading that starts this run also ends the synchronous callback before it.
       if (previousSync !== null) previousSync.endMono = startMono;
@@ -238,7 +333,6 @@ export class RunStarter {
         this.#announce(run);
         run.startMono = clock.monotonicMs();
       }
-      const callback = run.task.callback;
       let outcome: DispatchOutcome | Promise<DispatchOutcome>;
       this.#current.calling = run;
       try {
@@ -301,14 +395,19 @@ export class RunStarter {
       );
       this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
     } finally {
-      this.#inFlight--;
-      // A drain waits for zero, or for one when that one is its caller's own run.
-      if (this.#inFlight <= 1 && this.#drainWaiters.length > 0) {
-        const waiters = this.#drainWaiters;
-        this.#drainWaiters = [];
-        for (const wake of waiters) wake();
-      }
+      this.#done();
       if (claim !== null) this.#host.leases?.done(claim);
+    }
+  }
+
+  /** One run of a batch is over (recorded, or not started): wakes drains when few are left. */
+  #done(): void {
+    this.#inFlight--;
+    // A drain waits for zero, or for one when that one is its caller's own run.
+    if (this.#inFlight <= 1 && this.#drainWaiters.length > 0) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const wake of waiters) wake();
     }
   }
 

@@ -28,7 +28,13 @@ export function emptyReport(): RunReport {
  * - `retry-scheduled`: that next attempt, waiting in the queue and holding
  *   the claim (the task still counts the run running);
  * - `finished`: its last attempt's outcome is recorded;
- * - `lost`: its lease was lost while it ran; the node that reaps the claim records it;
+ * - `lost`: its claim was no longer this node's when its result was to be
+ *   recorded (lease lost, claim reaped): recorded `lost` here, `interrupted`
+ *   by the node that reaped it;
+ * - `skipped`: claimed, then not started: another node's run of the task held
+ *   it (overlap `skip` across nodes); recorded under the claim;
+ * - `missed`: claimed too late to start (past its grace, or its lease too
+ *   short): the misfire policy dropped it; recorded under the claim;
  * - `refused`: the store gave the run to another node (recorded there);
  * - `claim-failed`: the store could not be asked (it failed): not started;
  * - `given-back`: planned ahead with a claim taken ahead, then not started:
@@ -47,6 +53,8 @@ export type RunState =
   | "retry-scheduled"
   | "finished"
   | "lost"
+  | "skipped"
+  | "missed"
   | "refused"
   | "claim-failed"
   | "given-back"
@@ -74,6 +82,8 @@ export class Run implements BurstCall, QueueItem {
   report: RunReport;
   /** The store's claim; null when not claimed yet, or when the store needs no claims. */
   claim: Claim | null;
+  /** `ctx.fencingToken`: the claim's, or one of this scheduler's own without claims. */
+  fencingToken = 0;
   // NaN, not 0: a field that starts as a small integer and later holds epoch ms changes
   // representation, and V8 then migrates every earlier instance on its next access.
   startedAtMs = Number.NaN;

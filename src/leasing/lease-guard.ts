@@ -11,8 +11,13 @@ const MAX_LOST = 10_000;
  * recorded: the node that reaps the claim records it `interrupted` and
  * applies the retry policy).
  */
+/** What a lost lease aborts: an attempt's context, or an AbortController. */
+export interface Abortable {
+  abort(reason: unknown): void;
+}
+
 export class LeaseGuard {
-  readonly #running = new Map<string, AbortController>();
+  readonly #running = new Map<string, Abortable>();
   readonly #lost = new Set<string>();
 
   /** Claims with an attempt in flight. */
@@ -27,9 +32,18 @@ export class LeaseGuard {
    */
   signal(claim: Claim): AbortSignal {
     const controller = new AbortController();
-    this.#running.set(claim.id, controller);
-    if (this.#lost.has(claim.id)) controller.abort(lostReason(claim));
+    this.watch(claim, controller);
     return controller.signal;
+  }
+
+  /**
+   * Aborts `attempt` when the lease of `claim` is lost (at once when it was
+   * lost meanwhile). Cheaper than {@link signal} for inline callbacks: their
+   * context makes an AbortSignal only if the callback asks for one.
+   */
+  watch(claim: Claim, attempt: Abortable): void {
+    this.#running.set(claim.id, attempt);
+    if (this.#lost.has(claim.id)) attempt.abort(lostReason(claim));
   }
 
   /**

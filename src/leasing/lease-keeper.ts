@@ -1,9 +1,12 @@
 /**
  * Keeps the leases of the claims a node holds: renews each at half its length
  * (BullMQ's LockManager rhythm) with one timer for all of them, and reports a
- * lease as lost when the store refuses a renewal, or when renewals kept
- * failing (a lost connection) until the lease's last known expiry passed: from
- * then on another node may have reaped it, so the holder must stop acting on it.
+ * lease as lost when the store refuses a renewal, or at its own deadline: the
+ * lease runs from when the claim (or its last successful renewal) was *sent*,
+ * measured on this node's clocks, and the node trusts that deadline without
+ * asking the store: from then on another node may reap the claim, so the
+ * holder must stop acting on it. Both the monotonic and the wall clock are
+ * read: a suspended VM's monotonic clock does not advance, its wall clock does.
  */
 import { LeaseLostError } from "../errors.js";
 import { SystemClock, type Clock } from "../time/clock.js";
@@ -32,6 +35,8 @@ interface Held {
   dueMs: number;
   /** Monotonic ms after which the lease may have expired in the store. */
   deadlineMs: number;
+  /** The same deadline on the wall clock (epoch ms). */
+  deadlineWallMs: number;
   renewing: boolean;
   /** Why the latest renewal failed, if it did (the cause of a LeaseLostError at the deadline). */
   lastError: unknown;
@@ -70,21 +75,43 @@ export class LeaseKeeper {
     return this.#held.has(claim.id);
   }
 
-  /** Starts renewing `claim`, whose lease was just granted for the keeper's `leaseMs`. */
-  hold(claim: Claim): void {
+  /**
+   * Starts renewing `claim`, whose lease of the keeper's `leaseMs` was asked
+   * for at `sent` (this node's clocks when the claim request left; default:
+   * now). The lease is counted from then, not from when the answer came.
+   */
+  hold(claim: Claim, sent?: { readonly monoMs: number; readonly wallMs: number }): void {
     if (this.#stopped) return;
-    const now = this.#clock.monotonicMs();
-    const dueMs = now + this.#leaseMs / 2;
+    const monoMs = sent?.monoMs ?? this.#clock.monotonicMs();
+    const wallMs = sent?.wallMs ?? this.#clock.nowMs();
+    const dueMs = monoMs + this.#leaseMs / 2;
     this.#held.set(claim.id, {
       claim,
       dueMs,
-      deadlineMs: now + this.#leaseMs,
+      deadlineMs: monoMs + this.#leaseMs,
+      deadlineWallMs: wallMs + this.#leaseMs,
       renewing: false,
       lastError: undefined,
     });
     // A burst of holds must not rescan every held claim each time.
     if (this.#timer !== undefined && this.#timerDueMs <= dueMs) return;
     this.#arm();
+  }
+
+  /**
+   * How long the lease of `claim` has left by this node's clocks, in ms (the
+   * smaller of the monotonic and wall-clock readings); 0 when it is not held.
+   */
+  leftMs(claim: Claim): number {
+    const held = this.#held.get(claim.id);
+    if (held === undefined) return 0;
+    return Math.max(
+      0,
+      Math.min(
+        held.deadlineMs - this.#clock.monotonicMs(),
+        held.deadlineWallMs - this.#clock.nowMs(),
+      ),
+    );
   }
 
   /** Stops renewing `claim` (the run finished; release it in the store next). */
@@ -102,7 +129,13 @@ export class LeaseKeeper {
 
   #arm(): void {
     let next = Number.POSITIVE_INFINITY;
-    for (const held of this.#held.values()) if (!held.renewing) next = Math.min(next, held.dueMs);
+    for (const held of this.#held.values()) {
+      // A renewal in flight cannot save a lease past its deadline: wake for that too.
+      next = Math.min(
+        next,
+        held.renewing ? held.deadlineMs : Math.min(held.dueMs, held.deadlineMs),
+      );
+    }
     if (next === Number.POSITIVE_INFINITY) return this.#disarm();
     if (this.#timer !== undefined && this.#timerDueMs <= next) return;
     this.#disarm();
@@ -121,22 +154,22 @@ export class LeaseKeeper {
     this.#timer = undefined;
     this.#timerDueMs = Number.POSITIVE_INFINITY;
     const now = this.#clock.monotonicMs();
-    for (const held of this.#held.values()) {
-      if (held.renewing || held.dueMs > now) continue;
-      // Past the deadline after failed renewals, the store may have given the claim away
-      // unseen: give it up. Past it only because this process stalled, ask the store,
-      // which refuses an expired lease.
-      if (now >= held.deadlineMs && held.lastError !== undefined) {
+    const wallNow = this.#clock.nowMs();
+    for (const held of [...this.#held.values()]) {
+      // Past its deadline the store may have given the claim away unseen (reaped by
+      // another node): give it up now, whatever a renewal in flight may answer.
+      if (now >= held.deadlineMs || wallNow >= held.deadlineWallMs) {
         this.#lose(held, held.lastError);
         continue;
       }
+      if (held.renewing || held.dueMs > now) continue;
       held.renewing = true;
-      void this.#renew(held, now);
+      void this.#renew(held, now, wallNow);
     }
     this.#arm();
   };
 
-  async #renew(held: Held, startedMs: number): Promise<void> {
+  async #renew(held: Held, startedMs: number, startedWallMs: number): Promise<void> {
     let renewed: boolean;
     try {
       renewed = await this.#store.renewLease(held.claim, this.#leaseMs);
@@ -150,7 +183,7 @@ export class LeaseKeeper {
         // Contained.
       }
       const now = this.#clock.monotonicMs();
-      if (now >= held.deadlineMs) {
+      if (now >= held.deadlineMs || this.#clock.nowMs() >= held.deadlineWallMs) {
         this.#lose(held, error);
       } else {
         // Retry soon, but never past the deadline.
@@ -168,6 +201,7 @@ export class LeaseKeeper {
     }
     // The lease runs from when the renewal was sent at the latest: measure from there.
     held.deadlineMs = startedMs + this.#leaseMs;
+    held.deadlineWallMs = startedWallMs + this.#leaseMs;
     held.dueMs = startedMs + this.#leaseMs / 2;
     this.#arm();
   }

@@ -1,6 +1,7 @@
 import type { LeaseLostError } from "../errors.js";
 import { ClaimsAhead } from "./claims-ahead.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { SystemClock } from "../time/clock.js";
 import type {
   Claim,
   ClaimRequest,
@@ -38,6 +39,11 @@ export interface LeasedStoreHost {
 export class LeasedStore implements Store {
   readonly #store: Store;
   readonly #host: LeasedStoreHost;
+  /**
+   * Leases are real durations: counted on the system's clocks even when the
+   * scheduler reads a manual (tests) or offset clock.
+   */
+  readonly #realClock = new SystemClock();
   #keeper: LeaseKeeper | undefined;
   /** Claims taken ahead of their due time ({@link preclaim}), until asked for. */
   readonly #ahead = new ClaimsAhead();
@@ -106,6 +112,7 @@ export class LeasedStore implements Store {
     return new LeaseKeeper({
       store,
       leaseMs: host.leaseMs,
+      clock: this.#realClock,
       onLost: (claim, error) => host.onLeaseLost(claim, error),
       onError: (error, claim) => host.onRenewError(error, claim),
     });
@@ -140,8 +147,9 @@ export class LeasedStore implements Store {
   }
 
   async claimRun(request: ClaimRequest): Promise<Claim | null> {
+    const sent = this.#now();
     const claim = await this.#store.claimRun(this.#request(request));
-    if (claim !== null) this.#keeper?.hold(claim);
+    if (claim !== null) this.#keeper?.hold(claim, sent);
     return claim;
   }
   async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
@@ -153,13 +161,29 @@ export class LeasedStore implements Store {
   async #claimDirect(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
     const store = this.#store;
     const asked = requests.map((request) => this.#request(request));
+    const sent = this.#now();
     const claims =
       store.claimRuns !== undefined
         ? await store.claimRuns(asked)
         : await Promise.all(asked.map((request) => store.claimRun(request)));
     const keeper = this.#keeper;
-    if (keeper !== undefined) for (const claim of claims) if (claim !== null) keeper.hold(claim);
+    if (keeper !== undefined)
+      for (const claim of claims) if (claim !== null) keeper.hold(claim, sent);
     return claims;
+  }
+
+  /** This node's clocks now: a lease is counted from when its claim was sent. */
+  #now(): { monoMs: number; wallMs: number } {
+    const clock = this.#realClock;
+    return { monoMs: clock.monotonicMs(), wallMs: clock.nowMs() };
+  }
+
+  /**
+   * How long the lease of `claim` has left by this node's clocks, in ms
+   * (Infinity on a store without leases; 0 once lost or released).
+   */
+  leaseLeftMs(claim: Claim): number {
+    return this.#keeper === undefined ? Number.POSITIVE_INFINITY : this.#keeper.leftMs(claim);
   }
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
     return this.#store.renewLease(claim, leaseMs);
@@ -177,18 +201,23 @@ export class LeasedStore implements Store {
   recordRun(record: RunRecord): Promise<void> {
     return this.#store.recordRun(record);
   }
-  /** Records the last row of a run and releases its claim: atomically when the store can. */
-  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
-    // The lease is renewed until the finish is written: a write that fails (and is
-    // retried) must not let the lease expire, or another node would run the run again.
-    const store = this.#store;
-    if (store.finishRun !== undefined) {
-      await store.finishRun(record, claim);
-    } else {
-      await store.recordRun(record);
-      await store.releaseClaim(claim);
-    }
-    this.#keeper?.release(claim);
+  /**
+   * Records an attempt, fenced by its claim, and releases the claim unless
+   * `release` is false (see Store.finishRun). The lease is renewed until the
+   * write is done: a write that fails (and is retried) must not let the lease
+   * expire, or another node would run the run again.
+   */
+  async finishRun(
+    record: RunRecord,
+    claim: Claim,
+    options?: { readonly release?: boolean },
+  ): Promise<boolean> {
+    const written = await this.#store.finishRun(record, claim, options);
+    if (options?.release !== false || !written) this.#keeper?.release(claim);
+    return written;
+  }
+  settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    return this.#store.settleSlots(records);
   }
   history(query?: HistoryQuery): Promise<RunRecord[]> {
     return this.#store.history(query);

@@ -114,10 +114,10 @@ export function createComponents(
       : {}),
     ...(store.shared
       ? {
-          // Aborting runs whose lease is lost costs an AbortSignal per run: done where a
-          // lease is routinely lost to another machine (a store that reports other nodes'
-          // changes, PostgreSQL), and where a claim's round trip dwarfs that cost.
-          ...(store.watch !== undefined ? { leases } : {}),
+          // A shared store's runs may lose their lease to another process: each attempt
+          // gets an AbortSignal (one per run, small beside a claim's round trip).
+          leases,
+          leaseLeftMs: (claim: Claim) => leased.leaseLeftMs(claim),
           claimGate: (call, runs) => health.call("claim", call, { runs }),
           writeGate: (call, claim) =>
             health.call("finish", call, { holds: () => leased.holds(claim) }),

@@ -21,6 +21,8 @@ export interface LifecycleHost {
   readonly skew: ClockSkewMonitor;
   /** Opens the store (once); every start waits for it. */
   ready(): Promise<void>;
+  /** Resolves when no `runPending()` call is still opening the store. */
+  openingSettled(): Promise<void>;
 }
 
 /**
@@ -58,6 +60,7 @@ export class SchedulerLifecycle {
         () => {
           if (generation !== this.#generation) return;
           this.#state = "started";
+          host.engine.resumeStarting();
           host.loop.start();
           host.maintenance.start();
           // Claiming a burst ahead of its due time; a manual clock's time is not the timer's.
@@ -83,6 +86,7 @@ export class SchedulerLifecycle {
     const caller = host.engine.calling;
     this.#state = "stopping";
     host.loop.stop();
+    host.engine.stopStarting();
     host.engine.cancelPlanned();
     host.maintenance.stop();
     host.sync.stop();
@@ -92,15 +96,22 @@ export class SchedulerLifecycle {
       .catch(() => {})
       .then(() => {
         if (generation === this.#generation) host.loop.stop();
-        return host.engine.drain(caller);
+        return host.openingSettled();
       })
+      // Every run of this process, from its claim on (a user's runPending() included):
+      // those whose claims come back now are recorded missed instead of starting.
+      .then(() => host.engine.drain(caller))
       .then(() => host.preclaimer.stop())
       .then(() => {
         // Pending retries stay claimed; their leases expire and a later start (or another process) recovers them.
         if (generation === this.#generation) host.leased.stopRenewing();
       })
       .finally(() => {
-        if (generation === this.#generation) this.#state = "stopped";
+        if (generation === this.#generation) {
+          this.#state = "stopped";
+          // Calls of runPending() made after stop() resolved run as asked.
+          host.engine.resumeStarting();
+        }
       });
     return this.#stopPromise;
   }

@@ -50,6 +50,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #health: StoreHealth;
   readonly #lifecycle: SchedulerLifecycle;
   readonly #pendingCalls = new Set<Promise<RunReport>>();
+  /** `runPending()` calls waiting for the store to open (not yet in phase 1). */
+  #opening = 0;
+  readonly #openingWaiters: (() => void)[] = [];
   #testMode: boolean;
   #opened: Promise<void> | undefined;
   #isOpen = false;
@@ -83,6 +86,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       ...components,
       clock: this.#clock,
       ready: () => this.#ready(),
+      openingSettled: () => this.#openingSettled(),
     });
   }
 
@@ -329,9 +333,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   async #runPendingNow(): Promise<RunReport> {
-    const nowMs = this.#clock.nowMs();
-    if (!this.#isOpen) await this.#ready();
-    return this.#engine.runDue(nowMs);
+    if (!this.#isOpen) {
+      // stop() waits for calls still opening the store: they count as in flight.
+      this.#opening++;
+      try {
+        await this.#ready();
+      } finally {
+        if (--this.#opening === 0) for (const wake of this.#openingWaiters.splice(0)) wake();
+      }
+    }
+    // Read once the store is open: a call queued at start must see the time it runs at.
+    return this.#engine.runDue(this.#clock.nowMs());
+  }
+
+  /** Resolves when no `runPending()` call is still opening the store (see stop). */
+  #openingSettled(): Promise<void> {
+    if (this.#opening === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#openingWaiters.push(resolve));
   }
 
   /**

@@ -77,6 +77,10 @@ export class MemoryStore implements Store {
   readonly #exclusive = new Map<string, Claim>();
   /** Per task, the latest scheduled time whose claim was released: nothing at or before it is claimable again. */
   readonly #released = new Map<string, number>();
+  /** Per task, occurrences after its mark settled as skipped or missed (see settleSlots). */
+  readonly #settled = new Map<string, Set<number>>();
+  /** The last fencing token granted. */
+  #token = 0;
   #history: RunRecord[] = [];
   readonly #maxHistoryRows: number;
   #clock: Clock = new SystemClock();
@@ -172,13 +176,12 @@ export class MemoryStore implements Store {
     const id = randomUUID();
     const key = request.manual === true ? id : `${request.taskName}\u0000${request.scheduledAt}`;
     if (this.#active.has(key)) return null;
-    if (request.exclusive === true && this.#exclusive.has(request.taskName)) return null;
     if (
       request.manual !== true &&
-      request.scheduledAt <= (this.#released.get(request.taskName) ?? Number.NEGATIVE_INFINITY)
-    ) {
+      this.#isSettled(request.taskName, request.scheduledAt, request.scheduledAt)
+    )
       return null;
-    }
+    const overlapping = request.exclusive === true && this.#exclusive.has(request.taskName);
     const claim: Claim = {
       id,
       taskName: request.taskName,
@@ -186,10 +189,21 @@ export class MemoryStore implements Store {
       nodeId: request.nodeId,
       claimedAt: this.#clock.nowMs(),
       leaseExpiresAt: null,
+      fencingToken: ++this.#token,
+      ...(overlapping ? { overlapping } : {}),
     };
     this.#active.set(key, claim);
-    if (request.exclusive === true) this.#exclusive.set(request.taskName, claim);
+    if (request.exclusive === true && !overlapping) this.#exclusive.set(request.taskName, claim);
     return claim;
+  }
+
+  /** True when an occurrence of the task from `fromMs` to `toMs` was released or settled. */
+  #isSettled(taskName: string, fromMs: number, toMs: number): boolean {
+    if (toMs <= (this.#released.get(taskName) ?? Number.NEGATIVE_INFINITY)) return true;
+    const settled = this.#settled.get(taskName);
+    if (settled === undefined) return false;
+    for (const at of settled) if (at >= fromMs && at <= toMs) return true;
+    return false;
   }
   renewLease(claim: Claim): Promise<boolean> {
     return Promise.resolve(this.#active.get(this.#keyOf(claim)) === claim);
@@ -201,7 +215,14 @@ export class MemoryStore implements Store {
     if (this.#exclusive.get(claim.taskName) === claim) this.#exclusive.delete(claim.taskName);
     if (key !== claim.id) {
       const released = this.#released.get(claim.taskName) ?? Number.NEGATIVE_INFINITY;
-      if (claim.scheduledAt > released) this.#released.set(claim.taskName, claim.scheduledAt);
+      if (claim.scheduledAt > released) {
+        this.#released.set(claim.taskName, claim.scheduledAt);
+        const settled = this.#settled.get(claim.taskName);
+        if (settled !== undefined) {
+          for (const at of settled) if (at <= claim.scheduledAt) settled.delete(at);
+          if (settled.size === 0) this.#settled.delete(claim.taskName);
+        }
+      }
     }
     return Promise.resolve();
   }
@@ -227,10 +248,36 @@ export class MemoryStore implements Store {
     }
     return Promise.resolve();
   }
-  /** Records the run and releases its claim in one step (nothing can run in between). */
-  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
+  /** Records the run and releases its claim in one step, if the claim is still held (nothing can run in between). */
+  async finishRun(
+    record: RunRecord,
+    claim: Claim,
+    options?: { readonly release?: boolean },
+  ): Promise<boolean> {
+    if (this.#active.get(this.#keyOf(claim)) !== claim) return false;
     await this.recordRun(record);
-    await this.releaseClaim(claim);
+    if (options?.release !== false) await this.releaseClaim(claim);
+    return true;
+  }
+
+  /** Records each skipped or missed run whose occurrences nobody claimed, and settles them (see Store). */
+  settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    return Promise.resolve(
+      records.map((record) => {
+        const last = record.missedThrough ?? record.scheduledAt;
+        if (this.#isSettled(record.taskName, record.scheduledAt, last)) return false;
+        for (const claim of this.#active.values()) {
+          const at = claim.scheduledAt;
+          if (claim.taskName === record.taskName && at >= record.scheduledAt && at <= last)
+            return false;
+        }
+        let settled = this.#settled.get(record.taskName);
+        if (settled === undefined) this.#settled.set(record.taskName, (settled = new Set()));
+        settled.add(last);
+        void this.recordRun(record);
+        return true;
+      }),
+    );
   }
   history(query: HistoryQuery = {}): Promise<RunRecord[]> {
     const limit = query.limit ?? 100;

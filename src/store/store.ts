@@ -91,6 +91,19 @@ export interface Claim {
   readonly nodeId: string;
   readonly claimedAt: number;
   readonly leaseExpiresAt: number | null;
+  /**
+   * Grows with every claim the store grants (of any task, by any node): a
+   * callback passes it to systems it writes to, which refuse a token older
+   * than one they have seen (`ctx.fencingToken`).
+   */
+  readonly fencingToken: number;
+  /**
+   * True when the request was exclusive while another exclusive claim of the
+   * task was held: this claim owns the run's slot, not the task. Its run must
+   * not start (overlap "skip" across nodes); the holder records the run
+   * skipped with `finishRun` and so releases it.
+   */
+  readonly overlapping?: boolean;
 }
 
 /** Parameters of {@link Store.claimRun}. */
@@ -106,10 +119,11 @@ export interface ClaimRequest {
    */
   readonly manual?: boolean;
   /**
-   * Refuse the claim while any other exclusive claim of the same task is
-   * unreleased (even one whose lease expired but that was not reaped yet):
-   * overlap "skip" across every process sharing the store. At most one
-   * unreleased exclusive claim per task exists at any time.
+   * Hold the task, not only the run: at most one unreleased exclusive claim
+   * per task exists at any time (overlap "skip" across every process sharing
+   * the store). While another one is held (even one whose lease expired but
+   * that was not reaped yet), the run's slot is still claimed, and the claim
+   * comes back `overlapping`: the run is skipped, recorded by this claimant.
    * @defaultValue false
    */
   readonly exclusive?: boolean;
@@ -132,6 +146,12 @@ export interface RunRecord {
     readonly stack?: string;
     readonly code?: string;
   } | null;
+  /**
+   * A `missed` row that stands for consecutive missed occurrences: the last of
+   * them (`scheduledAt` is the first), and how many there were.
+   */
+  readonly missedThrough?: number;
+  readonly missedCount?: number;
   /**
    * What the attempt produced, as JSON: the callback's return value when it is
    * a plain JSON object, or the `details` of the error it threw (for example
@@ -301,15 +321,36 @@ export interface Store {
     readonly atStart: boolean;
   }): Promise<Claim[]>;
 
-  /** Appends one history row. */
+  /**
+   * Appends one history row as it is, fenced by nothing: the rows of runs that
+   * no claim stands for (a late result of a node that lost its lease, `lost`;
+   * a reaped run, `interrupted`).
+   */
   recordRun(record: RunRecord): Promise<void>;
   /**
-   * Appends the last history row of a claimed run and releases its claim,
-   * atomically, so that a crash between the two can never make a finished run
-   * look interrupted (and run again). Optional: the scheduler falls back to
-   * `recordRun` then `releaseClaim`.
+   * Appends the history row of an attempt made under `claim`, only while the
+   * claim is still held by its node (fenced: a claim reaped, released or given
+   * back writes nothing), and, unless `release` is false (an attempt with a
+   * retry to come), releases the claim in the same transaction, so that a
+   * crash between the two can never make a finished run look interrupted.
+   * Resolves true when the row was written, false when the claim was no
+   * longer held (the run is another node's to record).
    */
-  finishRun?(record: RunRecord, claim: Claim): Promise<void>;
+  finishRun(
+    record: RunRecord,
+    claim: Claim,
+    options?: { readonly release?: boolean },
+  ): Promise<boolean>;
+  /**
+   * Records runs that did not start and hold no claim (status `skipped` or
+   * `missed`), each only if no one has claimed its occurrence (for a `missed`
+   * row that covers `scheduledAt` to `missedThrough`, any of them): the
+   * occurrence is claimed in the same step (and released at once), so that no
+   * node runs or records it after. Resolves, per record, whether it was
+   * written. Skips and misses are thereby recorded once per occurrence
+   * across every node sharing the store.
+   */
+  settleSlots(records: readonly RunRecord[]): Promise<boolean[]>;
   /** Run history, newest first. */
   history(query?: HistoryQuery): Promise<RunRecord[]>;
   /**

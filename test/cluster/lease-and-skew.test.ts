@@ -92,7 +92,8 @@ if (await requirePg("cluster lease-loss and clock-skew tests")) {
         return rows.some((row) => row.status === "succeeded") ? rows : undefined;
       });
       const statuses = history.map((row) => `${row.status}#${row.attempt}`).sort();
-      assert.deepEqual(statuses, ["interrupted#1", "succeeded#2"]);
+      // The late result of the node that lost the lease is recorded for what it is: lost.
+      assert.deepEqual(statuses, ["interrupted#1", "lost#1", "succeeded#2"]);
       assert.equal(attempts, 2);
     });
 

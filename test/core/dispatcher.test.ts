@@ -14,6 +14,7 @@ function request(overrides: Partial<DispatchRequest> = {}): DispatchRequest {
     scheduledAtMs: 0,
     attempt: 1,
     payload: undefined,
+    fencingToken: 1,
     timeoutMs: 0,
     ...overrides,
   };

@@ -29,6 +29,7 @@ describe("planDueRuns", () => {
         missed: [],
         missedCount: 0,
         missedIsLowerBound: false,
+        missedThroughMs: Number.NaN,
         nextMs: 11 * MIN,
       });
     }
@@ -39,6 +40,7 @@ describe("planDueRuns", () => {
     assert.deepEqual(plan.run, [15 * MIN]);
     assert.deepEqual(plan.missed, [10 * MIN, 11 * MIN, 12 * MIN, 13 * MIN, 14 * MIN]);
     assert.equal(plan.missedCount, 5);
+    assert.equal(plan.missedThroughMs, 14 * MIN, "the missed range ends before the run");
     assert.equal(plan.nextMs, 16 * MIN);
   });
 
@@ -46,6 +48,7 @@ describe("planDueRuns", () => {
     const late = planDueRuns(input({ policy: "skip", nowMs: 15 * MIN + 30_000 }));
     assert.deepEqual(late.run, []);
     assert.equal(late.missedCount, 6);
+    assert.equal(late.missedThroughMs, 15 * MIN, "nothing runs: the range ends at the latest");
     const onTime = planDueRuns(input({ policy: "skip", nowMs: 15 * MIN + 500 }));
     assert.deepEqual(onTime.run, [15 * MIN]);
     assert.equal(onTime.missedCount, 5);

@@ -41,10 +41,14 @@ function byTime(rows: RunRecord[]): string[] {
   return rows
     .slice()
     .sort((a, b) => a.scheduledAt - b.scheduledAt || a.attempt - b.attempt)
-    .map(
-      (row) =>
-        `${new Date(row.scheduledAt).toISOString().slice(11, 19)} ${row.status}#${row.attempt}`,
-    );
+    .map((row) => {
+      const at = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+      const range =
+        row.missedThrough === undefined
+          ? ""
+          : ` through ${at(row.missedThrough)} (${row.missedCount ?? "?"})`;
+      return `${at(row.scheduledAt)} ${row.status}#${row.attempt}${range}`;
+    });
 }
 
 /** Registers tasks a, b, c (handler "h", a secret payload each) with `encryptionKey`, runs nothing, closes. */
@@ -378,11 +382,10 @@ describe("restart", () => {
       await second.scheduler.stop();
       const rows = async (name: string): Promise<string[]> =>
         byTime(await second.scheduler.history(name, { limit: 100 }));
-      const missed = (from: number, to: number): string[] => {
-        const out: string[] = [];
-        for (let m = from; m <= to; m++) out.push(`00:${String(m).padStart(2, "0")}:00 missed#1`);
-        return out;
-      };
+      // Consecutive missed occurrences are one row, with the last of them and the count.
+      const missed = (from: number, to: number): string[] => [
+        `00:${String(from).padStart(2, "0")}:00 missed#1 through 00:${String(to).padStart(2, "0")}:00 (${to - from + 1})`,
+      ];
       const ok = (m: number): string => `00:${String(m).padStart(2, "0")}:00 succeeded#1`;
       assert.deepEqual(await rows("once"), [ok(1), ok(2), ...missed(3, 9), ok(10)]);
       assert.deepEqual(await rows("skip"), [ok(1), ok(2), ...missed(3, 10)]);

@@ -92,8 +92,25 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
 );
 
+/**
+ * Tasks due at one instant have no order among them (either mode may call
+ * them in another order). Two callbacks that pause and resume the same task
+ * would make the outcome depend on that order, in either mode alone: each
+ * task is paused or resumed by at most one other task's callback.
+ */
+function oneHandOnEachTask(tasks: readonly TaskSpec[]): TaskSpec[] {
+  const touched = new Set<number>();
+  return tasks.map((spec, index) => {
+    if (spec.behaviour !== "pause-sibling" && spec.behaviour !== "resume-sibling") return spec;
+    const target = spec.sibling % tasks.length;
+    if (target === index || touched.has(target)) return { ...spec, behaviour: "ok" };
+    touched.add(target);
+    return spec;
+  });
+}
+
 const scenario: fc.Arbitrary<Scenario> = fc.record({
-  tasks: fc.array(taskSpec, { minLength: 1, maxLength: 40 }),
+  tasks: fc.array(taskSpec, { minLength: 1, maxLength: 40 }).map(oneHandOnEachTask),
   actions: fc.array(action, { minLength: 1, maxLength: 25 }),
 });
 
@@ -233,7 +250,7 @@ describe("planning ahead (differential)", () => {
         const direct = await play(s, "off");
         assert.deepEqual(planned, direct);
       }),
-      { numRuns: 60 },
+      { numRuns: Number(process.env.DIFF_RUNS ?? 60) },
     );
   });
 });

@@ -7,7 +7,15 @@ import type { Claim } from "../../src/store/store.js";
 import { waitFor } from "../helpers/pg.js";
 
 function claim(id: string): Claim {
-  return { id, taskName: "t", scheduledAt: 0, nodeId: "n", claimedAt: 0, leaseExpiresAt: 100 };
+  return {
+    id,
+    taskName: "t",
+    scheduledAt: 0,
+    nodeId: "n",
+    claimedAt: 0,
+    leaseExpiresAt: 100,
+    fencingToken: 1,
+  };
 }
 
 /** A store whose renewLease answers as `answer` says, recording every call. */

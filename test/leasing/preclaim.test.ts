@@ -219,6 +219,7 @@ describe("claiming ahead", () => {
       );
       await done;
       assert.deepEqual(early, []);
+      await scheduler.stop(); // waits for every run to be recorded
       const history = await scheduler.history(undefined, { limit: 10_000 });
       assert.equal(history.filter((row) => row.status === "succeeded").length, tasks);
       assert.equal(history.length, tasks);

@@ -56,29 +56,6 @@ export function runHistoryContract(makeStore: MakeStore): void {
       });
     });
 
-    it("finishRun (when offered) records the run and releases its claim together", async () => {
-      await withStore(makeStore, async ({ store }) => {
-        if (store.finishRun === undefined) return;
-        const t0 = await store.now();
-        const claim = await store.claimRun({
-          taskName: "f",
-          scheduledAt: t0,
-          nodeId: NODE_B,
-          leaseMs: 60_000,
-        });
-        assert.ok(claim !== null);
-        const row = runRecord("f", t0, { claimId: claim.id, output: { n: 1 } });
-        await store.finishRun(row, claim);
-        assert.deepEqual(await store.history({ taskName: "f" }), [row]);
-        assert.equal(await store.renewLease(claim, 60_000), false, "released");
-        assert.equal(
-          await store.claimRun({ taskName: "f", scheduledAt: t0, nodeId: NODE_B, leaseMs: 60_000 }),
-          null,
-          "and its key is spent",
-        );
-      });
-    });
-
     it("records every status", async () => {
       await withStore(makeStore, async ({ store }) => {
         const t0 = await store.now();
@@ -89,6 +66,7 @@ export function runHistoryContract(makeStore: MakeStore): void {
           "skipped",
           "missed",
           "interrupted",
+          "lost",
         ] as const;
         for (const [i, status] of statuses.entries()) {
           await store.recordRun(runRecord("s", t0 + i, { status }));

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { DuplicateTaskError } from "../../src/errors.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { runClaimsContract } from "./contract-claims.js";
+import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runRecordsContract } from "./contract-records.js";
 import {
@@ -34,6 +35,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runTasksContract(makeStore);
     runCallbackContract(makeStore);
     runClaimsContract(makeStore);
+    runFencingContract(makeStore);
     runHistoryContract(makeStore);
     runRecordsContract(makeStore);
   });

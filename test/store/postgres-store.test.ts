@@ -177,9 +177,11 @@ if (await requirePg("PostgresStore tests")) {
             b.claimRun({ ...request(T + 3000, "excl-b"), exclusive: false }),
           ]);
           assert.deepEqual(
-            racing.map((claim) => claim !== null),
-            [false, false, true],
-            "only the non-exclusive claim passes while the first one runs",
+            racing.map((claim) =>
+              claim === null ? "refused" : claim.overlapping ? "overlapping" : "held",
+            ),
+            ["overlapping", "overlapping", "held"],
+            "while the first one runs, exclusive claims own their slots but not the task",
           );
           await a.releaseClaim(first);
           const next = await Promise.all([
@@ -187,7 +189,13 @@ if (await requirePg("PostgresStore tests")) {
             a.claimRun(request(T + 4000, "excl-a")),
             a.claimRun(request(T + 5000, "excl-a")),
           ]);
-          assert.equal(next.filter((claim) => claim !== null).length, 1);
+          const held = next.filter((claim) => claim !== null && claim.overlapping !== true);
+          assert.equal(held.length, 1, "one holds the task");
+          assert.equal(
+            next.filter((claim) => claim === null).length,
+            1,
+            "T + 4000 was claimed by exactly one of the two nodes",
+          );
         } finally {
           await closeAll();
         }

@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 3, as sqlite_master holds it.
+-- The SQLite store's schema at version 4, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -18,6 +18,12 @@ CREATE TABLE claim_marks (
   released_through INTEGER NOT NULL
 ) STRICT;
 
+-- table claim_tokens
+CREATE TABLE claim_tokens (
+  id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  last INTEGER NOT NULL
+) STRICT;
+
 -- table claims
 CREATE TABLE claims (
   id TEXT PRIMARY KEY NOT NULL,
@@ -28,7 +34,7 @@ CREATE TABLE claims (
   claimed_at INTEGER NOT NULL,
   lease_expires_at INTEGER NOT NULL,
   exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
-) STRICT;
+, token INTEGER NOT NULL DEFAULT 0) STRICT;
 
 -- table run_history
 CREATE TABLE run_history (
@@ -43,7 +49,7 @@ CREATE TABLE run_history (
   node_id TEXT NOT NULL,
   error TEXT,
   aged_at INTEGER GENERATED ALWAYS AS (coalesce(finished_at, scheduled_at)) VIRTUAL
-, output TEXT) STRICT;
+, output TEXT, missed_through INTEGER, missed_count INTEGER) STRICT;
 
 -- table schedule_files
 CREATE TABLE schedule_files (
@@ -62,6 +68,13 @@ CREATE TABLE schema_migrations (
   name TEXT NOT NULL,
   applied_at INTEGER NOT NULL
 ) STRICT;
+
+-- table settled_slots
+CREATE TABLE settled_slots (
+  task_name TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  PRIMARY KEY (task_name, scheduled_at)
+) STRICT, WITHOUT ROWID;
 
 -- table task_origins
 CREATE TABLE task_origins (

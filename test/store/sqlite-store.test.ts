@@ -181,7 +181,7 @@ describe("SqliteStore", () => {
       });
       assert.equal(claim?.claimedAt, clock.nowMs());
       assert.equal(claim?.leaseExpiresAt, clock.nowMs() + 500);
-      clock.advance(1000);
+      clock.advance(400);
       assert.ok(claim !== null && (await store.renewLease(claim, 500)));
       clock.advance(499);
       assert.deepEqual(await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false }), []);
@@ -413,21 +413,25 @@ describe("SqliteStore", () => {
         exclusive,
       });
       const first = await a.claimRun(ask(1000, NODE_A));
-      assert.ok(first !== null);
-      assert.equal(await b.claimRun(ask(2000, NODE_B)), null, "the task is running elsewhere");
-      assert.ok((await b.claimRun({ ...ask(2000, NODE_B), taskName: "y" })) !== null, "other task");
+      assert.ok(first !== null && first.overlapping !== true);
+      const elsewhere = await b.claimRun(ask(2000, NODE_B));
+      assert.equal(elsewhere?.overlapping, true, "the task is running elsewhere: slot only");
+      assert.equal(await a.claimRun(ask(2000, NODE_A)), null, "and that slot is B's");
+      const other = await b.claimRun({ ...ask(2000, NODE_B), taskName: "y" });
+      assert.ok(other !== null && other.overlapping !== true, "another task is free");
       const shared = await b.claimRun(ask(3000, NODE_B, false));
       assert.ok(shared !== null, "a non-exclusive claim (overlap allow/queue) is not refused");
-      clock.advance(5000); // expired but not reaped: still refused
-      assert.equal(await b.claimRun(ask(4000, NODE_B)), null);
+      clock.advance(5000); // expired but not reaped: the task is still held
+      assert.equal((await b.claimRun(ask(4000, NODE_B)))?.overlapping, true);
       await a.releaseClaim(first);
-      const next = await b.claimRun(ask(4000, NODE_B));
-      assert.ok(next !== null, "after release, the next exclusive claim is taken");
-      const [one, two] = await b.claimRuns([ask(5000, NODE_B), ask(6000, NODE_B)]);
-      assert.equal(one, null);
-      assert.equal(two, null);
+      const next = await b.claimRun(ask(5000, NODE_B));
+      assert.ok(next !== null && next.overlapping !== true, "after release, the task is taken");
+      const [one, two] = await b.claimRuns([ask(6000, NODE_B), ask(7000, NODE_B)]);
+      assert.equal(one?.overlapping, true);
+      assert.equal(two?.overlapping, true);
       await b.reapExpiredClaims({ nodeId: NODE_B, atStart: true });
-      assert.ok((await a.claimRun(ask(7000, NODE_A))) !== null, "after reaping as well");
+      const after = await a.claimRun(ask(8000, NODE_A));
+      assert.ok(after !== null && after.overlapping !== true, "after reaping as well");
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

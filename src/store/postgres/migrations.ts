@@ -130,6 +130,33 @@ create table ${s}.task_origins (
 );
 `,
   },
+  {
+    version: 4,
+    name: "fencing tokens, task runners, lost and summarised missed runs",
+    sql: (s: QuotedSchema) => `
+create sequence ${s}.claim_tokens;
+alter table ${s}.claims add column token bigint not null default nextval('${s}.claim_tokens');
+
+-- The exclusive claim of each task that holds one (overlap "skip" across nodes). A
+-- table of its own, not a unique index on claims: a claim that finds the task held
+-- still wins its run's slot (and records the run skipped) instead of vanishing in a
+-- conflict on the wrong index.
+create table ${s}.task_runners (
+  task_name text primary key,
+  claim_id text not null
+);
+insert into ${s}.task_runners (task_name, claim_id)
+  select task_name, id from ${s}.claims where exclusive and released_at is null
+  on conflict (task_name) do nothing;
+drop index ${s}.claims_exclusive_held_key;
+
+alter table ${s}.runs drop constraint runs_status_check;
+alter table ${s}.runs add constraint runs_status_check check (status in
+  ('succeeded', 'failed', 'timed-out', 'skipped', 'missed', 'interrupted', 'lost', 'cancelled'));
+alter table ${s}.runs add column missed_through timestamptz;
+alter table ${s}.runs add column missed_count integer;
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -35,8 +35,9 @@ import {
   callbackParams,
   claimOf,
   runOf,
-  outputsParam,
-  runsParams,
+  settleSlotsParams,
+  writeRunsParams,
+  type RunWrite,
   taskOf,
   taskParams,
   toDate,
@@ -86,21 +87,41 @@ export class PostgresStore implements Store {
   readonly #claims = new Batcher<PostgresClaimRequest & { readonly id: string }, Claim | null>(
     (requests) => this.#claimBatch(requests),
   );
-  /** History rows and releases, combined: finishing a run costs a share of one commit. */
-  readonly #writes = new Batcher<RunRecord | Claim, undefined>(async (items) => {
-    const records: RunRecord[] = [];
-    const claims: Claim[] = [];
-    for (const item of items) {
-      if ("status" in item) records.push(item);
-      else claims.push(item);
-    }
-    await this.#run("writeRuns", [
-      ...runsParams(records),
-      claims.map((c) => c.id),
-      claims.map((c) => c.nodeId),
-      outputsParam(records),
+  /**
+   * History rows and releases, combined: finishing a run costs a share of one
+   * commit. Each item answers whether it was written (a fenced row whose
+   * claim was no longer held was not; everything else was).
+   */
+  readonly #writes = new Batcher<RunWrite | Claim, boolean>(async (items) => {
+    const writes: RunWrite[] = [];
+    const releases: Claim[] = [];
+    const fenced = new Map<number, number>();
+    items.forEach((item, index) => {
+      if ("record" in item) {
+        if (item.fence !== null) fenced.set(writes.length + 1, index);
+        writes.push(item);
+      } else {
+        releases.push(item);
+      }
+    });
+    const rows = await this.#run<{ ord: number }>("writeRuns", [
+      ...writeRunsParams(writes),
+      releases.map((c) => c.id),
+      releases.map((c) => c.nodeId),
     ]);
-    return items.map(() => undefined);
+    const answers = items.map(() => true);
+    for (const index of fenced.values()) answers[index] = false;
+    for (const { ord } of rows) {
+      const index = fenced.get(ord);
+      if (index !== undefined) answers[index] = true;
+    }
+    return answers;
+  });
+  /** Skipped and missed runs, combined like writes. */
+  readonly #settles = new Batcher<RunRecord, boolean>(async (records) => {
+    const rows = await this.#run<{ ord: number }>("settleSlots", settleSlotsParams(records));
+    const written = new Set(rows.map((row) => row.ord));
+    return records.map((_, index) => written.has(index + 1));
   });
   #notifier: Notifier | undefined;
   #closed = false;
@@ -406,19 +427,26 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Records the attempt and releases its claim in one statement, atomically:
-   * a node that dies in between cannot leave a run both recorded and still
-   * claimed (which a reaper would then also report as interrupted). Proposed
-   * for the Store interface; the scheduler may call it instead of
-   * `recordRun` + `releaseClaim`.
+   * Records the attempt, fenced by its claim (written only while this node
+   * still holds it), and releases the claim unless `release` is false: one
+   * statement, batched with concurrent writes (see `writeRuns`).
    */
-  async finishRun(record: RunRecord, claim: Claim): Promise<void> {
-    await this.#writes.addGroup([record, claim]);
+  finishRun(
+    record: RunRecord,
+    claim: Claim,
+    options?: { readonly release?: boolean },
+  ): Promise<boolean> {
+    return this.#writes.add({ record, fence: claim, release: options?.release !== false });
   }
 
-  /** Appends a history row (batched with concurrent appends, in call order). */
+  /** Appends a history row as it is (batched with concurrent appends, in call order). */
   async recordRun(record: RunRecord): Promise<void> {
-    await this.#writes.add(record);
+    await this.#writes.add({ record, fence: null, release: false });
+  }
+
+  /** Records skipped and missed runs once per occurrence across the cluster (see `settleSlots`). */
+  settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    return Promise.all(records.map((record) => this.#settles.add(record)));
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

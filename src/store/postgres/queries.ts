@@ -43,7 +43,7 @@ const TASK_COLUMNS = `name, schedule, options, callback_encoding, callback_key_i
   callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, version`;
 
 /** The column list read back for a claim. */
-const CLAIM_COLUMNS = `id, task_name, scheduled_at, node_id, claimed_at, lease_expires_at`;
+const CLAIM_COLUMNS = `id, task_name, scheduled_at, node_id, claimed_at, lease_expires_at, token`;
 
 /** Notifies `$1` (channel) with `$2` (payload) for every row of CTE `changed`. */
 const NOTIFY_CHANGED = `select count(*)::int as n from changed, lateral (select pg_notify($1, $2)) notified`;
@@ -130,31 +130,45 @@ export const notify = () => `select pg_notify($1, $2)`;
 /**
  * Claims a batch of runs in one statement. Each row is one claim request:
  * $1 ids, $2 task names, $3 scheduled times, $4 manual flags, $5 nodes, $6
- * lease ms, $7 exclusive flags (parallel arrays). The partial unique index on
- * (task_name, scheduled_at) makes a second claim of a key conflict, and `do
- * nothing` turns the conflict into no row returned, so exactly one caller
- * ever gets a key (manual claims are unique by id alone). An exclusive claim
- * also conflicts with any unreleased exclusive claim of the same task (a
- * second partial unique index): overlap "skip" across the cluster. A key at or before the task's
- * release mark is not claimable either (its claim row may have been pruned).
- * Rows are inserted in key order, so two batches never wait on each other in
- * a cycle, and in request order within a key, so the first request of a key
- * asked twice in one batch wins. Returns the claims won.
+ * lease ms, $7 exclusive flags (parallel arrays).
+ *
+ * A claim owns its run's slot: the partial unique index on (task_name,
+ * scheduled_at), the conflict arbiter named here, makes a second claim of a
+ * key no row returned, so exactly one caller ever gets a key (manual claims
+ * are unique by id alone). A key at or before the task's release mark is not
+ * claimable either (its claim row may have been pruned). An exclusive request
+ * also takes the task's row in `task_runners`; when another claim holds it,
+ * the slot is still won and comes back `overlapping` (the run is skipped and
+ * recorded by this claimant: nothing vanishes in a conflict). Rows go in key
+ * order, so two batches never wait on each other in a cycle, and in request
+ * order within a key, so the first request of a key asked twice wins. Every
+ * claim takes the next fencing token of the schema's sequence.
  */
-export const claimRuns = (s: QuotedSchema) => `insert into ${s}.claims
-  (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive)
-select r.id, r.task_name, r.scheduled_at, r.manual, r.node_id, t.now,
-  t.now + r.lease_ms * interval '1 millisecond', r.exclusive
-from unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::text[], $6::float8[],
-  $7::boolean[]) with ordinality
-  as r(id, task_name, scheduled_at, manual, node_id, lease_ms, exclusive, ord),
-  lateral (select clock_timestamp() as now) t
-where r.manual or not exists (
-  select 1 from ${s}.claim_marks m where m.task_name = r.task_name and m.released_through >= r.scheduled_at
+export const claimRuns = (s: QuotedSchema) => `with r as (
+  select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::boolean[], $5::text[],
+    $6::float8[], $7::boolean[]) with ordinality
+    as r(id, task_name, scheduled_at, manual, node_id, lease_ms, exclusive, ord)
+), won as (
+  insert into ${s}.claims
+    (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive)
+  select r.id, r.task_name, r.scheduled_at, r.manual, r.node_id, t.now,
+    t.now + r.lease_ms * interval '1 millisecond', r.exclusive
+  from r, lateral (select clock_timestamp() as now) t
+  where r.manual or not exists (
+    select 1 from ${s}.claim_marks m where m.task_name = r.task_name and m.released_through >= r.scheduled_at
+  )
+  order by r.task_name, r.scheduled_at, r.ord
+  on conflict (task_name, scheduled_at) where not manual do nothing
+  returning ${CLAIM_COLUMNS}
+), held as (
+  insert into ${s}.task_runners (task_name, claim_id)
+  select w.task_name, w.id from won w join r on r.id = w.id where r.exclusive
+  order by w.task_name
+  on conflict (task_name) do nothing
+  returning claim_id
 )
-order by r.task_name, r.scheduled_at, r.ord
-on conflict do nothing
-returning ${CLAIM_COLUMNS}`;
+select w.*, (r.exclusive and h.claim_id is null) as overlapping
+from won w join r on r.id = w.id left join held h on h.claim_id = w.id`;
 
 /**
  * Extends the lease of claim $1 held by node $2 to now + $3 ms, only while it
@@ -167,41 +181,104 @@ where id = $1 and node_id = $2 and released_at is null and lease_expires_at > cl
 returning lease_expires_at`;
 
 /**
- * Finishes runs in one statement, one commit: appends history rows and
- * releases claims (either part may be empty).
+ * Writes history rows and releases claims in one statement, one commit.
  *
- * History rows go in array order (ids follow it): parallel arrays $1 task, $2
- * claim id, $3 scheduled, $4 started, $5 finished, $6 status, $7 attempt, $8
- * node, $9 error message, $10 stack, $11 code, $14 output (JSON text).
+ * History rows, in array order: $1 task, $2 claim id, $3 scheduled, $4
+ * started, $5 finished, $6 status, $7 attempt, $8 node, $9 error message,
+ * $10 stack, $11 code, $12 output (JSON text), $13 missed through, $14
+ * missed count, $15 fence (a claim id, or null), $16 the fencing claim's
+ * node, $17 release (boolean).
+ * A row with a fence is written only while its node still holds that claim
+ * (not released, not reaped): the claim is locked first, so a reaper and a
+ * finishing node never both act on it; with `release` the claim is released
+ * in the same commit. Rows without a fence are written as they are.
+ * $18 claim ids and $19 their nodes are released without a row.
  *
- * Claims $12 (ids) of nodes $13 are released, and each task's release mark
- * rises to its latest released scheduled time (manual claims leave the mark
- * alone). A claim that was reaped, released already or is not the node's is
- * left as it is. Marks are written in task order, so no two statements wait
- * on each other in a cycle.
+ * Releasing frees the task's row in `task_runners` and raises the task's
+ * release mark to its latest released scheduled time (manual claims leave
+ * the mark alone), in task order, so that no two statements wait on each
+ * other in a cycle. Returns the array positions (1-based) of the fenced
+ * rows that were written.
  */
-export const writeRuns = (s: QuotedSchema) => `with recorded as (
-  insert into ${s}.runs
-    (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-     error_message, error_stack, error_code, output)
-  select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-    error_message, error_stack, error_code, output::json
-  from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
-    $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[], $14::text[])
+export const writeRuns = (s: QuotedSchema) => `with input as (
+  select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+    $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+    $13::timestamptz[], $14::integer[], $15::text[], $16::text[], $17::boolean[])
     with ordinality as r(task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt,
-      node_id, error_message, error_stack, error_code, output, ord)
-  order by ord
+      node_id, error_message, error_stack, error_code, output, missed_through, missed_count, fence,
+      fence_node, release, ord)
+), asked as (
+  select fence as id, fence_node as node_id, release from input where fence is not null
+  union all
+  select id, node_id, true from unnest($18::text[], $19::text[]) as x(id, node_id)
+), held as (
+  select c.id from ${s}.claims c join asked a on a.id = c.id and a.node_id = c.node_id
+  where c.released_at is null
+  order by c.id
+  for update of c
 ), released as (
   update ${s}.claims c set released_at = clock_timestamp(), lease_expires_at = null
-  from unnest($12::text[], $13::text[]) as r(id, node_id)
-  where c.id = r.id and c.node_id = r.node_id and c.released_at is null
-  returning c.task_name, c.scheduled_at, c.manual
+  where c.id in (select id from held) and c.id in (select id from asked where release)
+  returning c.id, c.task_name, c.scheduled_at, c.manual
+), freed as (
+  delete from ${s}.task_runners t using released x where t.claim_id = x.id
+), recorded as (
+  insert into ${s}.runs
+    (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+     error_message, error_stack, error_code, output, missed_through, missed_count)
+  select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+    error_message, error_stack, error_code, output::json, missed_through, missed_count
+  from input where fence is null or fence in (select id from held)
+  order by ord
+), marked as (
+  insert into ${s}.claim_marks as m (task_name, released_through)
+  select task_name, max(scheduled_at) from released where not manual
+  group by task_name order by task_name
+  on conflict (task_name) do update set released_through = excluded.released_through
+    where m.released_through < excluded.released_through
 )
-insert into ${s}.claim_marks as m (task_name, released_through)
-select task_name, max(scheduled_at) from released where not manual
-group by task_name order by task_name
-on conflict (task_name) do update set released_through = excluded.released_through
-  where m.released_through < excluded.released_through`;
+select ord::int as ord from input where fence in (select id from held)`;
+
+/**
+ * Records runs that did not start (skipped, missed) for occurrences nobody
+ * claimed: $1 task, $2 first occurrence, $3 last (null: just the first), $4
+ * status, $5 attempt, $6 node, $7 error message, $8 missed count. A row is
+ * written only when no claim of the task falls on its occurrences and its
+ * release mark is before them; its last occurrence is then claimed (and
+ * released at once) in the same statement, so that no node runs it or
+ * records it again. Returns the positions (1-based) of the rows written.
+ */
+export const settleSlots = (s: QuotedSchema) => `with input as (
+  select *, coalesce(last_at, first_at) as key_at
+  from unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::integer[],
+    $6::text[], $7::text[], $8::integer[])
+    with ordinality as r(task_name, first_at, last_at, status, attempt, node_id, error_message,
+      missed_count, ord)
+), free as (
+  select i.* from input i
+  where not exists (
+    select 1 from ${s}.claims c
+    where c.task_name = i.task_name and not c.manual and c.scheduled_at between i.first_at and i.key_at
+  ) and not exists (
+    select 1 from ${s}.claim_marks m where m.task_name = i.task_name and m.released_through >= i.first_at
+  )
+), won as (
+  insert into ${s}.claims
+    (id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, released_at, exclusive)
+  select gen_random_uuid()::text, task_name, key_at, false, node_id, clock_timestamp(), null,
+    clock_timestamp(), false
+  from free order by task_name, key_at
+  on conflict (task_name, scheduled_at) where not manual do nothing
+  returning task_name, scheduled_at
+), recorded as (
+  insert into ${s}.runs (task_name, claim_id, scheduled_at, status, attempt, node_id, error_message,
+    missed_through, missed_count)
+  select f.task_name, null, f.first_at, f.status, f.attempt, f.node_id, f.error_message, f.last_at,
+    f.missed_count
+  from free f join won w on w.task_name = f.task_name and w.scheduled_at = f.key_at
+  order by f.ord
+)
+select f.ord::int as ord from free f join won w on w.task_name = f.task_name and w.scheduled_at = f.key_at`;
 
 /**
  * Reaps claims whose lease expired (or, with $2 = true, every held claim of
@@ -219,7 +296,10 @@ export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
 ), reaped as (
   update ${s}.claims c set released_at = clock_timestamp(), reaped = true
   from due where c.id = due.id
-  returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.manual
+  returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.manual,
+    c.token
+), freed as (
+  delete from ${s}.task_runners t using reaped x where t.claim_id = x.id
 ), marked as (
   insert into ${s}.claim_marks as m (task_name, released_through)
   select task_name, max(scheduled_at) from reaped where not manual
@@ -230,7 +310,7 @@ export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
 select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
 
 const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-  error_message, error_stack, error_code, output::text as output`;
+  error_message, error_stack, error_code, output::text as output, missed_through, missed_count`;
 
 /** The newest $1 history rows of every task. */
 export const history = (s: QuotedSchema) =>
@@ -294,6 +374,7 @@ export interface Queries {
   readonly renewLease: string;
   readonly reapExpiredClaims: string;
   readonly writeRuns: string;
+  readonly settleSlots: string;
   readonly history: string;
   readonly taskHistory: string;
   readonly pruneHistory: string;
@@ -319,6 +400,7 @@ export function buildQueries(schema: string): Queries {
     renewLease: renewLease(s),
     reapExpiredClaims: reapExpiredClaims(s),
     writeRuns: writeRuns(s),
+    settleSlots: settleSlots(s),
     history: history(s),
     taskHistory: taskHistory(s),
     pruneHistory: pruneHistory(s),

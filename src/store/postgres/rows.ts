@@ -40,6 +40,10 @@ export interface ClaimRow {
   node_id: string;
   claimed_at: Date;
   lease_expires_at: Date | null;
+  /** A bigint: pg reads it as text. */
+  token: string;
+  /** Returned by the claim statement only. */
+  overlapping?: boolean;
 }
 
 /** A `runs` row as pg returns it. */
@@ -57,6 +61,8 @@ export interface RunRow {
   error_code: string | null;
   /** JSON text (schema version 2). */
   output: string | null;
+  missed_through: Date | null;
+  missed_count: number | null;
 }
 
 /** Epoch ms → Date for a parameter, keeping null. */
@@ -138,20 +144,22 @@ export function claimOf(row: ClaimRow): Claim {
     nodeId: row.node_id,
     claimedAt: row.claimed_at.getTime(),
     leaseExpiresAt: toMs(row.lease_expires_at),
+    fencingToken: Number(row.token),
+    ...(row.overlapping === true ? { overlapping: true } : {}),
   };
 }
 
-/** The JSON text of each record's output (parameter $14 of `writeRuns`). */
-export function outputsParam(records: readonly RunRecord[]): (string | null)[] {
-  return records.map((record) =>
-    record.output === undefined ? null : JSON.stringify(record.output),
-  );
+/** A history row to write, fenced by the claim it was made under (or not), releasing it (or not). */
+export interface RunWrite {
+  readonly record: RunRecord;
+  readonly fence: Claim | null;
+  readonly release: boolean;
 }
 
-/** The parallel-array parameters $1..$11 of `writeRuns`, one element per record, in order. */
-export function runsParams(records: readonly RunRecord[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 11 }, () => []);
-  for (const record of records) {
+/** The parallel-array parameters $1..$17 of `writeRuns`, one element per row, in order. */
+export function writeRunsParams(writes: readonly RunWrite[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 17 }, () => []);
+  for (const { record, fence, release } of writes) {
     const values = [
       record.taskName,
       record.claimId,
@@ -164,6 +172,31 @@ export function runsParams(records: readonly RunRecord[]): unknown[][] {
       record.error?.message ?? null,
       record.error?.stack ?? null,
       record.error?.code ?? null,
+      record.output === undefined ? null : JSON.stringify(record.output),
+      toDate(record.missedThrough ?? null),
+      record.missedCount ?? null,
+      fence?.id ?? null,
+      fence?.nodeId ?? null,
+      release,
+    ];
+    values.forEach((value, i) => columns[i]?.push(value));
+  }
+  return columns;
+}
+
+/** The parallel-array parameters $1..$8 of `settleSlots`. */
+export function settleSlotsParams(records: readonly RunRecord[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 8 }, () => []);
+  for (const record of records) {
+    const values = [
+      record.taskName,
+      new Date(record.scheduledAt),
+      toDate(record.missedThrough ?? null),
+      record.status,
+      record.attempt,
+      record.nodeId,
+      record.error?.message ?? null,
+      record.missedCount ?? null,
     ];
     values.forEach((value, i) => columns[i]?.push(value));
   }
@@ -191,5 +224,7 @@ export function runOf(row: RunRow): RunRecord {
     nodeId: row.node_id,
     error,
     ...(row.output === null ? {} : { output: JSON.parse(row.output) as unknown }),
+    ...(row.missed_through === null ? {} : { missedThrough: row.missed_through.getTime() }),
+    ...(row.missed_count === null ? {} : { missedCount: row.missed_count }),
   };
 }

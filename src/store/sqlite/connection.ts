@@ -13,9 +13,15 @@ export interface Statements {
   updateTaskProgress: Database.Statement;
   updateTaskCallback: Database.Statement;
   deleteTask: Database.Statement;
+  takeTokens: Database.Statement;
   claimScheduledRun: Database.Statement;
   claimManualRun: Database.Statement;
   renewLease: Database.Statement;
+  selectHeldClaim: Database.Statement;
+  selectClaimInRange: Database.Statement;
+  selectSettledInRange: Database.Statement;
+  insertSettledSlot: Database.Statement;
+  deleteSettledThrough: Database.Statement;
   deleteClaim: Database.Statement;
   raiseClaimMark: Database.Statement;
   selectReapableClaims: Database.Statement;
@@ -49,9 +55,15 @@ export function connect(db: Database.Database, schemaVersion: number): Connectio
     updateTaskProgress: db.prepare(sql.UPDATE_TASK_PROGRESS),
     updateTaskCallback: db.prepare(sql.UPDATE_TASK_CALLBACK),
     deleteTask: db.prepare(sql.DELETE_TASK),
+    takeTokens: db.prepare(sql.TAKE_TOKENS),
     claimScheduledRun: db.prepare(sql.CLAIM_SCHEDULED_RUN),
     claimManualRun: db.prepare(sql.CLAIM_MANUAL_RUN),
     renewLease: db.prepare(sql.RENEW_LEASE),
+    selectHeldClaim: db.prepare(sql.SELECT_HELD_CLAIM),
+    selectClaimInRange: db.prepare(sql.SELECT_CLAIM_IN_RANGE),
+    selectSettledInRange: db.prepare(sql.SELECT_SETTLED_IN_RANGE),
+    insertSettledSlot: db.prepare(sql.INSERT_SETTLED_SLOT),
+    deleteSettledThrough: db.prepare(sql.DELETE_SETTLED_THROUGH),
     deleteClaim: db.prepare(sql.DELETE_CLAIM),
     raiseClaimMark: db.prepare(sql.RAISE_CLAIM_MARK),
     selectReapableClaims: db.prepare(sql.SELECT_REAPABLE_CLAIMS),
@@ -68,7 +80,9 @@ export function connect(db: Database.Database, schemaVersion: number): Connectio
   // earlier one) can never be claimed again, although the row is gone.
   const forget = (row: ClaimRow): void => {
     if (row.manual === 0) {
-      statements.raiseClaimMark.run({ taskName: row.task_name, releasedThrough: row.scheduled_at });
+      const mark = { taskName: row.task_name, releasedThrough: row.scheduled_at };
+      statements.raiseClaimMark.run(mark);
+      statements.deleteSettledThrough.run(mark);
     }
   };
   return {

@@ -133,6 +133,31 @@ CREATE TABLE task_origins (
 ) STRICT;
 `,
   },
+  {
+    version: 4,
+    name: "fencing tokens, settled occurrences, summarised missed runs",
+    sql: `
+-- One row: the last fencing token granted (claims take the next ones).
+CREATE TABLE claim_tokens (
+  id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  last INTEGER NOT NULL
+) STRICT;
+INSERT INTO claim_tokens (id, last) VALUES (1, 0);
+
+ALTER TABLE claims ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+
+-- Occurrences recorded skipped or missed without a run: no one may claim them
+-- (deleted once the task's claim mark passes them).
+CREATE TABLE settled_slots (
+  task_name TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  PRIMARY KEY (task_name, scheduled_at)
+) STRICT, WITHOUT ROWID;
+
+ALTER TABLE run_history ADD COLUMN missed_through INTEGER;
+ALTER TABLE run_history ADD COLUMN missed_count INTEGER;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

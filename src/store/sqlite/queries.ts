@@ -61,33 +61,66 @@ export const UPDATE_TASK_CALLBACK = `UPDATE tasks SET callback_encoding = @callb
 export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
 
 const CLAIM_COLUMNS =
-  "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive";
+  "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive, token";
 
-/**
- * Claims a scheduled run. The partial UNIQUE index on (task_name, scheduled_at)
- * makes a second claim of a key in flight a no-op (no row returned); the
+/** Takes `@count` fencing tokens: returns the last; the batch's are `last - count + 1` to `last`. */
+export const TAKE_TOKENS =
+  "UPDATE claim_tokens SET last = last + @count WHERE id = 1 RETURNING last";
+
+/*
+ * A claim owns its run's slot: the partial UNIQUE index on (task_name,
+ * scheduled_at) makes a second claim of a key in flight a no-op (no row); the
  * claim mark refuses keys at or before one already released, whose row is
- * gone; an exclusive claim also conflicts with any unreleased exclusive claim
- * of the task (index on task_name). One statement, run inside `BEGIN IMMEDIATE`.
+ * gone; a slot settled skipped or missed is refused too. An exclusive request
+ * holds the task as well unless another exclusive claim does (then the claim
+ * comes back with exclusive = 0: overlapping). One statement each, run inside
+ * the one `BEGIN IMMEDIATE` transaction of the batch, so check and insert
+ * cannot interleave with another writer's.
  */
+const EXCLUSIVE_IF_FREE = `@exclusive = 1 AND NOT EXISTS (
+    SELECT 1 FROM claims WHERE task_name = @taskName AND exclusive = 1)`;
+
+/** Claims a scheduled run. */
 export const CLAIM_SCHEDULED_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
-  SELECT @id, @taskName, @scheduledAt, 0, @nodeId, @claimedAt, @leaseExpiresAt, @exclusive
+  SELECT @id, @taskName, @scheduledAt, 0, @nodeId, @claimedAt, @leaseExpiresAt,
+    ${EXCLUSIVE_IF_FREE}, @token
   WHERE NOT EXISTS (
     SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @scheduledAt
+  ) AND NOT EXISTS (
+    SELECT 1 FROM settled_slots WHERE task_name = @taskName AND scheduled_at = @scheduledAt
   )
-  ON CONFLICT DO NOTHING
+  ON CONFLICT (task_name, scheduled_at) WHERE manual = 0 DO NOTHING
   RETURNING ${CLAIM_COLUMNS}`;
 
 /** Claims a manual run (`triggerTask`): unique by its own id. */
 export const CLAIM_MANUAL_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
-  VALUES (@id, @taskName, @scheduledAt, 1, @nodeId, @claimedAt, @leaseExpiresAt, @exclusive)
-  ON CONFLICT DO NOTHING
+  SELECT @id, @taskName, @scheduledAt, 1, @nodeId, @claimedAt, @leaseExpiresAt,
+    ${EXCLUSIVE_IF_FREE}, @token
   RETURNING ${CLAIM_COLUMNS}`;
 
-/** Extends a claim still held by its node; no row when it was released or reaped. */
+/** Extends an unexpired claim still held by its node; no row when it was released, reaped or expired. */
 export const RENEW_LEASE = `UPDATE claims SET lease_expires_at = @leaseExpiresAt
-  WHERE id = @id AND node_id = @nodeId
+  WHERE id = @id AND node_id = @nodeId AND lease_expires_at > @now
   RETURNING id`;
+
+/** The claim, if its node still holds it (the fence of finishing writes). */
+export const SELECT_HELD_CLAIM =
+  "SELECT 1 AS held FROM claims WHERE id = @id AND node_id = @nodeId";
+
+/** Any claim of the task on an occurrence from `@from` to `@to`. */
+export const SELECT_CLAIM_IN_RANGE = `SELECT 1 AS taken FROM claims
+  WHERE task_name = @taskName AND manual = 0 AND scheduled_at BETWEEN @from AND @to LIMIT 1`;
+/** A settled occurrence of the task from `@from` to `@to`, or a claim mark at or after `@from`. */
+export const SELECT_SETTLED_IN_RANGE = `SELECT 1 AS settled FROM settled_slots
+  WHERE task_name = @taskName AND scheduled_at BETWEEN @from AND @to
+  UNION ALL SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @from
+  LIMIT 1`;
+/** Settles an occurrence (see settleSlots). */
+export const INSERT_SETTLED_SLOT =
+  "INSERT OR IGNORE INTO settled_slots (task_name, scheduled_at) VALUES (@taskName, @scheduledAt)";
+/** Forgets the settled occurrences the task's claim mark now covers. */
+export const DELETE_SETTLED_THROUGH =
+  "DELETE FROM settled_slots WHERE task_name = @taskName AND scheduled_at <= @releasedThrough";
 
 /** Removes a claim; the caller then raises the task's claim mark for scheduled runs. */
 export const DELETE_CLAIM = `DELETE FROM claims WHERE id = ? RETURNING ${CLAIM_COLUMNS}`;
@@ -104,11 +137,13 @@ export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_COLUMNS} FROM claims
   ORDER BY claimed_at, id`;
 
 export const INSERT_RUN = `INSERT INTO run_history
-  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error, output)
-  VALUES (@taskName, @claimId, @scheduledAt, @startedAt, @finishedAt, @status, @attempt, @nodeId, @error, @output)`;
+  (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error, output,
+    missed_through, missed_count)
+  VALUES (@taskName, @claimId, @scheduledAt, @startedAt, @finishedAt, @status, @attempt, @nodeId, @error,
+    @output, @missedThrough, @missedCount)`;
 
-const RUN_COLUMNS =
-  "task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id, error, output";
+const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
+  error, output, missed_through, missed_count`;
 
 /** Newest first: insertion order (`seq`), as every store orders history. */
 export const SELECT_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history ORDER BY seq DESC LIMIT ?`;

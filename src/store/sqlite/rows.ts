@@ -46,6 +46,7 @@ export interface ClaimRow {
   claimed_at: number;
   lease_expires_at: number;
   exclusive: number;
+  token: number;
 }
 
 /** A `run_history` row. */
@@ -61,6 +62,8 @@ export interface RunRow {
   error: string | null;
   /** JSON text (schema version 2). */
   output: string | null;
+  missed_through: number | null;
+  missed_count: number | null;
 }
 
 /** A view of the same bytes as a Buffer, which is what better-sqlite3 binds as a BLOB. */
@@ -144,6 +147,7 @@ export function claimOf(row: ClaimRow): Claim {
     nodeId: row.node_id,
     claimedAt: row.claimed_at,
     leaseExpiresAt: row.lease_expires_at,
+    fencingToken: row.token,
   };
 }
 
@@ -160,6 +164,8 @@ export function runParams(record: RunRecord): Record<string, unknown> {
     nodeId: record.nodeId,
     error: record.error === null ? null : JSON.stringify(record.error),
     output: record.output === undefined ? null : JSON.stringify(record.output),
+    missedThrough: record.missedThrough ?? null,
+    missedCount: record.missedCount ?? null,
   };
 }
 
@@ -175,5 +181,7 @@ export function runOf(row: RunRow): RunRecord {
     nodeId: row.node_id,
     error: row.error === null ? null : (JSON.parse(row.error) as RunRecord["error"]),
     ...(row.output === null ? {} : { output: JSON.parse(row.output) as unknown }),
+    ...(row.missed_through === null ? {} : { missedThrough: row.missed_through }),
+    ...(row.missed_count === null ? {} : { missedCount: row.missed_count }),
   };
 }

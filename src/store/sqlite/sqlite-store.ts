@@ -66,6 +66,7 @@ export interface SqliteStoreOptions {
 }
 
 /** A claim request (`exclusive` is now part of {@link ClaimRequest}; kept as an alias). */
+/** @deprecated The Store contract's ClaimRequest. */
 export type SqliteClaimRequest = ClaimRequest;
 
 /** The defaults of {@link SqliteStoreOptions}. */
@@ -250,25 +251,25 @@ export class SqliteStore implements Store {
     });
   }
 
-  claimRun(request: SqliteClaimRequest): Promise<Claim | null> {
-    return this.#writeOne(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
-      this.#claim(c, request),
-    );
+  claimRun(request: ClaimRequest): Promise<Claim | null> {
+    return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
+      this.#claimAll(c, [request]),
+    ).then((claims) => claims[0] ?? null);
   }
 
   /** Claims many runs in one transaction, answering in the order asked (same rules as claimRun). */
-  claimRuns(requests: readonly SqliteClaimRequest[]): Promise<(Claim | null)[]> {
-    return this.#write(`claim ${requests.length} runs`, (c) =>
-      requests.map((request) => this.#claim(c, request)),
-    );
+  claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+    return this.#write(`claim ${requests.length} runs`, (c) => this.#claimAll(c, requests));
   }
 
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
     return this.#writeOne(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
+      const now = this.#clock.nowMs();
       const row = c.statements.renewLease.get({
         id: claim.id,
         nodeId: claim.nodeId,
-        leaseExpiresAt: this.#clock.nowMs() + leaseMs,
+        leaseExpiresAt: now + leaseMs,
+        now,
       });
       return row !== undefined;
     });
@@ -300,12 +301,41 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Appends the run's last history row and releases its claim in one transaction. */
-  finishRun(record: RunRecord, claim: Claim): Promise<void> {
+  /**
+   * Appends an attempt's history row, if its node still holds the claim (a
+   * reaped claim's row is gone), and releases the claim unless `release` is
+   * false: one transaction.
+   */
+  finishRun(
+    record: RunRecord,
+    claim: Claim,
+    options?: { readonly release?: boolean },
+  ): Promise<boolean> {
     return this.#write(`finish a run of task ${JSON.stringify(record.taskName)}`, (c) => {
+      if (c.statements.selectHeldClaim.get({ id: claim.id, nodeId: claim.nodeId }) === undefined)
+        return false;
       c.statements.insertRun.run(runParams(record));
-      c.release(claim.id);
+      if (options?.release !== false) c.release(claim.id);
+      return true;
     });
+  }
+
+  /** Records each skipped or missed run whose occurrences nobody claimed or settled, and settles it (see Store). */
+  settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    return this.#write(`record ${records.length} runs that did not start`, (c) =>
+      records.map((record) => {
+        const range = {
+          taskName: record.taskName,
+          from: record.scheduledAt,
+          to: record.missedThrough ?? record.scheduledAt,
+        };
+        if (c.statements.selectClaimInRange.get(range) !== undefined) return false;
+        if (c.statements.selectSettledInRange.get(range) !== undefined) return false;
+        c.statements.insertSettledSlot.run({ taskName: range.taskName, scheduledAt: range.to });
+        c.statements.insertRun.run(runParams(record));
+        return true;
+      }),
+    );
   }
 
   recordRun(record: RunRecord): Promise<void> {
@@ -334,21 +364,30 @@ export class SqliteStore implements Store {
     );
   }
 
-  #claim(c: Connection, request: SqliteClaimRequest): Claim | null {
+  /** Claims in one transaction (the caller's), each with a fencing token of a block taken at once. */
+  #claimAll(c: Connection, requests: readonly ClaimRequest[]): (Claim | null)[] {
+    const last = (c.statements.takeTokens.get({ count: requests.length }) as { last: number }).last;
+    let token = last - requests.length;
     const claimedAt = this.#clock.nowMs();
-    const params = {
-      id: randomUUID(),
-      taskName: request.taskName,
-      scheduledAt: request.scheduledAt,
-      nodeId: request.nodeId,
-      claimedAt,
-      leaseExpiresAt: claimedAt + request.leaseMs,
-      exclusive: request.exclusive === true ? 1 : 0,
-    };
-    const statement =
-      request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun;
-    const row = statement.get(params) as ClaimRow | undefined;
-    return row === undefined ? null : claimOf(row);
+    return requests.map((request) => {
+      const exclusive = request.exclusive === true;
+      const params = {
+        id: randomUUID(),
+        taskName: request.taskName,
+        scheduledAt: request.scheduledAt,
+        nodeId: request.nodeId,
+        claimedAt,
+        leaseExpiresAt: claimedAt + request.leaseMs,
+        exclusive: exclusive ? 1 : 0,
+        token: ++token,
+      };
+      const statement =
+        request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun;
+      const row = statement.get(params) as ClaimRow | undefined;
+      if (row === undefined) return null;
+      const claim = claimOf(row);
+      return exclusive && row.exclusive === 0 ? { ...claim, overlapping: true } : claim;
+    });
   }
 
   /**
