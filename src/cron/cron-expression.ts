@@ -23,6 +23,8 @@ export interface CronOptions {
    * Daylight-saving behaviour. By default a fixed-time expression (neither the
    * minute nor the hour field starts with `*`) uses `{ gap: "shift", overlap: "first" }`
    * and any other `{ gap: "skip", overlap: "both" }`, as cronie's daemon does.
+   * It applies to offset changes of at most 3 hours: after a bigger one (Pacific/Apia
+   * skipped 2011-12-30) skipped local times never run and repeated ones run twice.
    */
   dst?: { gap?: "shift" | "skip"; overlap?: "first" | "both" };
 }

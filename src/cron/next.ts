@@ -1,7 +1,11 @@
-import { MAX_OFFSET_SPAN_MS, type Zone } from "../time/zone.js";
+import { MAX_OFFSET_SPAN_MS, type Zone, type ZoneSegment } from "../time/zone.js";
 import type { CompiledCron } from "./compiled.js";
 
-/** How runs inside daylight-saving changes behave (docs/guides/cron.md, "Daylight saving"). */
+/**
+ * How runs inside daylight-saving changes behave (docs/guides/cron.md, "Daylight saving").
+ * Only offset changes of at most 3 hours are daylight saving; bigger ones are
+ * changes of clock, which this policy does not touch.
+ */
 export interface DstPolicy {
   /** Runs whose local time is skipped by a spring-forward: run once right after the jump, or not at all. */
   readonly gap: "shift" | "skip";
@@ -11,14 +15,37 @@ export interface DstPolicy {
 
 const MAX_SEGMENT_STEPS = 100_000;
 
+/**
+ * The largest offset change that counts as daylight saving (3 hours). A bigger
+ * one (Pacific/Apia went from UTC-10 to UTC+14 and skipped 2011-12-30) is a
+ * change of clock: the {@link DstPolicy} does not apply, local times that never
+ * existed never run and local times that occur twice run twice. cronie's daemon
+ * draws the same line (src/cron.c: a time jump of more than `3 * MINUTE_COUNT`
+ * minutes is "large": it moves its virtual time and runs only the current minute).
+ */
+const MAX_DST_CHANGE_MS = 3 * 3_600_000;
+
+/** True when the change that began `seg` skipped local time that `dst` shifts to its end. */
+function shiftsGap(seg: ZoneSegment, dst: DstPolicy): boolean {
+  const jump = seg.offsetMs - seg.prevOffsetMs;
+  return dst.gap === "shift" && jump > 0 && jump <= MAX_DST_CHANGE_MS;
+}
+
+/** True when the change that began `seg` repeated local time that `dst` runs only once. */
+function firstPassOnly(seg: ZoneSegment, dst: DstPolicy): boolean {
+  const jump = seg.prevOffsetMs - seg.offsetMs;
+  return dst.overlap === "first" && jump > 0 && jump <= MAX_DST_CHANGE_MS;
+}
+
 /*
  * The run instants of an expression in a zone are, for every segment of
  * constant offset o starting at A (previous offset p):
  *   - every instant u in the segment whose local time u + o matches, except,
- *     with overlap "first" after a fall-back (p > o), local times in
- *     [A + o, A + p), which already ran on the first pass;
- *   - with gap "shift" after a spring-forward (p < o), the instant A itself
- *     when some local time in the skipped interval [A + p, A + o) matches.
+ *     with overlap "first" after a fall-back (0 < p - o <= 3 h), local times
+ *     in [A + o, A + p), which already ran on the first pass;
+ *   - with gap "shift" after a spring-forward (0 < o - p <= 3 h), the instant
+ *     A itself when some local time in the skipped interval [A + p, A + o) matches.
+ * Changes of more than 3 hours get neither exception (MAX_DST_CHANGE_MS).
  * next and prev walk segments with that one definition, so they agree.
  */
 
@@ -33,13 +60,11 @@ export function nextInstant(
   for (let step = 0; step < MAX_SEGMENT_STEPS; step++) {
     const seg = zone.segmentAt(u);
     const o = seg.offsetMs;
-    if (u === seg.start && seg.prevOffsetMs < o && dst.gap === "shift") {
+    if (u === seg.start && shiftsGap(seg, dst)) {
       if (cron.nextLocal(seg.start + seg.prevOffsetMs) < seg.start + o) return seg.start;
     }
     let local = u + o;
-    if (dst.overlap === "first" && seg.prevOffsetMs > o) {
-      local = Math.max(local, seg.start + seg.prevOffsetMs);
-    }
+    if (firstPassOnly(seg, dst)) local = Math.max(local, seg.start + seg.prevOffsetMs);
     const t = cron.nextLocal(local);
     if (Number.isNaN(t)) return NaN;
     if (t < seg.end + o) return t - o;
@@ -63,12 +88,9 @@ export function prevInstant(
     const o = seg.offsetMs;
     const t = cron.prevLocal(u + o);
     if (Number.isNaN(t)) return NaN;
-    const excludedBelow =
-      dst.overlap === "first" && seg.prevOffsetMs > o
-        ? seg.start + seg.prevOffsetMs
-        : seg.start + o;
+    const excludedBelow = firstPassOnly(seg, dst) ? seg.start + seg.prevOffsetMs : seg.start + o;
     if (t >= excludedBelow) return t - o;
-    if (dst.gap === "shift" && seg.prevOffsetMs < o) {
+    if (shiftsGap(seg, dst)) {
       if (cron.nextLocal(seg.start + seg.prevOffsetMs) < seg.start + o) return seg.start;
     }
     const below = seg.start + o;

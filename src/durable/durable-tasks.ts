@@ -48,9 +48,12 @@ const SKIP_LOOKBACK_ROWS = 20;
 export interface RotationReport {
   /** Records sealed again with the primary key (or sealed for the first time, from plaintext). */
   readonly resealed: number;
-  /** Records already sealed with the primary key. */
+  /** Records already sealed with the primary key (opened and authenticated, not written). */
   readonly unchanged: number;
-  /** Tasks whose record could not be opened: quarantined, left as they were. */
+  /**
+   * Tasks whose record could not be opened (unknown key, tampered with, another
+   * task's record, ...), whatever key sealed it: quarantined, left as they were.
+   */
   readonly failed: readonly string[];
 }
 
@@ -202,10 +205,12 @@ export class DurableTasks {
   }
 
   /**
-   * Seals every stored record that is not sealed with the primary key (or is
-   * plaintext, with `migratePlaintext`) again with the primary key, one record
-   * at a time. Each write replaces one valid record with another, so a
-   * rotation that stops half way loses nothing and simply runs again.
+   * Opens (authenticates) every stored record, and seals each one that is not
+   * sealed with the primary key (or is plaintext, with `migratePlaintext`)
+   * again with the primary key, one record at a time. A record that does not
+   * open is reported in `failed`, even when the primary key sealed it. Each
+   * write replaces one valid record with another, so a rotation that stops
+   * half way loses nothing and simply runs again.
    */
   async rotateKeys(): Promise<RotationReport> {
     const host = this.#host;
@@ -214,10 +219,6 @@ export class DurableTasks {
     let unchanged = 0;
     const failed: string[] = [];
     for (const record of await host.store.listTasks()) {
-      if (!sealing.needsReseal(record.callback)) {
-        unchanged++;
-        continue;
-      }
       let opened;
       try {
         opened = sealing.open(record.name, record.callback);
@@ -229,6 +230,10 @@ export class DurableTasks {
           task.state = "quarantined";
           this.#reportQuarantine(record.name, error);
         }
+        continue;
+      }
+      if (!sealing.needsReseal(record.callback)) {
+        unchanged++;
         continue;
       }
       if (await host.store.updateTaskCallback(record.name, sealing.seal(record.name, opened)))

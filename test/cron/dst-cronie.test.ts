@@ -484,6 +484,14 @@ void describe("DST: prev() walks back exactly the runs next() walks forward", ()
     ["Pacific/Chatham", "2024-09-28T14:00:00.000Z"],
     ["Asia/Kolkata", "2024-03-10T07:00:00.000Z"],
     ["UTC", "2024-03-10T07:00:00.000Z"],
+    // Changes of clock, not daylight saving (test/cron/clock-changes.test.ts).
+    ["Pacific/Apia", "2011-12-30T10:00:00.000Z"],
+    ["Pacific/Fakaofo", "2011-12-30T11:00:00.000Z"],
+    ["Pacific/Kiritimati", "1994-12-31T10:00:00.000Z"],
+    ["Pacific/Kwajalein", "1969-09-30T13:00:00.000Z"],
+    // Exactly 3 hours: still daylight saving.
+    ["Antarctica/Casey", "2018-10-06T20:00:00.000Z"],
+    ["Antarctica/Casey", "2019-03-16T16:00:00.000Z"],
   ];
   const expressions = [
     "*/5 * * * *",

@@ -352,6 +352,45 @@ describe("encrypted callback storage", () => {
       await db.cleanup();
     }
   });
+
+  it("rotateKeys opens every record: one sealed with the primary key and tampered with is failed, and quarantined", async () => {
+    const db = await tempDb();
+    try {
+      await seed(db.path, K1, ["a", "b", "c"]);
+      const parts = sqliteScheduler(db.path, { encryptionKey: K1 });
+      parts.scheduler.defineHandler("h", noop);
+      const quarantined: TaskQuarantinedEvent[] = [];
+      parts.scheduler.on("task:quarantined", (event) => quarantined.push(event));
+      await parts.scheduler.runPending(); // opens the store and loads its tasks;
+      assert.equal(quarantined.length, 0);
+      // Tampered with after the tasks were loaded: one byte of b's record flipped in the store.
+      const stored = await parts.store.getTask("b");
+      assert.ok(stored !== undefined && stored.callback.encoding === "sealed");
+      const bytes = Buffer.from(stored.callback.bytes);
+      bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0x01;
+      await parts.store.updateTaskCallback("b", { ...stored.callback, bytes });
+      assert.deepEqual(await parts.scheduler.rotateKeys(), {
+        resealed: 0,
+        unchanged: 2,
+        failed: ["b"],
+      });
+      assert.deepEqual(
+        quarantined.map((e) => [e.taskName, e.reason]),
+        [["b", "authentication-failed"]],
+      );
+      assert.equal(parts.scheduler.getTask("b")?.state, "quarantined");
+      assert.equal(parts.scheduler.getTask("a")?.state, "active");
+      // Left as it was, and reported again by the next rotation.
+      const kept = (await parts.store.getTask("b"))?.callback;
+      assert.ok(kept?.encoding === "sealed");
+      assert.deepEqual(Buffer.from(kept.bytes), bytes);
+      assert.deepEqual((await parts.scheduler.rotateKeys()).failed, ["b"]);
+      assert.equal(quarantined.length, 1);
+      await shutdown(parts);
+    } finally {
+      await db.cleanup();
+    }
+  });
 });
 
 describe("restart", () => {
