@@ -2,6 +2,7 @@ import type { Task } from "../core/task.js";
 import type { SchedulerEvents } from "../events.js";
 import type { LeasedStore } from "./leased-store.js";
 import type { Clock } from "../time/clock.js";
+import { NODE_TIMERS, type TimerFunctions } from "../time/timer-loop.js";
 
 /** What a {@link Preclaimer} needs from its Scheduler. */
 export interface PreclaimerHost {
@@ -14,7 +15,15 @@ export interface PreclaimerHost {
   /** Tasks falling due after `afterMs` and by `untilMs` that would start at once. */
   dueBy(untilMs: number, limit: number, afterMs: number): Task[];
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+  /**
+   * The timer functions it uses (tests pass fakes to drive its rounds).
+   * @defaultValue Node's `setTimeout` and `clearTimeout` ({@link NODE_TIMERS})
+   */
+  readonly timers?: PreclaimerTimers;
 }
+
+/** The timer functions a {@link Preclaimer} uses. */
+export type PreclaimerTimers = Pick<TimerFunctions, "setTimeout" | "clearTimeout">;
 
 /**
  * Lead before the first measurement, in ms: the most, since a first claim of
@@ -45,7 +54,9 @@ export const MAX_BATCH = 50_000;
  */
 export class Preclaimer {
   readonly #host: PreclaimerHost;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: PreclaimerTimers;
+  /** The pending timer's handle, or undefined. */
+  #timer: unknown;
   #running = false;
   #busy = false;
   #leadMs = INITIAL_LEAD_MS;
@@ -54,6 +65,7 @@ export class Preclaimer {
 
   constructor(host: PreclaimerHost) {
     this.#host = host;
+    this.#timers = host.timers ?? NODE_TIMERS;
   }
 
   /** The current lead, in ms. */
@@ -70,7 +82,7 @@ export class Preclaimer {
   /** Stops, and gives back every claim taken ahead that was not used. */
   async stop(): Promise<void> {
     this.#running = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     try {
       await this.#host.store.releaseUnused(Number.POSITIVE_INFINITY);
@@ -89,8 +101,9 @@ export class Preclaimer {
     else if (nextMs <= this.#coveredUntilMs) delayMs = Math.max(10, this.#leadMs / 4);
     else delayMs = Math.max(0, nextMs - this.#leadMs - nowMs);
     delayMs = Math.min(POLL_MS, delayMs);
-    this.#timer = setTimeout(this.#tick, delayMs);
-    this.#timer.unref();
+    const timer = this.#timers.setTimeout(this.#tick, delayMs);
+    (timer as { unref?: () => void }).unref?.();
+    this.#timer = timer;
   }
 
   readonly #tick = (): void => {

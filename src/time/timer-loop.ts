@@ -72,12 +72,13 @@ export const TIMER_LOOP_DEFAULTS = Object.freeze({
   jumpThresholdMs: 1_000,
 } satisfies Required<Pick<TimerLoopOptions, "unref" | "maxSleepMs" | "jumpThresholdMs">>);
 
-const NODE_TIMERS: TimerFunctions = {
+/** Node's own timer functions: the default of {@link TimerLoopOptions.timers} (and of other timer users). */
+export const NODE_TIMERS: TimerFunctions = Object.freeze({
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   setImmediate: (callback) => setImmediate(callback),
   clearImmediate: (handle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
-};
+} satisfies TimerFunctions);
 
 /**
  * One timer for a whole scheduler. It sleeps until the next due instant, in

@@ -7,7 +7,7 @@ import { ManualClock } from "../../src/time/clock.js";
 import { taskRecord } from "../store/contract-helpers.js";
 
 // The removal rule of item 20 on one store shared by several "daemons" (one
-// ScheduleOwnership each), without processes: see daemon-files.test.ts for
+// ScheduleOwnership each), without processes: see daemon-files.process.test.ts for
 // the same with real daemons.
 
 const HA = "a".repeat(64);

@@ -1,10 +1,9 @@
 /**
- * Claiming ahead (src/preclaimer.ts, LeasedStore.preclaim): runs of a shared
+ * Claiming ahead (src/leasing/preclaimer.ts, LeasedStore.preclaim): runs of a shared
  * store are claimed shortly before their time, start no earlier than it, and
  * claims nobody used are given back with their keys unspent.
  */
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { Task } from "../../src/core/task.js";
@@ -19,6 +18,7 @@ import { Scheduler } from "../../src/scheduler/index.js";
 import type { ClaimRequest, Store } from "../../src/store/store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { ManualClock, SystemClock, type Clock } from "../../src/time/clock.js";
+import type { TimerFunctions } from "../../src/time/timer-loop.js";
 import { tempDb } from "../helpers/durable.js";
 
 /** A SQLite store in a fresh file, opened on `clock`, and what closes it and removes the file. */
@@ -34,6 +34,42 @@ async function openSqlite(
       await store.close();
       await db.cleanup();
     },
+  };
+}
+
+/**
+ * Timer functions that fire only when the test says: `fire()` moves `clock`
+ * to the one pending timer's time, runs it, and waits (event-loop turns, no
+ * time) until the preclaimer's round is over and it has set its next timer.
+ */
+function manualTimers(clock: ManualClock): {
+  functions: TimerFunctions;
+  fire(): Promise<void>;
+  pending(): boolean;
+} {
+  let timer: { callback: () => void; delayMs: number } | undefined;
+  return {
+    functions: {
+      setTimeout: (callback, delayMs) => {
+        assert.equal(timer, undefined, "one timer at a time");
+        timer = { callback, delayMs };
+        return timer;
+      },
+      clearTimeout: (handle) => {
+        if (handle === timer) timer = undefined;
+      },
+    },
+    async fire() {
+      const due = timer ?? assert.fail("no timer is set");
+      timer = undefined;
+      clock.advance(Math.ceil(due.delayMs)); // a ManualClock moves by whole ms
+      due.callback();
+      for (let turn = 0; timer === undefined; turn++) {
+        assert.ok(turn < 1_000, "the round set no next timer");
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+    pending: () => timer !== undefined,
   };
 }
 
@@ -89,9 +125,10 @@ describe("claiming ahead", () => {
   });
 
   it("looks at an approaching instant's tasks once, however often it polls", async () => {
-    const clock = new SystemClock();
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
     const { store, close } = await openSqlite(clock);
     const ahead = leased(store);
+    const timers = manualTimers(clock);
     const dueMs = clock.nowMs() + 400;
     const tasks = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, nextRunMs: dueMs }));
     let rounds = 0;
@@ -109,11 +146,14 @@ describe("claiming ahead", () => {
         return due as unknown as Task[];
       },
       emit: () => {},
+      timers: timers.functions,
     });
     try {
       preclaimer.start();
-      await sleep(300);
-      assert.ok(rounds >= 3, `polled ${rounds} times`);
+      // The instant is within the first lead: the first round claims its runs, the next ones poll.
+      for (let round = 0; round < 4; round++) await timers.fire();
+      assert.equal(rounds, 4);
+      assert.ok(clock.nowMs() < dueMs, "all before the instant");
       assert.equal(walked, tasks.length, "each task looked at once");
       const [claim] = await ahead.claimRuns([
         { taskName: "t7", scheduledAt: dueMs, nodeId: "n", leaseMs: 60_000 },
@@ -124,6 +164,7 @@ describe("claiming ahead", () => {
       ahead.stopRenewing();
       await close();
     }
+    assert.equal(timers.pending(), false, "stop cleared the timer");
   });
 
   it("planned runs take their claims taken ahead; a run that does not start gives its back unspent", async () => {

@@ -1,5 +1,5 @@
 /**
- * One "node" of the PostgreSQL cluster test (postgres-cluster.test.ts), run
+ * One "node" of the PostgreSQL cluster test (postgres-cluster.process.test.ts), run
  * as a child process: claims every (task, occurrence) it can with a few
  * concurrent loops, "runs" each claim it wins, and finishes it (history row
  * plus release, atomically). Tells the parent over IPC about each claim won.
