@@ -7,7 +7,7 @@ import { Scheduler, type SchedulerOptions } from "../scheduler/index.js";
 import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
-import { defineDaemonHandlers } from "./daemon-handlers.js";
+import { defineDaemonHandlers, isDaemonPayload } from "./daemon-handlers.js";
 import { READ_TOKEN_ENV, TOKEN_ENV } from "./child-env.js";
 import { checkDashboardTokens } from "./dashboard-token.js";
 import { ProcessGroups } from "./handlers/process-groups.js";
@@ -190,6 +190,7 @@ export async function runDaemon(
         port: settings.http.port,
         allowedHosts: settings.http.allowedHosts,
         logger,
+        fromScheduleFile: isDaemonPayload,
         ...(token === undefined ? {} : { token }),
         ...(readOnlyToken === undefined ? {} : { readOnlyToken }),
       });

@@ -2,12 +2,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { TaskNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { safeLog } from "../logger.js";
+import type { TaskInfo } from "../core/task.js";
 import type { Scheduler } from "../scheduler/index.js";
 import { describeTriggerReport, type AuditTrail } from "./audit-trail.js";
 import type { EventStream, StreamOwner } from "./event-stream.js";
 import { methodNotAllowed, sendError, sendJson } from "./responses.js";
 import type { Principal } from "./roles.js";
-import { runView, taskView, type DurationCache } from "./task-view.js";
+import { runView } from "./run-view.js";
+import { taskView, type DurationCache, type TaskView } from "./task-view.js";
 
 /** What the API handlers need. */
 export interface ApiContext {
@@ -17,6 +19,8 @@ export interface ApiContext {
   readonly durations: DurationCache;
   /** Where state-changing requests are recorded, and the audit routes served. */
   readonly audit: AuditTrail;
+  /** Whether a task's payload marks it as added from a schedule file (`TaskView.fromScheduleFile`). */
+  readonly fromScheduleFile?: (payload: unknown) => boolean;
 }
 
 /** Default and largest `limit` of `GET /api/tasks/:name/history`. */
@@ -57,6 +61,11 @@ function decodeName(segment: string): string | null {
   }
 }
 
+/** A task's view, with its recent durations. */
+async function view(context: ApiContext, task: TaskInfo): Promise<TaskView> {
+  return taskView(task, await context.durations.get(task.name), context.fromScheduleFile);
+}
+
 async function listTasks(context: ApiContext, url: URL, response: ServerResponse): Promise<void> {
   const limit = intParam(url, "limit", TASK_LIST_LIMITS.default, TASK_LIST_LIMITS.max);
   const offset = intParam(url, "offset", 0, Number.MAX_SAFE_INTEGER);
@@ -66,9 +75,7 @@ async function listTasks(context: ApiContext, url: URL, response: ServerResponse
   }
   const all = context.scheduler.listTasks();
   const page = all.slice(offset, offset + limit);
-  const tasks = await Promise.all(
-    page.map(async (task) => taskView(task, await context.durations.get(task.name))),
-  );
+  const tasks = await Promise.all(page.map((task) => view(context, task)));
   sendJson(response, 200, { tasks, total: all.length, offset, limit });
 }
 
@@ -78,7 +85,7 @@ async function getTask(context: ApiContext, name: string, response: ServerRespon
     notFound(response, name);
     return;
   }
-  sendJson(response, 200, { task: taskView(task, await context.durations.get(name)) });
+  sendJson(response, 200, { task: await view(context, task) });
 }
 
 async function history(
@@ -93,8 +100,13 @@ async function history(
   }
   const limit = limitParam(url, HISTORY_LIMITS, response);
   if (limit === undefined) return;
+  const output = url.searchParams.get("output") ?? "full";
+  if (output !== "full" && output !== "none") {
+    sendError(response, 400, "bad_request", "output must be full or none");
+    return;
+  }
   const runs = await context.scheduler.history(name, { limit });
-  sendJson(response, 200, { runs: runs.map(runView) });
+  sendJson(response, 200, { runs: runs.map((run) => runView(run, { output: output === "full" })) });
 }
 
 /**
@@ -154,7 +166,7 @@ async function act(
       action === "pause" ? await scheduler.pauseTask(name) : await scheduler.resumeTask(name);
     await audit("ok", null);
     context.events.sendTask({ type: "changed", taskName: name });
-    sendJson(response, 200, { task: taskView(info, await context.durations.get(name)) });
+    sendJson(response, 200, { task: await view(context, info) });
   } catch (error) {
     if (error instanceof TaskNotFoundError) {
       notFound(response, name);
@@ -175,7 +187,8 @@ function notFound(response: ServerResponse, name: string): void {
  *
  * - `GET /api/tasks[?limit=&offset=]` → `{ tasks: TaskView[], total, offset, limit }`
  * - `GET /api/tasks/:name` → `{ task }`
- * - `GET /api/tasks/:name/history[?limit=]` → `{ runs: RunView[] }` newest first
+ * - `GET /api/tasks/:name/history[?limit=&output=full|none]` → `{ runs: RunView[] }` newest
+ *   first; `output=none` leaves each run's output out (null), for lists that do not show it
  * - `POST /api/tasks/:name/trigger[?wait=1]` → 202 `{ accepted }` (200 `{ report }` with wait)
  * - `POST /api/tasks/:name/pause|resume` → `{ task }`
  * - `GET /api/tasks/:name/audit[?limit=]` → `{ entries: AuditView[], available }` newest first

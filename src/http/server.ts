@@ -107,6 +107,12 @@ export interface HttpServerOptions {
    * @defaultValue 43200000 (12 h)
    */
   readonly sessionTtlMs?: number;
+  /**
+   * Tells a task added from a schedule file by its payload (`orchestrator
+   * run` passes the check of its own mark): the API's `fromScheduleFile`.
+   * @defaultValue none: `fromScheduleFile` is null
+   */
+  readonly fromScheduleFile?: (payload: unknown) => boolean;
 }
 
 /** A running dashboard server. */
@@ -247,7 +253,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     isSessionLive: (session) => auth.isLive(session),
   });
   const audit = new AuditTrail(scheduler, logger);
-  const api: ApiContext = { scheduler, logger, events, durations, audit };
+  const api: ApiContext = {
+    scheduler,
+    logger,
+    events,
+    durations,
+    audit,
+    fromScheduleFile: options.fromScheduleFile,
+  };
   const assets = staticAssets();
   const tls = options.tls !== undefined;
   const trustProxy = options.trustProxy === true;

@@ -1,40 +1,69 @@
-import type { TaskInfo } from "../core/task.js";
+import type { MisfirePolicy } from "../core/misfire.js";
+import type { OverlapPolicy } from "../core/overlap.js";
+import { IntervalSchedule, OnceSchedule, type ScheduleSpec } from "../core/schedule.js";
+import type { TaskInfo, TaskState } from "../core/task.js";
 import { parseCron } from "../cron/index.js";
+import type { DecryptionFailureReason } from "../errors.js";
 import type { Scheduler } from "../scheduler/index.js";
-import type { RunRecord } from "../store/store.js";
+import type { RunRecord, TaskRecord } from "../store/store.js";
 
-/** A task as the JSON API shows it. The payload is left out: it may hold secrets (it is what gets sealed at rest). */
+/**
+ * Why a task is quarantined: its record did not open (a {@link DecryptionFailureReason}),
+ * its stored schedule is invalid, or the record could not be read at all.
+ */
+export type QuarantineReason = DecryptionFailureReason | "invalid-schedule" | "unreadable";
+
+/**
+ * A task as the JSON API (`GET /api/tasks`, `GET /api/tasks/:name`) and
+ * `orchestrator list --json` both show it: the same keys, always present.
+ * The API reads a running scheduler, the CLI reads the store; a key one of
+ * them cannot know is null there (see each key). The payload is left out: it
+ * may hold secrets (it is what gets sealed at rest).
+ */
 export interface TaskView {
   readonly name: string;
   readonly kind: TaskInfo["kind"];
+  /** As written: the cron expression, the ISO instant of a one-time task, or `every <n>ms`. */
   readonly schedule: string;
-  /** The schedule in plain English ("At 02:30, Monday through Friday"). */
+  /** The schedule in plain English ("At 02:30, Monday through Friday", "Every 5m"). */
   readonly description: string;
+  /** The IANA zone of a cron task, null for the others. */
   readonly timezone: string | null;
-  readonly state: TaskInfo["state"];
-  readonly running: boolean;
-  /** ISO 8601 instants, or null. */
+  readonly state: TaskState;
+  /**
+   * Why it is quarantined; null when it is not, and in the API (the scheduler
+   * logs the reason when it loads the task, but does not keep it).
+   */
+  readonly quarantineReason: QuarantineReason | null;
+  /**
+   * False when `state` is the stored one, unchecked: the CLI found no
+   * encryption key to open the record with (a task whose record does not
+   * open is quarantined by the daemon). Always true in the API.
+   */
+  readonly checked: boolean;
+  /**
+   * True when `orchestrator run` added it from a schedule file; false when it
+   * was registered otherwise; null when unknown (its record was not opened,
+   * or the server was not told how to recognise such tasks).
+   */
+  readonly fromScheduleFile: boolean | null;
+  /**
+   * True while a run of it is in flight in the scheduler serving the API;
+   * null from the CLI, which reads the store (runs in flight are known only
+   * to the process running them).
+   */
+  readonly running: boolean | null;
+  /** The next scheduled run (ISO 8601); null when paused, completed, quarantined or none is left. */
   readonly nextRun: string | null;
+  /** When the last run started (ISO 8601); null before the first. */
   readonly lastRun: string | null;
   readonly lastStatus: TaskInfo["lastStatus"];
+  /** Finished runs (successful or not; retries and skips not counted). */
   readonly runCount: number;
-  readonly overlap: TaskInfo["overlap"];
-  readonly misfire: TaskInfo["misfire"];
+  readonly overlap: OverlapPolicy;
+  readonly misfire: MisfirePolicy;
   /** Durations (ms) of the latest finished runs, oldest first (for a sparkline). */
   readonly recentDurationsMs: readonly number[];
-}
-
-/** One history row as the JSON API shows it (instants as ISO 8601). */
-export interface RunView {
-  readonly taskName: string;
-  readonly scheduledAt: string;
-  readonly startedAt: string | null;
-  readonly finishedAt: string | null;
-  readonly durationMs: number | null;
-  readonly status: RunRecord["status"];
-  readonly attempt: number;
-  readonly nodeId: string;
-  readonly error: RunRecord["error"];
 }
 
 function iso(ms: number | null): string | null {
@@ -77,8 +106,16 @@ export function describeTask(task: Pick<TaskInfo, "kind" | "schedule" | "timezon
   }
 }
 
-/** Converts a TaskInfo into its JSON view. */
-export function taskView(task: TaskInfo, recentDurationsMs: readonly number[]): TaskView {
+/**
+ * A registered task's view. `fromScheduleFile` tells whether a payload
+ * carries the mark of a task added from a schedule file (the daemon passes
+ * its check); without it, that key is null.
+ */
+export function taskView(
+  task: TaskInfo,
+  recentDurationsMs: readonly number[],
+  fromScheduleFile?: (payload: unknown) => boolean,
+): TaskView {
   return {
     name: task.name,
     kind: task.kind,
@@ -86,6 +123,13 @@ export function taskView(task: TaskInfo, recentDurationsMs: readonly number[]): 
     description: describeTask(task),
     timezone: task.timezone,
     state: task.state,
+    quarantineReason: null,
+    checked: true,
+    // A quarantined task's payload is unknown: its record did not open.
+    fromScheduleFile:
+      fromScheduleFile === undefined || task.state === "quarantined"
+        ? null
+        : fromScheduleFile(task.payload),
     running: task.running,
     nextRun: iso(task.nextRun?.getTime() ?? null),
     lastRun: iso(task.lastRun?.getTime() ?? null),
@@ -97,24 +141,87 @@ export function taskView(task: TaskInfo, recentDurationsMs: readonly number[]): 
   };
 }
 
-/** Converts a history row into its JSON view. */
-export function runView(run: RunRecord): RunView {
+/** A stored task as the daemon would see it with the key at hand (what the CLI finds out). */
+export interface StoredTask {
+  readonly record: TaskRecord;
+  /**
+   * The daemon's state for it: `quarantined` when its record does not open
+   * with the key (a state stores never hold: it depends on the key), else the
+   * stored one (`active`, `paused`, `completed`).
+   */
+  readonly state: TaskState;
+  /** False when there was no key to open records with: `state` is then the stored one, unchecked. */
+  readonly checked: boolean;
+  /** Why it is quarantined (absent when it is not). */
+  readonly quarantineReason?: QuarantineReason;
+  /**
+   * True when the daemon added it from a schedule file (the mark in its sealed
+   * payload); false when it opened without that mark (registered in code, or a
+   * module task, whose payload is the module's own); undefined when unknown.
+   */
+  readonly fromScheduleFile: boolean | undefined;
+}
+
+/** The schedule of a stored task in the words of a registered one (`Schedule.source`). */
+function storedSchedule(spec: ScheduleSpec): Pick<TaskInfo, "kind" | "schedule" | "timezone"> {
+  switch (spec.kind) {
+    case "cron":
+      return { kind: "cron", schedule: spec.expression, timezone: spec.timezone };
+    case "interval":
+      return {
+        kind: "interval",
+        schedule: new IntervalSchedule(spec.everyMs, spec.anchorMs).source,
+        timezone: null,
+      };
+    case "once":
+      return { kind: "once", schedule: new OnceSchedule(spec.atMs).source, timezone: null };
+  }
+}
+
+/** A stored task's view: the keys of {@link taskView}, with `running` null. */
+export function storedTaskView(task: StoredTask, recentDurationsMs: readonly number[]): TaskView {
+  const { record, state } = task;
+  const schedule = storedSchedule(record.schedule);
   return {
-    taskName: run.taskName,
-    scheduledAt: new Date(run.scheduledAt).toISOString(),
-    startedAt: iso(run.startedAt),
-    finishedAt: iso(run.finishedAt),
-    durationMs:
-      run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
-    status: run.status,
-    attempt: run.attempt,
-    nodeId: run.nodeId,
-    error: run.error,
+    name: record.name,
+    ...schedule,
+    description: describeTask(schedule),
+    state,
+    quarantineReason: task.quarantineReason ?? null,
+    checked: task.checked,
+    fromScheduleFile: task.fromScheduleFile ?? null,
+    running: null,
+    // A quarantined task does not run, whatever its record says.
+    nextRun: state === "quarantined" ? null : iso(record.nextRunAt),
+    lastRun: iso(record.lastRunAt),
+    lastStatus: record.lastStatus,
+    runCount: record.runCount,
+    // The scheduler wrote them from its validated options.
+    overlap: record.options.overlap as OverlapPolicy,
+    misfire: record.options.misfire as MisfirePolicy,
+    recentDurationsMs,
   };
 }
 
 /** How many durations a sparkline shows. */
 export const SPARKLINE_RUNS = 20;
+
+/** How many history rows (newest first) {@link recentDurations} is given to find them in. */
+export const SPARKLINE_HISTORY_ROWS = SPARKLINE_RUNS * 2;
+
+/**
+ * The durations (ms) of the latest finished runs in `history` (newest
+ * first), at most {@link SPARKLINE_RUNS}, oldest first.
+ */
+export function recentDurations(history: readonly RunRecord[]): number[] {
+  const durations: number[] = [];
+  for (const run of history) {
+    if (run.startedAt === null || run.finishedAt === null) continue;
+    durations.push(run.finishedAt - run.startedAt);
+    if (durations.length === SPARKLINE_RUNS) break;
+  }
+  return durations.reverse();
+}
 
 /**
  * Recent run durations per task for the sparklines, read from the history and
@@ -141,14 +248,8 @@ export class DurationCache {
     const nowMs = this.#scheduler.clock.nowMs();
     const cached = this.#entries.get(taskName);
     if (cached !== undefined && nowMs - cached.atMs < this.#ttlMs) return cached.durations;
-    const history = await this.#scheduler.history(taskName, { limit: SPARKLINE_RUNS * 2 });
-    const durations: number[] = [];
-    for (const run of history) {
-      if (run.startedAt === null || run.finishedAt === null) continue;
-      durations.push(run.finishedAt - run.startedAt);
-      if (durations.length === SPARKLINE_RUNS) break;
-    }
-    durations.reverse();
+    const history = await this.#scheduler.history(taskName, { limit: SPARKLINE_HISTORY_ROWS });
+    const durations = recentDurations(history);
     this.#entries.set(taskName, { atMs: nowMs, durations });
     return durations;
   }

@@ -33,7 +33,12 @@ function writeSchedule(dir: string, script: string, extra = "", schedule = "*/1 
 interface HistoryRow {
   status: string;
   error: { message: string } | null;
-  output?: { stdout?: string; leftovers?: string; timedOut?: boolean; signal?: string | null };
+  output: {
+    stdout?: string;
+    leftovers?: string;
+    timedOut?: boolean;
+    signal?: string | null;
+  } | null;
 }
 
 function history(dir: string): HistoryRow[] {

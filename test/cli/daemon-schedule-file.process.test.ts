@@ -171,7 +171,7 @@ describe("orchestrator validate and run check a schedule file alike", () => {
     assert.equal((await daemon.exited).code, 0, daemon.output);
     assert.ok(ran.index > invalid.index);
     const runs = JSON.parse(cli(["history", "a", "--json"], { cwd: dir }).stdout) as {
-      output?: { stdout?: string };
+      output: { stdout?: string } | null;
     }[];
     assert.ok(runs.length > 0);
     assert.ok(

@@ -191,12 +191,13 @@ describe("secrets stay secret", () => {
     assert.equal(history.code, 0, history.stderr);
     for (const secret of secrets) assert.ok(!history.stdout.includes(secret), history.stdout);
     const runs = JSON.parse(history.stdout) as {
-      task: string;
-      error: { message?: string } | null;
-      output?: { stdout?: string; stderr?: string; body?: string } & Record<string, unknown>;
+      taskName: string;
+      error: { message: string } | null;
+      output:
+        ({ stdout?: string; stderr?: string; body?: string } & Record<string, unknown>) | null;
     }[];
     const last = (task: string): (typeof runs)[number] => {
-      const run = runs.find((r) => r.task === task);
+      const run = runs.find((r) => r.taskName === task);
       assert.ok(run, `no run of ${task} in ${history.stdout}`);
       return run;
     };

@@ -157,7 +157,7 @@ describe("list and remove, as an operator sees them", () => {
     assert.match(wrong.stderr, /1 task is quarantined: .*orchestrator remove/);
     const json = JSON.parse(cli(["list", "--json"], { cwd: dir, env: wrongKey }).stdout) as {
       state: string;
-      quarantineReason?: string;
+      quarantineReason: string | null;
       nextRun: string | null;
     }[];
     assert.equal(json[0]?.state, "quarantined");

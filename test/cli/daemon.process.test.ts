@@ -55,9 +55,9 @@ describe("orchestrator run", () => {
     // History, read back by `orchestrator history`.
     const history = cli(["history", "slow", "--json"], { cwd: dir });
     assert.equal(history.code, 0, history.stderr);
-    const runs = JSON.parse(history.stdout) as { status: string; task: string }[];
+    const runs = JSON.parse(history.stdout) as { status: string; taskName: string }[];
     assert.ok(
-      runs.some((run) => run.status === "succeeded" && run.task === "slow"),
+      runs.some((run) => run.status === "succeeded" && run.taskName === "slow"),
       history.stdout,
     );
 
@@ -187,7 +187,7 @@ describe("orchestrator run", () => {
     assert.equal((await daemon.exited).code, 0, daemon.output);
     const runs = JSON.parse(cli(["history", "slow", "--json"], { cwd: dir }).stdout) as {
       status: string;
-      output?: { stdout?: string };
+      output: { stdout?: string } | null;
     }[];
     assert.ok(
       runs.length > 0 && runs.every((run) => run.status !== "failed"),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { RunView, TaskView } from "../../src/http/task-view.js";
+import type { RunView } from "../../src/http/run-view.js";
+import type { TaskView } from "../../src/http/task-view.js";
 import { describeTask } from "../../src/http/task-view.js";
 import { parseCron } from "../../src/cron/index.js";
 import { SseReader, startHarness, type Harness } from "./helpers.js";
@@ -9,7 +10,7 @@ describe("http JSON API", () => {
   let h: Harness;
   before(async () => {
     h = await startHarness(async (scheduler) => {
-      await scheduler.registerTask("backup", "30 2 * * 1-5", () => {}, {
+      await scheduler.registerTask("backup", "30 2 * * 1-5", () => ({ copied: 3 }), {
         timezone: "Europe/Berlin",
         payload: { password: "hunter2" },
       });
@@ -29,14 +30,26 @@ describe("http JSON API", () => {
     const body = (await response.json()) as { tasks: TaskView[]; total: number };
     assert.equal(body.total, 4);
     const backup = body.tasks.find((t) => t.name === "backup");
-    assert.ok(backup);
-    assert.equal(backup.schedule, "30 2 * * 1-5");
-    assert.equal(backup.description, parseCron("30 2 * * 1-5").describe());
-    assert.equal(backup.timezone, "Europe/Berlin");
-    assert.equal(backup.state, "active");
-    assert.equal(backup.nextRun, "2026-03-02T01:30:00.000Z");
-    assert.equal(backup.lastStatus, null);
-    assert.deepEqual(backup.recentDurationsMs, []);
+    assert.deepEqual(backup, {
+      name: "backup",
+      kind: "cron",
+      schedule: "30 2 * * 1-5",
+      description: parseCron("30 2 * * 1-5").describe(),
+      timezone: "Europe/Berlin",
+      state: "active",
+      quarantineReason: null,
+      checked: true,
+      // The server was given no way to tell tasks from a schedule file.
+      fromScheduleFile: null,
+      running: false,
+      nextRun: "2026-03-02T01:30:00.000Z",
+      lastRun: null,
+      lastStatus: null,
+      runCount: 0,
+      overlap: "skip",
+      misfire: "run-once",
+      recentDurationsMs: [],
+    } satisfies TaskView);
     assert.doesNotMatch(JSON.stringify(body), /hunter2|payload/);
     assert.equal(body.tasks.find((t) => t.name === "poll")?.description, "Every 5m");
   });
@@ -73,12 +86,25 @@ describe("http JSON API", () => {
     const history = (await (await h.bearer("/api/tasks/backup/history")).json()) as {
       runs: RunView[];
     };
-    assert.equal(history.runs.length, 1);
-    const run = history.runs[0];
-    assert.equal(run?.status, "succeeded");
-    assert.equal(run?.scheduledAt, "2026-03-01T10:00:00.000Z");
-    assert.equal(run?.durationMs, 0);
-    assert.equal(run?.attempt, 1);
+    assert.deepEqual(history.runs, [
+      {
+        taskName: "backup",
+        scheduledAt: "2026-03-01T10:00:00.000Z",
+        startedAt: "2026-03-01T10:00:00.000Z",
+        finishedAt: "2026-03-01T10:00:00.000Z",
+        durationMs: 0,
+        status: "succeeded",
+        attempt: 1,
+        nodeId: h.scheduler.nodeId,
+        error: null,
+        output: { copied: 3 },
+      },
+    ] satisfies RunView[]);
+    const lean = (await (await h.bearer("/api/tasks/backup/history?output=none")).json()) as {
+      runs: RunView[];
+    };
+    assert.deepEqual(lean.runs, [{ ...history.runs[0], output: null }]);
+    assert.equal((await h.bearer("/api/tasks/backup/history?output=some")).status, 400);
     const { task } = (await (await h.bearer("/api/tasks/backup")).json()) as { task: TaskView };
     assert.equal(task.lastStatus, "succeeded");
     assert.equal(task.runCount, 1);
@@ -92,7 +118,9 @@ describe("http JSON API", () => {
     };
     assert.equal(runs[0]?.status, "failed");
     assert.equal(runs[0]?.error?.message, "disk full\nat line 2");
+    assert.equal(runs[0]?.error?.code, null);
     assert.match(runs[0]?.error?.stack ?? "", /disk full/);
+    assert.equal(runs[0]?.output, null);
     assert.equal((await h.bearer("/api/tasks/broken/history?limit=0")).status, 400);
     assert.equal((await h.bearer("/api/tasks/broken/history?limit=abc")).status, 400);
     assert.equal((await h.bearer("/api/tasks/nope/history")).status, 404);

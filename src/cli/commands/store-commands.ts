@@ -1,7 +1,7 @@
 import type { Keyring } from "../../crypto/keyring.js";
 import { silentLogger } from "../../logger.js";
 import { Scheduler, type SchedulerOptions } from "../../scheduler/index.js";
-import type { Store, StoreChange, TaskRecord } from "../../store/store.js";
+import type { RunRecord, Store, StoreChange, TaskRecord } from "../../store/store.js";
 import type { SignalSource } from "../daemon.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
 import { ProcessGroups } from "../handlers/process-groups.js";
@@ -9,6 +9,14 @@ import { interruptRuns } from "../interrupt-runs.js";
 import { createCliDispatcher, createStore, findCliKey, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
 import { describeTriggerReport } from "../../http/audit-trail.js";
+import { runView, type RunView } from "../../http/run-view.js";
+import {
+  recentDurations,
+  SPARKLINE_HISTORY_ROWS,
+  storedTaskView,
+  type StoredTask,
+  type TaskView,
+} from "../../http/task-view.js";
 import { recordAudit } from "./audit.js";
 import { EXIT } from "./io.js";
 import {
@@ -21,21 +29,16 @@ import {
   type StoreCommandContext,
   type StoreFlags,
 } from "./store-access.js";
-import {
-  formatHistory,
-  formatTaskTable,
-  historyJson,
-  taskJson,
-  taskListNotes,
-} from "./store-format.js";
+import { formatHistory, formatTaskTable, taskListNotes } from "./store-format.js";
 import { inspectTasks } from "./task-inspection.js";
 import { TaskNotFoundError } from "../../errors.js";
 
 /**
- * `orchestrator list`: the tasks in the store, as a table or JSON, each in
- * its real state: a task whose record does not open with the key the daemon
- * would use is shown quarantined (stores keep no such state). Without any
- * key, the stored states are shown and a note says they are unchecked.
+ * `orchestrator list`: the tasks in the store, as a table or JSON (the API's
+ * task view, with `running` null), each in its real state: a task whose
+ * record does not open with the key the daemon would use is shown
+ * quarantined (stores keep no such state). Without any key, the stored states
+ * are shown and a note says they are unchecked.
  */
 export function runListCommand(
   flags: StoreFlags & { json?: boolean },
@@ -47,7 +50,7 @@ export function runListCommand(
       const tasks = inspectTasks(await store.listTasks(), key);
       context.io.stdout(
         flags.json === true
-          ? `${JSON.stringify(tasks.map(taskJson), null, 2)}\n`
+          ? `${JSON.stringify(await taskViews(store, tasks), null, 2)}\n`
           : formatTaskTable(tasks, context.clock.nowMs()),
       );
       const notes = taskListNotes(tasks);
@@ -57,7 +60,25 @@ export function runListCommand(
   );
 }
 
-/** `orchestrator history [task]`: run history, newest first. */
+/** The tasks' views, each with the durations of its latest runs read from the history. */
+async function taskViews(store: Store, tasks: readonly StoredTask[]): Promise<TaskView[]> {
+  const views: TaskView[] = [];
+  for (const task of tasks) {
+    const history = await store.history({
+      taskName: task.record.name,
+      limit: SPARKLINE_HISTORY_ROWS,
+    });
+    views.push(storedTaskView(task, recentDurations(history)));
+  }
+  return views;
+}
+
+/** The runs' views, outputs included (as the API's history gives them by default). */
+function runViews(runs: readonly RunRecord[]): RunView[] {
+  return runs.map((run) => runView(run));
+}
+
+/** `orchestrator history [task]`: run history, newest first (as JSON, the API's run view). */
 export function runHistoryCommand(
   task: string | undefined,
   flags: StoreFlags & { json?: boolean; limit?: string },
@@ -74,9 +95,7 @@ export function runHistoryCommand(
       });
       if (task !== undefined && runs.length === 0) await requireTask(store, task);
       context.io.stdout(
-        flags.json === true
-          ? `${JSON.stringify(runs.map(historyJson), null, 2)}\n`
-          : formatHistory(runs),
+        flags.json === true ? `${JSON.stringify(runViews(runs), null, 2)}\n` : formatHistory(runs),
       );
       return EXIT.ok;
     }),

@@ -1,6 +1,6 @@
 import type { ScheduleSpec } from "../../core/schedule.js";
 import type { RunRecord } from "../../store/store.js";
-import type { InspectedTask } from "./task-inspection.js";
+import type { StoredTask } from "../../http/task-view.js";
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -56,7 +56,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 /** The task list of `orchestrator list`: each task's real state (quarantined when its record does not open). */
-export function formatTaskTable(tasks: readonly InspectedTask[], nowMs: number): string {
+export function formatTaskTable(tasks: readonly StoredTask[], nowMs: number): string {
   if (tasks.length === 0) return "No tasks in the store.\n";
   return table(
     ["NAME", "SCHEDULE", "NEXT RUN", "LAST STATUS", "STATE"],
@@ -73,29 +73,8 @@ export function formatTaskTable(tasks: readonly InspectedTask[], nowMs: number):
   );
 }
 
-/** One task of `orchestrator list --json`. */
-export function taskJson(inspected: InspectedTask): Record<string, unknown> {
-  const { record: task, state } = inspected;
-  return {
-    name: task.name,
-    schedule: describeStoredSchedule(task.schedule),
-    kind: task.schedule.kind,
-    timezone: task.schedule.kind === "cron" ? task.schedule.timezone : null,
-    state,
-    ...(inspected.quarantineReason === undefined
-      ? {}
-      : { quarantineReason: inspected.quarantineReason }),
-    checked: inspected.checked,
-    fromScheduleFile: inspected.fromScheduleFile ?? null,
-    nextRun: state === "quarantined" ? null : iso(task.nextRunAt),
-    lastRun: iso(task.lastRunAt),
-    lastStatus: task.lastStatus,
-    runCount: task.runCount,
-  };
-}
-
 /** What `orchestrator list` adds on standard error: why states are unchecked, what to do about quarantined tasks. */
-export function taskListNotes(tasks: readonly InspectedTask[]): string {
+export function taskListNotes(tasks: readonly StoredTask[]): string {
   if (tasks.some((task) => !task.checked)) {
     return (
       "note: no encryption key found (ORCHESTRATOR_ENCRYPTION_KEY(S), or the key file beside the database): " +
@@ -140,21 +119,4 @@ export function formatHistory(runs: readonly RunRecord[]): string {
       outcome(run),
     ]),
   );
-}
-
-/** One run of `orchestrator history --json`. */
-export function historyJson(run: RunRecord): Record<string, unknown> {
-  return {
-    task: run.taskName,
-    scheduledAt: iso(run.scheduledAt),
-    startedAt: iso(run.startedAt),
-    finishedAt: iso(run.finishedAt),
-    durationMs:
-      run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
-    status: run.status,
-    attempt: run.attempt,
-    node: run.nodeId,
-    error: run.error,
-    ...(run.output === undefined ? {} : { output: run.output }),
-  };
 }

@@ -1,36 +1,12 @@
 import { CallbackSealing } from "../../durable/callback-sealing.js";
 import { CronCache } from "../../core/schedule.js";
-import type { TaskState } from "../../core/task.js";
 import type { Keyring } from "../../crypto/keyring.js";
-import { DecryptionError, type DecryptionFailureReason } from "../../errors.js";
+import { DecryptionError } from "../../errors.js";
 import { silentLogger } from "../../logger.js";
 import { restoreTask } from "../../durable/persisted-tasks.js";
+import type { StoredTask } from "../../http/task-view.js";
 import type { TaskRecord } from "../../store/store.js";
 import { isDaemonPayload } from "../daemon-handlers.js";
-
-/** Why a task is quarantined: its record did not open (see DecryptionError), or its stored schedule is invalid. */
-export type QuarantineReason = DecryptionFailureReason | "invalid-schedule" | "unreadable";
-
-/** A stored task as the daemon would see it with the key at hand. */
-export interface InspectedTask {
-  readonly record: TaskRecord;
-  /**
-   * The daemon's state for it: `quarantined` when its record does not open
-   * with the key (a state stores never hold: it depends on the key), else the
-   * stored one (`active`, `paused`, `completed`).
-   */
-  readonly state: TaskState;
-  /** False when there was no key to open records with: `state` is then the stored one, unchecked. */
-  readonly checked: boolean;
-  /** Why it is quarantined (absent when it is not). */
-  readonly quarantineReason?: QuarantineReason;
-  /**
-   * True when the daemon added it from a schedule file (the mark in its sealed
-   * payload); false when it opened without that mark (registered in code, or a
-   * module task, whose payload is the module's own); undefined when unknown.
-   */
-  readonly fromScheduleFile: boolean | undefined;
-}
 
 /**
  * Opens each stored record with `key` the way the daemon does at start
@@ -41,7 +17,7 @@ export interface InspectedTask {
 export function inspectTasks(
   records: readonly TaskRecord[],
   key: Keyring | undefined,
-): InspectedTask[] {
+): StoredTask[] {
   if (key === undefined) {
     return records.map((record) => ({
       record,

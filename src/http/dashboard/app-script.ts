@@ -338,7 +338,8 @@ export const APP_JS = `"use strict";
         if (error.message === "Logged out") throw error;
         return null;
       });
-      work = Promise.all([api("GET", base), api("GET", base + "/history?limit=50"), audit]).then(function (r) {
+      // The history table shows no outputs: leave them out (up to 150 KiB a run).
+      work = Promise.all([api("GET", base), api("GET", base + "/history?limit=50&output=none"), audit]).then(function (r) {
         renderTask(r[0].task, r[1].runs, r[2]);
       });
     }
