@@ -154,8 +154,21 @@ export class LeasedStore implements Store {
   }
   async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
     if (this.#preclaiming !== undefined) await this.#preclaiming;
-    if (this.#ahead.size > 0) return this.#claimWithAhead(requests);
-    return this.#claimDirect(requests);
+    const claims =
+      this.#ahead.size > 0
+        ? await this.#claimWithAhead(requests)
+        : await this.#claimDirect(requests);
+    // A claim refused because this node took it ahead meanwhile (a round that was
+    // waiting for the store's lock with this one) is this node's: use it.
+    if (this.#ahead.size > 0) {
+      for (let i = 0; i < claims.length; i++) {
+        const request = requests[i] as ClaimRequest;
+        if (claims[i] !== null || request.manual === true) continue;
+        claims[i] =
+          this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
+      }
+    }
+    return claims;
   }
 
   async #claimDirect(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
