@@ -57,6 +57,12 @@ export interface CheckResult {
   readonly slots: number;
   readonly executions: number | undefined;
   readonly twice: number | undefined;
+  /**
+   * Of `twice`, the slots where two completing callbacks ran at once. The
+   * others ran one after the other: work completed just before a kill or a
+   * stall (before its finish was written), repeated by the retry.
+   */
+  readonly twiceOverlapping: number | undefined;
   readonly doubleSuccess: number;
   readonly noRow: number;
   readonly stories: number;
@@ -221,6 +227,7 @@ export function check(input: CheckInput): CheckResult {
 
   let executions: number | undefined;
   let twice: number | undefined;
+  let twiceOverlapping: number | undefined;
   let early: number | undefined;
   let lateness: Lateness | undefined;
   if (input.calls !== undefined) {
@@ -248,14 +255,20 @@ export function check(input: CheckInput): CheckResult {
       }
     }
     twice = 0;
+    twiceOverlapping = 0;
     for (const [key, list] of completions) {
       if (list.length < 2) continue;
       twice++;
+      const overlapping = overlap(list);
+      if (overlapping) twiceOverlapping++;
       example(
         "twice",
         `${key.replace(/@(\d+)$/, (_, ms: string) => ` @ ${clockTime(Number(ms))}`)}: completed by ${list
-          .map((c) => `${c.tag} attempt ${c.attempt}`)
-          .join(", ")}`,
+          .map(
+            (c) =>
+              `${c.tag} attempt ${c.attempt} (${clockTime(c.at)}–${c.endedAt === undefined ? "?" : clockTime(c.endedAt)})`,
+          )
+          .join(", ")}${overlapping ? ", running at once" : ", one after the other"}`,
       );
     }
     late.sort((a, b) => a - b);
@@ -274,6 +287,7 @@ export function check(input: CheckInput): CheckResult {
     slots: input.slots.length * input.tasks.length,
     executions,
     twice,
+    twiceOverlapping,
     doubleSuccess: counts.doubleSuccess,
     noRow: counts.noRow,
     stories: counts.stories,
@@ -286,6 +300,16 @@ export function check(input: CheckInput): CheckResult {
     extra: {},
     examples,
   };
+}
+
+/** True when two of the calls ran at the same time (one began before the other ended). */
+function overlap(calls: readonly SinkCall[]): boolean {
+  for (const a of calls) {
+    for (const b of calls) {
+      if (a !== b && a.at <= b.at && b.at < (a.endedAt ?? Number.POSITIVE_INFINITY)) return true;
+    }
+  }
+  return false;
 }
 
 /** History lateness of first attempts (for handlers that write no side effects): startedAt − scheduledAt. */

@@ -132,6 +132,11 @@ function printDetails(
   const { result } = outcome;
   console.log(`  window: ${outcome.window}`);
   for (const note of outcome.notes) console.log(`  · ${note}`);
+  if ((result.twice ?? 0) > 0) {
+    console.log(
+      `  · twice: ${result.twice} slot(s), ${result.twiceOverlapping} with both callbacks running at once, ${(result.twice ?? 0) - (result.twiceOverlapping ?? 0)} one after the other (completed before a kill or stall, repeated by the retry)`,
+    );
+  }
   for (const [kind, list] of Object.entries(result.examples)) {
     for (const example of list) console.log(`  ${kind}: ${example}`);
   }

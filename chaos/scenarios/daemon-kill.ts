@@ -264,7 +264,7 @@ async function run(env: SuiteEnv): Promise<ScenarioOutcome> {
   }
   const history = await readHistory(new SqliteStore({ path: db }));
   // Commands that ran to completion, by slot: a command belongs to the attempt of its task that history says started nearest to it.
-  const completed = new Map<string, number>();
+  const completed = new Map<string, Command[]>();
   let executions = 0;
   for (const c of commands) {
     const slot = slotOf(c, history) ?? Math.floor(c.start / PERIOD_MS) * PERIOD_MS;
@@ -272,9 +272,12 @@ async function run(env: SuiteEnv): Promise<ScenarioOutcome> {
     executions++;
     if (c.end === undefined) continue;
     const key = `${c.task}@${slot}`;
-    completed.set(key, (completed.get(key) ?? 0) + 1);
+    completed.set(key, [...(completed.get(key) ?? []), c]);
   }
-  const twice = [...completed.values()].filter((n) => n > 1).length;
+  const repeated = [...completed.values()].filter((list) => list.length > 1);
+  const twiceOverlapping = repeated.filter((list) =>
+    list.some((a) => list.some((b) => a !== b && a.start <= b.start && b.start < (a.end ?? 0))),
+  ).length;
   const tasks = Array.from({ length: TASKS }, (_, i) => ({
     name: `cmd-${i}`,
     retries: i % 2 === 0 ? 2 : 0,
@@ -283,7 +286,8 @@ async function run(env: SuiteEnv): Promise<ScenarioOutcome> {
   const result = {
     ...checked,
     executions,
-    twice,
+    twice: repeated.length,
+    twiceOverlapping,
     lateness: historyLateness(history, slots),
     extra: { orphans, leftAlive },
     examples: { ...checked.examples, ...(examples.length > 0 ? { orphans: examples } : {}) },

@@ -130,6 +130,7 @@ describe("check", () => {
     assert.equal(result.stories, 0);
     assert.equal(result.executions, 2);
     assert.equal(result.twice, 1);
+    assert.equal(result.twiceOverlapping, 0, "one after the other");
     assert.equal(result.early, 1);
     assert.equal(result.lateness?.n, 1);
   });
