@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { check, judgeSlot, missedRange } from "../../chaos/checker.js";
+import type { SinkCall } from "../../chaos/sink.js";
+import type { RunStatus } from "../../src/core/task.js";
+import type { RunRecord } from "../../src/store/store.js";
+
+// The fault-injection suite's checker (chaos/checker.ts): how it reads one slot's history.
+
+const S = Date.UTC(2026, 0, 1, 12);
+
+function row(status: string, attempt = 1, extra: Partial<RunRecord> = {}): RunRecord {
+  return {
+    taskName: "t",
+    claimId: null,
+    scheduledAt: S,
+    startedAt: null,
+    finishedAt: null,
+    status: status as RunStatus,
+    attempt,
+    nodeId: "n1",
+    error: null,
+    ...extra,
+  };
+}
+
+function call(attempt: number, at: number, done: SinkCall["done"], tag = "n1"): SinkCall {
+  return {
+    id: `${tag}:${attempt}:${at}`,
+    task: "t",
+    slot: S,
+    attempt,
+    nodeId: tag,
+    tag,
+    at,
+    resource: "t",
+    token: attempt,
+    tokenSource: "derived",
+    beginAccepted: true,
+    done,
+    endedAt: at + 10,
+    outcome: done === "accepted" ? "done" : "failed",
+  };
+}
+
+describe("judgeSlot", () => {
+  it("accepts each single story: an outcome, a skip, a miss, retries ending in success", () => {
+    for (const status of ["succeeded", "failed", "timed-out", "skipped", "missed"]) {
+      assert.equal(judgeSlot([row(status)], 0, 0), "ok", status);
+    }
+    assert.equal(
+      judgeSlot([row("failed", 1), row("interrupted", 2), row("succeeded", 3)], 0, 2),
+      "ok",
+    );
+    assert.equal(judgeSlot([], 1, 0), "ok", "covered by a summarised missed row");
+  });
+
+  it("finds a slot with no row", () => {
+    assert.equal(judgeSlot([], 0, 0), "noRow");
+  });
+
+  it("finds two successes, contradicting rows, and one story told twice", () => {
+    assert.equal(judgeSlot([row("succeeded", 1), row("succeeded", 2)], 0, 2), "doubleSuccess");
+    assert.equal(judgeSlot([row("missed"), row("succeeded")], 0, 0), "stories");
+    assert.equal(judgeSlot([row("failed", 1), row("failed", 3)], 0, 2), "stories", "a gap");
+    assert.equal(judgeSlot([row("succeeded", 1), row("failed", 2)], 0, 2), "stories");
+    assert.equal(judgeSlot([row("interrupted", 1), row("succeeded", 1)], 0, 2), "stories");
+    assert.equal(judgeSlot([row("skipped"), row("skipped")], 0, 0), "duplicates");
+    assert.equal(judgeSlot([row("missed")], 1, 0), "duplicates");
+  });
+
+  it("finds an interrupted or failed run with retries left and no retry, unless policy ended it", () => {
+    assert.equal(judgeSlot([row("interrupted", 1)], 0, 2), "notRetried");
+    assert.equal(judgeSlot([row("failed", 1), row("interrupted", 2)], 0, 2), "notRetried");
+    assert.equal(judgeSlot([row("failed", 1), row("failed", 2), row("failed", 3)], 0, 2), "ok");
+    assert.equal(judgeSlot([row("interrupted", 1)], 0, 0), "ok");
+    const byPolicy = row("interrupted", 1, { error: { message: "not retried: policy" } });
+    assert.equal(judgeSlot([byPolicy], 0, 2), "ok");
+  });
+});
+
+describe("missedRange", () => {
+  it("reads a summarised missed row from its output, in ms or ISO text", () => {
+    assert.deepEqual(
+      missedRange(
+        row("missed", 1, {
+          output: { missedCount: 3, firstScheduledAt: S, lastScheduledAt: S + 2000 },
+        }),
+      ),
+      { first: S, last: S + 2000 },
+    );
+    assert.deepEqual(
+      missedRange(
+        row("missed", 1, {
+          output: {
+            firstScheduledAt: new Date(S - 1000).toISOString(),
+            lastScheduledAt: new Date(S).toISOString(),
+          },
+        }),
+      ),
+      { first: S - 1000, last: S },
+    );
+    assert.deepEqual(missedRange(row("missed")), { first: S, last: S });
+    assert.equal(missedRange(row("succeeded")), null);
+  });
+});
+
+describe("check", () => {
+  it("counts lost rows apart, summarised missed rows as covering, and sink completions and early starts", () => {
+    const slots = [S, S + 1000, S + 2000];
+    const result = check({
+      tasks: [{ name: "t", retries: 1 }],
+      slots,
+      history: [
+        row("succeeded", 1),
+        row("lost", 1),
+        row("missed", 1, {
+          scheduledAt: S + 1000,
+          output: { missedCount: 2, firstScheduledAt: S + 1000, lastScheduledAt: S + 2000 },
+        }),
+      ],
+      calls: [call(1, S + 5, "accepted"), call(2, S - 50, "accepted", "n2")],
+      refused: 0,
+      dbOffsetMs: 0,
+      dbUncertaintyMs: 1,
+    });
+    assert.equal(result.slots, 3);
+    assert.equal(result.lost, 1);
+    assert.equal(result.noRow, 0);
+    assert.equal(result.stories, 0);
+    assert.equal(result.executions, 2);
+    assert.equal(result.twice, 1);
+    assert.equal(result.twiceOverlapping, 0, "one after the other");
+    assert.equal(result.early, 1);
+    assert.equal(result.lateness?.n, 1);
+  });
+});
