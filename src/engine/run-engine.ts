@@ -28,8 +28,6 @@ export interface RunEngineHost extends RunStartHost {
    */
   readonly planAhead?: PlanAheadMode;
   poke(dueMs: number): void;
-  /** The registered task of that name, if any. */
-  task(name: string): Task | undefined;
 }
 
 const NO_RUNS: readonly number[] = Object.freeze([]);
@@ -249,8 +247,12 @@ export class RunEngine implements TaskScheduling {
       due = this.#queue.takeDue(nowMs)
     ) {
       for (const item of due) {
-        if (isTask(item)) this.#collectTask(item, nowMs, report, planned);
-        else if (this.#life.retryCollected(item, report)) planned.push(item);
+        if (isTask(item)) {
+          this.#collectTask(item, nowMs, report, planned);
+        } else {
+          const retry = this.#life.retryCollected(item, report);
+          if (retry !== null) planned.push(retry);
+        }
       }
     }
     return planned;

@@ -13,6 +13,8 @@ import { errorFields, type RunRecorder, type RunRecorderHost } from "./run-recor
 /** What a run's life needs from the Scheduler. */
 export interface RunLifecycleHost extends RunRecorderHost {
   readonly clock: Clock;
+  /** The registered task of that name, if any. */
+  task(name: string): Task | undefined;
   /** Shared stores: aborts attempts whose lease was lost, and keeps their outcome unrecorded. */
   readonly leases?: LeaseGuard;
 }
@@ -194,19 +196,32 @@ export class RunLifecycle {
   // Retries and recovery.
 
   /**
-   * A queued retry was taken from the queue: true when it goes on to phase 2;
-   * false when its task was removed meanwhile (`dropped`: its claim released).
+   * A queued retry was taken from the queue: the run that goes on to phase 2
+   * (`claimed`), or null when its task was removed meanwhile (`dropped`: its
+   * claim released). A retry whose task object was replaced by another of
+   * the same name (the stored task adopted at start, a task replaced) goes on
+   * with that one: the occurrence still has its retry to come.
    */
-  retryCollected(run: Run, report: RunReport): boolean {
-    if (!run.task.removed) {
-      run.report = report;
-      run.state = "claimed";
-      return true;
+  retryCollected(run: Run, report: RunReport): Run | null {
+    let next = run;
+    if (run.task.removed) {
+      const current = this.#host.task(run.taskName);
+      run.task.running--;
+      if (current === undefined || current.removed) {
+        run.state = "dropped";
+        if (run.claim !== null) void this.#recorder.release(run.claim);
+        return null;
+      }
+      run.state = "dropped";
+      current.running++;
+      next = new Run(current, run.scheduledAtMs, "retry", "retry-scheduled", report);
+      next.attempt = run.attempt;
+      next.claim = run.claim;
+      next.fencingToken = run.fencingToken;
     }
-    run.state = "dropped";
-    run.task.running--;
-    if (run.claim !== null) void this.#recorder.release(run.claim);
-    return false;
+    next.report = report;
+    next.state = "claimed";
+    return next;
   }
 
   /**

@@ -586,6 +586,52 @@ describe("restart", () => {
     }
   });
 
+  it("retries a recovered run of a task registered before the store opened (the stored task adopted)", async () => {
+    // The registered object is replaced by the stored one (identical definition, stored
+    // run state wins): the retry queued for the run recovered at start must not go with it.
+    const db = await tempDb();
+    try {
+      const first = sqliteScheduler(db.path, { encryptionKey: K1 });
+      first.scheduler.defineHandler("h", noop);
+      await first.scheduler.runPending();
+      await first.scheduler.registerTask("job", "0 * * * *", "h", { retries: 1 });
+      await shutdown(first);
+      const store = new SqliteStore({ path: db.path });
+      await store.open({ nodeId: "node-a", clock: new ManualClock("2026-01-01T01:00:00Z") });
+      const claim = await store.claimRun({
+        taskName: "job",
+        scheduledAt: Date.parse("2026-01-01T01:00:00Z"),
+        nodeId: "node-a",
+        leaseMs: 60_000,
+        exclusive: true,
+      });
+      assert.ok(claim !== null);
+      await store.close();
+
+      const second = sqliteScheduler(db.path, {
+        encryptionKey: K1,
+        clock: new ManualClock("2026-01-01T01:00:05Z"),
+      });
+      const ran: string[] = [];
+      second.scheduler.defineHandler("h", (ctx) => void ran.push(`${ctx.taskName}#${ctx.attempt}`));
+      // Registered before the store is open (as the README shows): opening the store
+      // recovers the run and queues its retry, then the stored task is adopted.
+      const registered = second.scheduler.registerTask("job", "0 * * * *", "h", { retries: 1 });
+      await second.scheduler.history(undefined, { limit: 1 });
+      await registered;
+      await second.scheduler.runPending();
+      await second.scheduler.stop();
+      assert.deepEqual(ran, ["job#2"]);
+      assert.deepEqual(byTime(await second.scheduler.history("job")), [
+        "01:00:00 interrupted#1",
+        "01:00:00 succeeded#2",
+      ]);
+      await shutdown(second);
+    } finally {
+      await db.cleanup();
+    }
+  });
+
   it("keeps a run's output in history: a plain-object return value, or the thrown error's details", async () => {
     const db = await tempDb();
     try {
