@@ -1,6 +1,7 @@
 import type { ClockSkewEvent, SchedulerEvents } from "../events.js";
 import { safeLog, type Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
+import type { HeldBackClock } from "../time/clock.js";
 
 /** A measurement of this node's clock against the store's. */
 export interface ClockSkewMeasurement {
@@ -18,17 +19,28 @@ export interface ClockSkewHost {
   readonly thresholdMs: number;
   /** Measure again this often, in ms (0: only at start). */
   readonly intervalMs: number;
+  /**
+   * The clock runs go by: each measurement holds it back by however far this
+   * node's clock may be ahead of the store's (the skew plus half the round
+   * trip), so that no run starts before its time by the store's clock.
+   */
+  readonly heldBack?: HeldBackClock;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
 }
 
 /** Round trips per measurement; the one with the shortest round trip is used. */
 const SAMPLES = 3;
 
+/** The longest `start()` waits for the first measurement, in ms. */
+export const FIRST_MEASUREMENT_WAIT_MS = 2_000;
+
 /**
  * Measures, at start and every `intervalMs`, how far this node's clock is
  * from a shared store's clock (the database clock, which claims and leases
- * use), and warns (log + `clock:skew`) when it is beyond `thresholdMs`. Runs
- * fire by this node's clock, so a skewed node fires early or late by the skew.
+ * use), and warns (log + `clock:skew`) when it is beyond `thresholdMs`. A
+ * node whose clock is ahead is held back by as much (`heldBack`): its runs
+ * never start before their time by the store's clock. A node behind runs
+ * late by its skew.
  */
 export class ClockSkewMonitor {
   readonly #host: ClockSkewHost;
@@ -46,9 +58,27 @@ export class ClockSkewMonitor {
   }
 
   /** Measures now and then every `intervalMs` (stores with a clock of their own only). Idempotent. */
+  /**
+   * The first measurement, before the scheduler's timer starts: resolves once
+   * it is done or after {@link FIRST_MEASUREMENT_WAIT_MS} (a store that does
+   * not answer must not hold the start up; the next measurement follows).
+   */
+  async measureFirst(): Promise<void> {
+    if (this.#host.store.measureClockSkew === undefined || this.#last !== undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.measure(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, FIRST_MEASUREMENT_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   start(): void {
     if (this.#host.store.measureClockSkew === undefined || this.#timer !== undefined) return;
-    void this.measure();
+    if (this.#last === undefined) void this.measure();
     if (this.#host.intervalMs > 0) {
       this.#timer = setInterval(() => void this.measure(), this.#host.intervalMs);
       this.#timer.unref();
@@ -80,7 +110,9 @@ export class ClockSkewMonitor {
       return undefined;
     }
     this.#last = best;
-    const { thresholdMs } = this.#host;
+    const { thresholdMs, heldBack } = this.#host;
+    const aheadMs = Math.round(-best.skewMs + best.roundTripMs / 2);
+    if (heldBack !== undefined) heldBack.holdBackMs = aheadMs;
     // Only what is certainly beyond the threshold counts: the round trip bounds the error.
     if (Math.abs(best.skewMs) - best.roundTripMs / 2 > thresholdMs) {
       const event: ClockSkewEvent = { ...best, thresholdMs };
@@ -89,7 +121,13 @@ export class ClockSkewMonitor {
         "warn",
         { ...event },
         `This node's clock is ${Math.round(Math.abs(best.skewMs))} ms ${best.skewMs > 0 ? "behind" : "ahead of"} the store's clock ` +
-          `(more than maxClockSkewMs = ${thresholdMs}); runs fire by this node's clock, so they fire that much ${best.skewMs > 0 ? "late" : "early"}. Synchronise the clocks (NTP).`,
+          `(more than maxClockSkewMs = ${thresholdMs}); ` +
+          (best.skewMs > 0
+            ? "its runs start that much late."
+            : heldBack !== undefined
+              ? `its runs are held back by ${Math.max(0, aheadMs)} ms, so that none starts before its time by the store's clock.`
+              : "its runs start that much early.") +
+          " Synchronise the clocks (NTP).",
       );
       this.#host.emit("clock:skew", event);
     }

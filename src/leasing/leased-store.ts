@@ -164,8 +164,7 @@ export class LeasedStore implements Store {
       for (let i = 0; i < claims.length; i++) {
         const request = requests[i] as ClaimRequest;
         if (claims[i] !== null || request.manual === true) continue;
-        claims[i] =
-          this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
+        claims[i] = this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
       }
     }
     return claims;

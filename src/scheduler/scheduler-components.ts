@@ -17,7 +17,7 @@ import type { RunReport } from "../engine/run.js";
 import type { SchedulerSettings } from "./scheduler-settings.js";
 import type { Claim } from "../store/store.js";
 import { RegistrationValidator } from "./task-registration.js";
-import { isManualClock } from "../time/clock.js";
+import { HeldBackClock, isManualClock } from "../time/clock.js";
 import { TimerLoop } from "../time/timer-loop.js";
 
 /** What the components need from the Scheduler they make up: its events, and two of its members. */
@@ -54,7 +54,14 @@ export function createComponents(
   dispatcher: Dispatcher,
   settings: SchedulerSettings,
 ): SchedulerComponents {
-  const { clock, logger, store, nodeId, leaseMs } = settings;
+  const { logger, store, nodeId, leaseMs } = settings;
+  // A shared store with a clock of its own: runs go by this node's clock held back by
+  // however far it is ahead of the store's, so that none starts before its time there.
+  const heldBack =
+    store.measureClockSkew !== undefined && !isManualClock(settings.clock)
+      ? new HeldBackClock(settings.clock)
+      : undefined;
+  const clock = heldBack ?? settings.clock;
   const tasks = new Map<string, Task>();
   const handlers = new Map<string, TaskCallback>();
   const cronCache = new CronCache();
@@ -216,6 +223,7 @@ export function createComponents(
     logger,
     thresholdMs: settings.maxClockSkewMs,
     intervalMs: settings.clockSkewCheckIntervalMs,
+    ...(heldBack === undefined ? {} : { heldBack }),
     emit,
   });
   const registration = new RegistrationValidator({

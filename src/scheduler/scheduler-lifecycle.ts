@@ -56,6 +56,8 @@ export class SchedulerLifecycle {
     const previousStop = this.#stopPromise ?? Promise.resolve();
     this.#startPromise = previousStop
       .then(() => host.ready())
+      // The first skew measurement before the timer: a node ahead is held back from its first run.
+      .then(() => host.skew.measureFirst())
       .then(
         () => {
           if (generation !== this.#generation) return;

@@ -115,6 +115,39 @@ export class ManualClock implements Clock {
 }
 
 /** True when `clock` can be moved by hand (a {@link ManualClock} or look-alike). */
+/**
+ * A clock that reads `base` held back by `holdBackMs`: the clock a scheduler
+ * runs by when its node's clock was found ahead of the shared store's, so
+ * that no run starts before its time by the store's clock. The monotonic
+ * clock is the base's.
+ */
+export class HeldBackClock implements Clock {
+  readonly #base: Clock;
+  #holdBackMs = 0;
+
+  constructor(base: Clock) {
+    this.#base = base;
+  }
+
+  /** How far behind the base this clock reads, in ms (0 or more). */
+  get holdBackMs(): number {
+    return this.#holdBackMs;
+  }
+  set holdBackMs(ms: number) {
+    this.#holdBackMs = Math.max(0, ms);
+  }
+
+  now(): Date {
+    return new Date(this.nowMs());
+  }
+  nowMs(): number {
+    return this.#base.nowMs() - this.#holdBackMs;
+  }
+  monotonicMs(): number {
+    return this.#base.monotonicMs();
+  }
+}
+
 export function isManualClock(clock: Clock): clock is ManualClock {
   return clock instanceof ManualClock;
 }

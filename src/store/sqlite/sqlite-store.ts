@@ -6,7 +6,7 @@ import {
   OrchestratorError,
   StoreError,
 } from "../../errors.js";
-import { SystemClock, type Clock } from "../../time/clock.js";
+import { SystemClock, isManualClock, type Clock } from "../../time/clock.js";
 import type {
   Claim,
   ClaimRequest,
@@ -116,6 +116,8 @@ export class SqliteStore implements Store {
   readonly #maxSizeBytes: number | undefined;
   #connection: Connection | null = null;
   #clock: Clock = new SystemClock();
+  /** The clock the scheduler that opened the store runs by (see measureClockSkew). */
+  #schedulerClock: Clock = this.#clock;
   /** The audit log, schedule files and task origins (tables of migration 3). */
   readonly records: DaemonRecords = new SqliteDaemonRecords({
     write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
@@ -151,7 +153,10 @@ export class SqliteStore implements Store {
    * (`quickCheck`), migrates. Idempotent.
    */
   open(context: StoreOpenContext): Promise<void> {
-    this.#clock = context.clock;
+    // The file is shared by processes of one machine: leases and claims read the
+    // machine's clock, whatever clock a scheduler runs by (a manual one in tests).
+    this.#schedulerClock = context.clock;
+    this.#clock = isManualClock(context.clock) ? context.clock : new SystemClock();
     if (this.#connection !== null) return Promise.resolve();
     let db: Database.Database | undefined;
     try {
@@ -200,6 +205,17 @@ export class SqliteStore implements Store {
       } else if (statements.insertTask.run(params).changes === 0) {
         throw new DuplicateTaskError(record.name);
       }
+    });
+  }
+
+  /**
+   * The machine's clock (the store's) minus the scheduler's, in ms: not 0 only
+   * when the scheduler was given a clock of its own. No round trip.
+   */
+  measureClockSkew(): Promise<{ skewMs: number; roundTripMs: number }> {
+    return Promise.resolve({
+      skewMs: this.#clock.nowMs() - this.#schedulerClock.nowMs(),
+      roundTripMs: 0,
     });
   }
 
