@@ -143,7 +143,8 @@ if (await requirePg("scheduler cluster test")) {
         }
 
         // 1. Every (task, time) of the "allow" tasks in the window: one success; besides it, only
-        // the killed node's interrupted attempt, after which another node ran the retry.
+        // interrupted attempts (the killed node's, or a survivor's whose lease ran out while the
+        // machine was loaded) and their late results recorded lost, each followed by a retry.
         const interrupted: RunRow[] = [];
         let checked = 0;
         for (let at = windowStart; at <= windowEnd; at += 1000) {
@@ -155,14 +156,17 @@ if (await requirePg("scheduler cluster test")) {
             assert.equal(successes.length, 1, `exactly one success for ${label}`);
             const others = found.filter((r) => r.status !== "succeeded");
             for (const row of others) {
-              assert.equal(row.status, "interrupted", label);
-              assert.equal(row.node, "node-0", label);
-              interrupted.push(row);
+              assert.ok(row.status === "interrupted" || row.status === "lost", label);
+              if (row.status === "interrupted") interrupted.push(row);
             }
-            if (others.length > 0) {
-              assert.notEqual(successes[0]?.node, "node-0", label);
-              assert.ok((successes[0]?.attempt ?? 0) > 1, `the success is a retry: ${label}`);
-            }
+            const lastInterrupted = Math.max(
+              0,
+              ...others.filter((r) => r.status === "interrupted").map((r) => r.attempt),
+            );
+            assert.ok(
+              (successes[0]?.attempt ?? 0) > lastInterrupted,
+              `the success follows every interruption: ${label}`,
+            );
             checked++;
           }
         }
@@ -209,8 +213,13 @@ if (await requirePg("scheduler cluster test")) {
             r.status === "succeeded" && r.attempt > 1 && interruptedKeys.has(`${r.task}@${r.at}`),
         );
         const allInterrupted = rows.filter((r) => r.status === "interrupted");
-        for (const row of allInterrupted) assert.equal(row.node, "node-0");
-        if (allInterrupted.length > 0) assert.ok(retries.length > 0, "another node took over");
+        const ofKilled = allInterrupted.filter((r) => r.node === "node-0");
+        if (ofKilled.length > 0) {
+          assert.ok(
+            retries.some((r) => r.node !== "node-0"),
+            "another node took over the killed node's runs",
+          );
+        }
         const firstRetry = Math.min(...retries.map((r) => r.started ?? Number.POSITIVE_INFINITY));
         const survivorsAfterKill = rows.filter(
           (r) => r.node !== "node-0" && (r.started ?? 0) > killedAt,
