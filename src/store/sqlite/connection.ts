@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { Claim } from "../store.js";
 import * as sql from "./queries.js";
 import { claimOf, type ClaimRow } from "./rows.js";
-import { WriteQueue } from "./write-queue.js";
+import { WriteQueue, type LockWait } from "./write-queue.js";
 
 /** The prepared statements of an open store, one per export of queries.ts. */
 export interface Statements {
@@ -46,7 +46,7 @@ export interface Connection {
 }
 
 /** Prepares every statement once and builds the multi-statement operations. */
-export function connect(db: Database.Database, schemaVersion: number): Connection {
+export function connect(db: Database.Database, schemaVersion: number, wait: LockWait): Connection {
   const statements: Statements = {
     insertTask: db.prepare(sql.INSERT_TASK),
     upsertTask: db.prepare(sql.UPSERT_TASK),
@@ -89,7 +89,7 @@ export function connect(db: Database.Database, schemaVersion: number): Connectio
     db,
     statements,
     schemaVersion,
-    queue: new WriteQueue(db),
+    queue: new WriteQueue(db, wait),
     release: (claimId: string) => {
       const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
       if (row !== undefined) forget(row);

@@ -43,8 +43,10 @@ export interface SqliteStoreOptions {
   /** The database file; created (with its WAL files beside it) when missing. Its folder must exist. */
   path: string;
   /**
-   * How long a write waits for another connection's write lock before failing
-   * with a StoreError. better-sqlite3 is synchronous: the wait blocks this thread.
+   * How long a write waits for another connection's write lock (a backup, the
+   * CLI, a `sqlite3` session) before failing with a StoreError. The wait does
+   * not block the event loop: the write is tried again every few ms until
+   * then (opening and migrating the file wait inside SQLite).
    * @defaultValue 5000
    */
   busyTimeoutMs?: number;
@@ -68,6 +70,9 @@ export interface SqliteStoreOptions {
 /** A claim request (`exclusive` is now part of {@link ClaimRequest}; kept as an alias). */
 /** @deprecated The Store contract's ClaimRequest. */
 export type SqliteClaimRequest = ClaimRequest;
+
+/** How long one attempt at a write waits inside SQLite for another connection's lock, in ms. */
+const LOCK_ATTEMPT_MS = 5;
 
 /** The defaults of {@link SqliteStoreOptions}. */
 export const SQLITE_STORE_DEFAULTS = Object.freeze({
@@ -94,8 +99,9 @@ export const SQLITE_STORE_DEFAULTS = Object.freeze({
  * - `synchronous = NORMAL` in WAL mode: a killed process loses nothing that was
  *   committed; a power cut may lose the last commits, never the file.
  * - Instants are whole epoch milliseconds (STRICT INTEGER columns).
- * - better-sqlite3 is synchronous: a write waiting for another process's lock
- *   (up to `busyTimeoutMs`) blocks this thread.
+ * - better-sqlite3 is synchronous: a write that finds another process's write
+ *   lock taken is tried again every few ms (up to `busyTimeoutMs`) rather than
+ *   waiting inside SQLite, which would block the event loop.
  *
  * @example
  * ```ts
@@ -168,7 +174,13 @@ export class SqliteStore implements Store {
       db.pragma(sql.PRAGMA_FOREIGN_KEYS);
       if (this.#maxSizeBytes !== undefined) capSize(db, this.#maxSizeBytes);
       const schemaVersion = migrate(db, this.#clock.nowMs());
-      this.#connection = connect(db, schemaVersion);
+      // From here on the lock is waited for between attempts, not inside SQLite (see WriteQueue).
+      db.pragma(`busy_timeout = ${LOCK_ATTEMPT_MS}`);
+      const clock = new SystemClock();
+      this.#connection = connect(db, schemaVersion, {
+        budgetMs: this.#busyTimeoutMs,
+        monotonicMs: () => clock.monotonicMs(),
+      });
       return Promise.resolve();
     } catch (error) {
       db?.close();
@@ -181,7 +193,7 @@ export class SqliteStore implements Store {
     const connection = this.#connection;
     this.#connection = null;
     try {
-      connection?.queue.flush();
+      connection?.queue.flush(true);
       connection?.db.close();
       return Promise.resolve();
     } catch (error) {
@@ -429,10 +441,12 @@ export class SqliteStore implements Store {
     return this.#write(operation, fn, true);
   }
 
-  /** Runs a read now, after the writes queued before it. */
+  /** Runs a read now, after the writes queued before it (once they have the lock). */
   #read<T>(operation: string, fn: (connection: Connection) => T): Promise<T> {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(notOpen(operation));
+    if (connection.queue.waiting)
+      return connection.queue.idle().then(() => this.#read(operation, fn));
     try {
       connection.queue.flush();
       return Promise.resolve(fn(connection));

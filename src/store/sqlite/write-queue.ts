@@ -14,6 +14,22 @@ interface Operation {
 type Outcome =
   { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
+/** How the queue waits for another connection's write lock (see {@link WriteQueue}). */
+export interface LockWait {
+  /** The longest a batch waits for the lock, in all, in ms; past it, it fails. */
+  readonly budgetMs: number;
+  /** Monotonic ms (a clock's `monotonicMs`). */
+  readonly monotonicMs: () => number;
+}
+
+/** The first and the longest pause between two attempts to take the lock, in ms. */
+const LOCK_RETRY = Object.freeze({ firstMs: 10, maxMs: 250 });
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "SQLITE_BUSY" || code === "SQLITE_BUSY_SNAPSHOT";
+}
+
 /**
  * Group commit for the SQLite store. Operations called in the same tick (the
  * scheduler claims every due run at once) run in call order inside ONE
@@ -23,14 +39,28 @@ type Outcome =
  * that makes SQLite roll the whole transaction back (a full disk) fails them all.
  * A lone operation is a transaction of its own, as before. Semantics are those
  * of running the operations one by one; only the number of commits changes.
+ *
+ * better-sqlite3 is synchronous: waiting for another process's write lock (a
+ * backup, the CLI, a `sqlite3` session) inside SQLite would block the event
+ * loop, and with it every timer and lease of the scheduler. The connection's
+ * own busy timeout is therefore short, and a batch that finds the lock taken
+ * is tried again after a pause (10 ms doubling to 250 ms), for up to
+ * `budgetMs` in all, while the event loop goes on; reads wait for it.
  */
 export class WriteQueue {
   readonly #batch: Transaction<(operations: readonly Operation[]) => Outcome[]>;
   readonly #single: Transaction<(operation: Operation) => unknown>;
   #pending: Operation[] = [];
   #scheduled = false;
+  readonly #wait: LockWait;
+  /** While the lock is taken: when the wait began, the next pause, and the retry timer. */
+  #busySinceMs = Number.NaN;
+  #pauseMs: number = LOCK_RETRY.firstMs;
+  #retry: NodeJS.Timeout | undefined;
+  #idleWaiters: (() => void)[] = [];
 
-  constructor(db: Database) {
+  constructor(db: Database, wait: LockWait) {
+    this.#wait = wait;
     const one = db.transaction((operation: Operation) => operation.run());
     this.#single = one;
     this.#batch = db.transaction((operations: readonly Operation[]) =>
@@ -73,33 +103,87 @@ export class WriteQueue {
     });
   }
 
-  /** Runs everything queued now (reads call it first, so they see earlier writes; close calls it). */
-  flush(): void {
+  /** True while queued writes wait for another connection's write lock. */
+  get waiting(): boolean {
+    return this.#retry !== undefined;
+  }
+
+  /** Resolves once no write waits for the lock (at once when none does). */
+  idle(): Promise<void> {
+    if (this.#retry === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Runs everything queued now (reads call it first, so they see earlier
+   * writes; close calls it with `force`, which fails writes that wait for the lock).
+   */
+  flush(force = false): void {
+    if (this.#retry !== undefined) {
+      if (!force) return; // the retry flushes
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+    }
     const operations = this.#pending;
     this.#pending = [];
     this.#scheduled = false;
-    if (operations.length === 0) return;
+    if (operations.length === 0) return this.#wakeIdle();
     const [first] = operations;
-    if (operations.length === 1 && first !== undefined) {
+    let outcomes: Outcome[];
+    try {
       // Alone: its own transaction, no savepoint needed.
-      try {
-        first.resolve(this.#single.immediate(first));
-      } catch (error) {
+      outcomes =
+        operations.length === 1 && first !== undefined
+          ? [{ ok: true, value: this.#single.immediate(first) }]
+          : this.#batch.immediate(operations);
+    } catch (error) {
+      if (!force && isBusy(error) && this.#mayWait()) {
+        // Taken by another connection: try again in a moment, without blocking the loop.
+        this.#pending = [...operations, ...this.#pending];
+        this.#retry = setTimeout(this.#retryFlush, this.#pauseMs);
+        this.#pauseMs = Math.min(LOCK_RETRY.maxMs, this.#pauseMs * 2);
+        return;
+      }
+      this.#lockTaken();
+      if (operations.length === 1 && first !== undefined && !isBusy(error)) {
         first.reject(first.fail(error));
+      } else {
+        for (const operation of operations) operation.reject(operation.fail(error));
       }
       return;
     }
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.#batch.immediate(operations);
-    } catch (error) {
-      for (const operation of operations) operation.reject(operation.fail(error));
-      return;
-    }
+    this.#lockTaken();
     operations.forEach((operation, i) => {
       const outcome = outcomes[i];
       if (outcome?.ok === true) operation.resolve(outcome.value);
       else operation.reject(operation.fail(outcome?.error));
     });
+  }
+
+  readonly #retryFlush = (): void => {
+    this.#retry = undefined;
+    this.flush();
+    if (this.#retry === undefined && this.#pending.length > 0) this.flush();
+  };
+
+  /** True while a batch that found the lock taken may wait longer (starts the wait). */
+  #mayWait(): boolean {
+    const now = this.#wait.monotonicMs();
+    if (Number.isNaN(this.#busySinceMs)) this.#busySinceMs = now;
+    return now - this.#busySinceMs < this.#wait.budgetMs;
+  }
+
+  /** The lock was taken (or given up on): the next wait starts afresh. */
+  #lockTaken(): void {
+    this.#busySinceMs = Number.NaN;
+    this.#pauseMs = LOCK_RETRY.firstMs;
+    this.#wakeIdle();
+  }
+
+  #wakeIdle(): void {
+    if (this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 }
