@@ -5,6 +5,7 @@ export type OrchestratorErrorCode =
   | "ERR_DUPLICATE_TASK"
   | "ERR_TASK_NOT_FOUND"
   | "ERR_HANDLER_MISSING"
+  | "ERR_NODE_ID_IN_USE"
   | "ERR_DECRYPTION"
   | "ERR_LEASE_LOST"
   | "ERR_NON_RETRYABLE"
@@ -149,6 +150,25 @@ export type DecryptionFailureReason =
   | "unknown-key"
   | "authentication-failed"
   | "plaintext-refused";
+
+/**
+ * Another live process (or scheduler) holds this node id on the store: two
+ * live nodes with one id would take each other's runs for a dead
+ * predecessor's. Pass a distinct `nodeId` (`--node-id`).
+ */
+export class NodeIdInUseError extends OrchestratorError {
+  readonly nodeId: string;
+
+  constructor(nodeId: string, where: string) {
+    super(
+      "ERR_NODE_ID_IN_USE",
+      `Node id ${JSON.stringify(nodeId)} is in use by another live process on ${where}: ` +
+        "two live nodes with one id would take each other's runs; give this one another id " +
+        "(the nodeId option, or --node-id)",
+    );
+    this.nodeId = nodeId;
+  }
+}
 
 /**
  * A durable task's callback names a handler that no `defineHandler` call in

@@ -7,6 +7,7 @@ export {
   DuplicateTaskError,
   TaskNotFoundError,
   HandlerMissingError,
+  NodeIdInUseError,
   DecryptionError,
   LeaseLostError,
   NonRetryableError,

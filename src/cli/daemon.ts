@@ -23,6 +23,7 @@ import { startAuditRetention } from "./audit-retention.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 import { effectiveHistoryMaxAge } from "./history-retention.js";
 import { describeStoreLocation } from "./store-url.js";
+import { defaultDaemonNodeId } from "./node-id.js";
 import { StoreStateSync } from "./store-state-sync.js";
 import { VERSION } from "./version.js";
 import { OrchestratorError } from "../errors.js";
@@ -149,7 +150,7 @@ export async function runDaemon(
     clock,
     logger: schedulerLogger(logger),
     encryptionKey: key.encryptionKey,
-    ...(settings.nodeId === undefined ? {} : { nodeId: settings.nodeId }),
+    nodeId: settings.nodeId ?? defaultDaemonNodeId(hostname(), settings.store),
   };
   const historyMaxAgeMs = effectiveHistoryMaxAge(
     settings.historyMaxAgeMs,
@@ -237,6 +238,14 @@ export async function runDaemon(
   context.signals.on("SIGINT", onInt);
   context.signals.on("SIGTERM", onTerm);
   context.signals.on("SIGHUP", onHup);
+  // Another live process took this node id (after this one lost its store
+  // connection): two nodes with one id take each other's runs, so this one goes.
+  let exitCode: number = EXIT.ok;
+  scheduler.on("scheduler:error", (event) => {
+    if (event.context !== "node-id" || stopping !== undefined) return;
+    exitCode = EXIT.invalid;
+    stopping = shutdown("SIGTERM").then(resolveStopped);
+  });
   const sync = settings.store.kind === "sqlite" ? new StoreStateSync(scheduler, logger) : undefined;
 
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
@@ -369,5 +378,5 @@ export async function runDaemon(
   context.signals.off("SIGINT", onInt);
   context.signals.off("SIGTERM", onTerm);
   context.signals.off("SIGHUP", onHup);
-  return EXIT.ok;
+  return exitCode;
 }

@@ -43,7 +43,10 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
       "another name the dashboard answers to (a proxy's, e.g. dash.example.com; .example.com for subdomains); repeatable",
       (name: string, names: string[] = []) => [...names, name],
     )
-    .option("--node-id <id>", "this node's id in claims and run history (default: hostname:pid)")
+    .option(
+      "--node-id <id>",
+      "this node's id in claims and run history, unique among live daemons on one store (default: host/database, e.g. web-1/orchestrator.db)",
+    )
     .option("--log-format <format>", "pretty (for people) or json (one object per line)", "pretty")
     .option("--watch", "reload the schedule file when it changes")
     .option(

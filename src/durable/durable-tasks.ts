@@ -32,6 +32,8 @@ export interface DurableTasksHost {
    * died as interrupted and retries them per policy (the run engine does it).
    */
   recoverInterrupted(atStart: boolean): Promise<number>;
+  /** A one-shot process (the CLI's commands): neither recovers runs nor records missed slots. */
+  readonly oneShot: boolean;
   readonly tasks: Map<string, Task>;
   readonly encryptionKey: EncryptionKeyOption | undefined;
   readonly migratePlaintext: boolean;
@@ -124,10 +126,12 @@ export class DurableTasks {
       host.tasks.set(record.name, task);
       restored.push(task);
     }
-    await host.recoverInterrupted(true);
+    // A one-shot process leaves recovery and missed slots to the nodes.
+    if (!host.oneShot) await host.recoverInterrupted(true);
     const nowMs = host.clock.nowMs();
     for (const task of restored) {
-      if (task.state === "active" && task.nextRunMs <= nowMs) await this.#skipRecorded(task);
+      if (!host.oneShot && task.state === "active" && task.nextRunMs <= nowMs)
+        await this.#skipRecorded(task);
       this.#scheduleRestored(task);
     }
   }

@@ -181,6 +181,7 @@ export function createComponents(
     encryptionKey: settings.encryptionKey,
     migratePlaintext: settings.migratePlaintext,
     recoverInterrupted: (atStart: boolean) => engine.recoverInterrupted(atStart),
+    oneShot: settings.oneShot,
     get testMode() {
       return scheduler.testMode;
     },

@@ -98,6 +98,14 @@ export interface SchedulerOptions {
    * @internal
    */
   planAhead?: "auto" | "always" | "off";
+  /**
+   * Internal: a one-shot process (the CLI's `trigger`, `pause`, `keys
+   * rotate`): it does not take its node id for itself, reap claims or record
+   * missed slots when the store opens; that is the work of the nodes.
+   * @defaultValue false
+   * @internal
+   */
+  oneShot?: boolean;
 }
 
 /** The defaults of {@link SchedulerOptions} that are constants. */

@@ -32,6 +32,7 @@ export interface SchedulerSettings {
   readonly maxClockSkewMs: number;
   readonly clockSkewCheckIntervalMs: number;
   readonly planAhead: "auto" | "always" | "off";
+  readonly oneShot: boolean;
 }
 
 /**
@@ -82,6 +83,7 @@ export function resolveSettings(options: SchedulerOptions): SchedulerSettings {
   }
   return {
     planAhead,
+    oneShot: options.oneShot === true,
     clock,
     timezone,
     logger,

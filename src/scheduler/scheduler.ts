@@ -5,11 +5,12 @@ import type { CallbackInput, Task, TaskCallback, TaskInfo, TaskOptions } from ".
 import {
   DuplicateTaskError,
   InvalidArgumentError,
+  NodeIdInUseError,
   StoreError,
   TaskNotFoundError,
 } from "../errors.js";
 import { safeEmit, type SchedulerEvents } from "../events.js";
-import type { Logger } from "../logger.js";
+import { safeLog, type Logger } from "../logger.js";
 import type { DurableTasks, RotationReport } from "../durable/durable-tasks.js";
 import type { ClusterSync } from "../cluster/cluster-sync.js";
 import type { ClockSkewMonitor, ClockSkewMeasurement } from "../cluster/clock-skew.js";
@@ -40,6 +41,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #logger: Logger;
   readonly #store: Store;
   readonly #nodeId: string;
+  readonly #oneShot: boolean;
   readonly #tasks: Map<string, Task>;
   readonly #handlers: Map<string, TaskCallback>;
   readonly #registration: RegistrationValidator;
@@ -73,6 +75,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#store = settings.store;
     this.#nodeId = settings.nodeId;
     this.#testMode = settings.testMode;
+    this.#oneShot = settings.oneShot;
     const components = createComponents(this, dispatcher, settings);
     this.#tasks = components.tasks;
     this.#handlers = components.handlers;
@@ -418,7 +421,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   #ready(): Promise<void> {
     this.#opened ??= this.#store
-      .open({ nodeId: this.#nodeId, clock: this.#clock })
+      .open({
+        nodeId: this.#nodeId,
+        clock: this.#clock,
+        exclusiveNode: !this.#oneShot,
+        onNodeTaken: () => this.#nodeTaken(),
+      })
       .then(() => this.#durable.prepare())
       .then(
         () => {
@@ -430,6 +438,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         },
       );
     return this.#opened;
+  }
+
+  /** The store lost this node's hold on its id (a lost connection) and another process took the id. */
+  #nodeTaken(): void {
+    const error = new NodeIdInUseError(this.#nodeId, `the ${this.#store.kind} store`);
+    safeLog(this.#logger, "error", { nodeId: this.#nodeId, err: error }, error.message);
+    safeEmit(this, this.#logger, "scheduler:error", { error, context: "node-id" });
   }
 
   async #persist(task: Task): Promise<void> {

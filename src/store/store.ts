@@ -211,6 +211,17 @@ export interface StoreOpenContext {
   readonly nodeId: string;
   /** The scheduler's clock; stores without a clock of their own (memory) use it. */
   readonly clock: Clock;
+  /**
+   * Take `nodeId` for this process for as long as the store is open: refuse
+   * with NodeIdInUseError while another live process (or scheduler) holds it.
+   * The hold dies with the process (a session advisory lock on PostgreSQL, a
+   * file lock beside a SQLite file), so that a node id's claims found at
+   * start are surely a dead predecessor's. A store keeps its first answer.
+   * @defaultValue false
+   */
+  readonly exclusiveNode?: boolean;
+  /** Told (must not throw) when the hold was lost and another process took the node id meanwhile. */
+  readonly onNodeTaken?: () => void;
 }
 
 /**

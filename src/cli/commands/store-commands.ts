@@ -216,6 +216,7 @@ async function openScheduler(
     logger: silentLogger,
     encryptionKey,
     nodeId: `${CLI_NODE_ID}:${process.pid}`,
+    oneShot: true,
   };
   const scheduler: CliScheduler = new Scheduler(dispatcher, options);
   defineDaemonHandlers(scheduler, {

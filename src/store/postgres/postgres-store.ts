@@ -26,6 +26,7 @@ import {
   type PostgresStoreOptions,
 } from "./postgres-options.js";
 import { LATEST_VERSION, migrate } from "./migrations.js";
+import { PostgresNodeLock } from "./node-lock.js";
 import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";
 import type { DaemonRecords } from "../daemon-records.js";
@@ -127,6 +128,8 @@ export class PostgresStore implements Store {
   #closed = false;
   #clock: Clock = new SystemClock();
   #nodeId = "";
+  /** Held while open when the scheduler asked for its node id to itself. */
+  #nodeLock: PostgresNodeLock | undefined;
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   /** The audit log, schedule files and task origins (tables of migration 3). */
@@ -249,6 +252,16 @@ export class PostgresStore implements Store {
         cause: error,
       });
     }
+    if (context.exclusiveNode === true && this.#nodeLock === undefined) {
+      const lock = new PostgresNodeLock({
+        pool: this.#connection().pool,
+        schema: this.schema,
+        nodeId: context.nodeId,
+        onTaken: () => context.onNodeTaken?.(),
+      });
+      await lock.acquire();
+      this.#nodeLock = lock;
+    }
   }
 
   close(): Promise<void> {
@@ -263,6 +276,8 @@ export class PostgresStore implements Store {
     this.#opening = undefined;
     this.#closed = true;
     const pool = this.#pool;
+    this.#nodeLock?.release();
+    this.#nodeLock = undefined;
     this.#notifier?.close();
     this.#notifier = undefined;
     this.#pool = undefined;

@@ -3,6 +3,7 @@ import Database from "better-sqlite3";
 import {
   DuplicateTaskError,
   InvalidArgumentError,
+  NodeIdInUseError,
   OrchestratorError,
   StoreError,
 } from "../../errors.js";
@@ -24,6 +25,7 @@ import { SqliteDaemonRecords } from "./daemon-records.js";
 import { migrate } from "./migrations.js";
 import { connect, type Connection } from "./connection.js";
 import { capSize, quickCheck } from "./file-checks.js";
+import { SqliteNodeLock } from "./node-lock.js";
 import { pruneInBatches } from "./prune.js";
 import * as sql from "./queries.js";
 import {
@@ -121,6 +123,8 @@ export class SqliteStore implements Store {
   readonly #quickCheck: boolean;
   readonly #maxSizeBytes: number | undefined;
   #connection: Connection | null = null;
+  /** Held while open when the scheduler asked for its node id to itself. */
+  #nodeLock: SqliteNodeLock | undefined;
   #clock: Clock = new SystemClock();
   /** The clock the scheduler that opened the store runs by (see measureClockSkew). */
   #schedulerClock: Clock = this.#clock;
@@ -165,7 +169,10 @@ export class SqliteStore implements Store {
     this.#clock = isManualClock(context.clock) ? context.clock : new SystemClock();
     if (this.#connection !== null) return Promise.resolve();
     let db: Database.Database | undefined;
+    let nodeLock: SqliteNodeLock | undefined;
     try {
+      if (context.exclusiveNode === true && this.path !== ":memory:")
+        nodeLock = new SqliteNodeLock(this.path, context.nodeId);
       db = new Database(this.path, { timeout: this.#busyTimeoutMs });
       // Before anything writes to it (even the journal mode).
       if (this.#quickCheck) quickCheck(db, this.path);
@@ -181,9 +188,12 @@ export class SqliteStore implements Store {
         budgetMs: this.#busyTimeoutMs,
         monotonicMs: () => clock.monotonicMs(),
       });
+      this.#nodeLock = nodeLock;
       return Promise.resolve();
     } catch (error) {
       db?.close();
+      nodeLock?.release();
+      if (error instanceof NodeIdInUseError) return Promise.reject(error);
       return Promise.reject(wrap(error, `open the SQLite store at ${JSON.stringify(this.path)}`));
     }
   }
@@ -192,6 +202,8 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     const connection = this.#connection;
     this.#connection = null;
+    this.#nodeLock?.release();
+    this.#nodeLock = undefined;
     try {
       connection?.queue.flush(true);
       connection?.db.close();
