@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { DaemonProcess, cli } from "./daemon-process.js";
+import { describe, it } from "node:test";
+import { DaemonProcess, cli, tempDirs } from "./daemon-process.js";
 import { errorsOf, specOf } from "./helpers.js";
 import { goneSoon, isGone, killAll, pidsIn } from "./processes.js";
 
@@ -11,16 +11,7 @@ import { goneSoon, isGone, killAll, pidsIn } from "./processes.js";
 // outside: the daemon and `orchestrator trigger` as child processes on a real
 // SQLite file; each command writes the pids of its processes to a file.
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchestrator-processes-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("orchestrator-processes");
 
 /** A schedule file with one shell task; `extra` is more YAML of the task. */
 function writeSchedule(dir: string, script: string, extra = "", schedule = "*/1 * * * * *"): void {

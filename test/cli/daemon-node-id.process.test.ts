@@ -6,24 +6,15 @@
  * it interrupted before it reports running (not after the lease expires).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { SystemClock } from "../../src/time/clock.js";
-import { DaemonProcess } from "./daemon-process.js";
+import { DaemonProcess, tempDirs } from "./daemon-process.js";
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchestrator-node-id-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("orchestrator-node-id");
 
 const SCHEDULE = `tasks:
   - name: long

@@ -1,4 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 /** The CLI entry, run from source with tsx (resolved absolutely, so any cwd works). */
@@ -138,4 +142,20 @@ export class DaemonProcess {
       await this.exited;
     }
   }
+}
+
+/**
+ * Call at a test file's top level: a function that makes a fresh temporary
+ * directory named after `prefix`; all of them are removed after the file.
+ */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    dirs.push(dir);
+    return dir;
+  };
 }

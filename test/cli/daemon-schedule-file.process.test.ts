@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { DaemonProcess, cli } from "./daemon-process.js";
+import { DaemonProcess, cli, tempDirs } from "./daemon-process.js";
 
 // Issue 13, items 10 to 13, as users meet them: `validate` and `run` check a
 // schedule file the same way, and a file with any error is applied not at all.
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchestrator-file-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("orchestrator-file");
 
 /** A file `validate` used to call valid while `run` refused or broke its tasks. */
 const ACCEPTED_BEFORE = [

@@ -1,37 +1,19 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
-import { after, describe, it, type TestContext } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { deriveKeyId, parseKeyMaterial } from "../../src/crypto/key-material.js";
-import { DaemonProcess, cli } from "./daemon-process.js";
+import { DaemonProcess, cli, tempDirs } from "./daemon-process.js";
 
 // Issue 13, items 1–3: the daemon run as an attacker and a careless operator
 // would, as a child process on a real SQLite file.
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchestrator-secrets-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("orchestrator-secrets");
 
 /** A task that runs every second; `action` is YAML for the action's keys. */
 function everySecond(name: string, action: string): string {

@@ -5,27 +5,18 @@
  * states, and `orchestrator remove`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { SystemClock } from "../../src/time/clock.js";
 import { generateKey } from "../../src/crypto/key-material.js";
 import { damageTable, realTimeScheduler, withRawDb } from "../helpers/durable.js";
-import { DaemonProcess, cli } from "./daemon-process.js";
+import { DaemonProcess, cli, tempDirs } from "./daemon-process.js";
 
 const DAY = 86_400_000;
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchestrator-daemon-store-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("orchestrator-daemon-store");
 
 function commandTask(name: string, command: string, extra = ""): string {
   return `  - name: ${name}\n    schedule: "*/1 * * * * *"\n    command: ${command}\n${extra}`;

@@ -1,23 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { DaemonProcess, cli } from "./daemon-process.js";
+import { describe, it } from "node:test";
+import { DaemonProcess, cli, tempDirs } from "./daemon-process.js";
 
 // `orchestrator run` as users run it: a child process on a real SQLite file,
 // observed through its log lines (no sleeps: every wait is for a line).
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "orchestrator-daemon-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("orchestrator-daemon");
 
 function schedule(...tasks: string[]): string {
   return `tasks:\n${tasks.join("")}`;
