@@ -42,7 +42,8 @@ export interface AheadPlannerHost {
 export interface ClaimsAheadSource {
   /** Removes and returns the claim taken ahead for that run, if any. */
   take(taskName: string, scheduledAtMs: number): Claim | undefined;
-  giveBack(claim: Claim): void;
+  /** Holds again, for a later run or to give back unused, a claim {@link take} gave out. */
+  hold(claim: Claim): void;
 }
 
 /**
@@ -104,7 +105,7 @@ export class AheadPlanner {
    * over before the instant: on a busy two-core machine, cold code plans
    * 10,000 entries in 20 to 30 ms, several times what it takes once warm.
    */
-  leadMs(dueMs: number): number {
+  planLeadMs(dueMs: number): number {
     const queue = this.#host.queue;
     if (this.#runs !== null || queue.peekKey() !== dueMs) return 0;
     const count = queue.peekCount();
@@ -225,7 +226,7 @@ export class AheadPlanner {
   /** A planned run that does not start as planned gives back the claim it took, for whoever claims the run next. */
   #giveBack(run: Run): void {
     const claim = this.#host.life.giveBack(run);
-    if (claim !== null) this.#host.claimsAhead?.giveBack(claim);
+    if (claim !== null) this.#host.claimsAhead?.hold(claim);
   }
 
   #take(): Run[] {

@@ -88,8 +88,8 @@ export class RunEngine implements TaskScheduling {
   }
 
   /** How long before `dueMs` to call {@link planAhead} for it (0: no need). */
-  leadMs(dueMs: number): number {
-    return this.#planner.leadMs(dueMs);
+  planLeadMs(dueMs: number): number {
+    return this.#planner.planLeadMs(dueMs);
   }
 
   /** Plans phase 1 of the instant `dueMs` ahead of it (see {@link AheadPlanner}). */

@@ -45,10 +45,10 @@ export class LeasedStore implements Store {
    */
   readonly #realClock = new SystemClock();
   #keeper: LeaseKeeper | undefined;
-  /** Claims taken ahead of their due time ({@link preclaim}), until asked for. */
+  /** Claims taken ahead of their due time ({@link claimAhead}), until asked for. */
   readonly #ahead = new ClaimsAhead();
-  /** The preclaim in flight: claims wait for it, so that they never race it for a key. */
-  #preclaiming: Promise<unknown> | undefined;
+  /** The claiming ahead in flight: claims wait for it, so that they never race it for a key. */
+  #claimingAhead: Promise<unknown> | undefined;
 
   constructor(store: Store, host: LeasedStoreHost) {
     this.#store = store;
@@ -153,7 +153,7 @@ export class LeasedStore implements Store {
     return claim;
   }
   async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
-    if (this.#preclaiming !== undefined) await this.#preclaiming;
+    if (this.#claimingAhead !== undefined) await this.#claimingAhead;
     const claims =
       this.#ahead.size > 0
         ? await this.#claimWithAhead(requests)
@@ -244,20 +244,20 @@ export class LeasedStore implements Store {
    * already claimed ahead are skipped; claims refused now are not remembered
    * (asked again when due). Resolves with how many were claimed.
    */
-  async preclaim(requests: readonly ClaimRequest[]): Promise<number> {
-    if (this.#store.unclaim === undefined || this.#preclaiming !== undefined) return 0;
+  async claimAhead(requests: readonly ClaimRequest[]): Promise<number> {
+    if (this.#store.giveBack === undefined || this.#claimingAhead !== undefined) return 0;
     const fresh = requests.filter(
       (request) =>
         request.manual !== true && !this.#ahead.has(request.taskName, request.scheduledAt),
     );
     if (fresh.length === 0) return 0;
     const pending = this.#claimDirect(fresh);
-    this.#preclaiming = pending.catch(() => undefined);
+    this.#claimingAhead = pending.catch(() => undefined);
     let claims: (Claim | null)[];
     try {
       claims = await pending;
     } finally {
-      this.#preclaiming = undefined;
+      this.#claimingAhead = undefined;
     }
     let claimed = 0;
     for (const claim of claims) {
@@ -269,18 +269,18 @@ export class LeasedStore implements Store {
   }
 
   /** Removes and returns the claim taken ahead for that run by `nodeId`, if any: the caller now holds it. */
-  takeAhead(taskName: string, scheduledAt: number, nodeId: string): Claim | undefined {
+  takeClaimedAhead(taskName: string, scheduledAt: number, nodeId: string): Claim | undefined {
     return this.#ahead.take(taskName, scheduledAt, nodeId);
   }
 
-  /** Holds again a claim {@link takeAhead} gave out, until asked for or released as unused. */
-  returnAhead(claim: Claim): void {
+  /** Holds again a claim {@link takeClaimedAhead} gave out, until asked for or released as unused. */
+  holdClaimedAhead(claim: Claim): void {
     this.#ahead.add(claim);
   }
 
   /** True when this store can claim ahead (it can give back an unused claim without spending its key). */
   get canClaimAhead(): boolean {
-    return this.#store.shared && this.#store.unclaim !== undefined;
+    return this.#store.shared && this.#store.giveBack !== undefined;
   }
 
   /**
@@ -288,9 +288,9 @@ export class LeasedStore implements Store {
    * (their task was removed, paused or replaced, or phase 1 did not start
    * the run): their keys are not spent. Resolves with how many.
    */
-  async releaseUnused(beforeMs: number): Promise<number> {
+  async giveBackUnused(beforeMs: number): Promise<number> {
     const stale = this.#ahead.takeBefore(beforeMs);
-    await Promise.all(stale.map((claim) => this.unclaim(claim)));
+    await Promise.all(stale.map((claim) => this.giveBack(claim)));
     return stale.length;
   }
 
@@ -308,10 +308,10 @@ export class LeasedStore implements Store {
     this.#keeper?.release(claim);
   }
 
-  /** Gives a claim back without spending its key (see Store.unclaim). */
-  async unclaim(claim: Claim): Promise<void> {
+  /** Gives a claim back without spending its key (see Store.giveBack). */
+  async giveBack(claim: Claim): Promise<void> {
     this.#keeper?.release(claim);
-    await this.#store.unclaim?.(claim);
+    await this.#store.giveBack?.(claim);
   }
 
   async #claimWithAhead(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {

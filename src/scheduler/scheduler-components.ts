@@ -7,7 +7,7 @@ import { safeLog } from "../logger.js";
 import { DurableTasks } from "../durable/durable-tasks.js";
 import { LeasedStore } from "../leasing/leased-store.js";
 import { Maintenance } from "../cluster/maintenance.js";
-import { Preclaimer } from "../leasing/preclaimer.js";
+import { AheadClaimer } from "../leasing/ahead-claimer.js";
 import { ClusterSync } from "../cluster/cluster-sync.js";
 import { ClockSkewMonitor } from "../cluster/clock-skew.js";
 import { LeaseGuard } from "../leasing/lease-guard.js";
@@ -37,7 +37,7 @@ export interface SchedulerComponents {
   readonly engine: RunEngine;
   readonly loop: TimerLoop;
   readonly durable: DurableTasks;
-  readonly preclaimer: Preclaimer;
+  readonly aheadClaimer: AheadClaimer;
   readonly maintenance: Maintenance;
   readonly health: StoreHealth;
   readonly sync: ClusterSync;
@@ -114,8 +114,8 @@ export function createComponents(
       ? {
           claimsAhead: {
             take: (taskName: string, scheduledAtMs: number) =>
-              leased.takeAhead(taskName, scheduledAtMs, nodeId),
-            giveBack: (claim: Claim) => leased.returnAhead(claim),
+              leased.takeClaimedAhead(taskName, scheduledAtMs, nodeId),
+            hold: (claim: Claim) => leased.holdClaimedAhead(claim),
           },
         }
       : {}),
@@ -143,7 +143,7 @@ export function createComponents(
     ...(isManualClock(clock)
       ? {}
       : {
-          leadMs: (dueMs: number) => engine.leadMs(dueMs),
+          planLeadMs: (dueMs: number) => engine.planLeadMs(dueMs),
           onSoon: (dueMs: number) => {
             try {
               engine.planAhead(dueMs);
@@ -186,7 +186,7 @@ export function createComponents(
       return scheduler.testMode;
     },
   });
-  const preclaimer = new Preclaimer({
+  const aheadClaimer = new AheadClaimer({
     store: leased,
     clock,
     nodeId,
@@ -244,7 +244,7 @@ export function createComponents(
     engine,
     loop,
     durable,
-    preclaimer,
+    aheadClaimer,
     maintenance,
     health,
     sync,

@@ -2,7 +2,7 @@ import type { ClockSkewMonitor } from "../cluster/clock-skew.js";
 import type { ClusterSync } from "../cluster/cluster-sync.js";
 import type { LeasedStore } from "../leasing/leased-store.js";
 import type { Maintenance } from "../cluster/maintenance.js";
-import type { Preclaimer } from "../leasing/preclaimer.js";
+import type { AheadClaimer } from "../leasing/ahead-claimer.js";
 import type { RunEngine } from "../engine/run-engine.js";
 import type { StoreHealth } from "../cluster/store-health.js";
 import { isManualClock, type Clock } from "../time/clock.js";
@@ -15,7 +15,7 @@ export interface LifecycleHost {
   readonly engine: RunEngine;
   readonly leased: LeasedStore;
   readonly maintenance: Maintenance;
-  readonly preclaimer: Preclaimer;
+  readonly aheadClaimer: AheadClaimer;
   readonly health: StoreHealth;
   readonly sync: ClusterSync;
   readonly skew: ClockSkewMonitor;
@@ -66,7 +66,7 @@ export class SchedulerLifecycle {
           host.loop.start();
           host.maintenance.start();
           // Claiming a burst ahead of its due time; a manual clock's time is not the timer's.
-          if (!isManualClock(host.clock)) host.preclaimer.start();
+          if (!isManualClock(host.clock)) host.aheadClaimer.start();
           host.health.resume();
           host.sync.start();
           host.skew.start();
@@ -103,7 +103,7 @@ export class SchedulerLifecycle {
       // Every run of this process, from its claim on (a user's runPending() included):
       // those whose claims come back now are recorded missed instead of starting.
       .then(() => host.engine.drain(caller))
-      .then(() => host.preclaimer.stop())
+      .then(() => host.aheadClaimer.stop())
       .then(() => {
         // Pending retries stay claimed; their leases expire and a later start (or another process) recovers them.
         if (generation === this.#generation) host.leased.stopRenewing();

@@ -227,7 +227,7 @@ export class MemoryStore implements Store {
     return Promise.resolve();
   }
   /** Forgets a claim whose run never started; its key may be claimed again. */
-  unclaim(claim: Claim): Promise<void> {
+  giveBack(claim: Claim): Promise<void> {
     const key = this.#keyOf(claim);
     if (this.#active.get(key) !== claim) return Promise.resolve();
     this.#active.delete(key);

@@ -316,7 +316,7 @@ export interface Store {
    * run may still be claimed later, by anyone. Optional: without it the
    * scheduler does not claim ahead of time.
    */
-  unclaim?(claim: Claim): Promise<void>;
+  giveBack?(claim: Claim): Promise<void>;
   /** Finishes a claim: no one renews it any more. Its key stays unique. */
   releaseClaim(claim: Claim): Promise<void>;
   /**

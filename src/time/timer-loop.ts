@@ -39,8 +39,8 @@ export interface TimerLoopOptions {
    * How long before a due instant to call `onSoon` for it (0: not at all).
    * Asked each time the timer is armed.
    */
-  readonly leadMs?: (dueMs: number) => number;
-  /** Called (synchronously) `leadMs` before `dueMs`; the loop then sleeps until `dueMs`. Must not throw. */
+  readonly planLeadMs?: (dueMs: number) => number;
+  /** Called (synchronously) `planLeadMs` before `dueMs`; the loop then sleeps until `dueMs`. Must not throw. */
   readonly onSoon?: (dueMs: number) => void;
   /** Called when a wall-clock jump (suspend, NTP step, manual set) is noticed; the loop then calls `onDue` at once. */
   readonly onJump?: (jump: ClockJump) => void;
@@ -85,7 +85,7 @@ export const NODE_TIMERS: TimerFunctions = Object.freeze({
  * slices of at most `maxSleepMs` (so delays beyond 2^31-1 ms are split and a
  * wall-clock jump is noticed within one slice), compares wall and monotonic
  * time on every wake to detect jumps, and re-arms when something earlier is
- * scheduled ({@link poke}) or a manual clock is moved. With `leadMs`, it also
+ * scheduled ({@link poke}) or a manual clock is moved. With `planLeadMs`, it also
  * wakes that long before a due instant to let the owner prepare (`onSoon`),
  * and then approaches that instant turn by turn of the event loop for its
  * last {@link FINAL_APPROACH_MS}, so that it fires within a fraction of a
@@ -103,7 +103,7 @@ export class TimerLoop {
   /** The due instant `onSoon` was last called for. */
   #preparedDueMs = Number.NaN;
   /** The lead the armed timer was set with. */
-  #armedLeadMs = 0;
+  #armedPlanLeadMs = 0;
   /** The due instant the armed timer is for (+Infinity when not armed). */
   #armedDueMs = Number.POSITIVE_INFINITY;
   #armedWallMs = 0;
@@ -155,10 +155,10 @@ export class TimerLoop {
     if (!this.#running) return;
     if (dueMs !== undefined && this.#handle !== undefined && dueMs >= this.#armedDueMs) {
       // Something more due at the armed instant: re-arm only if that lengthens its lead.
-      const leadMs = this.#options.leadMs;
-      if (dueMs !== this.#armedDueMs || leadMs === undefined || dueMs === this.#preparedDueMs)
+      const planLeadMs = this.#options.planLeadMs;
+      if (dueMs !== this.#armedDueMs || planLeadMs === undefined || dueMs === this.#preparedDueMs)
         return;
-      if (leadMs(dueMs) <= this.#armedLeadMs) return;
+      if (planLeadMs(dueMs) <= this.#armedPlanLeadMs) return;
     }
     this.#rearm();
   }
@@ -182,9 +182,9 @@ export class TimerLoop {
     const nowMs = clock.nowMs();
     const timers = this.#timers;
     const approach = dueMs === this.#preparedDueMs && timers.setImmediate !== undefined;
-    const leadMs = approach ? 0 : (this.#options.leadMs?.(dueMs) ?? 0);
-    const wakeMs = approach ? dueMs - FINAL_APPROACH_MS : dueMs - leadMs;
-    this.#armedLeadMs = leadMs;
+    const planLeadMs = approach ? 0 : (this.#options.planLeadMs?.(dueMs) ?? 0);
+    const wakeMs = approach ? dueMs - FINAL_APPROACH_MS : dueMs - planLeadMs;
+    this.#armedPlanLeadMs = planLeadMs;
     const delayMs = Math.max(0, Math.min(Math.ceil(wakeMs - nowMs), this.#maxSleepMs));
     this.#armedDueMs = dueMs;
     this.#armedWallMs = nowMs;
@@ -242,7 +242,7 @@ export class TimerLoop {
       else if (
         dueMs !== null &&
         dueMs !== this.#preparedDueMs &&
-        nowMs >= dueMs - (options.leadMs?.(dueMs) ?? 0)
+        nowMs >= dueMs - (options.planLeadMs?.(dueMs) ?? 0)
       ) {
         this.#preparedDueMs = dueMs;
         options.onSoon?.(dueMs);

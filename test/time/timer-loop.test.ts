@@ -216,7 +216,7 @@ describe("TimerLoop", () => {
     const loop = new TimerLoop({
       clock,
       nextDueMs: () => (done ? null : dueMs),
-      leadMs: () => (prepared ? 0 : 40),
+      planLeadMs: () => (prepared ? 0 : 40),
       onSoon: (at) => {
         prepared = true;
         calls.push(`soon@${clock.nowMs() - at}`);
@@ -245,7 +245,7 @@ describe("TimerLoop", () => {
     const loop = new TimerLoop({
       clock,
       nextDueMs: () => (firedAt === null ? dueMs : null),
-      leadMs: () => (prepared ? 0 : 40),
+      planLeadMs: () => (prepared ? 0 : 40),
       onSoon: () => (prepared = true),
       onDue: () => (firedAt = clock.nowMs()),
       timers,
@@ -268,7 +268,7 @@ describe("TimerLoop", () => {
       clock,
       nextDueMs: () => dueMs,
       // As the engine's: a lead only once enough is due at the instant.
-      leadMs: () => (soonAt !== null || dueThen < 100 ? 0 : 30),
+      planLeadMs: () => (soonAt !== null || dueThen < 100 ? 0 : 30),
       onSoon: (at) => (soonAt = clock.nowMs() - at),
       onDue: () => {},
       timers,
@@ -293,7 +293,7 @@ describe("TimerLoop", () => {
     const withLead = new TimerLoop({
       clock,
       nextDueMs: () => dueMs,
-      leadMs: () => 0,
+      planLeadMs: () => 0,
       onSoon: () => soon++,
       onDue: () => {},
     });

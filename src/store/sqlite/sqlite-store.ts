@@ -335,7 +335,7 @@ export class SqliteStore implements Store {
   }
 
   /** Deletes a claim of this node whose run never started, without spending its key. */
-  unclaim(claim: Claim): Promise<void> {
+  giveBack(claim: Claim): Promise<void> {
     return this.#writeOne(`give back a claim of task ${JSON.stringify(claim.taskName)}`, (c) => {
       c.statements.deleteClaim.get(claim.id);
     });

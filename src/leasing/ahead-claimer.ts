@@ -4,8 +4,8 @@ import type { LeasedStore } from "./leased-store.js";
 import type { Clock } from "../time/clock.js";
 import { NODE_TIMERS, type TimerFunctions } from "../time/timer-loop.js";
 
-/** What a {@link Preclaimer} needs from its Scheduler. */
-export interface PreclaimerHost {
+/** What a {@link AheadClaimer} needs from its Scheduler. */
+export interface AheadClaimerHost {
   readonly store: LeasedStore;
   readonly clock: Clock;
   readonly nodeId: string;
@@ -19,21 +19,21 @@ export interface PreclaimerHost {
    * The timer functions it uses (tests pass fakes to drive its rounds).
    * @defaultValue Node's `setTimeout` and `clearTimeout` ({@link NODE_TIMERS})
    */
-  readonly timers?: PreclaimerTimers;
+  readonly timers?: AheadClaimerTimers;
 }
 
-/** The timer functions a {@link Preclaimer} uses. */
-export type PreclaimerTimers = Pick<TimerFunctions, "setTimeout" | "clearTimeout">;
+/** The timer functions a {@link AheadClaimer} uses. */
+export type AheadClaimerTimers = Pick<TimerFunctions, "setTimeout" | "clearTimeout">;
 
 /**
  * Lead before the first measurement, in ms: the most, since a first claim of
  * ten thousand runs, on cold code, takes SQLite 150 ms or more.
  */
-export const INITIAL_LEAD_MS = 1_000;
+export const INITIAL_CLAIM_LEAD_MS = 1_000;
 /** Bounds of the lead, in ms. */
-export const MIN_LEAD_MS = 50;
-export const MAX_LEAD_MS = 1_000;
-/** The longest the preclaimer sleeps, so that newly registered tasks are seen in time. */
+export const MIN_CLAIM_LEAD_MS = 50;
+export const MAX_CLAIM_LEAD_MS = 1_000;
+/** The longest the aheadClaimer sleeps, so that newly registered tasks are seen in time. */
 export const POLL_MS = 250;
 /** The most runs claimed ahead in one batch. */
 export const MAX_BATCH = 50_000;
@@ -44,33 +44,33 @@ export const MAX_BATCH = 50_000;
  * collects them, `claimRuns` answers from memory. Nothing runs early (runs
  * still start at their time, from the timer loop); a run claimed ahead and not
  * started (task removed, paused, replaced, or not started by phase 1) is given
- * back with `unclaim`, its key unspent. The lead adapts to how long claiming
+ * back with `giveBack`, its key unspent. The lead adapts to how long claiming
  * took (twice that, plus 20 ms, within 50–1000 ms). Each round looks only at
  * instants the rounds before it had not reached, so that polling while a big
  * instant approaches does not walk its tasks again and again; a run that
  * comes to fall due at an instant already looked at (its task registered,
  * resumed or rescheduled since) is claimed when due. One unref'd timer; off
- * for stores without `unclaim` and for manual clocks.
+ * for stores without `giveBack` and for manual clocks.
  */
-export class Preclaimer {
-  readonly #host: PreclaimerHost;
-  readonly #timers: PreclaimerTimers;
+export class AheadClaimer {
+  readonly #host: AheadClaimerHost;
+  readonly #timers: AheadClaimerTimers;
   /** The pending timer's handle, or undefined. */
   #timer: unknown;
   #running = false;
   #busy = false;
-  #leadMs = INITIAL_LEAD_MS;
+  #claimLeadMs = INITIAL_CLAIM_LEAD_MS;
   /** Everything due by this instant was looked at by the last round. */
   #coveredUntilMs = Number.NEGATIVE_INFINITY;
 
-  constructor(host: PreclaimerHost) {
+  constructor(host: AheadClaimerHost) {
     this.#host = host;
     this.#timers = host.timers ?? NODE_TIMERS;
   }
 
   /** The current lead, in ms. */
-  get leadMs(): number {
-    return this.#leadMs;
+  get claimLeadMs(): number {
+    return this.#claimLeadMs;
   }
 
   start(): void {
@@ -85,9 +85,9 @@ export class Preclaimer {
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     try {
-      await this.#host.store.releaseUnused(Number.POSITIVE_INFINITY);
+      await this.#host.store.giveBackUnused(Number.POSITIVE_INFINITY);
     } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "unclaim" });
+      this.#host.emit("scheduler:error", { error, context: "give-back" });
     }
   }
 
@@ -98,8 +98,8 @@ export class Preclaimer {
     const nowMs = host.clock.nowMs();
     let delayMs: number;
     if (nextMs === null) delayMs = POLL_MS;
-    else if (nextMs <= this.#coveredUntilMs) delayMs = Math.max(10, this.#leadMs / 4);
-    else delayMs = Math.max(0, nextMs - this.#leadMs - nowMs);
+    else if (nextMs <= this.#coveredUntilMs) delayMs = Math.max(10, this.#claimLeadMs / 4);
+    else delayMs = Math.max(0, nextMs - this.#claimLeadMs - nowMs);
     delayMs = Math.min(POLL_MS, delayMs);
     const timer = this.#timers.setTimeout(this.#tick, delayMs);
     (timer as { unref?: () => void }).unref?.();
@@ -111,7 +111,9 @@ export class Preclaimer {
     if (!this.#running || this.#busy) return;
     this.#busy = true;
     this.#round()
-      .catch((error: unknown) => this.#host.emit("scheduler:error", { error, context: "preclaim" }))
+      .catch((error: unknown) =>
+        this.#host.emit("scheduler:error", { error, context: "claim-ahead" }),
+      )
       .finally(() => {
         this.#busy = false;
         // A round that found work may have more right behind it.
@@ -123,10 +125,10 @@ export class Preclaimer {
     const host = this.#host;
     const nowMs = host.clock.nowMs();
     // Unused ones: their due time passed a lease ago and nobody asked.
-    await host.store.releaseUnused(nowMs - Math.max(host.leaseMs, 5_000));
+    await host.store.giveBackUnused(nowMs - Math.max(host.leaseMs, 5_000));
     const requests = [];
     const afterMs = this.#coveredUntilMs;
-    const untilMs = Math.max(afterMs, nowMs + this.#leadMs);
+    const untilMs = Math.max(afterMs, nowMs + this.#claimLeadMs);
     const due = host.dueBy(untilMs, MAX_BATCH, afterMs);
     // A full batch may have left some out: the next round looks from the same point.
     this.#coveredUntilMs = due.length < MAX_BATCH ? untilMs : afterMs;
@@ -142,9 +144,10 @@ export class Preclaimer {
     }
     if (requests.length === 0) return;
     const started = host.clock.monotonicMs();
-    const claimed = await host.store.preclaim(requests);
+    const claimed = await host.store.claimAhead(requests);
     const tookMs = host.clock.monotonicMs() - started;
     // A round that claimed nothing (all claimed already, or refused) says little of what claiming costs.
-    if (claimed > 0) this.#leadMs = Math.min(MAX_LEAD_MS, Math.max(MIN_LEAD_MS, 2 * tookMs + 20));
+    if (claimed > 0)
+      this.#claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(MIN_CLAIM_LEAD_MS, 2 * tookMs + 20));
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Claiming ahead (src/leasing/preclaimer.ts, LeasedStore.preclaim): runs of a shared
+ * Claiming ahead (src/leasing/ahead-claimer.ts, LeasedStore.claimAhead): runs of a shared
  * store are claimed shortly before their time, start no earlier than it, and
  * claims nobody used are given back with their keys unspent.
  */
@@ -12,7 +12,7 @@ import { PLAN_AHEAD_MIN_RUNS } from "../../src/engine/ahead-planner.js";
 import { CronCache, compileSchedule } from "../../src/core/schedule.js";
 import { resolveTaskOptions } from "../../src/core/task-options.js";
 import { silentLogger } from "../../src/logger.js";
-import { Preclaimer } from "../../src/leasing/preclaimer.js";
+import { AheadClaimer } from "../../src/leasing/ahead-claimer.js";
 import { RunEngine } from "../../src/engine/run-engine.js";
 import { Scheduler } from "../../src/scheduler/index.js";
 import type { ClaimRequest, Store } from "../../src/store/store.js";
@@ -40,7 +40,7 @@ async function openSqlite(
 /**
  * Timer functions that fire only when the test says: `fire()` moves `clock`
  * to the one pending timer's time, runs it, and waits (event-loop turns, no
- * time) until the preclaimer's round is over and it has set its next timer.
+ * time) until the aheadClaimer's round is over and it has set its next timer.
  */
 function manualTimers(clock: ManualClock): {
   functions: TimerFunctions;
@@ -108,13 +108,13 @@ describe("claiming ahead", () => {
         nodeId: "n",
         leaseMs: 60_000,
       });
-      assert.equal(await ahead.preclaim([request("a"), request("b")]), 2);
+      assert.equal(await ahead.claimAhead([request("a"), request("b")]), 2);
       assert.equal(storeCalls, 1);
       const [claim] = await ahead.claimRuns([request("a")]);
       assert.ok(claim !== null && claim !== undefined);
       assert.equal(storeCalls, 1, "answered from memory");
       // "b" was never asked for: given back, and its key can still be claimed.
-      assert.equal(await ahead.releaseUnused(Number.POSITIVE_INFINITY), 1);
+      assert.equal(await ahead.giveBackUnused(Number.POSITIVE_INFINITY), 1);
       assert.notEqual(await store.claimRun(request("b")), null);
       // "a" was used: its key is taken.
       assert.equal(await store.claimRun(request("a")), null);
@@ -133,7 +133,7 @@ describe("claiming ahead", () => {
     const tasks = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, nextRunMs: dueMs }));
     let rounds = 0;
     let walked = 0;
-    const preclaimer = new Preclaimer({
+    const aheadClaimer = new AheadClaimer({
       store: ahead,
       clock,
       nodeId: "n",
@@ -149,7 +149,7 @@ describe("claiming ahead", () => {
       timers: timers.functions,
     });
     try {
-      preclaimer.start();
+      aheadClaimer.start();
       // The instant is within the first lead: the first round claims its runs, the next ones poll.
       for (let round = 0; round < 4; round++) await timers.fire();
       assert.equal(rounds, 4);
@@ -160,7 +160,7 @@ describe("claiming ahead", () => {
       ]);
       assert.equal(claim?.taskName, "t7", "claimed ahead");
     } finally {
-      await preclaimer.stop();
+      await aheadClaimer.stop();
       ahead.stopRenewing();
       await close();
     }
@@ -192,8 +192,8 @@ describe("claiming ahead", () => {
       handler: () => undefined,
       poke: () => {},
       claimsAhead: {
-        take: (taskName, scheduledAtMs) => ahead.takeAhead(taskName, scheduledAtMs, "n"),
-        giveBack: (claim) => ahead.returnAhead(claim),
+        take: (taskName, scheduledAtMs) => ahead.takeClaimedAhead(taskName, scheduledAtMs, "n"),
+        hold: (claim) => ahead.holdClaimedAhead(claim),
       },
     });
     const cache = new CronCache();
@@ -212,7 +212,7 @@ describe("claiming ahead", () => {
       const requests = engine
         .dueBy(T, 10_000)
         .map((task) => ({ taskName: task.name, scheduledAt: T, nodeId: "n", leaseMs: 60_000 }));
-      assert.equal(await ahead.preclaim(requests), tasks.length);
+      assert.equal(await ahead.claimAhead(requests), tasks.length);
       engine.planAhead(T);
       engine.pause(tasks[0] as Task);
       clock.set(T);
@@ -221,7 +221,7 @@ describe("claiming ahead", () => {
       assert.equal(calls, tasks.length - 1);
       assert.equal(askedAtInstant, 0, "the instant asked for no claim");
       // The paused task's claim went back to those held ahead, and is given back unspent.
-      assert.equal(await ahead.releaseUnused(Number.POSITIVE_INFINITY), 1);
+      assert.equal(await ahead.giveBackUnused(Number.POSITIVE_INFINITY), 1);
       assert.notEqual(await store.claimRun({ ...requests[0]!, scheduledAt: T }), null);
       assert.equal(
         await store.claimRun({ ...requests[1]!, scheduledAt: T }),
