@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, peers side by side in one run.
- * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,store,postgres,cluster picks sections.
+ * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,catchup,store,postgres,cluster picks sections.
  */
+import { runCatchUpBench } from "./catch-up.js";
 import { runClusterBench } from "./cluster.js";
 import { runCronBench } from "./cron.js";
 import { runPostgresBench } from "./postgres.js";
@@ -11,7 +12,7 @@ import { runStoreBench } from "./store.js";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? "cron,scheduling,store,postgres,cluster").split(","),
+  (process.env.BENCH_ONLY ?? "cron,scheduling,catchup,store,postgres,cluster").split(","),
 );
 
 console.log(
@@ -19,6 +20,7 @@ console.log(
 );
 if (only.has("cron")) runCronBench(rounds);
 if (only.has("scheduling")) runSchedulingBench(rounds);
+if (only.has("catchup")) runCatchUpBench(rounds);
 if (only.has("store")) {
   await runStoreBench(rounds);
   await runStoreLatenessBench(rounds);

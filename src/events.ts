@@ -52,7 +52,7 @@ export interface RunMissedEvent {
   readonly taskName: string;
   /** The missed occurrences, oldest first (at most 100 are listed). */
   readonly missed: readonly Date[];
-  /** How many were missed in all (a lower bound when very many were). */
+  /** How many were missed in all (exact, however many). */
   readonly count: number;
   readonly policy: string;
 }

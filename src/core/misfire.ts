@@ -1,3 +1,5 @@
+import type { Schedule } from "./schedule.js";
+
 /**
  * What happens to runs that were missed (process down, machine asleep, clock
  * jumped, event loop blocked past the grace period): `run-once` (default) runs
@@ -13,10 +15,11 @@ export const MISFIRE_POLICIES: readonly MisfirePolicy[] = Object.freeze([
   "run-all",
 ]);
 
-/** At most this many occurrences are walked one by one; beyond it the plan jumps with `prev`/`next`. */
-export const MISFIRE_WALK_LIMIT = 1_000;
 /** At most this many missed scheduled times are listed (the count is still given). */
 export const MISSED_LIST_LIMIT = 100;
+
+/** What the plan asks of a schedule: a few occurrences, and counts without walking. */
+export type Occurrences = Pick<Schedule, "next" | "prev" | "countBetween" | "listBetween">;
 
 /** Input of {@link planDueRuns}. All times in epoch ms. */
 export interface MisfireInput {
@@ -29,10 +32,8 @@ export interface MisfireInput {
   maxCatchUpRuns: number;
   /** No occurrence after this instant is considered (the task's `endAt`). */
   endMs: number;
-  /** The first occurrence strictly after `ms`, or null. */
-  next(ms: number): number | null;
-  /** The last occurrence strictly before `ms`, or null. */
-  prev(ms: number): number | null;
+  /** The task's schedule. */
+  schedule: Occurrences;
 }
 
 /** The outcome of {@link planDueRuns}. */
@@ -41,9 +42,8 @@ export interface MisfirePlan {
   run: number[];
   /** Missed scheduled times that will not run, oldest first, at most {@link MISSED_LIST_LIMIT}. */
   missed: number[];
-  /** How many occurrences were missed in all (a lower bound when `missedIsLowerBound`). */
+  /** How many occurrences were missed in all (exact, however many). */
   missedCount: number;
-  missedIsLowerBound: boolean;
   /** The last missed occurrence (NaN when none was missed); the first is `missed[0]`. */
   missedThroughMs: number;
   /** The next occurrence after `nowMs` (within `endMs`), or null when there is none. */
@@ -60,81 +60,68 @@ function within(ms: number | null, endMs: number): number | null {
  * normal run. Otherwise: the latest due occurrence is run by `run-once`, and
  * by `skip` only if it is within grace; `run-all` runs up to
  * `maxCatchUpRuns` of the latest ones. Pure.
+ *
+ * Its cost does not grow with the gap: the due occurrences are counted
+ * (`countBetween`), not walked; the latest is one `prev`, the one after it one
+ * `next`; only the runs (`run-all`: walked back with `prev`) and the listed
+ * missed times (at most {@link MISSED_LIST_LIMIT}) are produced one by one.
  */
 export function planDueRuns(input: MisfireInput): MisfirePlan {
-  const { nowMs, graceMs, endMs } = input;
-  const due: number[] = [];
-  let cursor: number | null = within(input.firstDueMs, endMs);
-  while (cursor !== null && cursor <= nowMs && due.length < MISFIRE_WALK_LIMIT) {
-    due.push(cursor);
-    cursor = within(input.next(cursor), endMs);
-  }
-  let truncated = false;
-  let latest = due[due.length - 1];
-  let nextMs = cursor;
-  if (cursor !== null && cursor <= nowMs) {
-    // Too many to walk: jump to the end of the backlog.
-    truncated = true;
-    const limit = Math.min(nowMs, endMs);
-    const last = input.prev(limit + 1);
-    latest = last ?? latest;
-    nextMs = within(input.next(nowMs), endMs);
-  }
-  if (latest === undefined)
+  const { firstDueMs, nowMs, graceMs, endMs, schedule } = input;
+  const limitMs = Math.min(nowMs, endMs);
+  if (!(firstDueMs <= limitMs)) {
     return {
       run: [],
       missed: [],
       missedCount: 0,
-      missedIsLowerBound: false,
       missedThroughMs: Number.NaN,
-      nextMs,
-    };
-
-  if (!truncated && due.length === 1 && nowMs - latest <= graceMs) {
-    return {
-      run: [latest],
-      missed: [],
-      missedCount: 0,
-      missedIsLowerBound: false,
-      missedThroughMs: Number.NaN,
-      nextMs,
+      nextMs: within(firstDueMs, endMs),
     };
   }
+  // The due occurrences: firstDueMs and those after it up to limitMs.
+  const dueCount = 1 + schedule.countBetween(firstDueMs, limitMs);
+  const latest = dueCount === 1 ? firstDueMs : (schedule.prev(limitMs + 1) ?? firstDueMs);
+  const nextMs = within(schedule.next(latest), endMs);
 
   let run: number[];
-  switch (input.policy) {
-    case "skip":
-      run = nowMs - latest <= graceMs ? [latest] : [];
-      break;
-    case "run-once":
-      run = [latest];
-      break;
-    case "run-all": {
-      const bound = Math.max(1, input.maxCatchUpRuns);
-      if (!truncated) {
-        run = due.slice(-bound);
-      } else {
+  if (dueCount === 1 && nowMs - latest <= graceMs) {
+    run = [latest];
+  } else {
+    switch (input.policy) {
+      case "skip":
+        run = nowMs - latest <= graceMs ? [latest] : [];
+        break;
+      case "run-once":
         run = [latest];
-        let back: number | null = latest;
-        while (run.length < bound && (back = input.prev(back)) !== null && back >= input.firstDueMs)
-          run.unshift(back);
+        break;
+      case "run-all": {
+        const bound = Math.min(Math.max(1, input.maxCatchUpRuns), dueCount);
+        run = [latest];
+        for (let back = latest; run.length < bound;) {
+          const before = schedule.prev(back);
+          if (before === null || before < firstDueMs) break;
+          run.push(before);
+          back = before;
+        }
+        run.reverse();
+        break;
       }
-      break;
     }
   }
+  // The missed ones are the oldest due occurrences, before the first run.
+  const missedCount = dueCount - run.length;
+  if (missedCount === 0) {
+    return { run, missed: [], missedCount, missedThroughMs: Number.NaN, nextMs };
+  }
+  const listed = Math.min(missedCount, MISSED_LIST_LIMIT);
+  const missed = [firstDueMs, ...schedule.listBetween(firstDueMs, limitMs, listed - 1)];
   const firstRun = run[0];
-  const missed = due
-    .filter((ms) => firstRun === undefined || ms < firstRun)
-    .slice(0, MISSED_LIST_LIMIT);
-  const missedCount = truncated
-    ? Math.max(missed.length, due.length - run.length)
-    : due.length - run.length;
   // The occurrence right before the first run (or the latest, when none runs) closes the missed range.
   const missedThroughMs =
-    missedCount === 0
-      ? Number.NaN
+    listed === missedCount
+      ? missed[listed - 1]!
       : firstRun === undefined
         ? latest
-        : (input.prev(firstRun) ?? Number.NaN);
-  return { run, missed, missedCount, missedIsLowerBound: truncated, missedThroughMs, nextMs };
+        : (schedule.prev(firstRun) ?? Number.NaN);
+  return { run, missed, missedCount, missedThroughMs, nextMs };
 }

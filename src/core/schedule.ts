@@ -32,6 +32,13 @@ export interface Schedule {
   next(afterMs: number): number | null;
   /** The last occurrence strictly before `beforeMs`, or null when there is none. */
   prev(beforeMs: number): number | null;
+  /**
+   * How many occurrences t satisfy afterMs < t <= throughMs (0 when throughMs <= afterMs):
+   * what walking `next` from `afterMs` would count, without walking. Both finite.
+   */
+  countBetween(afterMs: number, throughMs: number): number;
+  /** The first `limit` occurrences t with afterMs < t <= throughMs, oldest first. */
+  listBetween(afterMs: number, throughMs: number, limit: number): number[];
   /** A sentence describing the schedule. */
   describe(): string;
   /** The serializable form. */
@@ -70,6 +77,12 @@ export class CronSchedule implements Schedule {
   prev(beforeMs: number): number | null {
     return this.cron.prev(new Date(beforeMs))?.getTime() ?? null;
   }
+  countBetween(afterMs: number, throughMs: number): number {
+    return this.cron.countBetweenMs(afterMs, throughMs);
+  }
+  listBetween(afterMs: number, throughMs: number, limit: number): number[] {
+    return this.cron.listBetweenMs(afterMs, throughMs, limit);
+  }
   describe(): string {
     return this.cron.describe();
   }
@@ -95,6 +108,12 @@ export class OnceSchedule implements Schedule {
   prev(beforeMs: number): number | null {
     return this.atMs < beforeMs ? this.atMs : null;
   }
+  countBetween(afterMs: number, throughMs: number): number {
+    return afterMs < this.atMs && this.atMs <= throughMs ? 1 : 0;
+  }
+  listBetween(afterMs: number, throughMs: number, limit: number): number[] {
+    return limit > 0 && this.countBetween(afterMs, throughMs) === 1 ? [this.atMs] : [];
+  }
   describe(): string {
     return `once at ${this.source}`;
   }
@@ -117,12 +136,28 @@ export class IntervalSchedule implements Schedule {
     return `every ${this.everyMs}ms`;
   }
   next(afterMs: number): number | null {
-    const k = Math.floor((afterMs - this.anchorMs) / this.everyMs) + 1;
-    return this.anchorMs + k * this.everyMs;
+    return this.anchorMs + (this.#stepsTo(afterMs) + 1) * this.everyMs;
   }
   prev(beforeMs: number): number | null {
     const k = Math.ceil((beforeMs - this.anchorMs) / this.everyMs) - 1;
     return this.anchorMs + k * this.everyMs;
+  }
+  countBetween(afterMs: number, throughMs: number): number {
+    // The k with anchor + k * every in (after, through]: from first(after) to floor(through).
+    const count = this.#stepsTo(throughMs) - this.#stepsTo(afterMs);
+    return count > 0 ? count : 0;
+  }
+  listBetween(afterMs: number, throughMs: number, limit: number): number[] {
+    const list: number[] = [];
+    const last = this.#stepsTo(throughMs);
+    for (let k = this.#stepsTo(afterMs) + 1; k <= last && list.length < limit; k++) {
+      list.push(this.anchorMs + k * this.everyMs);
+    }
+    return list;
+  }
+  /** The largest k with anchor + k * every <= ms. */
+  #stepsTo(ms: number): number {
+    return Math.floor((ms - this.anchorMs) / this.everyMs);
   }
   describe(): string {
     return `every ${this.everyMs} ms`;

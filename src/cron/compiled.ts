@@ -1,52 +1,13 @@
 import type { FieldItem, ParsedCron, ParsedField } from "./parse.js";
+import { ctz, next30, next60, popcount, prev30, prev60 } from "./bits.js";
 import { daysFromCivil, civilFromDays, daysInMonth, DAY_MS } from "./civil.js";
+import { TimesOfDay } from "./times-of-day.js";
 
 /** How day-of-month and day-of-week combine. */
 export type DayMatch = "vixie" | "or" | "and";
 
 /** Years searched before an expression without a year field is declared never to fire. */
 const SEARCH_YEARS = 400;
-
-const ctz = (x: number): number => 31 - Math.clz32(x & -x);
-const highBit = (x: number): number => 31 - Math.clz32(x);
-
-/** Smallest value >= v in a 0-59 set held as two 30-bit masks, or -1. */
-function next60(lo: number, hi: number, v: number): number {
-  if (v < 30) {
-    const r = lo >>> v;
-    if (r !== 0) return v + ctz(r);
-    return hi !== 0 ? 30 + ctz(hi) : -1;
-  }
-  if (v >= 60) return -1;
-  const r = hi >>> (v - 30);
-  return r !== 0 ? v + ctz(r) : -1;
-}
-
-/** Largest value <= v in a 0-59 set held as two 30-bit masks, or -1. */
-function prev60(lo: number, hi: number, v: number): number {
-  if (v >= 30) {
-    const r = hi & ((2 << Math.min(v - 30, 29)) - 1);
-    if (r !== 0) return 30 + highBit(r);
-    return lo !== 0 ? highBit(lo) : -1;
-  }
-  if (v < 0) return -1;
-  const r = lo & ((2 << v) - 1);
-  return r !== 0 ? highBit(r) : -1;
-}
-
-/** Smallest value >= v in a set of values below 30 held as a mask, or -1. */
-function next30(mask: number, v: number): number {
-  if (v >= 30) return -1;
-  const r = mask >>> v;
-  return r !== 0 ? v + ctz(r) : -1;
-}
-
-/** Largest value <= v in a set of values below 30 held as a mask, or -1. */
-function prev30(mask: number, v: number): number {
-  if (v < 0) return -1;
-  const r = mask & ((2 << Math.min(v, 29)) - 1);
-  return r !== 0 ? highBit(r) : -1;
-}
 
 function specialItems(field: ParsedField): FieldItem[] {
   return field.items.filter((i) => i.kind !== "any" && i.kind !== "range" && i.kind !== "value");
@@ -75,6 +36,7 @@ export class CompiledCron {
   readonly #years: Uint8Array | null;
   readonly #firstYear: number;
   readonly #lastYear: number;
+  readonly #times: TimesOfDay;
   #maskKey = -1;
   #mask = 0;
 
@@ -85,6 +47,7 @@ export class CompiledCron {
     this.#minHi = parsed.minute.hi;
     this.#hours = parsed.hour.lo;
     this.#months = parsed.month.lo;
+    this.#times = new TimesOfDay(this.#secLo, this.#secHi, this.#minLo, this.#minHi, this.#hours);
     this.#domBits = (parsed.dayOfMonth.lo >>> 1) | (parsed.dayOfMonth.hi << 29);
     const week = parsed.dayOfWeek.lo & 0x7f;
     this.#dowMonth = new Int32Array(7);
@@ -129,6 +92,101 @@ export class CompiledCron {
     this.#maskKey = key;
     this.#mask = mask;
     return mask;
+  }
+
+  /** How many matching naive local times (whole seconds) lie in [fromLocal, throughLocal]. */
+  countLocal(fromLocal: number, throughLocal: number): number {
+    const times = this.#times;
+    if (throughLocal < fromLocal || times.perDay === 0) return 0;
+    const dayLo = Math.floor(fromLocal / DAY_MS);
+    const dayHi = Math.floor(throughLocal / DAY_MS);
+    let days = 0;
+    this.#forEachMonth(dayLo, dayHi, (_first, mask) => {
+      days += popcount(mask);
+      return true;
+    });
+    // Every matching day counted whole; take off what lies outside the range on the first and last.
+    let count = days * times.perDay;
+    if (this.#dayMatches(dayLo)) count -= times.countBelow((fromLocal - dayLo * DAY_MS) / 1000);
+    if (this.#dayMatches(dayHi)) {
+      count -= times.perDay - times.countBelow((throughLocal - dayHi * DAY_MS) / 1000 + 1);
+    }
+    return count;
+  }
+
+  /**
+   * Appends `t - shiftMs` for each matching naive local time t (whole seconds)
+   * in [fromLocal, throughLocal], in order, while `out` holds fewer than `max`.
+   */
+  listLocal(
+    fromLocal: number,
+    throughLocal: number,
+    shiftMs: number,
+    max: number,
+    out: number[],
+  ): void {
+    if (throughLocal < fromLocal || out.length >= max) return;
+    const dayLo = Math.floor(fromLocal / DAY_MS);
+    const dayHi = Math.floor(throughLocal / DAY_MS);
+    const sodLo = (fromLocal - dayLo * DAY_MS) / 1000;
+    const sodHi = (throughLocal - dayHi * DAY_MS) / 1000;
+    this.#forEachMonth(dayLo, dayHi, (first, mask) => {
+      for (let rest = mask; rest !== 0; rest &= rest - 1) {
+        const day = first + ctz(rest);
+        const from = day === dayLo ? sodLo : 0;
+        const through = day === dayHi ? sodHi : 86_399;
+        this.#times.list(from, through, day * DAY_MS - shiftMs, max, out);
+        if (out.length >= max) return false;
+      }
+      return true;
+    });
+  }
+
+  /** True when the day (day number) matches the year, month and day fields. */
+  #dayMatches(day: number): boolean {
+    const { year, month, day: date } = civilFromDays(day);
+    if (this.#years !== null && this.#years[year] !== 1) return false;
+    if (((this.#months >>> month) & 1) === 0) return false;
+    return ((this.dayMask(year, month) >>> (date - 1)) & 1) === 1;
+  }
+
+  /**
+   * Calls `visit(first, mask)`, in order, for each month meeting the days
+   * [dayLo, dayHi] whose year and month match and which has matching days in
+   * the range: `first` is the day number of its 1st, `mask` its matching days
+   * in the range (bit d-1 for day d). Stops when `visit` returns false.
+   */
+  #forEachMonth(
+    dayLo: number,
+    dayHi: number,
+    visit: (first: number, mask: number) => boolean,
+  ): void {
+    const years = this.#years;
+    let { year, month } = civilFromDays(dayLo);
+    let first = daysFromCivil(year, month, 1);
+    while (first <= dayHi) {
+      if (years !== null && years[year] !== 1) {
+        // Skip to January of the next allowed year.
+        do year++;
+        while (year <= this.#lastYear && years[year] !== 1);
+        if (year > this.#lastYear) return;
+        month = 1;
+        first = daysFromCivil(year, 1, 1);
+        continue;
+      }
+      const after = first + daysInMonth(year, month);
+      if ((this.#months >>> month) & 1) {
+        let mask = this.dayMask(year, month);
+        if (dayLo > first) mask &= ~((1 << (dayLo - first)) - 1);
+        if (dayHi < after - 1) mask &= (1 << (dayHi - first + 1)) - 1;
+        if (mask !== 0 && !visit(first, mask)) return;
+      }
+      first = after;
+      if (++month > 12) {
+        month = 1;
+        year++;
+      }
+    }
   }
 
   /** The earliest matching naive local time >= `local` (whole seconds), or NaN. */

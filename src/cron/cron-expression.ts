@@ -3,7 +3,7 @@ import { SystemClock } from "../time/clock.js";
 import { resolveZone, type Zone } from "../time/zone.js";
 import { CompiledCron, type DayMatch } from "./compiled.js";
 import { describeCron } from "./describe.js";
-import { nextInstant, prevInstant, type DstPolicy } from "./next.js";
+import { countInstants, listInstants, nextInstant, prevInstant, type DstPolicy } from "./next.js";
 import { parseCronSyntax, type ParsedCron } from "./parse.js";
 
 /** Options of {@link parseCron}. */
@@ -36,6 +36,11 @@ function checkDate(value: unknown, argument: string): number {
     throw new InvalidArgumentError(argument, "a valid Date", value);
   }
   return value.getTime();
+}
+
+function checkInstant(value: number, argument: string): void {
+  if (!Number.isFinite(value))
+    throw new InvalidArgumentError(argument, "a finite number of ms", value);
 }
 
 /** A parsed, compiled cron expression bound to a time zone. Immutable; safe to share. */
@@ -121,6 +126,33 @@ export class CronExpression {
   /** Like {@link prev}, on epoch milliseconds; NaN when there is none. */
   prevMs(fromMs: number): number {
     return prevInstant(this.#compiled, this.#zone, this.dst, fromMs);
+  }
+
+  /**
+   * How many runs fall after `after` and at or before `through` (0 when `through`
+   * is not after `after`): exactly as many as calling {@link next} from `after`
+   * until it passes `through` would give, daylight-saving rules included, but
+   * computed per month and per change of offset, not per run.
+   */
+  countBetween(after: Date, through: Date): number {
+    return this.countBetweenMs(checkDate(after, "after"), checkDate(through, "through"));
+  }
+
+  /** Like {@link countBetween}, on epoch milliseconds (finite numbers). */
+  countBetweenMs(afterMs: number, throughMs: number): number {
+    checkInstant(afterMs, "afterMs");
+    checkInstant(throughMs, "throughMs");
+    return countInstants(this.#compiled, this.#zone, this.dst, afterMs, throughMs);
+  }
+
+  /** The first `limit` runs after `afterMs` and at or before `throughMs`, oldest first, in epoch ms. */
+  listBetweenMs(afterMs: number, throughMs: number, limit: number): number[] {
+    checkInstant(afterMs, "afterMs");
+    checkInstant(throughMs, "throughMs");
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new InvalidArgumentError("limit", "a whole number from 0 up", limit);
+    }
+    return listInstants(this.#compiled, this.#zone, this.dst, afterMs, throughMs, limit);
   }
 
   /** Up to `count` runs strictly after `from`, in order (fewer if the schedule ends). */

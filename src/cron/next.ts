@@ -101,3 +101,78 @@ export function prevInstant(
   }
   return NaN;
 }
+
+/**
+ * Visits the run instants in (afterMs, throughMs] one segment at a time, in
+ * order, with the definition above: `shiftedMs`, the segment's start when a
+ * spring-forward shifts a skipped run to it (else NaN), then the matching local
+ * times in [fromLocal, throughLocal], each the instant `local - offsetMs`.
+ * Stops when `visit` returns false.
+ */
+function forEachSpan(
+  cron: CompiledCron,
+  zone: Zone,
+  dst: DstPolicy,
+  afterMs: number,
+  throughMs: number,
+  visit: (shiftedMs: number, fromLocal: number, throughLocal: number, offsetMs: number) => boolean,
+): void {
+  const last = Math.floor(throughMs / 1000) * 1000;
+  let u = Math.floor(afterMs / 1000) * 1000 + 1000;
+  while (u <= last) {
+    const seg = zone.segmentAt(u);
+    const o = seg.offsetMs;
+    let fromLocal = u + o;
+    let shiftedMs = Number.NaN;
+    if (u === seg.start && shiftsGap(seg, dst)) {
+      if (cron.nextLocal(seg.start + seg.prevOffsetMs) < seg.start + o) {
+        shiftedMs = seg.start;
+        // The start's own local time, should it match, is that same instant.
+        fromLocal += 1000;
+      }
+    }
+    if (firstPassOnly(seg, dst)) fromLocal = Math.max(fromLocal, seg.start + seg.prevOffsetMs);
+    if (!visit(shiftedMs, fromLocal, Math.min(last, seg.end - 1000) + o, o)) return;
+    u = seg.end;
+  }
+}
+
+/**
+ * How many run instants t satisfy afterMs < t <= throughMs: exactly as many as
+ * walking {@link nextInstant} from `afterMs` finds, at the cost of one step per
+ * zone segment and month in the range, not per run.
+ */
+export function countInstants(
+  cron: CompiledCron,
+  zone: Zone,
+  dst: DstPolicy,
+  afterMs: number,
+  throughMs: number,
+): number {
+  let count = 0;
+  forEachSpan(cron, zone, dst, afterMs, throughMs, (shiftedMs, fromLocal, throughLocal) => {
+    if (!Number.isNaN(shiftedMs)) count++;
+    count += cron.countLocal(fromLocal, throughLocal);
+    return true;
+  });
+  return count;
+}
+
+/** The first `max` run instants t with afterMs < t <= throughMs, in order (as {@link nextInstant} walks them). */
+export function listInstants(
+  cron: CompiledCron,
+  zone: Zone,
+  dst: DstPolicy,
+  afterMs: number,
+  throughMs: number,
+  max: number,
+): number[] {
+  const out: number[] = [];
+  if (max <= 0) return out;
+  forEachSpan(cron, zone, dst, afterMs, throughMs, (shiftedMs, fromLocal, throughLocal, o) => {
+    if (!Number.isNaN(shiftedMs)) out.push(shiftedMs);
+    cron.listLocal(fromLocal, throughLocal, o, max, out);
+    return out.length < max;
+  });
+  return out;
+}

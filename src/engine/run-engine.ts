@@ -286,8 +286,7 @@ export class RunEngine implements TaskScheduling {
         graceMs: lateAfterMs,
         maxCatchUpRuns: options.maxCatchUpRuns,
         endMs: options.endAtMs,
-        next: (ms) => task.schedule.next(ms),
-        prev: (ms) => task.schedule.prev(ms),
+        schedule: task.schedule,
       });
       if (plan.missedCount > 0) {
         this.#life.missed(task, {

@@ -29,6 +29,30 @@ describe("schedules", () => {
     assert.equal(once.prev(T0 + 1), T0);
   });
 
+  it("counts and lists the occurrences in (after, through] as walking next() finds them", () => {
+    const cache = new CronCache();
+    const schedules = [
+      new IntervalSchedule(90_000, T0),
+      new IntervalSchedule(7_000, T0 + 3),
+      new OnceSchedule(T0 + 60_000),
+      cache.get("*/5 * * * *", { timezone: "Europe/Berlin" }),
+    ];
+    const bounds = [-1, 0, 1, 3, 59_999, 60_000, 90_000, 3_600_000, 86_400_000];
+    for (const schedule of schedules) {
+      for (const a of bounds) {
+        for (const b of bounds) {
+          const walked: number[] = [];
+          for (let t = schedule.next(T0 + a); t !== null && t <= T0 + b; t = schedule.next(t)) {
+            walked.push(t);
+          }
+          const label = `${schedule.source} over (${a}, ${b}]`;
+          assert.equal(schedule.countBetween(T0 + a, T0 + b), walked.length, label);
+          assert.deepEqual(schedule.listBetween(T0 + a, T0 + b, 5), walked.slice(0, 5), label);
+        }
+      }
+    }
+  });
+
   it("compiles strings, Dates and { every } and rejects anything else", () => {
     const cache = new CronCache();
     const context = { nowMs: T0, timezone: "UTC", cache };
