@@ -34,6 +34,8 @@ export interface MisfireInput {
   endMs: number;
   /** The task's schedule. */
   schedule: Occurrences;
+  /** How many missed times to list, 1 to {@link MISSED_LIST_LIMIT} (the first is always listed). @defaultValue MISSED_LIST_LIMIT */
+  listLimit?: number;
 }
 
 /** The outcome of {@link planDueRuns}. */
@@ -113,7 +115,8 @@ export function planDueRuns(input: MisfireInput): MisfirePlan {
   if (missedCount === 0) {
     return { run, missed: [], missedCount, missedThroughMs: Number.NaN, nextMs };
   }
-  const listed = Math.min(missedCount, MISSED_LIST_LIMIT);
+  const limit = Math.max(1, Math.min(input.listLimit ?? MISSED_LIST_LIMIT, MISSED_LIST_LIMIT));
+  const listed = Math.min(missedCount, limit);
   const missed = [firstDueMs, ...schedule.listBetween(firstDueMs, limitMs, listed - 1)];
   const firstRun = run[0];
   // The occurrence right before the first run (or the latest, when none runs) closes the missed range.

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "../core/dispatcher.js";
 import { DueQueue } from "../core/due-queue.js";
-import { planDueRuns } from "../core/misfire.js";
+import { MISSED_LIST_LIMIT, planDueRuns } from "../core/misfire.js";
 import { decideOverlap } from "../core/overlap.js";
 import type { Schedule } from "../core/schedule.js";
 import { beforeEnd, firstRunOf, type TaskScheduling } from "../core/task-window.js";
@@ -287,6 +287,8 @@ export class RunEngine implements TaskScheduling {
         maxCatchUpRuns: options.maxCatchUpRuns,
         endMs: options.endAtMs,
         schedule: task.schedule,
+        // Listing missed times is for the event: without a listener, the first (the row's) is enough.
+        listLimit: this.#host.hasListeners("run:missed") ? MISSED_LIST_LIMIT : 1,
       });
       if (plan.missedCount > 0) {
         this.#life.missed(task, {

@@ -100,12 +100,14 @@ export class RunRecorder {
       { taskName: task.name, count, policy: task.options.misfire },
       "Missed runs",
     );
-    host.emit("run:missed", {
-      taskName: task.name,
-      missed: missed.listed.map((ms) => new Date(ms)),
-      count,
-      policy: task.options.misfire,
-    });
+    if (host.hasListeners("run:missed")) {
+      host.emit("run:missed", {
+        taskName: task.name,
+        missed: missed.listed.map((ms) => new Date(ms)),
+        count,
+        policy: task.options.misfire,
+      });
+    }
     void this.#settle(this.missedRow(task, missed.firstMs, missed.lastMs, count, null));
   }
 
