@@ -12,14 +12,8 @@ import {
   type DispatcherOptions,
 } from "./dispatch-types.js";
 
-export {
-  DISPATCHER_DEFAULTS,
-  type BurstCall,
-  type DispatchOutcome,
-  type DispatchRequest,
-  type DispatchTarget,
-  type DispatcherOptions,
-} from "./dispatch-types.js";
+export { DISPATCHER_DEFAULTS } from "./dispatch-types.js";
+export type * from "./dispatch-types.js";
 
 const OK: DispatchOutcome = Object.freeze({ ok: true });
 const SYNC_DONE = Symbol("sync-done");
