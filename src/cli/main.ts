@@ -240,7 +240,7 @@ Examples:
     .addOption(storeOption())
     .addHelpText(
       "after",
-      '\nExample:\n  $ ORCHESTRATOR_ENCRYPTION_KEYS="new:$(orchestrator keys generate),old:$OLD_KEY" orchestrator keys rotate',
+      '\nExample (the old key as it was given, so that its id stays the same: bare, or with the id it had):\n  $ ORCHESTRATOR_ENCRYPTION_KEYS="$(orchestrator keys generate --id 2026-12),$OLD_KEY" orchestrator keys rotate',
     )
     .action(async (options: { store: string }) =>
       exit(await runRotateKeysCommand(options, storeContext())),
