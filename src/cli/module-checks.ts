@@ -26,11 +26,15 @@ export function moduleFileProblem(path: string): string | undefined {
 }
 
 /** An import failure in words: the loader's own errors (`ERR_*`) say why; others only their kind, since they may quote the module's source. */
-function loadFailure(path: string, error: unknown): string {
+export function loadFailure(path: string, error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && code.startsWith("ERR_") && error instanceof Error) {
     const first = error.message.split("\n")[0] ?? "";
-    return `cannot load the module ${path}: ${first.length > 300 ? `${first.slice(0, 300)}…` : first}`;
+    const hint =
+      code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[mc]?ts$/i.test(path)
+        ? " (this Node.js cannot import TypeScript by itself: compile the module to JavaScript, or run the daemon under a loader such as `node --import tsx`)"
+        : "";
+    return `cannot load the module ${path}: ${first.length > 300 ? `${first.slice(0, 300)}…` : first}${hint}`;
   }
   const kind = error instanceof Error ? error.name : typeof error;
   return `cannot load the module ${path}: importing it throws ${kind === "Error" ? "an Error" : `a ${kind}`} (run \`node ${path}\` to see it)`;
