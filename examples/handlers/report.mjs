@@ -1,7 +1,8 @@
 // An example module handler for examples/schedule.yaml. The daemon runs it in
 // a worker thread and calls the export named by the task's `module.export`
-// with { taskName, scheduledAt, attempt, payload, signal }. Throwing (or
-// rejecting) fails the run; what it returns is ignored.
+// with { taskName, scheduledAt, attempt, payload, signal, fencingToken }.
+// Throwing (or rejecting) fails the run; a plain JSON object it returns is
+// kept as the run's output in history (other return values are not).
 
 /**
  * Logs one line about the daemon process: the fields listed in
