@@ -190,6 +190,7 @@ export async function runDaemon(
         host: settings.http.host,
         port: settings.http.port,
         allowedHosts: settings.http.allowedHosts,
+        trustProxy: settings.http.trustProxy,
         logger,
         fromScheduleFile: isDaemonPayload,
         ...(token === undefined ? {} : { token }),

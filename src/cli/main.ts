@@ -44,6 +44,10 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
       (name: string, names: string[] = []) => [...names, name],
     )
     .option(
+      "--http-trust-proxy",
+      "behind a TLS-terminating reverse proxy you control: believe its X-Forwarded-Proto (https), so that logins and actions from https pages work",
+    )
+    .option(
       "--node-id <id>",
       "this node's id in claims and run history, unique among live daemons on one store (default: host/database, e.g. web-1/orchestrator.db)",
     )

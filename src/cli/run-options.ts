@@ -11,6 +11,7 @@ export interface RunFlags {
   readonly http?: string;
   /** `--http-allowed-host`, once per name. */
   readonly httpAllowedHost?: readonly string[];
+  readonly httpTrustProxy?: boolean;
   readonly nodeId?: string;
   readonly logFormat?: string;
   readonly watch?: boolean;
@@ -27,6 +28,8 @@ export interface RunSettings {
         readonly port: number;
         /** More names the Host header may carry (`--http-allowed-host`). */
         readonly allowedHosts: readonly string[];
+        /** Believe `X-Forwarded-Proto` (`--http-trust-proxy`): behind a TLS-terminating proxy. */
+        readonly trustProxy: boolean;
       }
     | undefined;
   readonly nodeId: string | undefined;
@@ -87,10 +90,19 @@ export function parseRunFlags(flags: RunFlags, cwd: string): RunSettings {
       flags.httpAllowedHost?.[0],
     );
   }
+  if (flags.httpTrustProxy === true && flags.http === undefined) {
+    throw new InvalidArgumentError("--http-trust-proxy", "used together with --http", true);
+  }
   return {
     store: parseStoreUrl(flags.store ?? DEFAULT_STORE, cwd),
     http:
-      flags.http === undefined ? undefined : { ...parseListenAddress(flags.http), allowedHosts },
+      flags.http === undefined
+        ? undefined
+        : {
+            ...parseListenAddress(flags.http),
+            allowedHosts,
+            trustProxy: flags.httpTrustProxy === true,
+          },
     nodeId: flags.nodeId,
     logFormat: format,
     watch: flags.watch === true,
