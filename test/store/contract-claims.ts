@@ -291,4 +291,30 @@ export function runClaimsContract(makeStore: MakeStore): void {
       });
     });
   });
+
+  describe("giving back a claim taken ahead", () => {
+    it("giveBack leaves the key unspent: the run can be claimed again, by another node; renewals fail", async (t) => {
+      await withStore(makeStore, async ({ store }) => {
+        if (store.giveBack === undefined) {
+          // Optional: a store without it is never asked to claim ahead.
+          t.skip(`${store.kind} has no giveBack (optional)`);
+          return;
+        }
+        const claim = await store.claimRun(request("ahead", T, { nodeId: "n1", exclusive: true }));
+        assert.ok(claim !== null);
+        await store.giveBack(claim);
+        assert.equal(await store.renewLease(claim, 60_000), false, "no longer held");
+        const again = await store.claimRun(request("ahead", T, { nodeId: "n2", exclusive: true }));
+        assert.ok(again !== null, "the same run, claimed again");
+        assert.notEqual(again.overlapping, true, "the given-back claim no longer holds the task");
+        assert.ok(again.fencingToken > claim.fencingToken, "with a newer fencing token");
+        await store.giveBack(claim);
+        assert.equal(
+          await store.renewLease(again, 60_000),
+          true,
+          "giving back a stale claim touches nothing",
+        );
+      });
+    });
+  });
 }
