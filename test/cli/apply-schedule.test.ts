@@ -225,6 +225,7 @@ describe("parseRunFlags: --http-allowed-host", () => {
       host: "127.0.0.1",
       port: 8080,
       allowedHosts: ["dash.example.com", ".internal.lan"],
+      trustProxy: false,
     });
     assert.deepEqual(parseRunFlags({ http: "8080" }, "/srv").http?.allowedHosts, []);
     assert.throws(

@@ -50,7 +50,8 @@ describe("two daemons with different schedule files on one SQLite store", () => 
     await a.waitFor(/orchestrator running/);
 
     // B starts: before the fix it removed a-keep and a-drop (not in its file).
-    const b = new DaemonProcess(["b.yaml"], { cwd: dir });
+    // A node id belongs to one live daemon, so B runs under its own.
+    const b = new DaemonProcess(["b.yaml", "--node-id", "b"], { cwd: dir });
     t.after(() => b.dispose());
     const warned = await b.waitFor(CONFLICT);
     assert.match(warned.line, /a\.yaml/);
@@ -68,9 +69,9 @@ describe("two daemons with different schedule files on one SQLite store", () => 
     assert.match(aWarned.line, /b\.yaml/);
     assert.deepEqual(listed(dir), ["a-keep", "b-only"]);
 
-    // B restarts (a new pid, so a new node id) with its unchanged file: A's task stays.
+    // B restarts with its unchanged file: A's task stays.
     await stop(b);
-    const b2 = new DaemonProcess(["b.yaml"], { cwd: dir });
+    const b2 = new DaemonProcess(["b.yaml", "--node-id", "b"], { cwd: dir });
     t.after(() => b2.dispose());
     await b2.waitFor(CONFLICT);
     await b2.waitFor(/schedule applied: 0 added, 0 changed, 0 removed, 1 unchanged/);
