@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark, peers side by side in one run.
- * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,catchup,store,postgres,cluster picks sections.
+ * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,catchup,store,postgres,cluster,dashboard picks sections.
  */
 import { runCatchUpBench } from "./catch-up.js";
 import { runClusterBench } from "./cluster.js";
 import { runCronBench } from "./cron.js";
+import { runDashboardBench } from "./dashboard.js";
 import { runPostgresBench } from "./postgres.js";
 import { runSchedulingBench } from "./scheduling.js";
 import { runStoreLatenessBench } from "./store-lateness.js";
@@ -12,7 +13,7 @@ import { runStoreBench } from "./store.js";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? "cron,scheduling,catchup,store,postgres,cluster").split(","),
+  (process.env.BENCH_ONLY ?? "cron,scheduling,catchup,store,postgres,cluster,dashboard").split(","),
 );
 
 console.log(
@@ -27,3 +28,4 @@ if (only.has("store")) {
 }
 if (only.has("postgres")) await runPostgresBench(rounds);
 if (only.has("cluster")) await runClusterBench(rounds);
+if (only.has("dashboard")) await runDashboardBench(rounds);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { isEmptyFilter, matchesFilter, parseTaskFilter } from "./task-filter.js";
 import { TaskNotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { safeLog } from "../logger.js";
@@ -73,10 +74,16 @@ async function listTasks(context: ApiContext, url: URL, response: ServerResponse
     sendError(response, 400, "bad_request", "limit and offset must be whole numbers");
     return;
   }
+  const filter = parseTaskFilter(url.searchParams);
+  if (typeof filter === "string") {
+    sendError(response, 400, "bad_request", filter);
+    return;
+  }
   const all = context.scheduler.listTasks();
-  const page = all.slice(offset, offset + limit);
+  const matching = isEmptyFilter(filter) ? all : all.filter((task) => matchesFilter(task, filter));
+  const page = matching.slice(offset, offset + limit);
   const tasks = await Promise.all(page.map((task) => view(context, task)));
-  sendJson(response, 200, { tasks, total: all.length, offset, limit });
+  sendJson(response, 200, { tasks, total: all.length, matched: matching.length, offset, limit });
 }
 
 async function getTask(context: ApiContext, name: string, response: ServerResponse): Promise<void> {
@@ -185,7 +192,7 @@ function notFound(response: ServerResponse, name: string): void {
  * Serves the JSON API of an authenticated (and, for POSTs, CSRF-checked)
  * request under `/api/`:
  *
- * - `GET /api/tasks[?limit=&offset=]` → `{ tasks: TaskView[], total, offset, limit }`
+ * - `GET /api/tasks[?q=&state=&status=&limit=&offset=]` → `{ tasks: TaskView[], total, matched, offset, limit }`
  * - `GET /api/tasks/:name` → `{ task }`
  * - `GET /api/tasks/:name/history[?limit=&output=full|none]` → `{ runs: RunView[] }` newest
  *   first; `output=none` leaves each run's output out (null), for lists that do not show it

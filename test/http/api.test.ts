@@ -67,6 +67,37 @@ describe("http JSON API", () => {
     assert.equal((await h.bearer("/api/tasks?limit=-1")).status, 400);
   });
 
+  it("filters the task list by name, state and last status, and pages the matches", async () => {
+    type ListBody = { tasks: TaskView[]; total: number; matched: number };
+    const list = async (query: string) =>
+      (await (await h.bearer(`/api/tasks?${query}`)).json()) as ListBody;
+    const byName = await list("q=O");
+    assert.deepEqual(
+      byName.tasks.map((t) => t.name),
+      ["poll", "broken", "odd/name é"],
+    );
+    assert.equal(byName.total, 4);
+    assert.equal(byName.matched, 3);
+    const paged = await list("q=o&limit=1&offset=1");
+    assert.deepEqual(
+      paged.tasks.map((t) => t.name),
+      ["broken"],
+    );
+    assert.equal(paged.matched, 3);
+    assert.equal((await list("state=paused")).matched, 0);
+    assert.equal((await list("state=active,paused&status=none")).matched, 4);
+    assert.equal((await list("status=failed")).matched, 0);
+
+    const bad = await h.bearer("/api/tasks?status=broke");
+    assert.equal(bad.status, 400);
+    assert.match(
+      ((await bad.json()) as { message: string }).message,
+      /status must be a comma-separated list of succeeded, failed.*none; got "broke"/,
+    );
+    assert.equal((await h.bearer(`/api/tasks?q=${"x".repeat(201)}`)).status, 400);
+    assert.equal((await h.bearer("/api/tasks?state=running")).status, 400);
+  });
+
   it("shows one task, with names encoded in the path", async () => {
     const response = await h.bearer(`/api/tasks/${encodeURIComponent("odd/name é")}`);
     assert.equal(response.status, 200);

@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { parseCron } from "../../src/cron/index.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
 import { startHttpServer, type HttpServer } from "../../src/http/server.js";
+import { browserMissing, openBrowser } from "../helpers/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-test-token-4f9a1c";
 const README_SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), "../../docs/dashboard.png");
 /**
@@ -23,25 +23,18 @@ const SCREENSHOT =
     ? README_SCREENSHOT
     : join(tmpdir(), `orchestrator-dashboard-${process.pid}.png`);
 
-const missing = !existsSync(CHROMIUM);
-if (missing) {
-  const message = `${CHROMIUM} is missing: install Debian's chromium to run the dashboard browser test`;
-  if (process.env.CI === "true") throw new Error(message);
-  console.warn(`SKIPPED: ${message}`);
-}
-
 /** Stands in for a task's work: waits `ms` (the task's duration, not a wait in the test). */
 function work(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describe("dashboard in Chromium", { skip: missing ? `${CHROMIUM} is missing` : false }, () => {
+describe("dashboard in Chromium", { skip: browserMissing() }, () => {
   let browser: Browser;
   let server: HttpServer;
   let scheduler: Scheduler;
   let dispatcher: Dispatcher;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     dispatcher = new Dispatcher();
@@ -71,31 +64,10 @@ describe("dashboard in Chromium", { skip: missing ? `${CHROMIUM} is missing` : f
     for (let i = 0; i < 5; i++) await scheduler.triggerTask("weekday-report");
     await scheduler.triggerTask("sync-invoices");
     server = await startHttpServer({ scheduler, port: 0, token: TOKEN });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 760 },
-      colorScheme: "light",
-      locale: "en-GB",
-      timezoneId: "UTC",
-    });
-    page = await context.newPage();
-    page.on("pageerror", (error) => pageErrors.push(error.message));
-    page.on("console", (message) => {
-      if (message.type() === "error") pageErrors.push(message.text());
-    });
+    const opened = await openBrowser();
+    browser = opened.browser;
+    page = opened.page;
+    pageErrors = opened.errors;
   });
 
   after(async () => {

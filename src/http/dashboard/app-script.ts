@@ -32,7 +32,7 @@ ${CLIENT_TASK_PAGE}
     if (loading) { again = true; return loading; }
     var work;
     if (taskName === null) {
-      work = api("GET", "/api/tasks").then(renderList);
+      work = api("GET", listUrl()).then(renderList);
     } else {
       var base = "/api/tasks/" + encodeURIComponent(taskName);
       var audit = api("GET", base + "/audit?limit=20").catch(function (error) {

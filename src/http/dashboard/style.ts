@@ -81,6 +81,14 @@ button:hover { border-color: var(--accent); }
 button[disabled] { opacity: 0.5; cursor: not-allowed; }
 button[aria-disabled="true"] { opacity: 0.7; cursor: progress; }
 button.primary { background: var(--accent); color: var(--bg); border-color: var(--accent); }
+.toolbar { display: flex; flex-wrap: wrap; gap: 0.75rem 1.25rem; align-items: center; margin: 0 0 0.75rem; }
+.toolbar .filter { font-size: 0.875rem; color: var(--muted); }
+.toolbar input, .toolbar select {
+  font: inherit; font-size: 0.875rem; padding: 0.3rem 0.5rem; border: 1px solid var(--border);
+  border-radius: 6px; background: var(--bg); color: var(--fg);
+}
+.toolbar input[type="search"] { min-width: 16rem; }
+.pager { display: flex; gap: 1rem; align-items: center; margin-top: 0.75rem; }
 .spark { display: block; }
 .spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.5; }
 .spark circle { fill: var(--accent); }
