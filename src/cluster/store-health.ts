@@ -41,6 +41,11 @@ export interface StoreStatus {
   readonly failures: number;
   /** Due runs that did not start because their claim could not be made (0 when usable). */
   readonly runsNotStarted: number;
+  /**
+   * When a claim, a finishing write or a probe last got an answer from the
+   * store, success or failure (epoch ms, scheduler clock); null before the first.
+   */
+  readonly checkedAtMs: number | null;
 }
 
 /**
@@ -51,13 +56,13 @@ export interface StoreStatus {
  */
 const PASSING: ReadonlySet<StoreFailureKind> = new Set(["unreachable", "locked", "other"]);
 
-const USABLE: StoreStatus = Object.freeze({
+const USABLE = Object.freeze({
   usable: true,
   reason: null,
   sinceMs: null,
   failures: 0,
   runsNotStarted: 0,
-});
+} as const);
 
 /** What a gated call does: claim due runs, or write the end of a run (history row, release). */
 export type StoreCallKind = "claim" | "finish";
@@ -112,6 +117,7 @@ export class StoreHealth {
   #outage: Outage | undefined;
   #stopped = false;
   #waiting = 0;
+  #checkedAtMs: number | null = null;
   #changed: { promise: Promise<void>; fire: () => void } = signal();
 
   constructor(host: StoreHealthHost) {
@@ -126,13 +132,15 @@ export class StoreHealth {
   /** The store as last found (see {@link StoreStatus}). */
   get status(): StoreStatus {
     const outage = this.#outage;
-    if (outage === undefined) return USABLE;
+    const checkedAtMs = this.#checkedAtMs;
+    if (outage === undefined) return { ...USABLE, checkedAtMs };
     return {
       usable: false,
       reason: outage.reason,
       sinceMs: outage.sinceMs,
       failures: outage.failures,
       runsNotStarted: outage.runsNotStarted,
+      checkedAtMs,
     };
   }
 
@@ -164,7 +172,7 @@ export class StoreHealth {
         const outage = this.#outage;
         if (outage === undefined || this.#stopped) {
           try {
-            return await call();
+            return await this.#checked(call);
           } catch (error) {
             if (this.#stopped) throw error;
             [sent, failure] = [true, error];
@@ -176,7 +184,7 @@ export class StoreHealth {
           outage.slotOpen = false;
           outage.probing = true;
           try {
-            const result = await call();
+            const result = await this.#checked(call);
             const cleared = outage.failing.delete(kind);
             if (outage.failing.size === 0) this.#recover(outage);
             // Another kind still fails: try it at once after progress, else keep the pace.
@@ -228,6 +236,15 @@ export class StoreHealth {
   /** Probing may start again (the scheduler started again). */
   resume(): void {
     this.#stopped = false;
+  }
+
+  /** Runs a store call and notes when it was answered, whatever the answer. */
+  async #checked<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } finally {
+      this.#checkedAtMs = this.#host.clock.nowMs();
+    }
   }
 
   #fail(kind: StoreCallKind, error: unknown, probe: boolean): void {
@@ -307,7 +324,7 @@ export class StoreHealth {
     outage.slotOpen = false;
     outage.probing = true;
     try {
-      await this.#host.store.now();
+      await this.#checked(() => this.#host.store.now());
       this.#recover(outage);
     } catch (error) {
       if (this.#outage === outage) {

@@ -10,6 +10,7 @@ import type {
   SchedulerErrorEvent,
 } from "../events.js";
 import type { Scheduler } from "../scheduler/index.js";
+import { registerHealthMetrics } from "./health-metrics.js";
 
 /** Options of {@link createSchedulerMetrics}. */
 export interface SchedulerMetricsOptions {
@@ -57,6 +58,7 @@ const LATENESS_BUCKETS = [
  * - `orchestrator_lease_losses_total`: a `lease:lost` event, when the scheduler emits one
  *   (it does not yet: the counter stays at 0 until it does);
  * - `orchestrator_scheduler_errors_total{context}`: `scheduler:error`;
+ * - each task's last success and the store's health (see {@link registerHealthMetrics});
  * - prom-client's default process metrics, unless `defaultMetrics: false`.
  */
 export function createSchedulerMetrics(
@@ -158,6 +160,7 @@ export function createSchedulerMetrics(
   // Not in SchedulerEvents yet; listening costs nothing and lights up once it is emitted.
   const untyped = scheduler as unknown as EventEmitter;
   untyped.on("lease:lost", onLeaseLost);
+  const disposeHealth = registerHealthMetrics(registry, scheduler);
 
   return {
     registry,
@@ -171,6 +174,7 @@ export function createSchedulerMetrics(
       scheduler.off("run:missed", onMissed);
       scheduler.off("scheduler:error", onSchedulerError);
       untyped.off("lease:lost", onLeaseLost);
+      disposeHealth();
     },
   };
 }
