@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { generateKey } from "../crypto/key-material.js";
 import { SystemClock, type Clock } from "../time/clock.js";
+import { runBackupCommand } from "./commands/backup-command.js";
 import { runImportCrontabCommand, runValidateCommand } from "./commands/file-commands.js";
 import { EXIT, processIO, type CommandIO } from "./commands/io.js";
 import { runNextCommand } from "./commands/next-command.js";
@@ -219,6 +220,22 @@ Examples:
     )
     .action(async (task: string, options: { store: string; force?: boolean }) =>
       exit(await runRemoveCommand(task, options, storeContext())),
+    );
+
+  program
+    .command("backup")
+    .description(
+      "Copy a SQLite store to <file> while the daemon runs (SQLite's online backup; checked, mode 0600)",
+    )
+    .argument("<file>", "where the copy goes (refused if it exists, unless --force)")
+    .addOption(storeOption())
+    .option("--force", "replace an existing file")
+    .addHelpText(
+      "after",
+      "\nThe copy is useless without the encryption key (the .key file beside the database, or\nORCHESTRATOR_ENCRYPTION_KEY): back it up too, kept apart. For PostgreSQL use pg_dump.\n\nExample:\n  $ orchestrator backup /var/backups/orchestrator-$(date +%F).db --store sqlite:/var/lib/orchestrator/tasks.db",
+    )
+    .action(async (file: string, options: { store: string; force?: boolean }) =>
+      exit(await runBackupCommand(file, options, storeContext())),
     );
 
   const keys = program.command("keys").description("Encryption keys for stored task records");
