@@ -27,6 +27,8 @@ import { defaultDaemonNodeId } from "./node-id.js";
 import { StoreStateSync } from "./store-state-sync.js";
 import { VERSION } from "./version.js";
 import { OrchestratorError } from "../errors.js";
+import { Heartbeat, reloadFileHeartbeat } from "./heartbeat.js";
+import { daemonHeartbeatTarget, type HeartbeatTarget } from "./heartbeat-spec.js";
 
 /** Signals the daemon listens to; `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
@@ -117,7 +119,9 @@ export async function runDaemon(
   }
 
   let key: Awaited<ReturnType<typeof resolveCliKey>>;
+  let beat: HeartbeatTarget | undefined;
   try {
+    beat = daemonHeartbeatTarget(settings.heartbeat, initial?.heartbeat, env);
     if (settings.http !== undefined) {
       await checkDashboardTokens(
         {
@@ -160,6 +164,8 @@ export async function runDaemon(
   const scheduler = new Scheduler(dispatcher, schedulerOptions);
   const stopController = new AbortController();
   const redactor = createDaemonRedactor({ env, keyring: key.encryptionKey, store: settings.store });
+  for (const secret of beat?.secrets ?? []) redactor.add(secret);
+  const heartbeat = new Heartbeat({ scheduler, logger, redactor });
   const groups = new ProcessGroups();
   // For the process's lifetime: commands a stop could not end are killed whenever it exits.
   groups.killOnExit();
@@ -197,6 +203,7 @@ export async function runDaemon(
         ...(readOnlyToken === undefined ? {} : { readOnlyToken }),
       });
       redactor.add(http.token);
+      if (http.metrics !== null) heartbeat.registerMetrics(http.metrics.registry);
     } catch (error) {
       io.stderr(`error: --http ${flags.http ?? ""}: ${message(error)}\n`);
       await closeAll();
@@ -258,6 +265,7 @@ export async function runDaemon(
       running > 0 ? "stopping: waiting for running runs" : "stopping",
     );
     sync?.stop();
+    heartbeat.stop();
     await reloader?.close();
     const stop = scheduler.stop();
     if (!(await within(stop, settings.graceMs))) {
@@ -308,6 +316,8 @@ export async function runDaemon(
       env,
       ownership,
       onLoaded: (schedule) => {
+        if (settings.heartbeat === undefined)
+          reloadFileHeartbeat(heartbeat, schedule.heartbeat, { env, redactor, logger });
         if (settings.historyMaxAgeMs !== undefined) return;
         const wanted = effectiveHistoryMaxAge(undefined, schedule.historyMaxAgeMs);
         if (wanted !== historyMaxAgeMs) {
@@ -337,6 +347,7 @@ export async function runDaemon(
     else reloader.watch();
   }
   sync?.start();
+  if (stopping === undefined) heartbeat.configure(beat);
   if (stopping === undefined) {
     safeLog(
       logger,

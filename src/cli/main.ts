@@ -63,6 +63,14 @@ export function buildProgram(io: CommandIO, clock: Clock, exit: (code: number) =
       "--history-max-age <duration>",
       'delete run history older than this: "30d", "12h", ms, or "off" (default: the file\'s historyMaxAge, else 30d)',
     )
+    .option(
+      "--heartbeat-url <url>",
+      "ping this URL (healthchecks.io, Uptime Kuma…) while the scheduler is healthy, so that silence raises an alarm (overrides the file's heartbeat)",
+    )
+    .option(
+      "--heartbeat-every <duration>",
+      'how often to ping --heartbeat-url: "30s", "1m" (default 1m)',
+    )
     .addHelpText(
       "after",
       `

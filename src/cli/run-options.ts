@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../errors.js";
 import { normalizeAllowedHost } from "../http/host-check.js";
 import { historyMaxAgeFlag } from "./history-retention.js";
+import { heartbeatFromFlags, type HeartbeatSpec } from "./heartbeat-spec.js";
 import { parseDuration } from "../time/duration.js";
 import { MAX_TIMEOUT_MS } from "../time/timer-loop.js";
 import { DEFAULT_STORE, parseStoreUrl, type StoreLocation } from "./store-url.js";
@@ -17,6 +18,8 @@ export interface RunFlags {
   readonly watch?: boolean;
   readonly graceMs?: string;
   readonly historyMaxAge?: string;
+  readonly heartbeatUrl?: string;
+  readonly heartbeatEvery?: string;
 }
 
 /** `orchestrator run`'s flags, checked. */
@@ -39,6 +42,8 @@ export interface RunSettings {
   readonly graceMs: number;
   /** `--history-max-age` in ms (0: keep all history); undefined when not given. */
   readonly historyMaxAgeMs: number | undefined;
+  /** `--heartbeat-url` and `--heartbeat-every`; undefined when not given (the file's, if any, applies). */
+  readonly heartbeat: HeartbeatSpec | undefined;
 }
 
 /** The default of `--grace-ms`. */
@@ -108,5 +113,6 @@ export function parseRunFlags(flags: RunFlags, cwd: string): RunSettings {
     watch: flags.watch === true,
     graceMs: grace,
     historyMaxAgeMs: historyMaxAgeFlag(flags.historyMaxAge),
+    heartbeat: heartbeatFromFlags(flags.heartbeatUrl, flags.heartbeatEvery),
   };
 }

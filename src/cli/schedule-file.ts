@@ -18,6 +18,7 @@ import type { ScheduleFileError, ScheduleLoadResult, TaskSpec } from "./schedule
 import { parseScheduleSyntax, type SyntaxLimits } from "./schedule-syntax.js";
 import { SourceLocator } from "./source-locator.js";
 import { checkHistoryMaxAge, parseHistoryMaxAge } from "./history-retention.js";
+import { checkHeartbeat, type HeartbeatSpec } from "./heartbeat-spec.js";
 
 /** Options of {@link parseScheduleText}. */
 export interface ParseScheduleOptions extends SyntaxLimits {
@@ -74,6 +75,8 @@ interface Analysis {
   readonly sha256: string;
   /** The file's `historyMaxAge` in ms, when it says. */
   historyMaxAgeMs?: number;
+  /** The file's `heartbeat`, when it has one. */
+  heartbeat?: HeartbeatSpec;
 }
 
 function findDuplicateNames(tasks: readonly unknown[]): Problem[] {
@@ -126,6 +129,15 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
     const historyMaxAgeMs = parseHistoryMaxAge(record.historyMaxAge);
     if (historyMaxAgeMs !== undefined) analysis.historyMaxAgeMs = historyMaxAgeMs;
   }
+  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
+  const heartbeat = checkHeartbeat(
+    record.heartbeat,
+    ["heartbeat"],
+    envNames === undefined ? undefined : (name) => envNames.has(name),
+  );
+  problems.push(...heartbeat.problems);
+  warnings.push(...heartbeat.warnings);
+  if (heartbeat.spec !== undefined) analysis.heartbeat = heartbeat.spec;
   const rawTasks = Array.isArray(record.tasks) ? (record.tasks as unknown[]) : [];
   problems.push(...findDuplicateNames(rawTasks));
 
@@ -143,7 +155,6 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
     cronCache: new CronCache(),
     validZones: new Set([defaultTimezone]),
   };
-  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
   rawTasks.forEach((raw, index) => {
     const base = ["tasks", index] as const;
     const parsed = rawTaskSchema.safeParse(raw);
@@ -178,13 +189,14 @@ function finish(analysis: Analysis): ScheduleLoadResult {
   const warnings = locateProblems(file, locator, analysis.warnings);
   const errors = [...analysis.errors, ...locateProblems(file, locator, analysis.problems)];
   if (errors.length > 0) return { ok: false, errors, warnings };
-  const { sha256, historyMaxAgeMs } = analysis;
+  const { sha256, historyMaxAgeMs, heartbeat } = analysis;
   const tasks = analysis.tasks.map((t) => t.spec);
   const schedule = {
     file,
     tasks,
     sha256,
     ...(historyMaxAgeMs === undefined ? {} : { historyMaxAgeMs }),
+    ...(heartbeat === undefined ? {} : { heartbeat }),
   };
   return { ok: true, schedule, warnings };
 }

@@ -89,6 +89,8 @@ export type RawTask = z.infer<typeof rawTaskSchema>;
 export const rawDocumentSchema = z.strictObject({
   timezone: z.string().min(1).optional(),
   historyMaxAge: z.union([z.string(), z.number()]).optional(),
+  /** Checked by `checkHeartbeat` (heartbeat-spec.ts). */
+  heartbeat: z.unknown().optional(),
   tasks: z.array(z.unknown()),
 });
 

@@ -1,3 +1,5 @@
+import type { HeartbeatSpec } from "./heartbeat-spec.js";
+
 /** A JSON value, as carried by `payload` and an HTTP `body`. */
 export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -135,6 +137,8 @@ export interface ScheduleSpec {
   readonly sha256: string;
   /** The file's `historyMaxAge` in ms (0: keep all history); absent when the file does not say. */
   readonly historyMaxAgeMs?: number;
+  /** The file's `heartbeat`, its URL's `${NAME}` references unresolved; absent when the file has none. */
+  readonly heartbeat?: HeartbeatSpec;
 }
 
 /** A problem found in a schedule file (an error, or a warning). */

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Dispatcher } from "../../src/core/dispatcher.js";
+import { silentLogger } from "../../src/logger.js";
+import { Scheduler } from "../../src/scheduler/index.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { OVERDUE_MS, heartbeatBlocker } from "../../src/cli/heartbeat.js";
+import {
+  checkHeartbeat,
+  daemonHeartbeatTarget,
+  heartbeatFromFlags,
+} from "../../src/cli/heartbeat-spec.js";
+import { parseScheduleText } from "../../src/cli/schedule-file.js";
+
+describe("heartbeat settings", () => {
+  it("fills the defaults: GET every minute, 10 s timeout (or `every` when shorter)", () => {
+    assert.deepEqual(checkHeartbeat({ url: "https://hc-ping.com/abc" }, ["heartbeat"]).spec, {
+      url: "https://hc-ping.com/abc",
+      everyMs: 60_000,
+      method: "GET",
+      timeoutMs: 10_000,
+    });
+    assert.equal(checkHeartbeat({ url: "http://h/x", every: "2s" }, []).spec?.timeoutMs, 2_000);
+    assert.equal(heartbeatFromFlags(undefined, undefined), undefined);
+    assert.equal(heartbeatFromFlags("http://h/x", "30s")?.everyMs, 30_000);
+  });
+
+  it("reports each bad field with what is allowed", () => {
+    const { problems } = checkHeartbeat(
+      { url: "${BAD-NAME}", every: "1ms", method: "PUT", timeoutMs: 0, extra: 1 },
+      ["heartbeat"],
+    );
+    const messages = problems.map((p) => `${p.path.join(".")}: ${p.message}`);
+    assert.equal(messages.length, 5, messages.join("\n"));
+    assert.match(messages.join("\n"), /heartbeat\.url: .*not a valid reference/);
+    assert.match(messages.join("\n"), /heartbeat\.every: `heartbeat\.every` must be a duration/);
+    assert.match(
+      messages.join("\n"),
+      /`heartbeat\.method` must be one of GET, HEAD, POST, got "PUT"/,
+    );
+    assert.match(
+      messages.join("\n"),
+      /`heartbeat\.timeoutMs` must be a whole number of milliseconds from 1/,
+    );
+    assert.match(messages.join("\n"), /unknown key `extra` in `heartbeat`/);
+    assert.match(
+      checkHeartbeat("https://x", ["heartbeat"]).problems[0]?.message ?? "",
+      /must be an object/,
+    );
+    assert.match(checkHeartbeat({}, ["heartbeat"]).problems[0]?.message ?? "", /got nothing/);
+  });
+
+  it("resolves ${NAME} at start; log lines get the origin, the redactor the rest", () => {
+    const file = checkHeartbeat({ url: "https://hc-ping.com/${HC}?create=1" }, [], () => true).spec;
+    const target = daemonHeartbeatTarget(undefined, file, { HC: "5f2a-uuid-0001" });
+    assert.equal(target?.url, "https://hc-ping.com/5f2a-uuid-0001?create=1");
+    assert.equal(target?.label, "https://hc-ping.com");
+    assert.deepEqual(target?.secrets, ["5f2a-uuid-0001", "/5f2a-uuid-0001?create=1"]);
+    // The flag wins over the file.
+    const flag = heartbeatFromFlags("http://127.0.0.1:9999/", undefined);
+    assert.equal(daemonHeartbeatTarget(flag, file, {})?.url, "http://127.0.0.1:9999/");
+    assert.throws(() => daemonHeartbeatTarget(undefined, file, {}), /HC/);
+  });
+
+  it("a schedule file carries its heartbeat, and warns about an unset variable", () => {
+    const text = `heartbeat:\n  url: "\${HB}"\n  every: 30s\ntasks: []\n`;
+    const result = parseScheduleText(text, { file: "s.yaml", now: () => 0, envNames: [] });
+    assert.ok(result.ok);
+    assert.deepEqual(result.schedule.heartbeat, {
+      url: "${HB}",
+      everyMs: 30_000,
+      method: "GET",
+      timeoutMs: 10_000,
+    });
+    assert.match(result.warnings[0]?.message ?? "", /refers to \$\{HB\}, which is not set/);
+  });
+});
+
+describe("heartbeatBlocker", () => {
+  it("blocks while not started, and when a task is overdue (a stuck timer loop)", async () => {
+    const clock = new ManualClock("2026-03-01T10:00:30Z");
+    const dispatcher = new Dispatcher();
+    const scheduler = new Scheduler(dispatcher, { clock, timezone: "UTC", logger: silentLogger });
+    try {
+      await scheduler.registerTask("minutely", "* * * * *", () => {});
+      assert.equal(heartbeatBlocker(scheduler, clock.nowMs()), "the scheduler is not running");
+      await scheduler.start();
+      assert.equal(heartbeatBlocker(scheduler, clock.nowMs()), undefined);
+      const due = Date.parse("2026-03-01T10:01:00Z");
+      assert.equal(heartbeatBlocker(scheduler, due + OVERDUE_MS), undefined);
+      assert.match(
+        heartbeatBlocker(scheduler, due + OVERDUE_MS + 1) ?? "",
+        /^task "minutely" is overdue since 2026-03-01T10:01:00.000Z: the timer loop is not keeping up$/,
+      );
+      await scheduler.pauseTask("minutely");
+      assert.equal(heartbeatBlocker(scheduler, due + OVERDUE_MS + 1), undefined);
+    } finally {
+      await scheduler.stop();
+      await dispatcher.close();
+    }
+  });
+});
