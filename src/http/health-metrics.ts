@@ -9,9 +9,9 @@ import type { Scheduler } from "../scheduler/index.js";
  *
  * - `orchestrator_task_last_success_timestamp_seconds{task}`: when the last
  *   successful run of each registered task started (unix seconds). Fed by
- *   `run:success` on this node and, for a task whose last run (here or on
- *   another node sharing the store, once synced) succeeded, by its `lastRun`;
- *   tasks that never succeeded have no series. Removed tasks lose theirs.
+ *   `run:success` on this node and, for a task whose last run succeeded as
+ *   read from the store when it was loaded, by its `lastRun` (a restart keeps
+ *   it); tasks with no success known have no series. Removed tasks lose theirs.
  * - `orchestrator_store_up`: 1 while the store is usable (see
  *   `Scheduler.storeStatus`), 0 from a failed claim or finishing write until
  *   one succeeds again.
