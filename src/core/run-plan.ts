@@ -1,6 +1,6 @@
 import type { DstChange } from "../cron/index.js";
 import { CronSchedule, type Schedule } from "./schedule.js";
-import type { TaskState } from "./task.js";
+import type { Task, TaskState } from "./task.js";
 
 /** A task as the planner sees it: its schedule and what limits its runs. */
 export interface PlanTask {
@@ -14,6 +14,18 @@ export interface PlanTask {
   readonly endAtMs?: number;
   /** How many runs `maxRuns` still allows. @defaultValue unlimited */
   readonly runsLeft?: number;
+}
+
+/** A registered task's part of a plan: its schedule, state, window and the runs `maxRuns` leaves. */
+export function planTaskOf(task: Task): PlanTask {
+  return {
+    name: task.name,
+    schedule: task.schedule,
+    state: task.state,
+    startAtMs: task.options.startAtMs,
+    endAtMs: task.options.endAtMs,
+    runsLeft: Math.max(0, task.options.maxRuns - task.started),
+  };
 }
 
 /** Options of {@link planRuns}. */
