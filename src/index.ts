@@ -1,11 +1,5 @@
 export { CronExpression, parseCron, nextRuns } from "./cron/index.js";
-export type {
-  CronOptions,
-  NextRunsOptions,
-  DayMatch,
-  DstPolicy,
-  DstChange,
-} from "./cron/index.js";
+export type { CronOptions, NextRunsOptions, DayMatch, DstPolicy, DstChange } from "./cron/index.js";
 export type {
   PlanOptions,
   RunPlan,
