@@ -66,11 +66,16 @@ function zoneParam(url: URL, scheduler: Scheduler): Zone {
   return resolveZone(raw);
 }
 
-/** `GET /api/plan[?from=&to=&tz=&limit=&perTask=]` → {@link PlanView}. */
+/** `GET /api/plan[?from=&to=|hours=&tz=&limit=&perTask=]` → {@link PlanView}. */
 function plan(scheduler: Scheduler, url: URL, response: ServerResponse): void {
   const zone = zoneParam(url, scheduler);
   const fromMs = instantParam(url, "from", zone) ?? scheduler.clock.nowMs();
-  const toMs = instantParam(url, "to", zone) ?? fromMs + PLAN_LIMITS.defaultWindowMs;
+  const to = instantParam(url, "to", zone);
+  const hours = url.searchParams.has("hours")
+    ? countParam(url, "hours", 24, PLAN_LIMITS.maxWindowMs / HOUR_MS)
+    : undefined;
+  if (to !== undefined && hours !== undefined) throw new BadParameter("give to or hours, not both");
+  const toMs = to ?? fromMs + (hours === undefined ? PLAN_LIMITS.defaultWindowMs : hours * HOUR_MS);
   if (toMs <= fromMs) throw new BadParameter("to must be after from");
   if (toMs - fromMs > PLAN_LIMITS.maxWindowMs) {
     throw new BadParameter("the window from..to must be at most 7 days (168 h)");
@@ -121,8 +126,9 @@ async function recent(scheduler: Scheduler, url: URL, response: ServerResponse):
 /**
  * Serves the timeline's routes; false when `url` is not one of them:
  *
- * - `GET /api/plan[?from=&to=&tz=&limit=&perTask=]` → the runs planned in [from, to)
- *   (default now → +24 h, at most 7 days), local times in `tz` (default the scheduler's zone)
+ * - `GET /api/plan[?from=&to=|hours=&tz=&limit=&perTask=]` → the runs planned in [from, to)
+ *   (default now → +24 h; `hours` instead of `to`; at most 7 days), local times in `tz`
+ *   (default the scheduler's zone); `from` and `to` may be local date-times in `tz`
  * - `GET /api/timeline/recent[?since=&limit=]` → the recent runs, oldest first
  *
  * Bad parameters answer 400 naming the parameter and what is allowed.

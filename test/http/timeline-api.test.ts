@@ -72,6 +72,8 @@ describe("timeline API", () => {
     ]);
     assert.equal(body.truncated, true);
     assert.equal(body.runs.filter((run) => run.taskName === "poll").length, 5);
+    const hours = await plan("from=2026-03-08T01:00Z&hours=3&tz=UTC");
+    assert.equal(hours.to, "2026-03-08T04:00:00.000Z");
     assert.deepEqual(body.dstChanges, [
       {
         taskName: "nightly",
@@ -99,6 +101,8 @@ describe("timeline API", () => {
       ["to=2026-03-20T00:00Z", /at most 7 days/],
       ["limit=0", /^limit must be a whole number from 1 to 20000/],
       ["limit=10&perTask=11", /^perTask must be a whole number from 1 to 10/],
+      ["hours=0", /^hours must be a whole number from 1 to 168/],
+      ["to=2026-03-02T00:00Z&hours=3", /^give to or hours, not both$/],
     ];
     for (const [query, message] of cases) {
       const response = await h.bearer(`/api/plan?${query}`);
