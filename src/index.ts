@@ -1,5 +1,13 @@
 export { CronExpression, parseCron, nextRuns } from "./cron/index.js";
-export type { CronOptions, NextRunsOptions, DayMatch, DstPolicy } from "./cron/index.js";
+export type { CronOptions, NextRunsOptions, DayMatch, DstPolicy, DstChange } from "./cron/index.js";
+export type {
+  PlanOptions,
+  RunPlan,
+  PlannedRun,
+  PlannedDstChange,
+  TaskPlan,
+  DstMark,
+} from "./core/run-plan.js";
 export {
   OrchestratorError,
   InvalidArgumentError,

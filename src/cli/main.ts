@@ -5,6 +5,7 @@ import { runBackupCommand } from "./commands/backup-command.js";
 import { runImportCrontabCommand, runValidateCommand } from "./commands/file-commands.js";
 import { EXIT, processIO, type CommandIO } from "./commands/io.js";
 import { runNextCommand } from "./commands/next-command.js";
+import { runPlanCommand, type PlanCommandOptions } from "./commands/plan-command.js";
 import { runRemoveCommand } from "./commands/remove-command.js";
 import type { StoreCommandContext } from "./commands/store-access.js";
 import {
@@ -112,6 +113,33 @@ Examples:
       ) => {
         exit(runNextCommand(expression, options, io, clock));
       },
+    );
+
+  program
+    .command("plan")
+    .description("List what a schedule file would run when, in order, before it is deployed")
+    .argument("<schedule>", "schedule file (YAML or JSON), checked as `run` checks it")
+    .option(
+      "--from <time>",
+      "start of the window (default: now); ISO 8601, or a local date/time in --tz",
+    )
+    .option("--to <time>", "end of the window, excluded (default: 24 h after --from)")
+    .option("--tz <zone>", "IANA time zone to show local times in (default: this machine's)")
+    .option("--limit <n>", "the most runs listed", "1000")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      `
+Runs moved or repeated by daylight saving are marked, and each change that
+moves, drops or repeats a run is explained after the list.
+
+Examples:
+  $ orchestrator plan schedule.yaml
+  $ orchestrator plan schedule.yaml --from 2024-03-09 --to 2024-03-11 --tz America/New_York
+  $ orchestrator plan schedule.yaml --json`,
+    )
+    .action(async (file: string, options: PlanCommandOptions) =>
+      exit(await runPlanCommand(file, options, io, clock)),
     );
 
   program

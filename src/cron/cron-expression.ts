@@ -3,6 +3,7 @@ import { SystemClock } from "../time/clock.js";
 import { resolveZone, type Zone } from "../time/zone.js";
 import { CompiledCron, type DayMatch } from "./compiled.js";
 import { describeCron } from "./describe.js";
+import { dstChangesBetween, type DstChange } from "./dst-changes.js";
 import { countInstants, listInstants, nextInstant, prevInstant, type DstPolicy } from "./next.js";
 import { parseCronSyntax, type ParsedCron } from "./parse.js";
 
@@ -153,6 +154,16 @@ export class CronExpression {
       throw new InvalidArgumentError("limit", "a whole number from 0 up", limit);
     }
     return listInstants(this.#compiled, this.#zone, this.dst, afterMs, throughMs, limit);
+  }
+
+  /**
+   * The daylight-saving changes of the zone with afterMs < change <= throughMs,
+   * each with what it does to this expression's runs (moved, dropped, run once or twice).
+   */
+  dstChangesBetweenMs(afterMs: number, throughMs: number): DstChange[] {
+    checkInstant(afterMs, "afterMs");
+    checkInstant(throughMs, "throughMs");
+    return dstChangesBetween(this.#compiled, this.#zone, this.dst, afterMs, throughMs);
   }
 
   /** Up to `count` runs strictly after `from`, in order (fewer if the schedule ends). */

@@ -23,7 +23,7 @@ const MAX_SEGMENT_STEPS = 100_000;
  * draws the same line (src/cron.c: a time jump of more than `3 * MINUTE_COUNT`
  * minutes is "large": it moves its virtual time and runs only the current minute).
  */
-const MAX_DST_CHANGE_MS = 3 * 3_600_000;
+export const MAX_DST_CHANGE_MS = 3 * 3_600_000;
 
 /** True when the change that began `seg` skipped local time that `dst` shifts to its end. */
 function shiftsGap(seg: ZoneSegment, dst: DstPolicy): boolean {

@@ -11,6 +11,7 @@ import { methodNotAllowed, sendError, sendJson } from "./responses.js";
 import type { Principal } from "./roles.js";
 import { runView } from "./run-view.js";
 import { taskView, type DurationCache, type TaskView } from "./task-view.js";
+import { handleTimelineApi } from "./timeline-api.js";
 
 /** What the API handlers need. */
 export interface ApiContext {
@@ -201,6 +202,7 @@ function notFound(response: ServerResponse, name: string): void {
  * - `GET /api/tasks/:name/audit[?limit=]` → `{ entries: AuditView[], available }` newest first
  * - `GET /api/audit[?limit=]` → the same for every task (and actions on none, like key rotation)
  * - `GET /api/events` → Server-Sent Events (`task` and `run` events)
+ * - `GET /api/plan`, `GET /api/timeline/recent` → the timeline (`timeline-api.ts`)
  *
  * Returns false when the path is not an API route. `caller` is who asks (for
  * the caps on event streams); every POST is recorded in the audit log with
@@ -216,6 +218,7 @@ export async function handleApi(
 ): Promise<boolean> {
   const method = request.method ?? "GET";
   const path = url.pathname;
+  if (await handleTimelineApi(context.scheduler, method, url, response)) return true;
   if (path === "/api/tasks") {
     if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
     else await listTasks(context, url, response);

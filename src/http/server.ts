@@ -366,7 +366,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     const taskPage = /^\/tasks\/([^/]+)$/.exec(path);
-    if (path === "/" || taskPage !== null) {
+    if (path === "/" || taskPage !== null || path === "/timeline") {
       if (method !== "GET" && method !== "HEAD") {
         methodNotAllowed(response, "GET");
         return;
@@ -381,6 +381,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         csrfToken: session?.csrfToken ?? "",
         role: result.principal.role,
         ...(taskName === undefined ? {} : { taskName }),
+        ...(path === "/timeline" ? { page: "timeline" as const } : {}),
       });
       sendText(response, 200, HTML, page);
       return;

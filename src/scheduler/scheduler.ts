@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Dispatcher } from "../core/dispatcher.js";
+import { planRuns, planTaskOf, type PlanOptions, type RunPlan } from "../core/run-plan.js";
 import type { ScheduleInput } from "../core/schedule.js";
 import type { CallbackInput, Task, TaskCallback, TaskInfo, TaskOptions } from "../core/task.js";
 import {
@@ -297,6 +298,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Snapshots of all tasks, in registration order. */
   listTasks(): TaskInfo[] {
     return Array.from(this.#tasks.values(), (task) => task.info());
+  }
+
+  /**
+   * The runs the registered tasks would make in [fromMs, toMs), in order, each
+   * marked where daylight saving moves or repeats it, with the changes that
+   * move, drop or repeat runs; bounded by `limit` (see {@link planRuns}).
+   * Changes nothing.
+   */
+  plan(options: PlanOptions): RunPlan {
+    return planRuns(Array.from(this.#tasks.values(), planTaskOf), options);
   }
 
   /**

@@ -5,6 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
+import type { Dispatcher } from "../../src/core/dispatcher.js";
+import { startHttpServer, type HttpServer } from "../../src/http/server.js";
+import type { Scheduler } from "../../src/scheduler/index.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -54,4 +57,22 @@ export async function logIn(page: Page, url: string, token: string): Promise<voi
   await page.getByLabel("Access token").fill(token);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL(`${url}/`);
+}
+
+/** A dashboard served for `scheduler` on a free port, a Chromium page logged in to it, and one close for all. */
+export async function openDashboard(
+  scheduler: Scheduler,
+  dispatcher: Dispatcher,
+  token: string,
+): Promise<{ server: HttpServer; page: Page; errors: string[]; close: () => Promise<void> }> {
+  const server = await startHttpServer({ scheduler, port: 0, token });
+  const { browser, page, errors } = await openBrowser();
+  const close = async (): Promise<void> => {
+    await browser.close();
+    await server.close();
+    await scheduler.stop();
+    await dispatcher.close();
+  };
+  await logIn(page, server.url, token);
+  return { server, page, errors, close };
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { APP_JS } from "./app-script.js";
 import { LOGIN_JS } from "./login-script.js";
 import { STYLE_CSS } from "./style.js";
+import { TIMELINE_CSS, TIMELINE_JS } from "./timeline-script.js";
 
 /** The dashboard's icon: a clock face. */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#0a58ca"/><path d="M16 7v9l6 4" stroke="#fff" stroke-width="3" fill="none" stroke-linecap="round"/></svg>`;
@@ -29,6 +30,8 @@ export function staticAssets(): ReadonlyMap<string, StaticAsset> {
     ["/assets/app.js", asset("text/javascript; charset=utf-8", APP_JS)],
     ["/assets/login.js", asset("text/javascript; charset=utf-8", LOGIN_JS)],
     ["/assets/style.css", asset("text/css; charset=utf-8", STYLE_CSS)],
+    ["/assets/timeline.js", asset("text/javascript; charset=utf-8", TIMELINE_JS)],
+    ["/assets/timeline.css", asset("text/css; charset=utf-8", TIMELINE_CSS)],
     ["/assets/favicon.svg", asset("image/svg+xml", FAVICON_SVG)],
   ]);
 }

@@ -62,6 +62,8 @@ export interface AppPageOptions {
    * @defaultValue "admin"
    */
   readonly role?: Role;
+  /** `timeline` serves the timeline (`/timeline`, `/assets/timeline.js`) instead of the task views. */
+  readonly page?: "timeline";
 }
 
 /**
@@ -70,19 +72,23 @@ export interface AppPageOptions {
  * the task page from the JSON API and keeps it current over SSE.
  */
 export function appPage(options: AppPageOptions): string {
-  const title =
-    options.taskName === undefined ? "Tasks · orchestrator" : `${options.taskName} · orchestrator`;
+  const timeline = options.page === "timeline";
+  const title = timeline
+    ? "Timeline · orchestrator"
+    : options.taskName === undefined
+      ? "Tasks · orchestrator"
+      : `${options.taskName} · orchestrator`;
   return `${head(
     title,
     `<meta name="csrf-token" content="${escapeHtml(options.csrfToken)}">
 <meta name="orchestrator-role" content="${escapeHtml(options.role ?? "admin")}">
-<script src="/assets/app.js" defer></script>
+${timeline ? '<link rel="stylesheet" href="/assets/timeline.css">\n<script src="/assets/timeline.js" defer></script>' : '<script src="/assets/app.js" defer></script>'}
 `,
   )}<body>
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="site">
 <a class="brand" href="/">orchestrator</a>
-<nav aria-label="Main"><a href="/">All tasks</a></nav>
+<nav aria-label="Main"><a href="/">All tasks</a> <a href="/timeline"${timeline ? ' aria-current="page"' : ""}>Timeline</a></nav>
 ${options.role === "read-only" ? '<span class="badge role-read-only" id="role">Read-only</span>\n' : ""}<span class="live" id="live" aria-live="off">Connecting…</span>
 <form method="post" action="/logout">
 <input type="hidden" name="_csrf" value="${escapeHtml(options.csrfToken)}">
