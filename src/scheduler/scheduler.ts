@@ -388,7 +388,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Stops the timer and waits for running callbacks to finish. Idempotent and
+   * Stops the timer and waits for running callbacks to finish, those of a
+   * user's own `runPending()` calls included (with or without `start()`), and
+   * for claims in flight (a run whose claim comes back meanwhile is recorded
+   * missed, not started). Idempotent and
    * safe to call concurrently with `start()`. Called from inside a callback
    * before its first `await`, it does not wait for that callback itself; later
    * in a callback, do not await it (the callback would wait for itself).
