@@ -9,34 +9,11 @@ import { describe, it } from "node:test";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
-import type { Claim, ClaimRequest } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { deferred } from "../helpers/events.js";
+import { SlowClaimStore } from "../helpers/slow-claim-store.js";
 import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 import { manualScheduler, turns } from "../helpers/scheduler.js";
-
-/** A memory store whose claims wait for `release()` (a slow database, a lock held elsewhere). */
-class SlowClaimStore extends MemoryStore {
-  readonly #gate = deferred();
-  claimsAsked = 0;
-
-  release(): void {
-    this.#gate.resolve();
-  }
-
-  override async claimRun(request: ClaimRequest): Promise<Claim | null> {
-    this.claimsAsked++;
-    await this.#gate.promise;
-    return super.claimRun(request);
-  }
-
-  override async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
-    this.claimsAsked++;
-    await this.#gate.promise;
-    return super.claimRuns(requests);
-  }
-}
 
 describe("issue 15: runPending() and stop() (memory store)", () => {
   it("runPending() calls made while the store opens all read the time they run at: one catch-up, not five late runs (obs. 12)", async () => {
