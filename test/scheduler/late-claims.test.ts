@@ -6,30 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Dispatcher } from "../../src/core/dispatcher.js";
 import type { MisfirePolicy } from "../../src/core/misfire.js";
-import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler/index.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
 import { turns } from "../helpers/scheduler.js";
-import { SlowClaimStore } from "../helpers/slow-claim-store.js";
+import { slowClaimNodes } from "../helpers/slow-claim-store.js";
 
 /** Runs one every-minute task whose 00:01 claim comes back at `claimedAt`; returns what ran and what history says. */
 async function lateClaim(misfire: MisfirePolicy, claimedAt: string) {
-  const clock = new ManualClock("2026-01-01T00:00:00Z");
-  const store = new SlowClaimStore();
-  const make = (nodeId: string): Scheduler =>
-    new Scheduler(new Dispatcher(), {
-      clock,
-      store,
-      nodeId,
-      timezone: "UTC",
-      logger: silentLogger,
-      planAhead: PLAN_AHEAD,
-    });
-  const [a, b] = [make("a"), make("b")] as [Scheduler, Scheduler];
-  await b.runPending(); // a second node: claims are required
+  const { a, b, store, clock } = await slowClaimNodes();
   const ran: string[] = [];
   await a.registerTask("t", "* * * * *", (ctx) => void ran.push(ctx.scheduledAt.toISOString()), {
     misfire,

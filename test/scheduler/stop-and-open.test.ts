@@ -6,13 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Dispatcher } from "../../src/core/dispatcher.js";
-import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler/index.js";
-import { ManualClock } from "../../src/time/clock.js";
 import { deferred } from "../helpers/events.js";
-import { SlowClaimStore } from "../helpers/slow-claim-store.js";
-import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
+import { slowClaimNodes } from "../helpers/slow-claim-store.js";
 import { manualScheduler, turns } from "../helpers/scheduler.js";
 
 describe("issue 15: runPending() and stop() (memory store)", () => {
@@ -64,20 +59,7 @@ describe("issue 15: runPending() and stop() (memory store)", () => {
 
   for (const driver of ["runPending()", "the timer"] as const) {
     it(`stop() waits for claims in flight (${driver}); a claim that comes back then starts nothing and is released (obs. 4)`, async () => {
-      const clock = new ManualClock("2026-01-01T00:00:00Z");
-      const store = new SlowClaimStore();
-      const make = (nodeId: string): Scheduler =>
-        new Scheduler(new Dispatcher(), {
-          clock,
-          store,
-          nodeId,
-          timezone: "UTC",
-          logger: silentLogger,
-          planAhead: PLAN_AHEAD,
-        });
-      // A second node on the store: claims are required.
-      const [a, b] = [make("a"), make("b")] as [Scheduler, Scheduler];
-      await b.runPending();
+      const { a, b, store, clock } = await slowClaimNodes();
       const calls: string[] = [];
       await a.registerTask("t", "* * * * *", () => void calls.push("called"));
       if (driver === "the timer") await a.start();
