@@ -7,6 +7,7 @@ import { Scheduler, type SchedulerOptions } from "../scheduler/index.js";
 import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
+import { containFloatingRejections, type RejectionSource } from "./floating-rejections.js";
 import { defineDaemonHandlers, isDaemonPayload } from "./daemon-handlers.js";
 import { READ_TOKEN_ENV, TOKEN_ENV } from "./child-env.js";
 import { checkDashboardTokens } from "./dashboard-token.js";
@@ -43,6 +44,8 @@ export interface DaemonContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly signals: SignalSource;
+  /** Unhandled rejections are logged here while the daemon runs, not fatal (`process`); absent in tests. */
+  readonly rejections?: RejectionSource;
   /** Ends the process (a second SIGINT/SIGTERM: code 130, once its runs are stopped and recorded). */
   readonly exitNow: (code: number) => void;
 }
@@ -385,7 +388,12 @@ export async function runDaemon(
   // The daemon runs until a signal, even when no task has a next run (all
   // paused, or none yet): without this, an empty event loop would end it.
   const keepAlive = setInterval(() => {}, 1 << 30);
+  const releaseRejections =
+    context.rejections === undefined
+      ? () => {}
+      : containFloatingRejections(context.rejections, logger);
   await stopped;
+  releaseRejections();
   clearInterval(keepAlive);
   context.signals.off("SIGINT", onInt);
   context.signals.off("SIGTERM", onTerm);

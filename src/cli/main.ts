@@ -313,6 +313,7 @@ function daemonContext(io: CommandIO, clock: Clock): DaemonContext {
     env: process.env,
     cwd: process.cwd(),
     signals: process,
+    rejections: process,
     exitNow: (code) => process.exit(code),
   };
 }

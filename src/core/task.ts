@@ -268,6 +268,8 @@ export class Task implements QueueItem {
   queue: QueuedRun[] | null = null;
   /** Set when unregistered or replaced: nothing reschedules it again. */
   removed = false;
+  /** Due runs skipped by the overlap policy since a run of it last started (for the warning). */
+  skippedInARow = 0;
 
   constructor(
     name: string,

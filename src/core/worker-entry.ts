@@ -30,8 +30,31 @@ function plainJson(value: unknown): unknown {
   }
 }
 
+/** The task of the job this thread runs, or ran last (one job at a time per thread). */
+let lastTaskName: string | undefined;
+
+/**
+ * A handler's promise that rejects with nobody awaiting it (a "floating"
+ * rejection) would end this thread, and piscina would report it as the
+ * failure of whatever job the thread runs next, perhaps another task's. It is
+ * written to stderr instead, naming the task the thread was running (or ran
+ * last), and the thread goes on.
+ */
+function onFloatingRejection(reason: unknown): void {
+  const err =
+    reason instanceof Error
+      ? { type: reason.name, message: reason.message, stack: reason.stack }
+      : { message: String(reason) };
+  const task = lastTaskName === undefined ? "" : ` of task ${JSON.stringify(lastTaskName)}`;
+  console.error(
+    `[orchestrator] ERROR A promise rejected and nothing awaited it, in the worker thread of a module handler${task}; the thread goes on ${JSON.stringify({ err, taskName: lastTaskName })}`,
+  );
+}
+process.on("unhandledRejection", onFloatingRejection);
+
 /** Runs one job in this worker thread; resolves with its plain-JSON result, rejects with the handler's error. */
 export default async function runWorkerJob(job: WorkerJob): Promise<unknown> {
+  lastTaskName = job.taskName;
   const namespace = (await import(job.moduleUrl)) as Record<string, unknown>;
   const handler = namespace[job.exportName];
   if (typeof handler !== "function") {

@@ -110,6 +110,9 @@ export class WorkerPool {
       minThreads: this.#options.minThreads ?? 0,
       ...(this.#options.maxThreads === undefined ? {} : { maxThreads: this.#options.maxThreads }),
       idleTimeout: this.#options.idleTimeoutMs ?? 30_000,
+      // An idle thread keeps its event loop turning (piscina's "sync" blocks it): what a
+      // handler left behind (a timer, a floating rejection) happens then, not inside the next job.
+      atomics: "async",
       ...(this.#options.env === undefined ? {} : { env: { ...this.#options.env } }),
     });
   }

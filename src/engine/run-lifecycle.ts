@@ -7,6 +7,7 @@ import { safeLog } from "../logger.js";
 import type { Claim, RunRecord } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { emptyReport, Run, type RunReport, type RunState } from "./run.js";
+import { noteOverlapSkip } from "./overlap-warning.js";
 import { runOutput } from "./run-output.js";
 import { errorFields, type RunRecorder, type RunRecorderHost } from "./run-recorder.js";
 
@@ -102,6 +103,7 @@ export class RunLifecycle {
   /** A due occurrence that does not start (overlap): counted, emitted, recorded. */
   skip(task: Task, scheduledAtMs: number, report: RunReport, reason: "overlap" | "claimed"): void {
     this.#recorder.skip(task, scheduledAtMs, report, reason);
+    if (reason === "overlap") noteOverlapSkip(task, this.#host.logger, false);
   }
 
   /** Occurrences the misfire policy dropped: logged, emitted, recorded as one row. */
@@ -190,7 +192,10 @@ export class RunLifecycle {
     run.report.ran++;
     run.startMono = startMono;
     run.startedAtMs = Math.round(wallOffset + startMono);
-    run.task.lastRunMs = run.startedAtMs;
+    const { task } = run;
+    task.lastRunMs = run.startedAtMs;
+    // Read first: a burst's tasks keep the field unwritten (see Task's constructor).
+    if (task.skippedInARow !== 0) task.skippedInARow = 0;
   }
 
   // Retries and recovery.
@@ -251,6 +256,7 @@ export class RunLifecycle {
     task.started--;
     const report = run.report;
     report.skipped++;
+    noteOverlapSkip(task, this.#host.logger, true);
     if (this.#host.hasListeners("run:skipped")) {
       this.#host.emit("run:skipped", {
         taskName: task.name,

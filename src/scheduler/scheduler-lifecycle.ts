@@ -81,11 +81,11 @@ export class SchedulerLifecycle {
 
   /** Stops the timer and the background work, and waits for running callbacks (see `Scheduler.stop`). */
   stop(): Promise<void> {
-    if (this.#state === "stopped") return this.#stopPromise ?? Promise.resolve();
     if (this.#state === "stopping") return this.#stopPromise as Promise<void>;
     const host = this.#host;
-    const generation = ++this.#generation;
     const caller = host.engine.calling;
+    if (this.#state === "stopped") return this.#settleStopped(caller);
+    const generation = ++this.#generation;
     this.#state = "stopping";
     host.loop.stop();
     host.engine.stopStarting();
@@ -116,5 +116,23 @@ export class SchedulerLifecycle {
         }
       });
     return this.#stopPromise;
+  }
+
+  /**
+   * `stop()` of a scheduler not started: the timer is not running, but a
+   * user's own `runPending()` calls may be (the seed's usage pattern): waits
+   * for them as a started scheduler's stop does, claims in flight included.
+   */
+  #settleStopped(caller: object | undefined): Promise<void> {
+    const host = this.#host;
+    const generation = this.#generation;
+    host.engine.stopStarting();
+    return (this.#stopPromise ?? Promise.resolve())
+      .then(() => host.openingSettled())
+      .then(() => host.engine.drain(caller))
+      .finally(() => {
+        // A start() meanwhile resumed starting runs itself.
+        if (generation === this.#generation) host.engine.resumeStarting();
+      });
   }
 }

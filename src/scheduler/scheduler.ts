@@ -7,6 +7,7 @@ import {
   DuplicateTaskError,
   InvalidArgumentError,
   NodeIdInUseError,
+  OrchestratorError,
   StoreError,
   TaskNotFoundError,
 } from "../errors.js";
@@ -206,7 +207,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           replace,
         });
       } catch (error) {
-        return Promise.reject(this.#undoRegistration(task, error));
+        return this.#registrationFailed(name, Promise.reject(this.#undoRegistration(task, error)));
       }
       return Promise.resolve(task.info());
     }
@@ -217,16 +218,37 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       name,
       (this.#isOpen ? Promise.resolve() : this.#ready()).then(put),
     );
-    return stored.then(
-      () => task.info(),
-      (error: unknown) => {
-        if (error instanceof DuplicateTaskError && !replace && store.durable) {
-          // Stored by another process, or before start() loaded it: identical is a no-op.
-          return this.#durable.adoptStored(task);
-        }
-        throw this.#undoRegistration(task, error);
-      },
+    return this.#registrationFailed(
+      name,
+      stored.then(
+        () => task.info(),
+        (error: unknown) => {
+          if (error instanceof DuplicateTaskError && !replace && store.durable) {
+            // Stored by another process, or before start() loaded it: identical is a no-op.
+            return this.#durable.adoptStored(task);
+          }
+          throw this.#undoRegistration(task, error);
+        },
+      ),
     );
+  }
+
+  /**
+   * A registration's promise, handled here too: a caller that does not await
+   * it (`void registerTask(...)`) gets a logged error, not an unhandled
+   * rejection that ends the process; one that awaits it still gets the rejection.
+   */
+  #registrationFailed(taskName: string, registration: Promise<TaskInfo>): Promise<TaskInfo> {
+    registration.catch((error: unknown) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      safeLog(
+        this.#logger,
+        "error",
+        { err: error, taskName },
+        `Task ${JSON.stringify(taskName)} was not registered: ${reason}`,
+      );
+    });
+    return registration;
   }
 
   /**
@@ -399,7 +421,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Stops the timer and waits for running callbacks to finish. Idempotent and
+   * Stops the timer and waits for running callbacks to finish, those of a
+   * user's own `runPending()` calls included (with or without `start()`), and
+   * for claims in flight (a run whose claim comes back meanwhile is recorded
+   * missed, not started). Idempotent and
    * safe to call concurrently with `start()`. Called from inside a callback
    * before its first `await`, it does not wait for that callback itself; later
    * in a callback, do not await it (the callback would wait for itself).
@@ -413,15 +438,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.stop();
   }
 
-  /** The store refused a registration: undo it, so memory and store agree. Returns the error to reject with. */
+  /**
+   * The store refused a registration: undo it, so memory and store agree.
+   * Returns the error to reject with, whose message names the cause: an
+   * error of this library's own (a missing key, a node id in use, a
+   * duplicate) as it is; a failure of the store wrapped, with its message.
+   */
   #undoRegistration(task: Task, error: unknown): Error {
     if (this.#tasks.get(task.name) === task) {
       this.#tasks.delete(task.name);
       this.#engine.detach(task);
     }
-    return error instanceof DuplicateTaskError
-      ? error
-      : new StoreError(`Could not store task ${JSON.stringify(task.name)}`, { cause: error });
+    if (error instanceof OrchestratorError && !(error instanceof StoreError)) return error;
+    const reason = error instanceof Error ? error.message : String(error);
+    return new StoreError(`Could not store task ${JSON.stringify(task.name)}: ${reason}`, {
+      cause: error,
+    });
   }
 
   #require(name: string): Task {

@@ -376,6 +376,39 @@ describe("Dispatcher, module handlers in worker threads", () => {
     assert.match(String((missing.error as Error).message), /no exported function "nope"/);
   });
 
+  it("a floating rejection in a handler's thread is written to stderr with its task's name; the next run is not failed by it (issue 15, obs. 14)", async () => {
+    const single = new Dispatcher({ workerEntry, maxThreads: 1 });
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      const text = String(chunk);
+      if (text.includes("nothing awaited it")) {
+        written.push(text);
+        return true;
+      }
+      return write(chunk, ...rest);
+    });
+    try {
+      const first = await single.dispatch(
+        { kind: "module", module: handlers, exportName: "floating" },
+        request({ taskName: "leaky" }),
+      );
+      assert.equal(first.ok, true);
+      while (written.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.match(written[0] ?? "", /of task "leaky"; the thread goes on/);
+      assert.match(written[0] ?? "", /floating rejection of leaky/);
+      // The same (only) thread runs the next task: it lived on, and the rejection is not this run's.
+      const next = await single.dispatch(
+        { kind: "module", module: handlers, exportName: "whereAmI" },
+        request({ taskName: "other" }),
+      );
+      assert.equal(next.ok, true);
+    } finally {
+      process.stderr.write = write;
+      await single.close();
+    }
+  });
+
   it(
     "really aborts a run that exceeds timeoutMs (the thread is terminated) and keeps working",
     { timeout: 120_000 },

@@ -101,6 +101,29 @@ describe("LeaseKeeper", () => {
     }
   });
 
+  it("gives a lease up at its own deadline while a renewal hangs, without waiting for the store's answer (issue 15, obs. 1)", async () => {
+    const calls: Claim[] = [];
+    // A stalled store: renewals are sent and never answered.
+    const store = {
+      renewLease: (c: Claim): Promise<boolean> => {
+        calls.push(c);
+        return new Promise<boolean>(() => {});
+      },
+    };
+    const lost: LeaseLostError[] = [];
+    const keeper = new LeaseKeeper({ store, leaseMs: 60, onLost: (_c, e) => lost.push(e) });
+    try {
+      keeper.hold(claim("z"));
+      await waitFor("the lease to be given up", () => lost.length === 1);
+      assert.ok(calls.length >= 1, "a renewal was sent");
+      assert.ok(lost[0] instanceof LeaseLostError);
+      assert.equal(keeper.holds(claim("z")), false);
+      assert.equal(keeper.leftMs(claim("z")), 0);
+    } finally {
+      keeper.stop();
+    }
+  });
+
   it("survives a failed renewal when the next one works", async () => {
     const store = scriptedStore((_c, call) => (call === 1 ? new Error("blip") : true));
     const lost: Claim[] = [];
