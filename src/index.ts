@@ -85,6 +85,8 @@ export type {
   CallbackRecord,
   CallbackRef,
   Claim,
+  ClaimProcess,
+  ClaimRef,
   ClaimRequest,
   RunRecord,
   HistoryQuery,
