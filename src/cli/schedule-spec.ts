@@ -32,7 +32,7 @@ interface CommandActionBase {
    * What a daemon restarted after a crash does with this command when the
    * dead daemon's run of it still runs (its process group outlived it):
    * `stop` it (SIGTERM, then SIGKILL) or `wait` for it to exit (stopping it
-   * at `timeoutMs` from that run's start), before recording the run
+   * at `timeoutMs` from that run's claim), before recording the run
    * interrupted and retrying it.
    * @defaultValue "stop"
    */
