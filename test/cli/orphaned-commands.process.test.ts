@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it, type TestContext } from "node:test";
 import Database from "better-sqlite3";
+import { generateKey } from "../../src/crypto/key-material.js";
+import { PG_URL, pgAvailable, withTestSchema } from "../helpers/pg.js";
 import { DaemonProcess, WAIT_MS, cli, tempDirs } from "./daemon-process.js";
 import { isGone, killAll } from "./processes.js";
 
@@ -71,9 +73,18 @@ async function linesIn(file: string, count: number): Promise<string[]> {
   throw new Error(`${file} did not get ${count} line(s) in time: ${lines(file).join(" | ")}`);
 }
 
-/** Waits until the running claim of "job" has its process group recorded (the daemon writes it after the spawn). */
-async function processRecorded(dir: string): Promise<number> {
-  for (let waited = 0; waited < WAIT_MS; waited += 20) {
+/** Where the daemons keep their claims: flags, environment, and a look at the claims. */
+interface StoreUnderTest {
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  /** The process group recorded on the held claim of "job", if any. */
+  recordedGroup(dir: string): Promise<number | undefined>;
+}
+
+const SQLITE: StoreUnderTest = {
+  args: [],
+  env: {},
+  recordedGroup(dir) {
     const db = new Database(join(dir, "orchestrator.db"), { readonly: true, fileMustExist: true });
     try {
       const row = db
@@ -81,10 +92,34 @@ async function processRecorded(dir: string): Promise<number> {
           "SELECT process_group AS pgid FROM claims WHERE task_name = 'job' AND process_group IS NOT NULL",
         )
         .get() as { pgid: number } | undefined;
-      if (row !== undefined) return row.pgid;
+      return Promise.resolve(row?.pgid);
     } finally {
       db.close();
     }
+  },
+};
+
+/** A store on the test PostgreSQL server, in a schema of its own. */
+function postgresStore(schema: ReturnType<typeof withTestSchema>): StoreUnderTest {
+  const name = schema.freshName();
+  return {
+    args: ["--store", `${PG_URL}?schema=${name}`],
+    env: { ORCHESTRATOR_ENCRYPTION_KEY: generateKey() },
+    async recordedGroup() {
+      const { rows } = await schema.admin.query<{ pgid: number }>(
+        `select process_group as pgid from "${name}".claims
+         where task_name = 'job' and released_at is null and process_group is not null`,
+      );
+      return rows[0]?.pgid;
+    },
+  };
+}
+
+/** Waits until the running claim of "job" has its process group recorded (the daemon writes it after the spawn). */
+async function processRecorded(store: StoreUnderTest, dir: string): Promise<number> {
+  for (let waited = 0; waited < WAIT_MS; waited += 20) {
+    const pgid = await store.recordedGroup(dir).catch(() => undefined);
+    if (pgid !== undefined) return pgid;
     await sleep(20);
   }
   throw new Error("the command's process group was never recorded");
@@ -101,10 +136,20 @@ interface HistoryRow {
   error: { message: string } | null;
 }
 
-function history(dir: string): HistoryRow[] {
-  const result = cli(["history", "job", "--json"], { cwd: dir });
+function history(dir: string, store: StoreUnderTest = SQLITE): HistoryRow[] {
+  const result = cli(["history", "job", "--json", ...store.args], { cwd: dir, env: store.env });
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as HistoryRow[];
+}
+
+/** `orchestrator run schedule.yaml` on `store`, disposed of after the test. */
+function daemon(t: TestContext, f: Files, store: StoreUnderTest = SQLITE): DaemonProcess {
+  const started = new DaemonProcess(["schedule.yaml", ...store.args], {
+    cwd: f.dir,
+    env: store.env,
+  });
+  t.after(() => started.dispose());
+  return started;
 }
 
 /**
@@ -112,13 +157,16 @@ function history(dir: string): HistoryRow[] {
  * SIGKILLs the daemon and checks that the execution lives on (the fault).
  * Resolves with that execution's [sh, sleep] pids.
  */
-async function killDaemonDuringRun(t: TestContext, f: Files): Promise<number[]> {
-  const first = new DaemonProcess(["schedule.yaml"], { cwd: f.dir });
-  t.after(() => first.dispose());
+async function killDaemonDuringRun(
+  t: TestContext,
+  f: Files,
+  store: StoreUnderTest = SQLITE,
+): Promise<number[]> {
+  const first = daemon(t, f, store);
   t.after(() => killAll(executions(f).flat()));
   await linesIn(f.runs, 1);
   const [sh = 0, sleeper = 0] = executions(f)[0] ?? [];
-  assert.equal(await processRecorded(f.dir), sh, "the group is the shell's");
+  assert.equal(await processRecorded(store, f.dir), sh, "the group is the shell's");
   first.kill("SIGKILL");
   assert.equal((await first.exited).signal, "SIGKILL");
   assert.equal(isGone(sh), false, "the command outlived the daemon");
@@ -126,29 +174,38 @@ async function killDaemonDuringRun(t: TestContext, f: Files): Promise<number[]> 
   return [sh, sleeper];
 }
 
-describe("commands a SIGKILLed daemon left running", () => {
-  it("are stopped before the run's retry starts: one live execution at a time", async (t) => {
-    const f = files(tempDir());
-    writeSchedule(f, script(f), "    retries: 1\n");
-    const old = await killDaemonDuringRun(t, f);
+/** A command of a killed daemon, with retries: 1, is stopped before its retry starts. */
+async function stoppedBeforeRetry(t: TestContext, store: StoreUnderTest): Promise<void> {
+  const f = files(tempDir());
+  writeSchedule(f, script(f), "    retries: 1\n");
+  const old = await killDaemonDuringRun(t, f, store);
 
-    const second = new DaemonProcess(["schedule.yaml"], { cwd: f.dir });
-    t.after(() => second.dispose());
-    await second.waitFor(/stopping the command of task "job" left running by a daemon that died/);
-    const runs = await linesIn(f.runs, 2);
-    for (const pid of old) assert.ok(isGone(pid), `${pid} of the old execution is gone`);
-    assert.deepEqual(lines(f.overlaps), [], "no execution saw another one still running");
-    // The retry of the same occurrence: attempt 2, same scheduled instant, a newer token.
-    const [first, retry] = runs.map((line) => line.split(" "));
-    assert.equal(first?.[0], "1");
-    assert.equal(retry?.[0], "2");
-    assert.equal(retry?.[2], first?.[2]);
-    assert.ok(Number(retry?.[3]) > Number(first?.[3]), "a newer fencing token");
-    const interrupted = history(f.dir).find((row) => row.status === "interrupted");
-    assert.match(
-      interrupted?.error?.message ?? "",
-      new RegExp(`its command \\(process group ${old[0]}\\) was still running and was stopped`),
-    );
+  const second = daemon(t, f, store);
+  await second.waitFor(/stopping the command of task "job" left running by a daemon that died/);
+  const runs = await linesIn(f.runs, 2);
+  for (const pid of old) assert.ok(isGone(pid), `${pid} of the old execution is gone`);
+  assert.deepEqual(lines(f.overlaps), [], "no execution saw another one still running");
+  // The retry of the same occurrence: attempt 2, same scheduled instant, a newer token.
+  const [first, retry] = runs.map((line) => line.split(" "));
+  assert.equal(first?.[0], "1");
+  assert.equal(retry?.[0], "2");
+  assert.equal(retry?.[2], first?.[2]);
+  assert.ok(Number(retry?.[3]) > Number(first?.[3]), "a newer fencing token");
+  const interrupted = history(f.dir, store).find((row) => row.status === "interrupted");
+  assert.match(
+    interrupted?.error?.message ?? "",
+    new RegExp(`its command \\(process group ${old[0]}\\) was still running and was stopped`),
+  );
+}
+
+describe("commands a SIGKILLed daemon left running", () => {
+  const schema = withTestSchema("orch_orphans");
+  it("are stopped before the run's retry starts: one live execution at a time", (t) =>
+    stoppedBeforeRetry(t, SQLITE));
+
+  it("are stopped before the run's retry starts on PostgreSQL too", async (t) => {
+    if (!(await pgAvailable())) return t.skip(`PostgreSQL is not reachable at ${PG_URL}`);
+    await stoppedBeforeRetry(t, postgresStore(schema));
   });
 
   it("are stopped with retries: 0 too, before the daemon starts its tasks", async (t) => {
@@ -156,8 +213,7 @@ describe("commands a SIGKILLed daemon left running", () => {
     writeSchedule(f, script(f), "");
     const old = await killDaemonDuringRun(t, f);
 
-    const second = new DaemonProcess(["schedule.yaml"], { cwd: f.dir });
-    t.after(() => second.dispose());
+    const second = daemon(t, f);
     const stopping = await second.waitFor(/stopping the command of task "job"/);
     const [pgid] = old;
     assert.match(stopping.line, new RegExp(`pgid=${pgid}\\b`));
@@ -177,8 +233,7 @@ describe("commands a SIGKILLed daemon left running", () => {
     writeSchedule(f, script(f, gate), "    retries: 1\n    orphans: wait\n");
     const old = await killDaemonDuringRun(t, f);
 
-    const second = new DaemonProcess(["schedule.yaml"], { cwd: f.dir });
-    t.after(() => second.dispose());
+    const second = daemon(t, f);
     await second.waitFor(/waiting for the command of task "job" left running/);
     assert.equal(lines(f.runs).length, 1, "no retry while the old execution runs");
     writeFileSync(gate, "");
