@@ -93,6 +93,8 @@ export type {
   CallbackRecord,
   CallbackRef,
   Claim,
+  ClaimProcess,
+  ClaimRef,
   ClaimRequest,
   RunRecord,
   HistoryQuery,

@@ -41,3 +41,38 @@ export function inheritedEnv(
   }
   return inherited;
 }
+
+/** What a command's run variables describe (see {@link runVariables}). */
+export interface RunDescription {
+  readonly taskName: string;
+  readonly scheduledAt: Date;
+  readonly attempt: number;
+  readonly fencingToken: number;
+  readonly nodeId: string;
+}
+
+/** The variables that tell a command which run it is, by name. */
+export const RUN_VARIABLES = Object.freeze({
+  taskName: "ORCHESTRATOR_TASK_NAME",
+  scheduledAt: "ORCHESTRATOR_SCHEDULED_AT",
+  attempt: "ORCHESTRATOR_ATTEMPT",
+  fencingToken: "ORCHESTRATOR_FENCING_TOKEN",
+  nodeId: "ORCHESTRATOR_NODE_ID",
+} as const);
+
+/**
+ * The variables a command task's process gets about its run: the task's
+ * name, the scheduled instant (ISO 8601, UTC), the attempt (1, 2, …), the
+ * fencing token (`ctx.fencingToken`, to fence its own writes elsewhere) and
+ * the daemon's node id. They are set over the inherited environment and the
+ * task's `env`. None is a secret: the fencing token is a number that only grows.
+ */
+export function runVariables(run: RunDescription): Record<string, string> {
+  return {
+    [RUN_VARIABLES.taskName]: run.taskName,
+    [RUN_VARIABLES.scheduledAt]: run.scheduledAt.toISOString(),
+    [RUN_VARIABLES.attempt]: String(run.attempt),
+    [RUN_VARIABLES.fencingToken]: String(run.fencingToken),
+    [RUN_VARIABLES.nodeId]: run.nodeId,
+  };
+}

@@ -4,6 +4,8 @@ import type { Scheduler } from "../scheduler/index.js";
 import { runCommandAction, type CommandResult } from "./handlers/command.js";
 import { runHttpAction, type HttpResult } from "./handlers/http.js";
 import type { ProcessGroups } from "./handlers/process-groups.js";
+import { runVariables } from "./child-env.js";
+import type { ClaimRef } from "../store/store.js";
 import type { CommandActionSpec, HttpActionSpec, JsonValue } from "./schedule-spec.js";
 import { createDaemonRedactor, type SecretRedactor } from "./secret-redactor.js";
 
@@ -108,6 +110,11 @@ export interface DaemonHandlerOptions {
    * records them `interrupted` instead.
    */
   readonly groups?: ProcessGroups;
+  /**
+   * Told each command's process group as soon as it is spawned, with the
+   * claim of its run (see `commandProcessRecorder`).
+   */
+  readonly onCommandSpawn?: (claim: ClaimRef, pgid: number) => void;
 }
 
 /** The `${NAME}`-bearing values of an action: a command's `env`, an HTTP task's headers. */
@@ -126,6 +133,13 @@ async function unlessHalted<T>(groups: ProcessGroups | undefined, run: Promise<T
   } finally {
     if (groups?.halted === true) await new Promise<never>(() => {});
   }
+}
+
+/** The command action of a task's payload, when the daemon registered it as a command task. */
+export function commandActionOf(payload: unknown): CommandActionSpec | undefined {
+  return isDaemonPayload(payload) && payload.action?.kind === "command"
+    ? payload.action
+    : undefined;
 }
 
 function actionOf<K extends "command" | "http">(
@@ -180,14 +194,25 @@ export function defineDaemonHandlers(scheduler: Scheduler, options: DaemonHandle
     label: ctx.taskName,
     redactor,
   });
+  const { onCommandSpawn } = options;
   scheduler.defineHandler(DAEMON_HANDLERS.command, async (ctx) => {
     const action = actionOf(ctx, "command");
     learnFor(ctx);
+    // Read field by field: the context's fields are getters, which a spread would lose.
+    const run = {
+      taskName: ctx.taskName,
+      scheduledAt: ctx.scheduledAt,
+      attempt: ctx.attempt,
+      fencingToken: ctx.fencingToken,
+      nodeId: scheduler.nodeId,
+    };
     const result = await unlessHalted(
       groups,
       runCommandAction(action, {
         ...actionOptions(ctx),
         ...(groups === undefined ? {} : { groups }),
+        runEnv: runVariables(run),
+        ...(onCommandSpawn === undefined ? {} : { onSpawn: (pid) => onCommandSpawn(run, pid) }),
       }),
     );
     const output = commandOutput(result);

@@ -8,7 +8,8 @@ import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
 import { containFloatingRejections, type RejectionSource } from "./floating-rejections.js";
-import { defineDaemonHandlers, isDaemonPayload } from "./daemon-handlers.js";
+import { commandActionOf, defineDaemonHandlers, isDaemonPayload } from "./daemon-handlers.js";
+import { commandProcessRecorder, settleOrphanedCommands } from "./orphaned-commands.js";
 import { READ_TOKEN_ENV, TOKEN_ENV } from "./child-env.js";
 import { checkDashboardTokens } from "./dashboard-token.js";
 import { ProcessGroups } from "./handlers/process-groups.js";
@@ -158,6 +159,13 @@ export async function runDaemon(
     logger: schedulerLogger(logger),
     encryptionKey: key.encryptionKey,
     nodeId: settings.nodeId ?? defaultDaemonNodeId(hostname(), settings.store),
+    // Commands a dead daemon left running are stopped (or waited for) before their runs are retried.
+    beforeRecovery: (claims) =>
+      settleOrphanedCommands(claims, {
+        logger,
+        nowMs: () => clock.nowMs(),
+        commandOf: (name) => commandActionOf(scheduler.getTask(name)?.payload),
+      }),
   };
   const historyMaxAgeMs = effectiveHistoryMaxAge(
     settings.historyMaxAgeMs,
@@ -178,6 +186,7 @@ export async function runDaemon(
     onOutput: logRuns(scheduler, logger),
     redactor,
     groups,
+    onCommandSpawn: commandProcessRecorder(store, logger),
   });
 
   let http: HttpServer | undefined;

@@ -15,7 +15,7 @@ type Path = readonly (string | number)[];
 
 const TRIGGER_KEYS = ["schedule", "every", "at"] as const;
 const ACTION_KEYS = ["command", "http", "module"] as const;
-const COMMAND_ONLY_KEYS = ["shell", "cwd", "env", "stdin", "leftovers"] as const;
+const COMMAND_ONLY_KEYS = ["shell", "cwd", "env", "stdin", "leftovers", "orphans"] as const;
 
 /** Whether `zone` is an IANA zone this runtime knows. */
 export function isKnownTimeZone(zone: string): boolean {
@@ -291,6 +291,7 @@ function buildAction(task: RawTask, context: BuildContext): ActionSpec {
     ...(task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }),
     // Only when written: an action's fields are part of the task's fingerprint.
     ...(task.leftovers === undefined ? {} : { leftovers: task.leftovers }),
+    ...(task.orphans === undefined ? {} : { orphans: task.orphans }),
   };
   const command = task.command ?? "";
   if (typeof command === "string") return { ...common, shell: true, script: command };

@@ -59,6 +59,7 @@ export const rawTaskSchema = z.strictObject({
   env: stringMap.optional(),
   stdin: z.string().optional(),
   leftovers: z.enum(["stop", "keep"]).optional(),
+  orphans: z.enum(["stop", "wait"]).optional(),
   http: httpSchema.optional(),
   module: moduleSchema.optional(),
   overlap: z.enum(["skip", "queue", "allow"]).optional(),
@@ -118,6 +119,8 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   stdin: "a string",
   leftovers:
     "one of stop, keep: what happens to processes the command leaves running in the background",
+  orphans:
+    "one of stop, wait: what a daemon restarted after a crash does with this command still running from before",
   http: "an object with at least `url`",
   method: `one of ${HTTP_METHODS.join(", ")}`,
   url: "an http:// or https:// URL",

@@ -30,6 +30,15 @@ interface CommandActionBase {
    * @defaultValue "stop"
    */
   readonly leftovers?: "stop" | "keep";
+  /**
+   * What a daemon restarted after a crash does with this command when the
+   * dead daemon's run of it still runs (its process group outlived it):
+   * `stop` it (SIGTERM, then SIGKILL) or `wait` for it to exit (stopping it
+   * at `timeoutMs` from that run's claim), before recording the run
+   * interrupted and retrying it.
+   * @defaultValue "stop"
+   */
+  readonly orphans?: "stop" | "wait";
 }
 
 /** Runs a program directly, without a shell. */

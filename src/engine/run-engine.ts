@@ -12,7 +12,7 @@ import { graceMs, jitter, onTime } from "./due-rules.js";
 import { emptyReport, Run, type RunReport } from "./run.js";
 import { RunLifecycle } from "./run-lifecycle.js";
 import { RunRecorder } from "./run-recorder.js";
-import { recoverInterruptedRuns } from "./run-recovery.js";
+import { recoverInterruptedRuns, type BeforeRecovery } from "./run-recovery.js";
 import { RunStarter, type RunStartHost } from "./run-start.js";
 
 /** What the engine needs from its Scheduler. */
@@ -27,6 +27,8 @@ export interface RunEngineHost extends RunStartHost {
    * @defaultValue "auto"
    */
   readonly planAhead?: PlanAheadMode;
+  /** See `SchedulerOptions.beforeRecovery`. */
+  readonly beforeRecovery?: BeforeRecovery;
   poke(dueMs: number): void;
 }
 
@@ -134,6 +136,7 @@ export class RunEngine implements TaskScheduling {
         retryInterrupted: (task, scheduledAtMs, attempt, claim, atMs) =>
           this.#retryInterrupted(task, scheduledAtMs, attempt, claim, atMs),
         emit: (event, ...payload) => host.emit(event, ...payload),
+        ...(host.beforeRecovery === undefined ? {} : { beforeRecovery: host.beforeRecovery }),
       },
       atStart,
     );

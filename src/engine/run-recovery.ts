@@ -22,6 +22,28 @@ export interface RecoveryHost {
     atMs: number,
   ): void;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+  /** See `SchedulerOptions.beforeRecovery`: awaited before the runs are recorded and retried. */
+  readonly beforeRecovery?: BeforeRecovery;
+}
+
+/**
+ * Told the claims of runs found interrupted before they are recorded and
+ * retried; resolves with a sentence per claim id for its `interrupted` row.
+ */
+export type BeforeRecovery = (claims: readonly Claim[]) => Promise<ReadonlyMap<string, string>>;
+
+/** The hook's notes; never rejects (a failure is a `scheduler:error`, and no notes). */
+async function notesBeforeRecovery(
+  host: RecoveryHost,
+  claims: readonly Claim[],
+): Promise<ReadonlyMap<string, string>> {
+  if (host.beforeRecovery === undefined || claims.length === 0) return new Map();
+  try {
+    return await host.beforeRecovery(claims);
+  } catch (error) {
+    host.emit("scheduler:error", { error, context: "recover" });
+    return new Map();
+  }
 }
 
 /** How far back the history is read to find the attempts a reaped claim already made. */
@@ -47,9 +69,11 @@ export async function recoverInterruptedRuns(
     host.emit("scheduler:error", { error, context: "reap" });
     return 0;
   }
+  // What the dead attempts left running is dealt with first: no retry starts beside it.
+  const notes = await notesBeforeRecovery(host, claims);
   for (const claim of claims) {
     try {
-      await recoverOne(host, claim);
+      await recoverOne(host, claim, notes.get(claim.id));
     } catch (error) {
       host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
     }
@@ -92,15 +116,21 @@ export async function recordInterrupted(
   return attempt;
 }
 
-async function recoverOne(host: RecoveryHost, claim: Claim): Promise<void> {
+async function recoverOne(
+  host: RecoveryHost,
+  claim: Claim,
+  note: string | undefined,
+): Promise<void> {
   const { store } = host;
+  const why =
+    claim.nodeId === host.nodeId
+      ? `the run was in flight when the previous process of node ${JSON.stringify(claim.nodeId)} stopped`
+      : `the lease of node ${JSON.stringify(claim.nodeId)} on this run expired (the process died or stalled)`;
   const attempt = await recordInterrupted(
     store,
     claim,
     host.clock.nowMs(),
-    claim.nodeId === host.nodeId
-      ? `the run was in flight when the previous process of node ${JSON.stringify(claim.nodeId)} stopped`
-      : `the lease of node ${JSON.stringify(claim.nodeId)} on this run expired (the process died or stalled)`,
+    note === undefined ? why : `${why}; ${note}`,
   );
   const task = host.task(claim.taskName);
   const retry =

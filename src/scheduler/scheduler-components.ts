@@ -108,6 +108,7 @@ export function createComponents(
     isCurrent: (task) => tasks.get(task.name) === task,
     task: (name) => tasks.get(name),
     planAhead: settings.planAhead,
+    ...(settings.beforeRecovery === undefined ? {} : { beforeRecovery: settings.beforeRecovery }),
     handler: (name) => handlers.get(name),
     poke: (dueMs) => loop.poke(dueMs),
     ...(leased.canClaimAhead

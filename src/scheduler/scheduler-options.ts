@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { EncryptionKeyOption } from "../crypto/keyring.js";
 import type { Logger } from "../logger.js";
-import type { HistoryRetention, Store } from "../store/store.js";
+import type { Claim, HistoryRetention, Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 import { processTimeZone, resolveZone } from "../time/zone.js";
 
@@ -106,6 +106,15 @@ export interface SchedulerOptions {
    * @internal
    */
   oneShot?: boolean;
+  /**
+   * Internal: told the claims of runs found interrupted (a dead process's
+   * runs, reaped at start or when their lease expired) before they are
+   * recorded `interrupted` and retried, which wait for it; resolves with a
+   * sentence per claim id to add to the run's history row. The daemon stops
+   * here what a dead predecessor's commands left running (`Claim.process`).
+   * @internal
+   */
+  beforeRecovery?: (claims: readonly Claim[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /** The defaults of {@link SchedulerOptions} that are constants. */

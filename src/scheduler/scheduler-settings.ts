@@ -33,6 +33,7 @@ export interface SchedulerSettings {
   readonly clockSkewCheckIntervalMs: number;
   readonly planAhead: "auto" | "always" | "off";
   readonly oneShot: boolean;
+  readonly beforeRecovery: SchedulerOptions["beforeRecovery"];
 }
 
 /**
@@ -73,6 +74,9 @@ export function resolveSettings(options: SchedulerOptions): SchedulerSettings {
       options.migratePlaintext,
     );
   }
+  if (options.beforeRecovery !== undefined && typeof options.beforeRecovery !== "function") {
+    throw new InvalidArgumentError("options.beforeRecovery", "a function", options.beforeRecovery);
+  }
   const planAhead = options.planAhead ?? SCHEDULER_DEFAULTS.planAhead;
   if (planAhead !== "auto" && planAhead !== "always" && planAhead !== "off") {
     throw new InvalidArgumentError(
@@ -84,6 +88,7 @@ export function resolveSettings(options: SchedulerOptions): SchedulerSettings {
   return {
     planAhead,
     oneShot: options.oneShot === true,
+    beforeRecovery: options.beforeRecovery,
     clock,
     timezone,
     logger,

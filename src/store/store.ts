@@ -104,6 +104,34 @@ export interface Claim {
    * skipped with `finishRun` and so releases it.
    */
   readonly overlapping?: boolean;
+  /**
+   * The process its attempt started outside the scheduler's process, when
+   * one was recorded with {@link Store.recordProcess}: a reaped claim carries
+   * it, so that whoever records the run interrupted can stop what still runs.
+   */
+  readonly process?: ClaimProcess;
+}
+
+/**
+ * A process an attempt started outside the scheduler's process (the daemon's
+ * command, in a process group of its own), as recorded on the attempt's claim.
+ */
+export interface ClaimProcess {
+  /** The process group id: the pid of the process that leads it. */
+  readonly pgid: number;
+  /**
+   * When that process started, as its starter identifies it, so that a pid
+   * used again by another process is never taken for it (the daemon writes
+   * the boot id and the start time from /proc). Opaque to stores.
+   */
+  readonly startTime: string;
+}
+
+/** A claim as the attempt made under it knows it (`ctx.taskName`, `ctx.fencingToken`). */
+export interface ClaimRef {
+  readonly taskName: string;
+  readonly nodeId: string;
+  readonly fencingToken: number;
 }
 
 /** Parameters of {@link Store.claimRun}. */
@@ -317,6 +345,14 @@ export interface Store {
    * scheduler does not claim ahead of time.
    */
   giveBack?(claim: Claim): Promise<void>;
+  /**
+   * Records on a claim still held by its node the process its attempt
+   * started (replacing one recorded before: a retry under the same claim),
+   * so that {@link reapExpiredClaims} returns it with the claim. Resolves
+   * false when no such claim is held (released, reaped or never granted).
+   * Optional: without it nothing outlives a dead process's attempt knowingly.
+   */
+  recordProcess?(claim: ClaimRef, process: ClaimProcess): Promise<boolean>;
   /** Finishes a claim: no one renews it any more. Its key stays unique. */
   releaseClaim(claim: Claim): Promise<void>;
   /**

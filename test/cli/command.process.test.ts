@@ -61,6 +61,22 @@ void describe("command handler", () => {
     assert.equal(result.stdout, "${NOT_A_REF}");
   });
 
+  void it("sets the run's variables over the inherited and the spec's env, and tells the pid at spawn", async () => {
+    const spawned: number[] = [];
+    const result = await runCommand(
+      shell('printf "%s|%s|%s|%s" "$$" "$ORCHESTRATOR_ATTEMPT" "$ORCHESTRATOR_TASK_NAME" "$KEPT"', {
+        env: { ORCHESTRATOR_ATTEMPT: "9", KEPT: "yes" },
+      }),
+      {
+        env: { PATH: process.env.PATH, ORCHESTRATOR_TASK_NAME: "outer" },
+        runEnv: { ORCHESTRATOR_ATTEMPT: "2", ORCHESTRATOR_TASK_NAME: "job" },
+        onSpawn: (pid) => spawned.push(pid),
+      },
+    );
+    assert.deepEqual(spawned, [result.pid]);
+    assert.equal(result.stdout, `${result.pid}|2|job|yes`);
+  });
+
   void it("keeps only the last 64 KiB of a large stdout and stderr", async () => {
     const script =
       'process.stdout.write("a".repeat(1 << 20) + "END-OUT"); process.stderr.write("b".repeat(300000) + "END-ERR");';

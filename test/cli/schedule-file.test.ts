@@ -287,6 +287,24 @@ void describe("schedule file: actions", () => {
     );
   });
 
+  void it("reads orphans (stop or wait) on a command task, and only there", () => {
+    const action = specOf(task("    every: 5m\n    command: [backup.sh]\n    orphans: wait\n"))
+      .tasks[0]?.action;
+    assert.equal(action?.kind === "command" ? action.orphans : undefined, "wait");
+    const plain = specOf(task("    every: 5m\n    command: [backup.sh]\n")).tasks[0]?.action;
+    assert.equal(plain !== undefined && "orphans" in plain, false, "absent unless written");
+    expectOne(
+      task("    every: 5m\n    command: [backup.sh]\n    orphans: later\n"),
+      "later",
+      /`orphans` must be one of stop, wait: what a daemon restarted after a crash does/,
+    );
+    expectOne(
+      task("    every: 5m\n    http: { url: http://x }\n    orphans: wait\n"),
+      "orphans",
+      /`orphans` applies only to `command` tasks/,
+    );
+  });
+
   void it("rejects an empty argv element", () => {
     expectOne(
       task('    every: 5m\n    command: [backup.sh, ""]\n'),

@@ -11,6 +11,7 @@ import { ManualClock } from "../../src/time/clock.js";
 import { runClaimsContract } from "./contract-claims.js";
 import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
+import { runProcessesContract } from "./contract-processes.js";
 import { runRecordsContract } from "./contract-records.js";
 import {
   NODE_A,
@@ -37,6 +38,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runClaimsContract(makeStore);
     runFencingContract(makeStore);
     runHistoryContract(makeStore);
+    runProcessesContract(makeStore);
     runRecordsContract(makeStore);
   });
 }

@@ -6,6 +6,7 @@ import type { SignalSource } from "../daemon.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
 import { ProcessGroups } from "../handlers/process-groups.js";
 import { interruptRuns } from "../interrupt-runs.js";
+import { commandProcessRecorder } from "../orphaned-commands.js";
 import { createCliDispatcher, createStore, findCliKey, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
 import { describeTriggerReport } from "../../http/audit-trail.js";
@@ -224,6 +225,8 @@ async function openScheduler(
     stopSignal: new AbortController().signal,
     redactor: createDaemonRedactor({ env: context.env, keyring: encryptionKey, store: location }),
     ...(groups === undefined ? {} : { groups }),
+    // A daemon that reaps this run after a crash of this process stops what it left running.
+    onCommandSpawn: commandProcessRecorder(store, silentLogger),
   });
   // Opens the store; a Scheduler that keeps tasks in a durable store loads them here.
   await scheduler.history(undefined, { limit: 1 });

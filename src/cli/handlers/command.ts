@@ -54,6 +54,16 @@ export interface RunCommandOptions {
   /** Names the command in errors, e.g. the task name. */
   readonly label?: string;
   /**
+   * Variables that describe the run (`ORCHESTRATOR_TASK_NAME`…, see
+   * `runVariables`): set last, over the inherited environment and the spec's `env`.
+   */
+  readonly runEnv?: Readonly<Record<string, string>>;
+  /**
+   * Called with the child's pid (also its process group id) as soon as it is
+   * spawned, e.g. to record it where a restart after a crash can find it.
+   */
+  readonly onSpawn?: (pid: number) => void;
+  /**
    * Hides secrets in the kept stdout and stderr (and so in error messages
    * built from them). Applied to the final tails, not to the chunks given to
    * `onStdout`/`onStderr`.
@@ -132,6 +142,7 @@ export async function runCommand(
   const label = options.label ?? describeCommand(spec);
   const childEnv = inheritedEnv(baseEnv);
   Object.assign(childEnv, resolveEnvRecord(spec.env, baseEnv, "env", JSON.stringify(label)));
+  if (options.runEnv !== undefined) Object.assign(childEnv, options.runEnv);
 
   const stdout = new TailBuffer(options.tailBytes ?? DEFAULT_TAIL_BYTES);
   const stderr = new TailBuffer(options.tailBytes ?? DEFAULT_TAIL_BYTES);
@@ -175,7 +186,10 @@ export async function runCommand(
       stdio: [spec.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     const pid = child.pid;
-    if (pid !== undefined) groups?.add(pid);
+    if (pid !== undefined) {
+      groups?.add(pid);
+      options.onSpawn?.(pid);
+    }
 
     const terminate = (): void => {
       if (terminating || pid === undefined) return;

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
+import { isLive, listProcStats } from "./proc-stat.js";
 
 /** How often a group being stopped is looked at, in ms. */
 const POLL_MS = 25;
@@ -21,25 +21,9 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 
 /** Whether a process that is not a zombie has the process group id `pgid`, from /proc. */
 function hasLiveMember(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    const first = entry.charCodeAt(0);
-    if (first < 48 || first > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // it exited meanwhile
-    }
-    // "pid (name) state ppid pgrp …": the name may hold spaces and parentheses.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3);
-    if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
-  }
+  const all = listProcStats();
+  if (all === undefined) return true;
+  for (const stat of all) if (stat.pgrp === pgid && isLive(stat)) return true;
   return false;
 }
 

@@ -157,6 +157,15 @@ alter table ${s}.runs add column missed_through timestamptz;
 alter table ${s}.runs add column missed_count integer;
 `,
   },
+  {
+    version: 5,
+    name: "the process group of a claim's attempt",
+    // Set by recordProcess while the attempt runs, so that a restarted daemon can stop it.
+    sql: (s: QuotedSchema) => `
+alter table ${s}.claims add column process_group integer;
+alter table ${s}.claims add column process_start text;
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

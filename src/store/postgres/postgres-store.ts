@@ -5,6 +5,8 @@ import { DuplicateTaskError, InvalidArgumentError, StoreError } from "../../erro
 import { SystemClock, type Clock } from "../../time/clock.js";
 import type {
   Claim,
+  ClaimProcess,
+  ClaimRef,
   HistoryQuery,
   HistoryRetention,
   RunRecord,
@@ -416,6 +418,17 @@ export class PostgresStore implements Store {
       claim.id,
       claim.nodeId,
       leaseMs > 0 ? leaseMs : this.leaseMs,
+    ]);
+    return rows.length === 1;
+  }
+
+  async recordProcess(claim: ClaimRef, process: ClaimProcess): Promise<boolean> {
+    const rows = await this.#run("recordClaimProcess", [
+      claim.taskName,
+      claim.fencingToken,
+      claim.nodeId,
+      process.pgid,
+      process.startTime,
     ]);
     return rows.length === 1;
   }

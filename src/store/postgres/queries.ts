@@ -43,7 +43,8 @@ const TASK_COLUMNS = `name, schedule, options, callback_encoding, callback_key_i
   callback_plain, state, next_run_at, last_run_at, last_status, run_count, created_at, version`;
 
 /** The column list read back for a claim. */
-const CLAIM_COLUMNS = `id, task_name, scheduled_at, node_id, claimed_at, lease_expires_at, token`;
+const CLAIM_COLUMNS = `id, task_name, scheduled_at, node_id, claimed_at, lease_expires_at, token,
+  process_group, process_start`;
 
 /** Notifies `$1` (channel) with `$2` (payload) for every row of CTE `changed`. */
 const NOTIFY_CHANGED = `select count(*)::int as n from changed, lateral (select pg_notify($1, $2)) notified`;
@@ -281,6 +282,15 @@ export const settleSlots = (s: QuotedSchema) => `with input as (
 select f.ord::int as ord from free f join won w on w.task_name = f.task_name and w.scheduled_at = f.key_at`;
 
 /**
+ * Records on claim of task $1 with token $2, held by node $3, the process its
+ * attempt started: group $4, its leader's start $5 (see Store.recordProcess).
+ */
+export const recordClaimProcess = (s: QuotedSchema) => `update ${s}.claims
+set process_group = $4, process_start = $5
+where task_name = $1 and token = $2 and node_id = $3 and released_at is null
+returning id`;
+
+/**
  * Reaps claims whose lease expired (or, with $2 = true, every held claim of
  * node $1: a crashed earlier process of this node): selects them with
  * `FOR UPDATE SKIP LOCKED`, so concurrent reapers never return the same
@@ -297,7 +307,7 @@ export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
   update ${s}.claims c set released_at = clock_timestamp(), reaped = true
   from due where c.id = due.id
   returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.manual,
-    c.token
+    c.token, c.process_group, c.process_start
 ), freed as (
   delete from ${s}.task_runners t using reaped x where t.claim_id = x.id
 ), marked as (
@@ -372,6 +382,7 @@ export interface Queries {
   readonly notify: string;
   readonly claimRuns: string;
   readonly renewLease: string;
+  readonly recordClaimProcess: string;
   readonly reapExpiredClaims: string;
   readonly writeRuns: string;
   readonly settleSlots: string;
@@ -398,6 +409,7 @@ export function buildQueries(schema: string): Queries {
     notify: notify(),
     claimRuns: claimRuns(s),
     renewLease: renewLease(s),
+    recordClaimProcess: recordClaimProcess(s),
     reapExpiredClaims: reapExpiredClaims(s),
     writeRuns: writeRuns(s),
     settleSlots: settleSlots(s),

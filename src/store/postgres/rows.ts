@@ -42,6 +42,8 @@ export interface ClaimRow {
   lease_expires_at: Date | null;
   /** A bigint: pg reads it as text. */
   token: string;
+  process_group: number | null;
+  process_start: string | null;
   /** Returned by the claim statement only. */
   overlapping?: boolean;
 }
@@ -146,6 +148,9 @@ export function claimOf(row: ClaimRow): Claim {
     leaseExpiresAt: toMs(row.lease_expires_at),
     fencingToken: Number(row.token),
     ...(row.overlapping === true ? { overlapping: true } : {}),
+    ...(row.process_group === null || row.process_start === null
+      ? {}
+      : { process: { pgid: row.process_group, startTime: row.process_start } }),
   };
 }
 

@@ -17,6 +17,7 @@ export interface Statements {
   claimScheduledRun: Database.Statement;
   claimManualRun: Database.Statement;
   renewLease: Database.Statement;
+  recordClaimProcess: Database.Statement;
   selectHeldClaim: Database.Statement;
   selectClaimInRange: Database.Statement;
   selectSettledInRange: Database.Statement;
@@ -59,6 +60,7 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     claimScheduledRun: db.prepare(sql.CLAIM_SCHEDULED_RUN),
     claimManualRun: db.prepare(sql.CLAIM_MANUAL_RUN),
     renewLease: db.prepare(sql.RENEW_LEASE),
+    recordClaimProcess: db.prepare(sql.RECORD_CLAIM_PROCESS),
     selectHeldClaim: db.prepare(sql.SELECT_HELD_CLAIM),
     selectClaimInRange: db.prepare(sql.SELECT_CLAIM_IN_RANGE),
     selectSettledInRange: db.prepare(sql.SELECT_SETTLED_IN_RANGE),

@@ -158,6 +158,16 @@ ALTER TABLE run_history ADD COLUMN missed_through INTEGER;
 ALTER TABLE run_history ADD COLUMN missed_count INTEGER;
 `,
   },
+  {
+    version: 5,
+    name: "the process group of a claim's attempt",
+    sql: `
+-- Set by recordProcess while the attempt runs (a command's process group and
+-- its leader's start time), so that a restarted daemon can stop it.
+ALTER TABLE claims ADD COLUMN process_group INTEGER;
+ALTER TABLE claims ADD COLUMN process_start TEXT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

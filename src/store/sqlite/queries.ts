@@ -62,6 +62,8 @@ export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
 
 const CLAIM_COLUMNS =
   "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive, token";
+/** What a claim row is read with: the inserted columns and those recordProcess sets. */
+const CLAIM_ROW_COLUMNS = `${CLAIM_COLUMNS}, process_group, process_start`;
 
 /** Takes `@count` fencing tokens: returns the last; the batch's are `last - count + 1` to `last`. */
 export const TAKE_TOKENS =
@@ -90,18 +92,22 @@ export const CLAIM_SCHEDULED_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
     SELECT 1 FROM settled_slots WHERE task_name = @taskName AND scheduled_at = @scheduledAt
   )
   ON CONFLICT (task_name, scheduled_at) WHERE manual = 0 DO NOTHING
-  RETURNING ${CLAIM_COLUMNS}`;
+  RETURNING ${CLAIM_ROW_COLUMNS}`;
 
 /** Claims a manual run (`triggerTask`): unique by its own id. */
 export const CLAIM_MANUAL_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
   SELECT @id, @taskName, @scheduledAt, 1, @nodeId, @claimedAt, @leaseExpiresAt,
     ${EXCLUSIVE_IF_FREE}, @token
-  RETURNING ${CLAIM_COLUMNS}`;
+  RETURNING ${CLAIM_ROW_COLUMNS}`;
 
 /** Extends an unexpired claim still held by its node; no row when it was released, reaped or expired. */
 export const RENEW_LEASE = `UPDATE claims SET lease_expires_at = @leaseExpiresAt
   WHERE id = @id AND node_id = @nodeId AND lease_expires_at > @now
   RETURNING id`;
+
+/** Records the process of the attempt made under a claim its node still holds (see recordProcess). */
+export const RECORD_CLAIM_PROCESS = `UPDATE claims SET process_group = @pgid, process_start = @startTime
+  WHERE task_name = @taskName AND token = @fencingToken AND node_id = @nodeId`;
 
 /** The claim, if its node still holds it (the fence of finishing writes). */
 export const SELECT_HELD_CLAIM =
@@ -123,7 +129,7 @@ export const DELETE_SETTLED_THROUGH =
   "DELETE FROM settled_slots WHERE task_name = @taskName AND scheduled_at <= @releasedThrough";
 
 /** Removes a claim; the caller then raises the task's claim mark for scheduled runs. */
-export const DELETE_CLAIM = `DELETE FROM claims WHERE id = ? RETURNING ${CLAIM_COLUMNS}`;
+export const DELETE_CLAIM = `DELETE FROM claims WHERE id = ? RETURNING ${CLAIM_ROW_COLUMNS}`;
 
 /** Remembers that nothing at or before `releasedThrough` may be claimed again for the task. */
 export const RAISE_CLAIM_MARK = `INSERT INTO claim_marks (task_name, released_through)
@@ -132,7 +138,7 @@ export const RAISE_CLAIM_MARK = `INSERT INTO claim_marks (task_name, released_th
     released_through = max(released_through, excluded.released_through)`;
 
 /** Claims whose lease expired before `@now`, or, at start, any claim of `@nodeId`. */
-export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_COLUMNS} FROM claims
+export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_ROW_COLUMNS} FROM claims
   WHERE lease_expires_at < @now OR (@atStart = 1 AND node_id = @nodeId)
   ORDER BY claimed_at, id`;
 

@@ -47,6 +47,8 @@ export interface ClaimRow {
   lease_expires_at: number;
   exclusive: number;
   token: number;
+  process_group: number | null;
+  process_start: string | null;
 }
 
 /** A `run_history` row. */
@@ -148,6 +150,9 @@ export function claimOf(row: ClaimRow): Claim {
     claimedAt: row.claimed_at,
     leaseExpiresAt: row.lease_expires_at,
     fencingToken: row.token,
+    ...(row.process_group === null || row.process_start === null
+      ? {}
+      : { process: { pgid: row.process_group, startTime: row.process_start } }),
   };
 }
 

@@ -10,6 +10,8 @@ import {
 import { SystemClock, isManualClock, type Clock } from "../../time/clock.js";
 import type {
   Claim,
+  ClaimProcess,
+  ClaimRef,
   ClaimRequest,
   HistoryQuery,
   HistoryRetention,
@@ -313,6 +315,22 @@ export class SqliteStore implements Store {
       });
       return row !== undefined;
     });
+  }
+
+  recordProcess(claim: ClaimRef, process: ClaimProcess): Promise<boolean> {
+    return this.#writeOne(
+      `record the process of a run of ${JSON.stringify(claim.taskName)}`,
+      (c) => {
+        const { changes } = c.statements.recordClaimProcess.run({
+          taskName: claim.taskName,
+          fencingToken: claim.fencingToken,
+          nodeId: claim.nodeId,
+          pgid: process.pgid,
+          startTime: process.startTime,
+        });
+        return changes > 0;
+      },
+    );
   }
 
   releaseClaim(claim: Claim): Promise<void> {
