@@ -1,4 +1,5 @@
 import type { DstChange } from "../cron/index.js";
+import { InvalidArgumentError } from "../errors.js";
 import { CronSchedule, type Schedule } from "./schedule.js";
 import type { Task, TaskState } from "./task.js";
 
@@ -121,6 +122,35 @@ function touchesWindow(change: DstChange, fromMs: number, toMs: number): boolean
   return lo < toMs && hi > fromMs;
 }
 
+function checkPlanOptions(options: PlanOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidArgumentError(
+      "options",
+      "an object { fromMs, toMs, limit, perTaskLimit? }",
+      options,
+    );
+  }
+  for (const key of ["fromMs", "toMs"] as const) {
+    if (typeof options[key] !== "number" || !Number.isFinite(options[key])) {
+      throw new InvalidArgumentError(`options.${key}`, "a finite number of epoch ms", options[key]);
+    }
+  }
+  if (options.toMs < options.fromMs) {
+    throw new InvalidArgumentError(
+      "options.toMs",
+      `a number not below fromMs (${options.fromMs})`,
+      options.toMs,
+    );
+  }
+  for (const key of ["limit", "perTaskLimit"] as const) {
+    const value = options[key];
+    if (key === "perTaskLimit" && value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new InvalidArgumentError(`options.${key}`, "a whole number from 1 up", value);
+    }
+  }
+}
+
 /**
  * The runs a set of tasks would make in [fromMs, toMs), in order, each marked
  * when daylight saving moved or repeated it, with the changes that move, drop
@@ -131,6 +161,7 @@ function touchesWindow(change: DstChange, fromMs: number, toMs: number): boolean
  * what was left out. Jitter is not applied: runs are listed at their instant.
  */
 export function planRuns(tasks: Iterable<PlanTask>, options: PlanOptions): RunPlan {
+  checkPlanOptions(options);
   const { fromMs, toMs, limit } = options;
   const perTask = Math.min(options.perTaskLimit ?? limit, limit);
   let runs: PlannedRun[] = [];

@@ -62,6 +62,9 @@ Daylight saving:
     schedule: "30 2 * * *"
     timezone: Europe/Berlin
     command: ["true"]
+  - name: twice-a-day
+    every: 12h
+    command: ["true"]
 `);
     const r = cli(
       [
@@ -80,20 +83,28 @@ Daylight saving:
     assert.equal(r.code, 0, r.stderr);
     const view = JSON.parse(r.stdout) as PlanView & { file: string };
     assert.equal(view.timezone, "UTC");
-    assert.deepEqual(view.runs, [
-      {
-        taskName: "berlin",
-        at: "2024-10-27T00:30:00.000Z",
-        local: "2024-10-27T00:30:00+00:00",
-        dst: "first-pass",
-      },
-      {
-        taskName: "berlin",
-        at: "2024-10-28T01:30:00.000Z",
-        local: "2024-10-28T01:30:00+00:00",
-        dst: null,
-      },
-    ]);
+    // An interval is anchored at --from, as run anchors it: its first run is one interval later.
+    assert.deepEqual(
+      view.runs.filter((run) => run.taskName === "twice-a-day").map((run) => run.at),
+      ["2024-10-27T00:00:00.000Z", "2024-10-27T12:00:00.000Z", "2024-10-28T00:00:00.000Z"],
+    );
+    assert.deepEqual(
+      view.runs.filter((run) => run.taskName === "berlin"),
+      [
+        {
+          taskName: "berlin",
+          at: "2024-10-27T00:30:00.000Z",
+          local: "2024-10-27T00:30:00+00:00",
+          dst: "first-pass",
+        },
+        {
+          taskName: "berlin",
+          at: "2024-10-28T01:30:00.000Z",
+          local: "2024-10-28T01:30:00+00:00",
+          dst: null,
+        },
+      ],
+    );
     assert.deepEqual(
       view.dstChanges.map((c) => [c.taskName, c.kind, c.effect, c.localFrom, c.localTo]),
       [["berlin", "repeat", "once", "2024-10-27T02:00:00", "2024-10-27T03:00:00"]],

@@ -231,4 +231,22 @@ describe("planRuns, merging and bounds", () => {
     );
     assert.equal(plan.truncated, false);
   });
+
+  it("refuses bad options, naming the option and what it takes", () => {
+    const from = ms("2024-01-01T00:00:00Z");
+    const cases: [object, RegExp][] = [
+      [{ fromMs: Number.NaN, toMs: from, limit: 1 }, /`options\.fromMs` to be a finite number/],
+      [{ fromMs: from, toMs: "tomorrow", limit: 1 }, /`options\.toMs` to be a finite number/],
+      [
+        { fromMs: from, toMs: from - 1, limit: 1 },
+        /`options\.toMs` to be a number not below fromMs/,
+      ],
+      [{ fromMs: from, toMs: from, limit: 0 }, /`options\.limit` to be a whole number from 1 up/],
+      [{ fromMs: from, toMs: from, limit: 5, perTaskLimit: 1.5 }, /`options\.perTaskLimit`/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(() => planRuns([], options as never), message);
+    }
+    assert.deepEqual(planRuns([], { fromMs: from, toMs: from, limit: 1 }).runs, []);
+  });
 });

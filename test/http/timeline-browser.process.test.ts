@@ -20,10 +20,11 @@ describe("the timeline in Chromium", { skip: browserMissing() }, () => {
   let server: HttpServer;
   let page: Page;
   let errors: string[];
+  let scheduler: Scheduler;
 
   before(async () => {
     const dispatcher = new Dispatcher();
-    const scheduler = new Scheduler(dispatcher, { timezone: "UTC", logger: silentLogger });
+    scheduler = new Scheduler(dispatcher, { timezone: "UTC", logger: silentLogger });
     await scheduler.registerTask("nightly", "30 2 * * *", () => {}, {
       timezone: "America/New_York",
     });
@@ -111,6 +112,26 @@ describe("the timeline in Chromium", { skip: browserMissing() }, () => {
     await page.getByLabel("Time zone").fill("Mars/Olympus");
     await page.getByRole("button", { name: "Show" }).click();
     await page.locator("#status.error", { hasText: "tz must be an IANA time zone name" }).waitFor();
+  });
+
+  it("keeps an opened table open when it refreshes, and caps the rows of the chart", async () => {
+    for (let i = 0; i < 300; i++) {
+      await scheduler.registerTask(`yearly-${String(i).padStart(3, "0")}`, "0 0 1 1 *", () => {});
+    }
+    await page.goto(`${server.url}/timeline?tz=UTC`);
+    await page
+      .locator("#tl-rows-cut", {
+        hasText:
+          "The chart shows the first 300 of 303 tasks; the tables below list the runs of all of them.",
+      })
+      .waitFor();
+    assert.equal(await page.locator("#tl-svg a.tl-label").count(), 300);
+    await page.getByText(/^Planned runs as a table/).click();
+    await page.locator("#tl-planned").waitFor();
+    const rendered = Number(await page.locator("#tl-content").getAttribute("data-rendered"));
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator(`#tl-content[data-rendered="${rendered + 1}"]`).waitFor();
+    assert.equal(await page.locator("#tl-planned").isVisible(), true);
   });
 
   it("ran without script errors or CSP violations", () => {

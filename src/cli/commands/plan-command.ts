@@ -92,10 +92,12 @@ function planTaskOf(spec: TaskSpec, cache: CronCache, fromMs: number): PlanTask 
     dayMatch: options.dayMatch,
     dst: options.dst,
   });
+  // Registered at --from, an interval first runs one interval later, not at --from itself.
+  const firstMs = startAtMs ?? (schedule.kind === "interval" ? fromMs + 1 : undefined);
   return {
     name: spec.name,
     schedule,
-    ...(startAtMs === undefined ? {} : { startAtMs }),
+    ...(firstMs === undefined ? {} : { startAtMs: firstMs }),
     ...(endAtMs === undefined ? {} : { endAtMs }),
     ...(options.maxRuns === undefined ? {} : { runsLeft: options.maxRuns }),
   };

@@ -10,7 +10,8 @@ export const TIMELINE_CHART = `
     "first-pass": "in a repeated hour (fall back), first pass",
     "second-pass": "in a repeated hour (fall back), second pass",
   };
-  var WIDTH = 1000, LABEL = 190, ROW = 26, AXIS = 34, TABLE_ROWS = 1000;
+  var WIDTH = 1000, LABEL = 190, ROW = 26, AXIS = 34, TABLE_ROWS = 1000, MAX_ROWS = 300;
+  var openTables = {};
 
   function svgEl(tag, attrs, children) {
     var node = document.createElementNS(SVG, tag);
@@ -86,8 +87,7 @@ export const TIMELINE_CHART = `
     return names;
   }
 
-  function chart(plan, recent, axis, f) {
-    var names = rowNames(plan, recent);
+  function chart(plan, recent, axis, f, names) {
     var rowOf = {};
     names.forEach(function (name, i) { rowOf[name] = i; });
     var height = AXIS + names.length * ROW + 6;
@@ -120,6 +120,7 @@ export const TIMELINE_CHART = `
     });
     var seenDays = {};
     plan.dstChanges.forEach(function (change) {
+      if (!(change.taskName in rowOf)) return;
       var cx = x(Date.parse(change.at)), y = yOf(change.taskName);
       svg.appendChild(titled(svgEl("line", { x1: cx, x2: cx, y1: y + 1, y2: y + ROW - 1, class: "tl-change" }), change.taskName + ": " + change.description));
       var key = change.timezone + change.at;
@@ -129,6 +130,7 @@ export const TIMELINE_CHART = `
       }
     });
     recent.runs.forEach(function (run) {
+      if (!(run.taskName in rowOf)) return;
       var startMs = Date.parse(run.startedAt || run.scheduledAt);
       var endMs = run.finishedAt ? Date.parse(run.finishedAt) : startMs;
       var bx = x(startMs), y = yOf(run.taskName);
@@ -137,6 +139,7 @@ export const TIMELINE_CHART = `
       svg.appendChild(titled(svgEl("rect", { x: bx, y: y + 5, width: Math.max(2, x(endMs) - bx), height: ROW - 10, class: "tl-bar status-" + run.status }), text));
     });
     plan.runs.forEach(function (run) {
+      if (!(run.taskName in rowOf)) return;
       var at = Date.parse(run.at), rx = x(at), y = yOf(run.taskName);
       var text = run.taskName + ": planned " + f.full.format(at) + (run.dst ? ", " + DST_WORDS[run.dst] : "");
       var node = run.dst
@@ -159,9 +162,21 @@ export const TIMELINE_CHART = `
     ])]);
   }
 
+  /** A details element that stays open across refreshes once opened. */
+  function openable(key, children) {
+    var details = el("details", { className: "tl-table", open: openTables[key] === true }, children);
+    details.addEventListener("toggle", function () { openTables[key] = details.open; });
+    return details;
+  }
+
   function renderTimeline(plan, recent, axis) {
     var f = formatters(plan.timezone);
-    var parts = [chart(plan, recent, axis, f)];
+    var names = rowNames(plan, recent);
+    var parts = [chart(plan, recent, axis, f, names.slice(0, MAX_ROWS))];
+    if (names.length > MAX_ROWS) {
+      parts.push(el("p", { className: "tl-note", id: "tl-rows-cut" }, ["The chart shows the first " + MAX_ROWS + " of " +
+        names.length + " tasks; the tables below list the runs of all of them."]));
+    }
     var left = plan.tasks.filter(function (task) { return task.listed < task.count; });
     if (left.length) {
       parts.push(el("p", { className: "tl-note", id: "tl-truncated" }, ["Not every planned run is shown: " + left.map(function (task) {
@@ -182,7 +197,7 @@ export const TIMELINE_CHART = `
         el("td", { text: run.dst ? DST_WORDS[run.dst] : "" }),
       ]);
     });
-    parts.push(el("details", { className: "tl-table" }, [
+    parts.push(openable("tl-planned", [
       el("summary", { text: "Planned runs as a table (" + plan.runs.length + ")" }),
       table("tl-planned", plan.runs.length + " planned runs from " + f.full.format(Date.parse(plan.from)) + " to " +
         f.full.format(Date.parse(plan.to)) + ", times in " + plan.timezone + (plan.runs.length > TABLE_ROWS ? " (the first " + TABLE_ROWS + ")" : ""),
@@ -197,7 +212,7 @@ export const TIMELINE_CHART = `
         el("td", null, [badge("status", run.status)]),
       ]);
     });
-    parts.push(el("details", { className: "tl-table" }, [
+    parts.push(openable("tl-recent", [
       el("summary", { text: "Recent runs as a table (" + recent.runs.length + ")" }),
       table("tl-recent", recent.runs.length + " recent runs, newest first" + (recent.truncated ? " (older ones not shown)" : ""),
         ["Task", "Started (" + plan.timezone + ")", "Duration", "Status"], runs),

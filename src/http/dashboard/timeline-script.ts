@@ -95,7 +95,7 @@ ${TIMELINE_CHART}
     return "/api/plan?" + params.toString();
   }
 
-  var loading = null, again = false;
+  var loading = null, again = false, renders = 0;
   function refresh() {
     if (loading) { again = true; return loading; }
     var work = api("GET", planUrl()).then(function (plan) {
@@ -111,6 +111,8 @@ ${TIMELINE_CHART}
         });
         say("");
         replace(chartBox, renderTimeline(plan, recentRuns, { start: start, end: to, now: now }));
+        // How many times it was drawn: tests wait for a refresh by it.
+        chartBox.setAttribute("data-rendered", String(++renders));
       });
     });
     loading = work.catch(function (error) {
