@@ -130,9 +130,18 @@ export class Heartbeat {
   async #send(target: HeartbeatTarget): Promise<string | undefined> {
     const { scheduler, redactor } = this.#options;
     try {
-      const response = await fetch(target.url, {
+      // fetch refuses credentials in a URL: they go in an Authorization header.
+      const url = new URL(target.url);
+      const headers: Record<string, string> = { "user-agent": `orchestrator/${VERSION}` };
+      if (url.username !== "" || url.password !== "") {
+        const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+        headers.authorization = `Basic ${Buffer.from(user).toString("base64")}`;
+        url.username = "";
+        url.password = "";
+      }
+      const response = await fetch(url, {
         method: target.method,
-        headers: { "user-agent": `orchestrator/${VERSION}` },
+        headers,
         ...(target.method === "POST"
           ? { body: `orchestrator ${VERSION} node ${scheduler.nodeId}: ${scheduler.size} tasks` }
           : {}),

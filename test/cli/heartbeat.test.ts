@@ -4,7 +4,17 @@ import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
 import { ManualClock } from "../../src/time/clock.js";
-import { OVERDUE_MS, heartbeatBlocker } from "../../src/cli/heartbeat.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  Heartbeat,
+  OVERDUE_MS,
+  heartbeatBlocker,
+  reloadFileHeartbeat,
+} from "../../src/cli/heartbeat.js";
+import { REDACTED, SecretRedactor } from "../../src/cli/secret-redactor.js";
+import { waitFor } from "../helpers/pg.js";
+import { recordingLogger } from "../helpers/scheduler.js";
 import {
   checkHeartbeat,
   daemonHeartbeatTarget,
@@ -97,6 +107,57 @@ describe("heartbeatBlocker", () => {
     } finally {
       await scheduler.stop();
       await dispatcher.close();
+    }
+  });
+});
+
+describe("Heartbeat", () => {
+  it("follows a reloaded file: applied when changed, kept when it does not resolve, off when removed; credentials go in a header", async () => {
+    const pings: { path: string; authorization: string | undefined }[] = [];
+    const server = createServer((request, response) => {
+      pings.push({ path: request.url ?? "", authorization: request.headers.authorization });
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const clock = new ManualClock("2026-03-01T10:00:30Z");
+    const dispatcher = new Dispatcher();
+    const logger = recordingLogger();
+    const scheduler = new Scheduler(dispatcher, { clock, timezone: "UTC", logger: silentLogger });
+    const redactor = new SecretRedactor();
+    const heartbeat = new Heartbeat({ scheduler, logger, redactor });
+    try {
+      await scheduler.start();
+      const spec = checkHeartbeat(
+        { url: `http://user:pa%3Ass@127.0.0.1:${port}/a/\${HB}`, every: "1s" },
+        [],
+      ).spec;
+      const env = { HB: "tok-123456789" };
+      reloadFileHeartbeat(heartbeat, spec, { env, redactor, logger });
+      await waitFor("a ping", () => pings.length > 0, { timeoutMs: 30_000, intervalMs: 10 });
+      assert.deepEqual(pings[0], {
+        path: "/a/tok-123456789",
+        authorization: `Basic ${Buffer.from("user:pa:ss").toString("base64")}`,
+      });
+      assert.equal(redactor.redact("GET /a/tok-123456789"), `GET ${REDACTED}`);
+      const target = heartbeat.target;
+      reloadFileHeartbeat(heartbeat, spec, { env, redactor, logger });
+      assert.equal(heartbeat.target, target, "an unchanged heartbeat is left running as it is");
+      reloadFileHeartbeat(heartbeat, spec, { env: {}, redactor, logger });
+      assert.equal(heartbeat.target, target);
+      assert.ok(
+        logger.entries.some((e) => e.msg?.startsWith("heartbeat of the reloaded file not applied")),
+      );
+      reloadFileHeartbeat(heartbeat, undefined, { env, redactor, logger });
+      assert.equal(heartbeat.target, undefined);
+      assert.ok(logger.entries.some((e) => e.msg === "heartbeat off"));
+      assert.ok(!JSON.stringify(logger.entries).includes("tok-123456789"));
+    } finally {
+      heartbeat.stop();
+      await scheduler.stop();
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
