@@ -62,8 +62,9 @@ type Outcome = "sent" | "failed" | "skipped";
  * stop, whatever stopped them: a dead or frozen process, a lost store, a
  * stopped scheduler. The timer runs on the scheduler's own event loop (a
  * blocked or frozen loop sends nothing; no worker thread pings for it) but
- * never on a run's path: a slow or failing monitor delays no run. One ping at a time, each with a timeout; errors are logged, once per
- * streak, and never stop the daemon. Log lines show the URL's origin only.
+ * never on a run's path: a slow or failing monitor delays no run. One ping
+ * at a time, each with a timeout; errors are logged, once per streak, and
+ * never stop the daemon. Log lines show the URL's origin only.
  */
 export class Heartbeat {
   readonly #options: HeartbeatOptions;
