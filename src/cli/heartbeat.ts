@@ -11,23 +11,38 @@ import type { Redactor, SecretRedactor } from "./secret-redactor.js";
 import { VERSION } from "./version.js";
 
 /**
- * A task whose next run is this far behind the clock without having been
- * collected means the timer loop is stuck: the heartbeat then stays silent.
+ * Why the scheduler is not healthy enough to send a heartbeat; undefined when
+ * it is: it must be started, its store usable (no claim or finishing write
+ * failing, as `/readyz` has it) and answering now — asked the time within
+ * `timeoutMs`, which reaches the database on PostgreSQL, so that a database
+ * that hangs or went away while nothing ran is noticed too.
  */
-export const OVERDUE_MS = 60_000;
-
-/** Why the scheduler is not healthy enough to send a heartbeat; undefined when it is. */
-export function heartbeatBlocker(scheduler: Scheduler, nowMs: number): string | undefined {
+export async function heartbeatBlocker(
+  scheduler: Scheduler,
+  timeoutMs: number,
+): Promise<string | undefined> {
   if (!scheduler.running) return "the scheduler is not running";
   const store = scheduler.storeStatus;
   if (!store.usable) return `the store is unusable (${store.reason ?? "other"})`;
-  for (const task of scheduler.listTasks()) {
-    const next = task.nextRun?.getTime();
-    if (task.state === "active" && next !== undefined && nowMs - next > OVERDUE_MS) {
-      return `task ${JSON.stringify(task.name)} is overdue since ${new Date(next).toISOString()}: the timer loop is not keeping up`;
-    }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(
+      () => resolve(`the store did not answer within ${describeMs(timeoutMs)}`),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([
+      scheduler.store.now().then(
+        () => undefined,
+        (error: unknown) =>
+          `the store failed: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
-  return undefined;
 }
 
 /** What a {@link Heartbeat} needs. */
@@ -42,13 +57,14 @@ type Outcome = "sent" | "failed" | "skipped";
 
 /**
  * Pings an outside URL every `every` while the scheduler is healthy (started,
- * its store usable, no task overdue: see {@link heartbeatBlocker}), so that a
+ * its store usable and answering: see {@link heartbeatBlocker}), so that a
  * monitor (healthchecks.io, Uptime Kuma…) raises the alarm when the pings
  * stop, whatever stopped them: a dead or frozen process, a lost store, a
- * stuck timer loop. The timer shares the scheduler's event loop (a blocked
- * loop sends nothing) but never its path: a slow or failing monitor delays no
- * run. One ping at a time, each with a timeout; errors are logged, once per
- * streak, and never stop the daemon. Log lines show the URL's origin only.
+ * stopped scheduler. The timer runs on the scheduler's own event loop (a
+ * blocked or frozen loop sends nothing; no worker thread pings for it) but
+ * never on a run's path: a slow or failing monitor delays no run. One ping
+ * at a time, each with a timeout; errors are logged, once per streak, and
+ * never stop the daemon. Log lines show the URL's origin only.
  */
 export class Heartbeat {
   readonly #options: HeartbeatOptions;
@@ -116,8 +132,9 @@ export class Heartbeat {
     const target = this.#target;
     if (target === undefined || generation !== this.#generation) return;
     const { scheduler } = this.#options;
-    const blocker = heartbeatBlocker(scheduler, scheduler.clock.nowMs());
-    if (blocker !== undefined) this.#note("skipped", blocker);
+    const blocker = await heartbeatBlocker(scheduler, target.timeoutMs);
+    if (generation !== this.#generation) return;
+    if (blocker !== undefined) this.#note("skipped", this.#options.redactor.redact(blocker));
     else {
       const failure = await this.#send(target);
       if (generation !== this.#generation) return;
@@ -130,9 +147,18 @@ export class Heartbeat {
   async #send(target: HeartbeatTarget): Promise<string | undefined> {
     const { scheduler, redactor } = this.#options;
     try {
-      const response = await fetch(target.url, {
+      // fetch refuses credentials in a URL: they go in an Authorization header.
+      const url = new URL(target.url);
+      const headers: Record<string, string> = { "user-agent": `orchestrator/${VERSION}` };
+      if (url.username !== "" || url.password !== "") {
+        const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+        headers.authorization = `Basic ${Buffer.from(user).toString("base64")}`;
+        url.username = "";
+        url.password = "";
+      }
+      const response = await fetch(url, {
         method: target.method,
-        headers: { "user-agent": `orchestrator/${VERSION}` },
+        headers,
         ...(target.method === "POST"
           ? { body: `orchestrator ${VERSION} node ${scheduler.nodeId}: ${scheduler.size} tasks` }
           : {}),

@@ -129,11 +129,11 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
     const historyMaxAgeMs = parseHistoryMaxAge(record.historyMaxAge);
     if (historyMaxAgeMs !== undefined) analysis.historyMaxAgeMs = historyMaxAgeMs;
   }
-  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
+  const setNames = options.envNames;
   const heartbeat = checkHeartbeat(
     record.heartbeat,
     ["heartbeat"],
-    envNames === undefined ? undefined : (name) => envNames.has(name),
+    setNames === undefined ? undefined : (name) => setNames.includes(name),
   );
   problems.push(...heartbeat.problems);
   warnings.push(...heartbeat.warnings);
@@ -155,6 +155,7 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
     cronCache: new CronCache(),
     validZones: new Set([defaultTimezone]),
   };
+  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
   rawTasks.forEach((raw, index) => {
     const base = ["tasks", index] as const;
     const parsed = rawTaskSchema.safeParse(raw);

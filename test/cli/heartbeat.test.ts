@@ -3,8 +3,15 @@ import { describe, it } from "node:test";
 import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
-import { ManualClock } from "../../src/time/clock.js";
-import { OVERDUE_MS, heartbeatBlocker } from "../../src/cli/heartbeat.js";
+import { ManualClock, SystemClock } from "../../src/time/clock.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Heartbeat, heartbeatBlocker, reloadFileHeartbeat } from "../../src/cli/heartbeat.js";
+import { REDACTED, SecretRedactor } from "../../src/cli/secret-redactor.js";
+import { waitFor } from "../helpers/pg.js";
+import { recordingLogger } from "../helpers/scheduler.js";
+import { damageTable, realTimeScheduler, tempDb } from "../helpers/durable.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import {
   checkHeartbeat,
   daemonHeartbeatTarget,
@@ -77,26 +84,98 @@ describe("heartbeat settings", () => {
 });
 
 describe("heartbeatBlocker", () => {
-  it("blocks while not started, and when a task is overdue (a stuck timer loop)", async () => {
+  it("blocks while the scheduler is not started, and while its store is unusable", async () => {
     const clock = new ManualClock("2026-03-01T10:00:30Z");
     const dispatcher = new Dispatcher();
     const scheduler = new Scheduler(dispatcher, { clock, timezone: "UTC", logger: silentLogger });
     try {
       await scheduler.registerTask("minutely", "* * * * *", () => {});
-      assert.equal(heartbeatBlocker(scheduler, clock.nowMs()), "the scheduler is not running");
+      assert.equal(await heartbeatBlocker(scheduler, 1_000), "the scheduler is not running");
       await scheduler.start();
-      assert.equal(heartbeatBlocker(scheduler, clock.nowMs()), undefined);
-      const due = Date.parse("2026-03-01T10:01:00Z");
-      assert.equal(heartbeatBlocker(scheduler, due + OVERDUE_MS), undefined);
-      assert.match(
-        heartbeatBlocker(scheduler, due + OVERDUE_MS + 1) ?? "",
-        /^task "minutely" is overdue since 2026-03-01T10:01:00.000Z: the timer loop is not keeping up$/,
-      );
-      await scheduler.pauseTask("minutely");
-      assert.equal(heartbeatBlocker(scheduler, due + OVERDUE_MS + 1), undefined);
+      assert.equal(await heartbeatBlocker(scheduler, 1_000), undefined);
     } finally {
       await scheduler.stop();
       await dispatcher.close();
+    }
+
+    const db = await tempDb();
+    try {
+      const seed = new SqliteStore({ path: db.path });
+      await seed.open({ nodeId: "seed", clock: new SystemClock() });
+      await seed.close();
+      damageTable(db.path, "claims");
+      const store = new SqliteStore({ path: db.path });
+      const parts = realTimeScheduler(store, { nodeId: "node-a", leaseMs: 1_000 });
+      try {
+        parts.scheduler.defineHandler("tick", () => {});
+        await parts.scheduler.registerTask("tick", { every: 100 }, "tick");
+        await parts.scheduler.start();
+        await waitFor("the store found unusable", () => !parts.scheduler.storeStatus.usable, {
+          timeoutMs: 30_000,
+          intervalMs: 10,
+        });
+        assert.equal(
+          await heartbeatBlocker(parts.scheduler, 1_000),
+          "the store is unusable (corrupt)",
+        );
+      } finally {
+        await parts.scheduler.stop();
+        await store.close();
+        await parts.dispatcher.close();
+      }
+    } finally {
+      await db.cleanup();
+    }
+  });
+});
+
+describe("Heartbeat", () => {
+  it("follows a reloaded file: applied when changed, kept when it does not resolve, off when removed; credentials go in a header", async () => {
+    const pings: { path: string; authorization: string | undefined }[] = [];
+    const server = createServer((request, response) => {
+      pings.push({ path: request.url ?? "", authorization: request.headers.authorization });
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const clock = new ManualClock("2026-03-01T10:00:30Z");
+    const dispatcher = new Dispatcher();
+    const logger = recordingLogger();
+    const scheduler = new Scheduler(dispatcher, { clock, timezone: "UTC", logger: silentLogger });
+    const redactor = new SecretRedactor();
+    const heartbeat = new Heartbeat({ scheduler, logger, redactor });
+    try {
+      await scheduler.start();
+      const spec = checkHeartbeat(
+        { url: `http://user:pa%3Ass@127.0.0.1:${port}/a/\${HB}`, every: "1s" },
+        [],
+      ).spec;
+      const env = { HB: "tok-123456789" };
+      reloadFileHeartbeat(heartbeat, spec, { env, redactor, logger });
+      await waitFor("a ping", () => pings.length > 0, { timeoutMs: 30_000, intervalMs: 10 });
+      assert.deepEqual(pings[0], {
+        path: "/a/tok-123456789",
+        authorization: `Basic ${Buffer.from("user:pa:ss").toString("base64")}`,
+      });
+      assert.equal(redactor.redact("GET /a/tok-123456789"), `GET ${REDACTED}`);
+      const target = heartbeat.target;
+      reloadFileHeartbeat(heartbeat, spec, { env, redactor, logger });
+      assert.equal(heartbeat.target, target, "an unchanged heartbeat is left running as it is");
+      reloadFileHeartbeat(heartbeat, spec, { env: {}, redactor, logger });
+      assert.equal(heartbeat.target, target);
+      assert.ok(
+        logger.entries.some((e) => e.msg?.startsWith("heartbeat of the reloaded file not applied")),
+      );
+      reloadFileHeartbeat(heartbeat, undefined, { env, redactor, logger });
+      assert.equal(heartbeat.target, undefined);
+      assert.ok(logger.entries.some((e) => e.msg === "heartbeat off"));
+      assert.ok(!JSON.stringify(logger.entries).includes("tok-123456789"));
+    } finally {
+      heartbeat.stop();
+      await scheduler.stop();
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
