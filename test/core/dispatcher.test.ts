@@ -380,14 +380,14 @@ describe("Dispatcher, module handlers in worker threads", () => {
     const single = new Dispatcher({ workerEntry, maxThreads: 1 });
     const written: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    process.stderr.write = (chunk: string | Uint8Array, ...rest: never[]) => {
       const text = String(chunk);
       if (text.includes("nothing awaited it")) {
         written.push(text);
         return true;
       }
       return write(chunk, ...rest);
-    });
+    };
     try {
       const first = await single.dispatch(
         { kind: "module", module: handlers, exportName: "floating" },
