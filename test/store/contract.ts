@@ -12,6 +12,7 @@ import { runClaimsContract } from "./contract-claims.js";
 import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runRecordsContract } from "./contract-records.js";
+import { runOutboxContract } from "./contract-outbox.js";
 import {
   NODE_A,
   plainCallback,
@@ -38,6 +39,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runFencingContract(makeStore);
     runHistoryContract(makeStore);
     runRecordsContract(makeStore);
+    runOutboxContract(makeStore);
   });
 }
 
