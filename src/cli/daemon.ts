@@ -27,6 +27,7 @@ import { defaultDaemonNodeId } from "./node-id.js";
 import { StoreStateSync } from "./store-state-sync.js";
 import { VERSION } from "./version.js";
 import { OrchestratorError } from "../errors.js";
+import { startNotifications, type Notifications } from "./notify/notifications.js";
 
 /** Signals the daemon listens to; `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
@@ -107,6 +108,7 @@ export async function runDaemon(
   let reloader: ScheduleReloader | undefined;
   let ownership: ScheduleOwnership | undefined;
   let stopAuditRetention = (): void => {};
+  let notifications: Notifications | undefined = undefined;
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
     initial = await readSchedule(schedulePath, logger, () => clock.nowMs(), env);
@@ -176,6 +178,7 @@ export async function runDaemon(
     stopAuditRetention();
     await reloader?.close();
     await ownership?.stop();
+    await notifications?.stop();
     await http?.close().catch(() => {});
     await dispatcher.close().catch(() => {});
     await store.close().catch(() => {});
@@ -292,6 +295,8 @@ export async function runDaemon(
     return fail(error);
   }
   stopAuditRetention = startAuditRetention(store, logger);
+  notifications = startNotifications({ scheduler, store, clock, logger, env, redactor });
+  if (initial !== undefined) notifications.configure(initial);
   if (schedulePath !== undefined && initial !== undefined) {
     ownership = new ScheduleOwnership({
       store,
@@ -308,6 +313,7 @@ export async function runDaemon(
       env,
       ownership,
       onLoaded: (schedule) => {
+        notifications?.configure(schedule);
         if (settings.historyMaxAgeMs !== undefined) return;
         const wanted = effectiveHistoryMaxAge(undefined, schedule.historyMaxAgeMs);
         if (wanted !== historyMaxAgeMs) {
