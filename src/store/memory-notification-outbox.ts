@@ -81,7 +81,7 @@ export class MemoryNotificationOutbox implements NotificationOutbox {
     const sent = rows.filter((r) => r.status === "sent");
     const lastSent = Math.max(0, ...sent.map((r) => r.finishedAt ?? 0));
     return Promise.resolve({
-      sent: sent.filter((r) => (r.finishedAt ?? 0) >= sinceMs).length,
+      sent: sent.filter((r) => (r.finishedAt ?? 0) > sinceMs).length,
       held: rows.filter((r) => r.status === "suppressed" && (r.finishedAt ?? 0) >= lastSent).length,
     });
   }

@@ -106,7 +106,7 @@ export interface NotificationOutbox {
   claim(request: OutboxClaim): Promise<OutboxEntry[]>;
   /** Records an attempt's outcome; false when `nodeId` no longer holds the row. */
   finish(id: number, nodeId: string, outcome: OutboxOutcome): Promise<boolean>;
-  /** Counts for the rate limit of one task's channel since `sinceMs`. */
+  /** Counts for the rate limit of one task's channel after `sinceMs` (exclusive). */
   window(taskName: string, channel: NotificationChannel, sinceMs: number): Promise<OutboxWindow>;
   /** Rows, newest first. */
   list(query?: OutboxQuery): Promise<OutboxEntry[]>;

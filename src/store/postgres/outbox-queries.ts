@@ -46,10 +46,10 @@ export const finishOutbox = (s: QuotedSchema) => `update ${s}.notification_outbo
   where id = $1 and claimed_by = $2 and status = 'sending'
   returning id`;
 
-/** Sent since $3, and suppressed since the last one sent, for task $1's channel $2. */
+/** Sent after $3, and suppressed since the last one sent, for task $1's channel $2. */
 export const outboxWindow = (s: QuotedSchema) => `select
   (select count(*)::int from ${s}.notification_outbox where task_name = $1 and channel = $2
-    and status = 'sent' and finished_at >= $3) as sent,
+    and status = 'sent' and finished_at > $3) as sent,
   (select count(*)::int from ${s}.notification_outbox where task_name = $1 and channel = $2
     and status = 'suppressed' and finished_at >= coalesce((select max(finished_at)
       from ${s}.notification_outbox where task_name = $1 and channel = $2 and status = 'sent'),

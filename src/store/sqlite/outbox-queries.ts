@@ -37,10 +37,10 @@ export const FINISH_OUTBOX = `UPDATE notification_outbox
     last_error = coalesce(@error, last_error), lease_until = NULL
   WHERE id = @id AND claimed_by = @nodeId AND status = 'sending'`;
 
-/** Sent since `@since`, and suppressed since the last one sent, for one task's channel. */
+/** Sent after `@since`, and suppressed since the last one sent, for one task's channel. */
 export const OUTBOX_WINDOW = `SELECT
   (SELECT count(*) FROM notification_outbox WHERE task_name = @taskName AND channel = @channel
-    AND status = 'sent' AND finished_at >= @since) AS sent,
+    AND status = 'sent' AND finished_at > @since) AS sent,
   (SELECT count(*) FROM notification_outbox WHERE task_name = @taskName AND channel = @channel
     AND status = 'suppressed' AND finished_at >= coalesce((SELECT max(finished_at) FROM notification_outbox
       WHERE task_name = @taskName AND channel = @channel AND status = 'sent'), 0)) AS held`;
