@@ -15,7 +15,8 @@ type MemoryRow = { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] } & {
 
 /** The {@link NotificationOutbox} of the MemoryStore: an array, lost on exit. */
 export class MemoryNotificationOutbox implements NotificationOutbox {
-  readonly #rows: MemoryRow[] = [];
+  /** By id: a pruned row leaves its slot empty. */
+  readonly #rows: (MemoryRow | undefined)[] = [];
   readonly #keys = new Set<string>();
 
   enqueue(messages: readonly OutboxMessage[]): Promise<number> {
@@ -48,7 +49,7 @@ export class MemoryNotificationOutbox implements NotificationOutbox {
   claim(request: OutboxClaim): Promise<OutboxEntry[]> {
     const names = new Set(request.taskNames);
     const claimed: OutboxEntry[] = [];
-    for (const row of this.#rows) {
+    for (const row of this.#live()) {
       if (claimed.length >= request.limit) break;
       const due =
         (row.status === "pending" && row.nextAttemptAt <= request.nowMs) ||
@@ -77,7 +78,7 @@ export class MemoryNotificationOutbox implements NotificationOutbox {
   }
 
   window(taskName: string, channel: NotificationChannel, sinceMs: number): Promise<OutboxWindow> {
-    const rows = this.#rows.filter((r) => r.taskName === taskName && r.channel === channel);
+    const rows = this.#live().filter((r) => r.taskName === taskName && r.channel === channel);
     const sent = rows.filter((r) => r.status === "sent");
     const lastSent = Math.max(0, ...sent.map((r) => r.finishedAt ?? 0));
     return Promise.resolve({
@@ -86,16 +87,36 @@ export class MemoryNotificationOutbox implements NotificationOutbox {
     });
   }
 
+  prune(finishedBeforeMs: number, suppressedBeforeMs: number): Promise<number> {
+    let deleted = 0;
+    this.#rows.forEach((row, index) => {
+      if (row === undefined || !isPrunable(row, finishedBeforeMs, suppressedBeforeMs)) return;
+      this.#rows[index] = undefined;
+      deleted++;
+    });
+    return Promise.resolve(deleted);
+  }
+
+  #live(): MemoryRow[] {
+    return this.#rows.filter((row): row is MemoryRow => row !== undefined);
+  }
+
   list(query: OutboxQuery = {}): Promise<OutboxEntry[]> {
     const limit = Math.max(0, Math.floor(query.limit ?? 50));
     return Promise.resolve(
-      this.#rows
+      this.#live()
         .filter((r) => query.taskName === undefined || r.taskName === query.taskName)
         .reverse()
         .slice(0, limit)
         .map(entryOf),
     );
   }
+}
+
+function isPrunable(row: MemoryRow, finishedBeforeMs: number, suppressedBeforeMs: number): boolean {
+  if (row.finishedAt === null) return false;
+  if (row.status === "suppressed") return row.finishedAt < suppressedBeforeMs;
+  return (row.status === "sent" || row.status === "failed") && row.finishedAt < finishedBeforeMs;
 }
 
 function entryOf(row: MemoryRow): OutboxEntry {

@@ -110,6 +110,11 @@ export interface NotificationOutbox {
   window(taskName: string, channel: NotificationChannel, sinceMs: number): Promise<OutboxWindow>;
   /** Rows, newest first. */
   list(query?: OutboxQuery): Promise<OutboxEntry[]>;
+  /**
+   * Deletes finished rows: `suppressed` ones finished before `suppressedBeforeMs`,
+   * `sent` and `failed` ones before `finishedBeforeMs`. Resolves how many.
+   */
+  prune(finishedBeforeMs: number, suppressedBeforeMs: number): Promise<number>;
 }
 
 /** An outbox row as both SQL stores return it; instants in the store's own type. */

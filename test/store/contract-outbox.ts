@@ -131,5 +131,34 @@ export function runOutboxContract(makeStore: MakeStore): void {
         assert.deepEqual(await outbox.window("backup", "email", T0 + 11), { sent: 1, held: 1 });
       });
     });
+
+    it("prunes finished rows by age, suppressed ones sooner, never pending ones", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const outbox = outboxOf(store);
+        await outbox.enqueue([1, 2, 3, 4].map((n) => message({ changeId: String(n) })));
+        const [sent, suppressed, failed] = await outbox.claim(claim(NODE_A, T0));
+        await outbox.finish(sent?.id ?? 0, NODE_A, { status: "sent", atMs: T0 });
+        await outbox.finish(suppressed?.id ?? 0, NODE_A, { status: "suppressed", atMs: T0 });
+        await outbox.finish(failed?.id ?? 0, NODE_A, {
+          status: "failed",
+          atMs: T0 + 10,
+          error: "x",
+        });
+        assert.equal(await outbox.prune(T0, T0 + 1), 1);
+        assert.deepEqual(
+          (await outbox.list()).map((r) => [r.changeId, r.status]),
+          [
+            ["4", "sending"],
+            ["3", "failed"],
+            ["1", "sent"],
+          ],
+        );
+        assert.equal(await outbox.prune(T0 + 11, T0 + 11), 2);
+        assert.deepEqual(
+          (await outbox.list()).map((r) => r.changeId),
+          ["4"],
+        );
+      });
+    });
   });
 }

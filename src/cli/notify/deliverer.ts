@@ -36,6 +36,15 @@ export interface DelivererOptions {
 /** A claim on a row lasts this long: a node that dies while sending leaves it to another after it. */
 const LEASE_MS = 60_000;
 
+const DAY_MS = 86_400_000;
+
+/** How long finished rows are kept: sent and failed ones 30 days, suppressed ones a day (a flapping task makes many). */
+export const OUTBOX_RETENTION = Object.freeze({
+  finishedMs: 30 * DAY_MS,
+  suppressedMs: DAY_MS,
+  everyMs: 3_600_000,
+});
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -54,6 +63,7 @@ export class NotificationDeliverer {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  #prunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: DelivererOptions) {
     this.#options = options;
@@ -74,6 +84,7 @@ export class NotificationDeliverer {
 
   /** One pass: claims and delivers every due row. Resolves when done (also for tests). */
   async deliverDue(): Promise<void> {
+    await this.#prune();
     for (;;) {
       const rows = await this.#claim();
       for (const row of rows) await this.#deliver(row);
@@ -110,6 +121,18 @@ export class NotificationDeliverer {
         this.#running = undefined;
         this.#schedule(this.#again ? 0 : (this.#options.pollMs ?? 1000));
       });
+  }
+
+  async #prune(): Promise<void> {
+    const { outbox, clock, logger } = this.#options;
+    const now = clock.nowMs();
+    if (now - this.#prunedAt < OUTBOX_RETENTION.everyMs) return;
+    this.#prunedAt = now;
+    try {
+      await outbox.prune(now - OUTBOX_RETENTION.finishedMs, now - OUTBOX_RETENTION.suppressedMs);
+    } catch (error) {
+      safeLog(logger, "warn", { err: error }, "notifications: cannot prune the outbox");
+    }
   }
 
   #claim(): Promise<OutboxEntry[]> {

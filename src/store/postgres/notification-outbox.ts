@@ -93,4 +93,12 @@ export class PostgresNotificationOutbox implements NotificationOutbox {
         : await this.#run<OutboxRow<Date>>("selectTaskOutbox", [limit, query.taskName]);
     return rows.map((row) => outboxEntryOf(row, ms));
   }
+
+  async prune(finishedBeforeMs: number, suppressedBeforeMs: number): Promise<number> {
+    const rows = await this.#run("pruneOutbox", [
+      toDate(finishedBeforeMs),
+      toDate(suppressedBeforeMs),
+    ]);
+    return rows.length;
+  }
 }

@@ -63,7 +63,14 @@ export const selectOutbox = (s: QuotedSchema) =>
 export const selectTaskOutbox = (s: QuotedSchema) =>
   `select ${COLUMNS} from ${s}.notification_outbox where task_name = $2 order by id desc limit $1`;
 
+/** Deletes finished rows: suppressed before $2, sent or failed before $1. */
+export const pruneOutbox = (s: QuotedSchema) => `delete from ${s}.notification_outbox
+  where (status = 'suppressed' and finished_at < $2)
+     or (status in ('sent', 'failed') and finished_at < $1)
+  returning id`;
+
 const BUILDERS = {
+  pruneOutbox,
   insertOutbox,
   claimOutbox,
   finishOutbox,

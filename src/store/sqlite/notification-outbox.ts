@@ -92,4 +92,15 @@ export class SqliteNotificationOutbox implements NotificationOutbox {
       return (rows as OutboxRow<number>[]).map((row) => outboxEntryOf(row, same));
     });
   }
+
+  prune(finishedBeforeMs: number, suppressedBeforeMs: number): Promise<number> {
+    return this.#access.write(
+      "prune the notification outbox",
+      (db) =>
+        this.#statements(db).PRUNE_OUTBOX.run({
+          finishedBefore: Math.round(finishedBeforeMs),
+          suppressedBefore: Math.round(suppressedBeforeMs),
+        }).changes,
+    );
+  }
 }

@@ -50,3 +50,8 @@ export const SELECT_OUTBOX = `SELECT ${COLUMNS} FROM notification_outbox ORDER B
 /** One task's newest rows. */
 export const SELECT_TASK_OUTBOX = `SELECT ${COLUMNS} FROM notification_outbox
   WHERE task_name = ? ORDER BY id DESC LIMIT ?`;
+
+/** Deletes finished rows: suppressed before `@suppressedBefore`, sent or failed before `@finishedBefore`. */
+export const PRUNE_OUTBOX = `DELETE FROM notification_outbox
+  WHERE (status = 'suppressed' AND finished_at < @suppressedBefore)
+     OR (status IN ('sent', 'failed') AND finished_at < @finishedBefore)`;
