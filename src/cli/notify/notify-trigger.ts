@@ -99,6 +99,7 @@ export class NotificationTrigger {
         return;
       this.#stuck.skipped(event.taskName, event.scheduledAt);
     });
+    on("task:removed", (event) => this.#health.forget(event.taskName));
     on("run:missed", (event) => {
       if (this.#target(event.taskName)?.on.has("missed") !== true) return;
       const first = event.missed[0];
