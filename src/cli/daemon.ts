@@ -31,6 +31,7 @@ import { VERSION } from "./version.js";
 import { OrchestratorError } from "../errors.js";
 import { Heartbeat, reloadFileHeartbeat } from "./heartbeat.js";
 import { daemonHeartbeatTarget, type HeartbeatTarget } from "./heartbeat-spec.js";
+import { startNotifications, type Notifications } from "./notify/notifications.js";
 
 /** Signals the daemon listens to; `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
@@ -113,6 +114,7 @@ export async function runDaemon(
   let reloader: ScheduleReloader | undefined;
   let ownership: ScheduleOwnership | undefined;
   let stopAuditRetention = (): void => {};
+  let notifications: Notifications | undefined = undefined;
   let initial: ScheduleSpec | undefined;
   if (schedulePath !== undefined) {
     initial = await readSchedule(schedulePath, logger, () => clock.nowMs(), env);
@@ -194,6 +196,7 @@ export async function runDaemon(
     stopAuditRetention();
     await reloader?.close();
     await ownership?.stop();
+    await notifications?.stop();
     await http?.close().catch(() => {});
     await dispatcher.close().catch(() => {});
     await store.close().catch(() => {});
@@ -312,6 +315,8 @@ export async function runDaemon(
     return fail(error);
   }
   stopAuditRetention = startAuditRetention(store, logger);
+  notifications = startNotifications({ scheduler, store, clock, logger, env, redactor });
+  if (initial !== undefined) notifications.configure(initial);
   if (schedulePath !== undefined && initial !== undefined) {
     ownership = new ScheduleOwnership({
       store,
@@ -330,6 +335,7 @@ export async function runDaemon(
       onLoaded: (schedule) => {
         if (settings.heartbeat === undefined)
           reloadFileHeartbeat(heartbeat, schedule.heartbeat, { env, redactor, logger });
+        notifications?.configure(schedule);
         if (settings.historyMaxAgeMs !== undefined) return;
         const wanted = effectiveHistoryMaxAge(undefined, schedule.historyMaxAgeMs);
         if (wanted !== historyMaxAgeMs) {

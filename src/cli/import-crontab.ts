@@ -54,6 +54,9 @@ interface ImportState {
   shell: string;
   jitterMs: number | undefined;
   tasks: number;
+  /** MAILTO's addresses for the entries that follow (empty: no mail, as `MAILTO=""` in cron). */
+  mailto: string[];
+  mailfrom: string | undefined;
 }
 
 function note(state: ImportState, line: number, message: string, inline = true): void {
@@ -73,11 +76,24 @@ function handleEnvLine(state: ImportState, line: number, name: string, rawValue:
   const value = unquote(rawValue);
   switch (name) {
     case "MAILTO":
-    case "MAILFROM":
+      state.mailto = value
+        .split(",")
+        .map((address) => address.trim())
+        .filter((address) => address !== "");
       note(
         state,
         line,
-        `${name}=${value} is not carried over: orchestrator does not mail output; each run's exit code and output tail are kept in the run history (orchestrator history, the dashboard)`,
+        state.mailto.length === 0
+          ? `MAILTO is empty: the entries that follow send no mail, as in cron`
+          : `MAILTO=${value} becomes \`notify.email\` of the entries that follow, on failure: cron mails any output of a run, orchestrator mails when a run fails (output is kept in the run history); set SMTP_URL (smtp://user:password@host:port) for the daemon`,
+      );
+      return;
+    case "MAILFROM":
+      state.mailfrom = value === "" ? undefined : value;
+      note(
+        state,
+        line,
+        `MAILFROM=${value} becomes \`notify.email.from\` of the entries that follow`,
       );
       return;
     case "CRON_TZ":
@@ -178,6 +194,20 @@ function emitEntry(
   emitEnv(state);
   if (stdin !== undefined) state.out.push(`    stdin: ${quote(stdin)}`);
   if (state.jitterMs) state.out.push(`    jitterMs: ${state.jitterMs}`);
+  emitNotify(state);
+}
+
+/** MAILTO as `notify.email`: on failure (cron mails any output; see the note at MAILTO). */
+function emitNotify(state: ImportState): void {
+  if (state.mailto.length === 0) return;
+  state.out.push(
+    "    notify:",
+    "      on: [failure]",
+    "      email:",
+    `        to: [${state.mailto.map(quote).join(", ")}]`,
+  );
+  if (state.mailfrom !== undefined) state.out.push(`        from: ${quote(state.mailfrom)}`);
+  state.out.push('        smtp: "${SMTP_URL}"');
 }
 
 function handleLine(state: ImportState, line: number, text: string): void {
@@ -239,7 +269,8 @@ function handleLine(state: ImportState, line: number, text: string): void {
  * or with `SHELL` as argv when it is not /bin/sh), environment lines (as each
  * following task's `env`, in order, as cron applies them), `CRON_TZ`/`TZ` (the
  * `timezone` of following entries), `%` (stdin), `\%`, `RANDOM_DELAY`
- * (`jitterMs`). Not carried, with a note: `MAILTO`/`MAILFROM`, `@reboot`,
+ * (`jitterMs`), `MAILTO`/`MAILFROM` (`notify.email` on failure: cron mails
+ * any output, orchestrator mails failures). Not carried, with a note: `@reboot`,
  * lines that are not valid entries (kept as comments).
  */
 export function importCrontab(text: string, options: ImportCrontabOptions = {}): CrontabImport {
@@ -254,6 +285,8 @@ export function importCrontab(text: string, options: ImportCrontabOptions = {}):
     shell: "/bin/sh",
     jitterMs: undefined,
     tasks: 0,
+    mailto: [],
+    mailfrom: undefined,
   };
   text.split(/\r?\n/).forEach((line, index) => handleLine(state, index + 1, line));
   while (state.out.at(-1) === "") state.out.pop();

@@ -19,6 +19,13 @@ import { parseScheduleSyntax, type SyntaxLimits } from "./schedule-syntax.js";
 import { SourceLocator } from "./source-locator.js";
 import { checkHistoryMaxAge, parseHistoryMaxAge } from "./history-retention.js";
 import { checkHeartbeat, type HeartbeatSpec } from "./heartbeat-spec.js";
+import {
+  channelProblem,
+  mergeNotify,
+  notifyProblems,
+  unsetNotifyRefWarnings,
+  type RawNotify,
+} from "./notify/notify-schema.js";
 
 /** Options of {@link parseScheduleText}. */
 export interface ParseScheduleOptions extends SyntaxLimits {
@@ -97,6 +104,16 @@ function findDuplicateNames(tasks: readonly unknown[]): Problem[] {
   return problems;
 }
 
+function taskNotifyProblems(
+  notify: RawNotify | undefined,
+  fileNotify: RawNotify | undefined,
+  base: readonly (string | number)[],
+): Problem[] {
+  if (notify === undefined) return [];
+  const path = [...base, "notify"];
+  return [...notifyProblems(notify, path), ...channelProblem(notify, fileNotify, path)];
+}
+
 function analyze(text: string, options: ParseScheduleOptions): Analysis {
   const { file } = options;
   const format = options.format ?? (extname(file).toLowerCase() === ".json" ? "json" : "yaml");
@@ -140,6 +157,11 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
   if (heartbeat.spec !== undefined) analysis.heartbeat = heartbeat.spec;
   const rawTasks = Array.isArray(record.tasks) ? (record.tasks as unknown[]) : [];
   problems.push(...findDuplicateNames(rawTasks));
+  const fileNotify = top.success ? top.data.notify : undefined;
+  if (fileNotify !== undefined) problems.push(...notifyProblems(fileNotify, ["notify"]));
+  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
+  if (fileNotify !== undefined && envNames !== undefined)
+    warnings.push(...unsetNotifyRefWarnings(fileNotify, ["notify"], (name) => envNames.has(name)));
 
   const nowMs = options.now();
   const context = {
@@ -155,11 +177,12 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
     cronCache: new CronCache(),
     validZones: new Set([defaultTimezone]),
   };
-  const envNames = options.envNames === undefined ? undefined : new Set(options.envNames);
   rawTasks.forEach((raw, index) => {
     const base = ["tasks", index] as const;
     const parsed = rawTaskSchema.safeParse(raw);
     const taskProblems = parsed.success ? [] : problemsFromIssues(parsed.error.issues, base, data);
+    if (parsed.success)
+      taskProblems.push(...taskNotifyProblems(parsed.data.notify, fileNotify, base));
     if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
       taskProblems.push(...crossFieldProblems(raw as Record<string, unknown>, base));
       taskProblems.push(...semanticProblems(raw as Record<string, unknown>, { ...context, base }));
@@ -167,13 +190,20 @@ function analyze(text: string, options: ParseScheduleOptions): Analysis {
     problems.push(...taskProblems);
     // A task is built, and checked as registerTask would, once its own keys are valid.
     if (!parsed.success || taskProblems.length > 0 || zoneProblems.length > 0) return;
-    if (envNames !== undefined)
-      warnings.push(...unsetEnvRefWarnings(parsed.data, base, (name) => envNames.has(name)));
+    if (envNames !== undefined) {
+      const isSet = (name: string): boolean => envNames.has(name);
+      warnings.push(...unsetEnvRefWarnings(parsed.data, base, isSet));
+      if (parsed.data.notify !== undefined)
+        warnings.push(...unsetNotifyRefWarnings(parsed.data.notify, [...base, "notify"], isSet));
+    }
+    const notify = mergeNotify(parsed.data.notify, fileNotify);
     const spec: TaskSpec = {
       name: parsed.data.name,
       ...(parsed.data.description === undefined ? {} : { description: parsed.data.description }),
       ...buildTask(parsed.data, { ...context, base }),
       ...(parsed.data.payload === undefined ? {} : { payload: parsed.data.payload }),
+      ...(notify === undefined ? {} : { notify }),
+      ...(parsed.data.stuckAfterMs === undefined ? {} : { stuckAfterMs: parsed.data.stuckAfterMs }),
       position: locator.locate(base),
     };
     const checked = registrationProblems(spec, base, registrationContext);

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_REDIRECTS, MAX_REDIRECTS_LIMIT } from "./handlers/http-redi
 import { HISTORY_MAX_AGE_EXPECTED } from "./history-retention.js";
 import { TASK_LIMITS } from "../core/task-limits.js";
 import { describeMs } from "../time/duration.js";
+import { NOTIFY_EXPECTED, notifyKeysAt, notifySchema } from "./notify/notify-schema.js";
 
 /** The smallest `every` of a schedule file: 1 s (shorter floods the log with missed runs). */
 export const MIN_FILE_EVERY_MS = 1_000;
@@ -81,6 +82,8 @@ export const rawTaskSchema = z.strictObject({
   keepLast: z.number().int().positive().optional(),
   timeoutMs: timeoutMs.optional(),
   payload: z.json().optional(),
+  notify: notifySchema.optional(),
+  stuckAfterMs: z.number().int().min(1).optional(),
 });
 
 /** A task as written in the file. */
@@ -92,6 +95,7 @@ export const rawDocumentSchema = z.strictObject({
   historyMaxAge: z.union([z.string(), z.number()]).optional(),
   /** Checked by `checkHeartbeat` (heartbeat-spec.ts). */
   heartbeat: z.unknown().optional(),
+  notify: notifySchema.optional(),
   tasks: z.array(z.unknown()),
 });
 
@@ -151,11 +155,14 @@ export const EXPECTED: Readonly<Record<string, string>> = {
   historyMaxAge: HISTORY_MAX_AGE_EXPECTED,
   timeoutMs: `a whole number of milliseconds from 1 to ${describeMs(TASK_LIMITS.maxTimeoutMs)}`,
   payload: "any JSON value",
+  ...NOTIFY_EXPECTED,
 };
 
 /** The keys allowed in the object at `path`, for "did you mean" hints on unknown keys. */
 export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] {
   if (path.length === 0) return Object.keys(rawDocumentSchema.shape);
+  if (path[0] === "notify") return notifyKeysAt(path.slice(1));
+  if (path[2] === "notify") return notifyKeysAt(path.slice(3));
   if (path.length === 2) return Object.keys(rawTaskSchema.shape);
   switch (path[2]) {
     case "http":

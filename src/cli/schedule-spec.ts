@@ -1,4 +1,5 @@
 import type { HeartbeatSpec } from "./heartbeat-spec.js";
+import type { NotifySpec } from "./notify/notify-schema.js";
 
 /** A JSON value, as carried by `payload` and an HTTP `body`. */
 export type JsonValue =
@@ -134,6 +135,10 @@ export interface TaskSpec {
   readonly action: ActionSpec;
   readonly options: TaskOptionsSpec;
   readonly payload?: JsonValue;
+  /** Who is told of its failures and recoveries (the file's `notify` merged in); none when absent. */
+  readonly notify?: NotifySpec;
+  /** A run longer than this (ms) is reported `stuck` by `notify`. */
+  readonly stuckAfterMs?: number;
   /** Where the task starts in the file, for messages. */
   readonly position: SourcePosition;
 }

@@ -3,6 +3,8 @@ import { DuplicateTaskError, InvalidArgumentError } from "../errors.js";
 import { SystemClock, type Clock } from "../time/clock.js";
 import type { DaemonRecords } from "./daemon-records.js";
 import { MemoryDaemonRecords } from "./memory-daemon-records.js";
+import { MemoryNotificationOutbox } from "./memory-notification-outbox.js";
+import type { NotificationOutbox } from "./notification-outbox.js";
 import type {
   Claim,
   ClaimRequest,
@@ -87,6 +89,8 @@ export class MemoryStore implements Store {
   readonly #users = new Set<string>();
   /** The audit log, schedule files and task origins, in memory. */
   readonly records: DaemonRecords;
+  /** The notification outbox, in memory. */
+  readonly notifications: NotificationOutbox = new MemoryNotificationOutbox();
 
   constructor(options: MemoryStoreOptions = {}) {
     const rows = options.maxHistoryRows ?? MEMORY_STORE_DEFAULTS.maxHistoryRows;

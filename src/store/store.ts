@@ -2,6 +2,7 @@ import type { ScheduleSpec } from "../core/schedule.js";
 import type { RunStatus, TaskState } from "../core/task.js";
 import type { Clock } from "../time/clock.js";
 import type { DaemonRecords } from "./daemon-records.js";
+import type { NotificationOutbox } from "./notification-outbox.js";
 
 /**
  * How a stored task refers to its callback. Functions cannot be stored, so a
@@ -420,4 +421,10 @@ export interface Store {
    * store, used by the CLI daemon and the dashboard. Usable once the store is open.
    */
   readonly records?: DaemonRecords;
+
+  /**
+   * The notification outbox of the CLI daemon (see {@link NotificationOutbox}):
+   * kept by every built-in store. Usable once the store is open.
+   */
+  readonly notifications?: NotificationOutbox;
 }

@@ -21,6 +21,7 @@ void describe("examples/schedule.yaml", () => {
       ["disk-usage", "every", "command"],
       ["healthz", "cron", "http"],
       ["report", "cron", "module"],
+      ["flaky", "every", "command"],
     ]);
     const [hello, , healthz, report] = result.schedule.tasks;
     assert.deepEqual(hello?.trigger, { kind: "cron", expression: "*/10 * * * * *" });
@@ -29,6 +30,22 @@ void describe("examples/schedule.yaml", () => {
       "http://127.0.0.1:8080/healthz",
     );
     assert.deepEqual(report?.action, { kind: "module", path: handler, export: "report" });
+    const flaky = result.schedule.tasks.find((task) => task.name === "flaky");
+    assert.deepEqual(flaky?.notify, {
+      on: ["failure", "recovery", "stuck"],
+      webhook: { url: "${NOTIFY_WEBHOOK_URL}", headers: {} },
+    });
+  });
+
+  void it("warns, without an error, that the example's webhook is off when NOTIFY_WEBHOOK_URL is not set", async () => {
+    const result = await loadScheduleFile(example, { now: NOW, envNames: ["PATH"] });
+    assert.ok(result.ok, result.ok ? "" : result.errors.map(formatScheduleError).join("\n"));
+    assert.deepEqual(
+      result.warnings.map((warning) => warning.message),
+      [
+        "`notify.webhook.url` refers to ${NOTIFY_WEBHOOK_URL}, which is not set: webhook notifications are off until it is",
+      ],
+    );
   });
 
   void it("has a report handler that runs with the worker context", async () => {

@@ -154,7 +154,7 @@ void describe("import-crontab: a realistic crontab", () => {
     assert.deepEqual(
       imported.notes.map((note) => [note.line, note.message.replace(/:.*$/s, "")]),
       [
-        [5, "MAILTO=ops@example.com is not carried over"],
+        [5, "MAILTO=ops@example.com becomes `notify.email` of the entries that follow, on failure"],
         [13, "the text after the first unescaped % is the command's standard input, as in cron"],
         [16, "@reboot is not carried over"],
         [19, "not carried over"],
@@ -193,6 +193,43 @@ void describe("import-crontab: a realistic crontab", () => {
   void it("shares one env mapping per run of environment lines (YAML anchors)", () => {
     assert.equal(imported.yaml.match(/&env\d/g)?.length, 4);
     assert.ok(imported.yaml.includes("    env: *env1"));
+  });
+});
+
+void describe("import-crontab: MAILTO", () => {
+  void it("becomes notify.email on failure of the entries that follow, until MAILTO is emptied", () => {
+    const imported = importCrontab(
+      [
+        "* * * * * /bin/true",
+        "MAILTO=ops@example.com, dev@example.com",
+        "MAILFROM=cron@example.com",
+        "0 * * * * /bin/backup",
+        'MAILTO=""',
+        "0 0 * * * /bin/quiet",
+      ].join("\n"),
+    );
+    assert.deepEqual(
+      load(imported.yaml).map((task) => [task.name, task.notify]),
+      [
+        ["true", undefined],
+        [
+          "backup",
+          {
+            on: ["failure"],
+            email: {
+              to: ["ops@example.com", "dev@example.com"],
+              from: "cron@example.com",
+              smtp: "${SMTP_URL}",
+            },
+          },
+        ],
+        ["quiet", undefined],
+      ],
+    );
+    assert.match(
+      imported.notes[0]?.message ?? "",
+      /cron mails any output of a run, orchestrator mails when a run fails/,
+    );
   });
 });
 

@@ -13,6 +13,7 @@ import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runProcessesContract } from "./contract-processes.js";
 import { runRecordsContract } from "./contract-records.js";
+import { runOutboxContract } from "./contract-outbox.js";
 import {
   NODE_A,
   plainCallback,
@@ -40,6 +41,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runHistoryContract(makeStore);
     runProcessesContract(makeStore);
     runRecordsContract(makeStore);
+    runOutboxContract(makeStore);
   });
 }
 

@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 5, as sqlite_master holds it.
+-- The SQLite store's schema at version 6, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -35,6 +35,28 @@ CREATE TABLE claims (
   lease_expires_at INTEGER NOT NULL,
   exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
 , token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT) STRICT;
+
+-- table notification_outbox
+CREATE TABLE notification_outbox (
+  id INTEGER PRIMARY KEY,
+  task_name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('failure', 'recovery', 'missed', 'stuck')),
+  change_id TEXT NOT NULL,
+  channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  text TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'suppressed')),
+  attempts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  claimed_by TEXT,
+  lease_until INTEGER,
+  finished_at INTEGER,
+  last_error TEXT,
+  UNIQUE (task_name, kind, change_id, channel)
+) STRICT;
 
 -- table run_history
 CREATE TABLE run_history (
@@ -121,6 +143,13 @@ CREATE UNIQUE INDEX claims_task_exclusive ON claims (task_name) WHERE exclusive 
 
 -- index claims_task_scheduled
 CREATE UNIQUE INDEX claims_task_scheduled ON claims (task_name, scheduled_at) WHERE manual = 0;
+
+-- index notification_outbox_due
+CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at)
+  WHERE status IN ('pending', 'sending');
+
+-- index notification_outbox_window
+CREATE INDEX notification_outbox_window ON notification_outbox (task_name, channel, finished_at);
 
 -- index run_history_aged_at
 CREATE INDEX run_history_aged_at ON run_history (aged_at);

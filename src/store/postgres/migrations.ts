@@ -166,6 +166,37 @@ alter table ${s}.claims add column process_group integer;
 alter table ${s}.claims add column process_start text;
 `,
   },
+  {
+    version: 6,
+    name: "notification outbox",
+    sql: (s: QuotedSchema) => `
+-- One row per message and channel; the unique key makes each change of state
+-- enqueued once, however many nodes saw it.
+create table ${s}.notification_outbox (
+  id bigint generated always as identity primary key,
+  task_name text not null,
+  kind text not null check (kind in ('failure', 'recovery', 'missed', 'stuck')),
+  change_id text not null,
+  channel text not null check (channel in ('email', 'webhook')),
+  recipient text not null,
+  subject text not null,
+  text text not null,
+  payload text not null,
+  status text not null check (status in ('pending', 'sending', 'sent', 'failed', 'suppressed')),
+  attempts integer not null,
+  created_at timestamptz not null,
+  next_attempt_at timestamptz not null,
+  claimed_by text,
+  lease_until timestamptz,
+  finished_at timestamptz,
+  last_error text,
+  unique (task_name, kind, change_id, channel)
+);
+create index notification_outbox_due_idx on ${s}.notification_outbox (next_attempt_at)
+  where status in ('pending', 'sending');
+create index notification_outbox_window_idx on ${s}.notification_outbox (task_name, channel, finished_at);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -33,6 +33,9 @@ import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";
 import type { DaemonRecords } from "../daemon-records.js";
 import { PostgresDaemonRecords } from "./daemon-records.js";
+import type { NotificationOutbox } from "../notification-outbox.js";
+import { PostgresNotificationOutbox } from "./notification-outbox.js";
+import { buildOutboxQueries } from "./outbox-queries.js";
 import { buildRecordQueries } from "./record-queries.js";
 import {
   callbackParams,
@@ -136,6 +139,8 @@ export class PostgresStore implements Store {
   #closing: Promise<void> | undefined;
   /** The audit log, schedule files and task origins (tables of migration 3). */
   readonly records: DaemonRecords;
+  /** The notification outbox (the table of migration 7). */
+  readonly notifications: NotificationOutbox;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== "object" || options === null) {
@@ -146,6 +151,10 @@ export class PostgresStore implements Store {
     const recordQueries = buildRecordQueries(this.#queries.schema);
     this.records = new PostgresDaemonRecords((name, values) =>
       this.#query(name, recordQueries[name], values),
+    );
+    const outboxQueries = buildOutboxQueries(this.#queries.schema);
+    this.notifications = new PostgresNotificationOutbox((name, values) =>
+      this.#query(name, outboxQueries[name], values),
     );
     this.schema = schema;
     this.channel = channelOf(schema);

@@ -15,6 +15,7 @@ import {
   type ScheduleFileRow,
   type TaskOriginRow,
 } from "../record-rows.js";
+import { PreparedStatements } from "./prepared.js";
 import * as sql from "./record-queries.js";
 
 /** How the records reach the SqliteStore's connection: its write queue and its reads. */
@@ -30,27 +31,17 @@ export interface SqliteAccess {
 /** SQLite keeps instants as epoch ms already. */
 const same = (ms: number): number => ms;
 
-type Statements = Record<keyof typeof sql, Database.Statement>;
-
 /** The {@link DaemonRecords} of the SqliteStore (tables of migration 3). */
 export class SqliteDaemonRecords implements DaemonRecords {
   readonly #access: SqliteAccess;
-  /** Prepared once per connection (a reopened store has a new one). */
-  readonly #prepared = new WeakMap<Database.Database, Statements>();
+  readonly #prepared = new PreparedStatements(sql);
 
   constructor(access: SqliteAccess) {
     this.#access = access;
   }
 
-  #statements(db: Database.Database): Statements {
-    let statements = this.#prepared.get(db);
-    if (statements === undefined) {
-      statements = Object.fromEntries(
-        Object.entries(sql).map(([key, text]) => [key, db.prepare(text)]),
-      ) as Statements;
-      this.#prepared.set(db, statements);
-    }
-    return statements;
+  #statements(db: Database.Database) {
+    return this.#prepared.of(db);
   }
 
   appendAudit(entry: AuditEntry): Promise<void> {

@@ -168,6 +168,38 @@ ALTER TABLE claims ADD COLUMN process_group INTEGER;
 ALTER TABLE claims ADD COLUMN process_start TEXT;
 `,
   },
+  {
+    version: 6,
+    name: "notification outbox",
+    sql: `
+-- One row per message and channel; the unique key makes each change of state
+-- enqueued once, however many nodes saw it.
+CREATE TABLE notification_outbox (
+  id INTEGER PRIMARY KEY,
+  task_name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('failure', 'recovery', 'missed', 'stuck')),
+  change_id TEXT NOT NULL,
+  channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+  recipient TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  text TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'suppressed')),
+  attempts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  claimed_by TEXT,
+  lease_until INTEGER,
+  finished_at INTEGER,
+  last_error TEXT,
+  UNIQUE (task_name, kind, change_id, channel)
+) STRICT;
+
+CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at)
+  WHERE status IN ('pending', 'sending');
+CREATE INDEX notification_outbox_window ON notification_outbox (task_name, channel, finished_at);
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

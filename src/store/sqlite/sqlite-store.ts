@@ -24,6 +24,8 @@ import type {
 } from "../store.js";
 import type { DaemonRecords } from "../daemon-records.js";
 import { SqliteDaemonRecords } from "./daemon-records.js";
+import type { NotificationOutbox } from "../notification-outbox.js";
+import { SqliteNotificationOutbox } from "./notification-outbox.js";
 import { migrate } from "./migrations.js";
 import { connect, type Connection } from "./connection.js";
 import { capSize, quickCheck } from "./file-checks.js";
@@ -132,6 +134,12 @@ export class SqliteStore implements Store {
   #schedulerClock: Clock = this.#clock;
   /** The audit log, schedule files and task origins (tables of migration 3). */
   readonly records: DaemonRecords = new SqliteDaemonRecords({
+    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
+    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
+    now: () => this.#clock.nowMs(),
+  });
+  /** The notification outbox (the table of migration 7). */
+  readonly notifications: NotificationOutbox = new SqliteNotificationOutbox({
     write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
     read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
     now: () => this.#clock.nowMs(),
