@@ -66,7 +66,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 }
 .status-succeeded, .state-active { color: var(--ok); }
 .status-failed, .status-timed-out, .status-interrupted, .state-quarantined { color: var(--bad); }
-.status-skipped, .status-missed, .state-paused { color: var(--warn); }
+.status-skipped, .status-missed, .status-cancelled, .state-paused { color: var(--warn); }
 .state-completed, .status-none { color: var(--muted); }
 .result-ok { color: var(--ok); }
 .result-failed, .result-refused { color: var(--bad); }
