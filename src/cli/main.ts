@@ -161,14 +161,18 @@ Examples:
     .argument("[task]", "only this task's runs")
     .addOption(storeOption())
     .option("--limit <n>", "how many runs", "20")
+    .option("--offset <n>", "skip the newest n matching runs (older pages)", "0")
+    .option("--status <list>", "only runs of these statuses, comma-separated (failed,cancelled)")
     .option("--json", "print JSON (with each run's output)")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ orchestrator history\n  $ orchestrator history backup --limit 5 --json",
+      "\nExamples:\n  $ orchestrator history\n  $ orchestrator history backup --limit 5 --json\n  $ orchestrator history backup --status failed,timed-out --limit 20 --offset 20",
     )
     .action(
-      async (task: string | undefined, options: { store: string; limit: string; json?: boolean }) =>
-        exit(await runHistoryCommand(task, options, storeContext())),
+      async (
+        task: string | undefined,
+        options: { store: string; limit: string; offset: string; status?: string; json?: boolean },
+      ) => exit(await runHistoryCommand(task, options, storeContext())),
     );
 
   program
