@@ -25,6 +25,7 @@ import { effectiveHistoryMaxAge } from "./history-retention.js";
 import { describeStoreLocation } from "./store-url.js";
 import { defaultDaemonNodeId } from "./node-id.js";
 import { StoreStateSync } from "./store-state-sync.js";
+import { CancelRequestWatcher } from "./cancel-requests.js";
 import { VERSION } from "./version.js";
 import { OrchestratorError } from "../errors.js";
 
@@ -248,6 +249,7 @@ export async function runDaemon(
     stopping = shutdown("SIGTERM").then(resolveStopped);
   });
   const sync = settings.store.kind === "sqlite" ? new StoreStateSync(scheduler, logger) : undefined;
+  const cancels = CancelRequestWatcher.of(scheduler, logger);
 
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     const running = runningCount(scheduler);
@@ -258,6 +260,7 @@ export async function runDaemon(
       running > 0 ? "stopping: waiting for running runs" : "stopping",
     );
     sync?.stop();
+    cancels?.stop();
     await reloader?.close();
     const stop = scheduler.stop();
     if (!(await within(stop, settings.graceMs))) {
@@ -337,6 +340,7 @@ export async function runDaemon(
     else reloader.watch();
   }
   sync?.start();
+  cancels?.start();
   if (stopping === undefined) {
     safeLog(
       logger,

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { generateKey } from "../crypto/key-material.js";
 import { SystemClock, type Clock } from "../time/clock.js";
 import { runImportCrontabCommand, runValidateCommand } from "./commands/file-commands.js";
+import { runCancelCommand } from "./commands/cancel-command.js";
 import { EXIT, processIO, type CommandIO } from "./commands/io.js";
 import { runNextCommand } from "./commands/next-command.js";
 import { runRemoveCommand } from "./commands/remove-command.js";
@@ -205,6 +206,21 @@ Examples:
         exit(await runPauseResumeCommand(action, task, options, storeContext())),
       );
   }
+
+  program
+    .command("cancel")
+    .description(
+      "Cancel a task's running run in the daemon on the store: its signal aborts, a command's process group is stopped, the run is recorded cancelled",
+    )
+    .argument("<task>", "task name")
+    .addOption(storeOption())
+    .addHelpText(
+      "after",
+      "\nWaits up to 5 s for a daemon to take the request. Exit code 0 when cancelled, 1 when nothing\nwas running, 2 for an unknown task.\n\nExample:\n  $ orchestrator cancel backup",
+    )
+    .action(async (task: string, options: { store: string }) =>
+      exit(await runCancelCommand(task, options, storeContext())),
+    );
 
   program
     .command("remove")

@@ -157,6 +157,18 @@ alter table ${s}.runs add column missed_through timestamptz;
 alter table ${s}.runs add column missed_count integer;
 `,
   },
+  {
+    version: 8,
+    name: "cancel requests",
+    sql: (s: QuotedSchema) => `
+-- orchestrator cancel <task>: one pending request per task, taken by the node running it.
+create table ${s}.cancel_requests (
+  task_name text primary key,
+  requested_at bigint not null,
+  actor text not null
+);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

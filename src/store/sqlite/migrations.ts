@@ -158,6 +158,18 @@ ALTER TABLE run_history ADD COLUMN missed_through INTEGER;
 ALTER TABLE run_history ADD COLUMN missed_count INTEGER;
 `,
   },
+  {
+    version: 8,
+    name: "cancel requests",
+    sql: `
+-- orchestrator cancel <task>: one pending request per task, taken by the daemon running it.
+CREATE TABLE cancel_requests (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  requested_at INTEGER NOT NULL,
+  actor TEXT NOT NULL
+) STRICT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */
