@@ -33,9 +33,13 @@ describe("the CLI's JSON and the API's views of one SQLite store", () => {
     const listening = await daemon.waitFor(/dashboard listening/);
     const url = /url=(\S+)/.exec(listening.line)?.[1] ?? assert.fail(listening.line);
     const api = async <T>(path: string, method = "GET"): Promise<T> => {
-      const response = await fetch(new URL(path, url), {
-        method,
-        headers: { Authorization: `Bearer ${token}` },
+      const send = (): Promise<Response> =>
+        fetch(new URL(path, url), { method, headers: { Authorization: `Bearer ${token}` } });
+      // The CLI runs synchronously (spawnSync), long enough on a loaded machine for the
+      // server to close an idle keep-alive socket that fetch then reuses: a GET is sent again.
+      const response = await send().catch((error: unknown) => {
+        if (method !== "GET") throw error;
+        return send();
       });
       assert.ok(response.ok, `${method} ${path}: ${response.status}`);
       return (await response.json()) as T;
