@@ -93,8 +93,9 @@ export const CLIENT_TASK_PAGE = `
     });
     var older = el("button", { type: "button", id: "older-runs", hidden: true, text: "Load older runs" });
     older.addEventListener("click", loadOlder);
-    var cancel = el("button", { type: "button", id: "cancel-run", className: "danger", hidden: true, text: "Cancel the running run" });
-    cancel.addEventListener("click", function () {
+    // A read-only session is offered no action (the server would refuse it anyway).
+    var cancel = readOnly ? el("span", { hidden: true }) : el("button", { type: "button", id: "cancel-run", className: "danger", hidden: true, text: "Cancel the running run" });
+    if (!readOnly) cancel.addEventListener("click", function () {
       if (cancel.getAttribute("aria-disabled") === "true") return;
       cancel.setAttribute("aria-disabled", "true");
       say("Cancelling " + taskName + "…");
