@@ -43,7 +43,7 @@ describe("Scheduler.cancelTask", () => {
       assert.equal(report.failed, 1);
       assert.equal(waiting.reasons.length, 1);
       assert.ok(waiting.reasons[0] instanceof CancelledError);
-      assert.equal((waiting.reasons[0]).code, "ERR_CANCELLED");
+      assert.equal(waiting.reasons[0].code, "ERR_CANCELLED");
       assert.match((waiting.reasons[0] as Error).message, /cancelled by alice/);
       const [row, ...rest] = await scheduler.history("long");
       assert.equal(rest.length, 0, "no retry follows a cancelled attempt");
