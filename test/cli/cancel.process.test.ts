@@ -56,4 +56,27 @@ describe("orchestrator cancel", () => {
     assert.equal(runs[0]?.error?.code, "ERR_ACTION_FAILED");
     assert.match(runs[0]?.error?.message ?? "", /aborted/);
   });
+
+  it("reaches a run of orchestrator trigger too", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "orchestrator-cancel-trigger-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "schedule.yaml"), SCHEDULE);
+    assert.equal(cli(["validate", "schedule.yaml"], { cwd: dir }).code, 0);
+    // A daemon adds the task to the store, then stops; the trigger runs it on its own.
+    const daemon = new DaemonProcess(["schedule.yaml"], { cwd: dir });
+    await daemon.waitFor(/orchestrator running/);
+    daemon.child.kill("SIGTERM");
+    await daemon.exited;
+    rmSync(join(dir, "pids"), { force: true });
+    const trigger = new DaemonProcess(["long"], { cwd: dir, command: "trigger" });
+    t.after(() => trigger.dispose());
+    const pids = await pidsIn(join(dir, "pids"), 2);
+    t.after(() => killAll(pids));
+    const cancelled = cli(["cancel", "long"], { cwd: dir });
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.deepEqual(await trigger.exited, { code: 1, signal: null });
+    for (const pid of pids) assert.ok(await goneSoon(pid), `process ${pid} still runs`);
+    const history = cli(["history", "long", "--json", "--limit", "1"], { cwd: dir });
+    assert.equal((JSON.parse(history.stdout) as RunView[])[0]?.status, "cancelled");
+  });
 });

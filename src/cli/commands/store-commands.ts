@@ -5,6 +5,7 @@ import type { RunRecord, Store, StoreChange, TaskRecord } from "../../store/stor
 import type { SignalSource } from "../daemon.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
 import { ProcessGroups } from "../handlers/process-groups.js";
+import { CancelRequestWatcher } from "../cancel-requests.js";
 import { interruptRuns } from "../interrupt-runs.js";
 import { createCliDispatcher, createStore, findCliKey, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
@@ -290,6 +291,9 @@ export function runTriggerCommand(
         }).then(() => resolve("interrupted"));
       });
     });
+    // `orchestrator cancel` reaches this run as it reaches a daemon's.
+    const cancels = CancelRequestWatcher.of(scheduler, silentLogger);
+    cancels?.start();
     try {
       if (scheduler.getTask(task) === undefined) {
         throw new TaskNotFoundError(task);
@@ -324,6 +328,7 @@ export function runTriggerCommand(
         context.io.stdout(`${JSON.stringify(last.output, null, 2)}\n`);
       return report.failed > 0 ? 1 : EXIT.ok;
     } finally {
+      cancels?.stop();
       stopListening();
       unhookExit();
       await close(interrupted);
