@@ -11,6 +11,7 @@ export type OrchestratorErrorCode =
   | "ERR_NON_RETRYABLE"
   | "ERR_STORE"
   | "ERR_TIMEOUT"
+  | "ERR_CANCELLED"
   | "ERR_ABORTED"
   | "ERR_MISSING_ENV"
   | "ERR_ACTION_FAILED"
@@ -230,6 +231,16 @@ export class TimeoutError extends OrchestratorError {
   constructor(timeoutMs: number) {
     super("ERR_TIMEOUT", `The run exceeded its timeout of ${timeoutMs} ms`);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The reason a run's `ctx.signal` aborts when the run is cancelled (`Scheduler.cancelTask`). */
+export class CancelledError extends OrchestratorError {
+  /** Who asked, when known (a dashboard user, `cli`). */
+  readonly by: string | undefined;
+  constructor(by?: string) {
+    super("ERR_CANCELLED", `The run was cancelled${by === undefined ? "" : ` by ${by}`}`);
+    this.by = by;
   }
 }
 

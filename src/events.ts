@@ -29,10 +29,10 @@ export interface RunSuccessEvent extends RunEventBase {
   readonly durationMs: number;
 }
 
-/** `run:error`: the callback threw, rejected or timed out. */
+/** `run:error`: the callback threw, rejected or timed out, or was cancelled (and ended by it). */
 export interface RunErrorEvent extends RunEventBase {
   readonly error: unknown;
-  readonly status: Extract<RunStatus, "failed" | "timed-out">;
+  readonly status: Extract<RunStatus, "failed" | "timed-out" | "cancelled">;
   readonly durationMs: number;
   /** True when another attempt is scheduled, at `retryAt`. */
   readonly willRetry: boolean;
@@ -118,8 +118,8 @@ export interface LeaseLostEvent {
  * `interrupted` and retries it per policy.
  */
 export interface RunLostEvent extends RunEventBase {
-  /** What the attempt ended with here: `succeeded`, `failed` or `timed-out`. */
-  readonly outcome: Extract<RunStatus, "succeeded" | "failed" | "timed-out">;
+  /** What the attempt ended with here: `succeeded`, `failed`, `timed-out` or `cancelled`. */
+  readonly outcome: Extract<RunStatus, "succeeded" | "failed" | "timed-out" | "cancelled">;
   readonly durationMs: number;
 }
 

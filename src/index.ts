@@ -21,6 +21,7 @@ export {
   NonRetryableError,
   StoreError,
   TimeoutError,
+  CancelledError,
 } from "./errors.js";
 export type { OrchestratorErrorCode, CronFieldName } from "./errors.js";
 export { Scheduler, SCHEDULER_DEFAULTS } from "./scheduler/index.js";

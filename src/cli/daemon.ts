@@ -27,6 +27,7 @@ import { effectiveHistoryMaxAge } from "./history-retention.js";
 import { describeStoreLocation } from "./store-url.js";
 import { defaultDaemonNodeId } from "./node-id.js";
 import { StoreStateSync } from "./store-state-sync.js";
+import { CancelRequestWatcher } from "./cancel-requests.js";
 import { VERSION } from "./version.js";
 import { OrchestratorError } from "../errors.js";
 import { Heartbeat, reloadFileHeartbeat } from "./heartbeat.js";
@@ -270,6 +271,7 @@ export async function runDaemon(
     stopping = shutdown("SIGTERM").then(resolveStopped);
   });
   const sync = settings.store.kind === "sqlite" ? new StoreStateSync(scheduler, logger) : undefined;
+  const cancels = CancelRequestWatcher.of(scheduler, logger);
 
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     const running = runningCount(scheduler);
@@ -281,6 +283,7 @@ export async function runDaemon(
     );
     sync?.stop();
     heartbeat.stop();
+    cancels?.stop();
     await reloader?.close();
     const stop = scheduler.stop();
     if (!(await within(stop, settings.graceMs))) {
@@ -366,6 +369,7 @@ export async function runDaemon(
   }
   sync?.start();
   if (stopping === undefined) heartbeat.configure(beat);
+  cancels?.start();
   if (stopping === undefined) {
     safeLog(
       logger,

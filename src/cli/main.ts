@@ -3,6 +3,7 @@ import { generateKey } from "../crypto/key-material.js";
 import { SystemClock, type Clock } from "../time/clock.js";
 import { runBackupCommand } from "./commands/backup-command.js";
 import { runImportCrontabCommand, runValidateCommand } from "./commands/file-commands.js";
+import { runCancelCommand } from "./commands/cancel-command.js";
 import { EXIT, processIO, type CommandIO } from "./commands/io.js";
 import { runNextCommand } from "./commands/next-command.js";
 import { runPlanCommand, type PlanCommandOptions } from "./commands/plan-command.js";
@@ -198,14 +199,18 @@ Examples:
     .argument("[task]", "only this task's runs")
     .addOption(storeOption())
     .option("--limit <n>", "how many runs", "20")
+    .option("--offset <n>", "skip the newest n matching runs (older pages)", "0")
+    .option("--status <list>", "only runs of these statuses, comma-separated (failed,cancelled)")
     .option("--json", "print JSON (with each run's output)")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ orchestrator history\n  $ orchestrator history backup --limit 5 --json",
+      "\nExamples:\n  $ orchestrator history\n  $ orchestrator history backup --limit 5 --json\n  $ orchestrator history backup --status failed,timed-out --limit 20 --offset 20",
     )
     .action(
-      async (task: string | undefined, options: { store: string; limit: string; json?: boolean }) =>
-        exit(await runHistoryCommand(task, options, storeContext())),
+      async (
+        task: string | undefined,
+        options: { store: string; limit: string; offset: string; status?: string; json?: boolean },
+      ) => exit(await runHistoryCommand(task, options, storeContext())),
     );
 
   program
@@ -238,6 +243,21 @@ Examples:
         exit(await runPauseResumeCommand(action, task, options, storeContext())),
       );
   }
+
+  program
+    .command("cancel")
+    .description(
+      "Cancel a task's running run in the daemon on the store: its signal aborts, a command's process group is stopped, the run is recorded cancelled",
+    )
+    .argument("<task>", "task name")
+    .addOption(storeOption())
+    .addHelpText(
+      "after",
+      "\nWaits up to 5 s for a daemon to take the request. Exit code 0 when cancelled, 1 when nothing\nwas running, 2 for an unknown task.\n\nExample:\n  $ orchestrator cancel backup",
+    )
+    .action(async (task: string, options: { store: string }) =>
+      exit(await runCancelCommand(task, options, storeContext())),
+    );
 
   program
     .command("remove")

@@ -307,7 +307,8 @@ export class Dispatcher {
     target: DispatchTarget,
     request: DispatchRequest,
   ): DispatchOutcome | Promise<DispatchOutcome> {
-    const context = new RunContext(request);
+    // A run may bring its context (see BurstCall), so that its owner can abort it (cancel).
+    const context = (request as Partial<BurstCall>).context ?? new RunContext(request);
     if (request.timeoutMs === 0 && request.signal === undefined) {
       // The common case: no timer, no listener, no AbortController unless the callback asks for ctx.signal.
       let running: unknown;

@@ -15,7 +15,14 @@ export type NoRunsLeftPolicy = "throw" | "complete";
 
 /** The recorded outcome of one run. */
 export type RunStatus =
-  "succeeded" | "failed" | "timed-out" | "skipped" | "missed" | "interrupted" | "lost";
+  | "succeeded"
+  | "failed"
+  | "timed-out"
+  | "cancelled"
+  | "skipped"
+  | "missed"
+  | "interrupted"
+  | "lost";
 
 /** What a callback receives. */
 export interface TaskContext<Payload = unknown> {

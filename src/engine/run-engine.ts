@@ -175,6 +175,11 @@ export class RunEngine implements TaskScheduling {
     this.#life.dropQueue(task);
   }
 
+  /** Cancels the task's attempts in flight in this scheduler (see `RunLifecycle.cancel`). */
+  cancel(taskName: string, reason: unknown): number {
+    return this.#life.cancel(taskName, reason);
+  }
+
   /** Resumes a paused task from now on. */
   resume(task: Task): void {
     if (task.state !== "paused") return;

@@ -1,5 +1,6 @@
 import type { DispatchOutcome } from "../core/dispatcher.js";
 import { retryDelayMs, shouldRetry } from "../core/retry.js";
+import { RunContext } from "../core/run-context.js";
 import type { QueuedRun, RunStatus, Task } from "../core/task.js";
 import type { RunEventBase, RunTrigger } from "../events.js";
 import type { LeaseGuard } from "../leasing/lease-guard.js";
@@ -61,6 +62,8 @@ export class RunLifecycle {
   readonly #hooks: RunLifecycleHooks;
   /** The fencing tokens of runs without a claim (a store only this scheduler uses). */
   #localToken = 0;
+  /** Attempts started and not yet finished (for {@link cancel}). */
+  readonly #inFlight = new Set<Run>();
 
   constructor(host: RunLifecycleHost, recorder: RunRecorder, hooks: RunLifecycleHooks) {
     this.#host = host;
@@ -189,6 +192,7 @@ export class RunLifecycle {
   /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */
   started(run: Run, startMono: number, wallOffset: number): void {
     run.state = "started";
+    this.#inFlight.add(run);
     run.report.ran++;
     run.startMono = startMono;
     run.startedAtMs = Math.round(wallOffset + startMono);
@@ -196,6 +200,23 @@ export class RunLifecycle {
     task.lastRunMs = run.startedAtMs;
     // Read first: a burst's tasks keep the field unwritten (see Task's constructor).
     if (task.skippedInARow !== 0) task.skippedInARow = 0;
+  }
+
+  /**
+   * Cancels the attempts of `taskName` in flight here: each is marked
+   * cancelled and its context aborted with `reason` (a callback that honours
+   * `ctx.signal` ends; a command's process group is stopped). Its outcome is
+   * then recorded `cancelled`, with no retry. Returns how many were cancelled.
+   */
+  cancel(taskName: string, reason: unknown): number {
+    let cancelled = 0;
+    for (const run of this.#inFlight) {
+      if (run.taskName !== taskName || run.cancelReason !== undefined) continue;
+      run.cancelReason = reason;
+      (run.context ??= new RunContext(run)).abort(reason);
+      cancelled++;
+    }
+    return cancelled;
   }
 
   // Retries and recovery.
@@ -311,6 +332,7 @@ export class RunLifecycle {
    * are events).
    */
   async finish(run: Run, outcome: DispatchOutcome): Promise<void> {
+    this.#inFlight.delete(run);
     const { claim } = run;
     const attempt = this.#attemptOf(run, outcome);
     // A lease lost locally (its deadline passed, or the store refused a renewal).
@@ -338,10 +360,21 @@ export class RunLifecycle {
     const ended = !Number.isNaN(endMono);
     const durationMs = (ended ? endMono : host.clock.monotonicMs()) - startMono;
     const finishedAtMs = ended ? Math.round(startedAtMs + durationMs) : host.clock.nowMs();
-    const status: RunStatus = outcome.ok ? "succeeded" : outcome.timedOut ? "timed-out" : "failed";
+    // A cancelled attempt that still succeeded (it ignored its signal) counts as succeeded.
+    const cancelled = !outcome.ok && run.cancelReason !== undefined;
+    const status: RunStatus = outcome.ok
+      ? "succeeded"
+      : cancelled
+        ? "cancelled"
+        : outcome.timedOut
+          ? "timed-out"
+          : "failed";
     const error = outcome.ok ? undefined : outcome.error;
     const willRetry =
-      !outcome.ok && !task.removed && shouldRetry(task.options.retries, attempt, error);
+      !outcome.ok &&
+      !cancelled &&
+      !task.removed &&
+      shouldRetry(task.options.retries, attempt, error);
     const row: RunRecord = {
       taskName: task.name,
       claimId: claim?.id ?? null,
@@ -401,12 +434,12 @@ export class RunLifecycle {
         status,
         willRetry: retryAtMs !== null,
       },
-      `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : "failed"}`,
+      `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : status === "cancelled" ? "was cancelled" : "failed"}`,
     );
     host.emit("run:error", {
       ...(base as RunEventBase),
       error,
-      status: status as "failed" | "timed-out",
+      status: status as "failed" | "timed-out" | "cancelled",
       durationMs,
       willRetry: retryAtMs !== null,
       retryAt: retryAtMs === null ? null : new Date(retryAtMs),
@@ -456,7 +489,7 @@ export class RunLifecycle {
   async #lose(run: Run, attempt: Attempt): Promise<void> {
     const host = this.#host;
     const { task } = run;
-    const outcome = attempt.status as "succeeded" | "failed" | "timed-out";
+    const outcome = attempt.status as "succeeded" | "failed" | "timed-out" | "cancelled";
     safeLog(
       host.logger,
       "warn",

@@ -324,6 +324,8 @@ export class RunStarter {
           host.leases.watch(claim, (run.context ??= new RunContext(run)));
         else run.signal = host.leases.signal(claim);
       }
+      // Its context made here, not by the dispatcher, so that the run can be cancelled.
+      run.context ??= new RunContext(run);
       const startMono = clock.monotonicMs();
       // The reading that starts this run also ends the synchronous callback before it.
       if (previousSync !== null) previousSync.endMono = startMono;

@@ -103,6 +103,8 @@ export class Run implements BurstCall, QueueItem {
   threw = false;
   /** Aborted when the lease of the run's claim is lost (shared stores only; else undefined, the fast path). */
   signal: AbortSignal | undefined = undefined;
+  /** Set when the attempt was cancelled (`Scheduler.cancelTask`): the reason its context was aborted with. */
+  cancelReason: unknown = undefined;
   /** Where a retry waits in the engine's queue (maintained by the queue). */
   queueBucket: DueBucket<QueueItem> | null = null;
   queueSlot = -1;

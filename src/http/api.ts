@@ -5,11 +5,13 @@ import type { Logger } from "../logger.js";
 import { safeLog } from "../logger.js";
 import type { TaskInfo } from "../core/task.js";
 import type { Scheduler } from "../scheduler/index.js";
+import type { RunRecord } from "../store/store.js";
 import { describeTriggerReport, type AuditTrail } from "./audit-trail.js";
 import type { EventStream, StreamOwner } from "./event-stream.js";
 import { methodNotAllowed, sendError, sendJson } from "./responses.js";
-import type { Principal } from "./roles.js";
-import { runView } from "./run-view.js";
+import { actorOf, type Principal } from "./roles.js";
+import { parseHistoryQuery } from "./history-query.js";
+import { parseRunId, runView } from "./run-view.js";
 import { taskView, type DurationCache, type TaskView } from "./task-view.js";
 import { handleTimelineApi } from "./timeline-api.js";
 
@@ -32,7 +34,7 @@ export const AUDIT_LIMITS = Object.freeze({ default: 20, max: 500 });
 /** Default and largest `limit` of `GET /api/tasks`. */
 export const TASK_LIST_LIMITS = Object.freeze({ default: 500, max: 5000 });
 
-type Action = "trigger" | "pause" | "resume";
+type Action = "trigger" | "pause" | "resume" | "cancel";
 
 /** Parses a non-negative integer query parameter, or returns the default; NaN when malformed. */
 function intParam(url: URL, name: string, fallback: number, max: number): number {
@@ -106,15 +108,64 @@ async function history(
     notFound(response, name);
     return;
   }
-  const limit = limitParam(url, HISTORY_LIMITS, response);
-  if (limit === undefined) return;
-  const output = url.searchParams.get("output") ?? "full";
-  if (output !== "full" && output !== "none") {
-    sendError(response, 400, "bad_request", "output must be full or none");
+  const query = parseHistoryQuery(url.searchParams, HISTORY_LIMITS);
+  if (typeof query === "string") {
+    sendError(response, 400, "bad_request", query);
     return;
   }
-  const runs = await context.scheduler.history(name, { limit });
-  sendJson(response, 200, { runs: runs.map((run) => runView(run, { output: output === "full" })) });
+  const { limit, offset, statuses, output } = query;
+  // One row more than asked tells whether older runs remain.
+  const rows = await context.scheduler.history(name, {
+    limit: limit + 1,
+    offset,
+    ...(statuses === undefined ? {} : { statuses }),
+  });
+  const runs = rows.slice(0, limit).map((run) => {
+    const view = runView(run, { tails: output !== "full" });
+    return output === "none" ? { ...view, stdout: null, stderr: null, output: null } : view;
+  });
+  sendJson(response, 200, { runs, offset, limit, more: rows.length > limit });
+}
+
+/** The newest history row of `name` scheduled at `key.scheduledAt` with that attempt, read page by page. */
+async function findRun(
+  scheduler: Scheduler,
+  name: string,
+  key: { readonly scheduledAt: number; readonly attempt: number },
+): Promise<RunRecord | undefined> {
+  const page = 500;
+  for (let offset = 0; ; offset += page) {
+    const rows = await scheduler.history(name, { limit: page, offset });
+    const found = rows.find(
+      (row) => row.scheduledAt === key.scheduledAt && row.attempt === key.attempt,
+    );
+    if (found !== undefined || rows.length < page) return found;
+  }
+}
+
+/** `{ run: RunView }`, whole: the newest history row of the task with that id. */
+async function getRun(
+  context: ApiContext,
+  name: string,
+  id: string,
+  response: ServerResponse,
+): Promise<void> {
+  const key = parseRunId(id);
+  if (key === undefined) {
+    sendError(
+      response,
+      400,
+      "bad_request",
+      "A run id is <scheduledAt ms>-<attempt>, as RunView.id",
+    );
+    return;
+  }
+  const run = await findRun(context.scheduler, name, key);
+  if (run === undefined) {
+    sendError(response, 404, "not_found", `No run ${id} of task ${JSON.stringify(name)}`);
+    return;
+  }
+  sendJson(response, 200, { run: runView(run) });
 }
 
 /**
@@ -170,6 +221,12 @@ async function act(
       sendJson(response, 202, { accepted: true, taskName: name });
       return;
     }
+    if (action === "cancel") {
+      const cancelled = scheduler.cancelTask(name, actorOf(principal));
+      await audit("ok", cancelled === 0 ? "nothing was running" : `${cancelled} run(s) cancelled`);
+      sendJson(response, 200, { cancelled });
+      return;
+    }
     const info =
       action === "pause" ? await scheduler.pauseTask(name) : await scheduler.resumeTask(name);
     await audit("ok", null);
@@ -195,8 +252,11 @@ function notFound(response: ServerResponse, name: string): void {
  *
  * - `GET /api/tasks[?q=&state=&status=&limit=&offset=]` → `{ tasks: TaskView[], total, matched, offset, limit }`
  * - `GET /api/tasks/:name` → `{ task }`
- * - `GET /api/tasks/:name/history[?limit=&output=full|none]` → `{ runs: RunView[] }` newest
- *   first; `output=none` leaves each run's output out (null), for lists that do not show it
+ * - `GET /api/tasks/:name/history[?limit=&offset=&status=&output=tails|none|full]` →
+ *   `{ runs: RunView[], offset, limit, more }` newest first, outputs cut to their tails
+ *   (`output=none`: left out; `full`: whole); `status` is a comma-separated list
+ * - `GET /api/tasks/:name/runs/:id` → `{ run: RunView }`, whole
+ * - `POST /api/tasks/:name/cancel` → `{ cancelled }`: how many runs in flight here were cancelled
  * - `POST /api/tasks/:name/trigger[?wait=1]` → 202 `{ accepted }` (200 `{ report }` with wait)
  * - `POST /api/tasks/:name/pause|resume` → `{ task }`
  * - `GET /api/tasks/:name/audit[?limit=]` → `{ entries: AuditView[], available }` newest first
@@ -249,7 +309,18 @@ export async function handleApi(
     }
     return true;
   }
-  const match = /^\/api\/tasks\/([^/]+)(?:\/(history|audit|trigger|pause|resume))?$/.exec(path);
+  const runMatch = /^\/api\/tasks\/([^/]+)\/runs\/([^/]+)$/.exec(path);
+  if (runMatch !== null) {
+    const taskName = decodeName(runMatch[1] ?? "");
+    if (taskName === null)
+      sendError(response, 400, "bad_request", "Malformed task name in the path");
+    else if (method !== "GET" && method !== "HEAD") methodNotAllowed(response, "GET");
+    else await getRun(context, taskName, runMatch[2] ?? "", response);
+    return true;
+  }
+  const match = /^\/api\/tasks\/([^/]+)(?:\/(history|audit|trigger|pause|resume|cancel))?$/.exec(
+    path,
+  );
   if (match === null) return false;
   const name = decodeName(match[1] ?? "");
   if (name === null) {

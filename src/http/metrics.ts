@@ -46,7 +46,7 @@ const LATENESS_BUCKETS = [
  * its events:
  *
  * - `orchestrator_runs_total{task,status}`: `run:success` (succeeded), `run:error`
- *   (failed, timed-out; every attempt), `run:skipped` (skipped), `run:missed` (missed, by count);
+ *   (failed, timed-out, cancelled; every attempt), `run:skipped` (skipped), `run:missed` (missed, by count);
  * - `orchestrator_run_duration_seconds{task}`: `durationMs` of `run:success` and `run:error`;
  * - `orchestrator_fire_lateness_seconds{task}`: `startedAt − scheduledAt` of `run:start`
  *   for scheduled and catch-up runs (manual triggers and retries are not late by design);

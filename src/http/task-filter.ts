@@ -13,6 +13,7 @@ export const LAST_STATUSES: readonly (RunStatus | "none")[] = Object.freeze([
   "succeeded",
   "failed",
   "timed-out",
+  "cancelled",
   "skipped",
   "missed",
   "interrupted",

@@ -109,7 +109,7 @@ async function recent(scheduler: Scheduler, url: URL, response: ServerResponse):
     .slice(0, limit)
     .reverse()
     .map((record) => {
-      const run = runView(record, { output: false });
+      const run = runView(record, { tails: true });
       return {
         taskName: run.taskName,
         scheduledAt: run.scheduledAt,

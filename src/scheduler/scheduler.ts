@@ -4,6 +4,7 @@ import { planRuns, planTaskOf, type PlanOptions, type RunPlan } from "../core/ru
 import type { ScheduleInput } from "../core/schedule.js";
 import type { CallbackInput, Task, TaskCallback, TaskInfo, TaskOptions } from "../core/task.js";
 import {
+  CancelledError,
   DuplicateTaskError,
   InvalidArgumentError,
   NodeIdInUseError,
@@ -298,6 +299,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#engine.resume(task);
     await this.#persist(task);
     return task.info();
+  }
+
+  /**
+   * Cancels the task's runs in flight in this scheduler: each one's
+   * `ctx.signal` aborts with a {@link CancelledError} (`by` says who asked),
+   * and its attempt is recorded `cancelled`, without retry, when the callback
+   * ends (a callback that ignores its signal runs on, and is recorded
+   * `succeeded` if it succeeds). Returns how many runs were cancelled: 0 when
+   * none was running here. Unknown task: TaskNotFoundError.
+   */
+  cancelTask(name: string, by?: string): number {
+    this.#require(name);
+    return this.#engine.cancel(name, new CancelledError(by));
   }
 
   /**

@@ -94,6 +94,15 @@ export interface TaskOrigin {
  * memory, SQLite and PostgreSQL stores all do: `store.records`). Errors are
  * StoreErrors, as for the rest of the store.
  */
+/** `orchestrator cancel <task>` asking the daemons on the store to cancel the task's running runs. */
+export interface CancelRequest {
+  readonly taskName: string;
+  /** Epoch ms (the asker's clock). */
+  readonly requestedAt: number;
+  /** Who asked (`cli:alice@host`). */
+  readonly actor: string;
+}
+
 export interface DaemonRecords {
   /** Appends one audit row (kept as given: see {@link appendAudit} for the field limits). */
   appendAudit(entry: AuditEntry): Promise<void>;
@@ -111,6 +120,12 @@ export interface DaemonRecords {
   deleteTaskOrigins(taskNames: readonly string[]): Promise<void>;
   /** Every task origin, by task name. */
   taskOrigins(): Promise<TaskOrigin[]>;
+  /** Files a cancel request (replacing an earlier one for the task). Stores of migration 8. */
+  requestCancel?(request: CancelRequest): Promise<void>;
+  /** Every pending cancel request. */
+  cancelRequests?(): Promise<CancelRequest[]>;
+  /** Deletes the task's request if it is still the one filed at `requestedAt`; whether it was. */
+  deleteCancelRequest?(taskName: string, requestedAt: number): Promise<boolean>;
 }
 
 function cut(text: string, max: number): string {

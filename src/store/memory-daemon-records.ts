@@ -1,4 +1,5 @@
 import type {
+  CancelRequest,
   AuditEntry,
   AuditQuery,
   AuditRetention,
@@ -19,6 +20,7 @@ export class MemoryDaemonRecords implements DaemonRecords {
   readonly #now: () => number;
   readonly #files = new Map<string, ScheduleFileRecord>();
   readonly #origins = new Map<string, TaskOrigin>();
+  readonly #cancels = new Map<string, CancelRequest>();
 
   /**
    * @param maxAuditRows - audit rows kept; the oldest are dropped beyond it.
@@ -79,5 +81,20 @@ export class MemoryDaemonRecords implements DaemonRecords {
 
   taskOrigins(): Promise<TaskOrigin[]> {
     return Promise.resolve(copiesByKey(this.#origins));
+  }
+
+  requestCancel(request: CancelRequest): Promise<void> {
+    this.#cancels.set(request.taskName, { ...request });
+    return Promise.resolve();
+  }
+
+  cancelRequests(): Promise<CancelRequest[]> {
+    return Promise.resolve(copiesByKey(this.#cancels));
+  }
+
+  deleteCancelRequest(taskName: string, requestedAt: number): Promise<boolean> {
+    if (this.#cancels.get(taskName)?.requestedAt !== requestedAt) return Promise.resolve(false);
+    this.#cancels.delete(taskName);
+    return Promise.resolve(true);
   }
 }

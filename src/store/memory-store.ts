@@ -285,6 +285,8 @@ export class MemoryStore implements Store {
   }
   history(query: HistoryQuery = {}): Promise<RunRecord[]> {
     const limit = query.limit ?? 100;
+    let skip = query.offset ?? 0;
+    const statuses = query.statuses;
     const rows: RunRecord[] = [];
     const keep = Math.min(this.#maxHistoryRows, this.#history.length);
     for (
@@ -293,7 +295,10 @@ export class MemoryStore implements Store {
       i--
     ) {
       const row = this.#history[i] as RunRecord;
-      if (query.taskName === undefined || row.taskName === query.taskName) rows.push(row);
+      if (query.taskName !== undefined && row.taskName !== query.taskName) continue;
+      if (statuses !== undefined && !statuses.includes(row.status)) continue;
+      if (skip > 0) skip--;
+      else rows.push(row);
     }
     return Promise.resolve(rows);
   }

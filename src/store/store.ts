@@ -198,6 +198,10 @@ export interface HistoryQuery {
   readonly taskName?: string;
   /** @defaultValue 100 */
   readonly limit?: number;
+  /** Rows to pass over first (the newest `offset` matching rows): older pages. @defaultValue 0 */
+  readonly offset?: number;
+  /** Only rows with one of these statuses (absent: every status). */
+  readonly statuses?: readonly RunStatus[];
 }
 
 /**

@@ -33,9 +33,13 @@ describe("the CLI's JSON and the API's views of one SQLite store", () => {
     const listening = await daemon.waitFor(/dashboard listening/);
     const url = /url=(\S+)/.exec(listening.line)?.[1] ?? assert.fail(listening.line);
     const api = async <T>(path: string, method = "GET"): Promise<T> => {
-      const response = await fetch(new URL(path, url), {
-        method,
-        headers: { Authorization: `Bearer ${token}` },
+      const send = (): Promise<Response> =>
+        fetch(new URL(path, url), { method, headers: { Authorization: `Bearer ${token}` } });
+      // The CLI runs synchronously (spawnSync), long enough on a loaded machine for the
+      // server to close an idle keep-alive socket that fetch then reuses: a GET is sent again.
+      const response = await send().catch((error: unknown) => {
+        if (method !== "GET") throw error;
+        return send();
       });
       assert.ok(response.ok, `${method} ${path}: ${response.status}`);
       return (await response.json()) as T;
@@ -67,6 +71,21 @@ describe("the CLI's JSON and the API's views of one SQLite store", () => {
     assert.equal(bad?.error?.code, "ERR_ACTION_FAILED");
     assert.equal(typeof bad?.error?.stack, "string");
     assert.equal((bad?.output as { exitCode?: number }).exitCode, 3);
+    assert.deepEqual(
+      [bad?.exitCode, ok?.exitCode, ok?.stdout, ok?.truncated],
+      [3, 0, "hello\n", false],
+    );
+    const failedOnly = cli(["history", "bad", "--json", "--status", "failed", "--offset", "0"], {
+      cwd: dir,
+    });
+    assert.equal(failedOnly.code, 0, failedOnly.stderr);
+    assert.deepEqual(
+      (JSON.parse(failedOnly.stdout) as RunView[]).map((run) => run.status),
+      ["failed"],
+    );
+    const badStatus = cli(["history", "bad", "--status", "broke"], { cwd: dir });
+    assert.equal(badStatus.code, 2);
+    assert.match(badStatus.stderr, /--status: unknown status "broke"/);
 
     const list = cli(["list", "--json"], { cwd: dir });
     assert.equal(list.code, 0, list.stderr);

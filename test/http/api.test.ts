@@ -119,6 +119,7 @@ describe("http JSON API", () => {
     };
     assert.deepEqual(history.runs, [
       {
+        id: `${Date.parse("2026-03-01T10:00:00.000Z")}-1`,
         taskName: "backup",
         scheduledAt: "2026-03-01T10:00:00.000Z",
         startedAt: "2026-03-01T10:00:00.000Z",
@@ -128,7 +129,12 @@ describe("http JSON API", () => {
         attempt: 1,
         nodeId: h.scheduler.nodeId,
         error: null,
+        exitCode: null,
+        httpStatus: null,
+        stdout: null,
+        stderr: null,
         output: { copied: 3 },
+        truncated: false,
       },
     ] satisfies RunView[]);
     const lean = (await (await h.bearer("/api/tasks/backup/history?output=none")).json()) as {

@@ -63,6 +63,7 @@ export function runHistoryContract(makeStore: MakeStore): void {
           "succeeded",
           "failed",
           "timed-out",
+          "cancelled",
           "skipped",
           "missed",
           "interrupted",
@@ -75,6 +76,37 @@ export function runHistoryContract(makeStore: MakeStore): void {
           (await store.history({ taskName: "s" })).map((row) => row.status),
           [...statuses].reverse(),
         );
+      });
+    });
+
+    it("pages with offset and filters by status, of one task or all", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        const statuses = ["succeeded", "failed", "cancelled", "failed", "succeeded"] as const;
+        for (const [i, status] of statuses.entries()) {
+          await store.recordRun(runRecord("p", t0 + i, { status }));
+          await store.recordRun(runRecord("q", t0 + i, { status: "failed" }));
+        }
+        const at = (rows: RunRecord[]): number[] => rows.map((row) => row.scheduledAt - t0);
+        assert.deepEqual(at(await store.history({ taskName: "p", limit: 2 })), [4, 3]);
+        assert.deepEqual(at(await store.history({ taskName: "p", limit: 2, offset: 2 })), [2, 1]);
+        assert.deepEqual(at(await store.history({ taskName: "p", offset: 4 })), [0]);
+        assert.deepEqual(at(await store.history({ taskName: "p", offset: 9 })), []);
+        assert.deepEqual(
+          at(await store.history({ taskName: "p", statuses: ["failed", "cancelled"] })),
+          [3, 2, 1],
+        );
+        assert.deepEqual(
+          at(await store.history({ taskName: "p", statuses: ["failed"], offset: 1, limit: 1 })),
+          [1],
+        );
+        const cancelled = await store.history({ statuses: ["cancelled"] });
+        assert.deepEqual(
+          cancelled.map((row) => [row.taskName, row.scheduledAt - t0]),
+          [["p", 2]],
+        );
+        assert.equal((await store.history({ statuses: ["failed"], offset: 1 })).length, 6);
+        assert.deepEqual(await store.history({ taskName: "p", statuses: [] }), []);
       });
     });
 

@@ -146,6 +146,32 @@ export function runRecordsContract(makeStore: MakeStore): void {
     });
   });
 
+  describe("daemon records: cancel requests", () => {
+    it("files one request per task, lists them, and deletes one only while it is the one filed", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const records = recordsOf(store);
+        assert.ok(typeof records.requestCancel === "function");
+        assert.ok(typeof records.cancelRequests === "function");
+        assert.ok(typeof records.deleteCancelRequest === "function");
+        assert.deepEqual(await records.cancelRequests(), []);
+        await records.requestCancel({ taskName: "b", requestedAt: 1_000, actor: "cli:ops@h" });
+        await records.requestCancel({ taskName: "a", requestedAt: 2_000, actor: "cli:ops@h" });
+        await records.requestCancel({ taskName: "b", requestedAt: 3_000, actor: "cli:dev@h" });
+        assert.deepEqual(await records.cancelRequests(), [
+          { taskName: "a", requestedAt: 2_000, actor: "cli:ops@h" },
+          { taskName: "b", requestedAt: 3_000, actor: "cli:dev@h" },
+        ]);
+        assert.equal(await records.deleteCancelRequest("b", 1_000), false, "replaced since");
+        assert.equal(await records.deleteCancelRequest("b", 3_000), true);
+        assert.equal(await records.deleteCancelRequest("b", 3_000), false);
+        assert.deepEqual(
+          (await records.cancelRequests()).map((request) => request.taskName),
+          ["a"],
+        );
+      });
+    });
+  });
+
   describe("daemon records: schedule files and task origins", () => {
     it("keeps one schedule file record per source, replaced on each put, listed by source", async () => {
       await withStore(makeStore, async ({ store }) => {

@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 6, as sqlite_master holds it.
+-- The SQLite store's schema at version 7, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -10,6 +10,13 @@ CREATE TABLE audit_log (
   task_name TEXT,
   result TEXT NOT NULL CHECK (result IN ('ok', 'failed', 'refused')),
   detail TEXT
+) STRICT;
+
+-- table cancel_requests
+CREATE TABLE cancel_requests (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  requested_at INTEGER NOT NULL,
+  actor TEXT NOT NULL
 ) STRICT;
 
 -- table claim_marks

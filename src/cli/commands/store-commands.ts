@@ -5,11 +5,13 @@ import type { RunRecord, Store, StoreChange, TaskRecord } from "../../store/stor
 import type { SignalSource } from "../daemon.js";
 import { defineDaemonHandlers } from "../daemon-handlers.js";
 import { ProcessGroups } from "../handlers/process-groups.js";
+import { CancelRequestWatcher } from "../cancel-requests.js";
 import { interruptRuns } from "../interrupt-runs.js";
 import { commandProcessRecorder } from "../orphaned-commands.js";
 import { createCliDispatcher, createStore, findCliKey, resolveCliKey } from "../open-store.js";
 import { createDaemonRedactor } from "../secret-redactor.js";
 import { describeTriggerReport } from "../../http/audit-trail.js";
+import { parseStatuses } from "../../http/history-query.js";
 import { runView, type RunView } from "../../http/run-view.js";
 import {
   recentDurations,
@@ -79,10 +81,14 @@ function runViews(runs: readonly RunRecord[]): RunView[] {
   return runs.map((run) => runView(run));
 }
 
-/** `orchestrator history [task]`: run history, newest first (as JSON, the API's run view). */
+/**
+ * `orchestrator history [task]`: run history, newest first, a page at a time
+ * (`--limit`, `--offset`), of some statuses (`--status failed,cancelled`);
+ * as JSON, the API's run view, whole (`truncated` false).
+ */
 export function runHistoryCommand(
   task: string | undefined,
-  flags: StoreFlags & { json?: boolean; limit?: string },
+  flags: StoreFlags & { json?: boolean; limit?: string; offset?: string; status?: string },
   context: StoreCommandContext,
 ): Promise<number> {
   return guarded(context.io, () =>
@@ -90,8 +96,16 @@ export function runHistoryCommand(
       const limit = Number(flags.limit ?? "20");
       if (!Number.isInteger(limit) || limit < 1)
         throw new UsageError(`--limit: expected a whole number from 1, got ${flags.limit ?? ""}`);
+      const offset = Number(flags.offset ?? "0");
+      if (!Number.isInteger(offset) || offset < 0)
+        throw new UsageError(`--offset: expected a whole number from 0, got ${flags.offset ?? ""}`);
+      const statuses =
+        flags.status === undefined ? undefined : parseStatuses(flags.status, "--status");
+      if (typeof statuses === "string") throw new UsageError(statuses);
       const runs = await store.history({
         limit,
+        offset,
+        ...(statuses === undefined ? {} : { statuses }),
         ...(task === undefined ? {} : { taskName: task }),
       });
       if (task !== undefined && runs.length === 0) await requireTask(store, task);
@@ -280,6 +294,9 @@ export function runTriggerCommand(
         }).then(() => resolve("interrupted"));
       });
     });
+    // `orchestrator cancel` reaches this run as it reaches a daemon's.
+    const cancels = CancelRequestWatcher.of(scheduler, silentLogger);
+    cancels?.start();
     try {
       if (scheduler.getTask(task) === undefined) {
         throw new TaskNotFoundError(task);
@@ -314,6 +331,7 @@ export function runTriggerCommand(
         context.io.stdout(`${JSON.stringify(last.output, null, 2)}\n`);
       return report.failed > 0 ? 1 : EXIT.ok;
     } finally {
+      cancels?.stop();
       stopListening();
       unhookExit();
       await close(interrupted);

@@ -1,3 +1,4 @@
+import { CLIENT_ANSI } from "./client-ansi.js";
 import { CLIENT_COMMON } from "./client-common.js";
 import { CLIENT_TASK_LIST } from "./client-task-list.js";
 import { CLIENT_TASK_PAGE } from "./client-task-page.js";
@@ -25,6 +26,7 @@ export const APP_JS = `"use strict";
   var SVG = "http://www.w3.org/2000/svg";
 
 ${CLIENT_COMMON}
+${CLIENT_ANSI}
 ${CLIENT_TASK_LIST}
 ${CLIENT_TASK_PAGE}
   var loading = null, again = false;
@@ -39,8 +41,7 @@ ${CLIENT_TASK_PAGE}
         if (error.message === "Logged out") throw error;
         return null;
       });
-      // The history table shows no outputs: leave them out (up to 150 KiB a run).
-      work = Promise.all([api("GET", base), api("GET", base + "/history?limit=50&output=none"), audit]).then(function (r) {
+      work = Promise.all([api("GET", base), api("GET", historyUrl(base)), audit]).then(function (r) {
         renderTask(r[0].task, r[1].runs, r[2]);
       });
     }

@@ -8,7 +8,7 @@
 export const CLIENT_TASK_LIST = `
   var PAGE_SIZE = 100;
   var STATES = ["active", "paused", "completed", "quarantined"];
-  var LAST_STATUSES = ["succeeded", "failed", "timed-out", "skipped", "missed", "interrupted", "lost", "none"];
+  var LAST_STATUSES = ["succeeded", "failed", "timed-out", "cancelled", "skipped", "missed", "interrupted", "lost", "none"];
   var listQuery = (function () {
     var params = new URLSearchParams(location.search);
     var offset = Number(params.get("offset"));

@@ -66,7 +66,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 }
 .status-succeeded, .state-active { color: var(--ok); }
 .status-failed, .status-timed-out, .status-interrupted, .state-quarantined { color: var(--bad); }
-.status-skipped, .status-missed, .state-paused { color: var(--warn); }
+.status-skipped, .status-missed, .status-cancelled, .state-paused { color: var(--warn); }
 .state-completed, .status-none { color: var(--muted); }
 .result-ok { color: var(--ok); }
 .result-failed, .result-refused { color: var(--bad); }
@@ -100,6 +100,24 @@ details pre {
   white-space: pre-wrap; word-break: break-word; background: var(--panel); padding: 0.5rem;
   border-radius: 4px; max-height: 20rem; overflow: auto; font-size: 0.8rem;
 }
+button.danger { color: var(--bad); border-color: var(--bad); }
+[hidden] { display: none !important; }
+details.run-output summary { cursor: pointer; max-width: 40rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+details.run-output h3 { font-size: 0.8rem; margin: 0.5rem 0 0.2rem; color: var(--muted); }
+dl.run-facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; margin: 0.5rem 0; font-size: 0.875rem; }
+dl.run-facts dt { color: var(--muted); }
+dl.run-facts dd { margin: 0; }
+pre.terminal { background: #0d1117; color: #e6edf3; }
+.ansi-bold { font-weight: 700; }
+.ansi-underline { text-decoration: underline; }
+.ansi-fg-0 { color: #6e7681; } .ansi-fg-1 { color: #ff7b72; } .ansi-fg-2 { color: #3fb950; } .ansi-fg-3 { color: #d29922; }
+.ansi-fg-4 { color: #58a6ff; } .ansi-fg-5 { color: #bc8cff; } .ansi-fg-6 { color: #39c5cf; } .ansi-fg-7 { color: #b1bac4; }
+.ansi-fg-8 { color: #8b949e; } .ansi-fg-9 { color: #ffa198; } .ansi-fg-10 { color: #56d364; } .ansi-fg-11 { color: #e3b341; }
+.ansi-fg-12 { color: #79c0ff; } .ansi-fg-13 { color: #d2a8ff; } .ansi-fg-14 { color: #56d4dd; } .ansi-fg-15 { color: #ffffff; }
+.ansi-bg-0 { background: #484f58; } .ansi-bg-1 { background: #8e1519; } .ansi-bg-2 { background: #1a7f37; } .ansi-bg-3 { background: #9a6700; }
+.ansi-bg-4 { background: #0969da; } .ansi-bg-5 { background: #8250df; } .ansi-bg-6 { background: #1b7c83; } .ansi-bg-7 { background: #6e7781; }
+.ansi-bg-8 { background: #6e7681; } .ansi-bg-9 { background: #a40e26; } .ansi-bg-10 { background: #2da44e; } .ansi-bg-11 { background: #bf8700; }
+.ansi-bg-12 { background: #218bff; } .ansi-bg-13 { background: #a475f9; } .ansi-bg-14 { background: #3192aa; } .ansi-bg-15 { background: #8c959f; }
 #status:not(:empty) {
   margin: 0 0 1rem; padding: 0.5rem 0.75rem; border-left: 4px solid var(--accent); background: var(--panel);
 }

@@ -1,5 +1,6 @@
 import type { QueryResultRow } from "pg";
 import type {
+  CancelRequest,
   AuditEntry,
   AuditQuery,
   AuditRetention,
@@ -105,5 +106,25 @@ export class PostgresDaemonRecords implements DaemonRecords {
   async taskOrigins(): Promise<TaskOrigin[]> {
     const rows = await this.#run<TaskOriginRow<Date>>("selectTaskOrigins", []);
     return rows.map((row) => taskOriginOf(row, ms));
+  }
+
+  async requestCancel(request: CancelRequest): Promise<void> {
+    await this.#run("upsertCancelRequest", [request.taskName, request.requestedAt, request.actor]);
+  }
+
+  async cancelRequests(): Promise<CancelRequest[]> {
+    const rows = await this.#run<{ task_name: string; requested_at: string; actor: string }>(
+      "selectCancelRequests",
+      [],
+    );
+    return rows.map((row) => ({
+      taskName: row.task_name,
+      requestedAt: Number(row.requested_at),
+      actor: row.actor,
+    }));
+  }
+
+  async deleteCancelRequest(taskName: string, requestedAt: number): Promise<boolean> {
+    return (await this.#run("deleteCancelRequest", [taskName, requestedAt])).length > 0;
   }
 }

@@ -197,6 +197,18 @@ create index notification_outbox_due_idx on ${s}.notification_outbox (next_attem
 create index notification_outbox_window_idx on ${s}.notification_outbox (task_name, channel, finished_at);
 `,
   },
+  {
+    version: 7,
+    name: "cancel requests",
+    sql: (s: QuotedSchema) => `
+-- orchestrator cancel <task>: one pending request per task, taken by the node running it.
+create table ${s}.cancel_requests (
+  task_name text primary key,
+  requested_at bigint not null,
+  actor text not null
+);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -487,11 +487,11 @@ export class PostgresStore implements Store {
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
-    const limit = query.limit ?? 100;
+    const params = [query.limit ?? 100, query.offset ?? 0, query.statuses ?? null];
     const rows =
       query.taskName === undefined
-        ? await this.#run<RunRow>("history", [limit])
-        : await this.#run<RunRow>("taskHistory", [limit, query.taskName]);
+        ? await this.#run<RunRow>("history", params)
+        : await this.#run<RunRow>("taskHistory", [...params, query.taskName]);
     return rows.map(runOf);
   }
 

@@ -322,13 +322,15 @@ select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
 const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
   error_message, error_stack, error_code, output::text as output, missed_through, missed_count`;
 
-/** The newest $1 history rows of every task. */
+/** The newest $1 history rows of every task after the newest $2, of statuses $3 (null: all). */
 export const history = (s: QuotedSchema) =>
-  `select ${RUN_COLUMNS} from ${s}.runs order by id desc limit $1`;
+  `select ${RUN_COLUMNS} from ${s}.runs where ($3::text[] is null or status = any($3::text[]))
+  order by id desc limit $1 offset $2`;
 
-/** The newest $1 history rows of task $2. */
+/** The same of task $4. */
 export const taskHistory = (s: QuotedSchema) =>
-  `select ${RUN_COLUMNS} from ${s}.runs where task_name = $2 order by id desc limit $1`;
+  `select ${RUN_COLUMNS} from ${s}.runs where task_name = $4
+  and ($3::text[] is null or status = any($3::text[])) order by id desc limit $1 offset $2`;
 
 /**
  * Deletes history rows older than $1 ms (DB clock), beyond the newest $2 rows,

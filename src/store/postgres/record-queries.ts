@@ -65,6 +65,19 @@ export const deleteTaskOrigins = (s: QuotedSchema) =>
 export const selectTaskOrigins = (s: QuotedSchema) =>
   `select ${ORIGIN_COLUMNS} from ${s}.task_origins order by task_name`;
 
+/** Files the cancel request ($1 task, $2 ms, $3 actor), replacing the task's earlier one. */
+export const upsertCancelRequest = (s: QuotedSchema) => `insert into ${s}.cancel_requests
+  (task_name, requested_at, actor) values ($1, $2, $3)
+  on conflict (task_name) do update set requested_at = excluded.requested_at, actor = excluded.actor`;
+
+/** Every pending cancel request. */
+export const selectCancelRequests = (s: QuotedSchema) =>
+  `select task_name, requested_at, actor from ${s}.cancel_requests order by task_name`;
+
+/** Deletes the request of task $1 filed at $2. */
+export const deleteCancelRequest = (s: QuotedSchema) =>
+  `delete from ${s}.cancel_requests where task_name = $1 and requested_at = $2 returning task_name`;
+
 /** Every records statement of one schema, rendered once. */
 export type RecordQueries = Readonly<Record<RecordQueryName, string>>;
 
@@ -78,6 +91,9 @@ const BUILDERS = {
   upsertTaskOrigins,
   deleteTaskOrigins,
   selectTaskOrigins,
+  upsertCancelRequest,
+  selectCancelRequests,
+  deleteCancelRequest,
 };
 
 /** The name of one records statement. */

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type {
+  CancelRequest,
   AuditEntry,
   AuditQuery,
   AuditRetention,
@@ -118,6 +119,26 @@ export class SqliteDaemonRecords implements DaemonRecords {
       (this.#statements(db).SELECT_TASK_ORIGINS.all() as TaskOriginRow<number>[]).map((row) =>
         taskOriginOf(row, same),
       ),
+    );
+  }
+
+  requestCancel(request: CancelRequest): Promise<void> {
+    return this.#access.write("file a cancel request", (db) => {
+      this.#statements(db).UPSERT_CANCEL_REQUEST.run({ ...request });
+    });
+  }
+
+  cancelRequests(): Promise<CancelRequest[]> {
+    return this.#access.read(
+      "read the cancel requests",
+      (db) => this.#statements(db).SELECT_CANCEL_REQUESTS.all() as CancelRequest[],
+    );
+  }
+
+  deleteCancelRequest(taskName: string, requestedAt: number): Promise<boolean> {
+    return this.#access.write(
+      "delete a cancel request",
+      (db) => this.#statements(db).DELETE_CANCEL_REQUEST.run(taskName, requestedAt).changes > 0,
     );
   }
 }

@@ -200,6 +200,18 @@ CREATE INDEX notification_outbox_due ON notification_outbox (next_attempt_at)
 CREATE INDEX notification_outbox_window ON notification_outbox (task_name, channel, finished_at);
 `,
   },
+  {
+    version: 7,
+    name: "cancel requests",
+    sql: `
+-- orchestrator cancel <task>: one pending request per task, taken by the daemon running it.
+CREATE TABLE cancel_requests (
+  task_name TEXT PRIMARY KEY NOT NULL,
+  requested_at INTEGER NOT NULL,
+  actor TEXT NOT NULL
+) STRICT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

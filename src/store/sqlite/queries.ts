@@ -152,9 +152,12 @@ const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at,
   error, output, missed_through, missed_count`;
 
 /** Newest first: insertion order (`seq`), as every store orders history. */
-export const SELECT_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history ORDER BY seq DESC LIMIT ?`;
+/** `@statuses`: a JSON array of the statuses wanted, or null for all. */
+const STATUS_FILTER = "(@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))";
+export const SELECT_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history WHERE ${STATUS_FILTER}
+  ORDER BY seq DESC LIMIT @limit OFFSET @offset`;
 export const SELECT_TASK_HISTORY = `SELECT ${RUN_COLUMNS} FROM run_history
-  WHERE task_name = ? ORDER BY seq DESC LIMIT ?`;
+  WHERE task_name = @taskName AND ${STATUS_FILTER} ORDER BY seq DESC LIMIT @limit OFFSET @offset`;
 
 /*
  * Retention deletes at most `@batch` rows per statement, each batch its own

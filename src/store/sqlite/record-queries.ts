@@ -46,3 +46,11 @@ export const UPSERT_TASK_ORIGIN = `INSERT INTO task_origins (${ORIGIN_COLUMNS})
 export const DELETE_TASK_ORIGIN = "DELETE FROM task_origins WHERE task_name = ?";
 /** Every task origin, by task name. */
 export const SELECT_TASK_ORIGINS = `SELECT ${ORIGIN_COLUMNS} FROM task_origins ORDER BY task_name`;
+
+export const UPSERT_CANCEL_REQUEST = `INSERT INTO cancel_requests (task_name, requested_at, actor)
+  VALUES (@taskName, @requestedAt, @actor)
+  ON CONFLICT (task_name) DO UPDATE SET requested_at = excluded.requested_at, actor = excluded.actor`;
+export const SELECT_CANCEL_REQUESTS = `SELECT task_name AS taskName, requested_at AS requestedAt, actor
+  FROM cancel_requests ORDER BY task_name`;
+export const DELETE_CANCEL_REQUEST =
+  "DELETE FROM cancel_requests WHERE task_name = ? AND requested_at = ?";

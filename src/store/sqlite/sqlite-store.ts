@@ -412,11 +412,15 @@ export class SqliteStore implements Store {
 
   history(query: HistoryQuery = {}): Promise<RunRecord[]> {
     return this.#read("read the run history", ({ statements }) => {
-      const limit = Math.max(0, Math.floor(query.limit ?? 100));
+      const params = {
+        limit: Math.max(0, Math.floor(query.limit ?? 100)),
+        offset: Math.max(0, Math.floor(query.offset ?? 0)),
+        statuses: query.statuses === undefined ? null : JSON.stringify(query.statuses),
+      };
       const rows =
         query.taskName === undefined
-          ? statements.selectHistory.all(limit)
-          : statements.selectTaskHistory.all(query.taskName, limit);
+          ? statements.selectHistory.all(params)
+          : statements.selectTaskHistory.all({ ...params, taskName: query.taskName });
       return (rows as RunRow[]).map(runOf);
     });
   }
