@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 5, as sqlite_master holds it.
+-- The SQLite store's schema at version 6, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -35,6 +35,12 @@ CREATE TABLE claims (
   lease_expires_at INTEGER NOT NULL,
   exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
 , token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT) STRICT;
+
+-- table run_counts
+CREATE TABLE run_counts (
+  task_name TEXT PRIMARY KEY,
+  started INTEGER NOT NULL
+) STRICT;
 
 -- table run_history
 CREATE TABLE run_history (

@@ -166,6 +166,17 @@ alter table ${s}.claims add column process_group integer;
 alter table ${s}.claims add column process_start text;
 `,
   },
+  {
+    version: 6,
+    name: "runs started per task, for maxRuns across the cluster",
+    // Raised by a claim of a task with a finite maxRuns, in the claim's statement, only while below it.
+    sql: (s: QuotedSchema) => `
+create table ${s}.run_counts (
+  task_name text primary key,
+  started integer not null
+);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -168,6 +168,18 @@ ALTER TABLE claims ADD COLUMN process_group INTEGER;
 ALTER TABLE claims ADD COLUMN process_start TEXT;
 `,
   },
+  {
+    version: 6,
+    name: "runs started per task, for maxRuns across processes",
+    sql: `
+-- Raised by a claim of a task with a finite maxRuns, in the claim's
+-- transaction, only while below it: maxRuns counts across every process.
+CREATE TABLE run_counts (
+  task_name TEXT PRIMARY KEY,
+  started INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */
