@@ -3,7 +3,7 @@
  * Schedulers share one PostgreSQL schema and a task every second with
  * `maxRuns: 5`: exactly five runs start in all (each node counting only its
  * own runs started up to fifteen), and every node then holds the task
- * `completed`.
+ * `completed`; a restarted node registering it again does not start afresh.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -71,6 +71,25 @@ if (await requirePg("cluster maxRuns test")) {
       assert.equal(ran.length, 5, `runs: ${ran.join(", ")}`);
       for (const { scheduler } of nodes)
         assert.equal(scheduler.getTask("five")?.state, "completed");
+
+      // A restarted node registers the task again (as a daemon does from its schedule
+      // file): the count is the store's, so it does not start maxRuns afresh.
+      const restarted = node(3);
+      restarted.clock.set(Date.parse(START) + 20_000);
+      restarted.scheduler.defineHandler("count", (ctx) => {
+        ran.push(`node-3@${ctx.scheduledAt.toISOString()}`);
+      });
+      await restarted.scheduler.runPending();
+      await restarted.scheduler.registerTask("five", "* * * * * *", "count", {
+        maxRuns: 5,
+        replace: true,
+      });
+      // Its registration starts the task afresh here (active, nothing started by this node).
+      assert.equal(restarted.scheduler.getTask("five")?.state, "active");
+      for (let second = 21; second <= 23; second++)
+        await restarted.scheduler.advanceTo(Date.parse(START) + second * 1000);
+      assert.equal(ran.length, 5, `runs: ${ran.join(", ")}`);
+      assert.equal(restarted.scheduler.getTask("five")?.state, "completed");
     });
   });
 }
