@@ -81,7 +81,7 @@ export type { StoreStatus } from "./cluster/store-health.js";
 export type { StoreFailureKind } from "./store/store-failure.js";
 export { MemoryStore, MEMORY_STORE_DEFAULTS } from "./store/memory-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
-export { MAX_OUTPUT_BYTES } from "./store/store.js";
+export { MAX_OUTPUT_BYTES, MAX_RUNS_REACHED } from "./store/store.js";
 export type {
   Store,
   StoreOpenContext,
@@ -97,6 +97,9 @@ export type {
   ClaimProcess,
   ClaimRef,
   ClaimRequest,
+  ClaimOutcome,
+  ClaimAnswer,
+  PlainClaimRequest,
   RunRecord,
   HistoryQuery,
   HistoryRetention,

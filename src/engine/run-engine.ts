@@ -61,6 +61,7 @@ export class RunEngine implements TaskScheduling {
       },
       dropRetry: (run) => void this.#queue.remove(run),
       afterRun: (task) => this.#afterRun(task),
+      maxRunsReached: (task) => this.#maxRunsReached(task),
     });
     this.#starter = new RunStarter(host, this.#life);
     const mode = host.planAhead ?? "auto";
@@ -374,6 +375,15 @@ export class RunEngine implements TaskScheduling {
     const next = this.#life.dequeue(task);
     if (next !== null) void this.#starter.startBatch([next]);
     else this.#completeIfIdle(task);
+  }
+
+  /** Other nodes started the task's last runs: nothing more is scheduled or queued here. */
+  #maxRunsReached(task: Task): void {
+    this.#queue.remove(task);
+    task.nextRunMs = Number.NaN;
+    this.#life.dropQueue(task);
+    task.started = Math.max(task.started, task.options.maxRuns);
+    if (!task.removed && this.#host.isCurrent(task)) this.#completeIfIdle(task);
   }
 
   /** A run whose process died in flight is retried as `attempt` under `claim`, due at `atMs`. */

@@ -29,6 +29,8 @@ export interface RunLifecycleHooks {
   dropRetry(run: Run): void;
   /** After a run of `task` ended or did not start (synchronously): start its next queued run, or complete it. */
   afterRun(task: Task): void;
+  /** The store says `task` started its `maxRuns` runs (on any node): it runs no more here. */
+  maxRunsReached(task: Task): void;
 }
 
 /** The fields every run event carries (built only when someone listens). */
@@ -174,6 +176,18 @@ export class RunLifecycle {
     task.started--;
     this.#recorder.skip(task, run.scheduledAtMs, run.report, "claimed");
     this.#hooks.afterRun(task);
+  }
+
+  /**
+   * The store refused the claim: the task's `maxRuns` runs were started
+   * already, on this node or others. Not started, not recorded (nothing
+   * happened to this occurrence but the task's end); the task completes once idle.
+   */
+  maxRunsReached(run: Run): void {
+    const { task } = run;
+    run.state = "refused";
+    task.running--;
+    this.#hooks.maxRunsReached(task);
   }
 
   /**

@@ -3,7 +3,8 @@ import { RunContext } from "../core/run-context.js";
 import type { CallbackInput, TaskCallback } from "../core/task.js";
 import { HandlerMissingError } from "../errors.js";
 import { safeLog } from "../logger.js";
-import type { Claim, ClaimRequest } from "../store/store.js";
+import { isMaxRunsReached } from "../store/store.js";
+import type { Claim, ClaimOutcome, ClaimRequest } from "../store/store.js";
 import { graceMs } from "./due-rules.js";
 import { Run } from "./run.js";
 import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
@@ -91,21 +92,24 @@ export class RunStarter {
     const store = host.store;
     // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
     const useClaims = store.claimsRequired?.() ?? true;
-    let claims: readonly (Claim | null)[] = [];
+    let claims: readonly ClaimOutcome[] = [];
     if (useClaims) {
       const requests: ClaimRequest[] = [];
       for (const run of runs) {
         if (run.state !== "due") continue;
+        const { maxRuns } = run.task.options;
         requests.push({
           taskName: run.taskName,
           scheduledAt: run.scheduledAtMs,
           nodeId: host.nodeId,
           leaseMs: host.leaseMs,
           manual: run.trigger === "manual",
+          // Counted across every process sharing the store; a retry is the same run.
+          ...(Number.isFinite(maxRuns) && run.attempt === 1 ? { maxRuns } : {}),
         });
       }
       if (requests.length > 0) {
-        const send = (): Promise<(Claim | null)[]> =>
+        const send = (): Promise<ClaimOutcome[]> =>
           store.claimRuns !== undefined
             ? store.claimRuns(requests)
             : Promise.all(requests.map((request) => store.claimRun(request)));
@@ -154,7 +158,7 @@ export class RunStarter {
   #startClaimed(
     runs: readonly Run[],
     useClaims: boolean,
-    claims: readonly (Claim | null)[],
+    claims: readonly ClaimOutcome[],
   ): Promise<void>[] {
     const host = this.#host;
     const finished: Promise<void>[] = [];
@@ -181,7 +185,7 @@ export class RunStarter {
   #applyClaims(
     runs: readonly Run[],
     useClaims: boolean,
-    claims: readonly (Claim | null)[],
+    claims: readonly ClaimOutcome[],
     finished: Promise<void>[],
   ): readonly Run[] {
     const life = this.#life;
@@ -198,6 +202,11 @@ export class RunStarter {
     for (const run of runs) {
       if (run.state === "due") {
         const claim = useClaims ? (claims[next++] ?? null) : null;
+        if (isMaxRunsReached(claim)) {
+          life.maxRunsReached(run);
+          this.#done();
+          continue;
+        }
         if (useClaims && claim === null) {
           life.refused(run);
           this.#done();

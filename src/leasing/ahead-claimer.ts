@@ -133,8 +133,9 @@ export class AheadClaimer {
     // A full batch may have left some out: the next round looks from the same point.
     this.#coveredUntilMs = due.length < MAX_BATCH ? untilMs : afterMs;
     for (const task of due) {
-      // Runs already due are the timer loop's to claim.
-      if (!(task.nextRunMs > nowMs)) continue;
+      // Runs already due are the timer loop's to claim; so are runs counted toward a
+      // finite maxRuns (their claim counts them, and a refusal completes the task).
+      if (!(task.nextRunMs > nowMs) || Number.isFinite(task.options.maxRuns)) continue;
       requests.push({
         taskName: task.name,
         scheduledAt: task.nextRunMs,

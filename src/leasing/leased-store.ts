@@ -2,10 +2,14 @@ import type { LeaseLostError } from "../errors.js";
 import { ClaimsAhead } from "./claims-ahead.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { SystemClock } from "../time/clock.js";
+import { claimOrNull } from "../store/store.js";
 import type {
   Claim,
+  ClaimAnswer,
+  ClaimOutcome,
   ClaimRequest,
   HistoryQuery,
+  PlainClaimRequest,
   HistoryRetention,
   RunRecord,
   Store,
@@ -146,13 +150,17 @@ export class LeasedStore implements Store {
     return this.#store.deleteTask(name);
   }
 
-  async claimRun(request: ClaimRequest): Promise<Claim | null> {
+  async claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
     const sent = this.#now();
-    const claim = await this.#store.claimRun(this.#request(request));
+    const outcome: ClaimOutcome = await this.#store.claimRun(this.#request(request));
+    const claim = claimOrNull(outcome);
     if (claim !== null) this.#keeper?.hold(claim, sent);
-    return claim;
+    return outcome as ClaimAnswer<R>;
   }
-  async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+  claimRuns<R extends ClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]> {
+    return this.#claimRuns(requests) as Promise<ClaimAnswer<R>[]>;
+  }
+  async #claimRuns(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
     if (this.#claimingAhead !== undefined) await this.#claimingAhead;
     const claims =
       this.#ahead.size > 0
@@ -170,7 +178,7 @@ export class LeasedStore implements Store {
     return claims;
   }
 
-  async #claimDirect(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+  async #claimDirect(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
     const store = this.#store;
     const asked = requests.map((request) => this.#request(request));
     const sent = this.#now();
@@ -180,7 +188,10 @@ export class LeasedStore implements Store {
         : await Promise.all(asked.map((request) => store.claimRun(request)));
     const keeper = this.#keeper;
     if (keeper !== undefined)
-      for (const claim of claims) if (claim !== null) keeper.hold(claim, sent);
+      for (const outcome of claims) {
+        const claim = claimOrNull(outcome);
+        if (claim !== null) keeper.hold(claim, sent);
+      }
     return claims;
   }
 
@@ -244,7 +255,7 @@ export class LeasedStore implements Store {
    * already claimed ahead are skipped; claims refused now are not remembered
    * (asked again when due). Resolves with how many were claimed.
    */
-  async claimAhead(requests: readonly ClaimRequest[]): Promise<number> {
+  async claimAhead(requests: readonly PlainClaimRequest[]): Promise<number> {
     if (this.#store.giveBack === undefined || this.#claimingAhead !== undefined) return 0;
     const fresh = requests.filter(
       (request) =>
@@ -255,7 +266,8 @@ export class LeasedStore implements Store {
     this.#claimingAhead = pending.catch(() => undefined);
     let claims: (Claim | null)[];
     try {
-      claims = await pending;
+      // Never refused for maxRuns: such tasks are not claimed ahead (see AheadClaimer).
+      claims = (await pending).map(claimOrNull);
     } finally {
       this.#claimingAhead = undefined;
     }
@@ -314,8 +326,8 @@ export class LeasedStore implements Store {
     await this.#store.giveBack?.(claim);
   }
 
-  async #claimWithAhead(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
-    const answers: (Claim | null)[] = new Array<Claim | null>(requests.length).fill(null);
+  async #claimWithAhead(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
+    const answers: ClaimOutcome[] = new Array<ClaimOutcome>(requests.length).fill(null);
     const rest: ClaimRequest[] = [];
     const restIndex: number[] = [];
     const ahead = this.#ahead;

@@ -6,6 +6,8 @@ import { MemoryDaemonRecords } from "./memory-daemon-records.js";
 import { MemoryNotificationOutbox } from "./memory-notification-outbox.js";
 import type { NotificationOutbox } from "./notification-outbox.js";
 import type {
+  ClaimAnswer,
+  ClaimOutcome,
   Claim,
   ClaimRequest,
   HistoryQuery,
@@ -17,7 +19,7 @@ import type {
   TaskProgress,
   TaskRecord,
 } from "./store.js";
-import { retentionBound } from "./store.js";
+import { MAX_RUNS_REACHED, retentionBound } from "./store.js";
 
 /** A stored record the store may update in place. */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -77,6 +79,8 @@ export class MemoryStore implements Store {
   readonly #active = new Map<string, Claim>();
   /** The unreleased exclusive claim of each task that has one. */
   readonly #exclusive = new Map<string, Claim>();
+  /** Runs counted toward a finite maxRuns, by task name (see ClaimRequest.maxRuns). */
+  readonly #runsStarted = new Map<string, number>();
   /** Per task, the latest scheduled time whose claim was released: nothing at or before it is claimable again. */
   readonly #released = new Map<string, number>();
   /** Per task, occurrences after its mark settled as skipped or missed (see settleSlots). */
@@ -170,13 +174,21 @@ export class MemoryStore implements Store {
     return this.#tasks.delete(name);
   }
 
-  claimRun(request: ClaimRequest): Promise<Claim | null> {
-    return Promise.resolve(this.#claim(request));
+  claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
+    return Promise.resolve(this.#claim(request) as ClaimAnswer<R>);
   }
-  claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
-    return Promise.resolve(requests.map((request) => this.#claim(request)));
+  claimRuns<R extends ClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]> {
+    return Promise.resolve(requests.map((request) => this.#claim(request) as ClaimAnswer<R>));
   }
-  #claim(request: ClaimRequest): Claim | null {
+  #claim(request: ClaimRequest): ClaimOutcome {
+    const started = this.#runsStarted.get(request.taskName) ?? 0;
+    if (request.maxRuns !== undefined && started >= request.maxRuns) return MAX_RUNS_REACHED;
+    const claim = this.#claimSlot(request);
+    if (request.maxRuns !== undefined && claim !== null && claim.overlapping !== true)
+      this.#runsStarted.set(request.taskName, started + 1);
+    return claim;
+  }
+  #claimSlot(request: ClaimRequest): Claim | null {
     const id = randomUUID();
     const key = request.manual === true ? id : `${request.taskName}\u0000${request.scheduledAt}`;
     if (this.#active.has(key)) return null;

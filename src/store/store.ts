@@ -156,6 +156,45 @@ export interface ClaimRequest {
    * @defaultValue false
    */
   readonly exclusive?: boolean;
+  /**
+   * The task's `maxRuns`, sent with the first attempt of a run of a task
+   * whose `maxRuns` is finite (never with a retry: a retry is the same run).
+   * The claim then also counts the run toward it, for every process sharing
+   * the store, in the claim's own transaction and only while the count is
+   * below it; once reached the answer is {@link MAX_RUNS_REACHED}. A claim
+   * that comes back `overlapping` is not counted (its run does not start).
+   */
+  readonly maxRuns?: number;
+}
+
+/** A claim refused because its task's `maxRuns` runs were started already (by any process). */
+export const MAX_RUNS_REACHED: { readonly maxRunsReached: true } = Object.freeze({
+  maxRunsReached: true,
+});
+
+/** What a claim request gets: the claim, null (someone else has the run), or {@link MAX_RUNS_REACHED}. */
+export type ClaimOutcome = Claim | typeof MAX_RUNS_REACHED | null;
+
+/**
+ * What a store answers to a request of type `R`: a request that cannot carry
+ * `maxRuns` gets a claim or null, one that may gets a {@link ClaimOutcome}.
+ */
+export type ClaimAnswer<R extends ClaimRequest> = "maxRuns" extends keyof R
+  ? ClaimOutcome
+  : Claim | null;
+
+/** A claim request without `maxRuns`: its answer is a claim or null. */
+export type PlainClaimRequest = Omit<ClaimRequest, "maxRuns">;
+
+/** The claim itself, or null for either refusal. */
+export function claimOrNull(outcome: ClaimOutcome | undefined): Claim | null {
+  return outcome === undefined || outcome === null || isMaxRunsReached(outcome) ? null : outcome;
+}
+
+export function isMaxRunsReached(
+  outcome: ClaimOutcome | undefined,
+): outcome is typeof MAX_RUNS_REACHED {
+  return outcome === MAX_RUNS_REACHED;
 }
 
 /** One attempt of one run (or a run that did not happen: skipped, missed, interrupted), as history keeps it. */
@@ -328,13 +367,13 @@ export interface Store {
    * scheduledAt); the others get null, as does a claim for an occurrence at or
    * before one already finished and forgotten by retention.
    */
-  claimRun(request: ClaimRequest): Promise<Claim | null>;
+  claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>>;
   /**
    * Claims many due runs at once (one transaction or statement where the
    * store can), answering in the order asked; same rules as {@link claimRun}.
    * Optional: the scheduler falls back to one `claimRun` per request.
    */
-  claimRuns?(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]>;
+  claimRuns?<R extends ClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]>;
   /**
    * False when only one scheduler uses this store, so that the scheduler's
    * own phase 1 already gives each due run out exactly once and claims can be

@@ -2,7 +2,7 @@ import { Dispatcher } from "../../src/core/dispatcher.js";
 import { silentLogger } from "../../src/logger.js";
 import { Scheduler } from "../../src/scheduler/index.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
-import type { Claim, ClaimRequest } from "../../src/store/store.js";
+import type { ClaimAnswer, ClaimRequest } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { deferred } from "./events.js";
 import { PLAN_AHEAD } from "./plan-ahead.js";
@@ -16,13 +16,15 @@ export class SlowClaimStore extends MemoryStore {
     this.#gate.resolve();
   }
 
-  override async claimRun(request: ClaimRequest): Promise<Claim | null> {
+  override async claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
     this.claimsAsked++;
     await this.#gate.promise;
     return super.claimRun(request);
   }
 
-  override async claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
+  override async claimRuns<R extends ClaimRequest>(
+    requests: readonly R[],
+  ): Promise<ClaimAnswer<R>[]> {
     this.claimsAsked++;
     await this.#gate.promise;
     return super.claimRuns(requests);

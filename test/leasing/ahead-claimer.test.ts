@@ -130,7 +130,11 @@ describe("claiming ahead", () => {
     const ahead = leased(store);
     const timers = manualTimers(clock);
     const dueMs = clock.nowMs() + 400;
-    const tasks = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, nextRunMs: dueMs }));
+    const tasks = Array.from({ length: 100 }, (_, i) => ({
+      name: `t${i}`,
+      nextRunMs: dueMs,
+      options: { maxRuns: Number.POSITIVE_INFINITY },
+    }));
     let rounds = 0;
     let walked = 0;
     const aheadClaimer = new AheadClaimer({

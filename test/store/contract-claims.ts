@@ -1,7 +1,7 @@
 /** The claims part of the store conformance suite (see contract.ts). */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Claim, ClaimRequest, Store } from "../../src/store/store.js";
+import type { Claim, ClaimRequest, PlainClaimRequest, Store } from "../../src/store/store.js";
 import {
   NODE_A,
   NODE_B,
@@ -14,7 +14,7 @@ import {
 const T = Date.UTC(2030, 5, 2, 6);
 const LEASE_MS = 30_000;
 
-function request(taskName: string, scheduledAt: number, extra: Partial<ClaimRequest> = {}) {
+function request(taskName: string, scheduledAt: number, extra: Partial<PlainClaimRequest> = {}) {
   return { taskName, scheduledAt, nodeId: NODE_A, leaseMs: LEASE_MS, ...extra };
 }
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ClaimRequest, RunRecord } from "../../src/store/store.js";
+import type { PlainClaimRequest, RunRecord } from "../../src/store/store.js";
 import {
   NODE_A,
   NODE_B,
@@ -17,7 +17,7 @@ import {
   type MakeStore,
 } from "./contract-helpers.js";
 
-function ask(taskName: string, scheduledAt: number, overrides: Partial<ClaimRequest> = {}) {
+function ask(taskName: string, scheduledAt: number, overrides: Partial<PlainClaimRequest> = {}) {
   return { taskName, scheduledAt, nodeId: NODE_B, leaseMs: 60_000, ...overrides };
 }
 
@@ -146,8 +146,8 @@ export function runFencingContract(makeStore: MakeStore): void {
         const [first, second] =
           store.claimRuns === undefined
             ? [
-                await store.claimRun(batch[0] as ClaimRequest),
-                await store.claimRun(batch[1] as ClaimRequest),
+                await store.claimRun(batch[0] as PlainClaimRequest),
+                await store.claimRun(batch[1] as PlainClaimRequest),
               ]
             : await store.claimRuns(batch);
         assert.ok(first !== null && first !== undefined && first.overlapping !== true);

@@ -11,6 +11,7 @@ import { ManualClock } from "../../src/time/clock.js";
 import { runClaimsContract } from "./contract-claims.js";
 import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
+import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
@@ -38,6 +39,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runCallbackContract(makeStore);
     runClaimsContract(makeStore);
     runFencingContract(makeStore);
+    runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
     runProcessesContract(makeStore);
     runRecordsContract(makeStore);

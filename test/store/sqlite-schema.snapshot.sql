@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 7, as sqlite_master holds it.
+-- The SQLite store's schema at version 8, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -63,6 +63,12 @@ CREATE TABLE notification_outbox (
   finished_at INTEGER,
   last_error TEXT,
   UNIQUE (task_name, kind, change_id, channel)
+) STRICT;
+
+-- table run_counts
+CREATE TABLE run_counts (
+  task_name TEXT PRIMARY KEY,
+  started INTEGER NOT NULL
 ) STRICT;
 
 -- table run_history

@@ -209,6 +209,17 @@ create table ${s}.cancel_requests (
 );
 `,
   },
+  {
+    version: 8,
+    name: "runs started per task, for maxRuns across the cluster",
+    // Raised by a claim of a task with a finite maxRuns, in the claim's statement, only while below it.
+    sql: (s: QuotedSchema) => `
+create table ${s}.run_counts (
+  task_name text primary key,
+  started integer not null
+);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

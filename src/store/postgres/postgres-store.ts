@@ -5,6 +5,7 @@ import { DuplicateTaskError, InvalidArgumentError, StoreError } from "../../erro
 import { SystemClock, type Clock } from "../../time/clock.js";
 import type {
   Claim,
+  ClaimAnswer,
   ClaimProcess,
   ClaimRef,
   HistoryQuery,
@@ -20,6 +21,7 @@ import type {
 } from "../store.js";
 import { retentionBound } from "../store.js";
 import { Batcher } from "./batcher.js";
+import { claimCounted } from "./counted-claim.js";
 import {
   POSTGRES_STORE_DEFAULTS,
   positive,
@@ -394,22 +396,43 @@ export class PostgresStore implements Store {
    * Claims one due run (concurrent calls share one statement: see {@link Batcher}).
    * The winner's lease runs from the database's clock.
    */
-  claimRun(request: PostgresClaimRequest): Promise<Claim | null> {
-    return this.#claims.add({ ...request, id: randomUUID() });
+  claimRun<R extends PostgresClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
+    const { maxRuns } = request;
+    const asked = { ...request, id: randomUUID() };
+    if (maxRuns === undefined) return this.#claims.add(asked);
+    const params = this.#claimParams([asked]);
+    const claim = claimCounted(
+      this.#connection().pool,
+      this.#queries,
+      {
+        taskName: request.taskName,
+        maxRuns,
+        params,
+      },
+      this.schema,
+    );
+    return claim as Promise<ClaimAnswer<R>>;
   }
 
   /**
    * Claims many due runs, answering in the order asked: one statement for up
    * to 500 requests (more are split), with the same rules as {@link claimRun}.
    */
-  claimRuns(requests: readonly PostgresClaimRequest[]): Promise<(Claim | null)[]> {
+  claimRuns<R extends PostgresClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]> {
     return Promise.all(requests.map((request) => this.claimRun(request)));
   }
 
   async #claimBatch(
     requests: readonly (PostgresClaimRequest & { readonly id: string })[],
   ): Promise<(Claim | null)[]> {
-    const rows = await this.#run<ClaimRow>("claimRuns", [
+    const rows = await this.#run<ClaimRow>("claimRuns", this.#claimParams(requests));
+    const won = new Map(rows.map((row) => [row.id, claimOf(row)]));
+    return requests.map((r) => won.get(r.id) ?? null);
+  }
+
+  /** The parallel arrays of the claimRuns statement. */
+  #claimParams(requests: readonly (PostgresClaimRequest & { readonly id: string })[]): unknown[] {
+    return [
       requests.map((r) => r.id),
       requests.map((r) => r.taskName),
       requests.map((r) => new Date(r.scheduledAt)),
@@ -417,9 +440,7 @@ export class PostgresStore implements Store {
       requests.map((r) => r.nodeId),
       requests.map((r) => (r.leaseMs > 0 ? r.leaseMs : this.leaseMs)),
       requests.map((r) => r.exclusive === true),
-    ]);
-    const won = new Map(rows.map((row) => [row.id, claimOf(row)]));
-    return requests.map((r) => won.get(r.id) ?? null);
+    ];
   }
 
   async renewLease(claim: Claim, leaseMs: number): Promise<boolean> {

@@ -172,6 +172,19 @@ select w.*, (r.exclusive and h.claim_id is null) as overlapping
 from won w join r on r.id = w.id left join held h on h.claim_id = w.id`;
 
 /**
+ * Locks task $1's count of runs started toward its maxRuns (made at 0 when
+ * missing) and returns it: concurrent counted claims of the task wait here.
+ */
+export const lockRunCount = (
+  s: QuotedSchema,
+) => `insert into ${s}.run_counts as c (task_name, started)
+values ($1, 0) on conflict (task_name) do update set started = c.started returning started`;
+
+/** Counts one more run of task $1 toward its maxRuns (after lockRunCount, same transaction). */
+export const countRunStarted = (s: QuotedSchema) =>
+  `update ${s}.run_counts set started = started + 1 where task_name = $1`;
+
+/**
  * Extends the lease of claim $1 held by node $2 to now + $3 ms, only while it
  * is still held (not released or reaped) and unexpired: an expired lease is
  * never revived, since another node may already be reaping it.
@@ -383,6 +396,8 @@ export interface Queries {
   readonly deleteTask: string;
   readonly notify: string;
   readonly claimRuns: string;
+  readonly lockRunCount: string;
+  readonly countRunStarted: string;
   readonly renewLease: string;
   readonly recordClaimProcess: string;
   readonly reapExpiredClaims: string;
@@ -410,6 +425,8 @@ export function buildQueries(schema: string): Queries {
     deleteTask: deleteTask(s),
     notify: notify(),
     claimRuns: claimRuns(s),
+    lockRunCount: lockRunCount(s),
+    countRunStarted: countRunStarted(s),
     renewLease: renewLease(s),
     recordClaimProcess: recordClaimProcess(s),
     reapExpiredClaims: reapExpiredClaims(s),

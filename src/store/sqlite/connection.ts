@@ -14,6 +14,8 @@ export interface Statements {
   updateTaskCallback: Database.Statement;
   deleteTask: Database.Statement;
   takeTokens: Database.Statement;
+  selectRunsStarted: Database.Statement;
+  countRunStarted: Database.Statement;
   claimScheduledRun: Database.Statement;
   claimManualRun: Database.Statement;
   renewLease: Database.Statement;
@@ -57,6 +59,8 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     updateTaskCallback: db.prepare(sql.UPDATE_TASK_CALLBACK),
     deleteTask: db.prepare(sql.DELETE_TASK),
     takeTokens: db.prepare(sql.TAKE_TOKENS),
+    selectRunsStarted: db.prepare(sql.SELECT_RUNS_STARTED),
+    countRunStarted: db.prepare(sql.COUNT_RUN_STARTED),
     claimScheduledRun: db.prepare(sql.CLAIM_SCHEDULED_RUN),
     claimManualRun: db.prepare(sql.CLAIM_MANUAL_RUN),
     renewLease: db.prepare(sql.RENEW_LEASE),

@@ -212,6 +212,18 @@ CREATE TABLE cancel_requests (
 ) STRICT;
 `,
   },
+  {
+    version: 8,
+    name: "runs started per task, for maxRuns across processes",
+    sql: `
+-- Raised by a claim of a task with a finite maxRuns, in the claim's
+-- transaction, only while below it: maxRuns counts across every process.
+CREATE TABLE run_counts (
+  task_name TEXT PRIMARY KEY,
+  started INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

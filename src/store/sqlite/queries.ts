@@ -65,6 +65,13 @@ const CLAIM_COLUMNS =
 /** What a claim row is read with: the inserted columns and those recordProcess sets. */
 const CLAIM_ROW_COLUMNS = `${CLAIM_COLUMNS}, process_group, process_start`;
 
+/** Runs of the task counted toward a finite maxRuns (no row: none). */
+export const SELECT_RUNS_STARTED = "SELECT started FROM run_counts WHERE task_name = ?";
+
+/** Counts one more run of the task toward its maxRuns (in the claim's transaction). */
+export const COUNT_RUN_STARTED = `INSERT INTO run_counts (task_name, started) VALUES (?, 1)
+  ON CONFLICT (task_name) DO UPDATE SET started = started + 1`;
+
 /** Takes `@count` fencing tokens: returns the last; the batch's are `last - count + 1` to `last`. */
 export const TAKE_TOKENS =
   "UPDATE claim_tokens SET last = last + @count WHERE id = 1 RETURNING last";

@@ -8,8 +8,11 @@ import {
   StoreError,
 } from "../../errors.js";
 import { SystemClock, isManualClock, type Clock } from "../../time/clock.js";
+import { MAX_RUNS_REACHED } from "../store.js";
 import type {
   Claim,
+  ClaimAnswer,
+  ClaimOutcome,
   ClaimProcess,
   ClaimRef,
   ClaimRequest,
@@ -301,15 +304,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  claimRun(request: ClaimRequest): Promise<Claim | null> {
+  claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
     return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
       this.#claimAll(c, [request]),
-    ).then((claims) => claims[0] ?? null);
+    ).then((claims) => (claims[0] ?? null) as ClaimAnswer<R>);
   }
 
   /** Claims many runs in one transaction, answering in the order asked (same rules as claimRun). */
-  claimRuns(requests: readonly ClaimRequest[]): Promise<(Claim | null)[]> {
-    return this.#write(`claim ${requests.length} runs`, (c) => this.#claimAll(c, requests));
+  claimRuns<R extends ClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]> {
+    return this.#write(
+      `claim ${requests.length} runs`,
+      (c) => this.#claimAll(c, requests) as ClaimAnswer<R>[],
+    );
   }
 
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
@@ -435,11 +441,18 @@ export class SqliteStore implements Store {
   }
 
   /** Claims in one transaction (the caller's), each with a fencing token of a block taken at once. */
-  #claimAll(c: Connection, requests: readonly ClaimRequest[]): (Claim | null)[] {
+  #claimAll(c: Connection, requests: readonly ClaimRequest[]): ClaimOutcome[] {
     const last = (c.statements.takeTokens.get({ count: requests.length }) as { last: number }).last;
     let token = last - requests.length;
     const claimedAt = this.#clock.nowMs();
     return requests.map((request) => {
+      const { maxRuns } = request;
+      if (maxRuns !== undefined) {
+        // The transaction holds the write lock: the count cannot move under this claim.
+        const counted = c.statements.selectRunsStarted.get(request.taskName) as
+          { started: number } | undefined;
+        if ((counted?.started ?? 0) >= maxRuns) return MAX_RUNS_REACHED;
+      }
       const exclusive = request.exclusive === true;
       const params = {
         id: randomUUID(),
@@ -456,7 +469,9 @@ export class SqliteStore implements Store {
       const row = statement.get(params) as ClaimRow | undefined;
       if (row === undefined) return null;
       const claim = claimOf(row);
-      return exclusive && row.exclusive === 0 ? { ...claim, overlapping: true } : claim;
+      if (exclusive && row.exclusive === 0) return { ...claim, overlapping: true };
+      if (maxRuns !== undefined) c.statements.countRunStarted.run(request.taskName);
+      return claim;
     });
   }
 
