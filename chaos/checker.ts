@@ -84,18 +84,16 @@ const RETRIED_STATUSES = new Set(["failed", "timed-out", "interrupted"]);
 const EXAMPLES_KEPT = 3;
 
 /**
- * The slots a `missed` row stands for: its own, or the range of a summarised
- * row (consecutive missed slots as one row, with a count and first/last
- * instants, in `output` or as fields of the row). The one place to adapt when
- * the summarised row's shape is settled.
+ * The slots a `missed` row stands for: from `scheduledAt` through
+ * `missedThrough` (consecutive missed occurrences summarised as one row, with
+ * `missedCount`), or its own slot alone.
  */
 export function missedRange(row: RunRecord): { first: number; last: number } | null {
   if (row.status !== "missed") return null;
-  const fields = row as unknown as Record<string, unknown>;
-  const output = (row.output ?? {}) as Record<string, unknown>;
-  const first = instant(output.firstScheduledAt ?? fields.firstScheduledAt) ?? row.scheduledAt;
-  const last = instant(output.lastScheduledAt ?? fields.lastScheduledAt) ?? row.scheduledAt;
-  return { first: Math.min(first, row.scheduledAt), last: Math.max(last, row.scheduledAt) };
+  return {
+    first: row.scheduledAt,
+    last: Math.max(row.missedThrough ?? row.scheduledAt, row.scheduledAt),
+  };
 }
 
 /**
@@ -108,16 +106,6 @@ export function endedByPolicy(row: RunRecord): boolean {
   const fields = row as unknown as Record<string, unknown>;
   if (output.notRetried !== undefined || fields.notRetried !== undefined) return true;
   return /not retried/i.test(row.error?.message ?? "");
-}
-
-function instant(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === "string") {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -192,12 +180,13 @@ export function check(input: CheckInput): CheckResult {
   const coverage = new Map<string, { first: number; last: number }[]>();
   let lost = 0;
   for (const row of input.history) {
-    if (row.status === ("lost" as RunRecord["status"])) {
+    if (row.status === "lost") {
       if (slotSet.has(row.scheduledAt)) lost++;
       continue;
     }
     const range = missedRange(row);
     if (range !== null && range.first !== range.last) {
+      // A summarised row: an outcome for every slot of the task in its range.
       const list = coverage.get(row.taskName) ?? [];
       list.push(range);
       coverage.set(row.taskName, list);

@@ -370,30 +370,27 @@ async function runCluster(spec: ClusterScenario, env: SuiteEnv): Promise<Scenari
       dbUncertaintyMs: db.uncertaintyMs,
     });
     Object.assign(result.extra, extra);
-    notes.push(...nodeNotes(processes, sink, db));
+    notes.push(...nodeNotes(processes, db));
     return { result, window: windowText, notes };
   } finally {
     await Promise.all(processes.filter((p) => p.alive).map((p) => p.kill()));
   }
 }
 
-/** What the nodes counted, and how tokens were obtained. */
+/** What the nodes counted, and the database clock's offset. */
 function nodeNotes(
   processes: readonly NodeProcess[],
-  sink: Sink,
   db: { offsetMs: number; uncertaintyMs: number },
 ): string[] {
   const totals: Record<string, number> = {};
   for (const p of processes) {
-    for (const [event, n] of Object.entries(p.counts)) {
-      if (!event.startsWith("token:")) totals[event] = (totals[event] ?? 0) + n;
-    }
+    for (const [event, n] of Object.entries(p.counts)) totals[event] = (totals[event] ?? 0) + n;
   }
   const events = Object.entries(totals)
     .map(([event, n]) => `${event} ${n}`)
     .join(", ");
   return [
     `node events: ${events || "none"}`,
-    `fencing tokens: ${[...sink.tokenSources].join(" and ") || "none"} (derived = the sink's counter per resource, ctx.fencingToken absent); database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
+    `database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
   ];
 }

@@ -32,8 +32,8 @@ export interface BeginMessage {
   readonly tag: string;
   /** Real (unskewed) epoch ms at the callback's entry; the suite turns it into database-clock time. */
   readonly at: number;
-  /** `ctx.fencingToken` when the context has one; absent: the sink derives one. */
-  readonly token?: number;
+  /** `ctx.fencingToken`: grows with every claim the store grants. */
+  readonly token: number;
   /** What the token fences: the task, or `task@slot`. */
   readonly resource: string;
 }
@@ -66,6 +66,8 @@ export interface StatusMessage {
 
 export type NodeMessage =
   | { readonly type: "ready"; readonly pid: number }
+  /** The scheduler refused to start: its node id is held by another live process (NodeIdInUseError). */
+  | { readonly type: "refused"; readonly code: string; readonly message: string }
   | { readonly type: "registered"; readonly count: number }
   | { readonly type: "stopped"; readonly at: number }
   | StatusMessage
