@@ -233,9 +233,17 @@ try {
   await scheduler.start();
   send({ type: "ready", pid: process.pid });
 } catch (error) {
-  // Another live process holds this node id: the scheduler refuses to start (the same-node-id scenario).
-  if (!(error instanceof NodeIdInUseError)) throw error;
-  const refused: NodeMessage = { type: "refused", code: error.code, message: error.message };
+  // Another live process holds this node id: the scheduler refuses to start (the same-node-id
+  // scenario). A registration names it as the cause of its own error.
+  let cause: unknown = error;
+  while (
+    !(cause instanceof NodeIdInUseError) &&
+    cause instanceof Error &&
+    cause.cause !== undefined
+  )
+    cause = cause.cause;
+  if (!(cause instanceof NodeIdInUseError)) throw error;
+  const refused: NodeMessage = { type: "refused", code: cause.code, message: cause.message };
   await new Promise<void>((resolve) => {
     if (process.connected && process.send !== undefined) process.send(refused, () => resolve());
     else resolve();

@@ -74,7 +74,9 @@ export async function recordInterrupted(
   let attempt = 1;
   for (const row of rows) {
     if (row.scheduledAt !== claim.scheduledAt) continue;
-    if (row.status === "skipped" || row.status === "missed") continue;
+    // Not attempts: a skip, a miss, and a `lost` row (the late result of the very attempt
+    // interrupted here, written by the node that lost the claim).
+    if (row.status === "skipped" || row.status === "missed" || row.status === "lost") continue;
     attempt = Math.max(attempt, row.attempt + 1);
   }
   const record: RunRecord = {
