@@ -132,9 +132,9 @@ function printDetails(
   const { result } = outcome;
   console.log(`  window: ${outcome.window}`);
   for (const note of outcome.notes) console.log(`  · ${note}`);
-  if ((result.twice ?? 0) > 0) {
+  if ((result.redone ?? 0) > 0) {
     console.log(
-      `  · twice: ${result.twice} slot(s), ${result.twiceOverlapping} with both callbacks running at once, ${(result.twice ?? 0) - (result.twiceOverlapping ?? 0)} one after the other (completed before a kill or stall, repeated by the retry)`,
+      `  · redone: ${result.redone} slot(s) completed just before a kill or stall (recorded interrupted or lost) and done again by the retry`,
     );
   }
   for (const [kind, list] of Object.entries(result.examples)) {
@@ -168,6 +168,7 @@ function table(list: readonly Row[]): string {
     "early",
     "other",
     "lost",
+    "redo",
     "refused",
     "late p50/p99/max ms",
     "time",
@@ -198,6 +199,7 @@ function table(list: readonly Row[]): string {
       cell(r.early),
       other || "0",
       String(r.lost),
+      cell(r.redone),
       cell(r.refused),
       r.lateness === undefined
         ? "-"

@@ -111,7 +111,7 @@ describe("check", () => {
     assert.equal(result.stories, 0);
     assert.equal(result.executions, 2);
     assert.equal(result.twice, 1);
-    assert.equal(result.twiceOverlapping, 0, "one after the other");
+    assert.equal(result.redone, 0, "attempt 1's success was recorded: not a redo");
     assert.equal(result.early, 1);
     assert.equal(result.lateness?.n, 1);
   });
@@ -141,5 +141,28 @@ describe("check", () => {
       dbOffsetMs: 0,
     });
     assert.equal(result.noRow, 1);
+  });
+
+  it("counts work done again by the retry of an attempt recorded interrupted as redone, not twice", () => {
+    const input = {
+      tasks: [{ name: "t", retries: 2 }],
+      slots: [S],
+      history: [row("interrupted", 1), row("succeeded", 2, { nodeId: "n2" })],
+      dbOffsetMs: 0,
+    };
+    const sequential = check({
+      ...input,
+      calls: [call(1, S + 5, "accepted"), call(2, S + 3_000, "accepted", "n2")],
+    });
+    assert.equal(sequential.redone, 1);
+    assert.equal(sequential.twice, 0);
+    const atOnce = check({
+      ...input,
+      calls: [
+        { ...call(1, S + 5, "accepted"), endedAt: S + 4_000 },
+        call(2, S + 3_000, "accepted", "n2"),
+      ],
+    });
+    assert.equal(atOnce.twice, 1, "two completions running at once are never a redo");
   });
 });
