@@ -182,11 +182,11 @@ export function check(input: CheckInput): CheckResult {
   // History by task and slot; lost rows are informational; summarised missed rows cover ranges.
   const byKey = new Map<string, RunRecord[]>();
   const coverage = new Map<string, { first: number; last: number }[]>();
-  /** What history says of each attempt (`task@slot#attempt`), lost rows included. */
+  /** What history says of each attempt (`task@slot#attempt@node`), lost rows included. */
   const attempts = new Map<string, RunRecord["status"][]>();
   let lost = 0;
   for (const row of input.history) {
-    const attemptKey = `${row.taskName}@${row.scheduledAt}#${row.attempt}`;
+    const attemptKey = `${row.taskName}@${row.scheduledAt}#${row.attempt}@${row.nodeId}`;
     attempts.set(attemptKey, [...(attempts.get(attemptKey) ?? []), row.status]);
     if (row.status === "lost") {
       if (slotSet.has(row.scheduledAt)) lost++;
@@ -258,7 +258,7 @@ export function check(input: CheckInput): CheckResult {
       const overlapping = overlap(list);
       const earlier = [...list].sort((a, b) => a.at - b.at).slice(0, -1);
       const unknownResult = (c: SinkCall): boolean => {
-        const statuses = attempts.get(`${c.task}@${c.slot}#${c.attempt}`) ?? [];
+        const statuses = attempts.get(`${c.task}@${c.slot}#${c.attempt}@${c.nodeId}`) ?? [];
         return (
           statuses.some((s) => s === "interrupted" || s === "lost") &&
           !statuses.includes("succeeded")

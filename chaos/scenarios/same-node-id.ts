@@ -3,7 +3,7 @@ import { clusterScenario } from "../harness.js";
 
 /**
  * Processes start with a node id already in use (a copied configuration, a
- * restart while the old process lingers): at t+1.5 s and t+7.5 s, another
+ * restart while the old process lingers): at t+1.5 s and t+4.5 s, another
  * process with node id n1 starts beside the live n1. A node id belongs to one
  * live process per store (a session advisory lock on PostgreSQL), so each
  * twin must be refused with NodeIdInUseError before it reaps, claims or
@@ -16,7 +16,7 @@ export default clusterScenario({
   store: "postgres",
   async inject(ctx) {
     const twins = [];
-    for (const at of [1_500, 7_500]) {
+    for (const at of [1_500, 4_500]) {
       await ctx.at(at);
       const n1 = ctx.live().filter((p) => p.nodeId === "n1");
       const twin = ctx.startNode({ nodeId: "n1" });

@@ -173,8 +173,9 @@ export class RunLifecycle {
 
   /**
    * The claim could not be made (the store failed): not started, not
-   * counted, not recorded (no one else claimed it); the store's health
-   * reports how many due runs did not start.
+   * counted; recorded missed once the store takes writes again (unless
+   * another node claimed it meanwhile), so that the slot has its row. The
+   * store's health reports how many due runs did not start.
    */
   claimFailed(run: Run): void {
     const { task } = run;
@@ -182,6 +183,7 @@ export class RunLifecycle {
     task.running--;
     task.started--;
     this.#hooks.afterRun(task);
+    if (run.trigger !== "manual") this.#recorder.notClaimed(task, run.scheduledAtMs);
   }
 
   /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */
@@ -271,6 +273,10 @@ export class RunLifecycle {
    */
   async missedAtStart(run: Run, reason: string): Promise<void> {
     const { task, claim } = run;
+    if (run.attempt > 1 && claim !== null && this.#host.abandon !== undefined) {
+      this.#abandonRetry(run, claim, reason);
+      return;
+    }
     run.state = "missed";
     task.running--;
     task.started--;
@@ -290,6 +296,31 @@ export class RunLifecycle {
     const row = this.#recorder.missedRow(task, run.scheduledAtMs, run.scheduledAtMs, 1, reason);
     if (claim === null) await this.#recorder.record(row);
     else await this.#recorder.finish(row, claim, { release: true });
+  }
+
+  /**
+   * A retry that cannot start (`reason`) is no missed occurrence: its earlier
+   * attempts are recorded. Its claim is left to expire, and the node that
+   * reaps it records the attempt interrupted and retries it per policy, as if
+   * this process had died. It no longer runs here; it still counts started.
+   */
+  #abandonRetry(run: Run, claim: Claim, reason: string): void {
+    const { task } = run;
+    run.state = "dropped";
+    task.running--;
+    safeLog(
+      this.#host.logger,
+      "warn",
+      {
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
+        attempt: run.attempt,
+        reason,
+      },
+      `A retry of ${JSON.stringify(task.name)} could not start; its claim is left to expire, and the run to be recovered (interrupted, retried per policy)`,
+    );
+    this.#hooks.afterRun(task);
+    this.#host.abandon?.(claim);
   }
 
   // Phase 3: outcomes.

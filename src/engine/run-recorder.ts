@@ -26,6 +26,11 @@ export interface RunRecorderHost {
    * usable, exactly as if this process had died then.
    */
   abandon?(claim: Claim): void;
+  /**
+   * Shared stores: retries a history write that holds no claim (a skip, a
+   * miss) while the store is unusable, until it takes it (else it is tried once).
+   */
+  readonly settleGate?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** Why a due run did not start. */
@@ -109,6 +114,26 @@ export class RunRecorder {
       });
     }
     void this.#settle(this.missedRow(task, missed.firstMs, missed.lastMs, count, null));
+  }
+
+  /**
+   * A due run that did not start because its claim could not be made (the
+   * store failed): emitted, and recorded missed once the store takes writes
+   * again, unless another node claimed it meanwhile. Not logged one by one:
+   * the store's health says once how many due runs did not start.
+   */
+  notClaimed(task: Task, scheduledAtMs: number): void {
+    const host = this.#host;
+    if (host.hasListeners("run:missed")) {
+      host.emit("run:missed", {
+        taskName: task.name,
+        missed: [new Date(scheduledAtMs)],
+        count: 1,
+        policy: task.options.misfire,
+      });
+    }
+    const reason = "its claim could not be made: the store was unusable";
+    void this.#settle(this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason));
   }
 
   /** The history row of `count` consecutive occurrences missed, `firstMs` to `lastMs`. */
@@ -197,12 +222,29 @@ export class RunRecorder {
     }
   }
 
-  /** Records a run that holds no claim, if no one claimed or recorded its occurrences. */
+  /**
+   * Records a run that holds no claim, if no one claimed or recorded its
+   * occurrences; while the store is unusable, as soon as it takes the write.
+   */
   async #settle(record: RunRecord): Promise<void> {
+    const { store, settleGate } = this.#host;
     try {
-      await this.#host.store.settleSlots([record]);
+      await store.settleSlots([record]);
     } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
+      let failure = error;
+      if (settleGate !== undefined) {
+        try {
+          await settleGate(() => store.settleSlots([record]));
+          return;
+        } catch (again) {
+          failure = again;
+        }
+      }
+      this.#host.emit("scheduler:error", {
+        error: failure,
+        context: "history",
+        taskName: record.taskName,
+      });
     }
   }
 }

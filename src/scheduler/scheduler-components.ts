@@ -131,6 +131,7 @@ export function createComponents(
           writeGate: (call, claim) =>
             health.call("finish", call, { holds: () => leased.holds(claim) }),
           abandon: (claim) => leased.abandon(claim),
+          settleGate: (call) => health.call("finish", call, { holds: () => true }),
         }
       : {}),
   });
