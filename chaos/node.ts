@@ -229,7 +229,6 @@ process.on("message", (message: SuiteMessage) => {
 process.on("disconnect", () => process.exit(0));
 
 try {
-  if (config.workload !== undefined) await register(config.workload.tasks, config.workload.window);
   await scheduler.start();
   send({ type: "ready", pid: process.pid });
 } catch (error) {

@@ -16,8 +16,12 @@ export interface NodeConfig {
   readonly leaseMs: number;
   /** This node's clock minus the real clock, in ms (+3000: three seconds ahead). */
   readonly clockOffsetMs: number;
-  /** Registered before `start()` (a restarted node); otherwise the suite sends `register` once all are ready. */
-  readonly workload?: { readonly tasks: readonly WorkTask[]; readonly window: ActiveWindow };
+  /**
+   * The workload is in the store already (a node started during the window):
+   * the scheduler restores it at `start()`, as a restarted process does.
+   * Otherwise the suite sends `register` once every first node is ready.
+   */
+  readonly restart?: boolean;
 }
 
 /** A callback started: the first side effect, fenced like the others. */
