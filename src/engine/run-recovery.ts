@@ -47,13 +47,25 @@ export async function recoverInterruptedRuns(
     host.emit("scheduler:error", { error, context: "reap" });
     return 0;
   }
+  // The claims are released already and their rows not yet written: a process killed now
+  // leaves those runs with no row. So they are recorded at once, not one round trip after
+  // another; in order within one occurrence, whose attempts follow one another.
+  const byOccurrence = new Map<string, Claim[]>();
   for (const claim of claims) {
-    try {
-      await recoverOne(host, claim);
-    } catch (error) {
-      host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
-    }
+    const key = `${claim.taskName}\u0000${claim.scheduledAt}`;
+    byOccurrence.set(key, [...(byOccurrence.get(key) ?? []), claim]);
   }
+  await Promise.all(
+    [...byOccurrence.values()].map(async (occurrence) => {
+      for (const claim of occurrence) {
+        try {
+          await recoverOne(host, claim);
+        } catch (error) {
+          host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
+        }
+      }
+    }),
+  );
   return claims.length;
 }
 
