@@ -3,6 +3,7 @@ import { retryDelayMs, shouldRetry } from "../core/retry.js";
 import type { QueuedRun, RunStatus, Task } from "../core/task.js";
 import type { RunEventBase, RunTrigger } from "../events.js";
 import type { LeaseGuard } from "../leasing/lease-guard.js";
+import { LeaseLostError } from "../errors.js";
 import { safeLog } from "../logger.js";
 import type { Claim, RunRecord } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
@@ -447,12 +448,20 @@ export class RunLifecycle {
   #unsettle(run: Run, attempt: Attempt, retry: Run | null): void {
     const { task, report } = run;
     if (retry !== null) {
-      // Still waiting: dropped. Already started (no backoff): it ran under the same
-      // lost claim, and its own finish finds that out.
+      // Still waiting: dropped. Already started (no backoff): it runs under the same lost
+      // claim, which the store may not have reaped yet (a write that failed): it is
+      // aborted, and its own finish finds the claim lost rather than writing through it.
       if (retry.state === "retry-scheduled") {
         this.#hooks.dropRetry(retry);
         retry.state = "dropped";
         task.running--;
+      } else if (run.claim !== null) {
+        this.#host.leases?.lost(
+          run.claim,
+          new LeaseLostError(
+            `The claim of the run of ${JSON.stringify(task.name)} was lost before its retry ended`,
+          ),
+        );
       }
     } else {
       task.runCount--;

@@ -1,0 +1,89 @@
+/**
+ * An attempt found lost when its row was refused (or could not be written and
+ * its claim was abandoned) while its retry had already started under the same
+ * claim: that retry runs under a lost claim too, so it is aborted and its
+ * result is not recorded as an outcome. Before, the retry's fenced write could
+ * still pass (the claim not reaped yet) and history read `lost#1, failed#2,
+ * interrupted#3` (issue 15, the PostgreSQL crash of the fault suite).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { CronCache, compileSchedule } from "../../src/core/schedule.js";
+import { resolveTaskOptions } from "../../src/core/task-options.js";
+import { Task } from "../../src/core/task.js";
+import { RunLifecycle } from "../../src/engine/run-lifecycle.js";
+import type { RunRecorder } from "../../src/engine/run-recorder.js";
+import { emptyReport, Run } from "../../src/engine/run.js";
+import { LeaseGuard } from "../../src/leasing/lease-guard.js";
+import { silentLogger } from "../../src/logger.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import type { Claim } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
+
+const T = Date.parse("2026-01-01T12:00:00Z");
+
+describe("RunLifecycle.finish, a row refused while the retry already runs", () => {
+  it("treats the retry as lost too: aborted, and its finish records nothing as an outcome", async () => {
+    const clock = new ManualClock(T);
+    const leases = new LeaseGuard();
+    const claim: Claim = {
+      id: "c1",
+      taskName: "t",
+      scheduledAt: T,
+      nodeId: "n1",
+      claimedAt: T,
+      leaseExpiresAt: T + 3_000,
+      fencingToken: 7,
+    };
+    let refuse: (written: boolean) => void = () => {};
+    const recorder = {
+      finish: () => new Promise<boolean>((resolve) => (refuse = resolve)),
+      record: async () => {},
+      persistProgress: async () => {},
+    } as unknown as RunRecorder;
+    let retry: Run | undefined;
+    const life = new RunLifecycle(
+      {
+        clock,
+        leases,
+        store: new MemoryStore(),
+        logger: silentLogger,
+        nodeId: "n1",
+        emit: () => {},
+        hasListeners: () => false,
+        isCurrent: () => true,
+        task: () => undefined,
+      },
+      recorder,
+      {
+        queueRetry: (run) => void (retry = run),
+        dropRetry: () => {},
+        afterRun: () => {},
+      },
+    );
+    const schedule = compileSchedule("* * * * * *", {
+      nowMs: T,
+      timezone: "UTC",
+      cache: new CronCache(),
+    });
+    const task = new Task(
+      "t",
+      schedule,
+      () => {},
+      resolveTaskOptions({ retries: { attempts: 2, backoffMs: 0, factor: 1 } }),
+    );
+    const run = new Run(task, T, "schedule", "started", emptyReport());
+    run.claim = claim;
+    task.running++;
+    const finishing = life.finish(run, { ok: false, error: new Error("boom"), timedOut: false });
+    // The retry starts (no backoff) while attempt 1's row is still being written.
+    assert.ok(retry !== undefined, "a retry was queued");
+    retry.state = "started";
+    let aborted = false;
+    leases.watch(claim, { abort: () => void (aborted = true) });
+    refuse(false);
+    await finishing;
+    assert.equal(aborted, true, "the retry under the lost claim is aborted");
+    assert.equal(leases.takeLost(claim), true, "and its finish finds the claim lost");
+  });
+});
