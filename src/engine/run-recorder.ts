@@ -33,6 +33,9 @@ export interface RunRecorderHost {
   readonly settleGate?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
+/** The most occurrences of a refused missed row recorded one by one instead. */
+const MAX_MISSED_SPLIT = 1_000;
+
 /** Why a due run did not start. */
 export type SkipReason = "overlap" | "claimed";
 
@@ -113,7 +116,28 @@ export class RunRecorder {
         policy: task.options.misfire,
       });
     }
-    void this.#settle(this.missedRow(task, missed.firstMs, missed.lastMs, count, null));
+    void this.#settleMissed(task, missed.firstMs, missed.lastMs, count);
+  }
+
+  /**
+   * Records `count` missed occurrences as one row; when the store refuses it
+   * because one of them was claimed (another node ran it, or holds or reaped
+   * its claim), each of the others gets a row of its own (up to
+   * {@link MAX_MISSED_SPLIT}), so that none is left without one.
+   */
+  async #settleMissed(task: Task, firstMs: number, lastMs: number, count: number): Promise<void> {
+    const written = await this.#settle(this.missedRow(task, firstMs, lastMs, count, null));
+    if (written !== false || count <= 1 || count > MAX_MISSED_SPLIT) return;
+    const rows: RunRecord[] = [];
+    for (
+      let at: number | null = firstMs;
+      at !== null && at <= lastMs;
+      at = task.schedule.next(at)
+    ) {
+      rows.push(this.missedRow(task, at, at, 1, null));
+      if (rows.length === count) break;
+    }
+    await Promise.all(rows.map((row) => this.#settle(row)));
   }
 
   /**
@@ -225,17 +249,17 @@ export class RunRecorder {
   /**
    * Records a run that holds no claim, if no one claimed or recorded its
    * occurrences; while the store is unusable, as soon as it takes the write.
+   * Resolves whether it was written, or undefined when the store failed.
    */
-  async #settle(record: RunRecord): Promise<void> {
+  async #settle(record: RunRecord): Promise<boolean | undefined> {
     const { store, settleGate } = this.#host;
     try {
-      await store.settleSlots([record]);
+      return (await store.settleSlots([record]))[0];
     } catch (error) {
       let failure = error;
       if (settleGate !== undefined) {
         try {
-          await settleGate(() => store.settleSlots([record]));
-          return;
+          return (await settleGate(() => store.settleSlots([record])))[0];
         } catch (again) {
           failure = again;
         }
@@ -245,6 +269,7 @@ export class RunRecorder {
         context: "history",
         taskName: record.taskName,
       });
+      return undefined;
     }
   }
 }

@@ -1,15 +1,23 @@
 /**
- * Recording a reaped run: the interrupted attempt follows the attempts history
- * has for its occurrence. A `lost` row (the late result of the same attempt,
- * written by the node that lost the claim before the claim was reaped) is not
- * an attempt of its own.
+ * Recording runs that did not complete here. A reaped run: the interrupted
+ * attempt follows the attempts history has for its occurrence; a `lost` row
+ * (the late result of the same attempt, written by the node that lost the
+ * claim before the claim was reaped) is not an attempt of its own. Missed
+ * occurrences: a summarised row refused because one of them was claimed
+ * leaves each of the others a row of its own.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { CronCache, compileSchedule } from "../../src/core/schedule.js";
+import { resolveTaskOptions } from "../../src/core/task-options.js";
+import { Task } from "../../src/core/task.js";
+import { RunRecorder } from "../../src/engine/run-recorder.js";
 import { recordInterrupted } from "../../src/engine/run-recovery.js";
+import { silentLogger } from "../../src/logger.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import type { RunRecord } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
+import { waitFor } from "../helpers/pg.js";
 
 const T = Date.parse("2026-01-01T12:00:00Z");
 
@@ -58,5 +66,44 @@ describe("recordInterrupted", () => {
     await store.recordRun(row("failed", 1, claim.id));
     await store.recordRun(row("lost", 2, claim.id));
     assert.equal(await recordInterrupted(store, claim, T + 5_000, "reaped"), 2);
+  });
+});
+
+describe("RunRecorder.missed", () => {
+  it("records each missed occurrence on its own when one of the range was claimed by another node", async () => {
+    const clock = new ManualClock(T + 10_000);
+    const store = new MemoryStore();
+    await store.open({ nodeId: "n1", clock });
+    // Another node claimed (and still holds) the middle occurrence.
+    const held = await store.claimRun({
+      taskName: "t",
+      scheduledAt: T + 1_000,
+      nodeId: "n2",
+      leaseMs: 60_000,
+    });
+    assert.ok(held !== null);
+    const recorder = new RunRecorder({
+      store,
+      logger: silentLogger,
+      nodeId: "n1",
+      emit: () => {},
+      hasListeners: () => false,
+      isCurrent: () => true,
+    });
+    const schedule = compileSchedule("* * * * * *", {
+      nowMs: T,
+      timezone: "UTC",
+      cache: new CronCache(),
+    });
+    const task = new Task("t", schedule, () => {}, resolveTaskOptions({}));
+    recorder.missed(task, { listed: [T], firstMs: T, lastMs: T + 2_000, count: 3 });
+    const rows = await waitFor("the missed rows", async () => {
+      const all = await store.history({ taskName: "t" });
+      return all.length >= 2 ? all : null;
+    });
+    assert.deepEqual(rows.map((r) => `${r.status}@${r.scheduledAt - T}`).sort(), [
+      "missed@0",
+      "missed@2000",
+    ]);
   });
 });
