@@ -61,10 +61,10 @@ export interface CheckResult {
   readonly executions: number | undefined;
   readonly twice: number | undefined;
   /**
-   * Slots completed twice one after the other where every earlier completion
-   * is an attempt history records `interrupted` or `lost`: work completed
-   * just before a kill or a stall (before its finish was written), done again
-   * by the retry. Informational, not in `twice`.
+   * Slots completed twice one after the other where history records no
+   * earlier completion as a success (it is `interrupted` or `lost`): work
+   * completed just before a kill or a stall (before its finish was written),
+   * done again by the retry. Informational, not in `twice`.
    */
   readonly redone: number | undefined;
   readonly doubleSuccess: number;
@@ -182,12 +182,12 @@ export function check(input: CheckInput): CheckResult {
   // History by task and slot; lost rows are informational; summarised missed rows cover ranges.
   const byKey = new Map<string, RunRecord[]>();
   const coverage = new Map<string, { first: number; last: number }[]>();
-  /** What history says of each attempt (`task@slot#attempt@node`), lost rows included. */
-  const attempts = new Map<string, RunRecord["status"][]>();
+  /** The rows of each attempt (`task@slot#attempt@node`), lost rows included. */
+  const attemptRows = new Map<string, RunRecord[]>();
   let lost = 0;
   for (const row of input.history) {
     const attemptKey = `${row.taskName}@${row.scheduledAt}#${row.attempt}@${row.nodeId}`;
-    attempts.set(attemptKey, [...(attempts.get(attemptKey) ?? []), row.status]);
+    attemptRows.set(attemptKey, [...(attemptRows.get(attemptKey) ?? []), row]);
     if (row.status === "lost") {
       if (slotSet.has(row.scheduledAt)) lost++;
       continue;
@@ -257,14 +257,7 @@ export function check(input: CheckInput): CheckResult {
       if (list.length < 2) continue;
       const overlapping = overlap(list);
       const earlier = [...list].sort((a, b) => a.at - b.at).slice(0, -1);
-      const unknownResult = (c: SinkCall): boolean => {
-        const statuses = attempts.get(`${c.task}@${c.slot}#${c.attempt}@${c.nodeId}`) ?? [];
-        return (
-          statuses.some((s) => s === "interrupted" || s === "lost") &&
-          !statuses.includes("succeeded")
-        );
-      };
-      if (!overlapping && earlier.every(unknownResult)) {
+      if (!overlapping && earlier.every((c) => resultUnknown(c, list, attemptRows))) {
         redone++;
         continue;
       }
@@ -308,6 +301,30 @@ export function check(input: CheckInput): CheckResult {
     extra: {},
     examples,
   };
+}
+
+/**
+ * True when history leaves the result of `call` unknown: its attempt is
+ * recorded `interrupted` or `lost` (killed, frozen or lost before its finish),
+ * and no `succeeded` row of its node and attempt is its own (the one nearest
+ * its start among the slot's completions: attempt numbers repeat after a
+ * `lost` row, which is no attempt). The retry that did the work again is a redo.
+ */
+function resultUnknown(
+  call: SinkCall,
+  completions: readonly SinkCall[],
+  attemptRows: ReadonlyMap<string, RunRecord[]>,
+): boolean {
+  const rows = attemptRows.get(`${call.task}@${call.slot}#${call.attempt}@${call.nodeId}`) ?? [];
+  if (!rows.some((row) => row.status === "interrupted" || row.status === "lost")) return false;
+  return !rows.some((row) => {
+    if (row.status !== "succeeded") return false;
+    const start = row.startedAt ?? Number.NaN;
+    const nearest = completions
+      .filter((c) => c.attempt === call.attempt && c.nodeId === call.nodeId)
+      .reduce((best, c) => (Math.abs(c.at - start) < Math.abs(best.at - start) ? c : best));
+    return nearest === call;
+  });
 }
 
 /** True when two of the calls ran at the same time (one began before the other ended). */

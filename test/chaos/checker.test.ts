@@ -165,4 +165,25 @@ describe("check", () => {
     });
     assert.equal(atOnce.twice, 1, "two completions running at once are never a redo");
   });
+
+  it("tells a redo by start time when a lost attempt's number is used again by the retry", () => {
+    const result = check({
+      tasks: [{ name: "t", retries: 2 }],
+      slots: [S],
+      history: [
+        row("failed", 1, { nodeId: "n2" }),
+        row("lost", 2, { nodeId: "n2", startedAt: S + 100 }),
+        row("interrupted", 2, { nodeId: "n2" }),
+        row("succeeded", 3, { nodeId: "n2", startedAt: S + 6_000 }),
+        row("lost", 3, { nodeId: "n2", startedAt: S + 1_000 }),
+      ],
+      calls: [
+        { ...call(3, S + 1_000, "accepted", "n2"), endedAt: S + 1_400 },
+        call(3, S + 6_000, "accepted", "n2"),
+      ],
+      dbOffsetMs: 0,
+    });
+    assert.equal(result.redone, 1);
+    assert.equal(result.twice, 0);
+  });
 });
