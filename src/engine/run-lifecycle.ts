@@ -221,6 +221,7 @@ export class RunLifecycle {
       next.attempt = run.attempt;
       next.claim = run.claim;
       next.fencingToken = run.fencingToken;
+      next.previousWrite = run.previousWrite;
     }
     next.report = report;
     next.state = "claimed";
@@ -337,6 +338,9 @@ export class RunLifecycle {
    * are events).
    */
   async finish(run: Run, outcome: DispatchOutcome): Promise<void> {
+    // A retry counts only once the previous attempt's row is written: if that attempt is found
+    // lost meanwhile, its claim (this retry's too) is lost, and this result with it.
+    if (run.previousWrite !== undefined) await run.previousWrite;
     const { claim } = run;
     const attempt = this.#attemptOf(run, outcome);
     // A lease lost locally (its deadline passed, or the store refused a renewal).
@@ -346,12 +350,18 @@ export class RunLifecycle {
       return;
     }
     const retry = this.#settle(run, attempt);
-    if (claim === null) {
-      await this.#recorder.record(attempt.row);
-    } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
-      this.#unsettle(run, attempt, retry);
-      await this.#lose(run, attempt);
-      return;
+    let written: () => void = () => {};
+    if (retry !== null) retry.previousWrite = new Promise<void>((resolve) => (written = resolve));
+    try {
+      if (claim === null) {
+        await this.#recorder.record(attempt.row);
+      } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
+        this.#unsettle(run, attempt, retry);
+        await this.#lose(run, attempt);
+        return;
+      }
+    } finally {
+      written();
     }
     if (retry === null) await this.#recorder.persistProgress(run.task);
   }

@@ -103,6 +103,8 @@ export class Run implements BurstCall, QueueItem {
   threw = false;
   /** Aborted when the lease of the run's claim is lost (shared stores only; else undefined, the fast path). */
   signal: AbortSignal | undefined = undefined;
+  /** A retry: settles once the previous attempt's row is written (or found lost); its own finish waits for it. */
+  previousWrite: Promise<void> | undefined = undefined;
   /** Where a retry waits in the engine's queue (maintained by the queue). */
   queueBucket: DueBucket<QueueItem> | null = null;
   queueSlot = -1;
