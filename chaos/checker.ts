@@ -9,13 +9,16 @@
  * `succeeded`; nothing starts before its instant by the database clock.
  *
  * Invariants (each must be 0): `twice` slots executed to completion twice
- * (two accepted last side effects), `dblOk` slots with more than one
+ * (two accepted last side effects) other than a redo (below), `dblOk` slots with more than one
  * `succeeded`, `noRow` slots without a row, `story` slots whose rows tell
  * different stories, `dup` slots whose one story is told by several rows,
  * `unretried` runs that ended interrupted (or failed) with
  * retries left and no retry, `early` callbacks started before their instant
  * by the database clock, plus scenario-specific ones (`extra`). Informational:
  * `lost` rows (a late result of a node that lost its lease: not an outcome),
+ * `redone` slots whose work a retry did again after the scheduler lost the
+ * earlier result (at least once: no scheduler can know whether a process
+ * killed or frozen between its last side effect and its finish completed),
  * writes the sink refused (the fence at work), lateness.
  */
 import type { RunRecord } from "../src/store/store.js";
@@ -58,11 +61,12 @@ export interface CheckResult {
   readonly executions: number | undefined;
   readonly twice: number | undefined;
   /**
-   * Of `twice`, the slots where two completing callbacks ran at once. The
-   * others ran one after the other: work completed just before a kill or a
-   * stall (before its finish was written), repeated by the retry.
+   * Slots completed twice one after the other where history records no
+   * earlier completion as a success (it is `interrupted` or `lost`): work
+   * completed just before a kill or a stall (before its finish was written),
+   * done again by the retry. Informational, not in `twice`.
    */
-  readonly twiceOverlapping: number | undefined;
+  readonly redone: number | undefined;
   readonly doubleSuccess: number;
   readonly noRow: number;
   readonly stories: number;
@@ -84,18 +88,16 @@ const RETRIED_STATUSES = new Set(["failed", "timed-out", "interrupted"]);
 const EXAMPLES_KEPT = 3;
 
 /**
- * The slots a `missed` row stands for: its own, or the range of a summarised
- * row (consecutive missed slots as one row, with a count and first/last
- * instants, in `output` or as fields of the row). The one place to adapt when
- * the summarised row's shape is settled.
+ * The slots a `missed` row stands for: from `scheduledAt` through
+ * `missedThrough` (consecutive missed occurrences summarised as one row, with
+ * `missedCount`), or its own slot alone.
  */
 export function missedRange(row: RunRecord): { first: number; last: number } | null {
   if (row.status !== "missed") return null;
-  const fields = row as unknown as Record<string, unknown>;
-  const output = (row.output ?? {}) as Record<string, unknown>;
-  const first = instant(output.firstScheduledAt ?? fields.firstScheduledAt) ?? row.scheduledAt;
-  const last = instant(output.lastScheduledAt ?? fields.lastScheduledAt) ?? row.scheduledAt;
-  return { first: Math.min(first, row.scheduledAt), last: Math.max(last, row.scheduledAt) };
+  return {
+    first: row.scheduledAt,
+    last: Math.max(row.missedThrough ?? row.scheduledAt, row.scheduledAt),
+  };
 }
 
 /**
@@ -108,16 +110,6 @@ export function endedByPolicy(row: RunRecord): boolean {
   const fields = row as unknown as Record<string, unknown>;
   if (output.notRetried !== undefined || fields.notRetried !== undefined) return true;
   return /not retried/i.test(row.error?.message ?? "");
-}
-
-function instant(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === "string") {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -190,14 +182,19 @@ export function check(input: CheckInput): CheckResult {
   // History by task and slot; lost rows are informational; summarised missed rows cover ranges.
   const byKey = new Map<string, RunRecord[]>();
   const coverage = new Map<string, { first: number; last: number }[]>();
+  /** The rows of each attempt (`task@slot#attempt@node`), lost rows included. */
+  const attemptRows = new Map<string, RunRecord[]>();
   let lost = 0;
   for (const row of input.history) {
-    if (row.status === ("lost" as RunRecord["status"])) {
+    const attemptKey = `${row.taskName}@${row.scheduledAt}#${row.attempt}@${row.nodeId}`;
+    attemptRows.set(attemptKey, [...(attemptRows.get(attemptKey) ?? []), row]);
+    if (row.status === "lost") {
       if (slotSet.has(row.scheduledAt)) lost++;
       continue;
     }
     const range = missedRange(row);
     if (range !== null && range.first !== range.last) {
+      // A summarised row: an outcome for every slot of the task in its range.
       const list = coverage.get(row.taskName) ?? [];
       list.push(range);
       coverage.set(row.taskName, list);
@@ -227,7 +224,7 @@ export function check(input: CheckInput): CheckResult {
 
   let executions: number | undefined;
   let twice: number | undefined;
-  let twiceOverlapping: number | undefined;
+  let redone: number | undefined;
   let early: number | undefined;
   let lateness: Lateness | undefined;
   if (input.calls !== undefined) {
@@ -255,12 +252,16 @@ export function check(input: CheckInput): CheckResult {
       }
     }
     twice = 0;
-    twiceOverlapping = 0;
+    redone = 0;
     for (const [key, list] of completions) {
       if (list.length < 2) continue;
-      twice++;
       const overlapping = overlap(list);
-      if (overlapping) twiceOverlapping++;
+      const earlier = [...list].sort((a, b) => a.at - b.at).slice(0, -1);
+      if (!overlapping && earlier.every((c) => resultUnknown(c, list, attemptRows))) {
+        redone++;
+        continue;
+      }
+      twice++;
       example(
         "twice",
         `${key.replace(/@(\d+)$/, (_, ms: string) => ` @ ${clockTime(Number(ms))}`)}: completed by ${list
@@ -287,7 +288,7 @@ export function check(input: CheckInput): CheckResult {
     slots: input.slots.length * input.tasks.length,
     executions,
     twice,
-    twiceOverlapping,
+    redone,
     doubleSuccess: counts.doubleSuccess,
     noRow: counts.noRow,
     stories: counts.stories,
@@ -300,6 +301,30 @@ export function check(input: CheckInput): CheckResult {
     extra: {},
     examples,
   };
+}
+
+/**
+ * True when history leaves the result of `call` unknown: its attempt is
+ * recorded `interrupted` or `lost` (killed, frozen or lost before its finish),
+ * and no `succeeded` row of its node and attempt is its own (the one nearest
+ * its start among the slot's completions: attempt numbers repeat after a
+ * `lost` row, which is no attempt). The retry that did the work again is a redo.
+ */
+function resultUnknown(
+  call: SinkCall,
+  completions: readonly SinkCall[],
+  attemptRows: ReadonlyMap<string, RunRecord[]>,
+): boolean {
+  const rows = attemptRows.get(`${call.task}@${call.slot}#${call.attempt}@${call.nodeId}`) ?? [];
+  if (!rows.some((row) => row.status === "interrupted" || row.status === "lost")) return false;
+  return !rows.some((row) => {
+    if (row.status !== "succeeded") return false;
+    const start = row.startedAt ?? Number.NaN;
+    const nearest = completions
+      .filter((c) => c.attempt === call.attempt && c.nodeId === call.nodeId)
+      .reduce((best, c) => (Math.abs(c.at - start) < Math.abs(best.at - start) ? c : best));
+    return nearest === call;
+  });
 }
 
 /** True when two of the calls ran at the same time (one began before the other ended). */

@@ -81,7 +81,7 @@ export interface ClusterContext {
   live(): NodeProcess[];
   /** The live, running process with the most callbacks in flight. */
   busiest(): NodeProcess | undefined;
-  /** Starts another process (a restart when `nodeId` was used before); it registers the workload before it starts. */
+  /** Starts another process (a restart when `nodeId` was used before); it restores the workload from the store. */
   startNode(spec: NodeSpec): NodeProcess;
   /** Resolves at `t0 + offsetMs`. */
   at(offsetMs: number): Promise<void>;
@@ -245,7 +245,7 @@ async function runCluster(spec: ClusterScenario, env: SuiteEnv): Promise<Scenari
   const tasks: WorkTask[] = buildWorkload();
   const processes: NodeProcess[] = [];
   const restarts = new Map<string, number>();
-  let workload: { tasks: readonly WorkTask[]; window: ActiveWindow } | undefined;
+  let registered = false;
 
   const startNode = (nodeSpec: NodeSpec): NodeProcess => {
     const n = (restarts.get(nodeSpec.nodeId) ?? 0) + 1;
@@ -256,7 +256,7 @@ async function runCluster(spec: ClusterScenario, env: SuiteEnv): Promise<Scenari
       store,
       leaseMs,
       clockOffsetMs: nodeSpec.clockOffsetMs ?? 0,
-      ...(workload === undefined ? {} : { workload }),
+      ...(registered ? { restart: true } : {}),
     };
     const node = new NodeProcess(config, sink, logDir);
     processes.push(node);
@@ -272,7 +272,7 @@ async function runCluster(spec: ClusterScenario, env: SuiteEnv): Promise<Scenari
     const startAtMs = Math.ceil((Date.now() + 3_000) / 1000) * 1000 + 500;
     const window: ActiveWindow = { startAtMs, endAtMs: startAtMs + windowMs };
     const t0 = startAtMs + 500;
-    workload = { tasks, window };
+    registered = true;
     for (const p of first) p.send({ type: "register", tasks, window });
     await within(Promise.all(first.map((p) => p.registered)), 30_000, "tasks registered");
     if (Date.now() > startAtMs - 200)
@@ -370,30 +370,27 @@ async function runCluster(spec: ClusterScenario, env: SuiteEnv): Promise<Scenari
       dbUncertaintyMs: db.uncertaintyMs,
     });
     Object.assign(result.extra, extra);
-    notes.push(...nodeNotes(processes, sink, db));
+    notes.push(...nodeNotes(processes, db));
     return { result, window: windowText, notes };
   } finally {
     await Promise.all(processes.filter((p) => p.alive).map((p) => p.kill()));
   }
 }
 
-/** What the nodes counted, and how tokens were obtained. */
+/** What the nodes counted, and the database clock's offset. */
 function nodeNotes(
   processes: readonly NodeProcess[],
-  sink: Sink,
   db: { offsetMs: number; uncertaintyMs: number },
 ): string[] {
   const totals: Record<string, number> = {};
   for (const p of processes) {
-    for (const [event, n] of Object.entries(p.counts)) {
-      if (!event.startsWith("token:")) totals[event] = (totals[event] ?? 0) + n;
-    }
+    for (const [event, n] of Object.entries(p.counts)) totals[event] = (totals[event] ?? 0) + n;
   }
   const events = Object.entries(totals)
     .map(([event, n]) => `${event} ${n}`)
     .join(", ");
   return [
     `node events: ${events || "none"}`,
-    `fencing tokens: ${[...sink.tokenSources].join(" and ") || "none"} (derived = the sink's counter per resource, ctx.fencingToken absent); database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
+    `database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
   ];
 }

@@ -32,6 +32,8 @@ export class NodeProcess {
   stoppedAt: number | undefined;
   /** True while frozen by SIGSTOP. */
   frozen = false;
+  /** Why the scheduler refused to start (its node id held by another live process), if it did. */
+  refusal: string | undefined;
   readonly ready: Promise<void>;
   readonly registered: Promise<void>;
   readonly exited: Promise<Exit>;
@@ -72,6 +74,9 @@ export class NodeProcess {
       switch (message.type) {
         case "ready":
           markReady();
+          break;
+        case "refused":
+          this.refusal = `${message.code}: ${message.message}`;
           break;
         case "registered":
           markRegistered();

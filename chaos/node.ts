@@ -9,6 +9,7 @@
 import pg from "pg";
 import { Dispatcher } from "../src/core/dispatcher.js";
 import type { TaskContext } from "../src/core/task.js";
+import { NodeIdInUseError } from "../src/errors.js";
 import type { Logger } from "../src/logger.js";
 import { Scheduler } from "../src/scheduler/index.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
@@ -108,7 +109,6 @@ let inFlight = 0;
 let callbacks = 0;
 let requests = 0;
 const acks = new Map<number, (accepted: boolean) => void>();
-let tokenSource: "ctx" | "derived" | undefined;
 
 /** Sends the last side effect and waits for the sink's answer (10 s at most). */
 function writeDone(id: string): Promise<boolean> {
@@ -150,8 +150,6 @@ async function handler(ctx: TaskContext): Promise<void> {
   const payload = ctx.payload as WorkPayload;
   const slot = ctx.scheduledAt.getTime();
   const id = `${config.tag}:${++callbacks}`;
-  const token = (ctx as { fencingToken?: unknown }).fencingToken;
-  if (tokenSource === undefined) tokenSource = typeof token === "number" ? "ctx" : "derived";
   send({
     type: "begin",
     id,
@@ -161,7 +159,7 @@ async function handler(ctx: TaskContext): Promise<void> {
     nodeId: config.nodeId,
     tag: config.tag,
     at,
-    ...(typeof token === "number" ? { token } : {}),
+    token: ctx.fencingToken,
     resource: payload.fence === "task" ? ctx.taskName : `${ctx.taskName}@${slot}`,
   });
   inFlight++;
@@ -196,7 +194,7 @@ async function register(tasks: readonly WorkTask[], window: ActiveWindow): Promi
 }
 
 const status = setInterval(() => {
-  send({ type: "status", inFlight, counts: { ...counts, [`token:${tokenSource}`]: 1 } });
+  send({ type: "status", inFlight, counts: { ...counts } });
 }, 100);
 
 let stopping = false;
@@ -230,6 +228,24 @@ process.on("message", (message: SuiteMessage) => {
 // The suite went away: nothing to report to any more.
 process.on("disconnect", () => process.exit(0));
 
-if (config.workload !== undefined) await register(config.workload.tasks, config.workload.window);
-await scheduler.start();
-send({ type: "ready", pid: process.pid });
+try {
+  await scheduler.start();
+  send({ type: "ready", pid: process.pid });
+} catch (error) {
+  // Another live process holds this node id: the scheduler refuses to start (the same-node-id
+  // scenario). A registration names it as the cause of its own error.
+  let cause: unknown = error;
+  while (
+    !(cause instanceof NodeIdInUseError) &&
+    cause instanceof Error &&
+    cause.cause !== undefined
+  )
+    cause = cause.cause;
+  if (!(cause instanceof NodeIdInUseError)) throw error;
+  const refused: NodeMessage = { type: "refused", code: cause.code, message: cause.message };
+  await new Promise<void>((resolve) => {
+    if (process.connected && process.send !== undefined) process.send(refused, () => resolve());
+    else resolve();
+  });
+  process.exit(4);
+}

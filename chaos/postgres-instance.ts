@@ -62,8 +62,11 @@ function asPostgres(file: string, args: readonly string[]): [string, string[]] {
   return ["su", ["postgres", "-s", "/bin/sh", "-c", quoted]];
 }
 
-/** The directory of `initdb`, `pg_ctl` and `postgres`: PG_BIN, else the first one found. */
-function binDir(): string {
+/** Where the suite looks for PostgreSQL's binaries when PG_BIN is not set. */
+export const PG_BIN_PLACES = "/usr/local/bin, /usr/bin, /usr/lib/postgresql/*/bin";
+
+/** The directory of `initdb`, `pg_ctl` and `postgres`: PG_BIN, else the first one found, else undefined. */
+export function findPostgresBin(): string | undefined {
   if (process.env.PG_BIN !== undefined) return process.env.PG_BIN;
   for (const dir of ["/usr/local/bin", "/usr/bin"]) {
     if (existsSync(join(dir, "pg_ctl")) && existsSync(join(dir, "initdb"))) return dir;
@@ -75,7 +78,17 @@ function binDir(): string {
     const dir = join("/usr/lib/postgresql", version, "bin");
     if (existsSync(join(dir, "pg_ctl"))) return dir;
   }
-  throw new Error("PostgreSQL binaries (initdb, pg_ctl) not found; set PG_BIN");
+  return undefined;
+}
+
+function binDir(): string {
+  const dir = findPostgresBin();
+  if (dir === undefined) {
+    throw new Error(
+      `PostgreSQL binaries (initdb, pg_ctl) not found in ${PG_BIN_PLACES}; set PG_BIN`,
+    );
+  }
+  return dir;
 }
 
 /** True while `pid` is a process that is not a zombie. */

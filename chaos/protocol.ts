@@ -16,8 +16,12 @@ export interface NodeConfig {
   readonly leaseMs: number;
   /** This node's clock minus the real clock, in ms (+3000: three seconds ahead). */
   readonly clockOffsetMs: number;
-  /** Registered before `start()` (a restarted node); otherwise the suite sends `register` once all are ready. */
-  readonly workload?: { readonly tasks: readonly WorkTask[]; readonly window: ActiveWindow };
+  /**
+   * The workload is in the store already (a node started during the window):
+   * the scheduler restores it at `start()`, as a restarted process does.
+   * Otherwise the suite sends `register` once every first node is ready.
+   */
+  readonly restart?: boolean;
 }
 
 /** A callback started: the first side effect, fenced like the others. */
@@ -32,8 +36,8 @@ export interface BeginMessage {
   readonly tag: string;
   /** Real (unskewed) epoch ms at the callback's entry; the suite turns it into database-clock time. */
   readonly at: number;
-  /** `ctx.fencingToken` when the context has one; absent: the sink derives one. */
-  readonly token?: number;
+  /** `ctx.fencingToken`: grows with every claim the store grants. */
+  readonly token: number;
   /** What the token fences: the task, or `task@slot`. */
   readonly resource: string;
 }
@@ -66,6 +70,8 @@ export interface StatusMessage {
 
 export type NodeMessage =
   | { readonly type: "ready"; readonly pid: number }
+  /** The scheduler refused to start: its node id is held by another live process (NodeIdInUseError). */
+  | { readonly type: "refused"; readonly code: string; readonly message: string }
   | { readonly type: "registered"; readonly count: number }
   | { readonly type: "stopped"; readonly at: number }
   | StatusMessage

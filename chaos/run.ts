@@ -1,6 +1,9 @@
 /**
  * The fault-injection suite: `npm run chaos [-- --only <scenario>[,<scenario>…]] [--short] [--keep] [--list]`.
  *
+ * `--skip-without-postgres` (how `npm test` runs `--short`): when PostgreSQL's
+ * binaries are absent, say so and exit 77 (skipped) instead of failing.
+ *
  * Each scenario runs real scheduler processes against a real store (the
  * suite's own PostgreSQL server, or SQLite files), injects one kind of fault,
  * and checks history and the handlers' side effects (chaos/checker.ts). One
@@ -16,7 +19,7 @@ import { parseArgs } from "node:util";
 import { cleanupAll, onCleanup } from "./cleanup.js";
 import { violations, type CheckResult } from "./checker.js";
 import type { Scenario, ScenarioOutcome, SuiteEnv } from "./harness.js";
-import { PostgresInstance } from "./postgres-instance.js";
+import { PG_BIN_PLACES, PostgresInstance, findPostgresBin } from "./postgres-instance.js";
 import { SCENARIOS } from "./scenarios/index.js";
 
 const { values } = parseArgs({
@@ -25,13 +28,16 @@ const { values } = parseArgs({
     short: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     list: { type: "boolean", default: false },
+    "skip-without-postgres": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help || values.list) {
   if (values.help) {
-    console.log("npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--list]\n");
+    console.log(
+      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--list] [--skip-without-postgres]\n",
+    );
   }
   for (const s of SCENARIOS)
     console.log(`${s.short === true ? "*" : " "} ${s.name.padEnd(20)} ${s.description}`);
@@ -48,6 +54,15 @@ if (unknown.length > 0) {
 const chosen = SCENARIOS.filter((s) =>
   wanted.length > 0 ? wanted.includes(s.name) : !values.short || s.short === true,
 );
+
+/** The exit code of a suite skipped for want of PostgreSQL (as automake's test drivers read it). */
+const SKIPPED = 77;
+if (values["skip-without-postgres"] && findPostgresBin() === undefined) {
+  console.log(
+    `chaos: SKIPPED: PostgreSQL's binaries (initdb, pg_ctl) are not installed (looked in ${PG_BIN_PLACES}; set PG_BIN to their directory). The fault-injection suite starts a PostgreSQL server of its own.`,
+  );
+  process.exit(SKIPPED);
+}
 
 const root = mkdtempSync(join(tmpdir(), "orchestrator-chaos-"));
 // The postgres user must reach its data directory inside.
@@ -132,9 +147,9 @@ function printDetails(
   const { result } = outcome;
   console.log(`  window: ${outcome.window}`);
   for (const note of outcome.notes) console.log(`  · ${note}`);
-  if ((result.twice ?? 0) > 0) {
+  if ((result.redone ?? 0) > 0) {
     console.log(
-      `  · twice: ${result.twice} slot(s), ${result.twiceOverlapping} with both callbacks running at once, ${(result.twice ?? 0) - (result.twiceOverlapping ?? 0)} one after the other (completed before a kill or stall, repeated by the retry)`,
+      `  · redone: ${result.redone} slot(s) completed just before a kill or stall (recorded interrupted or lost) and done again by the retry`,
     );
   }
   for (const [kind, list] of Object.entries(result.examples)) {
@@ -168,6 +183,7 @@ function table(list: readonly Row[]): string {
     "early",
     "other",
     "lost",
+    "redo",
     "refused",
     "late p50/p99/max ms",
     "time",
@@ -198,6 +214,7 @@ function table(list: readonly Row[]): string {
       cell(r.early),
       other || "0",
       String(r.lost),
+      cell(r.redone),
       cell(r.refused),
       r.lateness === undefined
         ? "-"

@@ -11,8 +11,12 @@
 // With no argument (npm test): unit; the cron and time tests again with
 // TZ=Asia/Tokyo (results never depend on the process zone); the scheduler's
 // behavioural suites again with TEST_PLAN_AHEAD=off (planning ahead changes
-// when phase 1 happens, never what it decides); then process. Every part
+// when phase 1 happens, never what it decides); then process; then the short
+// subset of the fault-injection suite (`npm run chaos -- --short`, about 75 s:
+// real nodes on a PostgreSQL server of its own, killed and frozen; skipped,
+// saying so, only when PostgreSQL's binaries are not installed). Every part
 // runs; a summary says which failed, and the exit code is non-zero if any did.
+// `run-tests.mjs chaos` runs that subset alone.
 // `run-tests.mjs unit` or `run-tests.mjs process` runs one set;
 // `run-tests.mjs test/cron test/time/zone.test.ts` runs those files once.
 import { spawnSync } from "node:child_process";
@@ -78,6 +82,32 @@ function run(part) {
   return { ...part, ok: result.status === 0, seconds, pass, fail, skipped, failed };
 }
 
+/** The exit code of chaos/run.ts when PostgreSQL's binaries are not installed. */
+const CHAOS_SKIPPED = 77;
+
+/** Runs the fault-injection suite's short subset; its table is its report. */
+function runChaos(part) {
+  console.log(`\n━━ ${part.name} ━━`);
+  const started = performance.now();
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "chaos/run.ts", "--short", "--skip-without-postgres"],
+    { stdio: "inherit" },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const skipped = result.status === CHAOS_SKIPPED;
+  const ok = result.status === 0 || skipped;
+  return {
+    ...part,
+    ok,
+    seconds,
+    pass: result.status === 0 ? 1 : 0,
+    fail: ok ? 0 : 1,
+    skipped: skipped ? 1 : 0,
+    failed: ok ? [] : ["invariants broken or a scenario could not run (see the table above)"],
+  };
+}
+
 function summarize(results) {
   console.log("\n━━ Summary ━━");
   for (const r of results) {
@@ -120,15 +150,18 @@ const PLAN_AHEAD_OFF = {
   env: { TEST_PLAN_AHEAD: "off" },
 };
 
+const CHAOS = { name: "chaos --short", files: [], chaos: true };
+
 const [first, ...rest] = process.argv.slice(2);
 let parts;
-if (first === undefined) parts = [UNIT, ZONE, PLAN_AHEAD_OFF, PROCESS];
+if (first === undefined) parts = [UNIT, ZONE, PLAN_AHEAD_OFF, PROCESS, CHAOS];
 else if (first === "unit" && rest.length === 0) parts = [UNIT];
 else if (first === "process" && rest.length === 0) parts = [PROCESS];
+else if (first === "chaos" && rest.length === 0) parts = [CHAOS];
 else {
   const files = [first, ...rest].flatMap(collect).map((f) => relative(process.cwd(), f));
   parts = [{ name: "selected", files, guard: !files.some(isProcess) }];
 }
-const results = parts.map(run);
+const results = parts.map((part) => (part.chaos ? runChaos(part) : run(part)));
 summarize(results);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -4,7 +4,6 @@ import { clusterScenario } from "../harness.js";
 export default clusterScenario({
   name: "baseline",
   description: "no fault: three PostgreSQL nodes, the workload alone",
-  short: true,
   store: "postgres",
   inject: async () => {},
 });

@@ -36,7 +36,8 @@ export const PRUNE_INTERVAL_MS = 60_000;
 export class Maintenance {
   readonly #host: MaintenanceHost;
   #timer: NodeJS.Timeout | undefined;
-  #busy = false;
+  /** The round in progress, if any. */
+  #round: Promise<void> | undefined;
   #lastPruneMs = Number.NEGATIVE_INFINITY;
 
   constructor(host: MaintenanceHost) {
@@ -57,22 +58,28 @@ export class Maintenance {
     void this.#prune(true);
   }
 
-  /** Stops the timer. */
-  stop(): void {
+  /**
+   * Stops the timer; resolves once the round in progress, if any, is over.
+   * Reaping releases dead nodes' claims before it records their runs
+   * interrupted: a process that stopped in between would leave them no row.
+   */
+  async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#round;
   }
 
   /** One round: reap (shared stores), then prune when a minute has passed. Never rejects. */
-  async tick(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      if (this.#host.store.shared && this.#host.storeUsable()) await this.#host.reap();
-      await this.#prune(false);
-    } finally {
-      this.#busy = false;
-    }
+  tick(): Promise<void> {
+    this.#round ??= this.#tick().finally(() => {
+      this.#round = undefined;
+    });
+    return this.#round;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#host.store.shared && this.#host.storeUsable()) await this.#host.reap();
+    await this.#prune(false);
   }
 
   async #prune(force: boolean): Promise<void> {

@@ -4,6 +4,7 @@ import { RunContext } from "../core/run-context.js";
 import type { QueuedRun, RunStatus, Task } from "../core/task.js";
 import type { RunEventBase, RunTrigger } from "../events.js";
 import type { LeaseGuard } from "../leasing/lease-guard.js";
+import { LeaseLostError } from "../errors.js";
 import { safeLog } from "../logger.js";
 import type { Claim, RunRecord } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
@@ -192,8 +193,9 @@ export class RunLifecycle {
 
   /**
    * The claim could not be made (the store failed): not started, not
-   * counted, not recorded (no one else claimed it); the store's health
-   * reports how many due runs did not start.
+   * counted; recorded missed once the store takes writes again (unless
+   * another node claimed it meanwhile), so that the slot has its row. The
+   * store's health reports how many due runs did not start.
    */
   claimFailed(run: Run): void {
     const { task } = run;
@@ -201,6 +203,7 @@ export class RunLifecycle {
     task.running--;
     task.started--;
     this.#hooks.afterRun(task);
+    if (run.trigger !== "manual") this.#recorder.notClaimed(task, run.scheduledAtMs);
   }
 
   /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */
@@ -258,6 +261,7 @@ export class RunLifecycle {
       next.attempt = run.attempt;
       next.claim = run.claim;
       next.fencingToken = run.fencingToken;
+      next.previousWrite = run.previousWrite;
     }
     next.report = report;
     next.state = "claimed";
@@ -312,6 +316,10 @@ export class RunLifecycle {
    */
   async missedAtStart(run: Run, reason: string): Promise<void> {
     const { task, claim } = run;
+    if (run.attempt > 1 && claim !== null && this.#host.abandon !== undefined) {
+      this.#abandonRetry(run, claim, reason);
+      return;
+    }
     run.state = "missed";
     task.running--;
     task.started--;
@@ -333,6 +341,31 @@ export class RunLifecycle {
     else await this.#recorder.finish(row, claim, { release: true });
   }
 
+  /**
+   * A retry that cannot start (`reason`) is no missed occurrence: its earlier
+   * attempts are recorded. Its claim is left to expire, and the node that
+   * reaps it records the attempt interrupted and retries it per policy, as if
+   * this process had died. It no longer runs here; it still counts started.
+   */
+  #abandonRetry(run: Run, claim: Claim, reason: string): void {
+    const { task } = run;
+    run.state = "dropped";
+    task.running--;
+    safeLog(
+      this.#host.logger,
+      "warn",
+      {
+        taskName: task.name,
+        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
+        attempt: run.attempt,
+        reason,
+      },
+      `A retry of ${JSON.stringify(task.name)} could not start; its claim is left to expire, and the run to be recovered (interrupted, retried per policy)`,
+    );
+    this.#hooks.afterRun(task);
+    this.#host.abandon?.(claim);
+  }
+
   // Phase 3: outcomes.
 
   /**
@@ -347,6 +380,9 @@ export class RunLifecycle {
    */
   async finish(run: Run, outcome: DispatchOutcome): Promise<void> {
     this.#inFlight.delete(run);
+    // A retry counts only once the previous attempt's row is written: if that attempt is found
+    // lost meanwhile, its claim (this retry's too) is lost, and this result with it.
+    if (run.previousWrite !== undefined) await run.previousWrite;
     const { claim } = run;
     const attempt = this.#attemptOf(run, outcome);
     // A lease lost locally (its deadline passed, or the store refused a renewal).
@@ -356,12 +392,18 @@ export class RunLifecycle {
       return;
     }
     const retry = this.#settle(run, attempt);
-    if (claim === null) {
-      await this.#recorder.record(attempt.row);
-    } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
-      this.#unsettle(run, attempt, retry);
-      await this.#lose(run, attempt);
-      return;
+    let written: () => void = () => {};
+    if (retry !== null) retry.previousWrite = new Promise<void>((resolve) => (written = resolve));
+    try {
+      if (claim === null) {
+        await this.#recorder.record(attempt.row);
+      } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
+        this.#unsettle(run, attempt, retry);
+        await this.#lose(run, attempt);
+        return;
+      }
+    } finally {
+      written();
     }
     if (retry === null) await this.#recorder.persistProgress(run.task);
   }
@@ -469,12 +511,20 @@ export class RunLifecycle {
   #unsettle(run: Run, attempt: Attempt, retry: Run | null): void {
     const { task, report } = run;
     if (retry !== null) {
-      // Still waiting: dropped. Already started (no backoff): it ran under the same
-      // lost claim, and its own finish finds that out.
+      // Still waiting: dropped. Already started (no backoff): it runs under the same lost
+      // claim, which the store may not have reaped yet (a write that failed): it is
+      // aborted, and its own finish finds the claim lost rather than writing through it.
       if (retry.state === "retry-scheduled") {
         this.#hooks.dropRetry(retry);
         retry.state = "dropped";
         task.running--;
+      } else if (run.claim !== null) {
+        this.#host.leases?.lost(
+          run.claim,
+          new LeaseLostError(
+            `The claim of the run of ${JSON.stringify(task.name)} was lost before its retry ended`,
+          ),
+        );
       }
     } else {
       task.runCount--;

@@ -26,7 +26,15 @@ export interface RunRecorderHost {
    * usable, exactly as if this process had died then.
    */
   abandon?(claim: Claim): void;
+  /**
+   * Shared stores: retries a history write that holds no claim (a skip, a
+   * miss) while the store is unusable, until it takes it (else it is tried once).
+   */
+  readonly settleGate?: <T>(call: () => Promise<T>) => Promise<T>;
 }
+
+/** The most occurrences of a refused missed row recorded one by one instead. */
+const MAX_MISSED_SPLIT = 1_000;
 
 /** Why a due run did not start. */
 export type SkipReason = "overlap" | "claimed";
@@ -108,7 +116,48 @@ export class RunRecorder {
         policy: task.options.misfire,
       });
     }
-    void this.#settle(this.missedRow(task, missed.firstMs, missed.lastMs, count, null));
+    void this.#settleMissed(task, missed.firstMs, missed.lastMs, count);
+  }
+
+  /**
+   * Records `count` missed occurrences as one row; when the store refuses it
+   * because one of them was claimed (another node ran it, or holds or reaped
+   * its claim), each of the others gets a row of its own (up to
+   * {@link MAX_MISSED_SPLIT}), so that none is left without one.
+   */
+  async #settleMissed(task: Task, firstMs: number, lastMs: number, count: number): Promise<void> {
+    const written = await this.#settle(this.missedRow(task, firstMs, lastMs, count, null));
+    if (written !== false || count <= 1 || count > MAX_MISSED_SPLIT) return;
+    const rows: RunRecord[] = [];
+    for (
+      let at: number | null = firstMs;
+      at !== null && at <= lastMs;
+      at = task.schedule.next(at)
+    ) {
+      rows.push(this.missedRow(task, at, at, 1, null));
+      if (rows.length === count) break;
+    }
+    await Promise.all(rows.map((row) => this.#settle(row)));
+  }
+
+  /**
+   * A due run that did not start because its claim could not be made (the
+   * store failed): emitted, and recorded missed once the store takes writes
+   * again, unless another node claimed it meanwhile. Not logged one by one:
+   * the store's health says once how many due runs did not start.
+   */
+  notClaimed(task: Task, scheduledAtMs: number): void {
+    const host = this.#host;
+    if (host.hasListeners("run:missed")) {
+      host.emit("run:missed", {
+        taskName: task.name,
+        missed: [new Date(scheduledAtMs)],
+        count: 1,
+        policy: task.options.misfire,
+      });
+    }
+    const reason = "its claim could not be made: the store was unusable";
+    void this.#settle(this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason));
   }
 
   /** The history row of `count` consecutive occurrences missed, `firstMs` to `lastMs`. */
@@ -197,12 +246,30 @@ export class RunRecorder {
     }
   }
 
-  /** Records a run that holds no claim, if no one claimed or recorded its occurrences. */
-  async #settle(record: RunRecord): Promise<void> {
+  /**
+   * Records a run that holds no claim, if no one claimed or recorded its
+   * occurrences; while the store is unusable, as soon as it takes the write.
+   * Resolves whether it was written, or undefined when the store failed.
+   */
+  async #settle(record: RunRecord): Promise<boolean | undefined> {
+    const { store, settleGate } = this.#host;
     try {
-      await this.#host.store.settleSlots([record]);
+      return (await store.settleSlots([record]))[0];
     } catch (error) {
-      this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
+      let failure = error;
+      if (settleGate !== undefined) {
+        try {
+          return (await settleGate(() => store.settleSlots([record])))[0];
+        } catch (again) {
+          failure = again;
+        }
+      }
+      this.#host.emit("scheduler:error", {
+        error: failure,
+        context: "history",
+        taskName: record.taskName,
+      });
+      return undefined;
     }
   }
 }

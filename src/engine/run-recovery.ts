@@ -71,13 +71,25 @@ export async function recoverInterruptedRuns(
   }
   // What the dead attempts left running is dealt with first: no retry starts beside it.
   const notes = await notesBeforeRecovery(host, claims);
+  // The claims are released already and their rows not yet written: a process killed now
+  // leaves those runs with no row. So they are recorded at once, not one round trip after
+  // another; in order within one occurrence, whose attempts follow one another.
+  const byOccurrence = new Map<string, Claim[]>();
   for (const claim of claims) {
-    try {
-      await recoverOne(host, claim, notes.get(claim.id));
-    } catch (error) {
-      host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
-    }
+    const key = `${claim.taskName}\u0000${claim.scheduledAt}`;
+    byOccurrence.set(key, [...(byOccurrence.get(key) ?? []), claim]);
   }
+  await Promise.all(
+    [...byOccurrence.values()].map(async (occurrence) => {
+      for (const claim of occurrence) {
+        try {
+          await recoverOne(host, claim, notes.get(claim.id));
+        } catch (error) {
+          host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
+        }
+      }
+    }),
+  );
   return claims.length;
 }
 
@@ -98,7 +110,9 @@ export async function recordInterrupted(
   let attempt = 1;
   for (const row of rows) {
     if (row.scheduledAt !== claim.scheduledAt) continue;
-    if (row.status === "skipped" || row.status === "missed") continue;
+    // Not attempts: a skip, a miss, and a `lost` row (the late result of the very attempt
+    // interrupted here, written by the node that lost the claim).
+    if (row.status === "skipped" || row.status === "missed" || row.status === "lost") continue;
     attempt = Math.max(attempt, row.attempt + 1);
   }
   const record: RunRecord = {

@@ -105,6 +105,8 @@ export class Run implements BurstCall, QueueItem {
   signal: AbortSignal | undefined = undefined;
   /** Set when the attempt was cancelled (`Scheduler.cancelTask`): the reason its context was aborted with. */
   cancelReason: unknown = undefined;
+  /** A retry: settles once the previous attempt's row is written (or found lost); its own finish waits for it. */
+  previousWrite: Promise<void> | undefined = undefined;
   /** Where a retry waits in the engine's queue (maintained by the queue). */
   queueBucket: DueBucket<QueueItem> | null = null;
   queueSlot = -1;

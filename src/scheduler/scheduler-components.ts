@@ -17,7 +17,7 @@ import type { RunReport } from "../engine/run.js";
 import type { SchedulerSettings } from "./scheduler-settings.js";
 import type { Claim } from "../store/store.js";
 import { RegistrationValidator } from "./task-registration.js";
-import { HeldBackClock, isManualClock } from "../time/clock.js";
+import { HeldBackClock, isManualClock, type Clock } from "../time/clock.js";
 import { TimerLoop } from "../time/timer-loop.js";
 
 /** What the components need from the Scheduler they make up: its events, and two of its members. */
@@ -29,6 +29,8 @@ export interface ComponentsHost extends EventEmitter<SchedulerEvents> {
 
 /** The parts of a Scheduler, wired to one another. */
 export interface SchedulerComponents {
+  /** The clock runs go by: the scheduler's, held back when this node's is ahead of a shared store's. */
+  readonly runClock: Clock;
   readonly tasks: Map<string, Task>;
   /** Handlers given to `defineHandler`, by name. */
   readonly handlers: Map<string, TaskCallback>;
@@ -130,6 +132,7 @@ export function createComponents(
           writeGate: (call, claim) =>
             health.call("finish", call, { holds: () => leased.holds(claim) }),
           abandon: (claim) => leased.abandon(claim),
+          settleGate: (call) => health.call("finish", call, { holds: () => true }),
         }
       : {}),
   });
@@ -239,6 +242,7 @@ export function createComponents(
     handlers,
   });
   return {
+    runClock: clock,
     tasks,
     handlers,
     leased,

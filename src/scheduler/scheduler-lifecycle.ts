@@ -90,7 +90,7 @@ export class SchedulerLifecycle {
     host.loop.stop();
     host.engine.stopStarting();
     host.engine.cancelPlanned();
-    host.maintenance.stop();
+    const reaped = host.maintenance.stop();
     host.sync.stop();
     host.skew.stop();
     host.health.stop();
@@ -98,7 +98,8 @@ export class SchedulerLifecycle {
       .catch(() => {})
       .then(() => {
         if (generation === this.#generation) host.loop.stop();
-        return host.openingSettled();
+        // A round of reaping in progress records what it reaped (and queues retries) first.
+        return Promise.all([host.openingSettled(), reaped]);
       })
       // Every run of this process, from its claim on (a user's runPending() included):
       // those whose claims come back now are recorded missed instead of starting.

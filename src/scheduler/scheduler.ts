@@ -40,6 +40,8 @@ import type { Clock } from "../time/clock.js";
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #clock: Clock;
+  /** What is due is judged by this clock: `#clock` held back when it is ahead of a shared store's. */
+  readonly #runClock: Clock;
   readonly #timezone: string;
   readonly #logger: Logger;
   readonly #store: Store;
@@ -80,6 +82,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#testMode = settings.testMode;
     this.#oneShot = settings.oneShot;
     const components = createComponents(this, dispatcher, settings);
+    this.#runClock = components.runClock;
     this.#tasks = components.tasks;
     this.#handlers = components.handlers;
     this.#registration = components.registration;
@@ -393,7 +396,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
     }
     // Read once the store is open: a call queued at start must see the time it runs at.
-    return this.#engine.runDue(this.#clock.nowMs());
+    return this.#engine.runDue(this.#runClock.nowMs());
   }
 
   /** Resolves when no `runPending()` call is still opening the store (see stop). */

@@ -35,7 +35,6 @@ function call(attempt: number, at: number, done: SinkCall["done"], tag = "n1"): 
     at,
     resource: "t",
     token: attempt,
-    tokenSource: "derived",
     beginAccepted: true,
     done,
     endedAt: at + 10,
@@ -80,26 +79,11 @@ describe("judgeSlot", () => {
 });
 
 describe("missedRange", () => {
-  it("reads a summarised missed row from its output, in ms or ISO text", () => {
-    assert.deepEqual(
-      missedRange(
-        row("missed", 1, {
-          output: { missedCount: 3, firstScheduledAt: S, lastScheduledAt: S + 2000 },
-        }),
-      ),
-      { first: S, last: S + 2000 },
-    );
-    assert.deepEqual(
-      missedRange(
-        row("missed", 1, {
-          output: {
-            firstScheduledAt: new Date(S - 1000).toISOString(),
-            lastScheduledAt: new Date(S).toISOString(),
-          },
-        }),
-      ),
-      { first: S - 1000, last: S },
-    );
+  it("reads a summarised missed row: scheduledAt through missedThrough", () => {
+    assert.deepEqual(missedRange(row("missed", 1, { missedThrough: S + 2000, missedCount: 3 })), {
+      first: S,
+      last: S + 2000,
+    });
     assert.deepEqual(missedRange(row("missed")), { first: S, last: S });
     assert.equal(missedRange(row("succeeded")), null);
   });
@@ -114,10 +98,7 @@ describe("check", () => {
       history: [
         row("succeeded", 1),
         row("lost", 1),
-        row("missed", 1, {
-          scheduledAt: S + 1000,
-          output: { missedCount: 2, firstScheduledAt: S + 1000, lastScheduledAt: S + 2000 },
-        }),
+        row("missed", 1, { scheduledAt: S + 1000, missedThrough: S + 2000, missedCount: 2 }),
       ],
       calls: [call(1, S + 5, "accepted"), call(2, S - 50, "accepted", "n2")],
       refused: 0,
@@ -130,8 +111,79 @@ describe("check", () => {
     assert.equal(result.stories, 0);
     assert.equal(result.executions, 2);
     assert.equal(result.twice, 1);
-    assert.equal(result.twiceOverlapping, 0, "one after the other");
+    assert.equal(result.redone, 0, "attempt 1's success was recorded: not a redo");
     assert.equal(result.early, 1);
     assert.equal(result.lateness?.n, 1);
+  });
+
+  it("never counts a lost row as an outcome or a success: a zombie's late result beside the retry's", () => {
+    const result = check({
+      tasks: [{ name: "t", retries: 2 }],
+      slots: [S],
+      history: [
+        row("interrupted", 1, { nodeId: "n2" }),
+        row("succeeded", 2, { nodeId: "n2" }),
+        row("lost", 1, { nodeId: "n1", status: "lost" }),
+      ],
+      dbOffsetMs: 0,
+    });
+    assert.equal(result.lost, 1);
+    assert.equal(result.doubleSuccess, 0);
+    assert.equal(result.stories, 0);
+    assert.equal(result.duplicates, 0);
+  });
+
+  it("finds a slot whose only row is lost: no outcome", () => {
+    const result = check({
+      tasks: [{ name: "t", retries: 0 }],
+      slots: [S],
+      history: [row("lost", 1)],
+      dbOffsetMs: 0,
+    });
+    assert.equal(result.noRow, 1);
+  });
+
+  it("counts work done again by the retry of an attempt recorded interrupted as redone, not twice", () => {
+    const input = {
+      tasks: [{ name: "t", retries: 2 }],
+      slots: [S],
+      history: [row("interrupted", 1), row("succeeded", 2, { nodeId: "n2" })],
+      dbOffsetMs: 0,
+    };
+    const sequential = check({
+      ...input,
+      calls: [call(1, S + 5, "accepted"), call(2, S + 3_000, "accepted", "n2")],
+    });
+    assert.equal(sequential.redone, 1);
+    assert.equal(sequential.twice, 0);
+    const atOnce = check({
+      ...input,
+      calls: [
+        { ...call(1, S + 5, "accepted"), endedAt: S + 4_000 },
+        call(2, S + 3_000, "accepted", "n2"),
+      ],
+    });
+    assert.equal(atOnce.twice, 1, "two completions running at once are never a redo");
+  });
+
+  it("tells a redo by start time when a lost attempt's number is used again by the retry", () => {
+    const result = check({
+      tasks: [{ name: "t", retries: 2 }],
+      slots: [S],
+      history: [
+        row("failed", 1, { nodeId: "n2" }),
+        row("lost", 2, { nodeId: "n2", startedAt: S + 100 }),
+        row("interrupted", 2, { nodeId: "n2" }),
+        row("succeeded", 3, { nodeId: "n2", startedAt: S + 6_000 }),
+        row("lost", 3, { nodeId: "n2", startedAt: S + 1_000 }),
+      ],
+      calls: [
+        { ...call(3, S + 1_000, "accepted", "n2"), endedAt: S + 1_400 },
+        call(3, S + 6_000, "accepted", "n2"),
+      ],
+      dbOffsetMs: 0,
+    });
+    assert.equal(result.redone, 1);
+    assert.equal(result.twice, 0);
   });
 });

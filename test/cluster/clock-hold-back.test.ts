@@ -93,6 +93,70 @@ describe("a node whose clock is ahead is held back", () => {
   });
 });
 
+/**
+ * A task every second from 1.5 s from now by the store's clock, registered
+ * before start (as a restarted node has its tasks): the timer wakes at each
+ * instant by the held-back clock, and what is due then must be judged by that
+ * clock too, not by the node's own (3 s ahead: three more slots "due" and the
+ * first ones "missed"). Resolves with the first `count` starts.
+ */
+async function firstStarts(
+  store: Store,
+  count: number,
+): Promise<{ starts: { scheduledAt: number; startedAt: number }[]; missed: number }> {
+  const dispatcher = new Dispatcher();
+  const scheduler = new Scheduler(dispatcher, {
+    store,
+    clock: new OffsetClock(AHEAD_MS),
+    nodeId: "ahead",
+    encryptionKey: KEY,
+    logger: recordingLogger(),
+    timezone: "UTC",
+  });
+  const starts: { scheduledAt: number; startedAt: number }[] = [];
+  let missed = 0;
+  try {
+    let enough: () => void = () => {};
+    const done = new Promise<void>((resolve) => (enough = resolve));
+    // Ends after `count` occurrences, run or missed.
+    scheduler.on("run:missed", (event) => {
+      missed += event.count;
+      if (starts.length + missed >= count) enough();
+    });
+    scheduler.defineHandler("tick", (ctx) => {
+      starts.push({ scheduledAt: ctx.scheduledAt.getTime(), startedAt: Date.now() });
+      if (starts.length + missed >= count) enough();
+    });
+    const startAt = Math.ceil(Date.now() / 1000) * 1000 + 1_500;
+    await scheduler.registerTask("tick", "* * * * * *", "tick", { startAt });
+    await scheduler.start();
+    await done;
+    return { starts: starts.slice(0, count), missed };
+  } finally {
+    await scheduler.stop();
+    await store.close();
+    await dispatcher.close();
+  }
+}
+
+describe("a node whose clock is ahead judges what is due by the held-back clock", () => {
+  it("on SQLite: every run starts at or after its instant, and none is missed", async () => {
+    const db = await tempDb();
+    try {
+      const { starts, missed } = await firstStarts(new SqliteStore({ path: db.path }), 3);
+      for (const { scheduledAt, startedAt } of starts) {
+        assert.ok(
+          startedAt >= scheduledAt,
+          `the run of ${new Date(scheduledAt).toISOString()} started ${scheduledAt - startedAt} ms early`,
+        );
+      }
+      assert.equal(missed, 0, "no occurrence counted missed");
+    } finally {
+      await db.cleanup();
+    }
+  });
+});
+
 if (await requirePg("clock hold-back on PostgreSQL")) {
   describe("a node whose clock is ahead is held back (PostgreSQL)", () => {
     const db = withTestSchema("orch_holdback");

@@ -1,0 +1,109 @@
+/**
+ * Recording runs that did not complete here. A reaped run: the interrupted
+ * attempt follows the attempts history has for its occurrence; a `lost` row
+ * (the late result of the same attempt, written by the node that lost the
+ * claim before the claim was reaped) is not an attempt of its own. Missed
+ * occurrences: a summarised row refused because one of them was claimed
+ * leaves each of the others a row of its own.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { CronCache, compileSchedule } from "../../src/core/schedule.js";
+import { resolveTaskOptions } from "../../src/core/task-options.js";
+import { Task } from "../../src/core/task.js";
+import { RunRecorder } from "../../src/engine/run-recorder.js";
+import { recordInterrupted } from "../../src/engine/run-recovery.js";
+import { silentLogger } from "../../src/logger.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import type { RunRecord } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
+import { waitFor } from "../helpers/pg.js";
+
+const T = Date.parse("2026-01-01T12:00:00Z");
+
+async function claimed() {
+  const clock = new ManualClock(T);
+  const store = new MemoryStore();
+  await store.open({ nodeId: "n2", clock });
+  const claim = await store.claimRun({
+    taskName: "t",
+    scheduledAt: T,
+    nodeId: "n1",
+    leaseMs: 3_000,
+  });
+  assert.ok(claim !== null);
+  return { store, claim };
+}
+
+function row(status: RunRecord["status"], attempt: number, claimId: string | null): RunRecord {
+  return {
+    taskName: "t",
+    claimId,
+    scheduledAt: T,
+    startedAt: T,
+    finishedAt: T + 100,
+    status,
+    attempt,
+    nodeId: "n1",
+    error: null,
+  };
+}
+
+describe("recordInterrupted", () => {
+  it("records attempt 1 when the only row of the occurrence is attempt 1's lost result", async () => {
+    const { store, claim } = await claimed();
+    await store.recordRun(row("lost", 1, claim.id));
+    assert.equal(await recordInterrupted(store, claim, T + 5_000, "reaped"), 1);
+    const rows = await store.history({ taskName: "t" });
+    assert.deepEqual(rows.map((r) => `${r.status}#${r.attempt}`).sort(), [
+      "interrupted#1",
+      "lost#1",
+    ]);
+  });
+
+  it("follows the attempts that counted: a failed attempt 1, then attempt 2 interrupted", async () => {
+    const { store, claim } = await claimed();
+    await store.recordRun(row("failed", 1, claim.id));
+    await store.recordRun(row("lost", 2, claim.id));
+    assert.equal(await recordInterrupted(store, claim, T + 5_000, "reaped"), 2);
+  });
+});
+
+describe("RunRecorder.missed", () => {
+  it("records each missed occurrence on its own when one of the range was claimed by another node", async () => {
+    const clock = new ManualClock(T + 10_000);
+    const store = new MemoryStore();
+    await store.open({ nodeId: "n1", clock });
+    // Another node claimed (and still holds) the middle occurrence.
+    const held = await store.claimRun({
+      taskName: "t",
+      scheduledAt: T + 1_000,
+      nodeId: "n2",
+      leaseMs: 60_000,
+    });
+    assert.ok(held !== null);
+    const recorder = new RunRecorder({
+      store,
+      logger: silentLogger,
+      nodeId: "n1",
+      emit: () => {},
+      hasListeners: () => false,
+      isCurrent: () => true,
+    });
+    const schedule = compileSchedule("* * * * * *", {
+      nowMs: T,
+      timezone: "UTC",
+      cache: new CronCache(),
+    });
+    const task = new Task("t", schedule, () => {}, resolveTaskOptions({}));
+    recorder.missed(task, { listed: [T], firstMs: T, lastMs: T + 2_000, count: 3 });
+    const rows = await waitFor("the missed rows", async () => {
+      const all = await store.history({ taskName: "t" });
+      return all.length >= 2 ? all : null;
+    });
+    assert.deepEqual(rows.map((r) => `${r.status}@${r.scheduledAt - T}`).sort(), [
+      "missed@0",
+      "missed@2000",
+    ]);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Runs under a store that stops taking writes for a while (a real SQLite file
+ * whose write lock another connection holds; real clock):
+ *
+ * - A due run whose claim could not be made (the store locked or unreachable
+ *   for longer than the claim may wait) still ends with a row: it is recorded
+ *   `missed` once the store takes writes again, unless another node claimed
+ *   it meanwhile. Before, it vanished: no row, no catch-up (issue 15, the
+ *   SQLite write lock of 2–10 s and the PostgreSQL restart of the fault suite).
+ * - A retry that cannot start (its claim's lease nearly gone because the store
+ *   could not renew it, or the scheduler stopping) is no missed occurrence:
+ *   its earlier attempts are recorded. It is left to the reaper, as if this
+ *   process had died: recorded interrupted, then retried per policy. Before,
+ *   it was recorded `missed` as attempt 1 after the failed attempt 1.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import type { Scheduler } from "../../src/scheduler/index.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { realTimeScheduler, tempDb } from "../helpers/durable.js";
+import { waitFor } from "../helpers/pg.js";
+
+const WAIT = { timeoutMs: 30_000, intervalMs: 50 };
+
+interface Rig {
+  readonly scheduler: Scheduler;
+  readonly store: SqliteStore;
+  readonly logger: ReturnType<typeof realTimeScheduler>["logger"];
+  /** Another connection to the file, to take its write lock. */
+  readonly lock: Database.Database;
+}
+
+/** A scheduler (lease 1 s) on a fresh SQLite file, and a second connection to lock it. */
+async function withLockableStore(test: (rig: Rig) => Promise<void>): Promise<void> {
+  const db = await tempDb();
+  const store = new SqliteStore({ path: db.path, busyTimeoutMs: 100 });
+  const { scheduler, dispatcher, logger } = realTimeScheduler(store, {
+    nodeId: "node-a",
+    leaseMs: 1_000,
+    timezone: "UTC",
+  });
+  const lock = new Database(db.path, { timeout: 2_000 });
+  try {
+    await test({ scheduler, store, logger, lock });
+  } finally {
+    if (lock.inTransaction) lock.exec("ROLLBACK");
+    lock.close();
+    await scheduler.stop();
+    await store.close();
+    await dispatcher.close();
+    await db.cleanup();
+  }
+}
+
+describe("a due run whose claim failed", () => {
+  it("is recorded missed once the store is usable again: every slot has a row", async () => {
+    await withLockableStore(async ({ scheduler, store, lock }) => {
+      scheduler.defineHandler("tick", () => undefined);
+      await scheduler.registerTask("tick", "* * * * * *", "tick");
+      await scheduler.start();
+      const history = () => store.history({ taskName: "tick", limit: 1_000 });
+      await waitFor("a first run", async () => (await history()).length > 0, WAIT);
+
+      // Another process holds the write lock until claims have given up on two due runs.
+      lock.exec("BEGIN IMMEDIATE");
+      await waitFor(
+        "two due runs not started",
+        () => scheduler.storeStatus.runsNotStarted >= 2,
+        WAIT,
+      );
+      lock.exec("COMMIT");
+      let lockedSlots: number[] = [];
+      await waitFor(
+        "a row for every slot from the first run on",
+        async () => {
+          const rows = await history();
+          const covered = new Set<number>();
+          for (const row of rows) {
+            for (let s = row.scheduledAt; s <= (row.missedThrough ?? row.scheduledAt); s += 1_000)
+              covered.add(s);
+          }
+          const first = Math.min(...covered);
+          const last = Math.max(...covered);
+          lockedSlots = [];
+          for (let s = first; s <= last; s += 1_000) if (!covered.has(s)) lockedSlots.push(s);
+          // Rows on both sides of the lock, and none missing between.
+          return rows.some((r) => r.status === "missed") && lockedSlots.length === 0;
+        },
+        WAIT,
+      ).catch((error: unknown) => {
+        throw new Error(
+          `slots without a row: ${lockedSlots.map((s) => new Date(s).toISOString()).join(", ")}`,
+          { cause: error },
+        );
+      });
+      const missed = (await history()).filter((r) => r.status === "missed");
+      assert.ok(
+        missed.every((r) => /claim/.test(r.error?.message ?? "")),
+        `a missed row says its claim could not be made: ${missed.map((r) => r.error?.message).join("; ")}`,
+      );
+    });
+  });
+});
+
+describe("a retry whose lease is nearly gone when it is due", () => {
+  it("is left to the reaper: interrupted, then retried, never recorded missed", async () => {
+    await withLockableStore(async ({ scheduler, store, logger, lock }) => {
+      // Attempt 1 fails and leaves the store locked: the lease cannot be renewed
+      // before the retry is due, 800 ms later (with at most 200 ms of its 1 s left).
+      scheduler.defineHandler("flaky", (ctx) => {
+        if (ctx.attempt > 1) return;
+        lock.exec("BEGIN IMMEDIATE");
+        throw new Error("attempt 1 fails");
+      });
+      await scheduler.start();
+      await scheduler.registerTask("flaky", new Date(Date.now() + 300), "flaky", {
+        retries: { attempts: 2, backoffMs: 800, factor: 1 },
+      });
+      await waitFor(
+        "the retry's turn",
+        () => logger.entries.some((e) => /Missed run|could not start/.test(e.msg ?? "")),
+        WAIT,
+      );
+      lock.exec("COMMIT");
+      const rows = await waitFor(
+        "the run's story to end",
+        async () => {
+          const all = await store.history({ taskName: "flaky" });
+          const ended = all.some((r) => r.status === "succeeded" || r.status === "missed");
+          return ended ? all : null;
+        },
+        WAIT,
+      );
+      const story = rows
+        .filter((r) => r.status !== "lost")
+        .map((r) => `${r.status}#${r.attempt}`)
+        .sort();
+      assert.deepEqual(story, ["failed#1", "interrupted#2", "succeeded#3"]);
+    });
+  });
+});
