@@ -37,10 +37,13 @@ interface Command {
   readonly task: string;
   readonly pid: number;
   readonly start: number;
+  /** When it ended: it completed, or was stopped (SIGTERM, logged by its trap). */
   end: number | undefined;
+  /** Stopped before completing (by the daemon that recovered its run, or by a graceful stop). */
+  stopped: boolean;
 }
 
-/** The commands' log: `start|end <task> <pid> <epoch ms>` lines. */
+/** The commands' log: `start|end|stopped <task> <pid> <epoch ms>` lines. */
 function readCommands(file: string): Command[] {
   if (!existsSync(file)) return [];
   const commands = new Map<string, Command>();
@@ -49,10 +52,19 @@ function readCommands(file: string): Command[] {
     if (task === undefined || pid === undefined || at === undefined) continue;
     const key = `${task}:${pid}`;
     if (kind === "start")
-      commands.set(key, { task, pid: Number(pid), start: Number(at), end: undefined });
-    else if (kind === "end") {
+      commands.set(key, {
+        task,
+        pid: Number(pid),
+        start: Number(at),
+        end: undefined,
+        stopped: false,
+      });
+    else if (kind === "end" || kind === "stopped") {
       const command = commands.get(key);
-      if (command !== undefined) command.end = Number(at);
+      if (command !== undefined) {
+        command.end = Number(at);
+        command.stopped = kind === "stopped";
+      }
     }
   }
   return [...commands.values()];
@@ -96,7 +108,11 @@ function schedule(dir: string, log: string, startAtMs: number, endAtMs: number):
     lines.push(
       `  - name: cmd-${i}`,
       `    schedule: "*/${PERIOD_MS / 1000} * * * * *"`,
-      `    command: 'echo "start $TASK $$ $(date +%s%3N)" >> "$LOG"; sleep ${COMMAND_SECONDS}; echo "end $TASK $$ $(date +%s%3N)" >> "$LOG"'`,
+      // A SIGTERM (the recovering daemon stopping a dead one's command) is logged as the
+      // command's end, so that "stopped before its retry started" can be checked. SIGPIPE is
+      // ignored: the dead daemon's end of the output pipes is closed, and the shell's first
+      // write there would kill it before its trap ran.
+      `    command: 'trap "" PIPE; trap ''echo "stopped $TASK $$ $(date +%s%3N)" >> "$LOG"; exit 143'' TERM; echo "start $TASK $$ $(date +%s%3N)" >> "$LOG"; sleep ${COMMAND_SECONDS}; echo "end $TASK $$ $(date +%s%3N)" >> "$LOG"'`,
       "    shell: true",
       `    env: { TASK: cmd-${i}, LOG: ${JSON.stringify(log)} }`,
       `    startAt: "${new Date(startAtMs).toISOString()}"`,
@@ -276,7 +292,7 @@ async function run(env: SuiteEnv): Promise<ScenarioOutcome> {
     const slot = slotOf(c, history) ?? Math.floor(c.start / PERIOD_MS) * PERIOD_MS;
     if (!slots.includes(slot)) continue;
     executions++;
-    if (c.end === undefined) continue;
+    if (c.end === undefined || c.stopped) continue;
     const key = `${c.task}@${slot}`;
     completed.set(key, [...(completed.get(key) ?? []), c]);
   }
