@@ -1,4 +1,5 @@
 import type { RunStatus, TaskInfo, TaskState } from "../core/task.js";
+import { RUN_STATUSES } from "./history-query.js";
 
 /** The task states a list can be filtered by. */
 export const TASK_STATES: readonly TaskState[] = Object.freeze([
@@ -10,14 +11,7 @@ export const TASK_STATES: readonly TaskState[] = Object.freeze([
 
 /** The last statuses a list can be filtered by (`none`: never ran). */
 export const LAST_STATUSES: readonly (RunStatus | "none")[] = Object.freeze([
-  "succeeded",
-  "failed",
-  "timed-out",
-  "cancelled",
-  "skipped",
-  "missed",
-  "interrupted",
-  "lost",
+  ...RUN_STATUSES,
   "none",
 ]);
 

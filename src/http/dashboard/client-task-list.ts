@@ -5,10 +5,12 @@
  * filtered list can be linked to; rows are updated in place so that keyboard
  * focus survives a refresh.
  */
+import { LAST_STATUSES } from "../task-filter.js";
+
 export const CLIENT_TASK_LIST = `
   var PAGE_SIZE = 100;
   var STATES = ["active", "paused", "completed", "quarantined"];
-  var LAST_STATUSES = ["succeeded", "failed", "timed-out", "cancelled", "skipped", "missed", "interrupted", "lost", "none"];
+  var LAST_STATUSES = ${JSON.stringify(LAST_STATUSES)};
   var listQuery = (function () {
     var params = new URLSearchParams(location.search);
     var offset = Number(params.get("offset"));

@@ -4,6 +4,8 @@
  * its output tails, exit code or HTTP status, error and stack; filtered by
  * status, older runs on demand) and recent audited actions.
  */
+import { RUN_STATUSES } from "../history-query.js";
+
 export const CLIENT_TASK_PAGE = `
   var page = null;
   var openErrors = new Set();
@@ -71,7 +73,7 @@ export const CLIENT_TASK_PAGE = `
 
   // Run history: the newest runList.pages × HISTORY_PAGE runs of the chosen statuses.
   var HISTORY_PAGE = 50, HISTORY_MAX = 1000;
-  var RUN_STATUSES = ["succeeded", "failed", "timed-out", "cancelled", "skipped", "missed", "interrupted", "lost"];
+  var RUN_STATUSES = ${JSON.stringify(RUN_STATUSES)};
   var runList = { pages: 1, status: "", more: false };
   function historyUrl(base) {
     return base + "/history?limit=" + Math.min(HISTORY_MAX, runList.pages * HISTORY_PAGE) +
