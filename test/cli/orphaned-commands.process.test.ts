@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it, type TestContext } from "node:test";
 import Database from "better-sqlite3";
 import { generateKey } from "../../src/crypto/key-material.js";
-import { PG_URL, pgAvailable, withTestSchema } from "../helpers/pg.js";
+import { PG_URL, pgMissing, withTestSchema } from "../helpers/pg.js";
 import { DaemonProcess, WAIT_MS, cli, tempDirs } from "./daemon-process.js";
 import { isGone, killAll } from "./processes.js";
 
@@ -204,7 +204,8 @@ describe("commands a SIGKILLed daemon left running", () => {
     stoppedBeforeRetry(t, SQLITE));
 
   it("are stopped before the run's retry starts on PostgreSQL too", async (t) => {
-    if (!(await pgAvailable())) return t.skip(`PostgreSQL is not reachable at ${PG_URL}`);
+    const missing = await pgMissing();
+    if (missing !== undefined) return t.skip(missing);
     await stoppedBeforeRetry(t, postgresStore(schema));
   });
 

@@ -63,6 +63,19 @@ export async function requirePg(what: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * For one test inside a file that does not need PostgreSQL otherwise: why it
+ * cannot run (pass to `t.skip`), or undefined when the server answers. Under
+ * `CI=true` an unreachable server throws instead, as {@link requirePg} fails.
+ */
+export async function pgMissing(): Promise<string | undefined> {
+  const reason = await probe();
+  if (reason === undefined) return undefined;
+  const message = `PostgreSQL is not reachable at ${redact(PG_URL)} (${reason})`;
+  if (process.env.CI === "true") throw new Error(`${message}: it must be under CI=true`);
+  return message;
+}
+
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }
