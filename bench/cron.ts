@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { NEXT_CORPUS } from "./cron-corpus.js";
-import { formatRate, formatRatio, geometricMean, median, printTable } from "./report.js";
+import { formatRate, formatRatio, geometricMean, median, printRaw, printTable } from "./report.js";
 
 interface WorkerResult {
   library: string;
@@ -61,6 +61,7 @@ export function runCronBench(rounds: number): void {
     process.stderr.write(`cron bench: round ${round + 1}/${rounds} done\n`);
   }
 
+  printRaw("cron", { parse, next });
   const peers = LIBS.filter((l) => l !== "orchestrator");
   const header = ["measure", ...LIBS, ...peers.map((p) => `vs ${p}`)];
   const row = (label: string, values: Record<string, number>): string[] => [

@@ -37,3 +37,11 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
   );
   for (const row of rows) console.log(line(row));
 }
+
+/**
+ * With BENCH_RAW=1, prints one section's per-round samples as a JSON line
+ * (`raw <section> {...}`), so that two runs can be compared with their spread.
+ */
+export function printRaw(section: string, samples: unknown): void {
+  if (process.env.BENCH_RAW === "1") console.log(`raw ${section} ${JSON.stringify(samples)}`);
+}

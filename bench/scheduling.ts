@@ -10,7 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { median, printTable } from "./report.js";
+import { median, printRaw, printTable } from "./report.js";
 
 const LIBS = ["orchestrator", "croner", "node-cron", "toad-scheduler"] as const;
 const PEERS = LIBS.filter((lib) => lib !== "orchestrator");
@@ -109,6 +109,8 @@ export function runSchedulingBench(rounds = 1): void {
       : lib === "node-cron"
         ? 100_000
         : 10_000;
+  // BENCH_SCHED_LIBS=orchestrator compares two trees of ours without the peers' minutes.
+  const selected = new Set((process.env.BENCH_SCHED_LIBS ?? LIBS.join(",")).split(","));
   const idleMs = Number(process.env.BENCH_SCHED_IDLE_MS ?? 5_000);
   const timeoutMs = Number(process.env.BENCH_SCHED_TIMEOUT_MS ?? 120_000);
   const register: Record<number, Record<string, RegisterResult[]>> = {};
@@ -118,7 +120,9 @@ export function runSchedulingBench(rounds = 1): void {
   const burstNotes: Record<string, Record<string, string>> = {};
   const floors: Pick<BurstResult, "cold" | "warm">[] = [];
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [...LIBS] : [...LIBS].reverse();
+    const order = (round % 2 === 0 ? [...LIBS] : [...LIBS].reverse()).filter((lib) =>
+      selected.has(lib),
+    );
     for (const size of sizes) {
       for (const lib of order) {
         if (lib !== "orchestrator" && size > peerMaxFor(lib)) {
@@ -157,6 +161,7 @@ export function runSchedulingBench(rounds = 1): void {
     }
   }
 
+  printRaw("scheduling", { register, burst });
   const header = ["measure", ...LIBS, ...PEERS.map((peer) => `vs ${peer}`)];
   const rows: string[][] = [];
   const row = (

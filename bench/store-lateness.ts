@@ -13,7 +13,7 @@ import { Scheduler } from "../src/scheduler/index.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
-import { median, printTable } from "./report.js";
+import { median, printRaw, printTable } from "./report.js";
 
 interface Lateness {
   readonly p50: number;
@@ -66,6 +66,7 @@ export async function runStoreLatenessBench(rounds: number, tasks = 10_000): Pro
         rmSync(dir, { recursive: true, force: true });
       }
     }
+    printRaw(`store-lateness ${kind}`, samples);
     const ms = (pick: (l: Lateness) => number) => `${median(samples.map(pick)).toFixed(1)} ms`;
     rows.push([kind, ms((l) => l.p50), ms((l) => l.p99), ms((l) => l.max)]);
   }

@@ -12,7 +12,7 @@ import { MemoryStore } from "../src/store/memory-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store, TaskRecord } from "../src/store/store.js";
 import { ManualClock } from "../src/time/clock.js";
-import { formatRate, formatRatio, median, printTable } from "./report.js";
+import { formatRate, formatRatio, median, printRaw, printTable } from "./report.js";
 
 interface StoreCase {
   readonly name: string;
@@ -179,6 +179,7 @@ export async function runStoreBench(
       concurrentClaims: median(sample.concurrentClaims),
     };
   }
+  printRaw("store", Object.fromEntries(samples));
   const memory = result.memory!;
   const sqlite = result.sqlite!;
   console.log(`\nStore: operations per second, median of ${rounds} round(s)`);
