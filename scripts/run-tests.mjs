@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // Runs the tests with Node's test runner. A test file belongs to one of two
 // sets, by its name:
-//   unit     test/**/*.test.ts except the ones below: in this process only (real
-//            SQLite files and the PostgreSQL server are fine, child processes
-//            are not: test/helpers/no-child-processes.mjs fails a unit file that
-//            starts one). Well under a minute.
+//   unit     test/**/*.test.ts except the ones below: in the test runner's
+//            processes only (real SQLite files and the PostgreSQL server are
+//            fine, child processes are not: test/helpers/no-child-processes.mjs
+//            fails a unit file that starts one). About 90 s of CPU in all, for
+//            under a minute on two quiet cores: the files that compute run two
+//            processes at a time, each process up to BATCH_FILES files of one
+//            folder, one after another (a process that loads the TypeScript
+//            loader costs half a second of CPU before its first test); the
+//            files that wait on PostgreSQL or on real time (`waits`) run beside
+//            them, a process each, WAITING_CONCURRENCY at a time.
 //   process  test/**/*.process.test.ts: the daemon and the CLI as child
 //            processes, cluster nodes, SIGKILL, the browser. Some need the
 //            build (dist/), which `npm test` and `npm run test:process` make first.
@@ -19,10 +25,19 @@
 // `run-tests.mjs chaos` runs that subset alone.
 // `run-tests.mjs unit` or `run-tests.mjs process` runs one set;
 // `run-tests.mjs test/cron test/time/zone.test.ts` runs those files once.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const GUARD = "./test/helpers/no-child-processes.mjs";
 /** The suites whose schedulers take their planning mode from TEST_PLAN_AHEAD (test/helpers/plan-ahead.ts). */
@@ -42,31 +57,80 @@ function collect(path) {
 const isProcess = (file) => file.endsWith(".process.test.ts");
 const inFolders = (file, folders) => folders.some((folder) => file.startsWith(folder));
 
-/** Runs a part's files in one `node --test`; returns its counts and failed tests (read from a TAP copy of the report). */
-function run(part) {
-  console.log(`\n━━ ${part.name}: ${part.files.length} files ━━`);
-  const tapFile = join(mkdtempSync(join(tmpdir(), "orchestrator-tests-")), "report.tap");
-  const started = performance.now();
-  const result = spawnSync(
+/** How many waiting unit files run at once: they mostly wait, so more than the two cores. */
+const WAITING_CONCURRENCY = 6;
+/** Unit files that mostly wait on real time (their clocks are the machine's) rather than compute. */
+const REAL_TIME = [
+  "test/engine/store-outage-runs.test.ts", // a task every second on a SQLite file locked for seconds
+];
+/** A unit file that mostly waits: it uses the PostgreSQL server (calls requirePg), or is in REAL_TIME. */
+const waits = (file) =>
+  REAL_TIME.includes(file) || /\brequirePg\(/.test(readFileSync(file, "utf8"));
+
+/** The most computing unit files one process runs, one after another. */
+const BATCH_FILES = 8;
+/** Computing unit files that run in a process of their own (none today: add one whose tests leave process-wide state behind). */
+const ALONE = [];
+
+/**
+ * The computing files as `node --test` entries: batches of up to BATCH_FILES
+ * files of one folder, each a module written in `dir` that imports them in
+ * order (their tests run one after another in one process, as in their own),
+ * and the ALONE files as they are. A process that loads the TypeScript loader
+ * costs about half a second of CPU before its first test.
+ */
+function batches(files, dir) {
+  const byFolder = new Map();
+  for (const f of files.filter((f) => !ALONE.includes(f))) {
+    const folder = f.slice(0, f.lastIndexOf("/"));
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), f]);
+  }
+  const entries = files.filter((f) => ALONE.includes(f));
+  for (const [folder, inFolder] of byFolder) {
+    for (let i = 0; i < inFolder.length; i += BATCH_FILES) {
+      const batch = inFolder.slice(i, i + BATCH_FILES);
+      if (batch.length === 1) {
+        entries.push(batch[0]);
+        continue;
+      }
+      const entry = join(dir, `${folder.replaceAll("/", "-")}-${i / BATCH_FILES + 1}.test.mjs`);
+      const imports = batch.map((f) => `import ${JSON.stringify(pathToFileURL(f).href)};\n`);
+      writeFileSync(entry, `// ${batch.join(", ")}\n${imports.join("")}`);
+      entries.push(entry);
+    }
+  }
+  return entries;
+}
+
+/** One `node --test` over `files`, `concurrency` at a time; its spec report goes to stdout, or to `reportFile`. */
+function nodeTest(part, files, concurrency, tapFile, reportFile) {
+  const child = spawn(
     process.execPath,
     [
       "--import",
       "tsx",
       ...(part.guard ? ["--import", GUARD] : []),
       "--test",
-      "--test-concurrency=2",
+      `--test-concurrency=${concurrency}`,
       "--test-timeout=600000",
       "--test-reporter=spec",
-      "--test-reporter-destination=stdout",
+      `--test-reporter-destination=${reportFile ?? "stdout"}`,
       "--test-reporter=tap",
       `--test-reporter-destination=${tapFile}`,
-      ...part.files,
+      ...files,
     ],
     { stdio: "inherit", env: { ...process.env, ...part.env } },
   );
-  const seconds = (performance.now() - started) / 1000;
-  const tap = existsSync(tapFile) ? readFileSync(tapFile, "utf8").split("\n") : [];
-  rmSync(join(tapFile, ".."), { recursive: true, force: true });
+  const started = performance.now();
+  return new Promise((resolve) =>
+    child.once("close", (code) =>
+      resolve({ ok: code === 0, seconds: (performance.now() - started) / 1000 }),
+    ),
+  );
+}
+
+/** The counts and failed tests of a TAP report. */
+function readTap(tap) {
   const count = (name) =>
     Number(tap.findLast((l) => l.startsWith(`# ${name} `))?.split(" ")[2] ?? 0);
   const failed = [];
@@ -79,7 +143,69 @@ function run(part) {
     failed.push(where ? `${match[2]} (${relative(process.cwd(), where)})` : match[2]);
   });
   const [pass, fail, skipped] = ["pass", "fail", "skipped"].map(count);
-  return { ...part, ok: result.status === 0, seconds, pass, fail, skipped, failed };
+  return { pass, fail, skipped, failed };
+}
+
+/**
+ * Runs a part: its computing files in one `node --test`, two at a time, and
+ * its waiting files (see `waits`) in a second one beside it, WAITING_CONCURRENCY
+ * at a time, whose report is printed when it ends. Returns the counts and
+ * failed tests, read from TAP copies of the reports.
+ */
+async function run(part) {
+  const waiting = part.split ? part.files.filter(waits) : [];
+  const groups = [
+    { files: part.files.filter((f) => !waiting.includes(f)), concurrency: 2, batched: part.split },
+    {
+      files: waiting,
+      concurrency: WAITING_CONCURRENCY,
+      name: "waiting on PostgreSQL or real time",
+    },
+  ]
+    .filter((group) => group.files.length > 0)
+    .map((group, i) => ({ ...group, report: i > 0 })); // the first one reports as it goes
+  const split =
+    groups.length > 1
+      ? ` (${groups[1]?.files.length} of them waiting on PostgreSQL or real time, beside the rest)`
+      : "";
+  console.log(`\n━━ ${part.name}: ${part.files.length} files${split} ━━`);
+  const dir = mkdtempSync(join(tmpdir(), "orchestrator-tests-"));
+  const started = performance.now();
+  const outcomes = await Promise.all(
+    groups.map((group, i) =>
+      nodeTest(
+        part,
+        group.batched ? batches(group.files, dir) : group.files,
+        group.concurrency,
+        join(dir, `report-${i}.tap`),
+        group.report ? join(dir, `report-${i}.txt`) : undefined,
+      ),
+    ),
+  );
+  groups.forEach((group, i) => {
+    if (!group.report) return;
+    console.log(
+      `\n━━ ${part.name}, ${group.name}: ${group.files.length} files, ${group.concurrency} at a time, ${outcomes[i].seconds.toFixed(1)} s ━━`,
+    );
+    const report = join(dir, `report-${i}.txt`);
+    if (existsSync(report)) process.stdout.write(readFileSync(report, "utf8"));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const taps = groups.map((_, i) => join(dir, `report-${i}.tap`));
+  const reports = taps.map((tap) =>
+    readTap(existsSync(tap) ? readFileSync(tap, "utf8").split("\n") : []),
+  );
+  rmSync(dir, { recursive: true, force: true });
+  const sum = (key) => reports.reduce((total, r) => total + r[key], 0);
+  return {
+    ...part,
+    ok: outcomes.every((o) => o.ok),
+    seconds,
+    pass: sum("pass"),
+    fail: sum("fail"),
+    skipped: sum("skipped"),
+    failed: reports.flatMap((r) => r.failed),
+  };
 }
 
 /** The exit code of chaos/run.ts when PostgreSQL's binaries are not installed. */
@@ -135,18 +261,20 @@ for (const path of PLAN_AHEAD_SUITES) {
   if (!planAheadSuites.some((f) => f.startsWith(path)))
     throw new Error(`no unit test file at ${path}`);
 }
-const UNIT = { name: "unit", files: unit, guard: true };
+const UNIT = { name: "unit", files: unit, guard: true, split: true };
 const PROCESS = { name: "process", files: all.filter(isProcess) };
 const ZONE = {
   name: "unit, TZ=Asia/Tokyo",
   files: zoneSuites,
   guard: true,
+  split: true,
   env: { TZ: "Asia/Tokyo" },
 };
 const PLAN_AHEAD_OFF = {
   name: "unit, TEST_PLAN_AHEAD=off",
   files: planAheadSuites,
   guard: true,
+  split: true,
   env: { TEST_PLAN_AHEAD: "off" },
 };
 
@@ -160,8 +288,10 @@ else if (first === "process" && rest.length === 0) parts = [PROCESS];
 else if (first === "chaos" && rest.length === 0) parts = [CHAOS];
 else {
   const files = [first, ...rest].flatMap(collect).map((f) => relative(process.cwd(), f));
-  parts = [{ name: "selected", files, guard: !files.some(isProcess) }];
+  const guard = !files.some(isProcess);
+  parts = [{ name: "selected", files, guard, split: guard }];
 }
-const results = parts.map((part) => (part.chaos ? runChaos(part) : run(part)));
+const results = [];
+for (const part of parts) results.push(part.chaos ? runChaos(part) : await run(part));
 summarize(results);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -20,7 +20,9 @@ let availability: Promise<string | undefined> | undefined;
 /** Why the server cannot be used, or undefined when it answers. Asked once per process. */
 function probe(): Promise<string | undefined> {
   availability ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+    // A refused connection fails at once; the timeout only waits for a server slow to answer, as
+    // on a loaded machine where several files probe at once (3 s was too short at a load of 30).
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 15_000 });
     client.on("error", () => undefined);
     try {
       await client.connect();

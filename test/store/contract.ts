@@ -30,10 +30,17 @@ export type { MakeStore } from "./contract-helpers.js";
 /**
  * Registers the conformance suite for one store implementation.
  * `makeStore` returns a fresh, empty store that has not been opened, and a
- * `cleanup` that removes whatever it created (files, schemas).
+ * `cleanup` that removes whatever it created (files, schemas). Every test has
+ * a store of its own, so they may run side by side: `concurrency` groups at a
+ * time, each `concurrency` tests at a time (node:test's option, inherited),
+ * for stores whose tests mostly wait on a server.
  */
-export function runStoreContract(name: string, makeStore: MakeStore): void {
-  describe(`Store contract: ${name}`, () => {
+export function runStoreContract(
+  name: string,
+  makeStore: MakeStore,
+  { concurrency = 1 }: { readonly concurrency?: number } = {},
+): void {
+  describe(`Store contract: ${name}`, { concurrency }, () => {
     runLifecycleContract(makeStore);
     runTasksContract(makeStore);
     runCallbackContract(makeStore);

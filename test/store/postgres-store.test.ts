@@ -24,7 +24,9 @@ const SNAPSHOT = new URL("./postgres-schema.snapshot.txt", import.meta.url);
 const T = Date.UTC(2030, 5, 2, 6);
 
 if (await requirePg("PostgresStore tests")) {
-  describe("PostgresStore", () => {
+  // The contract (a fresh schema per test, mostly waiting on the server) runs
+  // beside the specifics, which run one at a time: they share the file's schema.
+  describe("PostgresStore", { concurrency: 2 }, () => {
     const db = withTestSchema();
     const opened: PostgresStore[] = [];
 
@@ -48,17 +50,21 @@ if (await requirePg("PostgresStore tests")) {
       await Promise.all(opened.splice(0).map((store) => store.close()));
     }
 
-    runStoreContract("postgres", () => {
-      const store = new PostgresStore({
-        connectionString: db.connectionString,
-        schema: db.freshName(),
-        maxConnections: 4,
-      });
-      // The schema is dropped with the file's, on pass only (kept for debugging otherwise).
-      return Promise.resolve({ store, cleanup: () => Promise.resolve() });
-    });
+    runStoreContract(
+      "postgres",
+      () => {
+        const store = new PostgresStore({
+          connectionString: db.connectionString,
+          schema: db.freshName(),
+          maxConnections: 4,
+        });
+        // The schema is dropped with the file's, on pass only (kept for debugging otherwise).
+        return Promise.resolve({ store, cleanup: () => Promise.resolve() });
+      },
+      { concurrency: 3 },
+    );
 
-    describe("PostgreSQL specifics", () => {
+    describe("PostgreSQL specifics", { concurrency: 1 }, () => {
       it("validates the schema name as an identifier", () => {
         for (const schema of ['bad"name', "1abc", "a-b", "", "x".repeat(49), "a;drop"]) {
           assert.throws(
