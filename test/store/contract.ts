@@ -15,6 +15,7 @@ import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
+import { runSummariesContract } from "./contract-summaries.js";
 import {
   NODE_A,
   plainCallback,
@@ -41,6 +42,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runFencingContract(makeStore);
     runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
+    runSummariesContract(makeStore);
     runProcessesContract(makeStore);
     runRecordsContract(makeStore);
     runOutboxContract(makeStore);
