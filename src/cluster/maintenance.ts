@@ -20,6 +20,8 @@ export interface MaintenanceHost {
    * its run without any row. Pruning goes on (on a full disk, it makes room).
    */
   storeUsable(): boolean;
+  /** Re-reads the store's schema version (see `schema-watch.ts`); each round, before reaping. */
+  checkSchema?(): Promise<void>;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
 }
 
@@ -29,9 +31,10 @@ export const PRUNE_INTERVAL_MS = 60_000;
 /**
  * The scheduler's housekeeping while it runs, on one unref'd timer: on a
  * shared store, every `leaseMs / 2`, claims whose holder died are reaped (and
- * their runs recorded `interrupted` and retried per policy); with
- * `historyRetention` or tasks with `keepLast`, history is pruned at start and
- * every minute.
+ * their runs recorded `interrupted` and retried per policy), after the
+ * schema's version was checked; at start and every minute the store's history
+ * layout is kept (PostgreSQL: partitions created ahead) and, with
+ * `historyRetention` or tasks with `keepLast`, history is pruned.
  */
 export class Maintenance {
   readonly #host: MaintenanceHost;
@@ -78,6 +81,7 @@ export class Maintenance {
   }
 
   async #tick(): Promise<void> {
+    await this.#host.checkSchema?.();
     if (this.#host.store.shared && this.#host.storeUsable()) await this.#host.reap();
     await this.#prune(false);
   }
@@ -87,6 +91,11 @@ export class Maintenance {
     const now = this.#host.clock.monotonicMs();
     if (!force && now - this.#lastPruneMs < PRUNE_INTERVAL_MS) return;
     this.#lastPruneMs = now;
+    try {
+      await store.maintainHistory?.();
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "history partitions" });
+    }
     const keepLast = this.#host.keepLast();
     if (retention === undefined && keepLast.size === 0) return;
     try {

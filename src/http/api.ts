@@ -85,6 +85,7 @@ async function listTasks(context: ApiContext, url: URL, response: ServerResponse
   const all = context.scheduler.listTasks();
   const matching = isEmptyFilter(filter) ? all : all.filter((task) => matchesFilter(task, filter));
   const page = matching.slice(offset, offset + limit);
+  await context.durations.load(page.map((task) => task.name));
   const tasks = await Promise.all(page.map((task) => view(context, task)));
   sendJson(response, 200, { tasks, total: all.length, matched: matching.length, offset, limit });
 }

@@ -5,7 +5,7 @@ import type { TaskInfo, TaskState } from "../core/task.js";
 import { parseCron } from "../cron/index.js";
 import type { DecryptionFailureReason } from "../errors.js";
 import type { Scheduler } from "../scheduler/index.js";
-import type { RunRecord, TaskRecord } from "../store/store.js";
+import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 
 /**
  * Why a task is quarantined: its record did not open (a {@link DecryptionFailureReason}),
@@ -224,9 +224,32 @@ export function recentDurations(history: readonly RunRecord[]): number[] {
 }
 
 /**
- * Recent run durations per task for the sparklines, read from the history and
- * cached: an entry is dropped when this process sees the task run, and after
- * `ttlMs` in any case (runs on other nodes of a cluster send no event here).
+ * The recent durations (ms, oldest first) of each of `names`: from the store's
+ * per-task summaries in one call where it keeps them (no history scan), else
+ * from each task's newest history rows. Used by the dashboard and `orchestrator list`.
+ */
+export async function readRecentDurations(
+  store: Pick<Store, "history" | "taskSummaries">,
+  names: readonly string[],
+): Promise<Map<string, number[]>> {
+  const found = new Map<string, number[]>();
+  if (store.taskSummaries !== undefined) {
+    const summaries = await store.taskSummaries(names);
+    for (const name of names) found.set(name, [...(summaries.get(name)?.recentDurationsMs ?? [])]);
+    return found;
+  }
+  for (const name of names) {
+    const history = await store.history({ taskName: name, limit: SPARKLINE_HISTORY_ROWS });
+    found.set(name, recentDurations(history));
+  }
+  return found;
+}
+
+/**
+ * Recent run durations per task for the sparklines, read with
+ * {@link readRecentDurations} and cached: an entry is dropped when this
+ * process sees the task run, and after `ttlMs` in any case (runs on other
+ * nodes of a cluster send no event here).
  */
 export class DurationCache {
   readonly #scheduler: Scheduler;
@@ -243,14 +266,23 @@ export class DurationCache {
     this.#entries.delete(taskName);
   }
 
+  /** Reads, in one store call where the store keeps summaries, the durations of those of `names` not cached. */
+  async load(names: readonly string[]): Promise<void> {
+    const nowMs = this.#scheduler.clock.nowMs();
+    const missing = names.filter((name) => {
+      const cached = this.#entries.get(name);
+      return cached === undefined || nowMs - cached.atMs >= this.#ttlMs;
+    });
+    if (missing.length === 0) return;
+    // Through history() first: it waits for the store to be open.
+    await this.#scheduler.history(undefined, { limit: 0 });
+    const read = await readRecentDurations(this.#scheduler.store, missing);
+    for (const [name, durations] of read) this.#entries.set(name, { atMs: nowMs, durations });
+  }
+
   /** The durations (ms) of the task's latest finished runs, oldest first. */
   async get(taskName: string): Promise<number[]> {
-    const nowMs = this.#scheduler.clock.nowMs();
-    const cached = this.#entries.get(taskName);
-    if (cached !== undefined && nowMs - cached.atMs < this.#ttlMs) return cached.durations;
-    const history = await this.#scheduler.history(taskName, { limit: SPARKLINE_HISTORY_ROWS });
-    const durations = recentDurations(history);
-    this.#entries.set(taskName, { atMs: nowMs, durations });
-    return durations;
+    await this.load([taskName]);
+    return this.#entries.get(taskName)?.durations ?? [];
   }
 }

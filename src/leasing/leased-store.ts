@@ -53,6 +53,8 @@ export class LeasedStore implements Store {
   readonly #ahead = new ClaimsAhead();
   /** The claiming ahead in flight: claims wait for it, so that they never race it for a key. */
   #claimingAhead: Promise<unknown> | undefined;
+  /** Why claims stopped (a newer schema: see `cluster/schema-watch.ts`); undefined while claiming. */
+  #claimsStopped: string | undefined;
 
   constructor(store: Store, host: LeasedStoreHost) {
     this.#store = store;
@@ -150,7 +152,20 @@ export class LeasedStore implements Store {
     return this.#store.deleteTask(name);
   }
 
+  /**
+   * Refuses every claim and settles nothing from now on, as if other nodes
+   * had every run: claims held (and taken ahead) are kept, finished and recorded.
+   */
+  stopClaiming(reason: string): void {
+    this.#claimsStopped ??= reason;
+  }
+  /** Why claims were stopped, if they were. */
+  get claimsStopped(): string | undefined {
+    return this.#claimsStopped;
+  }
+
   async claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
+    if (this.#claimsStopped !== undefined) return null;
     const sent = this.#now();
     const outcome: ClaimOutcome = await this.#store.claimRun(this.#request(request));
     const claim = claimOrNull(outcome);
@@ -179,6 +194,7 @@ export class LeasedStore implements Store {
   }
 
   async #claimDirect(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
+    if (this.#claimsStopped !== undefined) return requests.map(() => null);
     const store = this.#store;
     const asked = requests.map((request) => this.#request(request));
     const sent = this.#now();
@@ -240,6 +256,7 @@ export class LeasedStore implements Store {
     return written;
   }
   settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    if (this.#claimsStopped !== undefined) return Promise.resolve(records.map(() => false));
     return this.#store.settleSlots(records);
   }
   history(query?: HistoryQuery): Promise<RunRecord[]> {
@@ -247,6 +264,9 @@ export class LeasedStore implements Store {
   }
   pruneHistory(retention: HistoryRetention): Promise<number> {
     return this.#store.pruneHistory(retention);
+  }
+  maintainHistory(): Promise<void> {
+    return this.#store.maintainHistory?.() ?? Promise.resolve();
   }
 
   /**

@@ -7,6 +7,7 @@ import { safeLog } from "../logger.js";
 import { DurableTasks } from "../durable/durable-tasks.js";
 import { LeasedStore } from "../leasing/leased-store.js";
 import { Maintenance } from "../cluster/maintenance.js";
+import { SchemaWatch } from "../cluster/schema-watch.js";
 import { AheadClaimer } from "../leasing/ahead-claimer.js";
 import { ClusterSync } from "../cluster/cluster-sync.js";
 import { ClockSkewMonitor } from "../cluster/clock-skew.js";
@@ -213,6 +214,13 @@ export function createComponents(
     },
     reap: () => engine.recoverInterrupted(false),
     storeUsable: () => health.reachable,
+    checkSchema: () => schemaWatch.check(),
+    emit,
+  });
+  const schemaWatch = new SchemaWatch({
+    store,
+    logger,
+    stopClaiming: (reason) => leased.stopClaiming(reason),
     emit,
   });
   const health = new StoreHealth({ store, clock, logger, giveUpMs: leaseMs, emit });

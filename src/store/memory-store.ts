@@ -20,6 +20,7 @@ import type {
   TaskRecord,
 } from "./store.js";
 import { MAX_RUNS_REACHED, retentionBound } from "./store.js";
+import { countByStatus, summarize, type TaskSummary } from "./task-summary.js";
 
 /** A stored record the store may update in place. */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -313,6 +314,19 @@ export class MemoryStore implements Store {
       else rows.push(row);
     }
     return Promise.resolve(rows);
+  }
+  /** Summaries computed from the rows held (one pass, newest first). */
+  taskSummaries(names: readonly string[]): Promise<Map<string, TaskSummary>> {
+    const rows = new Map(names.map((name) => [name, [] as RunRecord[]]));
+    const keep = Math.min(this.#maxHistoryRows, this.#history.length);
+    for (let i = this.#history.length - 1; i >= this.#history.length - keep; i--) {
+      const row = this.#history[i] as RunRecord;
+      rows.get(row.taskName)?.push(row);
+    }
+    const found = new Map<string, TaskSummary>();
+    for (const [name, newest] of rows)
+      if (newest.length > 0) found.set(name, summarize(name, newest, countByStatus(newest)));
+    return Promise.resolve(found);
   }
   pruneHistory(retention: HistoryRetention): Promise<number> {
     const history = this.#history;

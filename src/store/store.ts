@@ -1,5 +1,6 @@
 import type { ScheduleSpec } from "../core/schedule.js";
 import type { RunStatus, TaskState } from "../core/task.js";
+import type { TaskSummary } from "./task-summary.js";
 import type { Clock } from "../time/clock.js";
 import type { DaemonRecords } from "./daemon-records.js";
 import type { NotificationOutbox } from "./notification-outbox.js";
@@ -449,6 +450,24 @@ export interface Store {
    * bounded batches where a long delete would hold others up (SQLite's one writer).
    */
   pruneHistory(retention: HistoryRetention): Promise<number>;
+  /**
+   * The summaries of the named tasks' runs (last outcome, counts by status,
+   * recent durations), read without scanning the history; a task with no
+   * row is absent from the map. Optional: readers fall back to `history`.
+   */
+  taskSummaries?(names: readonly string[]): Promise<Map<string, TaskSummary>>;
+  /**
+   * Housekeeping of the history's layout, called by the scheduler's
+   * maintenance every minute whether or not retention is set (PostgreSQL:
+   * creates the time partitions ahead). Optional.
+   */
+  maintainHistory?(): Promise<void>;
+  /**
+   * The newest schema version this code knows, for stores whose schema a
+   * newer binary may migrate while this process runs (PostgreSQL): the
+   * scheduler stops claiming when {@link schemaVersion} goes past it.
+   */
+  readonly latestSchemaVersion?: number;
 
   /**
    * Subscribes to changes made by other nodes (shared stores only). Returns

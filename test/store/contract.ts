@@ -15,6 +15,7 @@ import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
+import { runSummariesContract } from "./contract-summaries.js";
 import {
   NODE_A,
   plainCallback,
@@ -48,6 +49,7 @@ export function runStoreContract(
     runFencingContract(makeStore);
     runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
+    runSummariesContract(makeStore);
     runProcessesContract(makeStore);
     runRecordsContract(makeStore);
     runOutboxContract(makeStore);

@@ -14,8 +14,7 @@ import { describeTriggerReport } from "../../http/audit-trail.js";
 import { parseStatuses } from "../../http/history-query.js";
 import { runView, type RunView } from "../../http/run-view.js";
 import {
-  recentDurations,
-  SPARKLINE_HISTORY_ROWS,
+  readRecentDurations,
   storedTaskView,
   type StoredTask,
   type TaskView,
@@ -63,17 +62,13 @@ export function runListCommand(
   );
 }
 
-/** The tasks' views, each with the durations of its latest runs read from the history. */
+/** The tasks' views, each with the durations of its latest runs (from the store's summaries where it keeps them). */
 async function taskViews(store: Store, tasks: readonly StoredTask[]): Promise<TaskView[]> {
-  const views: TaskView[] = [];
-  for (const task of tasks) {
-    const history = await store.history({
-      taskName: task.record.name,
-      limit: SPARKLINE_HISTORY_ROWS,
-    });
-    views.push(storedTaskView(task, recentDurations(history)));
-  }
-  return views;
+  const durations = await readRecentDurations(
+    store,
+    tasks.map((task) => task.record.name),
+  );
+  return tasks.map((task) => storedTaskView(task, durations.get(task.record.name) ?? []));
 }
 
 /** The runs' views, outputs included (as the API's history gives them by default). */

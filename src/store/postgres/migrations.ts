@@ -8,6 +8,13 @@
 import type { PoolClient } from "pg";
 import type { QuotedSchema } from "./queries.js";
 import { StoreError } from "../../errors.js";
+import {
+  HISTORY_PARTITIONS_VERSION,
+  moveHistory,
+  prepareHistoryMove,
+  undoHistoryMove,
+  type HistoryMoveContext,
+} from "./history-migration.js";
 
 /** One migration: applied once, in version order, never edited after release. */
 export interface Migration {
@@ -15,6 +22,18 @@ export interface Migration {
   readonly name: string;
   /** The statements, given the quoted schema. */
   readonly sql: (schema: QuotedSchema) => string;
+  /** Work done by code after `sql`, in the migration's transaction. */
+  readonly apply?: (context: HistoryMoveContext) => Promise<void>;
+  /** Work done before the transaction, while nodes keep writing (online steps). */
+  readonly prepare?: (context: HistoryMoveContext) => Promise<void>;
+  /** Undoes `prepare` when the migration failed. */
+  readonly undo?: (context: HistoryMoveContext) => Promise<void>;
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** Stop at this version (tests of a migration). @defaultValue LATEST_VERSION */
+  readonly through?: number;
 }
 
 /** Every migration, oldest first. Append only. */
@@ -220,6 +239,14 @@ create table ${s}.run_counts (
 );
 `,
   },
+  {
+    version: HISTORY_PARTITIONS_VERSION,
+    name: "history partitioned by scheduled time, moved online; per-task summaries",
+    sql: () => "",
+    apply: moveHistory,
+    prepare: prepareHistoryMove,
+    undo: undoHistoryMove,
+  },
 ]);
 
 /** The newest version this code knows. */
@@ -236,14 +263,63 @@ export interface MigrationResult {
 /**
  * Brings the schema `schema` (raw name, `quoted` its validated quoted form) to
  * {@link LATEST_VERSION}. Refuses a schema newer than this code, so an old node
- * never writes to a layout it does not know.
+ * never writes to a layout it does not know. The online steps of the pending
+ * migrations (`prepare`) run first, outside the transaction, under a session
+ * lock on the same key: other nodes keep writing meanwhile, and nodes that open
+ * the store wait for the migration.
  */
 export async function migrate(
   client: PoolClient,
   schema: string,
   quoted: QuotedSchema,
   appliedBy: string,
+  options: MigrateOptions = {},
 ): Promise<MigrationResult> {
+  const key = `orchestrator.migrate.${schema}`;
+  const context: HistoryMoveContext = { client, s: quoted };
+  const through = options.through ?? LATEST_VERSION;
+  await client.query("select pg_advisory_lock(hashtextextended($1, 0))", [key]);
+  const prepared: Migration[] = [];
+  try {
+    const from = await storedVersion(client, quoted);
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from || migration.version > through) continue;
+      if (migration.prepare === undefined) continue;
+      prepared.push(migration);
+      await migration.prepare(context);
+    }
+    return await migrateInTransaction(client, schema, context, appliedBy, through);
+  } catch (error) {
+    for (const migration of prepared) await migration.undo?.(context).catch(() => undefined);
+    throw error;
+  } finally {
+    await client
+      .query("select pg_advisory_unlock(hashtextextended($1, 0))", [key])
+      .catch(() => undefined);
+  }
+}
+
+/** The schema's version as stored (0 before the first migration). */
+async function storedVersion(client: PoolClient, quoted: QuotedSchema): Promise<number> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    "select to_regclass($1) is not null as exists",
+    [`${quoted}.migrations`],
+  );
+  if (rows[0]?.exists !== true) return 0;
+  const current = await client.query<{ version: number }>(
+    `select coalesce(max(version), 0)::int as version from ${quoted}.migrations`,
+  );
+  return current.rows[0]?.version ?? 0;
+}
+
+async function migrateInTransaction(
+  client: PoolClient,
+  schema: string,
+  context: HistoryMoveContext,
+  appliedBy: string,
+  through: number,
+): Promise<MigrationResult> {
+  const quoted = context.s;
   await client.query("begin");
   try {
     await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
@@ -267,8 +343,9 @@ export async function migrate(
     }
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
-      if (migration.version <= from) continue;
+      if (migration.version <= from || migration.version > through) continue;
       await client.query(migration.sql(quoted));
+      await migration.apply?.(context);
       await client.query(
         `insert into ${quoted}.migrations (version, name, applied_by) values ($1, $2, $3)`,
         [migration.version, migration.name, appliedBy],

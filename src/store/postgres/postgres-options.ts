@@ -31,6 +31,14 @@ export interface PostgresStoreOptions {
    * @defaultValue 3600000
    */
   readonly claimRetentionMs?: number;
+  /**
+   * Length of one partition of the run history, in hours (UTC-aligned):
+   * retention drops whole partitions, so a partition is the unit of
+   * retention's precision and of its cost (see docs/guides/clusters.md).
+   * Changing it takes effect for partitions created afterwards.
+   * @defaultValue 24
+   */
+  readonly historyPartitionHours?: number;
   /** Told about background trouble: the LISTEN connection lost, an idle connection dropped. Must not throw. */
   readonly onError?: (error: unknown, context: "notifier" | "pool") => void;
   /**

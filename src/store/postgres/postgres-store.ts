@@ -30,6 +30,9 @@ import {
   type PostgresStoreOptions,
 } from "./postgres-options.js";
 import { LATEST_VERSION, migrate } from "./migrations.js";
+import { PostgresHistory } from "./history-store.js";
+import { historyPartitionHours, partitionSizeMs } from "./history-partitions.js";
+import type { TaskSummary } from "../task-summary.js";
 import { PostgresNodeLock } from "./node-lock.js";
 import { Notifier, encodeChange, type NotifierStatus } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";
@@ -143,6 +146,8 @@ export class PostgresStore implements Store {
   readonly records: DaemonRecords;
   /** The notification outbox (the table of migration 7). */
   readonly notifications: NotificationOutbox;
+  /** History partitions and task summaries (migration 12). */
+  readonly #history: PostgresHistory;
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== "object" || options === null) {
@@ -160,6 +165,12 @@ export class PostgresStore implements Store {
     );
     this.schema = schema;
     this.channel = channelOf(schema);
+    this.#history = new PostgresHistory({
+      pool: () => this.#connection().pool,
+      schema,
+      quoted: this.#queries.schema,
+      partitionMs: partitionSizeMs(historyPartitionHours(options.historyPartitionHours)),
+    });
     this.leaseMs = positive("options.leaseMs", options.leaseMs, POSTGRES_STORE_DEFAULTS.leaseMs);
     this.#claimRetentionMs = positive(
       "options.claimRetentionMs",
@@ -265,6 +276,7 @@ export class PostgresStore implements Store {
         cause: error,
       });
     }
+    await this.#history.createAhead();
     if (context.exclusiveNode === true && this.#nodeLock === undefined) {
       const lock = new PostgresNodeLock({
         pool: this.#connection().pool,
@@ -522,6 +534,10 @@ export class PostgresStore implements Store {
       const keep = retentionBound(limit);
       return keep === null ? [] : [[name, keep] as const];
     });
+    const dropped =
+      retentionBound(retention.maxAgeMs) === null
+        ? 0
+        : await this.#history.dropExpired(retention.maxAgeMs);
     const rows = await this.#run<{ n: number }>("pruneHistory", [
       retentionBound(retention.maxAgeMs),
       retentionBound(retention.maxRows),
@@ -529,7 +545,17 @@ export class PostgresStore implements Store {
       keepLast.map(([, keep]) => keep),
     ]);
     await this.#run("pruneClaims", [this.#claimRetentionMs]);
-    return rows[0]?.n ?? 0;
+    return dropped + (rows[0]?.n ?? 0);
+  }
+
+  /** Creates the history partitions of the day ahead that are missing. */
+  async maintainHistory(): Promise<void> {
+    await this.#history.createAhead();
+  }
+
+  /** The summaries of the named tasks' runs (table `task_summaries`, kept by a trigger on `runs`). */
+  taskSummaries(names: readonly string[]): Promise<Map<string, TaskSummary>> {
+    return this.#history.summaries(names);
   }
 
   watch(listener: (change: StoreChange) => void, options?: WatchOptions): () => void {

@@ -46,6 +46,8 @@ import {
   type RunRow,
   type TaskRow,
 } from "./rows.js";
+import type { TaskSummary } from "../task-summary.js";
+import { sqliteTaskSummaries } from "./task-summaries.js";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -429,6 +431,11 @@ export class SqliteStore implements Store {
           : statements.selectTaskHistory.all({ ...params, taskName: query.taskName });
       return (rows as RunRow[]).map(runOf);
     });
+  }
+
+  /** Summaries computed from the history on the task's index (see task-summaries.ts). */
+  taskSummaries(names: readonly string[]): Promise<Map<string, TaskSummary>> {
+    return this.#read("read task summaries", (c) => sqliteTaskSummaries(c.db, names));
   }
 
   /** Applies retention in batches of 500 rows, each a transaction of its own (see pruneInBatches). */

@@ -1,0 +1,75 @@
+/**
+ * What {@link PostgresStore} does with the history's layout (migration 12):
+ * partitions created ahead, partitions dropped by retention, per-task
+ * summaries read. Kept apart from the store's hot paths.
+ */
+import type { Pool, PoolClient } from "pg";
+import { StoreError } from "../../errors.js";
+import type { TaskSummary } from "../task-summary.js";
+import { createPartitionsAhead, dropExpiredPartitions } from "./history-partitions.js";
+import type { QuotedSchema } from "./queries.js";
+import { selectTaskSummaries, summaryOf, type TaskSummaryRow } from "./summary-queries.js";
+
+/** What {@link PostgresHistory} needs from its store. */
+export interface PostgresHistoryHost {
+  readonly pool: () => Pool;
+  readonly schema: string;
+  readonly quoted: QuotedSchema;
+  /** Partition length, ms. */
+  readonly partitionMs: number;
+}
+
+/** The history's partitions and summaries of one schema. */
+export class PostgresHistory {
+  readonly #host: PostgresHistoryHost;
+  readonly #summaries: string;
+
+  constructor(host: PostgresHistoryHost) {
+    this.#host = host;
+    this.#summaries = selectTaskSummaries(host.quoted);
+  }
+
+  /** Creates the partitions of the next day (at least two partitions) that are missing. Returns their names. */
+  createAhead(): Promise<string[]> {
+    return this.#with("create history partitions", (client) =>
+      createPartitionsAhead(client, this.#host.quoted, this.#host.partitionMs),
+    );
+  }
+
+  /** Drops the partitions wholly older than `maxAgeMs`; resolves with the planner's estimate of their rows. */
+  async dropExpired(maxAgeMs: number): Promise<number> {
+    const { rows } = await this.#with("drop expired history partitions", (client) =>
+      dropExpiredPartitions(client, this.#host.quoted, maxAgeMs),
+    );
+    return rows;
+  }
+
+  /** The summaries of `names` (tasks without one are absent). */
+  async summaries(names: readonly string[]): Promise<Map<string, TaskSummary>> {
+    const found = new Map<string, TaskSummary>();
+    if (names.length === 0) return found;
+    const rows = await this.#with("read task summaries", async (client) => {
+      const result = await client.query<TaskSummaryRow>(this.#summaries, [names]);
+      return result.rows;
+    });
+    for (const row of rows) found.set(row.task_name, summaryOf(row));
+    return found;
+  }
+
+  async #with<T>(what: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient | undefined;
+    try {
+      client = await this.#host.pool().connect();
+      const result = await work(client);
+      client.release();
+      return result;
+    } catch (error) {
+      client?.release(error instanceof Error ? error : true);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreError(
+        `PostgreSQL store (schema ${this.#host.schema}): could not ${what}: ${reason}`,
+        { cause: error },
+      );
+    }
+  }
+}
