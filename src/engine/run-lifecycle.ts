@@ -397,7 +397,9 @@ export class RunLifecycle {
     try {
       if (claim === null) {
         await this.#recorder.record(attempt.row);
-      } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
+      } else if (
+        !(await this.#recorder.finish(attempt.row, claim, this.#finishOptions(run, retry)))
+      ) {
         this.#unsettle(run, attempt, retry);
         await this.#lose(run, attempt);
         return;
@@ -405,7 +407,13 @@ export class RunLifecycle {
     } finally {
       written();
     }
-    if (retry === null) await this.#recorder.persistProgress(run.task);
+    // A claimed run's progress was written with its row.
+    if (retry === null && claim === null) await this.#recorder.persistProgress(run.task);
+  }
+
+  /** How an attempt's row is written: the claim released, and the task's progress with it, unless a retry follows. */
+  #finishOptions(run: Run, retry: Run | null): { release: boolean; progress?: Task } {
+    return retry === null ? { release: true, progress: run.task } : { release: false };
   }
 
   /** What one attempt ended with: its status, its history row, and its retry, if any. */
