@@ -140,7 +140,7 @@ export async function measurePgWork(options: PgWorkOptions): Promise<PgWork> {
     }
     await b.scheduler.runPending();
     await Promise.all(nodes.map((node) => node.scheduler.start()));
-    await new Promise((resolve) => setTimeout(resolve, options.warmUpMs ?? 3000));
+    await new Promise((resolve) => setTimeout(resolve, options.warmUpMs ?? 5000));
 
     const scalar = async (text: string, values: unknown[] = []): Promise<number> =>
       Number((await admin.query<{ v: string }>(text, values)).rows[0]?.v);
