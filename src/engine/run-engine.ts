@@ -6,6 +6,7 @@ import { beforeEnd, firstRunOf, type TaskScheduling } from "../core/task-window.
 import type { ResolvedTaskOptions, Task } from "../core/task.js";
 import type { RunTrigger } from "../events.js";
 import type { Claim } from "../store/store.js";
+import { isManualClock } from "../time/clock.js";
 import { AheadPlanner, type ClaimsAheadSource, type PlanAheadMode } from "./ahead-planner.js";
 import { graceMs, jitter, onTime } from "./due-rules.js";
 import { admitOverlapping } from "./overlap-admission.js";
@@ -47,6 +48,7 @@ const NO_RUNS: readonly number[] = Object.freeze([]);
 export class RunEngine implements TaskScheduling {
   readonly #host: RunEngineHost;
   readonly #life: RunLifecycle;
+  readonly #recorder: RunRecorder;
   readonly #queue = new DueQueue<Task | Run>();
   readonly #starter: RunStarter;
   readonly #planner: AheadPlanner;
@@ -54,7 +56,9 @@ export class RunEngine implements TaskScheduling {
 
   constructor(host: RunEngineHost) {
     this.#host = host;
-    this.#life = new RunLifecycle(host, new RunRecorder(host), {
+    // A manual clock's time is set by the test, not waited for: finishes combine per turn only.
+    this.#recorder = new RunRecorder(host, isManualClock(host.clock) ? { finishWindowMs: 0 } : {});
+    this.#life = new RunLifecycle(host, this.#recorder, {
       queueRetry: (run, atMs) => {
         this.#queue.push(run, atMs);
         host.poke(atMs);
@@ -227,8 +231,11 @@ export class RunEngine implements TaskScheduling {
   }
 
   /** Waits until no run is in flight (claims included), except the one holding `except` (the caller's own). */
-  drain(except: object | undefined): Promise<void> {
-    return this.#starter.drain(except);
+  async drain(except: object | undefined): Promise<void> {
+    // Finishes waiting for their batch go now: stop() does not wait out the window.
+    const flushed = this.#recorder.flush();
+    await this.#starter.drain(except);
+    await flushed;
   }
 
   /** Runs whose claims come back from now on are recorded missed, not started (`stop()`). */

@@ -340,7 +340,9 @@ export class RunLifecycle {
     try {
       if (claim === null) {
         await this.#recorder.record(attempt.row);
-      } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
+      } else if (
+        !(await this.#recorder.finish(attempt.row, claim, this.#finishOptions(run, retry)))
+      ) {
         unsettle(run, attempt, retry, this.#hooks, this.#host.leases);
         await recordLost(this.#host, this.#recorder, run, attempt);
         return;
@@ -348,7 +350,13 @@ export class RunLifecycle {
     } finally {
       written();
     }
-    if (retry === null) await this.#recorder.persistProgress(run.task);
+    // A claimed run's progress was written with its row.
+    if (retry === null && claim === null) await this.#recorder.persistProgress(run.task);
+  }
+
+  /** How an attempt's row is written: the claim released, and the task's progress with it, unless a retry follows. */
+  #finishOptions(run: Run, retry: Run | null): { release: boolean; progress?: Task } {
+    return retry === null ? { release: true, progress: run.task } : { release: false };
   }
 
   /**

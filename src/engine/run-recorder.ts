@@ -4,6 +4,7 @@ import { safeLog, type Logger } from "../logger.js";
 import type { RunReport } from "./run.js";
 import type { Claim, RunRecord, Store } from "../store/store.js";
 import { progressOf } from "../durable/task-record.js";
+import { FinishBatcher } from "./finish-batcher.js";
 
 /** What a {@link RunRecorder} needs from its Scheduler. */
 export interface RunRecorderHost {
@@ -54,9 +55,31 @@ const SKIP_MESSAGES: Readonly<Record<SkipReason, string>> = Object.freeze({
  */
 export class RunRecorder {
   readonly #host: RunRecorderHost;
+  /** Stores with `finishRuns`: the ends of runs are written in batches (see FinishBatcher). */
+  readonly #batcher: FinishBatcher | undefined;
 
-  constructor(host: RunRecorderHost) {
+  /** `finishWindowMs`: the least time between two batches of finishes (FinishBatcher's `windowMs`). */
+  constructor(host: RunRecorderHost, options: { readonly finishWindowMs?: number } = {}) {
     this.#host = host;
+    const { store } = host;
+    if (store.finishRuns !== undefined) {
+      const finishRuns = store.finishRuns.bind(store);
+      this.#batcher = new FinishBatcher({
+        finishRuns,
+        ...(options.finishWindowMs === undefined ? {} : { windowMs: options.finishWindowMs }),
+        progressOf: (task) => (this.#progressWanted(task) ? progressOf(task) : undefined),
+      });
+    }
+  }
+
+  /** The finish batcher, if the store batches finishes. */
+  get batcher(): FinishBatcher | undefined {
+    return this.#batcher;
+  }
+
+  /** Writes every finish waiting for a batch now; resolves once they are written (`stop()`). */
+  flush(): Promise<void> {
+    return this.#batcher?.flush() ?? Promise.resolve();
   }
 
   /**
@@ -194,37 +217,70 @@ export class RunRecorder {
 
   /**
    * Appends an attempt's row fenced by its claim, releasing the claim unless
-   * `release` is false. Resolves true when written; false when the claim was
-   * no longer this node's (or the write failed for good, and the claim was
-   * abandoned to the reaper).
+   * `release` is false, and then, with `progress`, writes that task's
+   * progress (with the row, in its batch, when the store batches finishes).
+   * Resolves true when written; false when the claim was no longer this
+   * node's (or the write failed for good, and the claim was abandoned to the
+   * reaper). A batch that fails is retried run by run, through the store's
+   * health gate, exactly as a single finish.
    */
   async finish(
     record: RunRecord,
     claim: Claim,
-    options: { readonly release: boolean },
+    options: { readonly release: boolean; readonly progress?: Task },
   ): Promise<boolean> {
-    const store = this.#host.store;
+    const { store } = this.#host;
+    const { release, progress } = options;
+    let written: boolean;
     try {
-      return await store.finishRun(record, claim, options);
-    } catch (error) {
-      let failure = error;
-      const gate = this.#host.writeGate;
-      if (gate !== undefined) {
-        // Only a failed write goes through the gate: the common path costs nothing more.
-        try {
-          return await gate(() => store.finishRun(record, claim, options), claim);
-        } catch (again) {
-          failure = again;
-        }
+      const batcher = this.#batcher;
+      if (batcher !== undefined) {
+        return await batcher.add({
+          record,
+          claim,
+          release,
+          ...(progress === undefined ? {} : { task: progress }),
+        });
       }
-      this.#host.abandon?.(claim);
-      this.#host.emit("scheduler:error", {
-        error: failure,
-        context: "history",
-        taskName: record.taskName,
-      });
-      return false;
+      written = await store.finishRun(record, claim, { release });
+    } catch (error) {
+      const again = await this.#finishThroughGate(record, claim, release, error);
+      if (again === undefined) return false;
+      written = again;
     }
+    if (written && progress !== undefined) await this.persistProgress(progress);
+    return written;
+  }
+
+  /**
+   * A finish that failed, sent again (alone) while the store is unusable and
+   * the claim held; undefined when it could not be written (the claim is
+   * then abandoned to the reaper, and the failure reported).
+   */
+  async #finishThroughGate(
+    record: RunRecord,
+    claim: Claim,
+    release: boolean,
+    error: unknown,
+  ): Promise<boolean | undefined> {
+    const { store } = this.#host;
+    let failure = error;
+    const gate = this.#host.writeGate;
+    if (gate !== undefined) {
+      // Only a failed write goes through the gate: the common path costs nothing more.
+      try {
+        return await gate(() => store.finishRun(record, claim, { release }), claim);
+      } catch (again) {
+        failure = again;
+      }
+    }
+    this.#host.abandon?.(claim);
+    this.#host.emit("scheduler:error", {
+      error: failure,
+      context: "history",
+      taskName: record.taskName,
+    });
+    return undefined;
   }
 
   /** Releases a claim. */
@@ -238,12 +294,17 @@ export class RunRecorder {
 
   /** Writes the task's run-state columns (unless it was removed or replaced). */
   async persistProgress(task: Task): Promise<void> {
-    if (task.removed || !this.#host.isCurrent(task)) return;
+    if (!this.#progressWanted(task)) return;
     try {
       await this.#host.store.updateTaskProgress(task.name, progressOf(task), { afterRun: true });
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "progress", taskName: task.name });
     }
+  }
+
+  /** False when `task` was removed or replaced: its progress is no longer written. */
+  #progressWanted(task: Task): boolean {
+    return !task.removed && this.#host.isCurrent(task);
   }
 
   /**

@@ -8,6 +8,7 @@ import type {
   ClaimAnswer,
   ClaimOutcome,
   ClaimRequest,
+  FinishRequest,
   HistoryQuery,
   PlainClaimRequest,
   HistoryRetention,
@@ -69,6 +70,9 @@ export class LeasedStore implements Store {
     if (store.claimsRequired !== undefined) {
       this.claimsRequired = () => store.claimsRequired?.() ?? true;
     }
+    if (store.finishRuns !== undefined) {
+      this.finishRuns = (finishes) => this.#finishRuns(finishes);
+    }
     if (store.watch !== undefined) {
       this.watch = (listener: (change: StoreChange) => void, options?: WatchOptions) =>
         store.watch?.(listener, options) ?? (() => {});
@@ -93,6 +97,7 @@ export class LeasedStore implements Store {
   deleteTaskSync?: Store["deleteTaskSync"];
   claimsRequired?: Store["claimsRequired"];
   watch?: Store["watch"];
+  finishRuns?: Store["finishRuns"];
 
   open(context: StoreOpenContext): Promise<void> {
     return this.#store.open(context);
@@ -253,6 +258,14 @@ export class LeasedStore implements Store {
   ): Promise<boolean> {
     const written = await this.#store.finishRun(record, claim, options);
     if (options?.release !== false || !written) this.#keeper?.release(claim);
+    return written;
+  }
+  /** {@link finishRun} for many (see Store.finishRuns): each lease is renewed until its write is done. */
+  async #finishRuns(finishes: readonly FinishRequest[]): Promise<boolean[]> {
+    const written = (await this.#store.finishRuns?.(finishes)) ?? [];
+    finishes.forEach(({ claim, release }, i) => {
+      if (release || written[i] !== true) this.#keeper?.release(claim);
+    });
     return written;
   }
   settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {

@@ -233,6 +233,23 @@ export interface RunRecord {
 /** The most JSON text of {@link RunRecord.output} a store keeps (larger outputs are truncated by the scheduler). */
 export const MAX_OUTPUT_BYTES = 150 * 1024;
 
+/**
+ * One finish of {@link Store.finishRuns}: what {@link Store.finishRun} takes,
+ * plus, optionally, the task's run-state columns after the run.
+ */
+export interface FinishRequest {
+  readonly record: RunRecord;
+  readonly claim: Claim;
+  /** Release the claim with the row (false: an attempt with a retry to come). */
+  readonly release: boolean;
+  /**
+   * Written as `updateTaskProgress(record.taskName, progress, { afterRun: true })`
+   * would, in the same transaction, when this finish's row is written. Of several
+   * finishes of one task in a batch, the last one's whose row is written counts.
+   */
+  readonly progress?: TaskProgress;
+}
+
 /** Parameters of {@link Store.history}: newest first. */
 export interface HistoryQuery {
   readonly taskName?: string;
@@ -433,6 +450,17 @@ export interface Store {
     claim: Claim,
     options?: { readonly release?: boolean },
   ): Promise<boolean>;
+  /**
+   * Many {@link finishRun}s and the progress writes that follow them, in one
+   * transaction (one statement where the store can): each row is written only
+   * while its claim is held, exactly as `finishRun` would; a finish whose row
+   * is written also writes its `progress` (see {@link FinishRequest}).
+   * Resolves, per finish in order, whether its row was written. All or
+   * nothing: when it rejects, nothing of the batch was written (unless the
+   * commit's answer was what got lost). Optional: the scheduler then calls
+   * `finishRun` and `updateTaskProgress` per run.
+   */
+  finishRuns?(finishes: readonly FinishRequest[]): Promise<boolean[]>;
   /**
    * Records runs that did not start and hold no claim (status `skipped` or
    * `missed`), each only if no one has claimed its occurrence (for a `missed`

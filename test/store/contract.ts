@@ -10,6 +10,7 @@ import { DuplicateTaskError } from "../../src/errors.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { runClaimsContract } from "./contract-claims.js";
 import { runFencingContract } from "./contract-fencing.js";
+import { runFinishRunsContract } from "./contract-finish-runs.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
@@ -47,6 +48,7 @@ export function runStoreContract(
     runCallbackContract(makeStore);
     runClaimsContract(makeStore);
     runFencingContract(makeStore);
+    runFinishRunsContract(makeStore);
     runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
     runSummariesContract(makeStore);

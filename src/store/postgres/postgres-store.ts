@@ -8,6 +8,7 @@ import type {
   ClaimAnswer,
   ClaimProcess,
   ClaimRef,
+  FinishRequest,
   HistoryQuery,
   HistoryRetention,
   RunRecord,
@@ -22,6 +23,7 @@ import type {
 import { retentionBound } from "../store.js";
 import { Batcher } from "./batcher.js";
 import { claimCounted } from "./counted-claim.js";
+import { finishRuns, finishRunsParams } from "./finish-queries.js";
 import {
   POSTGRES_STORE_DEFAULTS,
   positive,
@@ -87,6 +89,8 @@ export class PostgresStore implements Store {
   /** Migration versions this instance applied on open (empty when another node had). */
   migrationsApplied: readonly number[] = [];
   readonly #queries: Queries;
+  /** The batched finish (finish-queries.ts), rendered for this schema. */
+  readonly #finishRuns: string;
   readonly #givenPool: Pool | undefined;
   readonly #poolConfig: PoolConfig | undefined;
   readonly #claimRetentionMs: number;
@@ -155,6 +159,7 @@ export class PostgresStore implements Store {
     }
     const schema = options.schema ?? POSTGRES_STORE_DEFAULTS.schema;
     this.#queries = buildQueries(schema);
+    this.#finishRuns = finishRuns(this.#queries.schema);
     const recordQueries = buildRecordQueries(this.#queries.schema);
     this.records = new PostgresDaemonRecords((name, values) =>
       this.#query(name, recordQueries[name], values),
@@ -507,6 +512,22 @@ export class PostgresStore implements Store {
     options?: { readonly release?: boolean },
   ): Promise<boolean> {
     return this.#writes.add({ record, fence: claim, release: options?.release !== false });
+  }
+
+  /**
+   * Finishes many attempts and writes their tasks' progress: one statement,
+   * one commit (see finish-queries.ts). Resolves, per finish, whether its row was written.
+   */
+  async finishRuns(finishes: readonly FinishRequest[]): Promise<boolean[]> {
+    if (finishes.length === 0) return [];
+    const change = (taskName: string): string => this.#change("upsert", taskName)[1];
+    const rows = await this.#query<{ ord: number }>(
+      "finishRuns",
+      this.#finishRuns,
+      finishRunsParams(finishes, this.channel, change),
+    );
+    const written = new Set(rows.map((row) => row.ord));
+    return finishes.map((_, index) => written.has(index + 1));
   }
 
   /** Appends a history row as it is (batched with concurrent appends, in call order). */

@@ -7,6 +7,7 @@
  * clock (`clock_timestamp()`), never from the node.
  */
 import { InvalidArgumentError } from "../../errors.js";
+import { recordAndRelease } from "./finish-queries.js";
 
 /** A schema name that passed {@link quoteSchema}, double-quoted, ready to paste into SQL. */
 export type QuotedSchema = string & { readonly __quotedSchema: true };
@@ -230,27 +231,10 @@ export const writeRuns = (s: QuotedSchema) => `with input as (
   where c.released_at is null
   order by c.id
   for update of c
-), released as (
-  update ${s}.claims c set released_at = clock_timestamp(), lease_expires_at = null
-  where c.id in (select id from held) and c.id in (select id from asked where release)
-  returning c.id, c.task_name, c.scheduled_at, c.manual
-), freed as (
-  delete from ${s}.task_runners t using released x where t.claim_id = x.id
-), recorded as (
-  insert into ${s}.runs
-    (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-     error_message, error_stack, error_code, output, missed_through, missed_count)
-  select task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
-    error_message, error_stack, error_code, output::json, missed_through, missed_count
-  from input where fence is null or fence in (select id from held)
-  order by ord
-), marked as (
-  insert into ${s}.claim_marks as m (task_name, released_through)
-  select task_name, max(scheduled_at) from released where not manual
-  group by task_name order by task_name
-  on conflict (task_name) do update set released_through = excluded.released_through
-    where m.released_through < excluded.released_through
-)
+), ${recordAndRelease(s, {
+  releasing: "c.id in (select id from held) and c.id in (select id from asked where release)",
+  rows: "input where fence is null or fence in (select id from held)",
+})}
 select ord::int as ord from input where fence in (select id from held)`;
 
 /**

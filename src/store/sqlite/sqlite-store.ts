@@ -16,6 +16,7 @@ import type {
   ClaimProcess,
   ClaimRef,
   ClaimRequest,
+  FinishRequest,
   HistoryQuery,
   HistoryRetention,
   RunRecord,
@@ -33,6 +34,7 @@ import { migrate } from "./migrations.js";
 import { connect, type Connection } from "./connection.js";
 import { capSize, quickCheck } from "./file-checks.js";
 import { SqliteNodeLock } from "./node-lock.js";
+import { finishAll } from "./finish-runs.js";
 import { pruneInBatches } from "./prune.js";
 import * as sql from "./queries.js";
 import {
@@ -385,13 +387,18 @@ export class SqliteStore implements Store {
     claim: Claim,
     options?: { readonly release?: boolean },
   ): Promise<boolean> {
-    return this.#write(`finish a run of task ${JSON.stringify(record.taskName)}`, (c) => {
-      if (c.statements.selectHeldClaim.get({ id: claim.id, nodeId: claim.nodeId }) === undefined)
-        return false;
-      c.statements.insertRun.run(runParams(record));
-      if (options?.release !== false) c.release(claim.id);
-      return true;
-    });
+    const finish = { record, claim, release: options?.release !== false };
+    return this.#write(
+      `finish a run of task ${JSON.stringify(record.taskName)}`,
+      (c) => finishAll(c, [finish], 0)[0] === true,
+    );
+  }
+
+  /** Many finishes and their tasks' progress in one transaction (see Store.finishRuns). */
+  finishRuns(finishes: readonly FinishRequest[]): Promise<boolean[]> {
+    return this.#write(`finish ${finishes.length} runs`, (c) =>
+      finishAll(c, finishes, this.#clock.nowMs()),
+    );
   }
 
   /** Records each skipped or missed run whose occurrences nobody claimed or settled, and settles it (see Store). */
