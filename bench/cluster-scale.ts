@@ -122,15 +122,23 @@ async function stepUp(target: PgTarget, nodes: number, rows: string[][]): Promis
 async function sustained(target: PgTarget, rate: number): Promise<void> {
   if (SETTINGS.sustainMs <= 0 || rate === 0) return;
   console.log(`\nSustained: 2 nodes at ${formatRate(rate)} due/s for ${SETTINGS.sustainMs} ms\n`);
-  await target.resetStatements();
-  const step = await measureStep(target, plan(2, rate, SETTINGS.sustainMs));
+  const step = await measureStep(target, {
+    ...plan(2, rate, SETTINGS.sustainMs),
+    topStatements: 8,
+  });
   printTable(STEP_HEADER, [stepRow(step, saturated(step) ? " (saturated)" : "")]);
-  const top = await target.topStatements(8);
-  if (top.length === 0) return;
-  console.log("\nMost expensive statements over the sustained run (pg_stat_statements):\n");
+  if (step.top.length === 0) return;
+  console.log(
+    "\nCostliest statements of the sustained window (pg_stat_statements, by total time):\n",
+  );
   printTable(
-    ["statement", "calls/run", "mean ms"],
-    top.map((s) => [s.query, per(s.calls, step.recorded), s.meanMs.toFixed(3)]),
+    ["statement (what it writes)", "calls/run", "mean ms", "ms per s"],
+    step.top.map((s) => [
+      s.query,
+      per(s.calls, step.recorded, 3),
+      s.meanMs.toFixed(3),
+      (s.totalMs / step.pg.seconds).toFixed(0),
+    ]),
   );
 }
 

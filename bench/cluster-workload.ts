@@ -13,7 +13,14 @@ import type pg from "pg";
 import type { TaskOptions } from "../src/core/task.js";
 import type { ClusterNodeConfig } from "../test/fixtures/cluster-node.js";
 import { startClusterNode, type ClusterNodeProcess } from "../test/helpers/cluster.js";
-import { cpuSeconds, delta, rssBytes, type PgDelta, type PgTarget } from "./pg-meter.js";
+import {
+  cpuSeconds,
+  delta,
+  rssBytes,
+  type PgDelta,
+  type PgTarget,
+  type TopStatement,
+} from "./pg-meter.js";
 
 const KEY = randomBytes(32).toString("base64");
 
@@ -87,6 +94,8 @@ export interface StepPlan {
   /** Connections per node. */
   readonly poolSize: number;
   readonly taskOptions?: TaskOptions;
+  /** Reset `pg_stat_statements` as the window opens and list this many of the costliest statements as it closes. */
+  readonly topStatements?: number;
 }
 
 /** What one step measured. */
@@ -104,6 +113,8 @@ export interface StepResult {
   readonly nodeCpuPct: readonly number[];
   readonly nodeRssMaxBytes: number;
   readonly pg: PgDelta;
+  /** The costliest statements of the window (when `topStatements`). */
+  readonly top: readonly TopStatement[];
 }
 
 /** Stop stepping up: slots run below 99 % or lateness p99 above 1 s. */
@@ -139,6 +150,7 @@ export async function measureStep(target: PgTarget, plan: StepPlan): Promise<Ste
       node.lateness.splice(0);
       node.latenessAt.splice(0);
     }
+    if (plan.topStatements !== undefined) await target.resetStatements();
     const pgFrom = await target.snapshot();
     let rssMax = 0;
     const sampler = setInterval(() => {
@@ -146,6 +158,8 @@ export async function measureStep(target: PgTarget, plan: StepPlan): Promise<Ste
     }, 250);
     await until("the window to pass", () => Date.now() >= toMs);
     const pgTo = await target.snapshot();
+    const top =
+      plan.topStatements === undefined ? [] : await target.topStatements(plan.topStatements);
     const cpuTo = pids.map((pid) => cpuSeconds(pid));
     const refusedTo = cluster.reduce((sum, node) => sum + node.refused, 0);
     clearInterval(sampler);
@@ -176,6 +190,7 @@ export async function measureStep(target: PgTarget, plan: StepPlan): Promise<Ste
       nodeCpuPct: cpuTo.map((cpu, i) => ((cpu - (cpuFrom[i] as number)) / pgDelta.seconds) * 100),
       nodeRssMaxBytes: rssMax,
       pg: pgDelta,
+      top,
     };
   } finally {
     await stopCluster(cluster);

@@ -91,6 +91,14 @@ export interface PgDelta {
   readonly cpuSeconds: number;
 }
 
+/** One line of `pg_stat_statements`: calls, total and mean ms, the text shortened. */
+export interface TopStatement {
+  readonly calls: number;
+  readonly totalMs: number;
+  readonly meanMs: number;
+  readonly query: string;
+}
+
 /** The server the benchmark runs on, and how it reads its counters. */
 export class PgTarget {
   readonly url: string;
@@ -199,11 +207,17 @@ export class PgTarget {
     };
   }
 
-  /** The most called statements since the last reset: calls and mean ms, shortened text. */
-  async topStatements(limit: number): Promise<{ calls: number; meanMs: number; query: string }[]> {
+  /** The costliest statements since the last reset (by total time), named by what they write. */
+  async topStatements(limit: number): Promise<TopStatement[]> {
     if (!this.#hasStatements) return [];
-    const result = await this.#admin.query<{ calls: number; mean: number; query: string }>(
-      `select calls::float8 as calls, mean_exec_time as mean, query from pg_stat_statements
+    const result = await this.#admin.query<{
+      calls: number;
+      total: number;
+      mean: number;
+      query: string;
+    }>(
+      `select calls::float8 as calls, total_exec_time as total, mean_exec_time as mean, query
+       from pg_stat_statements
        where dbid = (select oid from pg_database where datname = current_database())
          and query not like '%pg_stat%'
        order by total_exec_time desc limit $1`,
@@ -211,8 +225,9 @@ export class PgTarget {
     );
     return result.rows.map((r) => ({
       calls: r.calls,
+      totalMs: r.total,
       meanMs: r.mean,
-      query: r.query.replace(/\s+/g, " ").slice(0, 90),
+      query: describeStatement(r.query),
     }));
   }
 
@@ -228,6 +243,15 @@ export class PgTarget {
       if (this.#root !== undefined) rmSync(this.#root, { recursive: true, force: true });
     }
   }
+}
+
+/** What a statement writes (`update claims, insert runs`), else its first words. */
+export function describeStatement(query: string): string {
+  const writes = new Set<string>();
+  for (const m of query.matchAll(/\b(insert into|update|delete from)\s+(?:"?\w+"?\.)?"?(\w+)"?/gi))
+    writes.add(`${(m[1] ?? "").split(" ")[0]?.toLowerCase()} ${m[2]}`);
+  const text = writes.size > 0 ? [...writes].join(", ") : query.replace(/\s+/g, " ");
+  return text.slice(0, 80);
 }
 
 export function delta(from: PgSnapshot, to: PgSnapshot): PgDelta {
