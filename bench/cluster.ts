@@ -14,8 +14,8 @@
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
-import type { ClusterNodeConfig } from "../test/fixtures/cluster-node.js";
-import { startClusterNode, type ClusterNodeProcess } from "../test/helpers/cluster.js";
+import type { ClusterNodeProcess } from "../test/helpers/cluster.js";
+import { percentile, recordedRuns, startCluster, stopCluster, until } from "./cluster-workload.js";
 import { formatRate, median, printTable } from "./report.js";
 
 const PG_URL =
@@ -29,51 +29,6 @@ const TASKS = Number(process.env.BENCH_CLUSTER_TASKS ?? 2000);
 const WINDOW_MS = Number(process.env.BENCH_CLUSTER_WINDOW_MS ?? 3000);
 /** Lease of the failover measurement, ms. */
 const FAILOVER_LEASE_MS = Number(process.env.BENCH_CLUSTER_LEASE_MS ?? 2000);
-const KEY = randomBytes(32).toString("base64");
-
-async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 120_000,
-) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-/** Starts `count` nodes on `schema`; node-0 registers the tasks, the others learn them. */
-async function startCluster(
-  schema: string,
-  count: number,
-  leaseMs: number,
-  register: NonNullable<ClusterNodeConfig["registerMany"]>,
-  options: Partial<ClusterNodeConfig> = {},
-): Promise<ClusterNodeProcess[]> {
-  const base = { connectionString: PG_URL, schema, leaseMs, key: KEY, ...options };
-  const first = startClusterNode({ ...base, nodeId: "node-0", registerMany: register });
-  await first.ready;
-  const others = Array.from({ length: count - 1 }, (_, i) =>
-    startClusterNode({ ...base, nodeId: `node-${i + 1}` }),
-  );
-  const nodes = [first, ...others];
-  await Promise.all(others.map((node) => node.ready));
-  await until("every node to hold every task", () =>
-    nodes.every((node) => node.tasks === register.count),
-  );
-  return nodes;
-}
-
-async function stopCluster(nodes: readonly ClusterNodeProcess[]): Promise<void> {
-  await Promise.all(nodes.map((node) => node.stop()));
-}
 
 interface ThroughputResult {
   readonly lateness: number[];
@@ -93,7 +48,7 @@ async function measureThroughput(
     handler: "noop" as const,
     options: { overlap: "allow" as const },
   };
-  const cluster = await startCluster(schema, nodes, 30_000, register, {
+  const cluster = await startCluster(PG_URL, schema, nodes, 30_000, register, {
     reportLateness: true,
     maxConnections: 8,
   });
@@ -109,12 +64,7 @@ async function measureThroughput(
       const to = from + WINDOW_MS;
       await until("the window to pass", () => Date.now() >= to + 1_500);
       cluster.forEach((node, i) => lateness.push(...node.lateness.slice(marks[i])));
-      const counted = await admin.query<{ n: number }>(
-        `select count(*)::int as n from "${schema}".runs
-         where status = 'succeeded' and scheduled_at >= to_timestamp($1 / 1000.0) and scheduled_at < to_timestamp($2 / 1000.0)`,
-        [from, to],
-      );
-      rates.push(((counted.rows[0]?.n ?? 0) / WINDOW_MS) * 1000);
+      rates.push(((await recordedRuns(admin, schema, from, to)) / WINDOW_MS) * 1000);
     }
     return { lateness, rates };
   } finally {
@@ -137,7 +87,7 @@ async function measureFailover(admin: pg.Pool): Promise<number> {
       retries: { attempts: 1, backoffMs: 0 },
     },
   };
-  const cluster = await startCluster(schema, 2, FAILOVER_LEASE_MS, register);
+  const cluster = await startCluster(PG_URL, schema, 2, FAILOVER_LEASE_MS, register);
   const [victim, survivor] = cluster as [ClusterNodeProcess, ClusterNodeProcess];
   try {
     await until("the victim to run", () => victim.started.length >= 150);

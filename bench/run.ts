@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, peers side by side in one run.
- * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,catchup,store,postgres,cluster,dashboard picks sections.
+ * BENCH_ROUNDS (default 5) sets the rounds; BENCH_ONLY=cron,scheduling,catchup,store,postgres,cluster,scale,dashboard picks sections.
  */
 import { runCatchUpBench } from "./catch-up.js";
+import { runClusterScaleBench } from "./cluster-scale.js";
 import { runClusterBench } from "./cluster.js";
 import { runCronBench } from "./cron.js";
 import { runDashboardBench } from "./dashboard.js";
@@ -13,7 +14,9 @@ import { runStoreBench } from "./store.js";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? "cron,scheduling,catchup,store,postgres,cluster,dashboard").split(","),
+  (
+    process.env.BENCH_ONLY ?? "cron,scheduling,catchup,store,postgres,cluster,scale,dashboard"
+  ).split(","),
 );
 
 console.log(
@@ -28,4 +31,5 @@ if (only.has("store")) {
 }
 if (only.has("postgres")) await runPostgresBench(rounds);
 if (only.has("cluster")) await runClusterBench(rounds);
+if (only.has("scale")) await runClusterScaleBench();
 if (only.has("dashboard")) await runDashboardBench(rounds);

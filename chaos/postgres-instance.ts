@@ -125,10 +125,15 @@ export class PostgresInstance {
   readonly logFile: string;
   port = 0;
   readonly #bin = binDir();
+  readonly #settings: readonly string[];
   #running = false;
 
-  /** `root` is a directory of the suite's; the server's files go in `root/pg` (owned by postgres). */
-  constructor(root: string) {
+  /**
+   * `root` is a directory of the suite's; the server's files go in `root/pg` (owned by postgres).
+   * `settings` (`name=value`) come after the suite's own, so they override them (the cluster benchmark's durable commits).
+   */
+  constructor(root: string, settings: readonly string[] = []) {
+    this.#settings = settings;
     this.dir = join(root, "pg");
     this.dataDir = join(this.dir, "data");
     this.logFile = join(this.dir, "server.log");
@@ -168,7 +173,7 @@ export class PostgresInstance {
     const options = [
       `-p ${this.port}`,
       `-k ${this.dir}`,
-      ...SERVER_SETTINGS.map((setting) => `-c ${setting}`),
+      ...[...SERVER_SETTINGS, ...this.#settings].map((setting) => `-c ${setting}`),
     ].join(" ");
     await this.#pg("pg_ctl", [
       "-D",

@@ -17,6 +17,10 @@ export interface ClusterNodeProcess {
   readonly started: string[];
   /** Per started callback (when `reportLateness`): ms from scheduled time to start. */
   readonly lateness: number[];
+  /** The scheduled time (epoch ms) of each `lateness` entry. */
+  readonly latenessAt: number[];
+  /** Due runs whose claim another node won (when `reportLateness`). */
+  refused: number;
   /** Wall-clock ms (parent's clock) when each `started` entry arrived. */
   readonly arrivals: number[];
   /** Tasks it holds, as last reported. */
@@ -41,6 +45,7 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
   });
   const started: string[] = [];
   const lateness: number[] = [];
+  const latenessAt: number[] = [];
   const arrivals: number[] = [];
   let markReady: () => void = () => undefined;
   let failReady: (error: Error) => void = () => undefined;
@@ -59,6 +64,8 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
     child,
     started,
     lateness,
+    latenessAt,
+    refused: 0,
     arrivals,
     tasks: 0,
     counts: {},
@@ -80,6 +87,8 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
       tasks?: number;
       started?: string[];
       lateness?: number[];
+      latenessAt?: number[];
+      refused?: number;
       counts?: Record<string, number>;
     }) => {
       if (typeof message.tasks === "number") node.tasks = message.tasks;
@@ -92,6 +101,9 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
         }
       }
       if (message.lateness !== undefined) for (const ms of message.lateness) lateness.push(ms);
+      if (message.latenessAt !== undefined)
+        for (const at of message.latenessAt) latenessAt.push(at);
+      if (message.refused !== undefined) node.refused += message.refused;
       if (message.ready === true) markReady();
     },
   );
