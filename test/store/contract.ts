@@ -13,6 +13,7 @@ import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
+import { runMembershipContract } from "./contract-membership.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
 import {
@@ -42,6 +43,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
     runProcessesContract(makeStore);
+    runMembershipContract(makeStore);
     runRecordsContract(makeStore);
     runOutboxContract(makeStore);
   });

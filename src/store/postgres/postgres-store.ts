@@ -10,6 +10,8 @@ import type {
   ClaimRef,
   HistoryQuery,
   HistoryRetention,
+  NodeBeat,
+  RunKey,
   RunRecord,
   Store,
   StoreChange,
@@ -39,6 +41,7 @@ import type { NotificationOutbox } from "../notification-outbox.js";
 import { PostgresNotificationOutbox } from "./notification-outbox.js";
 import { buildOutboxQueries } from "./outbox-queries.js";
 import { buildRecordQueries } from "./record-queries.js";
+import { buildMembershipQueries, type MembershipQueries } from "./membership-queries.js";
 import {
   callbackParams,
   claimOf,
@@ -131,6 +134,8 @@ export class PostgresStore implements Store {
     const written = new Set(rows.map((row) => row.ord));
     return records.map((_, index) => written.has(index + 1));
   });
+  /** The `nodes` table and the read before a takeover (migration 11). */
+  readonly #membership: MembershipQueries;
   #notifier: Notifier | undefined;
   #closed = false;
   #clock: Clock = new SystemClock();
@@ -151,6 +156,7 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? POSTGRES_STORE_DEFAULTS.schema;
     this.#queries = buildQueries(schema);
     const recordQueries = buildRecordQueries(this.#queries.schema);
+    this.#membership = buildMembershipQueries(this.#queries.schema);
     this.records = new PostgresDaemonRecords((name, values) =>
       this.#query(name, recordQueries[name], values),
     );
@@ -503,6 +509,32 @@ export class PostgresStore implements Store {
   }
 
   /** Records skipped and missed runs once per occurrence across the cluster (see `settleSlots`). */
+  async heartbeatNode(beat: NodeBeat): Promise<string[]> {
+    const rows = await this.#query<{ node_id: string }>("beatNode", this.#membership.beatNode, [
+      beat.nodeId,
+      Math.max(1, Math.min(2 ** 31 - 1, Math.round(beat.leaseMs))),
+      this.#nodeLock !== undefined,
+      beat.first === true,
+      this.schema,
+    ]);
+    return rows.map((row) => row.node_id).sort();
+  }
+
+  async leaveNode(nodeId: string): Promise<void> {
+    await this.#query("leaveNode", this.#membership.leaveNode, [nodeId]);
+  }
+
+  async takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.#query<{ ord: number }>("takenRuns", this.#membership.takenRuns, [
+      keys.map((key) => key.taskName),
+      keys.map((key) => new Date(key.scheduledAt)),
+    ]);
+    const taken = keys.map(() => false);
+    for (const { ord } of rows) taken[ord - 1] = true;
+    return taken;
+  }
+
   settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
     return Promise.all(records.map((record) => this.#settles.add(record)));
   }
