@@ -37,17 +37,35 @@ export function rendezvousOwner(
   taskName: string,
   nodes: readonly { readonly id: string; readonly seed: number }[],
 ): string | undefined {
+  return rendezvousTop(taskName, nodes)[0];
+}
+
+/** The owner of `taskName` among `nodes` and its backup (the second-highest weight), by {@link rendezvousOwner}'s rule. */
+export function rendezvousTop(
+  taskName: string,
+  nodes: readonly { readonly id: string; readonly seed: number }[],
+): [string | undefined, string | undefined] {
   const taskHash = fnv1a32(taskName);
   let best: string | undefined;
   let bestWeight = -1;
+  let second: string | undefined;
+  let secondWeight = -1;
   for (const node of nodes) {
     const weight = mix32(Math.imul(taskHash ^ node.seed, 0x9e3779b1) ^ node.seed);
     if (weight > bestWeight || (weight === bestWeight && best !== undefined && node.id < best)) {
+      second = best;
+      secondWeight = bestWeight;
       best = node.id;
       bestWeight = weight;
+    } else if (
+      weight > secondWeight ||
+      (weight === secondWeight && second !== undefined && node.id < second)
+    ) {
+      second = node.id;
+      secondWeight = weight;
     }
   }
-  return best;
+  return [best, second];
 }
 
 /**
@@ -63,7 +81,8 @@ export class RendezvousShare implements WorkShare {
   #nodes: { readonly id: string; readonly seed: number }[] = [];
   /** The live node ids, sorted, as last set. */
   #live: readonly string[] = [];
-  readonly #owned = new Map<string, boolean>();
+  /** Per task: 0 this node owns it, 1 it is its backup, 2 neither. */
+  readonly #roles = new Map<string, number>();
 
   constructor(options: { nodeId: string; takeoverDelayMs: number; onSuspect?: () => void }) {
     this.#nodeId = options.nodeId;
@@ -89,20 +108,29 @@ export class RendezvousShare implements WorkShare {
       return false;
     this.#live = live;
     this.#nodes = live.map((id) => ({ id, seed: mix32(fnv1a32(id)) }));
-    this.#owned.clear();
+    this.#roles.clear();
     return true;
   }
 
   owns(taskName: string): boolean {
+    return this.#role(taskName) === 0;
+  }
+
+  backs(taskName: string): boolean {
+    return this.#role(taskName) === 1;
+  }
+
+  #role(taskName: string): number {
     // Alone, or before any membership was heard: everything is this node's.
     if (this.#nodes.length === 0 || (this.#nodes.length === 1 && this.#live[0] === this.#nodeId))
-      return true;
-    let owned = this.#owned.get(taskName);
-    if (owned === undefined) {
-      owned = rendezvousOwner(taskName, this.#nodes) === this.#nodeId;
-      this.#owned.set(taskName, owned);
+      return 0;
+    let role = this.#roles.get(taskName);
+    if (role === undefined) {
+      const [owner, backup] = rendezvousTop(taskName, this.#nodes);
+      role = owner === this.#nodeId ? 0 : backup === this.#nodeId ? 1 : 2;
+      this.#roles.set(taskName, role);
     }
-    return owned;
+    return role;
   }
 
   /** The owner of `taskName` by the current membership. */

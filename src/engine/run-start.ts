@@ -103,7 +103,17 @@ export class RunStarter {
     const split = share === undefined ? null : splitByShare(runs, share);
     if (share === undefined || split === null) return this.#claimAndStart(runs);
     for (const run of split.later) this.#life.deferred(run);
-    await Promise.all([this.#claimAndStart(split.now), this.#takeOver(split.later, share)]);
+    // The tasks' backups take over first; the other nodes after twice the delay.
+    const first = split.later.filter((run) => share.backs(run.taskName));
+    const then =
+      first.length === split.later.length
+        ? []
+        : split.later.filter((run) => !share.backs(run.taskName));
+    await Promise.all([
+      this.#claimAndStart(split.now),
+      first.length > 0 ? this.#takeOver(first, share, share.takeoverDelayMs) : undefined,
+      then.length > 0 ? this.#takeOver(then, share, 2 * share.takeoverDelayMs) : undefined,
+    ]);
   }
 
   /**
@@ -112,8 +122,8 @@ export class RunStarter {
    * others end `refused`, as a claim lost to another node does. Left to
    * their owner when the scheduler stops meanwhile.
    */
-  async #takeOver(runs: readonly Run[], share: TakeoverShare): Promise<void> {
-    await this.#takeoverWaits.wait(share.takeoverDelayMs);
+  async #takeOver(runs: readonly Run[], share: TakeoverShare, delayMs: number): Promise<void> {
+    await this.#takeoverWaits.wait(delayMs);
     if (this.#stopping) {
       for (const run of runs) {
         this.#life.takingOver(run);

@@ -12,9 +12,16 @@ export interface WorkShare {
    */
   owns(taskName: string): boolean;
   /**
-   * How long after it was due a run of a task this node does not own is
-   * looked at again, in ms: if nobody claimed it by then, this node claims
-   * it (takes it over).
+   * True when this node is the task's backup among the live nodes (the
+   * second in the task's rendezvous order): it takes over the task's runs
+   * first, after the takeover delay; every other node waits twice as long,
+   * so that two nodes rarely race for the same run.
+   */
+  backs(taskName: string): boolean;
+  /**
+   * How long after it was due a run of a task this node backs is looked at
+   * again, in ms: if nobody claimed it by then, this node claims it (takes
+   * it over). Nodes that neither own nor back the task wait twice as long.
    */
   readonly takeoverDelayMs: number;
   /** A takeover found runs nobody had claimed: their owner may be dead; look at membership again soon. */

@@ -147,6 +147,7 @@ export function createComponents(
       ? {
           share: {
             owns: (taskName: string) => share.owns(taskName),
+            backs: (taskName: string) => share.backs(taskName),
             takeoverDelayMs: share.takeoverDelayMs,
             suspect: () => share.suspect(),
             takeOver: (requests: readonly ClaimRequest[]) => leased.takeOver(requests),

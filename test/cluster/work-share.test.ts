@@ -69,6 +69,26 @@ describe("rendezvous work share", () => {
     assert.ok(TASKS.some((task) => share.owns(task)));
   });
 
+  it("names one backup per task, a node other than its owner", () => {
+    const live = ["a", "b", "c", "d"];
+    const shares = live.map((id) => shareOf(id, live));
+    for (const task of TASKS) {
+      const owning = shares.filter((share) => share.owns(task));
+      const backing = shares.filter((share) => share.backs(task));
+      assert.equal(owning.length, 1, task);
+      assert.equal(backing.length, 1, task);
+      assert.notEqual(owning[0], backing[0], task);
+    }
+    const leaving = owners(["a", "b", "c", "d"]);
+    const after = owners(["a", "b", "c"]);
+    // The backup of a task whose owner left is its new owner.
+    for (const task of TASKS.slice(0, 300)) {
+      if (leaving.get(task) !== "d") continue;
+      const backup = live.find((id, i) => (shares[i] as RendezvousShare).backs(task));
+      assert.equal(after.get(task), backup, task);
+    }
+  });
+
   it("owns nothing while it leaves itself out (just joined), everything when it is alone", () => {
     const share = new RendezvousShare({ nodeId: "a", takeoverDelayMs: 500 });
     share.setLive(["a", "b"], false);
