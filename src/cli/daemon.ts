@@ -1,14 +1,15 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Keyring } from "../crypto/keyring.js";
-import { startHttpServer, type HttpServer } from "../http/server.js";
+import type { HttpServer } from "../http/server.js";
 import { safeLog, type Logger } from "../logger.js";
 import { Scheduler, type SchedulerOptions } from "../scheduler/index.js";
 import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
 import { createConsoleLogger } from "./console-logger.js";
 import { containFloatingRejections, type RejectionSource } from "./floating-rejections.js";
-import { commandActionOf, defineDaemonHandlers, isDaemonPayload } from "./daemon-handlers.js";
+import { announceDashboard, startDaemonDashboard } from "./daemon-dashboard.js";
+import { commandActionOf, defineDaemonHandlers } from "./daemon-handlers.js";
 import { commandProcessRecorder, settleOrphanedCommands } from "./orphaned-commands.js";
 import { READ_TOKEN_ENV, TOKEN_ENV } from "./child-env.js";
 import { checkDashboardTokens } from "./dashboard-token.js";
@@ -204,20 +205,8 @@ export async function runDaemon(
   };
 
   if (settings.http !== undefined) {
-    const token = env.ORCHESTRATOR_TOKEN?.trim() || undefined;
-    const readOnlyToken = env.ORCHESTRATOR_READ_TOKEN?.trim() || undefined;
     try {
-      http = await startHttpServer({
-        scheduler,
-        host: settings.http.host,
-        port: settings.http.port,
-        allowedHosts: settings.http.allowedHosts,
-        trustProxy: settings.http.trustProxy,
-        logger,
-        fromScheduleFile: isDaemonPayload,
-        ...(token === undefined ? {} : { token }),
-        ...(readOnlyToken === undefined ? {} : { readOnlyToken }),
-      });
+      http = await startDaemonDashboard(scheduler, settings.http, env, logger);
       redactor.add(http.token);
       if (http.metrics !== null) heartbeat.registerMetrics(http.metrics.registry);
     } catch (error) {
@@ -384,25 +373,7 @@ export async function runDaemon(
       "orchestrator running; stop with Ctrl-C (SIGINT) or SIGTERM, reload with SIGHUP",
     );
   }
-  if (http !== undefined) {
-    safeLog(logger, "info", { url: http.url }, "dashboard listening");
-    if (!env.ORCHESTRATOR_TOKEN?.trim()) {
-      // Printed once, like Jupyter: the token is in the fragment, which browsers never send.
-      // Never into JSON logs, which are collected and kept: the link is a credential.
-      if (settings.logFormat === "json") {
-        safeLog(
-          logger,
-          "info",
-          { url: http.url },
-          "a dashboard token was generated and is not logged: to log in, set ORCHESTRATOR_TOKEN and restart, or run with --log-format pretty to get a login link on the terminal",
-        );
-      } else {
-        io.stdout(
-          `\n  Open the dashboard (this link logs you in; it is shown only once):\n    ${http.loginUrl}\n\n`,
-        );
-      }
-    }
-  }
+  if (http !== undefined) announceDashboard(http, env, settings.logFormat, logger, io);
 
   // The daemon runs until a signal, even when no task has a next run (all
   // paused, or none yet): without this, an empty event loop would end it.

@@ -1,37 +1,22 @@
-import { InvalidArgumentError, OrchestratorError, TimeoutError } from "../errors.js";
+import { TimeoutError } from "../errors.js";
 import { MAX_TIMEOUT_MS } from "../time/timer-loop.js";
 import { RunContext } from "./run-context.js";
 import type { TaskCallback } from "./task.js";
 import { WorkerPool, toModuleUrl } from "./worker-pool.js";
-import {
-  DISPATCHER_DEFAULTS,
-  type BurstCall,
-  type DispatchOutcome,
-  type DispatchRequest,
-  type DispatchTarget,
-  type DispatcherOptions,
+import { afterTimeout, DispatcherClosedError, OK, toFailure, toOk } from "./dispatch-outcomes.js";
+import { checkDispatcherOptions } from "./dispatcher-options.js";
+import type {
+  BurstCall,
+  DispatchOutcome,
+  DispatchRequest,
+  DispatchTarget,
+  DispatcherOptions,
 } from "./dispatch-types.js";
 
 export { DISPATCHER_DEFAULTS } from "./dispatch-types.js";
 export type * from "./dispatch-types.js";
 
-const OK: DispatchOutcome = Object.freeze({ ok: true });
 const SYNC_DONE = Symbol("sync-done");
-const toOk = (value: unknown): DispatchOutcome => (value === undefined ? OK : { ok: true, value });
-const toFailure = (error: unknown): DispatchOutcome => ({ ok: false, error, timedOut: false });
-
-/** How a callback that settled after its timeout ended: the timeout, told by the callback's error when it was caused by it. */
-function afterTimeout(timeout: TimeoutError, error: unknown): DispatchOutcome {
-  const caused = error === timeout || (error instanceof Error && error.cause === timeout);
-  return { ok: false, error: caused ? error : timeout, timedOut: true };
-}
-
-/** The Dispatcher was closed; runs are refused. */
-class DispatcherClosedError extends OrchestratorError {
-  constructor() {
-    super("ERR_ABORTED", "The dispatcher is closed");
-  }
-}
 
 /**
  * Runs task callbacks: inline functions on the main thread, module handlers
@@ -50,37 +35,7 @@ export class Dispatcher {
   #closed = false;
 
   constructor(options: DispatcherOptions = {}) {
-    if (options === null || typeof options !== "object")
-      throw new InvalidArgumentError("options", "an object", options);
-    const concurrency = options.concurrency ?? DISPATCHER_DEFAULTS.concurrency;
-    if (!(
-      concurrency === Number.POSITIVE_INFINITY ||
-      (Number.isSafeInteger(concurrency) && concurrency >= 1)
-    )) {
-      throw new InvalidArgumentError(
-        "options.concurrency",
-        "a whole number from 1 up, or Infinity",
-        concurrency,
-      );
-    }
-    if (
-      options.maxThreads !== undefined &&
-      !(Number.isSafeInteger(options.maxThreads) && options.maxThreads >= 1)
-    ) {
-      throw new InvalidArgumentError(
-        "options.maxThreads",
-        "a whole number from 1 up",
-        options.maxThreads,
-      );
-    }
-    const timeoutGraceMs = options.timeoutGraceMs ?? DISPATCHER_DEFAULTS.timeoutGraceMs;
-    if (!(Number.isSafeInteger(timeoutGraceMs) && timeoutGraceMs >= 0)) {
-      throw new InvalidArgumentError(
-        "options.timeoutGraceMs",
-        "a whole number of milliseconds from 0 up",
-        timeoutGraceMs,
-      );
-    }
+    const { concurrency, timeoutGraceMs } = checkDispatcherOptions(options);
     this.#concurrency = concurrency;
     this.#timeoutGraceMs = timeoutGraceMs;
     this.#pool = new WorkerPool(options);

@@ -1,14 +1,14 @@
 import type { Dispatcher } from "../core/dispatcher.js";
 import { DueQueue } from "../core/due-queue.js";
 import { MISSED_LIST_LIMIT, planDueRuns } from "../core/misfire.js";
-import { decideOverlap } from "../core/overlap.js";
 import type { Schedule } from "../core/schedule.js";
 import { beforeEnd, firstRunOf, type TaskScheduling } from "../core/task-window.js";
-import type { QueuedRun, ResolvedTaskOptions, Task } from "../core/task.js";
+import type { ResolvedTaskOptions, Task } from "../core/task.js";
 import type { RunTrigger } from "../events.js";
 import type { Claim } from "../store/store.js";
 import { AheadPlanner, type ClaimsAheadSource, type PlanAheadMode } from "./ahead-planner.js";
 import { graceMs, jitter, onTime } from "./due-rules.js";
+import { admitOverlapping } from "./overlap-admission.js";
 import { emptyReport, Run, type RunReport } from "./run.js";
 import { RunLifecycle } from "./run-lifecycle.js";
 import { RunRecorder } from "./run-recorder.js";
@@ -213,7 +213,7 @@ export class RunEngine implements TaskScheduling {
   async trigger(task: Task): Promise<RunReport> {
     const report = emptyReport();
     const planned: Run[] = [];
-    this.#admit(task, [this.#host.clock.nowMs()], "manual", report, planned);
+    admitOverlapping(this.#life, task, [this.#host.clock.nowMs()], "manual", report, planned);
     if (planned.length > 0) await this.#starter.startBatch(planned);
     return report;
   }
@@ -315,13 +315,13 @@ export class RunEngine implements TaskScheduling {
     }
     if (runs.length === 1) single = runs[0] as number;
     if (!Number.isNaN(single) && task.idle && task.started < options.maxRuns) {
-      // No overlap, no limit reached: start it (the common case, without #admit's allocations).
+      // No overlap, no limit reached: start it (the common case, without admitOverlapping's allocations).
       planned.push(this.#life.admit(task, single, trigger, report));
     } else {
       if (!Number.isNaN(single) && runs.length === 0) runs = [single];
       const remaining = options.maxRuns - task.started;
       if (runs.length > remaining) runs = runs.slice(0, Math.max(0, remaining));
-      this.#admit(task, runs, trigger, report, planned);
+      admitOverlapping(this.#life, task, runs, trigger, report, planned);
     }
     this.#reschedule(task, nextMs);
   }
@@ -334,35 +334,6 @@ export class RunEngine implements TaskScheduling {
     } else {
       task.nextRunMs = Number.NaN;
       this.#completeIfIdle(task);
-    }
-  }
-
-  /**
-   * Applies the overlap policy to due occurrences of one task (oldest first;
-   * all but the first always queue behind it); appends the runs to start now.
-   */
-  #admit(
-    task: Task,
-    runs: readonly number[],
-    trigger: RunTrigger & QueuedRun["trigger"],
-    report: RunReport,
-    planned: Run[],
-  ): void {
-    if (runs.length === 0) return;
-    const decision = decideOverlap(task.options.overlap, task.running, task.queue?.length ?? 0);
-    const life = this.#life;
-    if (decision === "skip") {
-      for (const scheduledAtMs of runs) life.skip(task, scheduledAtMs, report, "overlap");
-      return;
-    }
-    for (let index = 0; index < runs.length; index++) {
-      const scheduledAtMs = runs[index] as number;
-      if (decision === "run" && index === 0) {
-        planned.push(life.admit(task, scheduledAtMs, trigger, report));
-      } else {
-        // Nobody waits for a queued run: the caller may be the very callback it waits behind.
-        life.enqueue(task, scheduledAtMs, trigger);
-      }
     }
   }
 

@@ -1,49 +1,21 @@
 import type { DispatchOutcome } from "../core/dispatcher.js";
-import { retryDelayMs, shouldRetry } from "../core/retry.js";
-import { RunContext } from "../core/run-context.js";
-import type { QueuedRun, RunStatus, Task } from "../core/task.js";
-import type { RunEventBase, RunTrigger } from "../events.js";
-import type { LeaseGuard } from "../leasing/lease-guard.js";
-import { LeaseLostError } from "../errors.js";
-import { safeLog } from "../logger.js";
-import type { Claim, RunRecord } from "../store/store.js";
-import type { Clock } from "../time/clock.js";
-import { emptyReport, Run, type RunReport, type RunState } from "./run.js";
+import type { QueuedRun, Task } from "../core/task.js";
+import type { RunTrigger } from "../events.js";
+import type { Claim } from "../store/store.js";
+import { emptyReport, Run, type RunReport } from "./run.js";
+import { InFlightAttempts } from "./in-flight-attempts.js";
+import { endLost, recordLost, unsettle } from "./lost-attempt.js";
+import {
+  tellMissedAtStart,
+  tellSkippedOverlapping,
+  warnAbandonedRetry,
+} from "./not-started-notices.js";
 import { noteOverlapSkip } from "./overlap-warning.js";
-import { runOutput } from "./run-output.js";
-import { errorFields, type RunRecorder, type RunRecorderHost } from "./run-recorder.js";
+import { attemptOf, eventBase, tellOutcome, type Attempt } from "./run-attempt.js";
+import type { RunLifecycleHooks, RunLifecycleHost } from "./run-lifecycle-host.js";
+import type { RunRecorder } from "./run-recorder.js";
 
-/** What a run's life needs from the Scheduler. */
-export interface RunLifecycleHost extends RunRecorderHost {
-  readonly clock: Clock;
-  /** The registered task of that name, if any. */
-  task(name: string): Task | undefined;
-  /** Shared stores: aborts attempts whose lease was lost, and keeps their outcome unrecorded. */
-  readonly leases?: LeaseGuard;
-}
-
-/** What a run's life hands back to the engine. */
-export interface RunLifecycleHooks {
-  /** Queues `run` (state `retry-scheduled`), due at `atMs`. */
-  queueRetry(run: Run, atMs: number): void;
-  /** Takes a queued retry out of the queue (its run was lost). */
-  dropRetry(run: Run): void;
-  /** After a run of `task` ended or did not start (synchronously): start its next queued run, or complete it. */
-  afterRun(task: Task): void;
-  /** The store says `task` started its `maxRuns` runs (on any node): it runs no more here. */
-  maxRunsReached(task: Task): void;
-}
-
-/** The fields every run event carries (built only when someone listens). */
-function eventBase(run: Run): RunEventBase {
-  return {
-    taskName: run.taskName,
-    scheduledAt: new Date(run.scheduledAtMs),
-    attempt: run.attempt,
-    trigger: run.trigger,
-    runId: run.runId,
-  };
-}
+export type { RunLifecycleHooks, RunLifecycleHost } from "./run-lifecycle-host.js";
 
 /**
  * The one owner of a run's life: every change of a run's {@link RunState}
@@ -58,6 +30,11 @@ function eventBase(run: Run): RunEventBase {
  * (queued runs too) unless the store refuses it; it counts as `running` from
  * admission until it is finished, lost or dropped (a failed attempt waiting
  * for its retry still runs).
+ *
+ * Parts of it live in modules of their own, called by this class alone:
+ * the attempt's result and what is told of it (`run-attempt.ts`), the lost
+ * path (`lost-attempt.ts`), the attempts in flight (`in-flight-attempts.ts`),
+ * what is told of a claimed run that does not start (`not-started-notices.ts`).
  */
 export class RunLifecycle {
   readonly #host: RunLifecycleHost;
@@ -66,7 +43,7 @@ export class RunLifecycle {
   /** The fencing tokens of runs without a claim (a store only this scheduler uses). */
   #localToken = 0;
   /** Attempts started and not yet finished (for {@link cancel}). */
-  readonly #inFlight = new Set<Run>();
+  readonly #inFlight = new InFlightAttempts();
 
   constructor(host: RunLifecycleHost, recorder: RunRecorder, hooks: RunLifecycleHooks) {
     this.#host = host;
@@ -243,14 +220,7 @@ export class RunLifecycle {
    * then recorded `cancelled`, with no retry. Returns how many were cancelled.
    */
   cancel(taskName: string, reason: unknown): number {
-    let cancelled = 0;
-    for (const run of this.#inFlight) {
-      if (run.taskName !== taskName || run.cancelReason !== undefined) continue;
-      run.cancelReason = reason;
-      (run.context ??= new RunContext(run)).abort(reason);
-      cancelled++;
-    }
-    return cancelled;
+    return this.#inFlight.cancel(taskName, reason);
   }
 
   // Retries and recovery.
@@ -313,13 +283,7 @@ export class RunLifecycle {
     const report = run.report;
     report.skipped++;
     noteOverlapSkip(task, this.#host.logger, true);
-    if (this.#host.hasListeners("run:skipped")) {
-      this.#host.emit("run:skipped", {
-        taskName: task.name,
-        scheduledAt: new Date(run.scheduledAtMs),
-        reason: "overlap",
-      });
-    }
+    tellSkippedOverlapping(this.#host, run);
     this.#hooks.afterRun(task);
     if (claim === null) return;
     await this.#recorder.finish(this.#recorder.skipRow(task, run.scheduledAtMs, "overlap"), claim, {
@@ -340,18 +304,7 @@ export class RunLifecycle {
     run.state = "missed";
     task.running--;
     task.started--;
-    safeLog(
-      this.#host.logger,
-      "warn",
-      { taskName: task.name, scheduledAt: new Date(run.scheduledAtMs).toISOString(), reason },
-      "Missed run",
-    );
-    this.#host.emit("run:missed", {
-      taskName: task.name,
-      missed: [new Date(run.scheduledAtMs)],
-      count: 1,
-      policy: task.options.misfire,
-    });
+    tellMissedAtStart(this.#host, run, reason);
     this.#hooks.afterRun(task);
     const row = this.#recorder.missedRow(task, run.scheduledAtMs, run.scheduledAtMs, 1, reason);
     if (claim === null) await this.#recorder.record(row);
@@ -368,17 +321,7 @@ export class RunLifecycle {
     const { task } = run;
     run.state = "dropped";
     task.running--;
-    safeLog(
-      this.#host.logger,
-      "warn",
-      {
-        taskName: task.name,
-        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
-        attempt: run.attempt,
-        reason,
-      },
-      `A retry of ${JSON.stringify(task.name)} could not start; its claim is left to expire, and the run to be recovered (interrupted, retried per policy)`,
-    );
+    warnAbandonedRetry(this.#host, run, reason);
     this.#hooks.afterRun(task);
     this.#host.abandon?.(claim);
   }
@@ -401,11 +344,11 @@ export class RunLifecycle {
     // lost meanwhile, its claim (this retry's too) is lost, and this result with it.
     if (run.previousWrite !== undefined) await run.previousWrite;
     const { claim } = run;
-    const attempt = this.#attemptOf(run, outcome);
+    const attempt = attemptOf(this.#host, run, outcome);
     // A lease lost locally (its deadline passed, or the store refused a renewal).
     if (claim !== null && this.#host.leases?.takeLost(claim) === true) {
-      this.#endLost(run);
-      await this.#lose(run, attempt);
+      endLost(run, this.#hooks);
+      await recordLost(this.#host, this.#recorder, run, attempt);
       return;
     }
     const retry = this.#settle(run, attempt);
@@ -415,59 +358,14 @@ export class RunLifecycle {
       if (claim === null) {
         await this.#recorder.record(attempt.row);
       } else if (!(await this.#recorder.finish(attempt.row, claim, { release: retry === null }))) {
-        this.#unsettle(run, attempt, retry);
-        await this.#lose(run, attempt);
+        unsettle(run, attempt, retry, this.#hooks, this.#host.leases);
+        await recordLost(this.#host, this.#recorder, run, attempt);
         return;
       }
     } finally {
       written();
     }
     if (retry === null) await this.#recorder.persistProgress(run.task);
-  }
-
-  /** What one attempt ended with: its status, its history row, and its retry, if any. */
-  #attemptOf(run: Run, outcome: DispatchOutcome): Attempt {
-    const host = this.#host;
-    const { task, scheduledAtMs, attempt, startedAtMs, startMono, endMono, claim } = run;
-    // A synchronous callback ended when it returned, not when the batch it was in is recorded.
-    const ended = !Number.isNaN(endMono);
-    const durationMs = (ended ? endMono : host.clock.monotonicMs()) - startMono;
-    const finishedAtMs = ended ? Math.round(startedAtMs + durationMs) : host.clock.nowMs();
-    // A cancelled attempt that still succeeded (it ignored its signal) counts as succeeded.
-    const cancelled = !outcome.ok && run.cancelReason !== undefined;
-    const status: RunStatus = outcome.ok
-      ? "succeeded"
-      : cancelled
-        ? "cancelled"
-        : outcome.timedOut
-          ? "timed-out"
-          : "failed";
-    const error = outcome.ok ? undefined : outcome.error;
-    const willRetry =
-      !outcome.ok &&
-      !cancelled &&
-      !task.removed &&
-      shouldRetry(task.options.retries, attempt, error);
-    const row: RunRecord = {
-      taskName: task.name,
-      claimId: claim?.id ?? null,
-      scheduledAt: scheduledAtMs,
-      startedAt: startedAtMs,
-      finishedAt: finishedAtMs,
-      status,
-      attempt,
-      nodeId: host.nodeId,
-      error: outcome.ok ? null : errorFields(error),
-    };
-    const output = runOutput(outcome);
-    if (output !== undefined) (row as { output?: unknown }).output = output;
-    return {
-      outcome,
-      status,
-      durationMs,
-      row,
-      retryAtMs: willRetry ? finishedAtMs + retryDelayMs(task.options.retries, attempt) : null,
-    };
   }
 
   /**
@@ -477,7 +375,7 @@ export class RunLifecycle {
   #settle(run: Run, attempt: Attempt): Run | null {
     const host = this.#host;
     const { task, report } = run;
-    const { outcome, status, durationMs, retryAtMs } = attempt;
+    const { outcome, status, retryAtMs } = attempt;
     const base = outcome.ok && !host.hasListeners("run:success") ? undefined : eventBase(run);
     task.lastStatus = status;
     let retry: Run | null = null;
@@ -489,111 +387,10 @@ export class RunLifecycle {
       task.runCount++;
       this.#hooks.afterRun(task);
     }
-    if (outcome.ok) {
-      report.succeeded++;
-      if (base !== undefined) host.emit("run:success", { ...base, durationMs });
-      return retry;
-    }
-    report.failed++;
-    const error = outcome.error;
-    safeLog(
-      host.logger,
-      "error",
-      {
-        err: error,
-        taskName: task.name,
-        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
-        attempt: run.attempt,
-        status,
-        willRetry: retryAtMs !== null,
-      },
-      `Task ${JSON.stringify(task.name)} ${status === "timed-out" ? "timed out" : status === "cancelled" ? "was cancelled" : "failed"}`,
-    );
-    host.emit("run:error", {
-      ...(base as RunEventBase),
-      error,
-      status: status as "failed" | "timed-out" | "cancelled",
-      durationMs,
-      willRetry: retryAtMs !== null,
-      retryAt: retryAtMs === null ? null : new Date(retryAtMs),
-    });
+    if (outcome.ok) report.succeeded++;
+    else report.failed++;
+    tellOutcome(host, run, attempt, base);
     return retry;
-  }
-
-  /**
-   * Takes back what {@link #settle} counted for an attempt found lost when
-   * its row was refused: the retry it queued is dropped (the run is the
-   * reaper's now), or the run it counted finished is not.
-   */
-  #unsettle(run: Run, attempt: Attempt, retry: Run | null): void {
-    const { task, report } = run;
-    if (retry !== null) {
-      // Still waiting: dropped. Already started (no backoff): it runs under the same lost
-      // claim, which the store may not have reaped yet (a write that failed): it is
-      // aborted, and its own finish finds the claim lost rather than writing through it.
-      if (retry.state === "retry-scheduled") {
-        this.#hooks.dropRetry(retry);
-        retry.state = "dropped";
-        task.running--;
-      } else if (run.claim !== null) {
-        this.#host.leases?.lost(
-          run.claim,
-          new LeaseLostError(
-            `The claim of the run of ${JSON.stringify(task.name)} was lost before its retry ended`,
-          ),
-        );
-      }
-    } else {
-      task.runCount--;
-    }
-    if (attempt.outcome.ok) {
-      report.succeeded--;
-      report.failed++;
-    }
-    run.state = "lost";
-  }
-
-  /** An attempt lost before it counted: it no longer runs. */
-  #endLost(run: Run): void {
-    const { task, report } = run;
-    run.state = "lost";
-    report.failed++;
-    task.running--;
-    this.#hooks.afterRun(task);
-  }
-
-  /**
-   * The attempt's claim was no longer this node's: its result does not count.
-   * The run ends here `lost` (recorded as such, for the record); the node
-   * that reaped the claim records it `interrupted` and retries it per policy.
-   */
-  async #lose(run: Run, attempt: Attempt): Promise<void> {
-    const host = this.#host;
-    const { task } = run;
-    const outcome = attempt.status as "succeeded" | "failed" | "timed-out" | "cancelled";
-    safeLog(
-      host.logger,
-      "warn",
-      {
-        taskName: task.name,
-        scheduledAt: new Date(run.scheduledAtMs).toISOString(),
-        attempt: run.attempt,
-        outcome,
-      },
-      `A run of ${JSON.stringify(task.name)} ended after this node lost its claim; its result (${outcome}) is recorded as lost`,
-    );
-    if (host.hasListeners("run:lost"))
-      host.emit("run:lost", { ...eventBase(run), outcome, durationMs: attempt.durationMs });
-    const { row } = attempt;
-    await this.#recorder.record({
-      ...row,
-      status: "lost",
-      error: {
-        message: `the claim of this run was no longer this node's when its result (${outcome}) was to be recorded: its lease was lost`,
-        code: "ERR_LEASE_LOST",
-        ...(row.error === null ? {} : { stack: `${row.error.message}\n${row.error.stack ?? ""}` }),
-      },
-    });
   }
 
   /**
@@ -610,29 +407,4 @@ export class RunLifecycle {
     this.#hooks.queueRetry(next, atMs);
     return next;
   }
-}
-
-/** One attempt's result, before it counts (see RunLifecycle.finish). */
-interface Attempt {
-  readonly outcome: DispatchOutcome;
-  readonly status: RunStatus;
-  readonly durationMs: number;
-  readonly row: RunRecord;
-  /** When the next attempt is due; null when none follows. */
-  readonly retryAtMs: number | null;
-}
-
-/** True when `state` is one a run ends in. */
-export function isFinal(state: RunState): boolean {
-  return (
-    state === "finished" ||
-    state === "retried" ||
-    state === "lost" ||
-    state === "skipped" ||
-    state === "missed" ||
-    state === "refused" ||
-    state === "claim-failed" ||
-    state === "given-back" ||
-    state === "dropped"
-  );
 }

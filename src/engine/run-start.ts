@@ -1,14 +1,14 @@
-import type { DispatchOutcome, DispatchTarget, Dispatcher } from "../core/dispatcher.js";
+import type { DispatchOutcome, Dispatcher } from "../core/dispatcher.js";
 import { RunContext } from "../core/run-context.js";
-import type { CallbackInput, TaskCallback } from "../core/task.js";
-import { HandlerMissingError } from "../errors.js";
+import type { TaskCallback } from "../core/task.js";
 import { safeLog } from "../logger.js";
 import { isMaxRunsReached } from "../store/store.js";
 import type { Claim, ClaimOutcome, ClaimRequest } from "../store/store.js";
-import { graceMs } from "./due-rules.js";
+import { dispatchTarget } from "./dispatch-target.js";
 import { Run } from "./run.js";
 import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
 import { claimRequestOf, splitByShare, TakeoverWaits, type TakeoverShare } from "./run-takeover.js";
+import { whyNotStart } from "./start-rules.js";
 
 /** What phase 2 needs from the Scheduler. */
 export interface RunStartHost extends RunLifecycleHost {
@@ -272,7 +272,7 @@ export class RunStarter {
           continue;
         }
       }
-      const reason = this.#whyNotStart(run, nowMs);
+      const reason = whyNotStart(this.#host, run, nowMs, this.#stopping);
       if (reason !== null) {
         finished.push(this.#notStarted(life.missedAtStart(run, reason)));
         continue;
@@ -280,36 +280,6 @@ export class RunStarter {
       startable.push(run);
     }
     return startable;
-  }
-
-  /**
-   * Why a claimed run must not start now, or null: the scheduler is stopping;
-   * a scheduled run was claimed past its grace and the misfire policy drops
-   * it (`run-once` still runs it when no later occurrence is due yet,
-   * `run-all` always does); its lease has less than a quarter left.
-   */
-  #whyNotStart(run: Run, nowMs: number): string | null {
-    if (this.#stopping) return "the scheduler stopped before it could start";
-    if (run.trigger === "schedule") {
-      const { options } = run.task;
-      const lateMs = nowMs - run.scheduledAtMs;
-      const grace = graceMs(options);
-      if (lateMs > grace && options.misfire !== "run-all") {
-        const following = run.task.schedule.next(run.scheduledAtMs);
-        if (options.misfire === "skip" || (following !== null && following <= nowMs)) {
-          return `claimed ${Math.round(lateMs)} ms after its time, past its grace of ${grace} ms (misfire: ${options.misfire})`;
-        }
-      }
-    }
-    const { claim } = run;
-    const host = this.#host;
-    if (claim !== null && host.leaseLeftMs !== undefined) {
-      const left = host.leaseLeftMs(claim);
-      if (left < host.leaseMs / 4) {
-        return `its lease had ${Math.round(left)} ms left of ${host.leaseMs} ms when it could start`;
-      }
-    }
-    return null;
   }
 
   /** A run that does not start: out of the in-flight count once it is recorded. */
@@ -404,7 +374,7 @@ export class RunStarter {
         outcome =
           typeof callback === "function"
             ? dispatcher.runInline(callback, run)
-            : dispatcher.run(this.#target(callback), run);
+            : dispatcher.run(dispatchTarget(host, callback), run);
       } finally {
         this.#current.calling = undefined;
       }
@@ -474,17 +444,5 @@ export class RunStarter {
       this.#drainWaiters = [];
       for (const wake of waiters) wake();
     }
-  }
-
-  #target(callback: Exclude<CallbackInput, TaskCallback>): DispatchTarget {
-    if (typeof callback === "string") {
-      const handler = this.#host.handler(callback);
-      if (handler === undefined) {
-        const error = new HandlerMissingError(callback);
-        return { kind: "inline", fn: () => Promise.reject(error) };
-      }
-      return { kind: "inline", fn: handler };
-    }
-    return { kind: "module", module: callback.module, exportName: callback.export ?? "default" };
   }
 }

@@ -42,7 +42,8 @@ export function emptyReport(): RunReport {
  * - `dropped`: a retry whose task was removed meanwhile.
  *
  * Runs that never get an object (skipped by overlap, missed) are recorded by
- * {@link RunLifecycle} directly. Only `RunLifecycle` changes `state`.
+ * {@link RunLifecycle} directly. Only `RunLifecycle` changes `state` (with
+ * `lost-attempt.ts`, which only it calls).
  */
 export type RunState =
   | "planned"
@@ -140,4 +141,19 @@ export class Run implements BurstCall, QueueItem {
   get runId(): string {
     return this.claim?.id ?? `local:${this.taskName}@${this.scheduledAtMs}`;
   }
+}
+
+/** True when `state` is one a run ends in. */
+export function isFinal(state: RunState): boolean {
+  return (
+    state === "finished" ||
+    state === "retried" ||
+    state === "lost" ||
+    state === "skipped" ||
+    state === "missed" ||
+    state === "refused" ||
+    state === "claim-failed" ||
+    state === "given-back" ||
+    state === "dropped"
+  );
 }

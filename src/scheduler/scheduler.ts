@@ -5,11 +5,8 @@ import type { ScheduleInput } from "../core/schedule.js";
 import type { CallbackInput, Task, TaskCallback, TaskInfo, TaskOptions } from "../core/task.js";
 import {
   CancelledError,
-  DuplicateTaskError,
   InvalidArgumentError,
   NodeIdInUseError,
-  OrchestratorError,
-  StoreError,
   TaskNotFoundError,
 } from "../errors.js";
 import { safeEmit, type SchedulerEvents } from "../events.js";
@@ -25,9 +22,11 @@ import type { SchedulerOptions } from "./scheduler-options.js";
 import { resolveSettings } from "./scheduler-settings.js";
 import { SchedulerLifecycle } from "./scheduler-lifecycle.js";
 import type { StoreHealth, StoreStatus } from "../cluster/store-health.js";
+import { PendingCalls } from "./pending-calls.js";
+import { StoreOpener } from "./store-opener.js";
 import type { RegistrationValidator } from "./task-registration.js";
+import { TaskWrites } from "./task-writes.js";
 import type { HistoryQuery, RunRecord, Store } from "../store/store.js";
-import { buildTaskRecord, progressOf } from "../durable/task-record.js";
 import type { Clock } from "../time/clock.js";
 
 /**
@@ -40,13 +39,10 @@ import type { Clock } from "../time/clock.js";
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #clock: Clock;
-  /** What is due is judged by this clock: `#clock` held back when it is ahead of a shared store's. */
-  readonly #runClock: Clock;
   readonly #timezone: string;
   readonly #logger: Logger;
   readonly #store: Store;
   readonly #nodeId: string;
-  readonly #oneShot: boolean;
   readonly #tasks: Map<string, Task>;
   readonly #handlers: Map<string, TaskCallback>;
   readonly #registration: RegistrationValidator;
@@ -56,13 +52,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #skew: ClockSkewMonitor;
   readonly #health: StoreHealth;
   readonly #lifecycle: SchedulerLifecycle;
-  readonly #pendingCalls = new Set<Promise<RunReport>>();
-  /** `runPending()` calls waiting for the store to open (not yet in phase 1). */
-  #opening = 0;
-  readonly #openingWaiters: (() => void)[] = [];
+  readonly #opener: StoreOpener;
+  readonly #writes: TaskWrites;
+  readonly #pending: PendingCalls;
   #testMode: boolean;
-  #opened: Promise<void> | undefined;
-  #isOpen = false;
 
   constructor(dispatcher: Dispatcher, options: SchedulerOptions = {}) {
     super();
@@ -80,9 +73,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#store = settings.store;
     this.#nodeId = settings.nodeId;
     this.#testMode = settings.testMode;
-    this.#oneShot = settings.oneShot;
     const components = createComponents(this, dispatcher, settings);
-    this.#runClock = components.runClock;
     this.#tasks = components.tasks;
     this.#handlers = components.handlers;
     this.#registration = components.registration;
@@ -91,11 +82,26 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#sync = components.sync;
     this.#skew = components.skew;
     this.#health = components.health;
+    this.#opener = new StoreOpener({
+      store: this.#store,
+      nodeId: this.#nodeId,
+      clock: this.#clock,
+      oneShot: settings.oneShot,
+      durable: this.#durable,
+      onNodeTaken: () => this.#nodeTaken(),
+    });
+    this.#pending = new PendingCalls({ ...components, opener: this.#opener });
+    this.#writes = new TaskWrites({
+      ...components,
+      store: this.#store,
+      logger: this.#logger,
+      opener: this.#opener,
+    });
     this.#lifecycle = new SchedulerLifecycle({
       ...components,
       clock: this.#clock,
-      ready: () => this.#ready(),
-      openingSettled: () => this.#openingSettled(),
+      ready: () => this.#opener.ready(),
+      openingSettled: () => this.#pending.openingSettled(),
     });
   }
 
@@ -203,56 +209,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (firstRunMs !== null) this.#engine.schedule(task, firstRunMs);
     if (this.listenerCount("task:registered") > 0)
       safeEmit(this, this.#logger, "task:registered", task.info());
-    const replace = existing !== undefined;
-    const store = this.#store;
-    if (store.putTaskSync !== undefined) {
-      try {
-        store.putTaskSync(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), {
-          replace,
-        });
-      } catch (error) {
-        return this.#registrationFailed(name, Promise.reject(this.#undoRegistration(task, error)));
-      }
-      return Promise.resolve(task.info());
-    }
-    // Sealed once the store is open (a missing key fails there, with its own message).
-    const put = (): Promise<void> =>
-      store.putTask(buildTaskRecord(task, this.#durable.storedCallback(task), nowMs), { replace });
-    const stored = this.#sync.guard(
-      name,
-      (this.#isOpen ? Promise.resolve() : this.#ready()).then(put),
-    );
-    return this.#registrationFailed(
-      name,
-      stored.then(
-        () => task.info(),
-        (error: unknown) => {
-          if (error instanceof DuplicateTaskError && !replace && store.durable) {
-            // Stored by another process, or before start() loaded it: identical is a no-op.
-            return this.#durable.adoptStored(task);
-          }
-          throw this.#undoRegistration(task, error);
-        },
-      ),
-    );
-  }
-
-  /**
-   * A registration's promise, handled here too: a caller that does not await
-   * it (`void registerTask(...)`) gets a logged error, not an unhandled
-   * rejection that ends the process; one that awaits it still gets the rejection.
-   */
-  #registrationFailed(taskName: string, registration: Promise<TaskInfo>): Promise<TaskInfo> {
-    registration.catch((error: unknown) => {
-      const reason = error instanceof Error ? error.message : String(error);
-      safeLog(
-        this.#logger,
-        "error",
-        { err: error, taskName },
-        `Task ${JSON.stringify(taskName)} was not registered: ${reason}`,
-      );
-    });
-    return registration;
+    return this.#writes.registered(task, existing !== undefined, nowMs);
   }
 
   /**
@@ -282,7 +239,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (syncDeleted) store.deleteTaskSync?.(name);
     safeEmit(this, this.#logger, "task:removed", { taskName: name });
     if (!syncDeleted) {
-      await this.#ready();
+      await this.#opener.ready();
       await this.#sync.guard(name, store.deleteTask(name));
     }
     return true;
@@ -292,7 +249,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   async pauseTask(name: string): Promise<TaskInfo> {
     const task = this.#require(name);
     this.#engine.pause(task);
-    await this.#persist(task);
+    await this.#writes.progress(task);
     return task.info();
   }
 
@@ -300,7 +257,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   async resumeTask(name: string): Promise<TaskInfo> {
     const task = this.#require(name);
     this.#engine.resume(task);
-    await this.#persist(task);
+    await this.#writes.progress(task);
     return task.info();
   }
 
@@ -325,7 +282,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   async triggerTask(name: string): Promise<RunReport> {
     const task = this.#require(name);
-    await this.#ready();
+    await this.#opener.ready();
     return this.#engine.trigger(task);
   }
 
@@ -358,7 +315,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * record that does not open is quarantined and left as it is.
    */
   async rotateKeys(): Promise<RotationReport> {
-    await this.#ready();
+    await this.#opener.ready();
     return this.#durable.rotateKeys();
   }
 
@@ -367,7 +324,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     taskName?: string,
     options: Omit<HistoryQuery, "taskName"> = {},
   ): Promise<RunRecord[]> {
-    await this.#ready();
+    await this.#opener.ready();
     return this.#store.history({ ...options, ...(taskName === undefined ? {} : { taskName }) });
   }
 
@@ -378,31 +335,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * is collected by exactly one call. Never rejects because of a callback.
    */
   runPending(): Promise<RunReport> {
-    const running = this.#runPendingNow();
-    this.#pendingCalls.add(running);
-    const done = (): void => void this.#pendingCalls.delete(running);
-    running.then(done, done);
-    return running;
-  }
-
-  async #runPendingNow(): Promise<RunReport> {
-    if (!this.#isOpen) {
-      // stop() waits for calls still opening the store: they count as in flight.
-      this.#opening++;
-      try {
-        await this.#ready();
-      } finally {
-        if (--this.#opening === 0) for (const wake of this.#openingWaiters.splice(0)) wake();
-      }
-    }
-    // Read once the store is open: a call queued at start must see the time it runs at.
-    return this.#engine.runDue(this.#runClock.nowMs());
-  }
-
-  /** Resolves when no `runPending()` call is still opening the store (see stop). */
-  #openingSettled(): Promise<void> {
-    if (this.#opening === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#openingWaiters.push(resolve));
+    return this.#pending.run();
   }
 
   /**
@@ -415,7 +348,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       {
         clock: this.#clock,
         engine: this.#engine,
-        pendingCalls: this.#pendingCalls,
+        pendingCalls: this.#pending.calls,
         runPending: () => this.runPending(),
       },
       target,
@@ -455,49 +388,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.stop();
   }
 
-  /**
-   * The store refused a registration: undo it, so memory and store agree.
-   * Returns the error to reject with, whose message names the cause: an
-   * error of this library's own (a missing key, a node id in use, a
-   * duplicate) as it is; a failure of the store wrapped, with its message.
-   */
-  #undoRegistration(task: Task, error: unknown): Error {
-    if (this.#tasks.get(task.name) === task) {
-      this.#tasks.delete(task.name);
-      this.#engine.detach(task);
-    }
-    if (error instanceof OrchestratorError && !(error instanceof StoreError)) return error;
-    const reason = error instanceof Error ? error.message : String(error);
-    return new StoreError(`Could not store task ${JSON.stringify(task.name)}: ${reason}`, {
-      cause: error,
-    });
-  }
-
   #require(name: string): Task {
     const task = this.#tasks.get(name);
     if (task === undefined) throw new TaskNotFoundError(name);
     return task;
-  }
-
-  #ready(): Promise<void> {
-    this.#opened ??= this.#store
-      .open({
-        nodeId: this.#nodeId,
-        clock: this.#clock,
-        exclusiveNode: !this.#oneShot,
-        onNodeTaken: () => this.#nodeTaken(),
-      })
-      .then(() => this.#durable.prepare())
-      .then(
-        () => {
-          this.#isOpen = true;
-        },
-        (error: unknown) => {
-          this.#opened = undefined;
-          throw error;
-        },
-      );
-    return this.#opened;
   }
 
   /** The store lost this node's hold on its id (a lost connection) and another process took the id. */
@@ -505,12 +399,5 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const error = new NodeIdInUseError(this.#nodeId, `the ${this.#store.kind} store`);
     safeLog(this.#logger, "error", { nodeId: this.#nodeId, err: error }, error.message);
     safeEmit(this, this.#logger, "scheduler:error", { error, context: "node-id" });
-  }
-
-  async #persist(task: Task): Promise<void> {
-    // A quarantined task's record is left exactly as it is.
-    if (task.state === "quarantined") return;
-    await this.#ready();
-    await this.#sync.guard(task.name, this.#store.updateTaskProgress(task.name, progressOf(task)));
   }
 }
