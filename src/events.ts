@@ -162,6 +162,18 @@ export interface TaskSyncedEvent {
   readonly change: "added" | "replaced" | "paused" | "resumed" | "removed" | "quarantined";
 }
 
+/**
+ * `nodes:changed`: the live nodes sharing the store changed, as this node
+ * sees them (heartbeats in the store's `nodes` table): the work is shared
+ * again among them (rendezvous hashing of task names over `live`).
+ */
+export interface NodesChangedEvent {
+  /** The live node ids, this node included, sorted. */
+  readonly live: readonly string[];
+  readonly joined: readonly string[];
+  readonly left: readonly string[];
+}
+
 /** The typed events of a Scheduler. */
 export interface SchedulerEvents {
   "run:start": [RunStartEvent];
@@ -181,6 +193,7 @@ export interface SchedulerEvents {
   "store:unreachable": [StoreUnreachableEvent];
   "store:reconnected": [StoreReconnectedEvent];
   "task:synced": [TaskSyncedEvent];
+  "nodes:changed": [NodesChangedEvent];
   "scheduler:error": [SchedulerErrorEvent];
 }
 

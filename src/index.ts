@@ -73,6 +73,7 @@ export type {
   StoreUnreachableEvent,
   StoreReconnectedEvent,
   TaskSyncedEvent,
+  NodesChangedEvent,
 } from "./events.js";
 export type { ClockSkewMeasurement } from "./cluster/clock-skew.js";
 export { LeaseKeeper } from "./leasing/lease-keeper.js";
@@ -96,6 +97,8 @@ export type {
   Claim,
   ClaimProcess,
   ClaimRef,
+  NodeBeat,
+  RunKey,
   ClaimRequest,
   ClaimOutcome,
   ClaimAnswer,

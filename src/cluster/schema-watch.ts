@@ -5,7 +5,7 @@
  * newer than this code's newest, the node stops claiming (no run started, no
  * skip or miss recorded: the newer nodes do that) and says so at error level.
  * Runs it already holds go on and are recorded: migrations keep the history's
- * columns and the claim statements working for older nodes (migration 12
+ * columns and the claim statements working for older nodes (migration 11
  * moves the history online precisely so), and a held run left unrecorded
  * would only be reaped and retried elsewhere.
  */

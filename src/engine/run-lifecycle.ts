@@ -146,6 +146,23 @@ export class RunLifecycle {
     run.state = "claimed";
   }
 
+  /**
+   * A run of a task another live node owns waits to be taken over: meanwhile
+   * not counted running or started here (its owner runs it), so that phase 1
+   * here does not see the task busy with it (overlap) at its next occurrence.
+   * {@link takingOver} counts it again.
+   */
+  deferred(run: Run): void {
+    run.task.running--;
+    run.task.started--;
+  }
+
+  /** A deferred run is looked at again, to be taken over (claimed) or refused: counted again. */
+  takingOver(run: Run): void {
+    run.task.running++;
+    run.task.started++;
+  }
+
   /** The store gave the run to another node: not started, not counted; that node records it. */
   refused(run: Run): void {
     const { task } = run;

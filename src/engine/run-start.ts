@@ -7,6 +7,7 @@ import type { Claim, ClaimOutcome, ClaimRequest } from "../store/store.js";
 import { dispatchTarget } from "./dispatch-target.js";
 import { Run } from "./run.js";
 import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
+import { claimRequestOf, splitByShare, TakeoverWaits, type TakeoverShare } from "./run-takeover.js";
 import { whyNotStart } from "./start-rules.js";
 
 /** What phase 2 needs from the Scheduler. */
@@ -18,6 +19,12 @@ export interface RunStartHost extends RunLifecycleHost {
    * store is unusable (and reporting the outage itself, once).
    */
   readonly claimGate?: <T>(call: () => Promise<T>, runs: number) => Promise<T>;
+  /**
+   * Nodes sharing the work: runs of tasks another live node owns are claimed
+   * here only by taking them over, when nobody claimed them after the
+   * takeover delay.
+   */
+  readonly share?: TakeoverShare;
   /** Shared stores: how long the lease of a claim has left by this node's clocks, in ms. */
   leaseLeftMs?(claim: Claim): number;
   handler(name: string): TaskCallback | undefined;
@@ -43,6 +50,8 @@ export class RunStarter {
   #stopping = false;
   /** `drain()` calls waiting for the count to fall. */
   #drainWaiters: (() => void)[] = [];
+  /** Runs of other nodes' tasks waiting for their takeover delay. */
+  readonly #takeoverWaits = new TakeoverWaits();
   /** The run whose inline callback is executing synchronously, if any. */
   readonly #current: { calling: object | undefined } = { calling: undefined };
 
@@ -65,6 +74,8 @@ export class RunStarter {
    */
   stopStarting(): void {
     this.#stopping = true;
+    // Runs waiting to be taken over are left to their owners.
+    this.#takeoverWaits.wakeAll();
   }
 
   resumeStarting(): void {
@@ -88,6 +99,60 @@ export class RunStarter {
   async startBatch(runs: readonly Run[]): Promise<void> {
     // Counted from here: stop() waits for claims in flight too.
     this.#inFlight += runs.length;
+    const { share } = this.#host;
+    const split = share === undefined ? null : splitByShare(runs, share);
+    if (share === undefined || split === null) return this.#claimAndStart(runs);
+    for (const run of split.later) this.#life.deferred(run);
+    // The tasks' backups take over first; the other nodes after twice the delay.
+    const first = split.later.filter((run) => share.backs(run.taskName));
+    const then =
+      first.length === split.later.length
+        ? []
+        : split.later.filter((run) => !share.backs(run.taskName));
+    await Promise.all([
+      this.#claimAndStart(split.now),
+      first.length > 0 ? this.#takeOver(first, share, share.takeoverDelayMs) : undefined,
+      then.length > 0 ? this.#takeOver(then, share, 2 * share.takeoverDelayMs) : undefined,
+    ]);
+  }
+
+  /**
+   * Runs of tasks another live node owns: after the takeover delay, those
+   * nobody claimed are claimed here and start (late by the delay); the
+   * others end `refused`, as a claim lost to another node does. Left to
+   * their owner when the scheduler stops meanwhile.
+   */
+  async #takeOver(runs: readonly Run[], share: TakeoverShare, delayMs: number): Promise<void> {
+    await this.#takeoverWaits.wait(delayMs);
+    if (this.#stopping) {
+      for (const run of runs) {
+        this.#life.takingOver(run);
+        this.#life.refused(run);
+        this.#done();
+      }
+      return;
+    }
+    const requests = runs.map((run) => claimRequestOf(run, this.#host));
+    const send = (): Promise<ClaimOutcome[]> => share.takeOver(requests);
+    const { claimGate } = this.#host;
+    let claims: ClaimOutcome[];
+    try {
+      claims = claimGate !== undefined ? await claimGate(send, requests.length) : await send();
+    } catch (error) {
+      this.#host.emit("scheduler:error", { error, context: "claim" });
+      for (const run of runs) this.#life.takingOver(run);
+      await Promise.all(this.#startClaimed(this.#dropUnclaimed(runs), true, []));
+      return;
+    }
+    // Counted again only now: while the store answered, the next occurrence was not held up here.
+    for (const run of runs) this.#life.takingOver(run);
+    // Runs nobody had claimed: their owner may be dead, look at the membership now.
+    if (claims.some((claim) => claim !== null)) share.suspect?.();
+    await Promise.all(this.#startClaimed(runs, true, claims));
+  }
+
+  /** Claims the due runs of a batch in one store call, then starts the claimed ones. */
+  async #claimAndStart(runs: readonly Run[]): Promise<void> {
     const host = this.#host;
     const store = host.store;
     // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
@@ -95,19 +160,8 @@ export class RunStarter {
     let claims: readonly ClaimOutcome[] = [];
     if (useClaims) {
       const requests: ClaimRequest[] = [];
-      for (const run of runs) {
-        if (run.state !== "due") continue;
-        const { maxRuns } = run.task.options;
-        requests.push({
-          taskName: run.taskName,
-          scheduledAt: run.scheduledAtMs,
-          nodeId: host.nodeId,
-          leaseMs: host.leaseMs,
-          manual: run.trigger === "manual",
-          // Counted across every process sharing the store; a retry is the same run.
-          ...(Number.isFinite(maxRuns) && run.attempt === 1 ? { maxRuns } : {}),
-        });
-      }
+      for (const run of runs)
+        if (run.state === "due") requests.push(claimRequestOf(run, this.#host));
       if (requests.length > 0) {
         const send = (): Promise<ClaimOutcome[]> =>
           store.claimRuns !== undefined

@@ -1,6 +1,7 @@
 import type { Task } from "../core/task.js";
 import type { SchedulerEvents } from "../events.js";
 import type { LeasedStore } from "./leased-store.js";
+import type { WorkShare } from "./work-share.js";
 import type { Clock } from "../time/clock.js";
 import { NODE_TIMERS, type TimerFunctions } from "../time/timer-loop.js";
 
@@ -10,6 +11,8 @@ export interface AheadClaimerHost {
   readonly clock: Clock;
   readonly nodeId: string;
   readonly leaseMs: number;
+  /** The nodes share the work: only the runs of tasks this node owns are claimed ahead. */
+  readonly share?: WorkShare;
   /** When the next heap entry falls due, or null. */
   nextDueMs(): number | null;
   /** Tasks falling due after `afterMs` and by `untilMs` that would start at once. */
@@ -136,6 +139,8 @@ export class AheadClaimer {
       // Runs already due are the timer loop's to claim; so are runs counted toward a
       // finite maxRuns (their claim counts them, and a refusal completes the task).
       if (!(task.nextRunMs > nowMs) || Number.isFinite(task.options.maxRuns)) continue;
+      // Another node's share: its owner claims it (this node takes it over only if the owner does not).
+      if (host.share !== undefined && !host.share.owns(task.name)) continue;
       requests.push({
         taskName: task.name,
         scheduledAt: task.nextRunMs,

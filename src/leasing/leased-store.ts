@@ -313,6 +313,51 @@ export class LeasedStore implements Store {
     return claimed;
   }
 
+  /**
+   * Takes over runs of tasks this node does not own (their owner did not
+   * claim them in time): a claim taken ahead here is used; of the rest, only
+   * runs nobody claimed yet (`Store.takenRuns`, a read) are claimed, so that
+   * taking over costs no conflicting claims. Answers in the order asked
+   * (null: someone else has the run).
+   */
+  async takeOver(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
+    // A claim ahead in flight may hold some of these keys (taken while this node owned the task).
+    if (this.#claimingAhead !== undefined) await this.#claimingAhead;
+    const answers: ClaimOutcome[] = new Array<ClaimOutcome>(requests.length).fill(null);
+    const rest: ClaimRequest[] = [];
+    const restIndex: number[] = [];
+    requests.forEach((request, index) => {
+      const claim =
+        request.manual === true
+          ? undefined
+          : this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId);
+      if (claim !== undefined) {
+        answers[index] = claim;
+      } else {
+        rest.push(request);
+        restIndex.push(index);
+      }
+    });
+    if (rest.length === 0) return answers;
+    const taken = (await this.#store.takenRuns?.(rest)) ?? rest.map(() => false);
+    const free: ClaimRequest[] = [];
+    const freeIndex: number[] = [];
+    rest.forEach((request, i) => {
+      if (taken[i] === true) {
+        // Taken by this node ahead meanwhile: its own.
+        answers[restIndex[i] as number] =
+          this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
+        return;
+      }
+      free.push(request);
+      freeIndex.push(restIndex[i] as number);
+    });
+    if (free.length === 0) return answers;
+    const claimed = await this.#claimRuns(free);
+    claimed.forEach((claim, i) => (answers[freeIndex[i] as number] = claim));
+    return answers;
+  }
+
   /** Removes and returns the claim taken ahead for that run by `nodeId`, if any: the caller now holds it. */
   takeClaimedAhead(taskName: string, scheduledAt: number, nodeId: string): Claim | undefined {
     return this.#ahead.take(taskName, scheduledAt, nodeId);

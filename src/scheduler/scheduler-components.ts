@@ -11,12 +11,15 @@ import { SchemaWatch } from "../cluster/schema-watch.js";
 import { AheadClaimer } from "../leasing/ahead-claimer.js";
 import { ClusterSync } from "../cluster/cluster-sync.js";
 import { ClockSkewMonitor } from "../cluster/clock-skew.js";
+import { Membership } from "../cluster/membership.js";
+import { RendezvousShare } from "../cluster/work-share.js";
+import { takeoverDelayMs } from "../leasing/work-share.js";
 import { LeaseGuard } from "../leasing/lease-guard.js";
 import { StoreHealth } from "../cluster/store-health.js";
 import { RunEngine } from "../engine/run-engine.js";
 import type { RunReport } from "../engine/run.js";
 import type { SchedulerSettings } from "./scheduler-settings.js";
-import type { Claim } from "../store/store.js";
+import type { Claim, ClaimRequest } from "../store/store.js";
 import { RegistrationValidator } from "./task-registration.js";
 import { HeldBackClock, isManualClock, type Clock } from "../time/clock.js";
 import { TimerLoop } from "../time/timer-loop.js";
@@ -45,6 +48,8 @@ export interface SchedulerComponents {
   readonly health: StoreHealth;
   readonly sync: ClusterSync;
   readonly skew: ClockSkewMonitor;
+  /** This node's heartbeats in the store's membership, and the share of the work computed from it. */
+  readonly membership: Membership;
   readonly registration: RegistrationValidator;
 }
 
@@ -99,6 +104,22 @@ export function createComponents(
     onRenewError: (error, claim) =>
       emit("scheduler:error", { error, context: "renew", taskName: claim.taskName }),
   });
+  // The nodes of a shared store with a membership share the work (rendezvous hashing).
+  const share = new RendezvousShare({
+    nodeId,
+    takeoverDelayMs: takeoverDelayMs(leaseMs),
+    onSuspect: () => membership.beatSoon(),
+  });
+  const sharing = settings.shareWork && store.shared && store.heartbeatNode !== undefined;
+  const membership = new Membership({
+    store,
+    enabled: sharing,
+    nodeId,
+    leaseMs,
+    logger,
+    share,
+    emit,
+  });
   const engine = new RunEngine({
     clock,
     store: leased,
@@ -120,6 +141,17 @@ export function createComponents(
             take: (taskName: string, scheduledAtMs: number) =>
               leased.takeClaimedAhead(taskName, scheduledAtMs, nodeId),
             hold: (claim: Claim) => leased.holdClaimedAhead(claim),
+          },
+        }
+      : {}),
+    ...(sharing
+      ? {
+          share: {
+            owns: (taskName: string) => share.owns(taskName),
+            backs: (taskName: string) => share.backs(taskName),
+            takeoverDelayMs: share.takeoverDelayMs,
+            suspect: () => share.suspect(),
+            takeOver: (requests: readonly ClaimRequest[]) => leased.takeOver(requests),
           },
         }
       : {}),
@@ -198,6 +230,7 @@ export function createComponents(
     leaseMs,
     nextDueMs: () => engine.nextDueMs(),
     dueBy: (untilMs, limit, afterMs) => engine.dueBy(untilMs, limit, afterMs),
+    ...(sharing ? { share } : {}),
     emit,
   });
   const maintenance = new Maintenance({
@@ -262,6 +295,7 @@ export function createComponents(
     health,
     sync,
     skew,
+    membership,
     registration,
   };
 }

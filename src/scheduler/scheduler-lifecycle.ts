@@ -1,5 +1,6 @@
 import type { ClockSkewMonitor } from "../cluster/clock-skew.js";
 import type { ClusterSync } from "../cluster/cluster-sync.js";
+import type { Membership } from "../cluster/membership.js";
 import type { LeasedStore } from "../leasing/leased-store.js";
 import type { Maintenance } from "../cluster/maintenance.js";
 import type { AheadClaimer } from "../leasing/ahead-claimer.js";
@@ -19,6 +20,7 @@ export interface LifecycleHost {
   readonly health: StoreHealth;
   readonly sync: ClusterSync;
   readonly skew: ClockSkewMonitor;
+  readonly membership: Membership;
   /** Opens the store (once); every start waits for it. */
   ready(): Promise<void>;
   /** Resolves when no `runPending()` call is still opening the store. */
@@ -58,6 +60,8 @@ export class SchedulerLifecycle {
       .then(() => host.ready())
       // The first skew measurement before the timer: a node ahead is held back from its first run.
       .then(() => host.skew.measureFirst())
+      // Registered, and the live nodes known, before the first instant: this node claims its share.
+      .then(() => (generation === this.#generation ? host.membership.join() : undefined))
       .then(
         () => {
           if (generation !== this.#generation) return;
@@ -91,6 +95,8 @@ export class SchedulerLifecycle {
     host.engine.stopStarting();
     host.engine.cancelPlanned();
     const reaped = host.maintenance.stop();
+    // Out of the membership at once: the others take this node's share from their next beat.
+    const left = host.membership.leave();
     host.sync.stop();
     host.skew.stop();
     host.health.stop();
@@ -99,7 +105,7 @@ export class SchedulerLifecycle {
       .then(() => {
         if (generation === this.#generation) host.loop.stop();
         // A round of reaping in progress records what it reaped (and queues retries) first.
-        return Promise.all([host.openingSettled(), reaped]);
+        return Promise.all([host.openingSettled(), reaped, left]);
       })
       // Every run of this process, from its claim on (a user's runPending() included):
       // those whose claims come back now are recorded missed instead of starting.

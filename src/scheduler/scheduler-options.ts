@@ -99,6 +99,17 @@ export interface SchedulerOptions {
    */
   planAhead?: "auto" | "always" | "off";
   /**
+   * Internal: on a shared store that keeps a membership (SQLite, PostgreSQL),
+   * the nodes share the work: each claims at their instant only the runs of
+   * the tasks it owns by rendezvous hashing over the live nodes, and takes
+   * over the others' runs only when nobody claimed them after a short delay
+   * (docs/architecture.md, "Sharing the work"). `false`: every node claims
+   * every due run, as before (benchmarks compare the two).
+   * @defaultValue true
+   * @internal
+   */
+  shareWork?: boolean;
+  /**
    * Internal: a one-shot process (the CLI's `trigger`, `pause`, `keys
    * rotate`): it does not take its node id for itself, reap claims or record
    * missed slots when the store opens; that is the work of the nodes.

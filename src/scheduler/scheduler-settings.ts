@@ -33,6 +33,8 @@ export interface SchedulerSettings {
   readonly clockSkewCheckIntervalMs: number;
   readonly planAhead: "auto" | "always" | "off";
   readonly oneShot: boolean;
+  /** Share the work with the other live nodes (never for a one-shot process). */
+  readonly shareWork: boolean;
   readonly beforeRecovery: SchedulerOptions["beforeRecovery"];
 }
 
@@ -85,9 +87,13 @@ export function resolveSettings(options: SchedulerOptions): SchedulerSettings {
       options.planAhead,
     );
   }
+  if (options.shareWork !== undefined && typeof options.shareWork !== "boolean") {
+    throw new InvalidArgumentError("options.shareWork", "a boolean", options.shareWork);
+  }
   return {
     planAhead,
     oneShot: options.oneShot === true,
+    shareWork: options.shareWork !== false && options.oneShot !== true,
     beforeRecovery: options.beforeRecovery,
     clock,
     timezone,

@@ -314,6 +314,21 @@ export interface StoreOpenContext {
   readonly onNodeTaken?: () => void;
 }
 
+/** What a node tells the store's membership at each heartbeat ({@link Store.heartbeatNode}). */
+export interface NodeBeat {
+  readonly nodeId: string;
+  /** The node is live while its last heartbeat is younger than this (by the store's clock). */
+  readonly leaseMs: number;
+  /** The first beat of this process: (re)starts the node's entry (`started_at`, a new generation). */
+  readonly first?: boolean;
+}
+
+/** A run's key: one (task, scheduled instant). */
+export interface RunKey {
+  readonly taskName: string;
+  readonly scheduledAt: number;
+}
+
 /**
  * Where tasks, claims and run history live. Every method is async so that
  * memory, SQLite and PostgreSQL implementations share one contract (one
@@ -429,6 +444,27 @@ export interface Store {
     readonly nodeId: string;
     readonly atStart: boolean;
   }): Promise<Claim[]>;
+
+  /**
+   * Membership (stores shared by several processes): writes this node's
+   * heartbeat by the store's clock (registering it on the first beat) and
+   * resolves with the ids of the live nodes, this one included, sorted. A
+   * node is live while its last heartbeat is younger than its own
+   * `leaseMs`, and, where the store can tell, while the process holding its
+   * node id is alive (PostgreSQL: its session advisory lock is held, so a
+   * killed node is seen dead at the next beat of the others). Optional:
+   * without it every node claims every due run (claims stay unique).
+   */
+  heartbeatNode?(beat: NodeBeat): Promise<string[]>;
+  /** Removes this node from the membership (it stops): the others take its share at their next beat. */
+  leaveNode?(nodeId: string): Promise<void>;
+  /**
+   * Per key, whether its run was claimed already by anyone (held, released,
+   * settled, or at or before its task's release mark): a read, no claim made.
+   * Used before taking over a run another node owns, so that taking over
+   * costs no conflicting claims. Optional.
+   */
+  takenRuns?(keys: readonly RunKey[]): Promise<boolean[]>;
 
   /**
    * Appends one history row as it is, fenced by nothing: the rows of runs that

@@ -20,7 +20,7 @@ export interface TaskSummary {
   readonly lastRunAt: number | null;
   /**
    * History rows by status. PostgreSQL counts every row written since
-   * migration 12, retention notwithstanding; the memory and SQLite stores count
+   * migration 11, retention notwithstanding; the memory and SQLite stores count
    * the rows they still hold.
    */
   readonly counts: Readonly<Partial<Record<RunStatus, number>>>;

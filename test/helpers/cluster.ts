@@ -25,6 +25,8 @@ export interface ClusterNodeProcess {
   readonly arrivals: number[];
   /** Tasks it holds, as last reported. */
   tasks: number;
+  /** The live nodes it shares the work with, as last reported (`nodes:changed`). */
+  live: readonly string[];
   /** Events counted by the node (`lease:lost`, `store:unreachable`, …), reported at a graceful stop. */
   counts: Record<string, number>;
   /** Resolves once the scheduler started. */
@@ -68,6 +70,7 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
     refused: 0,
     arrivals,
     tasks: 0,
+    live: [],
     counts: {},
     ready,
     exited,
@@ -85,6 +88,7 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
     (message: {
       ready?: boolean;
       tasks?: number;
+      live?: string[];
       started?: string[];
       lateness?: number[];
       latenessAt?: number[];
@@ -92,6 +96,7 @@ export function startClusterNode(config: ClusterNodeConfig): ClusterNodeProcess 
       counts?: Record<string, number>;
     }) => {
       if (typeof message.tasks === "number") node.tasks = message.tasks;
+      if (message.live !== undefined) node.live = message.live;
       if (message.counts !== undefined) node.counts = message.counts;
       if (message.started !== undefined) {
         const now = Date.now();

@@ -14,6 +14,7 @@ import { runFinishRunsContract } from "./contract-finish-runs.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
+import { runMembershipContract } from "./contract-membership.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
 import { runSummariesContract } from "./contract-summaries.js";
@@ -53,6 +54,7 @@ export function runStoreContract(
     runHistoryContract(makeStore);
     runSummariesContract(makeStore);
     runProcessesContract(makeStore);
+    runMembershipContract(makeStore);
     runRecordsContract(makeStore);
     runOutboxContract(makeStore);
   });

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL history's layout (migration 12) against the real server:
+ * The PostgreSQL history's layout (migration 11) against the real server:
  * partitions created ahead, retention dropping whole partitions, the online
  * move of an existing history while another connection keeps inserting, and
  * a node that stops claiming when a newer schema appears.
@@ -26,7 +26,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 if (await requirePg("PostgreSQL history partition tests")) {
-  describe("PostgreSQL history partitions (migration 12)", () => {
+  describe("PostgreSQL history partitions (migration 11)", () => {
     const db = withTestSchema("orch_hist");
 
     async function withStore(

@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 8, as sqlite_master holds it.
+-- The SQLite store's schema at version 11, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -42,6 +42,15 @@ CREATE TABLE claims (
   lease_expires_at INTEGER NOT NULL,
   exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
 , token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT) STRICT;
+
+-- table nodes
+CREATE TABLE nodes (
+  node_id TEXT PRIMARY KEY NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  lease_ms INTEGER NOT NULL CHECK (lease_ms > 0),
+  generation INTEGER NOT NULL
+) STRICT;
 
 -- table notification_outbox
 CREATE TABLE notification_outbox (

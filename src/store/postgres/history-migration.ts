@@ -1,5 +1,5 @@
 /**
- * Migration 12: the history table `runs` becomes range-partitioned on
+ * Migration 11: the history table `runs` becomes range-partitioned on
  * `scheduled_at`, online. A plain `runs` of any size is moved without a scan
  * under a lock that writers wait for:
  *
@@ -30,7 +30,7 @@ import type { QuotedSchema } from "./queries.js";
 import { backfillTaskSummaries, createTaskSummaries } from "./summary-queries.js";
 
 /** The migration's version. */
-export const HISTORY_PARTITIONS_VERSION = 12;
+export const HISTORY_PARTITIONS_VERSION = 11;
 
 /** How far ahead a new cut-over is (the move must be done before it). */
 const CUTOVER_MARGIN_MS = 3_600_000;

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL history (`runs`) is range-partitioned on `scheduled_at`
- * (migration 12): one partition per `historyPartitionHours` (aligned on UTC
+ * (migration 11): one partition per `historyPartitionHours` (aligned on UTC
  * multiples of it), `runs_legacy` holding the history from before migration
  * 12 (MINVALUE to the cut-over), and `runs_default` catching a row no range
  * covers (a run scheduled before the oldest partition kept, or past the newest

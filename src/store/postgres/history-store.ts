@@ -1,5 +1,5 @@
 /**
- * What {@link PostgresStore} does with the history's layout (migration 12):
+ * What {@link PostgresStore} does with the history's layout (migration 11):
  * partitions created ahead, partitions dropped by retention, per-task
  * summaries read. Kept apart from the store's hot paths.
  */

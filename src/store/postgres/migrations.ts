@@ -240,6 +240,21 @@ create table ${s}.run_counts (
 `,
   },
   {
+    version: 10,
+    name: "nodes: membership with heartbeats, for sharing the work",
+    // One row per node id: written at every heartbeat (database clock), deleted when the node stops.
+    sql: (s: QuotedSchema) => `
+create table ${s}.nodes (
+  node_id text primary key,
+  started_at timestamptz not null,
+  heartbeat_at timestamptz not null,
+  lease_ms integer not null check (lease_ms > 0),
+  locked boolean not null,
+  generation bigint not null
+);
+`,
+  },
+  {
     version: HISTORY_PARTITIONS_VERSION,
     name: "history partitioned by scheduled time, moved online; per-task summaries",
     sql: () => "",

@@ -11,6 +11,8 @@ import type {
   FinishRequest,
   HistoryQuery,
   HistoryRetention,
+  NodeBeat,
+  RunKey,
   RunRecord,
   Store,
   StoreChange,
@@ -44,6 +46,7 @@ import type { NotificationOutbox } from "../notification-outbox.js";
 import { PostgresNotificationOutbox } from "./notification-outbox.js";
 import { buildOutboxQueries } from "./outbox-queries.js";
 import { buildRecordQueries } from "./record-queries.js";
+import { buildMembershipQueries, type MembershipQueries } from "./membership-queries.js";
 import {
   callbackParams,
   claimOf,
@@ -138,6 +141,8 @@ export class PostgresStore implements Store {
     const written = new Set(rows.map((row) => row.ord));
     return records.map((_, index) => written.has(index + 1));
   });
+  /** The `nodes` table and the read before a takeover (migration 10). */
+  readonly #membership: MembershipQueries;
   #notifier: Notifier | undefined;
   #closed = false;
   #clock: Clock = new SystemClock();
@@ -150,7 +155,7 @@ export class PostgresStore implements Store {
   readonly records: DaemonRecords;
   /** The notification outbox (the table of migration 7). */
   readonly notifications: NotificationOutbox;
-  /** History partitions and task summaries (migration 12). */
+  /** History partitions and task summaries (migration 11). */
   readonly #history: PostgresHistory;
 
   constructor(options: PostgresStoreOptions) {
@@ -161,6 +166,7 @@ export class PostgresStore implements Store {
     this.#queries = buildQueries(schema);
     this.#finishRuns = finishRuns(this.#queries.schema);
     const recordQueries = buildRecordQueries(this.#queries.schema);
+    this.#membership = buildMembershipQueries(this.#queries.schema);
     this.records = new PostgresDaemonRecords((name, values) =>
       this.#query(name, recordQueries[name], values),
     );
@@ -536,6 +542,32 @@ export class PostgresStore implements Store {
   }
 
   /** Records skipped and missed runs once per occurrence across the cluster (see `settleSlots`). */
+  async heartbeatNode(beat: NodeBeat): Promise<string[]> {
+    const rows = await this.#query<{ node_id: string }>("beatNode", this.#membership.beatNode, [
+      beat.nodeId,
+      Math.max(1, Math.min(2 ** 31 - 1, Math.round(beat.leaseMs))),
+      this.#nodeLock !== undefined,
+      beat.first === true,
+      this.schema,
+    ]);
+    return rows.map((row) => row.node_id).sort();
+  }
+
+  async leaveNode(nodeId: string): Promise<void> {
+    await this.#query("leaveNode", this.#membership.leaveNode, [nodeId]);
+  }
+
+  async takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.#query<{ ord: number }>("takenRuns", this.#membership.takenRuns, [
+      keys.map((key) => key.taskName),
+      keys.map((key) => new Date(key.scheduledAt)),
+    ]);
+    const taken = keys.map(() => false);
+    for (const { ord } of rows) taken[ord - 1] = true;
+    return taken;
+  }
+
   settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
     return Promise.all(records.map((record) => this.#settles.add(record)));
   }

@@ -27,7 +27,7 @@ export const STATUS_COLUMNS: Readonly<Record<RunStatus, string>> = Object.freeze
 
 const statuses = Object.entries(STATUS_COLUMNS) as [RunStatus, string][];
 
-/** The table, its trigger function and the trigger (part of migration 12). */
+/** The table, its trigger function and the trigger (part of migration 11). */
 export const createTaskSummaries = (s: QuotedSchema) => `
 create table ${s}.task_summaries (
   task_name text primary key,

@@ -224,6 +224,20 @@ CREATE TABLE run_counts (
 ) STRICT;
 `,
   },
+  {
+    version: 10,
+    name: "nodes: membership with heartbeats, for sharing the work",
+    sql: `
+-- One row per node id: written at every heartbeat (the machine's clock), deleted when the node stops.
+CREATE TABLE nodes (
+  node_id TEXT PRIMARY KEY NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  lease_ms INTEGER NOT NULL CHECK (lease_ms > 0),
+  generation INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */

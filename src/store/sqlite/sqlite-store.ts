@@ -19,6 +19,8 @@ import type {
   FinishRequest,
   HistoryQuery,
   HistoryRetention,
+  NodeBeat,
+  RunKey,
   RunRecord,
   Store,
   StoreOpenContext,
@@ -28,6 +30,7 @@ import type {
 } from "../store.js";
 import type { DaemonRecords } from "../daemon-records.js";
 import { SqliteDaemonRecords } from "./daemon-records.js";
+import { SqliteMembership } from "./membership.js";
 import type { NotificationOutbox } from "../notification-outbox.js";
 import { SqliteNotificationOutbox } from "./notification-outbox.js";
 import { migrate } from "./migrations.js";
@@ -141,6 +144,12 @@ export class SqliteStore implements Store {
   #schedulerClock: Clock = this.#clock;
   /** The audit log, schedule files and task origins (tables of migration 3). */
   readonly records: DaemonRecords = new SqliteDaemonRecords({
+    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
+    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
+    now: () => this.#clock.nowMs(),
+  });
+  /** The nodes sharing the file (the table of migration 10). */
+  readonly #membership = new SqliteMembership({
     write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
     read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
     now: () => this.#clock.nowMs(),
@@ -417,6 +426,18 @@ export class SqliteStore implements Store {
         return true;
       }),
     );
+  }
+
+  heartbeatNode(beat: NodeBeat): Promise<string[]> {
+    return this.#membership.heartbeat(beat);
+  }
+
+  leaveNode(nodeId: string): Promise<void> {
+    return this.#membership.leave(nodeId);
+  }
+
+  takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {
+    return this.#membership.takenRuns(keys);
   }
 
   recordRun(record: RunRecord): Promise<void> {

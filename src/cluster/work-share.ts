@@ -1,0 +1,144 @@
+import type { WorkShare } from "../leasing/work-share.js";
+
+/**
+ * 32-bit FNV-1a of a string's UTF-16 code units: fast, no allocation, and
+ * good enough once mixed by {@link mix32}. Not a cryptographic hash: nothing
+ * depends on node ids or task names being hard to collide.
+ */
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit. */
+function mix32(value: number): number {
+  let h = value >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Rendezvous (highest-random-weight) hashing: the owner of `taskName` among
+ * `nodes` is the node with the highest weight, the weight being a hash of the
+ * pair (ties, vanishingly rare, go to the smaller id). When a node leaves,
+ * only its tasks move (each to the next-highest node); when one joins, it
+ * takes about 1/n of every other node's tasks. Every node computes the same
+ * answer from the same membership, with no coordination.
+ */
+export function rendezvousOwner(
+  taskName: string,
+  nodes: readonly { readonly id: string; readonly seed: number }[],
+): string | undefined {
+  return rendezvousTop(taskName, nodes)[0];
+}
+
+/** The owner of `taskName` among `nodes` and its backup (the second-highest weight), by {@link rendezvousOwner}'s rule. */
+export function rendezvousTop(
+  taskName: string,
+  nodes: readonly { readonly id: string; readonly seed: number }[],
+): [string | undefined, string | undefined] {
+  const taskHash = fnv1a32(taskName);
+  let best: string | undefined;
+  let bestWeight = -1;
+  let second: string | undefined;
+  let secondWeight = -1;
+  for (const node of nodes) {
+    const weight = mix32(Math.imul(taskHash ^ node.seed, 0x9e3779b1) ^ node.seed);
+    if (weight > bestWeight || (weight === bestWeight && best !== undefined && node.id < best)) {
+      second = best;
+      secondWeight = bestWeight;
+      best = node.id;
+      bestWeight = weight;
+    } else if (
+      weight > secondWeight ||
+      (weight === secondWeight && second !== undefined && node.id < second)
+    ) {
+      second = node.id;
+      secondWeight = weight;
+    }
+  }
+  return [best, second];
+}
+
+/**
+ * This node's share of the tasks by rendezvous hashing over the live nodes
+ * (see `Membership`): ownership is computed once per task per membership
+ * change, then read from a map. With no membership known (the store keeps
+ * none, or nothing was heard yet), this node owns everything.
+ */
+export class RendezvousShare implements WorkShare {
+  readonly #nodeId: string;
+  readonly takeoverDelayMs: number;
+  readonly #onSuspect: (() => void) | undefined;
+  #nodes: { readonly id: string; readonly seed: number }[] = [];
+  /** The live node ids, sorted, as last set. */
+  #live: readonly string[] = [];
+  /** Per task: 0 this node owns it, 1 it is its backup, 2 neither. */
+  readonly #roles = new Map<string, number>();
+
+  constructor(options: { nodeId: string; takeoverDelayMs: number; onSuspect?: () => void }) {
+    this.#nodeId = options.nodeId;
+    this.takeoverDelayMs = options.takeoverDelayMs;
+    this.#onSuspect = options.onSuspect;
+  }
+
+  /** The live node ids this share is computed over (this node included), sorted. */
+  get live(): readonly string[] {
+    return this.#live;
+  }
+
+  /**
+   * Sets the live nodes: this node is one of them unless `includeSelf` is
+   * false (it just joined: the others may not count it yet, so it owns
+   * nothing and only takes over). Returns true when the set changed:
+   * ownership is then computed afresh.
+   */
+  setLive(nodeIds: readonly string[], includeSelf = true): boolean {
+    const others = nodeIds.filter((id) => id !== this.#nodeId);
+    const live = [...new Set(includeSelf ? [...others, this.#nodeId] : others)].sort();
+    if (live.length === this.#live.length && live.every((id, i) => id === this.#live[i]))
+      return false;
+    this.#live = live;
+    this.#nodes = live.map((id) => ({ id, seed: mix32(fnv1a32(id)) }));
+    this.#roles.clear();
+    return true;
+  }
+
+  owns(taskName: string): boolean {
+    return this.#role(taskName) === 0;
+  }
+
+  backs(taskName: string): boolean {
+    return this.#role(taskName) === 1;
+  }
+
+  #role(taskName: string): number {
+    // Alone, or before any membership was heard: everything is this node's.
+    if (this.#nodes.length === 0 || (this.#nodes.length === 1 && this.#live[0] === this.#nodeId))
+      return 0;
+    let role = this.#roles.get(taskName);
+    if (role === undefined) {
+      const [owner, backup] = rendezvousTop(taskName, this.#nodes);
+      role = owner === this.#nodeId ? 0 : backup === this.#nodeId ? 1 : 2;
+      this.#roles.set(taskName, role);
+    }
+    return role;
+  }
+
+  /** The owner of `taskName` by the current membership. */
+  ownerOf(taskName: string): string {
+    return rendezvousOwner(taskName, this.#nodes) ?? this.#nodeId;
+  }
+
+  suspect(): void {
+    this.#onSuspect?.();
+  }
+}
