@@ -47,6 +47,7 @@ const NO_RUNS: readonly number[] = Object.freeze([]);
 export class RunEngine implements TaskScheduling {
   readonly #host: RunEngineHost;
   readonly #life: RunLifecycle;
+  readonly #recorder: RunRecorder;
   readonly #queue = new DueQueue<Task | Run>();
   readonly #starter: RunStarter;
   readonly #planner: AheadPlanner;
@@ -54,7 +55,8 @@ export class RunEngine implements TaskScheduling {
 
   constructor(host: RunEngineHost) {
     this.#host = host;
-    this.#life = new RunLifecycle(host, new RunRecorder(host), {
+    this.#recorder = new RunRecorder(host);
+    this.#life = new RunLifecycle(host, this.#recorder, {
       queueRetry: (run, atMs) => {
         this.#queue.push(run, atMs);
         host.poke(atMs);
@@ -137,6 +139,7 @@ export class RunEngine implements TaskScheduling {
         retryInterrupted: (task, scheduledAtMs, attempt, claim, atMs) =>
           this.#retryInterrupted(task, scheduledAtMs, attempt, claim, atMs),
         emit: (event, ...payload) => host.emit(event, ...payload),
+        finish: (record, claim, options) => this.#recorder.finish(record, claim, options),
         ...(host.beforeRecovery === undefined ? {} : { beforeRecovery: host.beforeRecovery }),
       },
       atStart,

@@ -13,6 +13,7 @@ import { runFencingContract } from "./contract-fencing.js";
 import { runHistoryContract } from "./contract-history.js";
 import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
+import { runReapingContract } from "./contract-reaping.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
 import {
@@ -39,6 +40,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     runCallbackContract(makeStore);
     runClaimsContract(makeStore);
     runFencingContract(makeStore);
+    runReapingContract(makeStore);
     runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
     runProcessesContract(makeStore);

@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 8, as sqlite_master holds it.
+-- The SQLite store's schema at version 9, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -166,6 +166,9 @@ CREATE INDEX notification_outbox_window ON notification_outbox (task_name, chann
 
 -- index run_history_aged_at
 CREATE INDEX run_history_aged_at ON run_history (aged_at);
+
+-- index run_history_task_scheduled
+CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at);
 
 -- index run_history_task_seq
 CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);

@@ -220,6 +220,14 @@ create table ${s}.run_counts (
 );
 `,
   },
+  {
+    version: 9,
+    name: "history by occurrence, for late settles",
+    // settleSlots asks whether an occurrence at or before the task's release mark has a row.
+    sql: (s: QuotedSchema) => `
+create index runs_task_scheduled_idx on ${s}.runs (task_name, scheduled_at);
+`,
+  },
 ]);
 
 /** The newest version this code knows. */

@@ -10,6 +10,7 @@ import type {
   ClaimRef,
   HistoryQuery,
   HistoryRetention,
+  ReapedClaim,
   RunRecord,
   Store,
   StoreChange,
@@ -42,6 +43,7 @@ import { buildRecordQueries } from "./record-queries.js";
 import {
   callbackParams,
   claimOf,
+  reapedOf,
   runOf,
   settleSlotsParams,
   writeRunsParams,
@@ -50,6 +52,7 @@ import {
   taskParams,
   toDate,
   type ClaimRow,
+  type ReapedRow,
   type RunRow,
   type TaskRow,
 } from "./rows.js";
@@ -64,8 +67,8 @@ const REAP_BATCH = 500;
  *   (task_name, scheduled_at) index; lease and claim instants come from the
  *   database clock.
  * - `renewLease` succeeds only while the claim is held by its node and
- *   unexpired; `reapExpiredClaims` takes expired ones with `FOR UPDATE SKIP
- *   LOCKED`, so two reapers never return the same claim.
+ *   unexpired; `reapExpiredClaims` takes expired ones over with `FOR UPDATE
+ *   SKIP LOCKED`, so two reapers never return the same claim.
  * - Every task write notifies the schema's channel in the same statement;
  *   `watch` listens on a dedicated connection that reconnects with backoff.
  * - Errors are {@link StoreError} with the pg error as `cause`; the pool
@@ -468,18 +471,23 @@ export class PostgresStore implements Store {
     await this.#writes.add(claim);
   }
 
+  /** Takes over the claims of dead processes, in batches (see Store.reapExpiredClaims). */
   async reapExpiredClaims(options: {
     readonly nodeId: string;
     readonly atStart: boolean;
-  }): Promise<Claim[]> {
-    const claims: Claim[] = [];
+    readonly leaseMs?: number;
+  }): Promise<ReapedClaim[]> {
+    const claims: ReapedClaim[] = [];
+    const leaseMs =
+      options.leaseMs !== undefined && options.leaseMs > 0 ? options.leaseMs : this.leaseMs;
     for (;;) {
-      const rows = await this.#run<ClaimRow>("reapExpiredClaims", [
+      const rows = await this.#run<ReapedRow>("reapExpiredClaims", [
         options.nodeId,
         options.atStart,
         REAP_BATCH,
+        leaseMs,
       ]);
-      for (const row of rows) claims.push(claimOf(row));
+      for (const row of rows) claims.push(reapedOf(row));
       if (rows.length < REAP_BATCH) return claims;
     }
   }

@@ -224,6 +224,15 @@ CREATE TABLE run_counts (
 ) STRICT;
 `,
   },
+  {
+    version: 9,
+    name: "history by occurrence, for late settles",
+    sql: `
+-- settleSlots asks whether an occurrence at or before the task's claim mark has a
+-- row (claimed and recorded, or settled) before it records a late skip or miss.
+CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at);
+`,
+  },
 ] satisfies Migration[]);
 
 /** The schema version this code writes: the last migration's. */
