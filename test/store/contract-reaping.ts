@@ -56,12 +56,13 @@ export function runReapingContract(makeStore: MakeStore): void {
           false,
           "the dead holder is fenced out",
         );
-        // A's lease on it runs out: the next reaper finds the run again.
+        // A's lease on it runs out: the next reaper finds the run again, as the attempt's
+        // node had it (B, claimed then), not as the reaper that died held it.
         await passStoreTime(opened, (await store.now()) + 1_200);
         const again = await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false });
         assert.deepEqual(
-          again.map((c) => [c.taskName, c.scheduledAt, c.nodeId, c.id]),
-          [["z", t0, NODE_A, taken.id]],
+          again.map((c) => [c.taskName, c.scheduledAt, c.nodeId, c.claimedAt, c.id]),
+          [["z", t0, NODE_B, claim.claimedAt, taken.id]],
         );
         const retaken = again[0]?.takenOver;
         assert.ok(retaken !== undefined);
@@ -79,14 +80,18 @@ export function runReapingContract(makeStore: MakeStore): void {
       });
     });
 
-    it("a claim taken over keeps its task (exclusive) for the retry, which its finish releases", async () => {
+    it("a claim taken over keeps its task (exclusive) for the retry, which its finish releases; a retry reaped is its node's attempt", async () => {
       await withStore(makeStore, async (opened) => {
         const { store } = opened;
         const expired = await expiredClaim(opened, "x", { exclusive: true });
         if (expired === undefined) return;
         const { t0, claim } = expired;
         assert.ok(claim.overlapping !== true);
-        const [reaped] = await store.reapExpiredClaims({ nodeId: NODE_A, atStart: false });
+        const [reaped] = await store.reapExpiredClaims({
+          nodeId: NODE_A,
+          atStart: false,
+          leaseMs: 1_000,
+        });
         assert.ok(reaped !== undefined);
         const next = await store.claimRun(ask("x", t0 + 1_000, { exclusive: true }));
         assert.equal(next?.overlapping, true, "the task is still held, by the claim taken over");
@@ -95,9 +100,12 @@ export function runReapingContract(makeStore: MakeStore): void {
           await store.finishRun(interrupted, reaped.takenOver, { release: false }),
           true,
         );
-        assert.equal(await store.renewLease(reaped.takenOver, 60_000), true, "kept for the retry");
-        const retried = runRecord("x", t0, { attempt: 2, claimId: reaped.takenOver.id });
-        assert.equal(await store.finishRun(retried, reaped.takenOver), true);
+        // A's retry runs under it and A dies too: the next reap finds A's attempt.
+        await passStoreTime(opened, (await store.now()) + 1_200);
+        const [again] = await store.reapExpiredClaims({ nodeId: NODE_B, atStart: false });
+        assert.equal(again?.nodeId, NODE_A, "the retry was A's attempt");
+        const retried = runRecord("x", t0, { attempt: 2, claimId: again.takenOver.id });
+        assert.equal(await store.finishRun(retried, again.takenOver), true);
         const later = await store.claimRun(ask("x", t0 + 2_000, { exclusive: true }));
         assert.ok(later !== null && later.overlapping !== true, "released: the task is free");
         assert.deepEqual(

@@ -41,7 +41,7 @@ CREATE TABLE claims (
   claimed_at INTEGER NOT NULL,
   lease_expires_at INTEGER NOT NULL,
   exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
-, token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT) STRICT;
+, token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT, attempt_node TEXT) STRICT;
 
 -- table notification_outbox
 CREATE TABLE notification_outbox (

@@ -236,6 +236,10 @@ export const writeRuns = (s: QuotedSchema) => `with input as (
   returning c.id, c.task_name, c.scheduled_at, c.manual
 ), freed as (
   delete from ${s}.task_runners t using released x where t.claim_id = x.id
+), kept as (
+  update ${s}.claims c set attempt_node = null
+  where c.attempt_node is not null and c.id in (select id from held)
+    and c.id in (select id from asked where not release)
 ), recorded as (
   insert into ${s}.runs
     (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
@@ -313,25 +317,27 @@ returning id`;
  * node $1: a crashed earlier process of this node): selects them with
  * `FOR UPDATE SKIP LOCKED`, so concurrent reapers never return the same
  * claim, and takes each over for node $1 (a new id, fencing token and a lease
- * of $4 ms; the same key, exclusivity and process), keeping the task's
+ * of $4 ms; the same key, exclusivity, process and claim time, and the node of
+ * the attempt it stands for, kept through a reaper that died too), keeping the task's
  * runner row on it. Nothing is released: the reaper's finishRun of the
  * interrupted row does that. At most $3 rows, each with the claim as it was
- * (`was_*`).
+ * (`was_*`: its node is the attempt's).
  */
 export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
-  select id, node_id, claimed_at, lease_expires_at, token from ${s}.claims
+  select id, node_id, claimed_at, lease_expires_at, token, attempt_node from ${s}.claims
   where released_at is null
     and (lease_expires_at < clock_timestamp() or ($2 and node_id = $1))
   order by lease_expires_at
   for update skip locked
   limit $3
 ), taken as (
-  update ${s}.claims c set id = gen_random_uuid()::text, node_id = $1, claimed_at = clock_timestamp(),
-    lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond',
+  update ${s}.claims c set id = gen_random_uuid()::text, node_id = $1,
+    attempt_node = coalesce(c.attempt_node, c.node_id), lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond',
     token = nextval('${s}.claim_tokens'), reaped = true
   from due where c.id = due.id
   returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.token,
-    c.process_group, c.process_start, due.id as was_id, due.node_id as was_node_id,
+    c.process_group, c.process_start, due.id as was_id,
+    coalesce(due.attempt_node, due.node_id) as was_node_id,
     due.claimed_at as was_claimed_at, due.lease_expires_at as was_lease_expires_at,
     due.token as was_token
 ), runner as (

@@ -30,6 +30,7 @@ export interface Statements {
   raiseClaimMark: Database.Statement;
   selectReapableClaims: Database.Statement;
   takeOverClaim: Database.Statement;
+  clearAttemptNode: Database.Statement;
   insertRun: Database.Statement;
   selectHistory: Database.Statement;
   selectTaskHistory: Database.Statement;
@@ -84,6 +85,7 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     raiseClaimMark: db.prepare(sql.RAISE_CLAIM_MARK),
     selectReapableClaims: db.prepare(sql.SELECT_REAPABLE_CLAIMS),
     takeOverClaim: db.prepare(sql.TAKE_OVER_CLAIM),
+    clearAttemptNode: db.prepare(sql.CLEAR_ATTEMPT_NODE),
     insertRun: db.prepare(sql.INSERT_RUN),
     selectHistory: db.prepare(sql.SELECT_HISTORY),
     selectTaskHistory: db.prepare(sql.SELECT_TASK_HISTORY),
@@ -126,11 +128,15 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
           id: row.id,
           newId: randomUUID(),
           nodeId: params.nodeId,
-          now: params.now,
           leaseExpiresAt: params.now + params.leaseMs,
           token: ++token,
         }) as ClaimRow;
-        return { ...claimOf(row), takenOver: claimOf(taken) };
+        // As the attempt's node had it (a reaper that died before recording it is passed over).
+        return {
+          ...claimOf(row),
+          nodeId: row.attempt_node ?? row.node_id,
+          takenOver: claimOf(taken),
+        };
       });
     },
   };

@@ -63,7 +63,7 @@ export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
 const CLAIM_COLUMNS =
   "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive, token";
 /** What a claim row is read with: the inserted columns and those recordProcess sets. */
-const CLAIM_ROW_COLUMNS = `${CLAIM_COLUMNS}, process_group, process_start`;
+const CLAIM_ROW_COLUMNS = `${CLAIM_COLUMNS}, process_group, process_start, attempt_node`;
 
 /** Runs of the task counted toward a finite maxRuns (no row: none). */
 export const SELECT_RUNS_STARTED = "SELECT started FROM run_counts WHERE task_name = ?";
@@ -153,11 +153,17 @@ export const RAISE_CLAIM_MARK = `INSERT INTO claim_marks (task_name, released_th
 
 /**
  * Takes claim `@id` over for `@nodeId` (a reap): a new id, fencing token and
- * lease, the same key, exclusivity and recorded process.
+ * lease; the same key, exclusivity, recorded process and claim time, and the
+ * node of the attempt it stands for (kept through a reaper that died too).
  */
 export const TAKE_OVER_CLAIM = `UPDATE claims SET id = @newId, node_id = @nodeId,
-  claimed_at = @now, lease_expires_at = @leaseExpiresAt, token = @token
+  attempt_node = coalesce(attempt_node, node_id), lease_expires_at = @leaseExpiresAt,
+  token = @token
   WHERE id = @id RETURNING ${CLAIM_ROW_COLUMNS}`;
+
+/** A claim kept for its next attempt (finishRun without release): that attempt is its holder's. */
+export const CLEAR_ATTEMPT_NODE =
+  "UPDATE claims SET attempt_node = NULL WHERE id = ? AND attempt_node IS NOT NULL";
 
 /** Claims whose lease expired before `@now`, or, at start, any claim of `@nodeId`. */
 export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_ROW_COLUMNS} FROM claims

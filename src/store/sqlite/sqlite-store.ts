@@ -392,6 +392,7 @@ export class SqliteStore implements Store {
         return false;
       c.statements.insertRun.run(runParams(record));
       if (options?.release !== false) c.release(claim.id);
+      else c.statements.clearAttemptNode.run(claim.id);
       return true;
     });
   }
