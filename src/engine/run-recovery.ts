@@ -28,6 +28,11 @@ export interface RecoveryHost {
    * leaves the claim to expire, to be reaped again). Resolves whether written.
    */
   finish(record: RunRecord, claim: Claim, options: { readonly release: boolean }): Promise<boolean>;
+  /**
+   * Stops renewing a claim taken over whose run could not be recorded (the
+   * store failed before the row was written): it expires and is reaped again.
+   */
+  abandon?(claim: Claim): void;
   /** See `SchedulerOptions.beforeRecovery`: awaited before the runs are recorded and retried. */
   readonly beforeRecovery?: BeforeRecovery;
 }
@@ -94,6 +99,8 @@ export async function recoverInterruptedRuns(
         try {
           await recoverOne(host, claim, notes.get(claim.id));
         } catch (error) {
+          // Not recorded (reading its attempts failed): left to expire and be reaped again.
+          host.abandon?.(claim.takenOver);
           host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
         }
       }
