@@ -34,16 +34,24 @@ export const INTERRUPT_RUNS_DEFAULTS = Object.freeze({
   recordTimeoutMs: 5_000,
 } satisfies Required<Pick<InterruptRunsOptions, "killGraceMs" | "recordTimeoutMs">>);
 
-/** Releases the claims the node still holds and records their runs interrupted; resolves with how many. */
+/**
+ * Takes over the claims the node still holds and records their runs
+ * interrupted, which releases them; resolves with how many.
+ */
 async function recordAll(options: InterruptRunsOptions): Promise<number> {
   const { store, clock, logger } = options;
   const claims = await store.reapExpiredClaims({ nodeId: options.nodeId, atStart: true });
   const nowMs = clock.nowMs();
   let recorded = 0;
   for (const claim of claims) {
-    // Claimed ahead of its time, never started: released without a row.
-    if (claim.scheduledAt > nowMs) continue;
+    // Claimed ahead of its time, never started: given back without a row (its key unspent).
+    if (claim.scheduledAt > nowMs) {
+      if (store.giveBack !== undefined) await store.giveBack(claim.takenOver);
+      else await store.releaseClaim(claim.takenOver);
+      continue;
+    }
     const attempt = await recordInterrupted(store, claim, nowMs, options.reason);
+    if (attempt === null) continue;
     recorded++;
     safeLog(
       logger,

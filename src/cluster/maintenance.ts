@@ -16,8 +16,8 @@ export interface MaintenanceHost {
   reap(): Promise<unknown>;
   /**
    * False while claims or finishing writes fail: reaping then waits, since a
-   * claim reaped while its `interrupted` row cannot be written would leave
-   * its run without any row. Pruning goes on (on a full disk, it makes room).
+   * claim taken over while its `interrupted` row cannot be written would only
+   * expire and be reaped again. Pruning goes on (on a full disk, it makes room).
    */
   storeUsable(): boolean;
   /** Re-reads the store's schema version (see `schema-watch.ts`); each round, before reaping. */
@@ -62,9 +62,9 @@ export class Maintenance {
   }
 
   /**
-   * Stops the timer; resolves once the round in progress, if any, is over.
-   * Reaping releases dead nodes' claims before it records their runs
-   * interrupted: a process that stopped in between would leave them no row.
+   * Stops the timer; resolves once the round in progress, if any, is over,
+   * so that the runs it took over are recorded (and their retries queued)
+   * before the scheduler stops, rather than left to expire and be reaped again.
    */
   async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);

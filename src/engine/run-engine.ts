@@ -141,6 +141,8 @@ export class RunEngine implements TaskScheduling {
         retryInterrupted: (task, scheduledAtMs, attempt, claim, atMs) =>
           this.#retryInterrupted(task, scheduledAtMs, attempt, claim, atMs),
         emit: (event, ...payload) => host.emit(event, ...payload),
+        finish: (record, claim, options) => this.#recorder.finish(record, claim, options),
+        ...(host.abandon === undefined ? {} : { abandon: (claim: Claim) => host.abandon?.(claim) }),
         ...(host.beforeRecovery === undefined ? {} : { beforeRecovery: host.beforeRecovery }),
       },
       atStart,

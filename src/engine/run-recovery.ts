@@ -2,7 +2,7 @@ import { shouldRetry } from "../core/retry.js";
 import type { Task } from "../core/task.js";
 import type { SchedulerEvents } from "../events.js";
 import { safeLog, type Logger } from "../logger.js";
-import type { Claim, RunRecord, Store } from "../store/store.js";
+import type { Claim, ReapedClaim, RunRecord, Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 
 /** What recovering interrupted runs needs from the Scheduler. */
@@ -13,7 +13,7 @@ export interface RecoveryHost {
   readonly nodeId: string;
   readonly leaseMs: number;
   task(name: string): Task | undefined;
-  /** Puts a retry of an interrupted run in the heap, due at `atMs`, under `claim` (a manual claim). */
+  /** Puts a retry of an interrupted run in the heap, due at `atMs`, under `claim` (the claim taken over). */
   retryInterrupted(
     task: Task,
     scheduledAtMs: number,
@@ -22,6 +22,17 @@ export interface RecoveryHost {
     atMs: number,
   ): void;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+  /**
+   * Writes a run's `interrupted` row under the claim taken over, releasing
+   * it unless `release` is false (see `RunRecorder.finish`: a failed write
+   * leaves the claim to expire, to be reaped again). Resolves whether written.
+   */
+  finish(record: RunRecord, claim: Claim, options: { readonly release: boolean }): Promise<boolean>;
+  /**
+   * Stops renewing a claim taken over whose run could not be recorded (the
+   * store failed before the row was written): it expires and is reaped again.
+   */
+  abandon?(claim: Claim): void;
   /** See `SchedulerOptions.beforeRecovery`: awaited before the runs are recorded and retried. */
   readonly beforeRecovery?: BeforeRecovery;
 }
@@ -50,31 +61,34 @@ async function notesBeforeRecovery(
 const ATTEMPT_LOOKBACK_ROWS = 200;
 
 /**
- * Finds runs whose process died while they were in flight (claims reaped by
- * the store: expired leases of any node, and at start every unreleased claim
- * of this node id), records each as `interrupted` and, when the task's retry
- * policy allows another attempt, retries it at once under a new manual claim
- * (a reaped (task, scheduled time) can never be claimed again). Never throws:
- * store failures become `scheduler:error` events. Resolves with the number of
- * interrupted runs found.
+ * Finds runs whose process died while they were in flight (claims the store
+ * takes over for this node: expired leases of any node, and at start every
+ * unreleased claim of this node id), records each as `interrupted` under the
+ * claim taken over (which releases it in the same write) and, when the
+ * task's retry policy allows another attempt, keeps that claim for the
+ * retry, started at once. Never throws: store failures become
+ * `scheduler:error` events (a claim whose row could not be written expires
+ * and is reaped again). Resolves with the number of interrupted runs found.
  */
 export async function recoverInterruptedRuns(
   host: RecoveryHost,
   atStart: boolean,
 ): Promise<number> {
-  let claims: Claim[];
+  let claims: ReapedClaim[];
   try {
-    claims = await host.store.reapExpiredClaims({ nodeId: host.nodeId, atStart });
+    claims = await host.store.reapExpiredClaims({
+      nodeId: host.nodeId,
+      atStart,
+      leaseMs: host.leaseMs,
+    });
   } catch (error) {
     host.emit("scheduler:error", { error, context: "reap" });
     return 0;
   }
   // What the dead attempts left running is dealt with first: no retry starts beside it.
   const notes = await notesBeforeRecovery(host, claims);
-  // The claims are released already and their rows not yet written: a process killed now
-  // leaves those runs with no row. So they are recorded at once, not one round trip after
-  // another; in order within one occurrence, whose attempts follow one another.
-  const byOccurrence = new Map<string, Claim[]>();
+  // In order within one occurrence, whose attempts follow one another.
+  const byOccurrence = new Map<string, ReapedClaim[]>();
   for (const claim of claims) {
     const key = `${claim.taskName}\u0000${claim.scheduledAt}`;
     byOccurrence.set(key, [...(byOccurrence.get(key) ?? []), claim]);
@@ -85,6 +99,8 @@ export async function recoverInterruptedRuns(
         try {
           await recoverOne(host, claim, notes.get(claim.id));
         } catch (error) {
+          // Not recorded (reading its attempts failed): left to expire and be reaped again.
+          host.abandon?.(claim.takenOver);
           host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
         }
       }
@@ -94,19 +110,19 @@ export async function recoverInterruptedRuns(
 }
 
 /**
- * Records the run of a released claim as `interrupted`, with `message` as its
- * error, as the attempt after every attempt history has for its occurrence.
- * Resolves with that attempt number.
+ * The `interrupted` row of the attempt a reaped claim stood for, with
+ * `message` as its error: the attempt after every attempt history has for
+ * its occurrence.
  */
-export async function recordInterrupted(
+export async function interruptedRow(
   store: Store,
   claim: Claim,
   finishedAtMs: number,
   message: string,
-): Promise<number> {
+): Promise<RunRecord> {
   const rows = await store.history({ taskName: claim.taskName, limit: ATTEMPT_LOOKBACK_ROWS });
   // The attempt cut short follows every attempt history has for this occurrence (a retry
-  // of an interrupted run holds a new claim, so match on the scheduled time, not the claim).
+  // of an interrupted run may hold another claim, so match on the scheduled time, not the claim).
   let attempt = 1;
   for (const row of rows) {
     if (row.scheduledAt !== claim.scheduledAt) continue;
@@ -115,7 +131,7 @@ export async function recordInterrupted(
     if (row.status === "skipped" || row.status === "missed" || row.status === "lost") continue;
     attempt = Math.max(attempt, row.attempt + 1);
   }
-  const record: RunRecord = {
+  return {
     taskName: claim.taskName,
     claimId: claim.id,
     scheduledAt: claim.scheduledAt,
@@ -126,32 +142,48 @@ export async function recordInterrupted(
     nodeId: claim.nodeId,
     error: { message, code: "ERR_INTERRUPTED" },
   };
-  await store.recordRun(record);
-  return attempt;
+}
+
+/**
+ * Records the run of a reaped claim as `interrupted` (see {@link
+ * interruptedRow}) under the claim taken over, and releases that claim.
+ * Resolves with the attempt recorded, or null when the claim taken over was
+ * no longer held (its lease expired meanwhile and another node reaped it).
+ */
+export async function recordInterrupted(
+  store: Store,
+  claim: ReapedClaim,
+  finishedAtMs: number,
+  message: string,
+): Promise<number | null> {
+  const row = await interruptedRow(store, claim, finishedAtMs, message);
+  return (await store.finishRun(row, claim.takenOver)) ? row.attempt : null;
 }
 
 async function recoverOne(
   host: RecoveryHost,
-  claim: Claim,
+  claim: ReapedClaim,
   note: string | undefined,
 ): Promise<void> {
-  const { store } = host;
   const why =
     claim.nodeId === host.nodeId
       ? `the run was in flight when the previous process of node ${JSON.stringify(claim.nodeId)} stopped`
       : `the lease of node ${JSON.stringify(claim.nodeId)} on this run expired (the process died or stalled)`;
-  const attempt = await recordInterrupted(
-    store,
+  const row = await interruptedRow(
+    host.store,
     claim,
     host.clock.nowMs(),
     note === undefined ? why : `${why}; ${note}`,
   );
+  const { attempt } = row;
   const task = host.task(claim.taskName);
   const retry =
     task !== undefined &&
     !task.removed &&
     task.state !== "quarantined" &&
     shouldRetry(task.options.retries, attempt, undefined);
+  // The row and the claim's release (or, with a retry, its keeping) go together.
+  if (!(await host.finish(row, claim.takenOver, { release: !retry }))) return;
   safeLog(
     host.logger,
     "warn",
@@ -165,13 +197,6 @@ async function recoverOne(
     `Run of task ${JSON.stringify(claim.taskName)} interrupted` + (retry ? "; retrying it" : ""),
   );
   if (!retry || task === undefined) return;
-  const again = await store.claimRun({
-    taskName: claim.taskName,
-    scheduledAt: claim.scheduledAt,
-    nodeId: host.nodeId,
-    leaseMs: host.leaseMs,
-    manual: true,
-  });
-  if (again === null) return; // another run of the task holds it (overlap "skip" across processes)
-  host.retryInterrupted(task, claim.scheduledAt, attempt + 1, again, host.clock.nowMs());
+  // The retry runs under the claim taken over: nothing else can claim the run or its task meanwhile.
+  host.retryInterrupted(task, claim.scheduledAt, attempt + 1, claim.takenOver, host.clock.nowMs());
 }

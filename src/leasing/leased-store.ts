@@ -12,6 +12,7 @@ import type {
   HistoryQuery,
   PlainClaimRequest,
   HistoryRetention,
+  ReapedClaim,
   RunRecord,
   Store,
   StoreChange,
@@ -236,11 +237,20 @@ export class LeasedStore implements Store {
     this.#keeper?.release(claim);
     return this.#store.releaseClaim(claim);
   }
-  reapExpiredClaims(options: {
+  /**
+   * Reaps with this scheduler's lease, and renews each claim taken over
+   * until the run's interrupted row releases it (or its retry finishes).
+   */
+  async reapExpiredClaims(options: {
     readonly nodeId: string;
     readonly atStart: boolean;
-  }): Promise<Claim[]> {
-    return this.#store.reapExpiredClaims(options);
+    readonly leaseMs?: number;
+  }): Promise<ReapedClaim[]> {
+    const sent = this.#now();
+    const reaped = await this.#store.reapExpiredClaims({ leaseMs: this.#host.leaseMs, ...options });
+    const keeper = this.#keeper;
+    if (keeper !== undefined) for (const claim of reaped) keeper.hold(claim.takenOver, sent);
+    return reaped;
   }
   recordRun(record: RunRecord): Promise<void> {
     return this.#store.recordRun(record);

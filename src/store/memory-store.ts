@@ -12,6 +12,7 @@ import type {
   ClaimRequest,
   HistoryQuery,
   HistoryRetention,
+  ReapedClaim,
   RunRecord,
   Store,
   StoreOpenContext,
@@ -222,6 +223,21 @@ export class MemoryStore implements Store {
     for (const at of settled) if (at >= fromMs && at <= toMs) return true;
     return false;
   }
+  /**
+   * For settleSlots: true when an occurrence of the task from `fromMs` to
+   * `toMs` was settled, or, at or before its claim mark (which remembers only
+   * the latest released occurrence), has a history row: claimed and
+   * recorded, or settled. One nobody claimed or recorded is still free.
+   */
+  #settledOrRecorded(taskName: string, fromMs: number, toMs: number): boolean {
+    const settled = this.#settled.get(taskName);
+    if (settled !== undefined)
+      for (const at of settled) if (at >= fromMs && at <= toMs) return true;
+    if (fromMs > (this.#released.get(taskName) ?? Number.NEGATIVE_INFINITY)) return false;
+    return this.#history.some(
+      (row) => row.taskName === taskName && row.scheduledAt >= fromMs && row.scheduledAt <= toMs,
+    );
+  }
   renewLease(claim: Claim): Promise<boolean> {
     return Promise.resolve(this.#active.get(this.#keyOf(claim)) === claim);
   }
@@ -251,7 +267,7 @@ export class MemoryStore implements Store {
     if (this.#exclusive.get(claim.taskName) === claim) this.#exclusive.delete(claim.taskName);
     return Promise.resolve();
   }
-  reapExpiredClaims(): Promise<Claim[]> {
+  reapExpiredClaims(): Promise<ReapedClaim[]> {
     // Claims live and die with this process: none can outlive their holder.
     return Promise.resolve([]);
   }
@@ -282,7 +298,7 @@ export class MemoryStore implements Store {
     return Promise.resolve(
       records.map((record) => {
         const last = record.missedThrough ?? record.scheduledAt;
-        if (this.#isSettled(record.taskName, record.scheduledAt, last)) return false;
+        if (this.#settledOrRecorded(record.taskName, record.scheduledAt, last)) return false;
         for (const claim of this.#active.values()) {
           const at = claim.scheduledAt;
           if (claim.taskName === record.taskName && at >= record.scheduledAt && at <= last)

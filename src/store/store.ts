@@ -129,6 +129,22 @@ export interface ClaimProcess {
   readonly startTime: string;
 }
 
+/**
+ * A claim of a process that died, as {@link Store.reapExpiredClaims} returns
+ * it: as its dead holder had it, plus the claim the reaper now holds.
+ */
+export interface ReapedClaim extends Claim {
+  /**
+   * The same key, now held by the reaping node (a new id, fencing token and
+   * lease; renewed like any claim): the run's `interrupted` row is written
+   * under it with `finishRun`, and its retry, if any, runs under it.
+   */
+  readonly takenOver: Claim;
+}
+
+/** The lease a claim taken over by a reap gets when none is asked for, in ms. */
+export const REAP_LEASE_DEFAULT_MS = 30_000;
+
 /** A claim as the attempt made under it knows it (`ctx.taskName`, `ctx.fencingToken`). */
 export interface ClaimRef {
   readonly taskName: string;
@@ -433,17 +449,25 @@ export interface Store {
   /** Finishes a claim: no one renews it any more. Its key stays unique. */
   releaseClaim(claim: Claim): Promise<void>;
   /**
-   * Releases and returns the claims that were held by a process that died,
-   * so that the caller records them `interrupted` and applies the retry
+   * Takes over and returns the claims that were held by a process that died,
+   * so that the caller records their runs `interrupted` and applies the retry
    * policy: the expired claims of any node, and when `atStart` every
    * unreleased claim of `nodeId` (a crashed previous run of the same node).
-   * A non-durable store returns none. A reaped (task, scheduled time) can
-   * never be claimed again: a retry of it takes a `manual` claim.
+   * Each comes back as its dead holder had it (its node, its start, its
+   * process), with {@link ReapedClaim.takenOver}: the same key, now held by
+   * `nodeId` under a new id, a new fencing token and a lease of `leaseMs`
+   * (the store's default lease when absent). Nothing is released and no row
+   * is written here: the caller writes the `interrupted` row with
+   * `finishRun` under the claim taken over, which releases it (or keeps it
+   * for the retry), so that the release and the row go together. A reaper
+   * that dies or cannot write before then leaves the claim to expire, and
+   * the run is reaped again. A non-durable store returns none.
    */
   reapExpiredClaims(options: {
     readonly nodeId: string;
     readonly atStart: boolean;
-  }): Promise<Claim[]>;
+    readonly leaseMs?: number;
+  }): Promise<ReapedClaim[]>;
 
   /**
    * Membership (stores shared by several processes): writes this node's
@@ -468,8 +492,7 @@ export interface Store {
 
   /**
    * Appends one history row as it is, fenced by nothing: the rows of runs that
-   * no claim stands for (a late result of a node that lost its lease, `lost`;
-   * a reaped run, `interrupted`).
+   * no claim stands for (a late result of a node that lost its lease, `lost`).
    */
   recordRun(record: RunRecord): Promise<void>;
   /**

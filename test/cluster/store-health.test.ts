@@ -26,6 +26,8 @@ after(() => Promise.all(cleanups.map((cleanup) => cleanup())));
 
 const WAIT = { timeoutMs: 30_000, intervalMs: 20 };
 const FILLER = "filler";
+/** The claims that fill the claims' table: sorted before "tick", of its length. */
+const FILLER_CLAIMS = "fill";
 
 interface Rig {
   readonly scheduler: Scheduler;
@@ -115,9 +117,46 @@ async function fillWith(store: SqliteStore, output: unknown, next: () => number)
   }
 }
 
-/** Frees the room the filler took (from another connection, as an operator would). */
+/**
+ * Fills what room the claims' table and indexes have left with claims of the
+ * size of a run's claim (a four-letter task before "tick", this node, instants
+ * and lease of its magnitude), until 200 tries in a row fail: no claim of the
+ * task fits anywhere. Called while no claim is held, so that none is released
+ * (and its room freed) afterwards.
+ */
+async function fillTheClaims(store: SqliteStore): Promise<void> {
+  const base = Date.now();
+  let failedInARow = 0;
+  for (let i = 0; failedInARow < 200; i++) {
+    try {
+      await store.claimRun({
+        taskName: FILLER_CLAIMS,
+        scheduledAt: base + i * 1_000,
+        nodeId: "node-a",
+        leaseMs: 3_600_000,
+      });
+      failedInARow = 0;
+    } catch (error) {
+      assert.equal((error as { cause?: { code?: string } }).cause?.code, "SQLITE_FULL");
+      failedInARow++;
+    }
+  }
+}
+
+/** Frees the room the fillers took (from another connection, as an operator would). */
 function clearTheDisk(path: string): void {
-  withRawDb(path, (db) => db.prepare("DELETE FROM run_history WHERE task_name = ?").run(FILLER));
+  withRawDb(path, (db) => {
+    db.prepare("DELETE FROM run_history WHERE task_name = ?").run(FILLER);
+    db.prepare("DELETE FROM claims WHERE task_name = ?").run(FILLER_CLAIMS);
+  });
+}
+
+/** How many claims the file holds (read from another connection). */
+function claimsHeld(path: string): number {
+  return withRawDb(
+    path,
+    (db) => (db.prepare("SELECT count(*) AS n FROM claims").get() as { n: number }).n,
+  );
 }
 
 function rows(runs: RunRecord[], status: RunRecord["status"]): RunRecord[] {
@@ -137,7 +176,13 @@ describe("store health under a running scheduler", () => {
       WAIT,
     );
 
+    // The disk fills while no claim is held: none is released later, freeing room in
+    // which a claim would fit while history rows do not (the store usable for a moment).
+    await r.scheduler.pauseTask("tick");
+    await waitFor("no claim held", () => claimsHeld(r.path) === 0, WAIT);
     await fillTheDisk(r.store);
+    await fillTheClaims(r.store);
+    await r.scheduler.resumeTask("tick");
     await waitFor("the store found unusable", () => r.unusable.length > 0, WAIT);
     // Due runs keep coming and failing, for a second at least (10 at 100 ms).
     await waitFor("due runs not started", () => r.scheduler.storeStatus.runsNotStarted >= 10, WAIT);

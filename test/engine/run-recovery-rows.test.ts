@@ -12,7 +12,7 @@ import { CronCache, compileSchedule } from "../../src/core/schedule.js";
 import { resolveTaskOptions } from "../../src/core/task-options.js";
 import { Task } from "../../src/core/task.js";
 import { RunRecorder } from "../../src/engine/run-recorder.js";
-import { recordInterrupted } from "../../src/engine/run-recovery.js";
+import { interruptedRow } from "../../src/engine/run-recovery.js";
 import { silentLogger } from "../../src/logger.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import type { RunRecord } from "../../src/store/store.js";
@@ -49,23 +49,20 @@ function row(status: RunRecord["status"], attempt: number, claimId: string | nul
   };
 }
 
-describe("recordInterrupted", () => {
+describe("interruptedRow", () => {
   it("records attempt 1 when the only row of the occurrence is attempt 1's lost result", async () => {
     const { store, claim } = await claimed();
     await store.recordRun(row("lost", 1, claim.id));
-    assert.equal(await recordInterrupted(store, claim, T + 5_000, "reaped"), 1);
-    const rows = await store.history({ taskName: "t" });
-    assert.deepEqual(rows.map((r) => `${r.status}#${r.attempt}`).sort(), [
-      "interrupted#1",
-      "lost#1",
-    ]);
+    const interrupted = await interruptedRow(store, claim, T + 5_000, "reaped");
+    assert.equal(`${interrupted.status}#${interrupted.attempt}`, "interrupted#1");
+    assert.equal(interrupted.error?.message, "reaped");
   });
 
   it("follows the attempts that counted: a failed attempt 1, then attempt 2 interrupted", async () => {
     const { store, claim } = await claimed();
     await store.recordRun(row("failed", 1, claim.id));
     await store.recordRun(row("lost", 2, claim.id));
-    assert.equal(await recordInterrupted(store, claim, T + 5_000, "reaped"), 2);
+    assert.equal((await interruptedRow(store, claim, T + 5_000, "reaped")).attempt, 2);
   });
 });
 

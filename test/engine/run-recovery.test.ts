@@ -101,6 +101,59 @@ describe("beforeRecovery", () => {
     }
   });
 
+  it("a recovered run's retry keeps its task: another node's exclusive claim meanwhile overlaps, and the retry runs and is recorded", async () => {
+    const db = await tempDb();
+    const other = new SqliteStore({ path: db.path });
+    try {
+      await deadProcessLeftovers(db.path);
+      // Node c shares the file; node b reaps node-a's claim, whose lease ran out at 01:01.
+      await other.open({ nodeId: "node-c", clock: new ManualClock("2026-01-01T02:00:00Z") });
+      const seen: (boolean | undefined)[] = [];
+      const ran: string[] = [];
+      const parts = sqliteScheduler(db.path, {
+        encryptionKey: KEY,
+        nodeId: "node-b",
+        clock: new ManualClock("2026-01-01T01:02:00Z"),
+        // Between the reap and the retry: node c's exclusive claim of the task's next run.
+        beforeRecovery: async () => {
+          const claim = await other.claimRun({
+            taskName: "job",
+            scheduledAt: AT + 3_600_000,
+            nodeId: "node-c",
+            leaseMs: 60_000,
+            exclusive: true,
+          });
+          seen.push(claim?.overlapping);
+          return new Map<string, string>();
+        },
+      });
+      parts.scheduler.defineHandler("h", (ctx) => void ran.push(`${ctx.taskName}#${ctx.attempt}`));
+      await parts.scheduler.runPending(); // opens the store: recovery
+      await parts.scheduler.runPending();
+      await parts.scheduler.stop();
+      assert.deepEqual(seen, [true], "the task is still held, by the claim taken over");
+      assert.deepEqual(ran, ["job#2"]);
+      const rows = await parts.scheduler.history("job");
+      assert.deepEqual(rows.map((row) => `${row.status}#${row.attempt}`).sort(), [
+        "interrupted#1",
+        "succeeded#2",
+      ]);
+      // Once the retry is recorded, its claim is released: the task is free.
+      const next = await other.claimRun({
+        taskName: "job",
+        scheduledAt: AT + 7_200_000,
+        nodeId: "node-c",
+        leaseMs: 60_000,
+        exclusive: true,
+      });
+      assert.ok(next !== null && next.overlapping !== true);
+      await shutdown(parts);
+    } finally {
+      await other.close();
+      await db.cleanup();
+    }
+  });
+
   it("must be a function", () => {
     assert.throws(
       () => sqliteScheduler("/nonexistent/x.db", { beforeRecovery: "stop" as never }),

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlainClaimRequest, RunRecord } from "../../src/store/store.js";
+import type { Claim, PlainClaimRequest, RunRecord } from "../../src/store/store.js";
 import {
   NODE_A,
   NODE_B,
@@ -15,9 +15,34 @@ import {
   runRecord,
   withStore,
   type MakeStore,
+  type OpenedStore,
 } from "./contract-helpers.js";
 
-function ask(taskName: string, scheduledAt: number, overrides: Partial<PlainClaimRequest> = {}) {
+/**
+ * On a durable store (else undefined: claims of a memory store live and die
+ * with their process), a claim of node B on `taskName` now whose 50 ms lease
+ * has expired, not reaped yet.
+ */
+export async function expiredClaim(
+  opened: OpenedStore,
+  taskName: string,
+  overrides: Partial<PlainClaimRequest> = {},
+): Promise<{ t0: number; claim: Claim } | undefined> {
+  const { store } = opened;
+  if (!store.durable) return undefined;
+  const t0 = await store.now();
+  const claim = await store.claimRun(ask(taskName, t0, { leaseMs: 50, ...overrides }));
+  assert.ok(claim !== null);
+  await passStoreTime(opened, t0 + 200);
+  return { t0, claim };
+}
+
+/** A claim request of node B (lease 60 s), with `overrides`. */
+export function ask(
+  taskName: string,
+  scheduledAt: number,
+  overrides: Partial<PlainClaimRequest> = {},
+) {
   return { taskName, scheduledAt, nodeId: NODE_B, leaseMs: 60_000, ...overrides };
 }
 
@@ -72,11 +97,9 @@ export function runFencingContract(makeStore: MakeStore): void {
     it("finishRun of a claim another node reaped writes nothing: the reaper's row is the only one", async () => {
       await withStore(makeStore, async (opened) => {
         const { store } = opened;
-        if (!store.durable) return; // claims of a memory store live and die with their process
-        const t0 = await store.now();
-        const claim = await store.claimRun(ask("z", t0, { leaseMs: 50 }));
-        assert.ok(claim !== null);
-        await passStoreTime(opened, t0 + 200);
+        const expired = await expiredClaim(opened, "z");
+        if (expired === undefined) return;
+        const { t0, claim } = expired;
         const reaped = await store.reapExpiredClaims({ nodeId: NODE_A, atStart: false });
         assert.deepEqual(
           reaped.map((c) => c.id),

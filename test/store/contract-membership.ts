@@ -6,6 +6,7 @@ import { NODE_A, NODE_B, passStoreTime, withStore, type MakeStore } from "./cont
 
 const T = Date.UTC(2030, 5, 3, 6);
 const LEASE_MS = 30_000;
+const SHORT_LEASE_MS = 1_500;
 
 type Membership = Required<Pick<Store, "heartbeatNode" | "leaveNode" | "takenRuns">>;
 
@@ -57,15 +58,17 @@ export function runMembershipContract(makeStore: MakeStore): void {
       await withStore(makeStore, async (opened) => {
         const m = membershipOf(opened.store, t);
         if (m === undefined) return;
-        await m.heartbeatNode({ nodeId: NODE_B, leaseMs: 200, first: true });
+        // Long enough that a loaded machine cannot let it lapse before the next line (a real
+        // database clock on PostgreSQL), short enough to wait out.
+        await m.heartbeatNode({ nodeId: NODE_B, leaseMs: SHORT_LEASE_MS, first: true });
         assert.deepEqual(await m.heartbeatNode({ nodeId: NODE_A, leaseMs: LEASE_MS }), [
           NODE_A,
           NODE_B,
         ]);
-        await passStoreTime(opened, (await opened.store.now()) + 250);
+        await passStoreTime(opened, (await opened.store.now()) + SHORT_LEASE_MS + 50);
         assert.deepEqual(await m.heartbeatNode({ nodeId: NODE_A, leaseMs: LEASE_MS }), [NODE_A]);
         // A beat brings it back.
-        await m.heartbeatNode({ nodeId: NODE_B, leaseMs: 200 });
+        await m.heartbeatNode({ nodeId: NODE_B, leaseMs: SHORT_LEASE_MS });
         assert.deepEqual(await m.heartbeatNode({ nodeId: NODE_A, leaseMs: LEASE_MS }), [
           NODE_A,
           NODE_B,

@@ -15,6 +15,7 @@ import { runHistoryContract } from "./contract-history.js";
 import { runMaxRunsContract } from "./contract-max-runs.js";
 import { runProcessesContract } from "./contract-processes.js";
 import { runMembershipContract } from "./contract-membership.js";
+import { runReapingContract } from "./contract-reaping.js";
 import { runRecordsContract } from "./contract-records.js";
 import { runOutboxContract } from "./contract-outbox.js";
 import { runSummariesContract } from "./contract-summaries.js";
@@ -50,6 +51,7 @@ export function runStoreContract(
     runClaimsContract(makeStore);
     runFencingContract(makeStore);
     runFinishRunsContract(makeStore);
+    runReapingContract(makeStore);
     runMaxRunsContract(makeStore);
     runHistoryContract(makeStore);
     runSummariesContract(makeStore);

@@ -76,7 +76,8 @@ if (await requirePg("PostgreSQL cluster tests")) {
             })) {
               interrupted.push(`${claim.taskName}@${claim.scheduledAt}`);
               assert.equal(claim.nodeId, "node-0", "only the killed node leaves claims behind");
-              await reaper.recordRun({
+              // Under the claim taken over: the row and the release go together.
+              const row = {
                 taskName: claim.taskName,
                 claimId: claim.id,
                 scheduledAt: claim.scheduledAt,
@@ -86,7 +87,8 @@ if (await requirePg("PostgreSQL cluster tests")) {
                 attempt: 1,
                 nodeId: claim.nodeId,
                 error: { message: "the node holding the lease stopped renewing it" },
-              });
+              } as const;
+              assert.equal(await reaper.finishRun(row, claim.takenOver), true);
             }
             const held = await db.admin.query<{ n: number }>(
               `select count(*)::int as n from "${db.name}".claims where released_at is null`,

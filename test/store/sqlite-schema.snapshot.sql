@@ -1,4 +1,4 @@
--- The SQLite store's schema at version 11, as sqlite_master holds it.
+-- The SQLite store's schema at version 10, as sqlite_master holds it.
 -- Checked by test/store/sqlite-store.test.ts; rewrite with UPDATE_SNAPSHOTS=1 after adding a migration.
 
 -- table audit_log
@@ -41,7 +41,7 @@ CREATE TABLE claims (
   claimed_at INTEGER NOT NULL,
   lease_expires_at INTEGER NOT NULL,
   exclusive INTEGER NOT NULL CHECK (exclusive IN (0, 1))
-, token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT) STRICT;
+, token INTEGER NOT NULL DEFAULT 0, process_group INTEGER, process_start TEXT, attempt_node TEXT) STRICT;
 
 -- table nodes
 CREATE TABLE nodes (
@@ -175,6 +175,9 @@ CREATE INDEX notification_outbox_window ON notification_outbox (task_name, chann
 
 -- index run_history_aged_at
 CREATE INDEX run_history_aged_at ON run_history (aged_at);
+
+-- index run_history_task_scheduled
+CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at);
 
 -- index run_history_task_seq
 CREATE INDEX run_history_task_seq ON run_history (task_name, seq DESC);

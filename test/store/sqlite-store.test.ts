@@ -178,7 +178,11 @@ describe("SqliteStore", () => {
       assert.equal(await second.claimRun({ taskName: "sealed", ...claimArgs }), null, "still held");
       assert.equal(await second.claimRun({ taskName: "plain", ...claimArgs }), null, "still done");
       const reaped = await second.reapExpiredClaims({ nodeId: NODE_A, atStart: true });
-      assert.deepEqual(reaped, [held]);
+      // As the previous process held it (the claim taken over aside).
+      assert.deepEqual(
+        reaped.map((claim) => ({ ...claim, takenOver: undefined })),
+        [{ ...held, takenOver: undefined }],
+      );
     } finally {
       await second.close();
     }
@@ -373,8 +377,14 @@ describe("SqliteStore", () => {
       const [one, two] = await b.claimRuns([ask(6000, NODE_B), ask(7000, NODE_B)]);
       assert.equal(one?.overlapping, true);
       assert.equal(two?.overlapping, true);
-      await b.reapExpiredClaims({ nodeId: NODE_B, atStart: true });
-      const after = await a.claimRun(ask(8000, NODE_A));
+      // Reaped: taken over (the task still held) until the interrupted rows release them.
+      const reaped = await b.reapExpiredClaims({ nodeId: NODE_B, atStart: true });
+      assert.equal((await a.claimRun(ask(8000, NODE_A)))?.overlapping, true);
+      for (const claim of reaped) {
+        const row = { ...runRecord("x", claim.scheduledAt), status: "interrupted" as const };
+        assert.equal(await b.finishRun(row, claim.takenOver), true);
+      }
+      const after = await a.claimRun(ask(9000, NODE_A));
       assert.ok(after !== null && after.overlapping !== true, "after reaping as well");
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -11,16 +11,17 @@ import type { QuotedSchema } from "./queries.js";
 import { toDate, writeRunsParams } from "./rows.js";
 
 /**
- * The CTEs `released`, `freed`, `recorded` and `marked` (after a CTE, before
+ * The CTEs `released`, `freed`, `kept`, `recorded` and `marked` (after a CTE, before
  * the final select) of the statements that finish runs: releases the claims
  * `c` that match `releasing` (freeing their task's runner, raising the
  * task's release mark to its latest released scheduled time, manual claims
- * aside, in task order), and inserts the history rows of `rows` (a source
+ * aside, in task order), clears the reaped attempt's node of those that match
+ * `keeping` (kept for a retry), and inserts the history rows of `rows` (a source
  * with `writeRuns`'s columns and `ord`), in order.
  */
 export function recordAndRelease(
   s: QuotedSchema,
-  where: { readonly releasing: string; readonly rows: string },
+  where: { readonly releasing: string; readonly keeping: string; readonly rows: string },
 ): string {
   return `released as (
   update ${s}.claims c set released_at = clock_timestamp(), lease_expires_at = null
@@ -28,6 +29,10 @@ export function recordAndRelease(
   returning c.id, c.task_name, c.scheduled_at, c.manual
 ), freed as (
   delete from ${s}.task_runners t using released x where t.claim_id = x.id
+), kept as (
+  -- A claim kept for a retry now stands for its holder's own attempt (see reapExpiredClaims).
+  update ${s}.claims c set attempt_node = null
+  where c.attempt_node is not null and ${where.keeping}
 ), recorded as (
   insert into ${s}.runs
     (task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
@@ -79,6 +84,7 @@ export const finishRuns = (s: QuotedSchema) => `with input as (
   select * from input where fence in (select id from held)
 ), ${recordAndRelease(s, {
   releasing: "c.id in (select fence from written where release)",
+  keeping: "c.id in (select fence from written where not release)",
   rows: "written",
 })}, progress as (
   select distinct on (task_name) * from written where p_state is not null

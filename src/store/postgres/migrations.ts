@@ -240,6 +240,17 @@ create table ${s}.run_counts (
 `,
   },
   {
+    version: 9,
+    name: "history by occurrence, for late settles; the attempt's node of a claim taken over",
+    // settleSlots asks whether an occurrence at or before the task's release mark has a row.
+    sql: (s: QuotedSchema) => `
+create index runs_task_scheduled_idx on ${s}.runs (task_name, scheduled_at);
+-- The node whose attempt a claim taken over by a reap stood for (null while its holder's
+-- own attempt runs): a reaper that dies before recording it passes it on to the next.
+alter table ${s}.claims add column attempt_node text;
+`,
+  },
+  {
     version: 10,
     name: "nodes: membership with heartbeats, for sharing the work",
     // One row per node id: written at every heartbeat (database clock), deleted when the node stops.

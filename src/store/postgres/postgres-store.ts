@@ -13,6 +13,7 @@ import type {
   HistoryRetention,
   NodeBeat,
   RunKey,
+  ReapedClaim,
   RunRecord,
   Store,
   StoreChange,
@@ -50,6 +51,7 @@ import { buildMembershipQueries, type MembershipQueries } from "./membership-que
 import {
   callbackParams,
   claimOf,
+  reapedOf,
   runOf,
   settleSlotsParams,
   writeRunsParams,
@@ -58,6 +60,7 @@ import {
   taskParams,
   toDate,
   type ClaimRow,
+  type ReapedRow,
   type RunRow,
   type TaskRow,
 } from "./rows.js";
@@ -72,8 +75,8 @@ const REAP_BATCH = 500;
  *   (task_name, scheduled_at) index; lease and claim instants come from the
  *   database clock.
  * - `renewLease` succeeds only while the claim is held by its node and
- *   unexpired; `reapExpiredClaims` takes expired ones with `FOR UPDATE SKIP
- *   LOCKED`, so two reapers never return the same claim.
+ *   unexpired; `reapExpiredClaims` takes expired ones over with `FOR UPDATE
+ *   SKIP LOCKED`, so two reapers never return the same claim.
  * - Every task write notifies the schema's channel in the same statement;
  *   `watch` listens on a dedicated connection that reconnects with backoff.
  * - Errors are {@link StoreError} with the pg error as `cause`; the pool
@@ -491,18 +494,23 @@ export class PostgresStore implements Store {
     await this.#writes.add(claim);
   }
 
+  /** Takes over the claims of dead processes, in batches (see Store.reapExpiredClaims). */
   async reapExpiredClaims(options: {
     readonly nodeId: string;
     readonly atStart: boolean;
-  }): Promise<Claim[]> {
-    const claims: Claim[] = [];
+    readonly leaseMs?: number;
+  }): Promise<ReapedClaim[]> {
+    const claims: ReapedClaim[] = [];
+    const leaseMs =
+      options.leaseMs !== undefined && options.leaseMs > 0 ? options.leaseMs : this.leaseMs;
     for (;;) {
-      const rows = await this.#run<ClaimRow>("reapExpiredClaims", [
+      const rows = await this.#run<ReapedRow>("reapExpiredClaims", [
         options.nodeId,
         options.atStart,
         REAP_BATCH,
+        leaseMs,
       ]);
-      for (const row of rows) claims.push(claimOf(row));
+      for (const row of rows) claims.push(reapedOf(row));
       if (rows.length < REAP_BATCH) return claims;
     }
   }

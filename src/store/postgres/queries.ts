@@ -233,6 +233,7 @@ export const writeRuns = (s: QuotedSchema) => `with input as (
   for update of c
 ), ${recordAndRelease(s, {
   releasing: "c.id in (select id from held) and c.id in (select id from asked where release)",
+  keeping: "c.id in (select id from held) and c.id in (select id from asked where not release)",
   rows: "input where fence is null or fence in (select id from held)",
 })}
 select ord::int as ord from input where fence in (select id from held)`;
@@ -241,8 +242,11 @@ select ord::int as ord from input where fence in (select id from held)`;
  * Records runs that did not start (skipped, missed) for occurrences nobody
  * claimed: $1 task, $2 first occurrence, $3 last (null: just the first), $4
  * status, $5 attempt, $6 node, $7 error message, $8 missed count. A row is
- * written only when no claim of the task falls on its occurrences and its
- * release mark is before them; its last occurrence is then claimed (and
+ * written only when no claim of the task falls on its occurrences and either
+ * its release mark is before them or none of them has a history row (under
+ * the mark, which remembers only the latest released occurrence, an
+ * occurrence nobody claimed or recorded is still free; one claimed has a
+ * claim row or, once that is pruned, its history row); its last occurrence is then claimed (and
  * released at once) in the same statement, so that no node runs it or
  * records it again. Returns the positions (1-based) of the rows written.
  */
@@ -259,6 +263,8 @@ export const settleSlots = (s: QuotedSchema) => `with input as (
     where c.task_name = i.task_name and not c.manual and c.scheduled_at between i.first_at and i.key_at
   ) and not exists (
     select 1 from ${s}.claim_marks m where m.task_name = i.task_name and m.released_through >= i.first_at
+      and exists (select 1 from ${s}.runs h
+        where h.task_name = i.task_name and h.scheduled_at between i.first_at and i.key_at)
   )
 ), won as (
   insert into ${s}.claims
@@ -291,30 +297,34 @@ returning id`;
  * Reaps claims whose lease expired (or, with $2 = true, every held claim of
  * node $1: a crashed earlier process of this node): selects them with
  * `FOR UPDATE SKIP LOCKED`, so concurrent reapers never return the same
- * claim, marks them reaped and raises the release marks. At most $3 rows.
+ * claim, and takes each over for node $1 (a new id, fencing token and a lease
+ * of $4 ms; the same key, exclusivity, process and claim time, and the node of
+ * the attempt it stands for, kept through a reaper that died too), keeping the task's
+ * runner row on it. Nothing is released: the reaper's finishRun of the
+ * interrupted row does that. At most $3 rows, each with the claim as it was
+ * (`was_*`: its node is the attempt's).
  */
 export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
-  select id from ${s}.claims
+  select id, node_id, claimed_at, lease_expires_at, token, attempt_node from ${s}.claims
   where released_at is null
     and (lease_expires_at < clock_timestamp() or ($2 and node_id = $1))
   order by lease_expires_at
   for update skip locked
   limit $3
-), reaped as (
-  update ${s}.claims c set released_at = clock_timestamp(), reaped = true
+), taken as (
+  update ${s}.claims c set id = gen_random_uuid()::text, node_id = $1,
+    attempt_node = coalesce(c.attempt_node, c.node_id), lease_expires_at = clock_timestamp() + $4 * interval '1 millisecond',
+    token = nextval('${s}.claim_tokens'), reaped = true
   from due where c.id = due.id
-  returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.manual,
-    c.token, c.process_group, c.process_start
-), freed as (
-  delete from ${s}.task_runners t using reaped x where t.claim_id = x.id
-), marked as (
-  insert into ${s}.claim_marks as m (task_name, released_through)
-  select task_name, max(scheduled_at) from reaped where not manual
-  group by task_name order by task_name
-  on conflict (task_name) do update set released_through = excluded.released_through
-    where m.released_through < excluded.released_through
+  returning c.id, c.task_name, c.scheduled_at, c.node_id, c.claimed_at, c.lease_expires_at, c.token,
+    c.process_group, c.process_start, due.id as was_id,
+    coalesce(due.attempt_node, due.node_id) as was_node_id,
+    due.claimed_at as was_claimed_at, due.lease_expires_at as was_lease_expires_at,
+    due.token as was_token
+), runner as (
+  update ${s}.task_runners t set claim_id = x.id from taken x where t.claim_id = x.was_id
 )
-select ${CLAIM_COLUMNS} from reaped order by scheduled_at`;
+select * from taken order by scheduled_at`;
 
 const RUN_COLUMNS = `task_name, claim_id, scheduled_at, started_at, finished_at, status, attempt, node_id,
   error_message, error_stack, error_code, output::text as output, missed_through, missed_count`;

@@ -8,6 +8,7 @@ import type { RunStatus, TaskState } from "../../core/task.js";
 import type {
   CallbackRecord,
   Claim,
+  ReapedClaim,
   RunRecord,
   StoredCallback,
   StoredTaskOptions,
@@ -46,6 +47,15 @@ export interface ClaimRow {
   process_start: string | null;
   /** Returned by the claim statement only. */
   overlapping?: boolean;
+}
+
+/** A claim taken over by a reap, with the claim as its dead holder had it (`was_*`). */
+export interface ReapedRow extends ClaimRow {
+  was_id: string;
+  was_node_id: string;
+  was_claimed_at: Date;
+  was_lease_expires_at: Date | null;
+  was_token: string;
 }
 
 /** A `runs` row as pg returns it. */
@@ -138,6 +148,20 @@ export function taskOf(row: TaskRow): TaskRecord {
 }
 
 /** A claim row as a Claim. */
+/** The claim a dead process held, with the claim its reaper took over (see Store.reapExpiredClaims). */
+export function reapedOf(row: ReapedRow): ReapedClaim {
+  const takenOver = claimOf(row);
+  return {
+    ...takenOver,
+    id: row.was_id,
+    nodeId: row.was_node_id,
+    claimedAt: row.was_claimed_at.getTime(),
+    leaseExpiresAt: toMs(row.was_lease_expires_at),
+    fencingToken: Number(row.was_token),
+    takenOver,
+  };
+}
+
 export function claimOf(row: ClaimRow): Claim {
   return {
     id: row.id,

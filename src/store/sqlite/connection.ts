@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import type { Claim } from "../store.js";
+import type { ReapedClaim } from "../store.js";
 import * as sql from "./queries.js";
 import { claimOf, type ClaimRow } from "./rows.js";
 import { WriteQueue, type LockWait } from "./write-queue.js";
@@ -28,6 +29,8 @@ export interface Statements {
   deleteClaim: Database.Statement;
   raiseClaimMark: Database.Statement;
   selectReapableClaims: Database.Statement;
+  takeOverClaim: Database.Statement;
+  clearAttemptNode: Database.Statement;
   insertRun: Database.Statement;
   selectHistory: Database.Statement;
   selectTaskHistory: Database.Statement;
@@ -38,13 +41,21 @@ export interface Statements {
   pruneTaskThroughBatch: Database.Statement;
 }
 
+/** What a reap needs (see Store.reapExpiredClaims). */
+export interface ReapParams {
+  readonly now: number;
+  readonly nodeId: string;
+  readonly atStart: boolean;
+  readonly leaseMs: number;
+}
+
 /** An open connection: the database, its statements, the multi-statement operations and the write queue. */
 export interface Connection {
   db: Database.Database;
   statements: Statements;
   queue: WriteQueue;
   release(claimId: string): void;
-  reap(params: Record<string, unknown>): Claim[];
+  reap(params: ReapParams): ReapedClaim[];
   schemaVersion: number;
 }
 
@@ -73,6 +84,8 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     deleteClaim: db.prepare(sql.DELETE_CLAIM),
     raiseClaimMark: db.prepare(sql.RAISE_CLAIM_MARK),
     selectReapableClaims: db.prepare(sql.SELECT_REAPABLE_CLAIMS),
+    takeOverClaim: db.prepare(sql.TAKE_OVER_CLAIM),
+    clearAttemptNode: db.prepare(sql.CLEAR_ATTEMPT_NODE),
     insertRun: db.prepare(sql.INSERT_RUN),
     selectHistory: db.prepare(sql.SELECT_HISTORY),
     selectTaskHistory: db.prepare(sql.SELECT_TASK_HISTORY),
@@ -100,13 +113,31 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
       const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
       if (row !== undefined) forget(row);
     },
-    reap: (params: Record<string, unknown>) => {
-      const rows = statements.selectReapableClaims.all(params) as ClaimRow[];
-      for (const row of rows) {
-        statements.deleteClaim.run(row.id);
-        forget(row);
-      }
-      return rows.map(claimOf);
+    reap: (params: ReapParams) => {
+      const rows = statements.selectReapableClaims.all({
+        now: params.now,
+        nodeId: params.nodeId,
+        atStart: params.atStart ? 1 : 0,
+      }) as ClaimRow[];
+      if (rows.length === 0) return [];
+      // Taken over, not released: the reaper's finishRun of the interrupted row releases them.
+      const last = (statements.takeTokens.get({ count: rows.length }) as { last: number }).last;
+      let token = last - rows.length;
+      return rows.map((row) => {
+        const taken = statements.takeOverClaim.get({
+          id: row.id,
+          newId: randomUUID(),
+          nodeId: params.nodeId,
+          leaseExpiresAt: params.now + params.leaseMs,
+          token: ++token,
+        }) as ClaimRow;
+        // As the attempt's node had it (a reaper that died before recording it is passed over).
+        return {
+          ...claimOf(row),
+          nodeId: row.attempt_node ?? row.node_id,
+          takenOver: claimOf(taken),
+        };
+      });
     },
   };
 }

@@ -23,6 +23,7 @@ export function finishAll(
       return false;
     c.statements.insertRun.run(runParams(record));
     if (release) c.release(claim.id);
+    else c.statements.clearAttemptNode.run(claim.id);
     if (p !== undefined) progress.set(record.taskName, p);
     return true;
   });

@@ -225,6 +225,19 @@ CREATE TABLE run_counts (
 `,
   },
   {
+    version: 9,
+    name: "history by occurrence, for late settles; the attempt's node of a claim taken over",
+    sql: `
+-- settleSlots asks whether an occurrence at or before the task's claim mark has a
+-- row (claimed and recorded, or settled) before it records a late skip or miss.
+CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at);
+
+-- The node whose attempt a claim taken over by a reap stood for (null while its holder's
+-- own attempt runs): a reaper that dies before recording it passes it on to the next.
+ALTER TABLE claims ADD COLUMN attempt_node TEXT;
+`,
+  },
+  {
     version: 10,
     name: "nodes: membership with heartbeats, for sharing the work",
     sql: `

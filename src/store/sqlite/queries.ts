@@ -63,7 +63,7 @@ export const DELETE_TASK = "DELETE FROM tasks WHERE name = ?";
 const CLAIM_COLUMNS =
   "id, task_name, scheduled_at, manual, node_id, claimed_at, lease_expires_at, exclusive, token";
 /** What a claim row is read with: the inserted columns and those recordProcess sets. */
-const CLAIM_ROW_COLUMNS = `${CLAIM_COLUMNS}, process_group, process_start`;
+const CLAIM_ROW_COLUMNS = `${CLAIM_COLUMNS}, process_group, process_start, attempt_node`;
 
 /** Runs of the task counted toward a finite maxRuns (no row: none). */
 export const SELECT_RUNS_STARTED = "SELECT started FROM run_counts WHERE task_name = ?";
@@ -123,10 +123,17 @@ export const SELECT_HELD_CLAIM =
 /** Any claim of the task on an occurrence from `@from` to `@to`. */
 export const SELECT_CLAIM_IN_RANGE = `SELECT 1 AS taken FROM claims
   WHERE task_name = @taskName AND manual = 0 AND scheduled_at BETWEEN @from AND @to LIMIT 1`;
-/** A settled occurrence of the task from `@from` to `@to`, or a claim mark at or after `@from`. */
+/**
+ * A settled occurrence of the task from `@from` to `@to`, or, when the claim
+ * mark (the latest released occurrence) is at or after `@from`, a history row
+ * on one of them: it was claimed and recorded, or settled, by someone. An
+ * occurrence under the mark that nobody claimed or recorded is still free.
+ */
 export const SELECT_SETTLED_IN_RANGE = `SELECT 1 AS settled FROM settled_slots
   WHERE task_name = @taskName AND scheduled_at BETWEEN @from AND @to
   UNION ALL SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @from
+    AND EXISTS (SELECT 1 FROM run_history
+      WHERE task_name = @taskName AND scheduled_at BETWEEN @from AND @to)
   LIMIT 1`;
 /** Settles an occurrence (see settleSlots). */
 export const INSERT_SETTLED_SLOT =
@@ -143,6 +150,20 @@ export const RAISE_CLAIM_MARK = `INSERT INTO claim_marks (task_name, released_th
   VALUES (@taskName, @releasedThrough)
   ON CONFLICT (task_name) DO UPDATE SET
     released_through = max(released_through, excluded.released_through)`;
+
+/**
+ * Takes claim `@id` over for `@nodeId` (a reap): a new id, fencing token and
+ * lease; the same key, exclusivity, recorded process and claim time, and the
+ * node of the attempt it stands for (kept through a reaper that died too).
+ */
+export const TAKE_OVER_CLAIM = `UPDATE claims SET id = @newId, node_id = @nodeId,
+  attempt_node = coalesce(attempt_node, node_id), lease_expires_at = @leaseExpiresAt,
+  token = @token
+  WHERE id = @id RETURNING ${CLAIM_ROW_COLUMNS}`;
+
+/** A claim kept for its next attempt (finishRun without release): that attempt is its holder's. */
+export const CLEAR_ATTEMPT_NODE =
+  "UPDATE claims SET attempt_node = NULL WHERE id = ? AND attempt_node IS NOT NULL";
 
 /** Claims whose lease expired before `@now`, or, at start, any claim of `@nodeId`. */
 export const SELECT_REAPABLE_CLAIMS = `SELECT ${CLAIM_ROW_COLUMNS} FROM claims

@@ -49,6 +49,8 @@ export interface ClaimRow {
   token: number;
   process_group: number | null;
   process_start: string | null;
+  /** Set on a claim taken over by a reap: the node of the attempt it stood for. */
+  attempt_node: string | null;
 }
 
 /** A `run_history` row. */

@@ -8,7 +8,7 @@ import {
   StoreError,
 } from "../../errors.js";
 import { SystemClock, isManualClock, type Clock } from "../../time/clock.js";
-import { MAX_RUNS_REACHED } from "../store.js";
+import { MAX_RUNS_REACHED, REAP_LEASE_DEFAULT_MS } from "../store.js";
 import type {
   Claim,
   ClaimAnswer,
@@ -21,6 +21,7 @@ import type {
   HistoryRetention,
   NodeBeat,
   RunKey,
+  ReapedClaim,
   RunRecord,
   Store,
   StoreOpenContext,
@@ -366,15 +367,18 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Takes over the claims of dead processes (see Store.reapExpiredClaims): one transaction. */
   reapExpiredClaims(options: {
     readonly nodeId: string;
     readonly atStart: boolean;
-  }): Promise<Claim[]> {
+    readonly leaseMs?: number;
+  }): Promise<ReapedClaim[]> {
     return this.#write("reap expired claims", (c) =>
       c.reap({
         now: this.#clock.nowMs(),
         nodeId: options.nodeId,
-        atStart: options.atStart ? 1 : 0,
+        atStart: options.atStart,
+        leaseMs: options.leaseMs ?? REAP_LEASE_DEFAULT_MS,
       }),
     );
   }
