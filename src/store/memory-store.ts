@@ -233,6 +233,13 @@ export class MemoryStore implements Store {
     const settled = this.#settled.get(taskName);
     if (settled !== undefined)
       for (const at of settled) if (at >= fromMs && at <= toMs) return true;
+    // A missed range is settled on its last occurrence: an occurrence inside it is taken too.
+    const inRange = (row: RunRecord): boolean =>
+      row.taskName === taskName &&
+      row.missedThrough !== undefined &&
+      row.scheduledAt <= toMs &&
+      row.missedThrough >= fromMs;
+    if (this.#history.some(inRange)) return true;
     if (fromMs > (this.#released.get(taskName) ?? Number.NEGATIVE_INFINITY)) return false;
     return this.#history.some(
       (row) => row.taskName === taskName && row.scheduledAt >= fromMs && row.scheduledAt <= toMs,

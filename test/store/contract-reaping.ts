@@ -167,5 +167,49 @@ export function runReapingContract(makeStore: MakeStore): void {
         );
       });
     });
+
+    it("never settles an occurrence inside a missed range settled before, whichever node asks", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        const at = (s: number) => t0 + s * 1_000;
+        const missed = (from: number, through?: number, nodeId = NODE_A) => ({
+          ...runRecord("range", at(from), {
+            status: "missed",
+            startedAt: null,
+            finishedAt: null,
+            nodeId,
+          }),
+          ...(through === undefined
+            ? {}
+            : { missedThrough: at(through), missedCount: through - from + 1 }),
+        });
+        // Node A settles 1..3 as one row (its claim is on 3); node B then sees 1, 2 and 2..4.
+        assert.deepEqual(await store.settleSlots([missed(1, 3)]), [true]);
+        assert.deepEqual(
+          await store.settleSlots([missed(1, undefined, NODE_B)]),
+          [false],
+          "the range's first occurrence",
+        );
+        assert.deepEqual(
+          await store.settleSlots([missed(2, undefined, NODE_B)]),
+          [false],
+          "inside the range",
+        );
+        assert.deepEqual(
+          await store.settleSlots([missed(2, 4, NODE_B)]),
+          [false],
+          "a range overlapping it",
+        );
+        assert.deepEqual(
+          await store.settleSlots([missed(4, undefined, NODE_B)]),
+          [true],
+          "after it",
+        );
+        assert.deepEqual(
+          (await store.history({ taskName: "range" })).map((r) => r.scheduledAt - t0).sort(),
+          [1_000, 4_000],
+        );
+      });
+    });
   });
 }

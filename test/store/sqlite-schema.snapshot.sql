@@ -176,6 +176,10 @@ CREATE INDEX notification_outbox_window ON notification_outbox (task_name, chann
 -- index run_history_aged_at
 CREATE INDEX run_history_aged_at ON run_history (aged_at);
 
+-- index run_history_missed_range
+CREATE INDEX run_history_missed_range ON run_history (task_name, missed_through)
+  WHERE missed_through IS NOT NULL;
+
 -- index run_history_task_scheduled
 CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at);
 

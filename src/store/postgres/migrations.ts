@@ -245,6 +245,9 @@ create table ${s}.run_counts (
     // settleSlots asks whether an occurrence at or before the task's release mark has a row.
     sql: (s: QuotedSchema) => `
 create index runs_task_scheduled_idx on ${s}.runs (task_name, scheduled_at);
+-- and which missed ranges cover an occurrence (few rows: consecutive misses are one row).
+create index runs_missed_range_idx on ${s}.runs (task_name, missed_through)
+  where missed_through is not null;
 -- The node whose attempt a claim taken over by a reap stood for (null while its holder's
 -- own attempt runs): a reaper that dies before recording it passes it on to the next.
 alter table ${s}.claims add column attempt_node text;

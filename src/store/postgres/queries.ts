@@ -265,6 +265,11 @@ export const settleSlots = (s: QuotedSchema) => `with input as (
     select 1 from ${s}.claim_marks m where m.task_name = i.task_name and m.released_through >= i.first_at
       and exists (select 1 from ${s}.runs h
         where h.task_name = i.task_name and h.scheduled_at between i.first_at and i.key_at)
+  ) and not exists (
+    -- A missed range's claim is on its last occurrence: an occurrence inside it is taken too.
+    select 1 from ${s}.runs h
+    where h.task_name = i.task_name and h.missed_through is not null
+      and h.scheduled_at <= i.key_at and h.missed_through >= i.first_at
   )
 ), won as (
   insert into ${s}.claims

@@ -231,6 +231,9 @@ CREATE TABLE run_counts (
 -- settleSlots asks whether an occurrence at or before the task's claim mark has a
 -- row (claimed and recorded, or settled) before it records a late skip or miss.
 CREATE INDEX run_history_task_scheduled ON run_history (task_name, scheduled_at);
+-- and which missed ranges cover an occurrence (few rows: consecutive misses are one row).
+CREATE INDEX run_history_missed_range ON run_history (task_name, missed_through)
+  WHERE missed_through IS NOT NULL;
 
 -- The node whose attempt a claim taken over by a reap stood for (null while its holder's
 -- own attempt runs): a reaper that dies before recording it passes it on to the next.

@@ -126,14 +126,18 @@ export const SELECT_CLAIM_IN_RANGE = `SELECT 1 AS taken FROM claims
 /**
  * A settled occurrence of the task from `@from` to `@to`, or, when the claim
  * mark (the latest released occurrence) is at or after `@from`, a history row
- * on one of them: it was claimed and recorded, or settled, by someone. An
- * occurrence under the mark that nobody claimed or recorded is still free.
+ * on one of them: it was claimed and recorded, or settled, by someone; or a
+ * missed range that covers one of them (its settled occurrence is its last).
+ * An occurrence under the mark that nobody claimed or recorded is still free.
  */
 export const SELECT_SETTLED_IN_RANGE = `SELECT 1 AS settled FROM settled_slots
   WHERE task_name = @taskName AND scheduled_at BETWEEN @from AND @to
   UNION ALL SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @from
     AND EXISTS (SELECT 1 FROM run_history
       WHERE task_name = @taskName AND scheduled_at BETWEEN @from AND @to)
+  UNION ALL SELECT 1 FROM run_history
+    WHERE task_name = @taskName AND missed_through IS NOT NULL
+      AND scheduled_at <= @to AND missed_through >= @from
   LIMIT 1`;
 /** Settles an occurrence (see settleSlots). */
 export const INSERT_SETTLED_SLOT =
