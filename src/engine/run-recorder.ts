@@ -54,6 +54,12 @@ const SKIP_MESSAGES: Readonly<Record<SkipReason, string>> = Object.freeze({
  */
 export class RunRecorder {
   readonly #host: RunRecorderHost;
+  /**
+   * Per task, the settling writes in flight (rows of runs that hold no
+   * claim), each with its first occurrence: a release waits for those at or
+   * before its run (see {@link RunRecorder.finish}).
+   */
+  readonly #settling = new Map<string, Map<Promise<unknown>, number>>();
 
   constructor(host: RunRecorderHost) {
     this.#host = host;
@@ -73,7 +79,7 @@ export class RunRecorder {
       });
     }
     if (reason === "claimed") return;
-    void this.#settle(this.skipRow(task, scheduledAtMs, reason));
+    this.#track(task.name, scheduledAtMs, this.#settle(this.skipRow(task, scheduledAtMs, reason)));
   }
 
   /** The history row of a run skipped for `reason`. */
@@ -116,7 +122,8 @@ export class RunRecorder {
         policy: task.options.misfire,
       });
     }
-    void this.#settleMissed(task, missed.firstMs, missed.lastMs, count);
+    const { firstMs, lastMs } = missed;
+    this.#track(task.name, firstMs, this.#settleMissed(task, firstMs, lastMs, count));
   }
 
   /**
@@ -157,7 +164,8 @@ export class RunRecorder {
       });
     }
     const reason = "its claim could not be made: the store was unusable";
-    void this.#settle(this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason));
+    const row = this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason);
+    this.#track(task.name, scheduledAtMs, this.#settle(row));
   }
 
   /** The history row of `count` consecutive occurrences missed, `firstMs` to `lastMs`. */
@@ -197,6 +205,13 @@ export class RunRecorder {
    * `release` is false. Resolves true when written; false when the claim was
    * no longer this node's (or the write failed for good, and the claim was
    * abandoned to the reaper).
+   *
+   * A release raises the task's claim mark, and the store then refuses to
+   * settle any occurrence at or before it (it can no longer tell whether one
+   * was claimed): so a release first waits for this node's settling writes
+   * of earlier occurrences. Else a missed row waiting for the store (a claim
+   * that failed during an outage) lost the race to a later run's release once
+   * the store came back, and its slot was left with no row.
    */
   async finish(
     record: RunRecord,
@@ -204,6 +219,8 @@ export class RunRecorder {
     options: { readonly release: boolean },
   ): Promise<boolean> {
     const store = this.#host.store;
+    if (options.release && this.#settling.has(claim.taskName))
+      await this.#settledThrough(claim.taskName, claim.scheduledAt);
     try {
       return await store.finishRun(record, claim, options);
     } catch (error) {
@@ -227,8 +244,10 @@ export class RunRecorder {
     }
   }
 
-  /** Releases a claim. */
+  /** Releases a claim (after this node's settling writes of earlier occurrences, see `finish`). */
   async release(claim: Claim): Promise<void> {
+    if (this.#settling.has(claim.taskName))
+      await this.#settledThrough(claim.taskName, claim.scheduledAt);
     try {
       await this.#host.store.releaseClaim(claim);
     } catch (error) {
@@ -244,6 +263,29 @@ export class RunRecorder {
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "progress", taskName: task.name });
     }
+  }
+
+  /** Keeps `settling` (a write of the task's occurrences from `fromMs`) among those in flight until it ends. */
+  #track(taskName: string, fromMs: number, settling: Promise<unknown>): void {
+    let pending = this.#settling.get(taskName);
+    if (pending === undefined)
+      this.#settling.set(taskName, (pending = new Map<Promise<unknown>, number>()));
+    pending.set(settling, fromMs);
+    const inFlight = pending;
+    void settling.finally(() => {
+      inFlight.delete(settling);
+      if (inFlight.size === 0 && this.#settling.get(taskName) === inFlight)
+        this.#settling.delete(taskName);
+    });
+  }
+
+  /** Waits for the settling writes in flight of the task's occurrences at or before `atMs`. */
+  async #settledThrough(taskName: string, atMs: number): Promise<void> {
+    const earlier: Promise<unknown>[] = [];
+    for (const [settling, fromMs] of this.#settling.get(taskName) ?? []) {
+      if (fromMs <= atMs) earlier.push(settling);
+    }
+    await Promise.all(earlier);
   }
 
   /**
