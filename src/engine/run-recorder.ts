@@ -57,6 +57,12 @@ export class RunRecorder {
   readonly #host: RunRecorderHost;
   /** Stores with `finishRuns`: the ends of runs are written in batches (see FinishBatcher). */
   readonly #batcher: FinishBatcher | undefined;
+  /**
+   * Per task, the settling writes in flight (rows of runs that hold no
+   * claim), each with its first occurrence: a release waits for those at or
+   * before its run (see {@link RunRecorder.finish}).
+   */
+  readonly #settling = new Map<string, Map<Promise<unknown>, number>>();
 
   /** `finishWindowMs`: the least time between two batches of finishes (FinishBatcher's `windowMs`). */
   constructor(host: RunRecorderHost, options: { readonly finishWindowMs?: number } = {}) {
@@ -96,7 +102,7 @@ export class RunRecorder {
       });
     }
     if (reason === "claimed") return;
-    void this.#settle(this.skipRow(task, scheduledAtMs, reason));
+    this.#track(task.name, scheduledAtMs, this.#settle(this.skipRow(task, scheduledAtMs, reason)));
   }
 
   /** The history row of a run skipped for `reason`. */
@@ -139,7 +145,8 @@ export class RunRecorder {
         policy: task.options.misfire,
       });
     }
-    void this.#settleMissed(task, missed.firstMs, missed.lastMs, count);
+    const { firstMs, lastMs } = missed;
+    this.#track(task.name, firstMs, this.#settleMissed(task, firstMs, lastMs, count));
   }
 
   /**
@@ -180,7 +187,8 @@ export class RunRecorder {
       });
     }
     const reason = "its claim could not be made: the store was unusable";
-    void this.#settle(this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason));
+    const row = this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason);
+    this.#track(task.name, scheduledAtMs, this.#settle(row));
   }
 
   /** The history row of `count` consecutive occurrences missed, `firstMs` to `lastMs`. */
@@ -223,6 +231,13 @@ export class RunRecorder {
    * node's (or the write failed for good, and the claim was abandoned to the
    * reaper). A batch that fails is retried run by run, through the store's
    * health gate, exactly as a single finish.
+   *
+   * A release raises the task's claim mark, and the store then refuses to
+   * settle any occurrence at or before it (it can no longer tell whether one
+   * was claimed): so a release first waits for this node's settling writes
+   * of earlier occurrences. Else a missed row waiting for the store (a claim
+   * that failed during an outage) lost the race to a later run's release once
+   * the store came back, and its slot was left with no row.
    */
   async finish(
     record: RunRecord,
@@ -231,6 +246,8 @@ export class RunRecorder {
   ): Promise<boolean> {
     const { store } = this.#host;
     const { release, progress } = options;
+    if (release && this.#settling.has(claim.taskName))
+      await this.#settledThrough(claim.taskName, claim.scheduledAt);
     let written: boolean;
     try {
       const batcher = this.#batcher;
@@ -283,8 +300,10 @@ export class RunRecorder {
     return undefined;
   }
 
-  /** Releases a claim. */
+  /** Releases a claim (after this node's settling writes of earlier occurrences, see `finish`). */
   async release(claim: Claim): Promise<void> {
+    if (this.#settling.has(claim.taskName))
+      await this.#settledThrough(claim.taskName, claim.scheduledAt);
     try {
       await this.#host.store.releaseClaim(claim);
     } catch (error) {
@@ -305,6 +324,29 @@ export class RunRecorder {
   /** False when `task` was removed or replaced: its progress is no longer written. */
   #progressWanted(task: Task): boolean {
     return !task.removed && this.#host.isCurrent(task);
+  }
+
+  /** Keeps `settling` (a write of the task's occurrences from `fromMs`) among those in flight until it ends. */
+  #track(taskName: string, fromMs: number, settling: Promise<unknown>): void {
+    let pending = this.#settling.get(taskName);
+    if (pending === undefined)
+      this.#settling.set(taskName, (pending = new Map<Promise<unknown>, number>()));
+    pending.set(settling, fromMs);
+    const inFlight = pending;
+    void settling.finally(() => {
+      inFlight.delete(settling);
+      if (inFlight.size === 0 && this.#settling.get(taskName) === inFlight)
+        this.#settling.delete(taskName);
+    });
+  }
+
+  /** Waits for the settling writes in flight of the task's occurrences at or before `atMs`. */
+  async #settledThrough(taskName: string, atMs: number): Promise<void> {
+    const earlier: Promise<unknown>[] = [];
+    for (const [settling, fromMs] of this.#settling.get(taskName) ?? []) {
+      if (fromMs <= atMs) earlier.push(settling);
+    }
+    await Promise.all(earlier);
   }
 
   /**

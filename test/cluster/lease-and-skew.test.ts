@@ -17,6 +17,8 @@ import { recordingLogger } from "../helpers/scheduler.js";
 import { requirePg, waitFor, withTestSchema } from "../helpers/pg.js";
 
 const KEY = randomBytes(32);
+/** Waits generous enough for a machine at a load of 30: they bound a hang, they do not measure speed. */
+const PATIENT = { timeoutMs: 60_000, intervalMs: 20 };
 
 if (await requirePg("cluster lease-loss and clock-skew tests")) {
   describe("cluster: lease loss and clock skew", () => {
@@ -51,7 +53,9 @@ if (await requirePg("cluster lease-loss and clock-skew tests")) {
     }
 
     it("aborts a run whose lease is lost, records no outcome for it, and the reaper retries it", async () => {
-      const { scheduler: node } = scheduler({ leaseMs: 1_000 });
+      // A lease long enough that a loaded machine renews it and starts the attempt
+      // (never with less than a quarter of it left): only the test takes it away.
+      const { scheduler: node } = scheduler({ leaseMs: 3_000 });
       const aborts: unknown[] = [];
       let attempts = 0;
       node.defineHandler("hold", async (ctx) => {
@@ -71,26 +75,26 @@ if (await requirePg("cluster lease-loss and clock-skew tests")) {
       });
       await node.start();
       const triggered = node.triggerTask("held");
-      await waitFor("the run to hold its claim", async () => {
-        const held = await db.admin.query<{ n: number }>(
-          `select count(*)::int as n from "${db.name}".claims where task_name = 'held' and released_at is null`,
-        );
-        return held.rows[0]?.n === 1;
-      });
+      // The callback runs only under its claim: from its start the claim is held.
+      await waitFor("the run's first attempt to start", () => attempts === 1, PATIENT);
       // Another node took the lease (as after a stall past its expiry): renewals are refused from now on.
       await db.admin.query(
         `update "${db.name}".claims set lease_expires_at = clock_timestamp() - interval '1 second'
          where task_name = 'held' and released_at is null`,
       );
-      await waitFor("lease:lost", () => lost.length === 1);
+      await waitFor("lease:lost", () => lost.length === 1, PATIENT);
       await triggered;
       assert.equal(lost[0]?.taskName, "held");
       assert.equal(lost[0]?.inFlight, true);
       assert.equal(aborts.length, 1, "the callback's signal was aborted");
-      const history = await waitFor("the reaper to record the interruption and retry", async () => {
-        const rows = await node.history("held");
-        return rows.some((row) => row.status === "succeeded") ? rows : undefined;
-      });
+      const history = await waitFor(
+        "the reaper to record the interruption and retry",
+        async () => {
+          const rows = await node.history("held");
+          return rows.some((row) => row.status === "succeeded") ? rows : undefined;
+        },
+        PATIENT,
+      );
       const statuses = history.map((row) => `${row.status}#${row.attempt}`).sort();
       // The late result of the node that lost the lease is recorded for what it is: lost.
       assert.deepEqual(statuses, ["interrupted#1", "lost#1", "succeeded#2"]);

@@ -7,6 +7,10 @@
  *   `missed` once the store takes writes again, unless another node claimed
  *   it meanwhile. Before, it vanished: no row, no catch-up (issue 15, the
  *   SQLite write lock of 2–10 s and the PostgreSQL restart of the fault suite).
+ *   Its row is written before any later run of the task releases its claim:
+ *   a release raises the task's claim mark, which the store's settling then
+ *   refuses. Under load that order was lost, and the slot was left with no
+ *   row (seen at a load average of 30).
  * - A retry that cannot start (its claim's lease nearly gone because the store
  *   could not renew it, or the scheduler stopping) is no missed occurrence:
  *   its earlier attempts are recorded. It is left to the reaper, as if this
@@ -18,10 +22,46 @@ import { describe, it } from "node:test";
 import Database from "better-sqlite3";
 import type { Scheduler } from "../../src/scheduler/index.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Claim, RunRecord } from "../../src/store/store.js";
 import { realTimeScheduler, tempDb } from "../helpers/durable.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "../helpers/pg.js";
 
 const WAIT = { timeoutMs: 30_000, intervalMs: 50 };
+
+/** The slots of an every-second task from its first row to its last that have no row. */
+function slotsWithoutRow(rows: readonly RunRecord[]): number[] {
+  const covered = new Set<number>();
+  for (const row of rows) {
+    for (let s = row.scheduledAt; s <= (row.missedThrough ?? row.scheduledAt); s += 1_000)
+      covered.add(s);
+  }
+  const first = Math.min(...covered);
+  const last = Math.max(...covered);
+  const without: number[] = [];
+  for (let s = first; s <= last; s += 1_000) if (!covered.has(s)) without.push(s);
+  return without;
+}
+
+/** Waits until the task's rows include a missed one and leave no slot without a row. */
+async function waitForEverySlot(history: () => Promise<RunRecord[]>): Promise<void> {
+  let without: number[] = [];
+  await waitFor(
+    "a row for every slot from the first run on",
+    async () => {
+      const rows = await history();
+      without = slotsWithoutRow(rows);
+      // Rows on both sides of the lock, and none missing between.
+      return rows.some((r) => r.status === "missed") && without.length === 0;
+    },
+    WAIT,
+  ).catch((error: unknown) => {
+    throw new Error(
+      `slots without a row: ${without.map((s) => new Date(s).toISOString()).join(", ")}`,
+      { cause: error },
+    );
+  });
+}
 
 interface Rig {
   readonly scheduler: Scheduler;
@@ -31,13 +71,19 @@ interface Rig {
   readonly lock: Database.Database;
 }
 
-/** A scheduler (lease 1 s) on a fresh SQLite file, and a second connection to lock it. */
-async function withLockableStore(test: (rig: Rig) => Promise<void>): Promise<void> {
+/**
+ * A scheduler (lease 1 s unless said) on a fresh SQLite file (a SqliteStore
+ * unless `open` makes another), and a second connection to lock it.
+ */
+async function withLockableStore(
+  test: (rig: Rig) => Promise<void>,
+  { leaseMs = 1_000, open = (path: string) => new SqliteStore({ path, busyTimeoutMs: 100 }) } = {},
+): Promise<void> {
   const db = await tempDb();
-  const store = new SqliteStore({ path: db.path, busyTimeoutMs: 100 });
+  const store = open(db.path);
   const { scheduler, dispatcher, logger } = realTimeScheduler(store, {
     nodeId: "node-a",
-    leaseMs: 1_000,
+    leaseMs,
     timezone: "UTC",
   });
   const lock = new Database(db.path, { timeout: 2_000 });
@@ -53,53 +99,87 @@ async function withLockableStore(test: (rig: Rig) => Promise<void>): Promise<voi
   }
 }
 
+/**
+ * Runs "tick" every second (a grace a loaded machine keeps within: only the
+ * lock makes a run miss), holds the write lock from its first row until
+ * claims have given up on `notStarted` due runs, and returns its history.
+ */
+async function lockWhileTicking(
+  { scheduler, store, lock }: Rig,
+  notStarted: number,
+): Promise<() => Promise<RunRecord[]>> {
+  scheduler.defineHandler("tick", () => undefined);
+  await scheduler.registerTask("tick", "* * * * * *", "tick", { misfireGraceMs: 60_000 });
+  await scheduler.start();
+  const history = () => store.history({ taskName: "tick", limit: 1_000 });
+  await waitFor("a first run", async () => (await history()).length > 0, WAIT);
+  // Another process holds the write lock until claims have given up on the due runs.
+  lock.exec("BEGIN IMMEDIATE");
+  await waitFor(
+    `${notStarted} due runs not started`,
+    () => scheduler.storeStatus.runsNotStarted >= notStarted,
+    WAIT,
+  );
+  lock.exec("COMMIT");
+  return history;
+}
+
 describe("a due run whose claim failed", () => {
   it("is recorded missed once the store is usable again: every slot has a row", async () => {
-    await withLockableStore(async ({ scheduler, store, lock }) => {
-      scheduler.defineHandler("tick", () => undefined);
-      await scheduler.registerTask("tick", "* * * * * *", "tick");
-      await scheduler.start();
-      const history = () => store.history({ taskName: "tick", limit: 1_000 });
-      await waitFor("a first run", async () => (await history()).length > 0, WAIT);
-
-      // Another process holds the write lock until claims have given up on two due runs.
-      lock.exec("BEGIN IMMEDIATE");
-      await waitFor(
-        "two due runs not started",
-        () => scheduler.storeStatus.runsNotStarted >= 2,
-        WAIT,
-      );
-      lock.exec("COMMIT");
-      let lockedSlots: number[] = [];
-      await waitFor(
-        "a row for every slot from the first run on",
-        async () => {
-          const rows = await history();
-          const covered = new Set<number>();
-          for (const row of rows) {
-            for (let s = row.scheduledAt; s <= (row.missedThrough ?? row.scheduledAt); s += 1_000)
-              covered.add(s);
-          }
-          const first = Math.min(...covered);
-          const last = Math.max(...covered);
-          lockedSlots = [];
-          for (let s = first; s <= last; s += 1_000) if (!covered.has(s)) lockedSlots.push(s);
-          // Rows on both sides of the lock, and none missing between.
-          return rows.some((r) => r.status === "missed") && lockedSlots.length === 0;
-        },
-        WAIT,
-      ).catch((error: unknown) => {
-        throw new Error(
-          `slots without a row: ${lockedSlots.map((s) => new Date(s).toISOString()).join(", ")}`,
-          { cause: error },
+    // A lease a loaded machine renews and starts runs within.
+    await withLockableStore(
+      async (rig) => {
+        const history = await lockWhileTicking(rig, 2);
+        await waitForEverySlot(history);
+        const missed = (await history()).filter((r) => r.status === "missed");
+        assert.ok(
+          missed.every((r) => /claim/.test(r.error?.message ?? "")),
+          `a missed row says its claim could not be made: ${missed.map((r) => r.error?.message).join("; ")}`,
         );
-      });
-      const missed = (await history()).filter((r) => r.status === "missed");
-      assert.ok(
-        missed.every((r) => /claim/.test(r.error?.message ?? "")),
-        `a missed row says its claim could not be made: ${missed.map((r) => r.error?.message).join("; ")}`,
-      );
-    });
+      },
+      { leaseMs: 2_000 },
+    );
+  });
+
+  it("gets its row even when a later run of the task is released first (its slot is not refused)", async () => {
+    /**
+     * Holds the rows of runs whose claim failed until a later run of the task
+     * has been recorded and its claim released (the order a loaded machine
+     * can take once the lock is gone), or 3 s at most: long enough to see the
+     * release go first when nothing waits for these rows.
+     */
+    class HeldSettles extends SqliteStore {
+      laterReleased: () => void = () => undefined;
+      readonly #released = new Promise<void>((resolve) => (this.laterReleased = resolve));
+      firstHeldAt: number | undefined;
+
+      override async settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+        if (records.some((r) => /claim could not be made/.test(r.error?.message ?? ""))) {
+          this.firstHeldAt ??= Math.min(...records.map((r) => r.scheduledAt));
+          await Promise.race([this.#released, sleep(3_000)]);
+        }
+        return super.settleSlots(records);
+      }
+
+      override async finishRun(
+        record: RunRecord,
+        claim: Claim,
+        options?: { readonly release?: boolean },
+      ): Promise<boolean> {
+        const written = await super.finishRun(record, claim, options);
+        const held = this.firstHeldAt;
+        if (held !== undefined && record.scheduledAt > held && options?.release !== false)
+          this.laterReleased();
+        return written;
+      }
+    }
+    await withLockableStore(
+      async (rig) => {
+        const history = await lockWhileTicking(rig, 1);
+        await waitForEverySlot(history);
+      },
+      { leaseMs: 2_000, open: (path) => new HeldSettles({ path, busyTimeoutMs: 100 }) },
+    );
   });
 });
 

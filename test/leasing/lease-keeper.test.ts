@@ -1,9 +1,15 @@
-/** LeaseKeeper against a scripted store (no server needed): renewals, lost leases, failures. */
+/**
+ * LeaseKeeper against a scripted store (no server needed): renewals, lost
+ * leases, failures. Time is a ManualClock that only the test moves: the
+ * keeper's timer still fires on real time, but what it does depends only on
+ * the clock, so a loaded machine (a late timer) cannot change the story.
+ */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LeaseLostError } from "../../src/errors.js";
 import { LeaseKeeper } from "../../src/leasing/lease-keeper.js";
 import type { Claim } from "../../src/store/store.js";
+import { ManualClock } from "../../src/time/clock.js";
 import { waitFor } from "../helpers/pg.js";
 
 function claim(id: string): Claim {
@@ -31,25 +37,40 @@ function scriptedStore(answer: (claim: Claim, call: number) => boolean | Error) 
   };
 }
 
+/** Moves `clock` by `ms` and waits until the keeper's timer has acted on it (`done` true). */
+async function advance(clock: ManualClock, ms: number, what: string, done: () => boolean) {
+  clock.advance(ms);
+  await waitFor(what, done, { timeoutMs: 60_000, intervalMs: 5 });
+}
+
 describe("LeaseKeeper", () => {
   it("renews every held claim, with the keeper's lease length, until released", async () => {
     const store = scriptedStore(() => true);
     const lost: Claim[] = [];
-    const keeper = new LeaseKeeper({ store, leaseMs: 200, onLost: (c) => lost.push(c) });
+    const clock = new ManualClock();
+    const keeper = new LeaseKeeper({ store, leaseMs: 200, clock, onLost: (c) => lost.push(c) });
+    const renewals = (id: string) => store.calls.filter((c) => c.id === id).length;
     try {
       keeper.hold(claim("a"));
       keeper.hold(claim("b"));
-      await waitFor("three renewals of each claim", () =>
-        ["a", "b"].every((id) => store.calls.filter((c) => c.id === id).length >= 3),
-      );
+      for (let n = 1; n <= 3; n++) {
+        // Each renewal is due at half the lease after the last one was sent.
+        await advance(clock, 100, `renewal ${n} of each claim`, () =>
+          ["a", "b"].every((id) => renewals(id) >= n),
+        );
+      }
       assert.ok(store.calls.every((c) => c.leaseMs === 200));
       keeper.release(claim("a"));
-      const before = store.calls.filter((c) => c.id === "a").length;
-      const bCount = store.calls.filter((c) => c.id === "b").length;
-      await waitFor(
-        "two more renewals of b",
-        () => store.calls.filter((c) => c.id === "b").length >= bCount + 2,
-      );
+      const before = renewals("a");
+      const bCount = renewals("b");
+      for (let n = 1; n <= 2; n++) {
+        await advance(
+          clock,
+          100,
+          `renewal ${n} of b after a's release`,
+          () => renewals("b") >= bCount + n,
+        );
+      }
       assert.equal(
         store.calls.filter((c) => c.id === "a").length,
         before,
@@ -65,11 +86,17 @@ describe("LeaseKeeper", () => {
   it("reports LeaseLostError when the store refuses a renewal, and stops renewing that claim", async () => {
     const store = scriptedStore((c) => c.id !== "gone");
     const lost: [Claim, LeaseLostError][] = [];
-    const keeper = new LeaseKeeper({ store, leaseMs: 200, onLost: (c, e) => lost.push([c, e]) });
+    const clock = new ManualClock();
+    const keeper = new LeaseKeeper({
+      store,
+      leaseMs: 200,
+      clock,
+      onLost: (c, e) => lost.push([c, e]),
+    });
     try {
       keeper.hold(claim("gone"));
       keeper.hold(claim("kept"));
-      await waitFor("the lost lease", () => lost.length === 1);
+      await advance(clock, 100, "the lost lease", () => lost.length === 1);
       assert.equal(lost[0]?.[0].id, "gone");
       assert.ok(lost[0]?.[1] instanceof LeaseLostError);
       assert.equal(keeper.holds(claim("gone")), false);
@@ -84,16 +111,25 @@ describe("LeaseKeeper", () => {
     const store = scriptedStore(() => failure);
     const errors: unknown[] = [];
     const lost: LeaseLostError[] = [];
+    const clock = new ManualClock();
     const keeper = new LeaseKeeper({
       store,
       leaseMs: 60,
+      clock,
       onLost: (_c, e) => lost.push(e),
       onError: (e) => errors.push(e),
     });
     try {
       keeper.hold(claim("x"));
-      await waitFor("the lease to be given up", () => lost.length === 1);
-      assert.ok(errors.length >= 1 && errors.every((e) => e === failure), "each failure reported");
+      await advance(clock, 30, "a failed renewal", () => errors.length === 1);
+      assert.equal(lost.length, 0, "the lease is kept until its deadline");
+      // Retried 10 ms later (a tenth of the lease, at least 10 ms), never past the deadline.
+      await advance(clock, 10, "a second failed renewal", () => errors.length === 2);
+      await advance(clock, 20, "the lease to be given up", () => lost.length === 1);
+      assert.ok(
+        errors.every((e) => e === failure),
+        "each failure reported",
+      );
       assert.equal(lost[0]?.cause, failure);
       assert.equal(keeper.size, 0);
     } finally {
@@ -111,11 +147,14 @@ describe("LeaseKeeper", () => {
       },
     };
     const lost: LeaseLostError[] = [];
-    const keeper = new LeaseKeeper({ store, leaseMs: 60, onLost: (_c, e) => lost.push(e) });
+    const clock = new ManualClock();
+    const keeper = new LeaseKeeper({ store, leaseMs: 60, clock, onLost: (_c, e) => lost.push(e) });
     try {
       keeper.hold(claim("z"));
-      await waitFor("the lease to be given up", () => lost.length === 1);
-      assert.ok(calls.length >= 1, "a renewal was sent");
+      await advance(clock, 30, "a renewal sent", () => calls.length === 1);
+      assert.equal(lost.length, 0, "the lease is kept until its deadline");
+      await advance(clock, 30, "the lease to be given up", () => lost.length === 1);
+      assert.equal(calls.length, 1, "the hanging renewal is not sent again");
       assert.ok(lost[0] instanceof LeaseLostError);
       assert.equal(keeper.holds(claim("z")), false);
       assert.equal(keeper.leftMs(claim("z")), 0);
@@ -127,10 +166,14 @@ describe("LeaseKeeper", () => {
   it("survives a failed renewal when the next one works", async () => {
     const store = scriptedStore((_c, call) => (call === 1 ? new Error("blip") : true));
     const lost: Claim[] = [];
-    const keeper = new LeaseKeeper({ store, leaseMs: 200, onLost: (c) => lost.push(c) });
+    const clock = new ManualClock();
+    const keeper = new LeaseKeeper({ store, leaseMs: 200, clock, onLost: (c) => lost.push(c) });
     try {
       keeper.hold(claim("y"));
-      await waitFor("a renewal after the failure", () => store.calls.length >= 3);
+      await advance(clock, 100, "the failed renewal", () => store.calls.length === 1);
+      // Retried a tenth of the lease later; the renewal that works extends the lease.
+      await advance(clock, 20, "a renewal after the failure", () => store.calls.length === 2);
+      await advance(clock, 100, "the next renewal", () => store.calls.length === 3);
       assert.deepEqual(lost, []);
       assert.equal(keeper.holds(claim("y")), true);
     } finally {
