@@ -37,9 +37,9 @@ export function unsettle(
 ): void {
   const { task, report } = run;
   if (retry !== null) {
-    // Still waiting: dropped. Already started (no backoff): it runs under the same lost
-    // claim, which the store may not have reaped yet (a write that failed): it is
-    // aborted, and its own finish finds the claim lost rather than writing through it.
+    // Still waiting (a claimed run's retry is queued only once this row is written): dropped,
+    // never started. Already started (not expected; kept as a guard): it runs under the same
+    // lost claim, so it is aborted, and its own finish finds the claim lost.
     if (retry.state === "retry-scheduled") {
       hooks.dropRetry(retry);
       retry.state = "dropped";
@@ -89,13 +89,16 @@ export async function recordLost(
   if (host.hasListeners("run:lost"))
     host.emit("run:lost", { ...eventBase(run), outcome, durationMs: attempt.durationMs });
   const { row } = attempt;
-  await recorder.record({
-    ...row,
-    status: "lost",
-    error: {
-      message: `the claim of this run was no longer this node's when its result (${outcome}) was to be recorded: its lease was lost`,
-      code: "ERR_LEASE_LOST",
-      ...(row.error === null ? {} : { stack: `${row.error.message}\n${row.error.stack ?? ""}` }),
+  await recorder.record(
+    {
+      ...row,
+      status: "lost",
+      error: {
+        message: `the claim of this run was no longer this node's when its result (${outcome}) was to be recorded: its lease was lost`,
+        code: "ERR_LEASE_LOST",
+        ...(row.error === null ? {} : { stack: `${row.error.message}\n${row.error.stack ?? ""}` }),
+      },
     },
-  });
+    true,
+  );
 }

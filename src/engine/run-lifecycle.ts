@@ -335,8 +335,12 @@ export class RunLifecycle {
    * (its lease lost, known here already, or found when the fenced write is
    * refused: another node reaped it) makes the attempt `lost`: its result
    * does not count, what was counted is taken back, and the node that reaped
-   * the claim records the run. Never rejects because of the store (failures
-   * are events).
+   * the claim records the run. A retry under a claim waits out of the queue
+   * until this attempt's row is written (retried through the store's health
+   * gate while the claim is held): it never starts beside a row that may
+   * still be missing, which the reaper would take for an attempt to redo; a
+   * row refused or abandoned drops it. Never rejects because of the store
+   * (failures are events).
    */
   async finish(run: Run, outcome: DispatchOutcome): Promise<void> {
     this.#inFlight.delete(run);
@@ -351,7 +355,8 @@ export class RunLifecycle {
       await recordLost(this.#host, this.#recorder, run, attempt);
       return;
     }
-    const retry = this.#settle(run, attempt);
+    // A claimed run's retry is queued only once this attempt's row is written (see above).
+    const retry = this.#settle(run, attempt, claim === null);
     let written: () => void = () => {};
     if (retry !== null) retry.previousWrite = new Promise<void>((resolve) => (written = resolve));
     try {
@@ -367,6 +372,9 @@ export class RunLifecycle {
     } finally {
       written();
     }
+    if (retry !== null && claim !== null && retry.state === "retry-scheduled") {
+      this.#hooks.queueRetry(retry, attempt.retryAtMs as number);
+    }
     // A claimed run's progress was written with its row.
     if (retry === null && claim === null) await this.#recorder.persistProgress(run.task);
   }
@@ -378,9 +386,10 @@ export class RunLifecycle {
 
   /**
    * The attempt counts: the task moves on (retry, or the run ends), listeners
-   * and the logger are told. Returns the next attempt, queued, or null.
+   * and the logger are told. Returns the next attempt (queued now when
+   * `queueNow`, else by the caller once this attempt's row is written), or null.
    */
-  #settle(run: Run, attempt: Attempt): Run | null {
+  #settle(run: Run, attempt: Attempt, queueNow: boolean): Run | null {
     const host = this.#host;
     const { task, report } = run;
     const { outcome, status, retryAtMs } = attempt;
@@ -388,7 +397,7 @@ export class RunLifecycle {
     task.lastStatus = status;
     let retry: Run | null = null;
     if (retryAtMs !== null) {
-      retry = this.#scheduleRetry(run, retryAtMs);
+      retry = this.#scheduleRetry(run, retryAtMs, queueNow);
     } else {
       run.state = "finished";
       task.running--;
@@ -403,16 +412,17 @@ export class RunLifecycle {
 
   /**
    * The attempt failed and another follows at `atMs`: this attempt ends
-   * `retried`, and the next, holding the same claim, waits in the queue
-   * (`retry-scheduled`); the task still counts the run running.
+   * `retried`, and the next, holding the same claim, waits (`retry-scheduled`)
+   * in the queue, put there now when `queueNow`; the task still counts the
+   * run running.
    */
-  #scheduleRetry(run: Run, atMs: number): Run {
+  #scheduleRetry(run: Run, atMs: number, queueNow: boolean): Run {
     run.state = "retried";
     const next = new Run(run.task, run.scheduledAtMs, "retry", "retry-scheduled", run.report);
     next.attempt = run.attempt + 1;
     next.claim = run.claim;
     next.fencingToken = run.fencingToken;
-    this.#hooks.queueRetry(next, atMs);
+    if (queueNow) this.#hooks.queueRetry(next, atMs);
     return next;
   }
 }

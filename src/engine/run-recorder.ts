@@ -214,10 +214,18 @@ export class RunRecorder {
     };
   }
 
-  /** Appends a history row as it is (unfenced: lost, interrupted). */
-  async record(record: RunRecord): Promise<void> {
+  /**
+   * Appends a history row as it is (unfenced: lost, interrupted). With
+   * `gated` (a run's `lost` row), on a shared store it goes through the
+   * health gate until the store takes it: when the run's own finish gave up
+   * (its claim lost), that write is what tells the gate the store is usable
+   * again, so that reaping resumes.
+   */
+  async record(record: RunRecord, gated = false): Promise<void> {
+    const { store, settleGate } = this.#host;
+    const call = (): Promise<void> => store.recordRun(record);
     try {
-      await this.#host.store.recordRun(record);
+      await (gated && settleGate !== undefined ? settleGate(call) : call());
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
     }
