@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import { StoreError } from "../../errors.js";
 import { MAX_RUNS_REACHED, type ClaimOutcome } from "../store.js";
 import { claimOf, type ClaimRow } from "./rows.js";
+import { checkOut } from "./check-out.js";
 
 /** The statements a counted claim runs, rendered for one schema. */
 export interface CountedClaimQueries {
@@ -26,7 +27,7 @@ export async function claimCounted(
 ): Promise<ClaimOutcome> {
   let client;
   try {
-    client = await pool.connect();
+    client = await checkOut(pool);
   } catch (error) {
     throw failure(schema, error);
   }

@@ -9,6 +9,7 @@ import type { TaskSummary } from "../task-summary.js";
 import { createPartitionsAhead, dropExpiredPartitions } from "./history-partitions.js";
 import type { QuotedSchema } from "./queries.js";
 import { selectTaskSummaries, summaryOf, type TaskSummaryRow } from "./summary-queries.js";
+import { checkOut } from "./check-out.js";
 
 /** What {@link PostgresHistory} needs from its store. */
 export interface PostgresHistoryHost {
@@ -59,7 +60,7 @@ export class PostgresHistory {
   async #with<T>(what: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient | undefined;
     try {
-      client = await this.#host.pool().connect();
+      client = await checkOut(this.#host.pool());
       const result = await work(client);
       client.release();
       return result;

@@ -64,6 +64,7 @@ import {
   type RunRow,
   type TaskRow,
 } from "./rows.js";
+import { checkOut } from "./check-out.js";
 
 const REAP_BATCH = 500;
 
@@ -274,7 +275,7 @@ export class PostgresStore implements Store {
     this.#nodeId = context.nodeId;
     let client;
     try {
-      client = await this.#connection().pool.connect();
+      client = await checkOut(this.#connection().pool);
     } catch (error) {
       throw new StoreError(`PostgreSQL store: could not connect to open schema ${this.schema}`, {
         cause: error,
