@@ -80,6 +80,7 @@ if (await requirePg("work-sharing cluster test")) {
         schema: db.name,
         leaseMs: LEASE_MS,
         key: KEY,
+        shareWork: true,
       };
       const nodes: ClusterNodeProcess[] = [];
       const sees = (members: readonly ClusterNodeProcess[]) => () =>

@@ -57,6 +57,7 @@ if (await requirePg("work-sharing safety test")) {
         encryptionKey: KEY,
         logger: silentLogger,
         timezone: "UTC",
+        shareWork: true,
       });
       const live: string[][] = [];
       scheduler.on("nodes:changed", (event) => live.push([...event.live]));
