@@ -1,6 +1,7 @@
 import type { LeaseLostError } from "../errors.js";
 import { ClaimsAhead } from "./claims-ahead.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { takeOverRuns } from "./take-over.js";
 import { SystemClock } from "../time/clock.js";
 import { claimOrNull } from "../store/store.js";
 import type {
@@ -333,39 +334,11 @@ export class LeasedStore implements Store {
   async takeOver(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
     // A claim ahead in flight may hold some of these keys (taken while this node owned the task).
     if (this.#claimingAhead !== undefined) await this.#claimingAhead;
-    const answers: ClaimOutcome[] = new Array<ClaimOutcome>(requests.length).fill(null);
-    const rest: ClaimRequest[] = [];
-    const restIndex: number[] = [];
-    requests.forEach((request, index) => {
-      const claim =
-        request.manual === true
-          ? undefined
-          : this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId);
-      if (claim !== undefined) {
-        answers[index] = claim;
-      } else {
-        rest.push(request);
-        restIndex.push(index);
-      }
+    return takeOverRuns(requests, {
+      ahead: this.#ahead,
+      takenRuns: (keys) => this.#store.takenRuns?.(keys),
+      claim: (free) => this.#claimRuns(free),
     });
-    if (rest.length === 0) return answers;
-    const taken = (await this.#store.takenRuns?.(rest)) ?? rest.map(() => false);
-    const free: ClaimRequest[] = [];
-    const freeIndex: number[] = [];
-    rest.forEach((request, i) => {
-      if (taken[i] === true) {
-        // Taken by this node ahead meanwhile: its own.
-        answers[restIndex[i] as number] =
-          this.#ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
-        return;
-      }
-      free.push(request);
-      freeIndex.push(restIndex[i] as number);
-    });
-    if (free.length === 0) return answers;
-    const claimed = await this.#claimRuns(free);
-    claimed.forEach((claim, i) => (answers[freeIndex[i] as number] = claim));
-    return answers;
   }
 
   /** Removes and returns the claim taken ahead for that run by `nodeId`, if any: the caller now holds it. */

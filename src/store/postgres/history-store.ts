@@ -1,13 +1,21 @@
 /**
  * What {@link PostgresStore} does with the history's layout (migration 11):
  * partitions created ahead, partitions dropped by retention, per-task
- * summaries read. Kept apart from the store's hot paths.
+ * summaries read; and the history's reads and retention. Kept apart from
+ * the store's hot paths.
  */
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResultRow } from "pg";
 import { StoreError } from "../../errors.js";
 import type { TaskSummary } from "../task-summary.js";
 import { createPartitionsAhead, dropExpiredPartitions } from "./history-partitions.js";
-import type { QuotedSchema } from "./queries.js";
+import {
+  retentionBound,
+  type HistoryQuery,
+  type HistoryRetention,
+  type RunRecord,
+} from "../store.js";
+import type { Queries, QuotedSchema } from "./queries.js";
+import { runOf, type RunRow } from "./rows.js";
 import { selectTaskSummaries, summaryOf, type TaskSummaryRow } from "./summary-queries.js";
 import { checkOut } from "./check-out.js";
 
@@ -18,6 +26,13 @@ export interface PostgresHistoryHost {
   readonly quoted: QuotedSchema;
   /** Partition length, ms. */
   readonly partitionMs: number;
+  /** How long a released claim is kept, ms. */
+  readonly claimRetentionMs: () => number;
+  /** Runs one of the store's named statements. */
+  readonly run: <R extends QueryResultRow>(
+    key: Exclude<keyof Queries, "schema">,
+    values: unknown[],
+  ) => Promise<R[]>;
 }
 
 /** The history's partitions and summaries of one schema. */
@@ -43,6 +58,34 @@ export class PostgresHistory {
       dropExpiredPartitions(client, this.#host.quoted, maxAgeMs),
     );
     return rows;
+  }
+
+  /** History rows, newest first (see Store.history). */
+  async read(query: HistoryQuery): Promise<RunRecord[]> {
+    const params = [query.limit ?? 100, query.offset ?? 0, query.statuses ?? null];
+    const rows =
+      query.taskName === undefined
+        ? await this.#host.run<RunRow>("history", params)
+        : await this.#host.run<RunRow>("taskHistory", [...params, query.taskName]);
+    return rows.map(runOf);
+  }
+
+  /** Applies history retention (DB clock), and forgets claims released longer ago than `claimRetentionMs`. */
+  async prune(retention: HistoryRetention): Promise<number> {
+    const keepLast = [...(retention.keepLast ?? [])].flatMap(([name, limit]) => {
+      const keep = retentionBound(limit);
+      return keep === null ? [] : [[name, keep] as const];
+    });
+    const dropped =
+      retentionBound(retention.maxAgeMs) === null ? 0 : await this.dropExpired(retention.maxAgeMs);
+    const rows = await this.#host.run<{ n: number }>("pruneHistory", [
+      retentionBound(retention.maxAgeMs),
+      retentionBound(retention.maxRows),
+      keepLast.map(([name]) => name),
+      keepLast.map(([, keep]) => keep),
+    ]);
+    await this.#host.run("pruneClaims", [this.#host.claimRetentionMs()]);
+    return dropped + (rows[0]?.n ?? 0);
   }
 
   /** The summaries of `names` (tasks without one are absent). */

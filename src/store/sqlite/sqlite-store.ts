@@ -1,18 +1,9 @@
-import { randomUUID } from "node:crypto";
-import Database from "better-sqlite3";
-import {
-  DuplicateTaskError,
-  InvalidArgumentError,
-  NodeIdInUseError,
-  OrchestratorError,
-  StoreError,
-} from "../../errors.js";
+import { DuplicateTaskError, NodeIdInUseError } from "../../errors.js";
 import { SystemClock, isManualClock, type Clock } from "../../time/clock.js";
-import { MAX_RUNS_REACHED, REAP_LEASE_DEFAULT_MS } from "../store.js";
+import { REAP_LEASE_DEFAULT_MS } from "../store.js";
 import type {
   Claim,
   ClaimAnswer,
-  ClaimOutcome,
   ClaimProcess,
   ClaimRef,
   ClaimRequest,
@@ -34,68 +25,30 @@ import { SqliteDaemonRecords } from "./daemon-records.js";
 import { SqliteMembership } from "./membership.js";
 import type { NotificationOutbox } from "../notification-outbox.js";
 import { SqliteNotificationOutbox } from "./notification-outbox.js";
-import { migrate } from "./migrations.js";
-import { connect, type Connection } from "./connection.js";
-import { capSize, quickCheck } from "./file-checks.js";
-import { SqliteNodeLock } from "./node-lock.js";
+import type { Connection } from "./connection.js";
+import type { SqliteNodeLock } from "./node-lock.js";
 import { finishAll } from "./finish-runs.js";
 import { pruneInBatches } from "./prune.js";
-import * as sql from "./queries.js";
 import {
   callbackParams,
-  claimOf,
   runOf,
   runParams,
   taskOf,
   taskParams,
-  type ClaimRow,
   type RunRow,
   type TaskRow,
 } from "./rows.js";
 import type { TaskSummary } from "../task-summary.js";
 import { sqliteTaskSummaries } from "./task-summaries.js";
+import { sqliteSettings, type SqliteSettings, type SqliteStoreOptions } from "./sqlite-options.js";
+import { notOpen, openFile, wrap } from "./open-file.js";
+import { claimAll } from "./claim-all.js";
 
-/** Options of {@link SqliteStore}. */
-export interface SqliteStoreOptions {
-  /** The database file; created (with its WAL files beside it) when missing. Its folder must exist. */
-  path: string;
-  /**
-   * How long a write waits for another connection's write lock (a backup, the
-   * CLI, a `sqlite3` session) before failing with a StoreError. The wait does
-   * not block the event loop: the write is tried again every few ms until
-   * then (opening and migrating the file wait inside SQLite).
-   * @defaultValue 5000
-   */
-  busyTimeoutMs?: number;
-  /**
-   * Check the file with `PRAGMA quick_check` when opening it, and refuse a
-   * damaged one with a StoreError (before migrating or writing anything).
-   * Reads the whole file once: seconds for a file of gigabytes.
-   * @defaultValue false
-   */
-  quickCheck?: boolean;
-  /**
-   * The most the database file may grow to, in bytes: a write that needs more
-   * room fails with a StoreError (SQLITE_FULL), exactly as on a full disk, and
-   * the scheduler treats the store as unusable until a write succeeds again
-   * (after history pruning freed room). Rounded down to whole pages.
-   * @defaultValue no limit (the disk's)
-   */
-  maxSizeBytes?: number;
-}
-
-/** A claim request (`exclusive` is now part of {@link ClaimRequest}; kept as an alias). */
-/** @deprecated The Store contract's ClaimRequest. */
-export type SqliteClaimRequest = ClaimRequest;
-
-/** How long one attempt at a write waits inside SQLite for another connection's lock, in ms. */
-const LOCK_ATTEMPT_MS = 5;
-
-/** The defaults of {@link SqliteStoreOptions}. */
-export const SQLITE_STORE_DEFAULTS = Object.freeze({
-  busyTimeoutMs: 5000,
-  quickCheck: false,
-} satisfies Required<Omit<SqliteStoreOptions, "path" | "maxSizeBytes">>);
+export {
+  SQLITE_STORE_DEFAULTS,
+  type SqliteClaimRequest,
+  type SqliteStoreOptions,
+} from "./sqlite-options.js";
 
 /**
  * The embedded store: one SQLite file (better-sqlite3, WAL, `synchronous =
@@ -134,9 +87,7 @@ export class SqliteStore implements Store {
   readonly shared = true;
   /** The database file. */
   readonly path: string;
-  readonly #busyTimeoutMs: number;
-  readonly #quickCheck: boolean;
-  readonly #maxSizeBytes: number | undefined;
+  readonly #settings: SqliteSettings;
   #connection: Connection | null = null;
   /** Held while open when the scheduler asked for its node id to itself. */
   #nodeLock: SqliteNodeLock | undefined;
@@ -163,26 +114,8 @@ export class SqliteStore implements Store {
   });
 
   constructor(options: SqliteStoreOptions) {
-    const path: unknown = (options as Partial<SqliteStoreOptions> | undefined)?.path;
-    if (typeof path !== "string" || path === "") {
-      throw new InvalidArgumentError("options.path", "a database file path", path);
-    }
-    const busy = options.busyTimeoutMs ?? SQLITE_STORE_DEFAULTS.busyTimeoutMs;
-    if (!Number.isSafeInteger(busy) || busy < 0) {
-      throw new InvalidArgumentError("options.busyTimeoutMs", "a whole number from 0 up", busy);
-    }
-    const maxSize = options.maxSizeBytes;
-    if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
-      throw new InvalidArgumentError(
-        "options.maxSizeBytes",
-        "a whole number of bytes from 1 up",
-        maxSize,
-      );
-    }
-    this.path = path;
-    this.#busyTimeoutMs = busy;
-    this.#quickCheck = options.quickCheck ?? SQLITE_STORE_DEFAULTS.quickCheck;
-    this.#maxSizeBytes = maxSize;
+    this.#settings = sqliteSettings(options);
+    this.path = this.#settings.path;
   }
 
   /**
@@ -195,31 +128,16 @@ export class SqliteStore implements Store {
     this.#schedulerClock = context.clock;
     this.#clock = isManualClock(context.clock) ? context.clock : new SystemClock();
     if (this.#connection !== null) return Promise.resolve();
-    let db: Database.Database | undefined;
-    let nodeLock: SqliteNodeLock | undefined;
     try {
-      if (context.exclusiveNode === true && this.path !== ":memory:")
-        nodeLock = new SqliteNodeLock(this.path, context.nodeId);
-      db = new Database(this.path, { timeout: this.#busyTimeoutMs });
-      // Before anything writes to it (even the journal mode).
-      if (this.#quickCheck) quickCheck(db, this.path);
-      db.pragma(sql.PRAGMA_WAL);
-      db.pragma(sql.PRAGMA_SYNCHRONOUS_NORMAL);
-      db.pragma(sql.PRAGMA_FOREIGN_KEYS);
-      if (this.#maxSizeBytes !== undefined) capSize(db, this.#maxSizeBytes);
-      const schemaVersion = migrate(db, this.#clock.nowMs());
-      // From here on the lock is waited for between attempts, not inside SQLite (see WriteQueue).
-      db.pragma(`busy_timeout = ${LOCK_ATTEMPT_MS}`);
-      const clock = new SystemClock();
-      this.#connection = connect(db, schemaVersion, {
-        budgetMs: this.#busyTimeoutMs,
-        monotonicMs: () => clock.monotonicMs(),
-      });
-      this.#nodeLock = nodeLock;
+      const opened = openFile(
+        this.#settings,
+        this.#clock.nowMs(),
+        context.exclusiveNode === true ? context.nodeId : undefined,
+      );
+      this.#connection = opened.connection;
+      this.#nodeLock = opened.nodeLock;
       return Promise.resolve();
     } catch (error) {
-      db?.close();
-      nodeLock?.release();
       if (error instanceof NodeIdInUseError) return Promise.reject(error);
       return Promise.reject(wrap(error, `open the SQLite store at ${JSON.stringify(this.path)}`));
     }
@@ -320,7 +238,7 @@ export class SqliteStore implements Store {
 
   claimRun<R extends ClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
     return this.#write(`claim a run of task ${JSON.stringify(request.taskName)}`, (c) =>
-      this.#claimAll(c, [request]),
+      claimAll(c, [request], this.#clock),
     ).then((claims) => (claims[0] ?? null) as ClaimAnswer<R>);
   }
 
@@ -328,7 +246,7 @@ export class SqliteStore implements Store {
   claimRuns<R extends ClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]> {
     return this.#write(
       `claim ${requests.length} runs`,
-      (c) => this.#claimAll(c, requests) as ClaimAnswer<R>[],
+      (c) => claimAll(c, requests, this.#clock) as ClaimAnswer<R>[],
     );
   }
 
@@ -479,41 +397,6 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** Claims in one transaction (the caller's), each with a fencing token of a block taken at once. */
-  #claimAll(c: Connection, requests: readonly ClaimRequest[]): ClaimOutcome[] {
-    const last = (c.statements.takeTokens.get({ count: requests.length }) as { last: number }).last;
-    let token = last - requests.length;
-    const claimedAt = this.#clock.nowMs();
-    return requests.map((request) => {
-      const { maxRuns } = request;
-      if (maxRuns !== undefined) {
-        // The transaction holds the write lock: the count cannot move under this claim.
-        const counted = c.statements.selectRunsStarted.get(request.taskName) as
-          { started: number } | undefined;
-        if ((counted?.started ?? 0) >= maxRuns) return MAX_RUNS_REACHED;
-      }
-      const exclusive = request.exclusive === true;
-      const params = {
-        id: randomUUID(),
-        taskName: request.taskName,
-        scheduledAt: request.scheduledAt,
-        nodeId: request.nodeId,
-        claimedAt,
-        leaseExpiresAt: claimedAt + request.leaseMs,
-        exclusive: exclusive ? 1 : 0,
-        token: ++token,
-      };
-      const statement =
-        request.manual === true ? c.statements.claimManualRun : c.statements.claimScheduledRun;
-      const row = statement.get(params) as ClaimRow | undefined;
-      if (row === undefined) return null;
-      const claim = claimOf(row);
-      if (exclusive && row.exclusive === 0) return { ...claim, overlapping: true };
-      if (maxRuns !== undefined) c.statements.countRunStarted.run(request.taskName);
-      return claim;
-    });
-  }
-
   /**
    * Queues a write: writes called in the same tick share one `BEGIN IMMEDIATE`
    * transaction (see WriteQueue). Driver errors become StoreErrors naming the operation.
@@ -550,14 +433,4 @@ export class SqliteStore implements Store {
       return Promise.reject(wrap(error, operation));
     }
   }
-}
-
-function notOpen(operation: string): StoreError {
-  return new StoreError(`Cannot ${operation}: the SQLite store is not open (call open() first)`);
-}
-
-function wrap(error: unknown, operation: string): OrchestratorError {
-  if (error instanceof OrchestratorError) return error;
-  const reason = error instanceof Error ? `: ${error.message}` : "";
-  return new StoreError(`Could not ${operation} (SQLite${reason})`, { cause: error });
 }

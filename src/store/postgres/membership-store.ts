@@ -1,0 +1,74 @@
+import type { QueryResultRow } from "pg";
+import type { Clock } from "../../time/clock.js";
+import type { NodeBeat, RunKey } from "../store.js";
+import type { MembershipQueries } from "./membership-queries.js";
+import type { ClockSkew } from "./postgres-options.js";
+
+/** What {@link PostgresMembership} needs of its store. */
+export interface MembershipHost {
+  readonly schema: string;
+  readonly query: <R extends QueryResultRow>(
+    key: string,
+    text: string,
+    values: unknown[],
+  ) => Promise<R[]>;
+}
+
+/** The PostgreSQL store's side of membership: heartbeats in `nodes`, leaving, the read before a takeover. */
+export class PostgresMembership {
+  readonly #queries: MembershipQueries;
+  readonly #host: MembershipHost;
+
+  constructor(queries: MembershipQueries, host: MembershipHost) {
+    this.#queries = queries;
+    this.#host = host;
+  }
+
+  /** Writes this node's beat; answers the live nodes, sorted (`locked`: this node holds its node-id lock). */
+  async heartbeat(beat: NodeBeat, locked: boolean): Promise<string[]> {
+    const rows = await this.#host.query<{ node_id: string }>("beatNode", this.#queries.beatNode, [
+      beat.nodeId,
+      Math.max(1, Math.min(2 ** 31 - 1, Math.round(beat.leaseMs))),
+      locked,
+      beat.first === true,
+      this.#host.schema,
+    ]);
+    return rows.map((row) => row.node_id).sort();
+  }
+
+  async leave(nodeId: string): Promise<void> {
+    await this.#host.query("leaveNode", this.#queries.leaveNode, [nodeId]);
+  }
+
+  async takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.#host.query<{ ord: number }>("takenRuns", this.#queries.takenRuns, [
+      keys.map((key) => key.taskName),
+      keys.map((key) => new Date(key.scheduledAt)),
+    ]);
+    const taken = keys.map(() => false);
+    for (const { ord } of rows) taken[ord - 1] = true;
+    return taken;
+  }
+}
+
+/**
+ * Compares the database clock (`now`) with this node's clock. The best of
+ * `samples` round trips is used.
+ */
+export async function measureSkew(
+  clock: Clock,
+  now: () => Promise<number>,
+  samples: number,
+): Promise<ClockSkew> {
+  let best: ClockSkew | undefined;
+  for (let i = 0; i < Math.max(1, samples); i++) {
+    const start = clock.monotonicMs();
+    const wallStart = clock.nowMs();
+    const dbMs = await now();
+    const roundTripMs = clock.monotonicMs() - start;
+    const skewMs = dbMs - (wallStart + roundTripMs / 2);
+    if (best === undefined || roundTripMs < best.roundTripMs) best = { skewMs, roundTripMs };
+  }
+  return best as ClockSkew;
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from "node:crypto";
+import type { Pool, QueryResultRow } from "pg";
+import type {
+  Claim,
+  ClaimAnswer,
+  FinishRequest,
+  ReapedClaim,
+  RunRecord,
+  StoreChange,
+} from "../store.js";
+import { Batcher } from "./batcher.js";
+import { claimCounted } from "./counted-claim.js";
+import { finishRuns, finishRunsParams } from "./finish-queries.js";
+import type { PostgresClaimRequest } from "./postgres-options.js";
+import type { Queries } from "./queries.js";
+import {
+  claimOf,
+  reapedOf,
+  settleSlotsParams,
+  writeRunsParams,
+  type ClaimRow,
+  type ReapedRow,
+  type RunWrite,
+} from "./rows.js";
+
+const REAP_BATCH = 500;
+
+type AskedClaim = PostgresClaimRequest & { readonly id: string };
+
+/** What {@link PostgresRunWrites} needs of its store. */
+export interface RunWritesContext {
+  readonly schema: string;
+  readonly channel: string;
+  readonly queries: Queries;
+  /** Default lease length, ms. */
+  readonly leaseMs: number;
+  readonly pool: () => Pool;
+  readonly query: <R extends QueryResultRow>(
+    key: string,
+    text: string,
+    values: unknown[],
+  ) => Promise<R[]>;
+  /** The notification payload of a task change. */
+  readonly change: (kind: StoreChange["kind"], taskName: string) => string;
+}
+
+/**
+ * The PostgreSQL store's claims and run writes: claims batched into one
+ * statement (counted ones apart, see counted-claim.ts), history rows and
+ * releases batched together, skipped and missed runs settled in batches,
+ * finishes with their tasks' progress, and the reaping of expired claims.
+ */
+export class PostgresRunWrites {
+  readonly #context: RunWritesContext;
+  /** The batched finish (finish-queries.ts), rendered for this schema. */
+  readonly #finishRuns: string;
+  readonly #claims = new Batcher<AskedClaim, Claim | null>((requests) =>
+    this.#claimBatch(requests),
+  );
+  /**
+   * History rows and releases, combined: finishing a run costs a share of one
+   * commit. Each item answers whether it was written (a fenced row whose
+   * claim was no longer held was not; everything else was).
+   */
+  readonly #writes = new Batcher<RunWrite | Claim, boolean>(async (items) => {
+    const writes: RunWrite[] = [];
+    const releases: Claim[] = [];
+    const fenced = new Map<number, number>();
+    items.forEach((item, index) => {
+      if ("record" in item) {
+        if (item.fence !== null) fenced.set(writes.length + 1, index);
+        writes.push(item);
+      } else {
+        releases.push(item);
+      }
+    });
+    const rows = await this.#run<{ ord: number }>("writeRuns", [
+      ...writeRunsParams(writes),
+      releases.map((c) => c.id),
+      releases.map((c) => c.nodeId),
+    ]);
+    const answers = items.map(() => true);
+    for (const index of fenced.values()) answers[index] = false;
+    for (const { ord } of rows) {
+      const index = fenced.get(ord);
+      if (index !== undefined) answers[index] = true;
+    }
+    return answers;
+  });
+  /** Skipped and missed runs, combined like writes. */
+  readonly #settles = new Batcher<RunRecord, boolean>(async (records) => {
+    const rows = await this.#run<{ ord: number }>("settleSlots", settleSlotsParams(records));
+    const written = new Set(rows.map((row) => row.ord));
+    return records.map((_, index) => written.has(index + 1));
+  });
+
+  constructor(context: RunWritesContext) {
+    this.#context = context;
+    this.#finishRuns = finishRuns(context.queries.schema);
+  }
+
+  /** One due run (concurrent calls share one statement); see PostgresStore.claimRun. */
+  claimRun<R extends PostgresClaimRequest>(request: R): Promise<ClaimAnswer<R>> {
+    const { maxRuns } = request;
+    const asked = { ...request, id: randomUUID() };
+    if (maxRuns === undefined) return this.#claims.add(asked);
+    const params = this.#claimParams([asked]);
+    const claim = claimCounted(
+      this.#context.pool(),
+      this.#context.queries,
+      {
+        taskName: request.taskName,
+        maxRuns,
+        params,
+      },
+      this.#context.schema,
+    );
+    return claim as Promise<ClaimAnswer<R>>;
+  }
+
+  claimRuns<R extends PostgresClaimRequest>(requests: readonly R[]): Promise<ClaimAnswer<R>[]> {
+    return Promise.all(requests.map((request) => this.claimRun(request)));
+  }
+
+  async #claimBatch(requests: readonly AskedClaim[]): Promise<(Claim | null)[]> {
+    const rows = await this.#run<ClaimRow>("claimRuns", this.#claimParams(requests));
+    const won = new Map(rows.map((row) => [row.id, claimOf(row)]));
+    return requests.map((r) => won.get(r.id) ?? null);
+  }
+
+  /** The parallel arrays of the claimRuns statement. */
+  #claimParams(requests: readonly AskedClaim[]): unknown[] {
+    return [
+      requests.map((r) => r.id),
+      requests.map((r) => r.taskName),
+      requests.map((r) => new Date(r.scheduledAt)),
+      requests.map((r) => r.manual === true),
+      requests.map((r) => r.nodeId),
+      requests.map((r) => (r.leaseMs > 0 ? r.leaseMs : this.#context.leaseMs)),
+      requests.map((r) => r.exclusive === true),
+    ];
+  }
+
+  /** Releases a claim (batched with concurrent releases). */
+  async releaseClaim(claim: Claim): Promise<void> {
+    await this.#writes.add(claim);
+  }
+
+  /** Takes over the claims of dead processes, in batches (see Store.reapExpiredClaims). */
+  async reapExpiredClaims(options: {
+    readonly nodeId: string;
+    readonly atStart: boolean;
+    readonly leaseMs?: number;
+  }): Promise<ReapedClaim[]> {
+    const claims: ReapedClaim[] = [];
+    const leaseMs =
+      options.leaseMs !== undefined && options.leaseMs > 0
+        ? options.leaseMs
+        : this.#context.leaseMs;
+    for (;;) {
+      const rows = await this.#run<ReapedRow>("reapExpiredClaims", [
+        options.nodeId,
+        options.atStart,
+        REAP_BATCH,
+        leaseMs,
+      ]);
+      for (const row of rows) claims.push(reapedOf(row));
+      if (rows.length < REAP_BATCH) return claims;
+    }
+  }
+
+  /** The attempt's row fenced by its claim, and the release unless `release` is false. */
+  finishRun(record: RunRecord, claim: Claim, release: boolean): Promise<boolean> {
+    return this.#writes.add({ record, fence: claim, release });
+  }
+
+  /** Many finishes with their tasks' progress: one statement, one commit. */
+  async finishRuns(finishes: readonly FinishRequest[]): Promise<boolean[]> {
+    if (finishes.length === 0) return [];
+    const rows = await this.#context.query<{ ord: number }>(
+      "finishRuns",
+      this.#finishRuns,
+      finishRunsParams(finishes, this.#context.channel, (taskName) =>
+        this.#context.change("upsert", taskName),
+      ),
+    );
+    const written = new Set(rows.map((row) => row.ord));
+    return finishes.map((_, index) => written.has(index + 1));
+  }
+
+  /** Appends a history row as it is (batched with concurrent appends, in call order). */
+  async recordRun(record: RunRecord): Promise<void> {
+    await this.#writes.add({ record, fence: null, release: false });
+  }
+
+  settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    return Promise.all(records.map((record) => this.#settles.add(record)));
+  }
+
+  #run<R extends QueryResultRow = QueryResultRow>(
+    key: Exclude<keyof Queries, "schema">,
+    values: unknown[],
+  ): Promise<R[]> {
+    return this.#context.query<R>(key, this.#context.queries[key], values);
+  }
+}
