@@ -49,10 +49,12 @@ function slotsWithoutRow(rows: readonly RunRecord[]): number[] {
 /** Waits until the task's rows include a missed one and leave no slot without a row. */
 async function waitForEverySlot(history: () => Promise<RunRecord[]>): Promise<void> {
   let without: number[] = [];
+  let seen: readonly RunRecord[] = [];
   await waitFor(
     "a row for every slot from the first run on",
     async () => {
       const rows = await history();
+      seen = rows;
       without = slotsWithoutRow(rows);
       // Rows on both sides of the lock, and none missing between.
       return rows.some((r) => r.status === "missed") && without.length === 0;
@@ -60,7 +62,14 @@ async function waitForEverySlot(history: () => Promise<RunRecord[]>): Promise<vo
     WAIT,
   ).catch((error: unknown) => {
     throw new Error(
-      `slots without a row: ${without.map((s) => new Date(s).toISOString()).join(", ")}`,
+      `slots without a row: ${without.map((s) => new Date(s).toISOString()).join(", ")}; rows: ${[
+        ...seen,
+      ]
+        .sort((a, b) => a.scheduledAt - b.scheduledAt)
+        .map(
+          (r) => `${r.status}#${r.attempt}@${new Date(r.scheduledAt).toISOString().slice(17, 23)}`,
+        )
+        .join(" ")}`,
       { cause: error },
     );
   });
