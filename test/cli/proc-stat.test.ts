@@ -56,6 +56,8 @@ describe("a process's start time", { skip: linux ? false : "needs /proc" }, () =
 describe("recordedGroupState", { skip: linux ? false : "needs /proc" }, () => {
   // The group this test runs in, and the start of its leader (when it lives).
   const pgid = readProcStat(process.pid)?.pgrp ?? 0;
+  // A test runner started from a shell leads its own group; one started by some harnesses joins
+  // a group whose leader has exited, and then there is no leader to read: those two tests skip.
   const leader = readProcStat(pgid);
 
   it("says running for a live group whose leader started at the recorded time", (t) => {
