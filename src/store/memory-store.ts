@@ -87,6 +87,8 @@ export class MemoryStore implements Store {
   readonly #released = new Map<string, number>();
   /** Per task, occurrences after its mark settled as skipped or missed (see settleSlots). */
   readonly #settled = new Map<string, Set<number>>();
+  /** Per task, missed ranges settled that end after its mark, first to last (see settleSlots). */
+  readonly #settledRanges = new Map<string, [number, number][]>();
   /** The last fencing token granted. */
   #token = 0;
   #history: RunRecord[] = [];
@@ -234,15 +236,14 @@ export class MemoryStore implements Store {
     if (settled !== undefined)
       for (const at of settled) if (at >= fromMs && at <= toMs) return true;
     // A missed range is settled on its last occurrence: an occurrence inside it is taken too.
-    const inRange = (row: RunRecord): boolean =>
-      row.taskName === taskName &&
-      row.missedThrough !== undefined &&
-      row.scheduledAt <= toMs &&
-      row.missedThrough >= fromMs;
-    if (this.#history.some(inRange)) return true;
+    for (const [first, last] of this.#settledRanges.get(taskName) ?? [])
+      if (first <= toMs && last >= fromMs) return true;
     if (fromMs > (this.#released.get(taskName) ?? Number.NEGATIVE_INFINITY)) return false;
     return this.#history.some(
-      (row) => row.taskName === taskName && row.scheduledAt >= fromMs && row.scheduledAt <= toMs,
+      (row) =>
+        row.taskName === taskName &&
+        row.scheduledAt <= toMs &&
+        (row.missedThrough ?? row.scheduledAt) >= fromMs,
     );
   }
   renewLease(claim: Claim): Promise<boolean> {
@@ -262,6 +263,12 @@ export class MemoryStore implements Store {
           for (const at of settled) if (at <= claim.scheduledAt) settled.delete(at);
           if (settled.size === 0) this.#settled.delete(claim.taskName);
         }
+        // Under the mark, history answers for the ranges (the slow path of late settles).
+        const ranges = this.#settledRanges
+          .get(claim.taskName)
+          ?.filter(([, last]) => last > claim.scheduledAt);
+        if (ranges === undefined || ranges.length === 0) this.#settledRanges.delete(claim.taskName);
+        else this.#settledRanges.set(claim.taskName, ranges);
       }
     }
     return Promise.resolve();
@@ -314,6 +321,12 @@ export class MemoryStore implements Store {
         let settled = this.#settled.get(record.taskName);
         if (settled === undefined) this.#settled.set(record.taskName, (settled = new Set()));
         settled.add(last);
+        if (record.missedThrough !== undefined) {
+          const ranges = this.#settledRanges.get(record.taskName);
+          if (ranges === undefined)
+            this.#settledRanges.set(record.taskName, [[record.scheduledAt, last]]);
+          else ranges.push([record.scheduledAt, last]);
+        }
         void this.recordRun(record);
         return true;
       }),
