@@ -41,6 +41,18 @@ export class ClaimsAhead {
     return claim;
   }
 
+  /** Removes and returns the claims held for `taskName` by `nodeId` due from `fromMs` through `throughMs`. */
+  takeBetween(taskName: string, fromMs: number, throughMs: number, nodeId: string): Claim[] {
+    const taken: Claim[] = [];
+    for (const [at, names] of this.#byInstant) {
+      if (at < fromMs || at > throughMs) continue;
+      const claim = names.get(taskName);
+      if (claim !== undefined && claim.nodeId === nodeId) taken.push(claim);
+    }
+    for (const claim of taken) this.#delete(this.#byInstant.get(claim.scheduledAt)!, claim);
+    return taken;
+  }
+
   /** Removes and returns every claim due before `beforeMs`. */
   takeBefore(beforeMs: number): Claim[] {
     const taken: Claim[] = [];

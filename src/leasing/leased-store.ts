@@ -279,8 +279,27 @@ export class LeasedStore implements Store {
     });
     return written;
   }
-  settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
-    if (this.#claimsStopped !== undefined) return Promise.resolve(records.map(() => false));
+  /**
+   * Settles slots that do not run (skipped, missed). A claim this node took
+   * ahead for one of them is given back first (unspent), else the store would
+   * refuse the row as claimed and the claim would later go back unused,
+   * leaving the slot with no row: a due run whose claim failed during an
+   * outage while a claim ahead of it was still on its way to the store.
+   */
+  async settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
+    if (this.#claimsStopped !== undefined) return records.map(() => false);
+    if (this.#claimingAhead !== undefined) await this.#claimingAhead;
+    if (this.#ahead.size > 0) {
+      const held = records.flatMap((r) =>
+        this.#ahead.takeBetween(
+          r.taskName,
+          r.scheduledAt,
+          r.missedThrough ?? r.scheduledAt,
+          r.nodeId,
+        ),
+      );
+      if (held.length > 0) await Promise.all(held.map((claim) => this.giveBack(claim)));
+    }
     return this.#store.settleSlots(records);
   }
   history(query?: HistoryQuery): Promise<RunRecord[]> {

@@ -47,7 +47,10 @@ function slotsWithoutRow(rows: readonly RunRecord[]): number[] {
 }
 
 /** Waits until the task's rows include a missed one and leave no slot without a row. */
-async function waitForEverySlot(history: () => Promise<RunRecord[]>): Promise<void> {
+async function waitForEverySlot(
+  history: () => Promise<RunRecord[]>,
+  events: readonly string[] = [],
+): Promise<void> {
   let without: number[] = [];
   let seen: readonly RunRecord[] = [];
   await waitFor(
@@ -67,9 +70,10 @@ async function waitForEverySlot(history: () => Promise<RunRecord[]>): Promise<vo
       ]
         .sort((a, b) => a.scheduledAt - b.scheduledAt)
         .map(
-          (r) => `${r.status}#${r.attempt}@${new Date(r.scheduledAt).toISOString().slice(17, 23)}`,
+          (r) =>
+            `${r.status}#${r.attempt}@${new Date(r.scheduledAt).toISOString().slice(17, 23)}${r.status === "skipped" || r.status === "missed" ? `(${r.error?.code ?? r.error?.message ?? ""})` : ""}`,
         )
-        .join(" ")}`,
+        .join(" ")}; events: ${events.join(" ")}`,
       { cause: error },
     );
   });
@@ -141,8 +145,19 @@ describe("a due run whose claim failed", () => {
     // A lease a loaded machine renews and starts runs within.
     await withLockableStore(
       async (rig) => {
+        // What the failure message shows beside the rows: refused claims and store errors.
+        const events: string[] = [];
+        const at = (date: Date) => date.toISOString().slice(17, 23);
+        rig.scheduler.on("run:skipped", ({ scheduledAt, reason }) => {
+          if (reason === "claimed") events.push(`refused@${at(scheduledAt)}`);
+        });
+        rig.scheduler.on("scheduler:error", ({ context, error }) => {
+          events.push(
+            `error(${context}: ${error instanceof Error ? error.message : String(error)})`,
+          );
+        });
         const history = await lockWhileTicking(rig, 2);
-        await waitForEverySlot(history);
+        await waitForEverySlot(history, events);
         const missed = (await history()).filter((r) => r.status === "missed");
         assert.ok(
           missed.every((r) => /claim/.test(r.error?.message ?? "")),

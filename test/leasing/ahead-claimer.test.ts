@@ -275,4 +275,80 @@ describe("claiming ahead", () => {
       await db.cleanup();
     }
   });
+  it("a slot settled as not run gives back the claim taken ahead for it, even one still on its way", async () => {
+    // A due run's claim failed during an outage (its slot to be recorded missed) while a
+    // claim ahead of the same slot was still waiting for the store; the claim then came
+    // in, the store refused the missed row as claimed, and the claim later went back
+    // unused: the slot had no row (seen in store-outage-runs.test.ts under load).
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
+    const { store, close } = await openSqlite(clock);
+    let letClaimsIn: () => void = () => {};
+    const held = new Promise<void>((resolve) => (letClaimsIn = resolve));
+    const slow = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        const bound = (value as (...a: unknown[]) => unknown).bind(target);
+        if (key !== "claimRuns") return bound;
+        // The claim is made in the store at once; its answer comes back when the test says.
+        return async (...args: unknown[]) => {
+          const answer = bound(...args);
+          await held;
+          return answer;
+        };
+      },
+    });
+    const ahead = leased(slow);
+    try {
+      const first = clock.nowMs() + 1_000;
+      const request = (scheduledAt: number): ClaimRequest => ({
+        taskName: "tick",
+        scheduledAt,
+        nodeId: "n",
+        leaseMs: 60_000,
+      });
+      const claiming = ahead.claimAhead([request(first)]);
+      const missed = {
+        taskName: "tick",
+        claimId: null,
+        scheduledAt: first,
+        startedAt: null,
+        finishedAt: null,
+        status: "missed" as const,
+        attempt: 1,
+        nodeId: "n",
+        error: { message: "its claim could not be made: the store was unusable" },
+      };
+      const settling = ahead.settleSlots([missed]);
+      letClaimsIn();
+      assert.equal(await claiming, 1, "the claim ahead was made");
+      assert.deepEqual(await settling, [true], "the missed row is written, not refused as claimed");
+      // A claim already held ahead is given back too, for every slot of a missed range.
+      const later = [first + 1_000, first + 2_000];
+      assert.equal(await ahead.claimAhead(later.map(request)), 2);
+      const range = {
+        ...missed,
+        scheduledAt: later[0] as number,
+        missedThrough: later[1],
+        missedCount: 2,
+      };
+      assert.deepEqual(await ahead.settleSlots([range]), [true]);
+      assert.equal(
+        await ahead.giveBackUnused(Number.POSITIVE_INFINITY),
+        0,
+        "nothing left to give back",
+      );
+      const rows = await store.history({ taskName: "tick" });
+      assert.deepEqual(
+        rows.map((r) => [r.status, r.scheduledAt, r.missedThrough ?? null]).sort(),
+        [
+          ["missed", first, null],
+          ["missed", later[0], later[1]],
+        ].sort(),
+      );
+    } finally {
+      ahead.stopRenewing();
+      await close();
+    }
+  });
 });
