@@ -45,7 +45,7 @@ describe("schedule file checked off the main thread (item 12)", () => {
 
   it("keeps scheduling while a large file is reloaded: tasks run during the parse", async (t) => {
     const file = join(dir, "large.yaml");
-    await writeFile(file, largeInvalidFile(1024 * 1024));
+    await writeFile(file, largeInvalidFile(256 * 1024));
     const scheduler = new Scheduler(new Dispatcher(), { logger: silentLogger });
     let runs = 0;
     await scheduler.registerTask("beat", { every: 20 }, () => void runs++);
