@@ -1,5 +1,5 @@
 import type { FieldItem, ParsedCron, ParsedField } from "./parse.js";
-import { ctz, next30, next60, popcount, prev30, prev60 } from "./bits.js";
+import { ctz, next30, popcount, prev30, prev60 } from "./bits.js";
 import { daysFromCivil, civilFromDays, daysInMonth, DAY_MS } from "./civil.js";
 import { TimesOfDay } from "./times-of-day.js";
 
@@ -39,6 +39,19 @@ export class CompiledCron {
   readonly #times: TimesOfDay;
   #maskKey = -1;
   #mask = 0;
+  /**
+   * The day (day number) of nextLocal's last answer, a day that matches the
+   * date fields: a chain of next() calls mostly stays within one day, and
+   * then only the time of day is searched.
+   */
+  #matchDay = Number.NaN;
+  /** The year and month (1-12) of #matchDay. */
+  #matchYear = 0;
+  #matchMonth = 0;
+  /** The matching days of #matchDay's month after it: bit 0 for the next day. */
+  #matchRest = 0;
+  /** The first matching time of any day (whole seconds), or -1 when none. */
+  readonly #firstSod: number;
 
   constructor(parsed: ParsedCron, dayMatch: DayMatch) {
     this.#secLo = parsed.second.lo;
@@ -48,6 +61,7 @@ export class CompiledCron {
     this.#hours = parsed.hour.lo;
     this.#months = parsed.month.lo;
     this.#times = new TimesOfDay(this.#secLo, this.#secHi, this.#minLo, this.#minHi, this.#hours);
+    this.#firstSod = this.#times.next(0);
     this.#domBits = (parsed.dayOfMonth.lo >>> 1) | (parsed.dayOfMonth.hi << 29);
     const week = parsed.dayOfWeek.lo & 0x7f;
     this.#dowMonth = new Int32Array(7);
@@ -193,13 +207,30 @@ export class CompiledCron {
   nextLocal(local: number): number {
     const days = Math.floor(local / DAY_MS);
     const sod = Math.floor((local - days * DAY_MS) / 1000);
-    let h = Math.floor(sod / 3600);
-    let mi = Math.floor((sod % 3600) / 60);
-    let s = sod % 60;
+    if (days === this.#matchDay) {
+      const t = this.#times.next(sod);
+      if (t >= 0) return (days * 86400 + t) * 1000;
+      // Nothing left that day: the month's next matching day, at its first time.
+      const rest = this.#matchRest;
+      if (rest !== 0) {
+        const skip = ctz(rest) + 1;
+        const day = days + skip;
+        this.#matchDay = day;
+        this.#matchRest = rest >>> skip;
+        return (day * 86400 + this.#firstSod) * 1000;
+      }
+      // Nor that month: search from the first of the next one.
+      const month = this.#matchMonth;
+      return month === 12
+        ? this.#nextFrom(this.#matchYear + 1, 1, 1, 0)
+        : this.#nextFrom(this.#matchYear, month + 1, 1, 0);
+    }
     const civil = civilFromDays(days);
-    let y = civil.year;
-    let mo = civil.month;
-    let d = civil.day;
+    return this.#nextFrom(civil.year, civil.month, civil.day, sod);
+  }
+
+  /** nextLocal's search from a civil date (the day may be past its month's end) and a time of day in seconds. */
+  #nextFrom(y: number, mo: number, d: number, sod: number): number {
     const limit = Math.min(this.#lastYear, y + SEARCH_YEARS);
     const years = this.#years;
     for (;;) {
@@ -207,22 +238,21 @@ export class CompiledCron {
       if (years !== null && years[y] !== 1) {
         if (y < this.#firstYear) y = this.#firstYear;
         else while (y <= limit && years[y] !== 1) y++;
-        mo = 1;
-        d = 1;
-        h = mi = s = 0;
+        mo = d = 1;
+        sod = 0;
         continue;
       }
       const mo2 = next30(this.#months, mo);
       if (mo2 < 0) {
         y++;
         mo = d = 1;
-        h = mi = s = 0;
+        sod = 0;
         continue;
       }
       if (mo2 !== mo) {
         mo = mo2;
         d = 1;
-        h = mi = s = 0;
+        sod = 0;
       }
       const rest = this.dayMask(y, mo) >>> (d - 1);
       if (rest === 0) {
@@ -231,41 +261,26 @@ export class CompiledCron {
           mo = 1;
         }
         d = 1;
-        h = mi = s = 0;
+        sod = 0;
         continue;
       }
       const d2 = d + 31 - Math.clz32(rest & -rest);
       if (d2 !== d) {
         d = d2;
-        h = mi = s = 0;
+        sod = 0;
       }
-      const h2 = next30(this.#hours, h);
-      if (h2 < 0) {
+      const t = this.#times.next(sod);
+      if (t < 0) {
         d++;
-        h = mi = s = 0;
+        sod = 0;
         continue;
       }
-      if (h2 !== h) {
-        h = h2;
-        mi = s = 0;
-      }
-      const mi2 = next60(this.#minLo, this.#minHi, mi);
-      if (mi2 < 0) {
-        h++;
-        mi = s = 0;
-        continue;
-      }
-      if (mi2 !== mi) {
-        mi = mi2;
-        s = 0;
-      }
-      const s2 = next60(this.#secLo, this.#secHi, s);
-      if (s2 < 0) {
-        mi++;
-        s = 0;
-        continue;
-      }
-      return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s2) * 1000;
+      const day = daysFromCivil(y, mo, d);
+      this.#matchDay = day;
+      this.#matchYear = y;
+      this.#matchMonth = mo;
+      this.#matchRest = d === 31 ? 0 : this.dayMask(y, mo) >>> d;
+      return (day * 86400 + t) * 1000;
     }
   }
 

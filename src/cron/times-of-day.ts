@@ -29,6 +29,35 @@ export class TimesOfDay {
     this.perDay = popcount(hours) * this.#perHour;
   }
 
+  /** The first matching time of day at or after `sod` (whole seconds), or -1 when none is left that day. */
+  next(sod: number): number {
+    let h = Math.floor(sod / 3600);
+    let mi = Math.floor((sod % 3600) / 60);
+    let s = sod % 60;
+    for (;;) {
+      const h2 = next30(this.#hours, h);
+      if (h2 < 0) return -1;
+      if (h2 !== h) {
+        h = h2;
+        mi = s = 0;
+      }
+      const mi2 = next60(this.#minLo, this.#minHi, mi);
+      if (mi2 < 0) {
+        h++;
+        mi = s = 0;
+        continue;
+      }
+      if (mi2 !== mi) {
+        mi = mi2;
+        s = 0;
+      }
+      const s2 = next60(this.#secLo, this.#secHi, s);
+      if (s2 >= 0) return h * 3600 + mi * 60 + s2;
+      mi++;
+      s = 0;
+    }
+  }
+
   /** How many matching times of day are below `sod` (0 to 86,400 seconds). */
   countBelow(sod: number): number {
     if (sod >= DAY_SECONDS) return this.perDay;

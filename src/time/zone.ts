@@ -86,16 +86,15 @@ export class Zone {
     if (start === yearStart) {
       // Nothing changed this year before utcMs: the segment began at a change
       // exactly at the year start, or in an earlier year.
-      const before = this.#rawOffset(yearStart - 1000);
+      // The previous year's table knows the offset just before (no Intl call).
+      const prev = this.#year(utcYearStart(yearStart - MS_PER_DAY), yearStart);
+      const n = prev.transitions.length;
+      const before = n > 0 ? prev.offsets[n - 1]! : prev.startOffsetMs;
       if (before !== offsetMs) {
         prevOffsetMs = before;
-      } else {
-        const prev = this.#year(utcYearStart(yearStart - MS_PER_DAY), yearStart);
-        const n = prev.transitions.length;
-        if (n > 0) {
-          start = prev.transitions[n - 1]!;
-          prevOffsetMs = n > 1 ? prev.offsets[n - 2]! : prev.startOffsetMs;
-        }
+      } else if (n > 0) {
+        start = prev.transitions[n - 1]!;
+        prevOffsetMs = n > 1 ? prev.offsets[n - 2]! : prev.startOffsetMs;
       }
     }
     if (end === nextYearStart) {
@@ -186,9 +185,22 @@ export class Zone {
   }
 }
 
+/** Days from 1970-01-01 to January 1 of `year` (proleptic Gregorian). */
+function daysToYear(year: number): number {
+  const leapDaysBefore = (y: number): number =>
+    Math.floor((y - 1) / 4) - Math.floor((y - 1) / 100) + Math.floor((y - 1) / 400);
+  return 365 * (year - 1970) + leapDaysBefore(year) - leapDaysBefore(1970);
+}
+
+/** The first instant of the UTC year holding `utcMs`, by arithmetic (no Date: it sits on next()'s path). */
 function utcYearStart(utcMs: number): number {
-  const year = new Date(utcMs).getUTCFullYear();
-  return Date.UTC(year, 0, 1);
+  const days = Math.floor(utcMs / MS_PER_DAY);
+  // The estimate is off by at most a year either way.
+  const year = 1970 + Math.floor(days / 365.2425);
+  let start = daysToYear(year);
+  if (start > days) start = daysToYear(year - 1);
+  else if (daysToYear(year + 1) <= days) start = daysToYear(year + 1);
+  return start * MS_PER_DAY;
 }
 
 const UTC_NAMES = new Set([

@@ -259,6 +259,28 @@ void describe("properties of next, prev and matches", () => {
     );
   });
 
+  void it("a chain of next() from one expression agrees with a fresh parse at every step, and after a step back", () => {
+    // The engine remembers the day of its last answer (a chain mostly stays in it):
+    // what it answers from there must be what a cold expression answers.
+    fc.assert(
+      fc.property(treeArb, fc.constantFrom(...ZONES), instantArb, (tree, zone, from) => {
+        const s = sample(tree, zone);
+        const cold = (t: number) => sample(tree, zone).cron.nextMs(t);
+        const label = `${JSON.stringify(s.text)} in ${zone} from ${new Date(from).toISOString()}`;
+        let t = from;
+        for (let step = 0; step < 40 && !Number.isNaN(t); step++) {
+          const warm = s.cron.nextMs(t);
+          assert.equal(warm, cold(t), `${label}: step ${step} from ${new Date(t).toISOString()}`);
+          t = warm;
+        }
+        const back = from + Math.floor((t - from) / 3);
+        if (!Number.isNaN(back))
+          assert.equal(s.cron.nextMs(back), cold(back), `${label}: back to ${back}`);
+      }),
+      { seed: SEED + 3, numRuns: 300, includeErrorInReport: true },
+    );
+  });
+
   void it("the same properties right around DST transitions", () => {
     // Start within a few hours of a transition of the zone (found with Intl
     // by bisection), where the cronie rules apply.
