@@ -23,6 +23,17 @@ export const LIBRARIES: Readonly<Record<string, CronLibrary>> = {
       return d ? d.getTime() : NaN;
     },
   },
+  // The allocation-free path: epoch milliseconds in and out, no Date per call.
+  "orchestrator-nextMs": {
+    name: "orchestrator nextMs",
+    parse: (expression, timezone) => void parseCron(expression, { timezone }),
+    chain(expression, timezone, fromMs, length) {
+      const cron = parseCron(expression, { timezone });
+      let t = fromMs;
+      for (let i = 0; i < length && t === t; i++) t = cron.nextMs(t);
+      return t;
+    },
+  },
   croner: {
     name: "croner",
     parse: (expression, timezone) => void new Cron(expression, { timezone, paused: true }),

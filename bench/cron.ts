@@ -45,6 +45,8 @@ export function runCronBench(rounds: number): void {
   const next: Record<string, Record<string, number[]>> = {};
   const supported: Record<string, number> = {};
   const nyProcess: number[] = [];
+  /** orchestrator's nextMs (epoch ms in and out, no Date), per configuration. */
+  const nextMs: Record<string, number[]> = {};
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [...LIBS] : [...LIBS].reverse();
     for (const [label, mode, tz] of configs) {
@@ -55,13 +57,14 @@ export function runCronBench(rounds: number): void {
         ((next[label] ??= {})[lib] ??= []).push(rate);
         supported[lib] = count;
       }
+      (nextMs[label] ??= []).push(nextRate(runWorker("orchestrator-nextMs", mode, tz)).rate);
     }
     // cron-schedule has no zone option: its New York figure needs a New York process.
     nyProcess.push(nextRate(runWorker("cron-schedule", "none", NY)).rate);
     process.stderr.write(`cron bench: round ${round + 1}/${rounds} done\n`);
   }
 
-  printRaw("cron", { parse, next });
+  printRaw("cron", { parse, next, nextMs });
   const peers = LIBS.filter((l) => l !== "orchestrator");
   const header = ["measure", ...LIBS, ...peers.map((p) => `vs ${p}`)];
   const row = (label: string, values: Record<string, number>): string[] => [
@@ -76,6 +79,13 @@ export function runCronBench(rounds: number): void {
     const values = medians(next[label] ?? {});
     if (label.includes(NY)) values["cron-schedule"] = median(nyProcess);
     rows.push(row(`next() ×1000 chains, ${label}, /s`, values));
+    // Peers have no Date-free next(): their columns repeat their next().
+    rows.push(
+      row(`orchestrator nextMs() (no Date) ×1000 chains, ${label}, /s`, {
+        ...values,
+        orchestrator: median(nextMs[label] ?? []),
+      }),
+    );
   }
   console.log(
     `\n## Cron engine (${rounds} rounds, medians; ratios are orchestrator ÷ peer, above 1× is faster)\n`,

@@ -69,13 +69,15 @@ export class CronSchedule implements Schedule {
   }
   next(afterMs: number): number | null {
     if (afterMs === this.#memoFrom) return this.#memoNext;
-    const next = this.cron.next(new Date(afterMs));
+    // Epoch ms in and out: no Date per call on the scheduler's hot path.
+    const next = this.cron.nextMs(afterMs);
     this.#memoFrom = afterMs;
-    this.#memoNext = next === null ? null : next.getTime();
+    this.#memoNext = Number.isNaN(next) ? null : next;
     return this.#memoNext;
   }
   prev(beforeMs: number): number | null {
-    return this.cron.prev(new Date(beforeMs))?.getTime() ?? null;
+    const prev = this.cron.prevMs(beforeMs);
+    return Number.isNaN(prev) ? null : prev;
   }
   countBetween(afterMs: number, throughMs: number): number {
     return this.cron.countBetweenMs(afterMs, throughMs);
