@@ -2,10 +2,15 @@
  * How each library under comparison registers a cron job and shuts down.
  * Used by bench/scheduling-worker.ts, one library per process.
  */
+import { createWriteStream } from "node:fs";
 import { Cron } from "croner";
 import nodeCron from "node-cron";
 import { CronJob, Task, ToadScheduler } from "toad-scheduler";
+import { createConsoleLogger } from "../src/cli/console-logger.js";
+import { logRuns, schedulerLogger } from "../src/cli/run-logging.js";
 import { Dispatcher } from "../src/core/dispatcher.js";
+import { EventStream } from "../src/http/event-stream.js";
+import { createSchedulerMetrics } from "../src/http/metrics.js";
 import { silentLogger } from "../src/logger.js";
 import { Scheduler } from "../src/scheduler/index.js";
 
@@ -16,7 +21,41 @@ export interface SchedulingLibrary {
   stop(): Promise<void>;
 }
 
+/**
+ * orchestrator set up as the daemon sets it up: every run logged (JSON lines to
+ * /dev/null through a stream, as the daemon writes its standard output), the
+ * Prometheus metrics and the dashboard's live event stream (no client connected)
+ * listening to every run.
+ */
+function daemonShaped(): SchedulingLibrary {
+  const out = createWriteStream("/dev/null");
+  const logger = createConsoleLogger({
+    format: "json",
+    color: false,
+    write: (line) => void out.write(line),
+    now: Date.now,
+  });
+  const scheduler = new Scheduler(new Dispatcher(), {
+    timezone: "UTC",
+    logger: schedulerLogger(logger),
+  });
+  logRuns(scheduler, logger);
+  createSchedulerMetrics(scheduler, { defaultMetrics: false });
+  const events = new EventStream(scheduler);
+  return {
+    register: (name, expression, callback) =>
+      void scheduler.registerTask(name, expression, callback),
+    start: () => scheduler.start(),
+    stop: async () => {
+      events.close();
+      await scheduler.stop();
+      out.end();
+    },
+  };
+}
+
 export const SCHEDULING_LIBRARIES: Record<string, () => SchedulingLibrary> = {
+  "orchestrator-daemon": daemonShaped,
   orchestrator: () => {
     const scheduler = new Scheduler(new Dispatcher(), { timezone: "UTC", logger: silentLogger });
     return {

@@ -2,18 +2,30 @@
  * Scheduling benchmark: orchestrator's Scheduler against croner, node-cron
  * and toad-scheduler, each library in its own process (bench/scheduling-worker.ts):
  * registration µs/job and heap bytes/job at 10k, 100k and 1M jobs, CPU while
- * idle, and 10,000 jobs due in the same second (lateness, exactly once).
+ * idle, and 10,000, 100,000 and 1,000,000 jobs due in the same second
+ * (lateness, exactly once); orchestrator both bare and set up as the daemon
+ * sets it up (run logging, metrics, live event stream), with their ratio.
  *
  *   node --import tsx bench/scheduling.ts        (BENCH_ROUNDS, default 1)
- *   BENCH_SCHED_SIZES=10000,100000 and BENCH_SCHED_PEER_MAX=100000 change the sizes.
+ *   BENCH_SCHED_SIZES=10000,100000, BENCH_BURST_SIZES=10000 and BENCH_SCHED_PEER_MAX=100000 change the sizes.
  */
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { median, printRaw, printTable } from "./report.js";
 
-const LIBS = ["orchestrator", "croner", "node-cron", "toad-scheduler"] as const;
-const PEERS = LIBS.filter((lib) => lib !== "orchestrator");
+/** orchestrator bare, then set up as the daemon is (bench/scheduling-libraries.ts), then the peers. */
+const LIBS = [
+  "orchestrator",
+  "orchestrator-daemon",
+  "croner",
+  "node-cron",
+  "toad-scheduler",
+] as const;
+const OURS: ReadonlySet<string> = new Set(["orchestrator", "orchestrator-daemon"]);
+const PEERS = LIBS.filter((lib) => !OURS.has(lib));
+/** Peers burst only at this size: croner and toad-scheduler keep about 82 KiB per job. */
+const PEER_BURST_MAX = 10_000;
 const worker = fileURLToPath(new URL("./scheduling-worker.ts", import.meta.url));
 /**
  * The burst is also run with V8's background thread pool at one thread fewer
@@ -100,22 +112,27 @@ function ratio(ours: number | undefined, theirs: number | undefined): string {
 
 export function runSchedulingBench(rounds = 1): void {
   const sizes = (process.env.BENCH_SCHED_SIZES ?? "10000,100000,1000000").split(",").map(Number);
+  const burstSizes = (process.env.BENCH_BURST_SIZES ?? "10000,100000,1000000")
+    .split(",")
+    .map(Number);
   // Peers beyond these sizes are not run by default: croner and toad-scheduler keep about 82 KiB
   // per job (measured: over 10 GiB near 100k jobs), node-cron needs minutes for 1M.
   const peerMaxOverride = process.env.BENCH_SCHED_PEER_MAX;
   const peerMaxFor = (lib: string): number =>
-    peerMaxOverride !== undefined
-      ? Number(peerMaxOverride)
-      : lib === "node-cron"
-        ? 100_000
-        : 10_000;
+    OURS.has(lib)
+      ? Number.POSITIVE_INFINITY
+      : peerMaxOverride !== undefined
+        ? Number(peerMaxOverride)
+        : lib === "node-cron"
+          ? 100_000
+          : 10_000;
   // BENCH_SCHED_LIBS=orchestrator compares two trees of ours without the peers' minutes.
   const selected = new Set((process.env.BENCH_SCHED_LIBS ?? LIBS.join(",")).split(","));
   const idleMs = Number(process.env.BENCH_SCHED_IDLE_MS ?? 5_000);
   const timeoutMs = Number(process.env.BENCH_SCHED_TIMEOUT_MS ?? 120_000);
   const register: Record<number, Record<string, RegisterResult[]>> = {};
   const notes: Record<number, Record<string, string>> = {};
-  // Keyed by the node flags of the run ("" for none), then by library.
+  // Keyed by size and node flags ("10000|" for none), then by library.
   const burst: Record<string, Record<string, BurstResult[]>> = {};
   const burstNotes: Record<string, Record<string, string>> = {};
   const floors: Pick<BurstResult, "cold" | "warm">[] = [];
@@ -125,7 +142,7 @@ export function runSchedulingBench(rounds = 1): void {
     );
     for (const size of sizes) {
       for (const lib of order) {
-        if (lib !== "orchestrator" && size > peerMaxFor(lib)) {
+        if (size > peerMaxFor(lib)) {
           (notes[size] ??= {})[lib] = "not run";
           continue;
         }
@@ -145,24 +162,26 @@ export function runSchedulingBench(rounds = 1): void {
       timeoutMs,
     );
     if (!failed(floorResult)) floors.push(floorResult);
-    for (const flag of ["", POOL_FLAG]) {
+    for (const [size, flag] of burstRuns(burstSizes)) {
+      const key = `${size}|${flag}`;
       for (const lib of order) {
+        if (!OURS.has(lib) && size > PEER_BURST_MAX) continue;
         const result = runWorker<BurstResult>(
-          [lib, "burst", "10000"],
+          [lib, "burst", String(size)],
           timeoutMs,
           flag ? [flag] : [],
         );
-        if (failed(result)) (burstNotes[flag] ??= {})[lib] = result.failed;
-        else ((burst[flag] ??= {})[lib] ??= []).push(result);
+        if (failed(result)) (burstNotes[key] ??= {})[lib] = result.failed;
+        else ((burst[key] ??= {})[lib] ??= []).push(result);
         process.stderr.write(
-          `scheduling bench: round ${round + 1}, ${lib} burst ${flag}: ${failed(result) ? result.failed : "ok"}\n`,
+          `scheduling bench: round ${round + 1}, ${lib} burst ${size} ${flag}: ${failed(result) ? result.failed : "ok"}\n`,
         );
       }
     }
   }
 
   printRaw("scheduling", { register, burst });
-  const header = ["measure", ...LIBS, ...PEERS.map((peer) => `vs ${peer}`)];
+  const header = ["measure", ...LIBS, "daemon-shaped ÷ bare", ...PEERS.map((peer) => `vs ${peer}`)];
   const rows: string[][] = [];
   const row = (
     label: string,
@@ -173,6 +192,7 @@ export function runSchedulingBench(rounds = 1): void {
     rows.push([
       label,
       ...LIBS.map((lib) => text[lib] ?? fmt(values[lib], digits)),
+      ratio(values.orchestrator, values["orchestrator-daemon"]),
       ...PEERS.map((peer) => ratio(values.orchestrator, values[peer])),
     ]);
   };
@@ -184,7 +204,7 @@ export function runSchedulingBench(rounds = 1): void {
       ]),
     );
   for (const size of sizes) {
-    const label = size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
+    const label = sizeLabel(size);
     const text = notes[size] ?? {};
     row(`${label}: registration, µs per job`, pick(size, "registerUsPerJob"), text, 2);
     row(
@@ -202,14 +222,14 @@ export function runSchedulingBench(rounds = 1): void {
     row(`${label}: CPU while idle, % of a core`, pick(size, "idleCpuPercent"), text, 2);
     row(`${label}: active timers`, pick(size, "timers"), text, 0);
   }
-  for (const flag of ["", POOL_FLAG]) {
+  for (const [size, flag] of burstRuns(burstSizes)) {
+    const key = `${size}|${flag}`;
     for (const phase of ["cold", "warm"] as const) {
       const label =
-        (phase === "cold"
-          ? "10k due in one second, first burst (cold)"
-          : "10k due in one second, second burst (warm)") + (flag ? `, ${flag}` : "");
-      const runs = burst[flag] ?? {};
-      const notesFor = burstNotes[flag] ?? {};
+        `${sizeLabel(size)} due in one second, ${phase === "cold" ? "first burst (cold)" : "second burst (warm)"}` +
+        (flag ? `, ${flag}` : "");
+      const runs = burst[key] ?? {};
+      const notesFor = burstNotes[key] ?? {};
       const burstPick = (key: keyof BurstStats): Record<string, number | undefined> =>
         Object.fromEntries(
           LIBS.map((lib) => [
@@ -226,12 +246,15 @@ export function runSchedulingBench(rounds = 1): void {
         ...LIBS.map(
           (lib) =>
             notesFor[lib] ??
-            (runs[lib]?.every((r) => r[phase].fired === 10_000 && r[phase].duplicates === 0)
-              ? "yes"
+            (runs[lib]?.every((r) => r[phase].fired === size && r[phase].duplicates === 0)
+              ? runs[lib].every((r) => r.registeredBeforeTarget)
+                ? "yes"
+                : "yes (registered late)"
               : runs[lib]
                 ? "no"
                 : "—"),
         ),
+        "",
         ...PEERS.map(() => ""),
       ]);
     }
@@ -244,7 +267,9 @@ export function runSchedulingBench(rounds = 1): void {
     `\nJobs are "M * * * *" with M 30 minutes away (none due while measured), no-op callbacks, one process per library and size (TZ=UTC, --expose-gc).` +
       ` CPU while idle is measured over ${idleMs / 1000} s, 2 s after registration.` +
       ` By default croner and toad-scheduler run up to 10k jobs (about 82 KiB each) and node-cron up to 100k; BENCH_SCHED_PEER_MAX overrides.` +
-      `\nEach burst is 10,000 jobs on one 6-field cron expression matching a single second (two bursts two seconds apart, 20,000 jobs registered up front);` +
+      `\nEach burst is N jobs on one 6-field cron expression matching a single second (two bursts two seconds apart, 2N jobs registered up front, at most 15 s before the first);` +
+      ` peers burst at ${PEER_BURST_MAX / 1000}k only.` +
+      ` orchestrator-daemon is orchestrator set up as the daemon sets it up: every run logged as a JSON line (to /dev/null through a stream), Prometheus metrics and the live event stream listening.` +
       ` lateness = first call − that second. The first burst runs cold code; the second, warm code, as a long-running scheduler would.` +
       ` Rows marked ${POOL_FLAG} run node with that flag: V8's background threads (JIT compilers, GC helpers), four by default, then leave one core to the main thread.` +
       (floors.length === 0
@@ -252,6 +277,18 @@ export function runSchedulingBench(rounds = 1): void {
         : `\nThe measuring callbacks alone, called in a plain loop with no library (the part of every lateness above that is the measurement):` +
           ` p99 ${median(floors.map((r) => r.cold.p99)).toFixed(1)} ms cold, ${median(floors.map((r) => r.warm.p99)).toFixed(1)} ms warm.`),
   );
+}
+
+function sizeLabel(size: number): string {
+  return size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
+}
+
+/** The bursts to run: each size without flags, and the 10k one again with the pool flag. */
+function burstRuns(sizes: readonly number[]): [number, string][] {
+  return [
+    ...sizes.map((size): [number, string] => [size, ""]),
+    ...sizes.filter((size) => size === 10_000).map((size): [number, string] => [size, POOL_FLAG]),
+  ];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
