@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { RunSuccessEvent } from "../events.js";
 import type { Scheduler } from "../scheduler/index.js";
+import { OTHER_TASKS, type TaskSeries } from "./task-series.js";
 
 /**
  * The metrics that tell silence from health, for alert rules: each task's
@@ -11,7 +12,8 @@ import type { Scheduler } from "../scheduler/index.js";
  *   successful run of each registered task started (unix seconds). Fed by
  *   `run:success` on this node and, for a task whose last run succeeded as
  *   read from the store when it was loaded, by its `lastRun` (a restart keeps
- *   it); tasks with no success known have no series. Removed tasks lose theirs.
+ *   it); tasks with no success known have no series, nor tasks past the
+ *   metrics' `maxTaskSeries`. Removed tasks lose theirs.
  * - `orchestrator_store_up`: 1 while the store is usable (see
  *   `Scheduler.storeStatus`), 0 from a failed claim or finishing write until
  *   one succeeds again.
@@ -19,7 +21,11 @@ import type { Scheduler } from "../scheduler/index.js";
  *   write or a reconnection probe last got an answer from the store (success or
  *   failure); 0 before the first.
  */
-export function registerHealthMetrics(registry: Registry, scheduler: Scheduler): () => void {
+export function registerHealthMetrics(
+  registry: Registry,
+  scheduler: Scheduler,
+  series: TaskSeries,
+): () => void {
   /** Start (epoch ms) of the last success seen here, by task. */
   const seen = new Map<string, number>();
   new Gauge({
@@ -36,7 +42,10 @@ export function registerHealthMetrics(registry: Registry, scheduler: Scheduler):
             ? task.lastRun.getTime()
             : Number.NEGATIVE_INFINITY;
         const lastMs = Math.max(known, stored);
-        if (Number.isFinite(lastMs)) this.set({ task: task.name }, lastMs / 1000);
+        if (!Number.isFinite(lastMs)) continue;
+        // A task past the limit of per-task series has none (a shared one would mean nothing).
+        const label = series.label(task.name);
+        if (label !== OTHER_TASKS) this.set({ task: label }, lastMs / 1000);
       }
       // Forget tasks that are gone, so that a removed task's last success is not kept forever.
       for (const name of seen.keys()) if (scheduler.getTask(name) === undefined) seen.delete(name);

@@ -11,6 +11,8 @@ import type {
 } from "../events.js";
 import type { Scheduler } from "../scheduler/index.js";
 import { registerHealthMetrics } from "./health-metrics.js";
+import { DEFAULT_MAX_TASK_SERIES, TaskSeries } from "./task-series.js";
+import { InvalidArgumentError } from "../errors.js";
 
 /** Options of {@link createSchedulerMetrics}. */
 export interface SchedulerMetricsOptions {
@@ -19,6 +21,14 @@ export interface SchedulerMetricsOptions {
    * @defaultValue true
    */
   readonly defaultMetrics?: boolean;
+  /**
+   * The most task names with series of their own in the per-task metrics
+   * (runs, durations, lateness, last success): the first ones seen; runs of
+   * later tasks are counted under `task="_other"`, and their last success is
+   * not exported. Each task name costs a series per metric and status.
+   * @defaultValue 1000
+   */
+  readonly maxTaskSeries?: number;
 }
 
 /** A scheduler's Prometheus metrics: its own registry (never prom-client's global one). */
@@ -60,11 +70,21 @@ const LATENESS_BUCKETS = [
  * - `orchestrator_scheduler_errors_total{context}`: `scheduler:error`;
  * - each task's last success and the store's health (see {@link registerHealthMetrics});
  * - prom-client's default process metrics, unless `defaultMetrics: false`.
+ *
+ * Per-task series exist for at most `maxTaskSeries` task names (see {@link TaskSeries}).
  */
 export function createSchedulerMetrics(
   scheduler: Scheduler,
   options: SchedulerMetricsOptions = {},
 ): SchedulerMetrics {
+  const maxTaskSeries = options.maxTaskSeries ?? DEFAULT_MAX_TASK_SERIES;
+  if (!Number.isSafeInteger(maxTaskSeries) || maxTaskSeries < 0)
+    throw new InvalidArgumentError(
+      "options.maxTaskSeries",
+      "a whole number of 0 or more",
+      options.maxTaskSeries,
+    );
+  const series = new TaskSeries(maxTaskSeries);
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const runs = new Counter({
@@ -126,23 +146,25 @@ export function createSchedulerMetrics(
     if (claimed && event.attempt === 1 && event.trigger !== "retry") claims.inc({ outcome: "won" });
     if (event.trigger === "schedule" || event.trigger === "catch-up") {
       const late = (event.startedAt.getTime() - event.scheduledAt.getTime()) / 1000;
-      lateness.observe({ task: event.taskName }, Math.max(0, late));
+      lateness.observe({ task: series.label(event.taskName) }, Math.max(0, late));
     }
   };
   const onSuccess = (event: RunSuccessEvent): void => {
-    runs.inc({ task: event.taskName, status: "succeeded" });
-    duration.observe({ task: event.taskName }, event.durationMs / 1000);
+    const task = series.label(event.taskName);
+    runs.inc({ task, status: "succeeded" });
+    duration.observe({ task }, event.durationMs / 1000);
   };
   const onError = (event: RunErrorEvent): void => {
-    runs.inc({ task: event.taskName, status: event.status });
-    duration.observe({ task: event.taskName }, event.durationMs / 1000);
+    const task = series.label(event.taskName);
+    runs.inc({ task, status: event.status });
+    duration.observe({ task }, event.durationMs / 1000);
   };
   const onSkipped = (event: RunSkippedEvent): void => {
-    runs.inc({ task: event.taskName, status: "skipped" });
+    runs.inc({ task: series.label(event.taskName), status: "skipped" });
     if (event.reason === "claimed") claims.inc({ outcome: "lost" });
   };
   const onMissed = (event: RunMissedEvent): void => {
-    runs.inc({ task: event.taskName, status: "missed" }, event.count);
+    runs.inc({ task: series.label(event.taskName), status: "missed" }, event.count);
   };
   const onSchedulerError = (event: SchedulerErrorEvent): void => {
     errors.inc({ context: event.context });
@@ -160,7 +182,7 @@ export function createSchedulerMetrics(
   // Not in SchedulerEvents yet; listening costs nothing and lights up once it is emitted.
   const untyped = scheduler as unknown as EventEmitter;
   untyped.on("lease:lost", onLeaseLost);
-  const disposeHealth = registerHealthMetrics(registry, scheduler);
+  const disposeHealth = registerHealthMetrics(registry, scheduler, series);
 
   return {
     registry,

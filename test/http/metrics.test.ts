@@ -153,4 +153,41 @@ describe("http /metrics", () => {
       await h.close();
     }
   });
+  it('gives at most maxTaskSeries task names series of their own; later ones share task="_other"', async () => {
+    const clock = new ManualClock("2026-03-01T10:00:30Z");
+    const scheduler = new Scheduler(new Dispatcher(), {
+      clock,
+      timezone: "UTC",
+      logger: silentLogger,
+    });
+    assert.throws(
+      () => createSchedulerMetrics(scheduler, { maxTaskSeries: -1 }),
+      /`options\.maxTaskSeries` to be a whole number of 0 or more, got -1/,
+    );
+    const metrics = createSchedulerMetrics(scheduler, { defaultMetrics: false, maxTaskSeries: 2 });
+    try {
+      for (const name of ["a", "b", "c", "d"])
+        await scheduler.registerTask(name, "* * * * *", () => {});
+      clock.advance("1m");
+      await scheduler.runPending();
+      const text = await metrics.render();
+      const task = (name: string) =>
+        sample(text, `orchestrator_runs_total{task="${name}",status="succeeded"}`);
+      assert.deepEqual(
+        ["a", "b", "c", "d", "_other"].map(task),
+        [1, 1, undefined, undefined, 2],
+        text,
+      );
+      assert.equal(sample(text, 'orchestrator_run_duration_seconds_count{task="_other"}'), 2);
+      // Last success: the tasks with series of their own only.
+      assert.match(text, /orchestrator_task_last_success_timestamp_seconds\{task="a"\}/);
+      assert.doesNotMatch(
+        text,
+        /orchestrator_task_last_success_timestamp_seconds\{task="(c|d|_other)"\}/,
+      );
+    } finally {
+      metrics.dispose();
+      await scheduler.stop();
+    }
+  });
 });
