@@ -115,22 +115,32 @@ export class EventStream {
     this.#isSessionLive = options.isSessionLive ?? (() => true);
     const finished = options.onRunFinished ?? (() => {});
     const iso = (date: Date): string => date.toISOString();
-    const onStart = (e: RunStartEvent): void =>
+    const onStart = (e: RunStartEvent): void => {
+      if (this.#clients.size === 0) return;
       this.sendRun({
         type: "start",
         taskName: e.taskName,
         scheduledAt: iso(e.scheduledAt),
         attempt: e.attempt,
       });
+    };
     // The history row of a finished run is written just after its event: send on the next turn, so
     // that a client re-reading the history on this event finds the row.
     // The durations cache is dropped now and again then, in case a read cached the history in between.
+    // One turn's finished runs share one setImmediate (a burst ends thousands at once), and
+    // nothing is built for clients when none is connected.
+    const finishedThisTurn = new Set<string>();
+    const sendsThisTurn: (() => void)[] = [];
+    const nextTurn = (): void => {
+      for (const taskName of finishedThisTurn) finished(taskName);
+      finishedThisTurn.clear();
+      for (const send of sendsThisTurn.splice(0)) send();
+    };
     const later = (taskName: string, send: () => void): void => {
       finished(taskName);
-      setImmediate(() => {
-        finished(taskName);
-        send();
-      });
+      if (finishedThisTurn.size === 0 && sendsThisTurn.length === 0) setImmediate(nextTurn);
+      finishedThisTurn.add(taskName);
+      if (this.#clients.size > 0) sendsThisTurn.push(send);
     };
     const onSuccess = (e: RunSuccessEvent): void => {
       later(e.taskName, () =>
