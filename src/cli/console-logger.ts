@@ -25,6 +25,36 @@ function fieldText(value: unknown): string {
   }
 }
 
+/** Keys of a JSON line that a field of the same name replaces. */
+const LINE_KEYS = new Set(["level", "time", "msg"]);
+
+/**
+ * One JSON line, pino's shape: level, time, msg, then the fields (errors
+ * serialized, undefined ones left out). Written field by field, not through
+ * an object per line: the daemon writes two lines per run.
+ */
+function jsonLine(level: number, time: number, msg: string, obj: Record<string, unknown>): string {
+  let text = `{"level":${level},"time":${JSON.stringify(time)},"msg":${JSON.stringify(msg)}`;
+  try {
+    for (const key of Object.keys(obj)) {
+      if (LINE_KEYS.has(key))
+        return `${JSON.stringify({ level, time, msg, ...serializeFields(obj) })}\n`;
+      const value = JSON.stringify(serializeError(obj[key]));
+      if (value !== undefined) text += `,${JSON.stringify(key)}:${value}`;
+    }
+  } catch {
+    // A field that cannot be written (a cycle, a BigInt): the line without fields.
+    return `${JSON.stringify({ level, time, msg })}\n`;
+  }
+  return `${text}}\n`;
+}
+
+function serializeFields(obj: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) fields[key] = serializeError(value);
+  return fields;
+}
+
 /** The daemon's logger: readable lines (`12:00:01 INFO run succeeded task=backup …`) or JSON lines. */
 export function createConsoleLogger(options: ConsoleLoggerOptions): Logger {
   const log =
@@ -32,15 +62,7 @@ export function createConsoleLogger(options: ConsoleLoggerOptions): Logger {
     (obj: Record<string, unknown>, msg?: string): void => {
       const time = options.now();
       if (options.format === "json") {
-        const fields: Record<string, unknown> = {};
-        for (const [key, value] of Object.entries(obj)) fields[key] = serializeError(value);
-        let text: string;
-        try {
-          text = JSON.stringify({ level: LEVELS[level], time, msg: msg ?? "", ...fields });
-        } catch {
-          text = JSON.stringify({ level: LEVELS[level], time, msg: msg ?? "" });
-        }
-        options.write(`${text}\n`);
+        options.write(jsonLine(LEVELS[level], time, msg ?? "", obj));
         return;
       }
       const clock = new Date(time).toISOString().slice(11, 19);
