@@ -130,6 +130,9 @@ export async function createStore(
   return new PostgresStore({
     connectionString: location.connectionString,
     ...(location.schema === undefined ? {} : { schema: location.schema }),
+    ...(location.historyPartitionHours === undefined
+      ? {}
+      : { historyPartitionHours: location.historyPartitionHours }),
   });
 }
 

@@ -4,14 +4,24 @@ import { InvalidArgumentError } from "../errors.js";
 /** Where the daemon keeps its data, from `--store`. */
 export type StoreLocation =
   | { readonly kind: "sqlite"; readonly path: string }
-  | { readonly kind: "postgres"; readonly connectionString: string; readonly schema?: string };
+  | {
+      readonly kind: "postgres";
+      readonly connectionString: string;
+      readonly schema?: string;
+      /** PostgresOptions.historyPartitionHours. */
+      readonly historyPartitionHours?: number;
+    };
+
+/** The longest history partition (a leap year), as PostgresStore checks it. */
+const MAX_PARTITION_HOURS = 8784;
 
 /** The store used when `--store` is not given. */
 export const DEFAULT_STORE = "sqlite:./orchestrator.db";
 
 /**
  * Reads `--store`: `sqlite:./file.db`, `sqlite:/abs/file.db`, a bare path ending
- * in .db/.sqlite, or `postgres://user@host:5432/db?schema=name` (also `postgresql://`).
+ * in .db/.sqlite, or `postgres://user@host:5432/db?schema=name&historyPartitionHours=6`
+ * (also `postgresql://`; both parameters optional, taken out of the URL given to the driver).
  * Relative SQLite paths resolve against `cwd`.
  */
 export function parseStoreUrl(value: string, cwd: string = process.cwd()): StoreLocation {
@@ -29,7 +39,25 @@ export function parseStoreUrl(value: string, cwd: string = process.cwd()): Store
     }
     const schema = url.searchParams.get("schema") ?? undefined;
     url.searchParams.delete("schema");
-    return { kind: "postgres", connectionString: url.toString(), ...(schema ? { schema } : {}) };
+    const hoursText = url.searchParams.get("historyPartitionHours");
+    url.searchParams.delete("historyPartitionHours");
+    const hours = hoursText === null ? undefined : Number(hoursText);
+    if (
+      hours !== undefined &&
+      !(Number.isInteger(hours) && hours >= 1 && hours <= MAX_PARTITION_HOURS)
+    ) {
+      throw new InvalidArgumentError(
+        "--store",
+        `a PostgreSQL URL whose historyPartitionHours is a whole number of hours from 1 to ${MAX_PARTITION_HOURS}`,
+        value,
+      );
+    }
+    return {
+      kind: "postgres",
+      connectionString: url.toString(),
+      ...(schema ? { schema } : {}),
+      ...(hours === undefined ? {} : { historyPartitionHours: hours }),
+    };
   }
   let path: string | undefined;
   if (/^sqlite:/i.test(text)) path = text.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");

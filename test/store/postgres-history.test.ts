@@ -13,6 +13,8 @@ import { Scheduler } from "../../src/scheduler/index.js";
 import { SchemaWatch } from "../../src/cluster/schema-watch.js";
 import { LeasedStore } from "../../src/leasing/leased-store.js";
 import { HISTORY_PARTITIONS_VERSION } from "../../src/store/postgres/history-migration.js";
+import { createStore } from "../../src/cli/open-store.js";
+import { parseStoreUrl } from "../../src/cli/store-url.js";
 import { listHistoryPartitions } from "../../src/store/postgres/history-partitions.js";
 import { LATEST_VERSION, migrate } from "../../src/store/postgres/migrations.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
@@ -56,6 +58,20 @@ if (await requirePg("PostgreSQL history partition tests")) {
         client.release();
       }
     }
+
+    it("the daemon's --store URL gives the store its historyPartitionHours", async () => {
+      const schema = db.freshName();
+      const url = `${db.connectionString}?schema=${schema}&historyPartitionHours=3`;
+      const store = await createStore(parseStoreUrl(url));
+      try {
+        await store.open({ nodeId: "hist", clock: new SystemClock() });
+        const ranges = (await partitions(schema)).filter((p) => p.fromMs !== null);
+        assert.ok(ranges.length > 0);
+        for (const p of ranges) assert.equal((p.toMs as number) - (p.fromMs as number), 3 * HOUR);
+      } finally {
+        await store.close();
+      }
+    });
 
     it("a new schema's history is partitioned, with partitions a day ahead and a default one", async () => {
       await withStore(
