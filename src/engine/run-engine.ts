@@ -67,7 +67,7 @@ export class RunEngine implements TaskScheduling {
       afterRun: (task) => this.#afterRun(task),
       maxRunsReached: (task) => this.#maxRunsReached(task),
     });
-    this.#starter = new RunStarter(host, this.#life);
+    this.#starter = new RunStarter(host, this.#life, () => this.#recorder.batcher?.room());
     const mode = host.planAhead ?? "auto";
     this.#planAlways = mode === "always";
     this.#planner = new AheadPlanner({

@@ -55,9 +55,17 @@ export class RunStarter {
   /** The run whose inline callback is executing synchronously, if any. */
   readonly #current: { calling: object | undefined } = { calling: undefined };
 
-  constructor(host: RunStartHost, life: RunLifecycle) {
+  /** Undefined while the ends of runs can be queued; else resolves once they can (FinishBatcher.room). */
+  readonly #finishRoom: () => Promise<void> | undefined;
+
+  constructor(
+    host: RunStartHost,
+    life: RunLifecycle,
+    finishRoom: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.#host = host;
     this.#life = life;
+    this.#finishRoom = finishRoom;
   }
 
   /**
@@ -153,6 +161,11 @@ export class RunStarter {
 
   /** Claims the due runs of a batch in one store call, then starts the claimed ones. */
   async #claimAndStart(runs: readonly Run[]): Promise<void> {
+    // Backpressure: while the store cannot take the ends of runs as fast as they come,
+    // new runs wait here, before their claims; the misfire policy, applied when a
+    // run really starts, then records late ones missed instead of queueing them.
+    const room = this.#finishRoom();
+    if (room !== undefined) await room;
     const host = this.#host;
     const store = host.store;
     // A store only this scheduler uses needs no claims: phase 1 already hands each run out once.
