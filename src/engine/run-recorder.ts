@@ -282,6 +282,28 @@ export class RunRecorder {
    * the claim held; undefined when it could not be written (the claim is
    * then abandoned to the reaper, and the failure reported).
    */
+  /**
+   * True when the history holds this attempt's row under this claim already:
+   * the write that failed had committed and only its answer was lost (a
+   * connection cut after the commit), so that writing it again is refused
+   * (its claim was released with it). Without this the run was recorded
+   * `lost` beside its own row. Asked only after a failed write.
+   */
+  async #writtenBefore(record: RunRecord, claim: Claim): Promise<boolean> {
+    try {
+      const rows = await this.#host.store.history({ taskName: record.taskName, limit: 1_000 });
+      return rows.some(
+        (row) =>
+          row.claimId === claim.id &&
+          row.attempt === record.attempt &&
+          row.nodeId === record.nodeId &&
+          row.status === record.status,
+      );
+    } catch {
+      return false;
+    }
+  }
+
   async #finishThroughGate(
     record: RunRecord,
     claim: Claim,
@@ -294,11 +316,13 @@ export class RunRecorder {
     if (gate !== undefined) {
       // Only a failed write goes through the gate: the common path costs nothing more.
       try {
-        return await gate(() => store.finishRun(record, claim, { release }), claim);
+        const written = await gate(() => store.finishRun(record, claim, { release }), claim);
+        return written || (await this.#writtenBefore(record, claim));
       } catch (again) {
         failure = again;
       }
     }
+    if (await this.#writtenBefore(record, claim)) return true;
     this.#host.abandon?.(claim);
     this.#host.emit("scheduler:error", {
       error: failure,

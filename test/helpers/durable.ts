@@ -25,20 +25,24 @@ export async function tempDb(): Promise<{
   };
 }
 
-/** A scheduler on a SQLite file and a ManualClock (UTC), with a recording logger. */
-export function sqliteScheduler(
+/**
+ * A scheduler on a SQLite file and a ManualClock (UTC), with a recording
+ * logger; `open` makes the store (a SqliteStore subclass, say).
+ */
+export function sqliteScheduler<S extends SqliteStore = SqliteStore>(
   path: string,
   options: SchedulerOptions & { clock?: ManualClock } = {},
+  open: (path: string) => S = (file) => new SqliteStore({ path: file }) as S,
 ): {
   scheduler: Scheduler;
-  store: SqliteStore;
+  store: S;
   clock: ManualClock;
   logger: ReturnType<typeof recordingLogger>;
   dispatcher: Dispatcher;
 } {
   const clock = options.clock ?? new ManualClock("2026-01-01T00:00:00Z");
   const logger = recordingLogger();
-  const store = new SqliteStore({ path });
+  const store = open(path);
   const dispatcher = new Dispatcher();
   const scheduler = new Scheduler(dispatcher, {
     planAhead: PLAN_AHEAD,

@@ -1,23 +1,48 @@
 /**
- * Backpressure from the ends of runs to their claims (issue 17, bounded
- * queues): while the store has not taken the queued ends of runs (the finish
- * batcher's backlog at its bound), new runs wait before they are claimed and
- * started, instead of piling their ends up without bound; the misfire policy,
- * applied when they really start, decides what a late one becomes. Real
- * SQLite file, ManualClock.
+ * The ends of runs against a store that is slow or loses answers (issue 17).
+ * Real SQLite file, ManualClock.
+ *
+ * - Backpressure from the ends of runs to their claims (bounded queues):
+ *   while the store has not taken the queued ends of runs (the finish
+ *   batcher's backlog at its bound), new runs wait before they are claimed
+ *   and started, instead of piling their ends up without bound; the misfire
+ *   policy, applied when they really start, decides what a late one becomes.
+ * - A finishing write that committed but whose answer was lost (the
+ *   connection cut after the commit): writing it again is refused, since its
+ *   claim was released with it, and the run used to be recorded `lost` beside
+ *   its own `succeeded` row. Now the recorder finds its row and counts it written.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Dispatcher } from "../../src/core/dispatcher.js";
+import { generateKey } from "../../src/crypto/key-material.js";
 import { FINISH_BATCHER_DEFAULTS } from "../../src/engine/finish-batcher.js";
+import { StoreError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler/index.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { FinishRequest } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
-import { generateKey } from "../../src/crypto/key-material.js";
-import { tempDb } from "../helpers/durable.js";
-import { PLAN_AHEAD } from "../helpers/plan-ahead.js";
+import { sqliteScheduler, tempDb } from "../helpers/durable.js";
+
+/** A scheduler (sealed records, silent) on a fresh SQLite file opened by `open`, at 00:00:30 UTC. */
+async function schedulerOn<S extends SqliteStore>(open: (path: string) => S) {
+  const db = await tempDb();
+  const parts = sqliteScheduler(
+    db.path,
+    {
+      clock: new ManualClock("2026-01-01T00:00:30Z"),
+      logger: silentLogger,
+      encryptionKey: generateKey(),
+    },
+    open,
+  );
+  const close = async (): Promise<void> => {
+    await parts.scheduler.stop();
+    await parts.store.close();
+    await parts.dispatcher.close();
+    await db.cleanup();
+  };
+  return { ...parts, close };
+}
 
 /** A SQLite store whose batched finishes wait until `release()`. */
 class HeldFinishes extends SqliteStore {
@@ -46,19 +71,9 @@ describe("backpressure from finishes to claims", () => {
     const { maxBatch, maxInFlight, maxQueued } = FINISH_BATCHER_DEFAULTS;
     // Enough runs at one instant that, with the first batches held in flight, the backlog reaches the bound.
     const tasks = maxBatch * maxInFlight + maxQueued + 100;
-    const db = await tempDb();
-    const store = new HeldFinishes({ path: db.path });
-    const clock = new ManualClock("2026-01-01T00:00:30Z");
-    const dispatcher = new Dispatcher();
-    const scheduler = new Scheduler(dispatcher, {
-      store,
-      clock,
-      planAhead: PLAN_AHEAD,
-      timezone: "UTC",
-      logger: silentLogger,
-      nodeId: "node-a",
-      encryptionKey: generateKey(),
-    });
+    const { scheduler, store, clock, close } = await schedulerOn(
+      (path) => new HeldFinishes({ path }),
+    );
     let calls = 0;
     scheduler.defineHandler("count", () => void calls++);
     try {
@@ -93,10 +108,46 @@ describe("backpressure from finishes to claims", () => {
       assert.equal(rows.filter((r) => r.status === "succeeded").length, 2 * tasks);
     } finally {
       store.release();
+      await close();
+    }
+  });
+});
+
+/** A SQLite store whose next `lostAnswers` batches of finishes commit, then fail. */
+class LostAnswers extends SqliteStore {
+  lostAnswers = 0;
+
+  override async finishRuns(finishes: readonly FinishRequest[]): Promise<boolean[]> {
+    const written = await super.finishRuns(finishes);
+    if (this.lostAnswers > 0) {
+      this.lostAnswers--;
+      throw new StoreError("Connection terminated unexpectedly (after the commit)");
+    }
+    return written;
+  }
+}
+
+describe("a finish whose answer was lost", () => {
+  it("is found written, not recorded lost beside its own row", async () => {
+    const { scheduler, store, clock, close } = await schedulerOn(
+      (path) => new LostAnswers({ path }),
+    );
+    scheduler.defineHandler("work", () => undefined);
+    try {
+      for (const name of ["a", "b", "c"]) await scheduler.registerTask(name, "* * * * *", "work");
+      store.lostAnswers = 1;
+      clock.set("2026-01-01T00:01:00Z");
+      await scheduler.runPending();
       await scheduler.stop();
-      await store.close();
-      await dispatcher.close();
-      await db.cleanup();
+      const rows = await store.history({ limit: 100 });
+      assert.deepEqual(rows.map((r) => `${r.taskName} ${r.status}`).sort(), [
+        "a succeeded",
+        "b succeeded",
+        "c succeeded",
+      ]);
+      assert.equal(store.lostAnswers, 0, "the answer of a batch was lost");
+    } finally {
+      await close();
     }
   });
 });
