@@ -185,11 +185,16 @@ export class Zone {
   }
 }
 
-/** Days from 1970-01-01 to January 1 of `year` (proleptic Gregorian). */
+/** Leap days in the years before `year` since year 1 (proleptic Gregorian). */
+function leapDaysBefore(year: number): number {
+  return Math.floor((year - 1) / 4) - Math.floor((year - 1) / 100) + Math.floor((year - 1) / 400);
+}
+
+const LEAP_DAYS_BEFORE_1970 = leapDaysBefore(1970);
+
+/** Days from 1970-01-01 to January 1 of `year`. */
 function daysToYear(year: number): number {
-  const leapDaysBefore = (y: number): number =>
-    Math.floor((y - 1) / 4) - Math.floor((y - 1) / 100) + Math.floor((y - 1) / 400);
-  return 365 * (year - 1970) + leapDaysBefore(year) - leapDaysBefore(1970);
+  return 365 * (year - 1970) + leapDaysBefore(year) - LEAP_DAYS_BEFORE_1970;
 }
 
 /** The first instant of the UTC year holding `utcMs`, by arithmetic (no Date: it sits on next()'s path). */
