@@ -1,7 +1,9 @@
 import { Cron } from "croner";
 import { CronExpressionParser } from "cron-parser";
 import { parseCronExpression } from "cron-schedule";
-import { parseCron } from "../src/cron/index.js";
+import { ours } from "./ours.js";
+
+const { parseCron } = ours;
 
 /** A uniform face over each library: parse once, then walk a chain of next runs. */
 export interface CronLibrary {

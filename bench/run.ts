@@ -20,7 +20,7 @@ const only = new Set(
 );
 
 console.log(
-  `orchestrator benchmarks — Node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds`,
+  `orchestrator benchmarks — Node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds; orchestrator from ${process.env.BENCH_SOURCE === "src" ? "src (tsx)" : "dist (the build)"}`,
 );
 if (only.has("cron")) runCronBench(rounds);
 if (only.has("scheduling")) runSchedulingBench(rounds);

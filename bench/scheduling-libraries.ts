@@ -6,13 +6,18 @@ import { createWriteStream } from "node:fs";
 import { Cron } from "croner";
 import nodeCron from "node-cron";
 import { CronJob, Task, ToadScheduler } from "toad-scheduler";
-import { createConsoleLogger } from "../src/cli/console-logger.js";
-import { logRuns, schedulerLogger } from "../src/cli/run-logging.js";
-import { Dispatcher } from "../src/core/dispatcher.js";
-import { EventStream } from "../src/http/event-stream.js";
-import { createSchedulerMetrics } from "../src/http/metrics.js";
-import { silentLogger } from "../src/logger.js";
-import { Scheduler } from "../src/scheduler/index.js";
+import { ours } from "./ours.js";
+
+const {
+  createConsoleLogger,
+  logRuns,
+  schedulerLogger,
+  Dispatcher,
+  EventStream,
+  createSchedulerMetrics,
+  silentLogger,
+  Scheduler,
+} = ours;
 
 /** One library: `register` adds a job (sync where the library allows), `start` begins timing, `stop` ends it. */
 export interface SchedulingLibrary {

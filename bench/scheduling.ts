@@ -267,7 +267,7 @@ export function runSchedulingBench(rounds = 1): void {
     `\nJobs are "M * * * *" with M 30 minutes away (none due while measured), no-op callbacks, one process per library and size (TZ=UTC, --expose-gc).` +
       ` CPU while idle is measured over ${idleMs / 1000} s, 2 s after registration.` +
       ` By default croner and toad-scheduler run up to 10k jobs (about 82 KiB each) and node-cron up to 100k; BENCH_SCHED_PEER_MAX overrides.` +
-      `\nEach burst is N jobs on one 6-field cron expression matching a single second (two bursts two seconds apart, 2N jobs registered up front, at most 15 s before the first);` +
+      `\nEach burst is N jobs on one 6-field cron expression matching a single second (two bursts two seconds apart, ten for 1M, 2N jobs registered up front, at most 15 s before the first);` +
       ` peers burst at ${PEER_BURST_MAX / 1000}k only.` +
       ` orchestrator-daemon is orchestrator set up as the daemon sets it up: every run logged as a JSON line (to /dev/null through a stream), Prometheus metrics and the live event stream listening.` +
       ` lateness = first call − that second. The first burst runs cold code; the second, warm code, as a long-running scheduler would.` +
