@@ -4,7 +4,7 @@
 //   unit     test/**/*.test.ts except the ones below: in the test runner's
 //            processes only (real SQLite files and the PostgreSQL server are
 //            fine, child processes are not: test/helpers/no-child-processes.mjs
-//            fails a unit file that starts one). About 90 s of CPU in all, for
+//            fails a unit file that starts one). About 70 s of CPU in all, for
 //            under a minute on two quiet cores: the files that compute run two
 //            processes at a time, each process up to BATCH_FILES files of one
 //            folder, one after another (a process that loads the TypeScript
@@ -72,12 +72,22 @@ const REAL_TIME = [
   "test/leasing/ahead-claimer.test.ts", // claims taken ahead on the real timer: ~4 s, 1.1 s of CPU
   "test/engine/retry-after-row.test.ts", // a retry waits for a slow SQLite write: ~2 s, 1.1 s of CPU
 ];
+/**
+ * The waiting files that take longest (measured: 15-35 s each, beside the
+ * rest), started first: started last, any of them outlasted everything else.
+ */
+const LONGEST_WAITING = [
+  "test/store/postgres-store.test.ts",
+  "test/store/postgres-history.test.ts",
+  "test/engine/store-outage-runs.test.ts",
+  "test/cluster/store-health.test.ts",
+];
 /** A unit file that mostly waits: it uses the PostgreSQL server (calls requirePg), or is in REAL_TIME. */
 const waits = (file) =>
   REAL_TIME.includes(file) || /\brequirePg\(/.test(readFileSync(file, "utf8"));
 
 /** The most computing unit files one process runs, one after another. */
-const BATCH_FILES = 8;
+const BATCH_FILES = 16;
 /** Computing unit files that run in a process of their own (none today: add one whose tests leave process-wide state behind). */
 const ALONE = [];
 
@@ -170,7 +180,11 @@ function readTap(tap) {
  * failed tests, read from TAP copies of the reports.
  */
 async function run(part) {
-  const waiting = part.split ? part.files.filter(waits) : [];
+  const rank = (file) => {
+    const i = LONGEST_WAITING.indexOf(file);
+    return i < 0 ? LONGEST_WAITING.length : i;
+  };
+  const waiting = part.split ? part.files.filter(waits).sort((a, b) => rank(a) - rank(b)) : [];
   const groups = [
     { files: part.files.filter((f) => !waiting.includes(f)), concurrency: 2, batched: part.split },
     {
