@@ -1,5 +1,10 @@
 import { isAbsolute, resolve } from "node:path";
 import { InvalidArgumentError } from "../errors.js";
+// Types only from pg: loading this does not load the optional driver.
+import {
+  isHistoryPartitionHours,
+  MAX_HISTORY_PARTITION_HOURS,
+} from "../store/postgres/history-partitions.js";
 
 /** Where the daemon keeps its data, from `--store`. */
 export type StoreLocation =
@@ -11,9 +16,6 @@ export type StoreLocation =
       /** PostgresOptions.historyPartitionHours. */
       readonly historyPartitionHours?: number;
     };
-
-/** The longest history partition (a leap year), as PostgresStore checks it. */
-const MAX_PARTITION_HOURS = 8784;
 
 /** The store used when `--store` is not given. */
 export const DEFAULT_STORE = "sqlite:./orchestrator.db";
@@ -42,13 +44,10 @@ export function parseStoreUrl(value: string, cwd: string = process.cwd()): Store
     const hoursText = url.searchParams.get("historyPartitionHours");
     url.searchParams.delete("historyPartitionHours");
     const hours = hoursText === null ? undefined : Number(hoursText);
-    if (
-      hours !== undefined &&
-      !(Number.isInteger(hours) && hours >= 1 && hours <= MAX_PARTITION_HOURS)
-    ) {
+    if (hours !== undefined && !isHistoryPartitionHours(hours)) {
       throw new InvalidArgumentError(
         "--store",
-        `a PostgreSQL URL whose historyPartitionHours is a whole number of hours from 1 to ${MAX_PARTITION_HOURS}`,
+        `a PostgreSQL URL whose historyPartitionHours is a whole number of hours from 1 to ${MAX_HISTORY_PARTITION_HOURS}`,
         value,
       );
     }

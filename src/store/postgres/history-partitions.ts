@@ -43,13 +43,21 @@ export function partitionName(fromMs: number): string {
   return `runs_p${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}`;
 }
 
-/** `historyPartitionHours`, checked: a whole number of hours from 1 to 8784 (a leap year). */
+/** The longest history partition: a leap year, in hours. */
+export const MAX_HISTORY_PARTITION_HOURS = 8784;
+
+/** True when `hours` is a valid `historyPartitionHours`: a whole number from 1 to {@link MAX_HISTORY_PARTITION_HOURS}. */
+export function isHistoryPartitionHours(hours: number): boolean {
+  return Number.isInteger(hours) && hours >= 1 && hours <= MAX_HISTORY_PARTITION_HOURS;
+}
+
+/** `historyPartitionHours`, checked (see {@link isHistoryPartitionHours}). */
 export function historyPartitionHours(hours: number | undefined): number {
   if (hours === undefined) return DEFAULT_HISTORY_PARTITION_HOURS;
-  if (!Number.isInteger(hours) || hours < 1 || hours > 8784)
+  if (!isHistoryPartitionHours(hours))
     throw new InvalidArgumentError(
       "options.historyPartitionHours",
-      "a whole number of hours from 1 to 8784",
+      `a whole number of hours from 1 to ${MAX_HISTORY_PARTITION_HOURS}`,
       hours,
     );
   return hours;
