@@ -94,6 +94,8 @@ export interface StepPlan {
   /** Connections per node. */
   readonly poolSize: number;
   readonly taskOptions?: TaskOptions;
+  /** The nodes share the work (the scheduler's internal `shareWork`) instead of racing for every run. */
+  readonly shareWork?: boolean;
   /** Reset `pg_stat_statements` as the window opens and list this many of the costliest statements as it closes. */
   readonly topStatements?: number;
 }
@@ -136,6 +138,7 @@ export async function measureStep(target: PgTarget, plan: StepPlan): Promise<Ste
     reportLateness: true,
     reportStarted: false,
     maxConnections: plan.poolSize,
+    ...(plan.shareWork === undefined ? {} : { shareWork: plan.shareWork }),
   });
   try {
     const warm = Date.now() + plan.warmupMs;

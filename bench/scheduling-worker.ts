@@ -1,6 +1,6 @@
 /**
  * One library, one scenario, in its own process; prints one JSON line.
- *   node --expose-gc --import tsx bench/scheduling-worker.ts <library> register <count> <idleMs>
+ *   node --expose-gc --import tsx bench/scheduling-worker.ts <library> register <count> <idleMs> [<idleDelayMs>]
  *   node --expose-gc --import tsx bench/scheduling-worker.ts <library> burst <count>
  * `register`: <count> jobs "M * * * *" none of which falls due while measured;
  * reports µs and heap bytes per job and CPU use while idle.
@@ -18,6 +18,7 @@ const [
   scenario = "register",
   countText = "10000",
   idleText = "3000",
+  idleDelayText = "2000",
 ] = process.argv.slice(2);
 const make = SCHEDULING_LIBRARIES[libraryName];
 if (make === undefined) throw new Error(`unknown library ${libraryName}`);
@@ -42,7 +43,7 @@ async function register(): Promise<void> {
   const heapAfter = process.memoryUsage().heapUsed;
   const idleMs = Number(idleText);
   // Let the collector finish sweeping what registration left behind: idle means steady state.
-  await sleep(2_000);
+  await sleep(Number(idleDelayText));
   const cpu0 = process.cpuUsage();
   const w0 = performance.now();
   await sleep(idleMs);

@@ -91,6 +91,8 @@ const scheduler = new Scheduler(dispatcher, {
   timezone: "UTC",
   testMode: true,
   logger,
+  // `npm run chaos -- --share-work` (chaos/run.ts).
+  ...(process.env.CHAOS_SHARE_WORK === "1" ? { shareWork: true } : {}),
 });
 
 const counts: Record<string, number> = {};

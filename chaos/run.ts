@@ -1,6 +1,9 @@
 /**
  * The fault-injection suite: `npm run chaos [-- --only <scenario>[,<scenario>…]] [--short] [--keep] [--list]`.
  *
+ * `--share-work` runs every node with the scheduler's internal `shareWork`
+ * on (issue 17: the suite must pass with it before it becomes the default).
+ *
  * `--skip-without-postgres` (how `npm test` runs `--short`): when PostgreSQL's
  * binaries are absent, say so and exit 77 (skipped) instead of failing.
  *
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     only: { type: "string", multiple: true },
     short: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    "share-work": { type: "boolean", default: false },
     list: { type: "boolean", default: false },
     "skip-without-postgres": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -36,7 +40,7 @@ const { values } = parseArgs({
 if (values.help || values.list) {
   if (values.help) {
     console.log(
-      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--list] [--skip-without-postgres]\n",
+      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--share-work] [--list] [--skip-without-postgres]\n",
     );
   }
   for (const s of SCENARIOS)
@@ -63,6 +67,9 @@ if (values["skip-without-postgres"] && findPostgresBin() === undefined) {
   );
   process.exit(SKIPPED);
 }
+
+// Read by each node process (chaos/node.ts), which inherits the environment.
+if (values["share-work"]) process.env.CHAOS_SHARE_WORK = "1";
 
 const root = mkdtempSync(join(tmpdir(), "orchestrator-chaos-"));
 // The postgres user must reach its data directory inside.
@@ -96,7 +103,10 @@ interface Row {
 
 const suiteStart = performance.now();
 const rows: Row[] = [];
-console.log(`chaos: ${chosen.length} scenario(s): ${chosen.map((s) => s.name).join(", ")}\n`);
+console.log(
+  `chaos: ${chosen.length} scenario(s): ${chosen.map((s) => s.name).join(", ")}` +
+    `${values["share-work"] ? " (nodes share the work)" : ""}\n`,
+);
 for (const scenario of chosen) {
   const dir = join(root, scenario.name);
   const env: SuiteEnv = {
