@@ -28,7 +28,7 @@ export function recordAndRelease(
   where ${where.releasing}
   returning c.id, c.task_name, c.scheduled_at, c.manual
 ), freed as (
-  delete from ${s}.task_runners t using released x where t.claim_id = x.id
+  delete from ${s}.task_runners t using released x where t.task_name = x.task_name and t.claim_id = x.id
 ), kept as (
   -- A claim kept for a retry now stands for its holder's own attempt (see reapExpiredClaims).
   update ${s}.claims c set attempt_node = null
@@ -75,13 +75,12 @@ export const finishRuns = (s: QuotedSchema) => `with input as (
       node_id, error_message, error_stack, error_code, output, missed_through, missed_count, fence,
       fence_node, release, p_state, p_next_run_at, p_last_run_at, p_last_status, p_run_count,
       p_change, ord)
-), held as (
-  select c.id from ${s}.claims c join input i on i.fence = c.id and i.fence_node = c.node_id
+), written as (
+  -- The finishes whose claim this node still holds, locked in id order.
+  select i.* from ${s}.claims c join input i on i.fence = c.id and i.fence_node = c.node_id
   where c.released_at is null
   order by c.id
   for update of c
-), written as (
-  select * from input where fence in (select id from held)
 ), ${recordAndRelease(s, {
   releasing: "c.id in (select fence from written where release)",
   keeping: "c.id in (select fence from written where not release)",
@@ -90,19 +89,24 @@ export const finishRuns = (s: QuotedSchema) => `with input as (
   select distinct on (task_name) * from written where p_state is not null
   order by task_name, ord desc
 ), old as (
-  select t.name, t.state, (t.state = 'paused' and p.p_state = 'active') as keep_paused
+  -- Carries the progress along: joining progress again below paired two CTEs, and
+  -- the planner, which guesses 1 row for a CTE, once made it a nested loop: a batch of
+  -- n finishes compared n² rows (3,000 finishes: 9 million, 3.7 s). Every join of this
+  -- statement goes through an index (tests: "no n² join").
+  select t.name, t.state, (t.state = 'paused' and p.p_state = 'active') as keep_paused,
+    p.p_state, p.p_next_run_at, p.p_last_run_at, p.p_last_status, p.p_run_count, p.p_change
   from ${s}.tasks t join progress p on p.task_name = t.name
   order by t.name
   for update of t
 ), progressed as (
   update ${s}.tasks t set
-    state = case when o.keep_paused then 'paused' else p.p_state end,
-    next_run_at = case when o.keep_paused then null else p.p_next_run_at end,
-    last_run_at = p.p_last_run_at, last_status = p.p_last_status, run_count = p.p_run_count,
+    state = case when o.keep_paused then 'paused' else o.p_state end,
+    next_run_at = case when o.keep_paused then null else o.p_next_run_at end,
+    last_run_at = o.p_last_run_at, last_status = o.p_last_status, run_count = o.p_run_count,
     updated_at = clock_timestamp(), version = t.version + 1
-  from old o join progress p on p.task_name = o.name
+  from old o
   where t.name = o.name
-  returning o.state <> t.state as state_changed, p.p_change
+  returning o.state <> t.state as state_changed, o.p_change
 ), notified as (
   select count(*)::int as n from progressed, lateral (select pg_notify($24, p_change)) sent
   where state_changed
