@@ -1,6 +1,7 @@
 import type { LeaseLostError } from "../errors.js";
 import { ClaimsAhead } from "./claims-ahead.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { StorePassThrough } from "./store-pass-through.js";
 import { takeOverRuns } from "./take-over.js";
 import { SystemClock } from "../time/clock.js";
 import { claimOrNull } from "../store/store.js";
@@ -10,18 +11,10 @@ import type {
   ClaimOutcome,
   ClaimRequest,
   FinishRequest,
-  HistoryQuery,
   PlainClaimRequest,
-  HistoryRetention,
   ReapedClaim,
   RunRecord,
   Store,
-  StoreChange,
-  StoreOpenContext,
-  StoredCallback,
-  TaskProgress,
-  TaskRecord,
-  WatchOptions,
 } from "../store/store.js";
 
 /** What a {@link LeasedStore} needs from its Scheduler. */
@@ -42,8 +35,9 @@ export interface LeasedStoreHost {
  * (so overlap "skip" holds across processes), the leases of held claims are
  * renewed by one {@link LeaseKeeper} until released, and a finished run is
  * recorded and released atomically with `finishRun` when the store has it.
+ * Every other call goes to the store unchanged ({@link StorePassThrough}).
  */
-export class LeasedStore implements Store {
+export class LeasedStore extends StorePassThrough implements Store {
   readonly #store: Store;
   readonly #host: LeasedStoreHost;
   /**
@@ -60,50 +54,22 @@ export class LeasedStore implements Store {
   #claimsStopped: string | undefined;
 
   constructor(store: Store, host: LeasedStoreHost) {
+    super(store);
     this.#store = store;
     this.#host = host;
     this.#keeper = this.#newKeeper();
-    if (store.putTaskSync !== undefined) {
-      this.putTaskSync = (record, options) => store.putTaskSync?.(record, options);
-    }
-    if (store.deleteTaskSync !== undefined) {
-      this.deleteTaskSync = (name) => store.deleteTaskSync?.(name) ?? false;
-    }
-    if (store.claimsRequired !== undefined) {
-      this.claimsRequired = () => store.claimsRequired?.() ?? true;
-    }
     if (store.finishRuns !== undefined) {
       this.finishRuns = (finishes) => this.#finishRuns(finishes);
     }
-    if (store.watch !== undefined) {
-      this.watch = (listener: (change: StoreChange) => void, options?: WatchOptions) =>
-        store.watch?.(listener, options) ?? (() => {});
-    }
   }
 
-  get kind(): string {
-    return this.#store.kind;
-  }
-  get durable(): boolean {
-    return this.#store.durable;
-  }
-  get shared(): boolean {
-    return this.#store.shared;
-  }
   /** Claims whose leases are being renewed. */
   get heldLeases(): number {
     return this.#keeper?.size ?? 0;
   }
 
-  putTaskSync?: Store["putTaskSync"];
-  deleteTaskSync?: Store["deleteTaskSync"];
-  claimsRequired?: Store["claimsRequired"];
-  watch?: Store["watch"];
   finishRuns?: Store["finishRuns"];
 
-  open(context: StoreOpenContext): Promise<void> {
-    return this.#store.open(context);
-  }
   close(): Promise<void> {
     this.stopRenewing();
     return this.#store.close();
@@ -129,34 +95,6 @@ export class LeasedStore implements Store {
       onLost: (claim, error) => host.onLeaseLost(claim, error),
       onError: (error, claim) => host.onRenewError(error, claim),
     });
-  }
-  schemaVersion(): Promise<number> {
-    return this.#store.schemaVersion();
-  }
-  now(): Promise<number> {
-    return this.#store.now();
-  }
-  putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
-    return this.#store.putTask(record, options);
-  }
-  getTask(name: string): Promise<TaskRecord | undefined> {
-    return this.#store.getTask(name);
-  }
-  listTasks(): Promise<TaskRecord[]> {
-    return this.#store.listTasks();
-  }
-  updateTaskProgress(
-    name: string,
-    progress: TaskProgress,
-    options?: { readonly afterRun?: boolean },
-  ): Promise<boolean> {
-    return this.#store.updateTaskProgress(name, progress, options);
-  }
-  updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
-    return this.#store.updateTaskCallback(name, callback);
-  }
-  deleteTask(name: string): Promise<boolean> {
-    return this.#store.deleteTask(name);
   }
 
   /**
@@ -231,9 +169,6 @@ export class LeasedStore implements Store {
   leaseLeftMs(claim: Claim): number {
     return this.#keeper === undefined ? Number.POSITIVE_INFINITY : this.#keeper.leftMs(claim);
   }
-  renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
-    return this.#store.renewLease(claim, leaseMs);
-  }
   releaseClaim(claim: Claim): Promise<void> {
     this.#keeper?.release(claim);
     return this.#store.releaseClaim(claim);
@@ -252,9 +187,6 @@ export class LeasedStore implements Store {
     const keeper = this.#keeper;
     if (keeper !== undefined) for (const claim of reaped) keeper.hold(claim.takenOver, sent);
     return reaped;
-  }
-  recordRun(record: RunRecord): Promise<void> {
-    return this.#store.recordRun(record);
   }
   /**
    * Records an attempt, fenced by its claim, and releases the claim unless
@@ -301,15 +233,6 @@ export class LeasedStore implements Store {
       if (held.length > 0) await Promise.all(held.map((claim) => this.giveBack(claim)));
     }
     return this.#store.settleSlots(records);
-  }
-  history(query?: HistoryQuery): Promise<RunRecord[]> {
-    return this.#store.history(query);
-  }
-  pruneHistory(retention: HistoryRetention): Promise<number> {
-    return this.#store.pruneHistory(retention);
-  }
-  maintainHistory(): Promise<void> {
-    return this.#store.maintainHistory?.() ?? Promise.resolve();
   }
 
   /**
