@@ -3,14 +3,9 @@ import type { Dispatcher } from "../core/dispatcher.js";
 import { planRuns, planTaskOf, type PlanOptions, type RunPlan } from "../core/run-plan.js";
 import type { ScheduleInput } from "../core/schedule.js";
 import type { CallbackInput, Task, TaskCallback, TaskInfo, TaskOptions } from "../core/task.js";
-import {
-  CancelledError,
-  InvalidArgumentError,
-  NodeIdInUseError,
-  TaskNotFoundError,
-} from "../errors.js";
+import { CancelledError, InvalidArgumentError, TaskNotFoundError } from "../errors.js";
 import { safeEmit, type SchedulerEvents } from "../events.js";
-import { safeLog, type Logger } from "../logger.js";
+import type { Logger } from "../logger.js";
 import type { DurableTasks, RotationReport } from "../durable/durable-tasks.js";
 import type { ClusterSync } from "../cluster/cluster-sync.js";
 import type { ClockSkewMonitor, ClockSkewMeasurement } from "../cluster/clock-skew.js";
@@ -19,13 +14,14 @@ import type { RunReport } from "../engine/run.js";
 import { advanceClockTo } from "./advance-to.js";
 import { createComponents } from "./scheduler-components.js";
 import type { SchedulerOptions } from "./scheduler-options.js";
+import { createSchedulerParts } from "./scheduler-parts.js";
 import { resolveSettings } from "./scheduler-settings.js";
-import { SchedulerLifecycle } from "./scheduler-lifecycle.js";
+import type { SchedulerLifecycle } from "./scheduler-lifecycle.js";
 import type { StoreHealth, StoreStatus } from "../cluster/store-health.js";
-import { PendingCalls } from "./pending-calls.js";
-import { StoreOpener } from "./store-opener.js";
+import type { PendingCalls } from "./pending-calls.js";
+import type { StoreOpener } from "./store-opener.js";
 import type { RegistrationValidator } from "./task-registration.js";
-import { TaskWrites } from "./task-writes.js";
+import type { TaskWrites } from "./task-writes.js";
 import type { HistoryQuery, RunRecord, Store } from "../store/store.js";
 import type { Clock } from "../time/clock.js";
 
@@ -82,27 +78,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#sync = components.sync;
     this.#skew = components.skew;
     this.#health = components.health;
-    this.#opener = new StoreOpener({
-      store: this.#store,
-      nodeId: this.#nodeId,
-      clock: this.#clock,
-      oneShot: settings.oneShot,
-      durable: this.#durable,
-      onNodeTaken: () => this.#nodeTaken(),
-    });
-    this.#pending = new PendingCalls({ ...components, opener: this.#opener });
-    this.#writes = new TaskWrites({
-      ...components,
-      store: this.#store,
-      logger: this.#logger,
-      opener: this.#opener,
-    });
-    this.#lifecycle = new SchedulerLifecycle({
-      ...components,
-      clock: this.#clock,
-      ready: () => this.#opener.ready(),
-      openingSettled: () => this.#pending.openingSettled(),
-    });
+    const parts = createSchedulerParts(this, components, settings);
+    this.#opener = parts.opener;
+    this.#pending = parts.pending;
+    this.#writes = parts.writes;
+    this.#lifecycle = parts.lifecycle;
   }
 
   /**
@@ -392,12 +372,5 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const task = this.#tasks.get(name);
     if (task === undefined) throw new TaskNotFoundError(name);
     return task;
-  }
-
-  /** The store lost this node's hold on its id (a lost connection) and another process took the id. */
-  #nodeTaken(): void {
-    const error = new NodeIdInUseError(this.#nodeId, `the ${this.#store.kind} store`);
-    safeLog(this.#logger, "error", { nodeId: this.#nodeId, err: error }, error.message);
-    safeEmit(this, this.#logger, "scheduler:error", { error, context: "node-id" });
   }
 }
