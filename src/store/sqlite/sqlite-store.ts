@@ -1,4 +1,4 @@
-import { DuplicateTaskError, NodeIdInUseError } from "../../errors.js";
+import { NodeIdInUseError } from "../../errors.js";
 import { SystemClock, isManualClock, type Clock } from "../../time/clock.js";
 import { REAP_LEASE_DEFAULT_MS } from "../store.js";
 import type {
@@ -21,7 +21,7 @@ import type {
   TaskRecord,
 } from "../store.js";
 import type { DaemonRecords } from "../daemon-records.js";
-import { SqliteDaemonRecords } from "./daemon-records.js";
+import { SqliteDaemonRecords, type SqliteAccess } from "./daemon-records.js";
 import { SqliteMembership } from "./membership.js";
 import type { NotificationOutbox } from "../notification-outbox.js";
 import { SqliteNotificationOutbox } from "./notification-outbox.js";
@@ -29,20 +29,14 @@ import type { Connection } from "./connection.js";
 import type { SqliteNodeLock } from "./node-lock.js";
 import { finishAll } from "./finish-runs.js";
 import { pruneInBatches } from "./prune.js";
-import {
-  callbackParams,
-  runOf,
-  runParams,
-  taskOf,
-  taskParams,
-  type RunRow,
-  type TaskRow,
-} from "./rows.js";
+import { runOf, runParams, taskOf, type RunRow, type TaskRow } from "./rows.js";
 import type { TaskSummary } from "../task-summary.js";
 import { sqliteTaskSummaries } from "./task-summaries.js";
 import { sqliteSettings, type SqliteSettings, type SqliteStoreOptions } from "./sqlite-options.js";
 import { notOpen, openFile, wrap } from "./open-file.js";
 import { claimAll } from "./claim-all.js";
+import { recordClaimProcess, renewHeldLease, settleAll } from "./claim-writes.js";
+import { putTaskRow, updateCallbackRow, updateProgressRow } from "./task-writes.js";
 
 export {
   SQLITE_STORE_DEFAULTS,
@@ -94,24 +88,18 @@ export class SqliteStore implements Store {
   #clock: Clock = new SystemClock();
   /** The clock the scheduler that opened the store runs by (see measureClockSkew). */
   #schedulerClock: Clock = this.#clock;
+  /** How the helpers below reach the file: the write queue, reads, the clock. */
+  readonly #access: SqliteAccess = {
+    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
+    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
+    now: () => this.#clock.nowMs(),
+  };
   /** The audit log, schedule files and task origins (tables of migration 3). */
-  readonly records: DaemonRecords = new SqliteDaemonRecords({
-    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
-    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
-    now: () => this.#clock.nowMs(),
-  });
+  readonly records: DaemonRecords = new SqliteDaemonRecords(this.#access);
   /** The nodes sharing the file (the table of migration 10). */
-  readonly #membership = new SqliteMembership({
-    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
-    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
-    now: () => this.#clock.nowMs(),
-  });
+  readonly #membership = new SqliteMembership(this.#access);
   /** The notification outbox (the table of migration 7). */
-  readonly notifications: NotificationOutbox = new SqliteNotificationOutbox({
-    write: (operation, fn) => this.#write(operation, (c) => fn(c.db)),
-    read: (operation, fn) => this.#read(operation, (c) => fn(c.db)),
-    now: () => this.#clock.nowMs(),
-  });
+  readonly notifications: NotificationOutbox = new SqliteNotificationOutbox(this.#access);
 
   constructor(options: SqliteStoreOptions) {
     this.#settings = sqliteSettings(options);
@@ -167,14 +155,9 @@ export class SqliteStore implements Store {
   }
 
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
-    return this.#writeOne(`store task ${JSON.stringify(record.name)}`, ({ statements }) => {
-      const params = taskParams(record, this.#clock.nowMs());
-      if (options.replace) {
-        statements.upsertTask.run(params);
-      } else if (statements.insertTask.run(params).changes === 0) {
-        throw new DuplicateTaskError(record.name);
-      }
-    });
+    return this.#writeOne(`store task ${JSON.stringify(record.name)}`, (c) =>
+      putTaskRow(c, record, options.replace, this.#clock.nowMs()),
+    );
   }
 
   /**
@@ -202,31 +185,14 @@ export class SqliteStore implements Store {
   }
 
   updateTaskProgress(name: string, progress: TaskProgress): Promise<boolean> {
-    return this.#writeOne(`update task ${JSON.stringify(name)}`, ({ statements }) => {
-      const result = statements.updateTaskProgress.run({
-        name,
-        state: progress.state,
-        nextRunAt: progress.nextRunAt,
-        lastRunAt: progress.lastRunAt,
-        lastStatus: progress.lastStatus,
-        runCount: progress.runCount,
-        updatedAt: this.#clock.nowMs(),
-      });
-      return result.changes > 0;
-    });
+    return this.#writeOne(`update task ${JSON.stringify(name)}`, (c) =>
+      updateProgressRow(c, name, progress, this.#clock.nowMs()),
+    );
   }
 
   updateTaskCallback(name: string, callback: StoredCallback): Promise<boolean> {
-    return this.#writeOne(
-      `update the callback of task ${JSON.stringify(name)}`,
-      ({ statements }) => {
-        const result = statements.updateTaskCallback.run({
-          name,
-          ...callbackParams(callback),
-          updatedAt: this.#clock.nowMs(),
-        });
-        return result.changes > 0;
-      },
+    return this.#writeOne(`update the callback of task ${JSON.stringify(name)}`, (c) =>
+      updateCallbackRow(c, name, callback, this.#clock.nowMs()),
     );
   }
 
@@ -251,31 +217,14 @@ export class SqliteStore implements Store {
   }
 
   renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
-    return this.#writeOne(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) => {
-      const now = this.#clock.nowMs();
-      const row = c.statements.renewLease.get({
-        id: claim.id,
-        nodeId: claim.nodeId,
-        leaseExpiresAt: now + leaseMs,
-        now,
-      });
-      return row !== undefined;
-    });
+    return this.#writeOne(`renew the lease of a run of ${JSON.stringify(claim.taskName)}`, (c) =>
+      renewHeldLease(c, claim, leaseMs, this.#clock.nowMs()),
+    );
   }
 
   recordProcess(claim: ClaimRef, process: ClaimProcess): Promise<boolean> {
-    return this.#writeOne(
-      `record the process of a run of ${JSON.stringify(claim.taskName)}`,
-      (c) => {
-        const { changes } = c.statements.recordClaimProcess.run({
-          taskName: claim.taskName,
-          fencingToken: claim.fencingToken,
-          nodeId: claim.nodeId,
-          pgid: process.pgid,
-          startTime: process.startTime,
-        });
-        return changes > 0;
-      },
+    return this.#writeOne(`record the process of a run of ${JSON.stringify(claim.taskName)}`, (c) =>
+      recordClaimProcess(c, claim, process),
     );
   }
 
@@ -335,18 +284,7 @@ export class SqliteStore implements Store {
   /** Records each skipped or missed run whose occurrences nobody claimed or settled, and settles it (see Store). */
   settleSlots(records: readonly RunRecord[]): Promise<boolean[]> {
     return this.#write(`record ${records.length} runs that did not start`, (c) =>
-      records.map((record) => {
-        const range = {
-          taskName: record.taskName,
-          from: record.scheduledAt,
-          to: record.missedThrough ?? record.scheduledAt,
-        };
-        if (c.statements.selectClaimInRange.get(range) !== undefined) return false;
-        if (c.statements.selectSettledInRange.get(range) !== undefined) return false;
-        c.statements.insertSettledSlot.run({ taskName: range.taskName, scheduledAt: range.to });
-        c.statements.insertRun.run(runParams(record));
-        return true;
-      }),
+      settleAll(c, records),
     );
   }
 
