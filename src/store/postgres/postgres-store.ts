@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Pool, QueryResultRow } from "pg";
 import { InvalidArgumentError } from "../../errors.js";
-import { SystemClock, type Clock } from "../../time/clock.js";
 import type {
   Claim,
   ClaimAnswer,
@@ -36,7 +35,6 @@ import { LATEST_VERSION } from "./migrations.js";
 import { PostgresHistory } from "./history-store.js";
 import { historyPartitionHours, partitionSizeMs } from "./history-partitions.js";
 import type { TaskSummary } from "../task-summary.js";
-import { PostgresNodeLock } from "./node-lock.js";
 import { encodeChange } from "./notifier.js";
 import { buildQueries, channelOf, type Queries } from "./queries.js";
 import type { DaemonRecords } from "../daemon-records.js";
@@ -47,6 +45,7 @@ import { buildOutboxQueries } from "./outbox-queries.js";
 import { buildRecordQueries } from "./record-queries.js";
 import { buildMembershipQueries } from "./membership-queries.js";
 import { PostgresMembership, measureSkew } from "./membership-store.js";
+import { PostgresLifecycle } from "./store-lifecycle.js";
 
 /**
  * The PostgreSQL store: several scheduler processes on one schema form a
@@ -73,8 +72,6 @@ export class PostgresStore implements Store {
   readonly channel: string;
   /** Default lease length, ms. */
   readonly leaseMs: number;
-  /** Migration versions this instance applied on open (empty when another node had). */
-  migrationsApplied: readonly number[] = [];
   readonly #queries: Queries;
   readonly #claimRetentionMs: number;
   readonly #origin = randomUUID();
@@ -86,12 +83,8 @@ export class PostgresStore implements Store {
   readonly #runs: PostgresRunWrites;
   /** The `nodes` table and the read before a takeover (migration 10). */
   readonly #membership: PostgresMembership;
-  #clock: Clock = new SystemClock();
-  #nodeId = "";
-  /** Held while open when the scheduler asked for its node id to itself. */
-  #nodeLock: PostgresNodeLock | undefined;
-  #opening: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  /** Open and close, and what the open was given (clock, node id, node id's lock). */
+  readonly #lifecycle: PostgresLifecycle;
   /** The audit log, schedule files and task origins (tables of migration 3). */
   readonly records: DaemonRecords;
   /** The notification outbox (the table of migration 7). */
@@ -151,6 +144,17 @@ export class PostgresStore implements Store {
       query: (key, text, values) => this.#query(key, text, values),
       change: (kind, taskName) => this.#change(kind, taskName)[1],
     });
+    this.#lifecycle = new PostgresLifecycle({
+      schema,
+      quoted: this.#queries.schema,
+      connection: this.#connection,
+      history: this.#history,
+    });
+  }
+
+  /** Migration versions this instance applied on open (empty when another node had). */
+  get migrationsApplied(): readonly number[] {
+    return this.#lifecycle.migrationsApplied;
   }
 
   /** The pool the store queries through (created on first use when the store owns it). */
@@ -173,45 +177,14 @@ export class PostgresStore implements Store {
     return this.#connection.get().notifier.ready();
   }
 
+  /** Migrates, creates history partitions ahead, takes the node id's lock if asked. Idempotent. */
   open(context: StoreOpenContext): Promise<void> {
-    this.#connection.reopen();
-    this.#opening ??= this.#open(context).catch((error: unknown) => {
-      this.#opening = undefined;
-      throw error;
-    });
-    return this.#opening;
+    return this.#lifecycle.open(context);
   }
 
-  async #open(context: StoreOpenContext): Promise<void> {
-    this.#clock = context.clock;
-    this.#nodeId = context.nodeId;
-    this.migrationsApplied = await this.#connection.migrate(this.#queries.schema, context.nodeId);
-    await this.#history.createAhead();
-    if (context.exclusiveNode === true && this.#nodeLock === undefined) {
-      const lock = new PostgresNodeLock({
-        pool: this.#connection.get().pool,
-        schema: this.schema,
-        nodeId: context.nodeId,
-        onTaken: () => context.onNodeTaken?.(),
-      });
-      await lock.acquire();
-      this.#nodeLock = lock;
-    }
-  }
-
+  /** Lets go of the node id's lock and closes the pool (after an open under way). */
   close(): Promise<void> {
-    this.#closing ??= this.#close().finally(() => {
-      this.#closing = undefined;
-    });
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    if (this.#opening !== undefined) await this.#opening.catch(() => undefined);
-    this.#opening = undefined;
-    this.#nodeLock?.release();
-    this.#nodeLock = undefined;
-    await this.#connection.close();
+    return this.#lifecycle.close();
   }
 
   async schemaVersion(): Promise<number> {
@@ -234,7 +207,7 @@ export class PostgresStore implements Store {
    * best of `samples` round trips is used; the scheduler warns above its threshold.
    */
   measureClockSkew(samples = 3): Promise<ClockSkew> {
-    return measureSkew(this.#clock, () => this.now(), samples);
+    return measureSkew(this.#lifecycle.clock, () => this.now(), samples);
   }
 
   putTask(record: TaskRecord, options: { readonly replace: boolean }): Promise<void> {
@@ -289,24 +262,13 @@ export class PostgresStore implements Store {
     return this.#runs.claimRuns(requests);
   }
 
-  async renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
-    const rows = await this.#run("renewLease", [
-      claim.id,
-      claim.nodeId,
-      leaseMs > 0 ? leaseMs : this.leaseMs,
-    ]);
-    return rows.length === 1;
+  /** Renews while this node holds the claim unexpired (`leaseMs` ≤ 0: the store's default). */
+  renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    return this.#runs.renewLease(claim, leaseMs);
   }
 
-  async recordProcess(claim: ClaimRef, process: ClaimProcess): Promise<boolean> {
-    const rows = await this.#run("recordClaimProcess", [
-      claim.taskName,
-      claim.fencingToken,
-      claim.nodeId,
-      process.pgid,
-      process.startTime,
-    ]);
-    return rows.length === 1;
+  recordProcess(claim: ClaimRef, process: ClaimProcess): Promise<boolean> {
+    return this.#runs.recordProcess(claim, process);
   }
 
   /** Releases a claim (batched with concurrent releases). */
@@ -350,7 +312,7 @@ export class PostgresStore implements Store {
   }
 
   heartbeatNode(beat: NodeBeat): Promise<string[]> {
-    return this.#membership.heartbeat(beat, this.#nodeLock !== undefined);
+    return this.#membership.heartbeat(beat, this.#lifecycle.locked);
   }
 
   leaveNode(nodeId: string): Promise<void> {
@@ -391,7 +353,7 @@ export class PostgresStore implements Store {
 
   /** The node id given to `open` (empty before). */
   get nodeId(): string {
-    return this.#nodeId;
+    return this.#lifecycle.nodeId;
   }
 
   #change(kind: StoreChange["kind"], taskName: string): [string, string] {

@@ -3,6 +3,8 @@ import type { Pool, QueryResultRow } from "pg";
 import type {
   Claim,
   ClaimAnswer,
+  ClaimProcess,
+  ClaimRef,
   FinishRequest,
   ReapedClaim,
   RunRecord,
@@ -46,9 +48,10 @@ export interface RunWritesContext {
 
 /**
  * The PostgreSQL store's claims and run writes: claims batched into one
- * statement (counted ones apart, see counted-claim.ts), history rows and
- * releases batched together, skipped and missed runs settled in batches,
- * finishes with their tasks' progress, and the reaping of expired claims.
+ * statement (counted ones apart, see counted-claim.ts), lease renewals and
+ * the attempts' processes, history rows and releases batched together,
+ * skipped and missed runs settled in batches, finishes with their tasks'
+ * progress, and the reaping of expired claims.
  */
 export class PostgresRunWrites {
   readonly #context: RunWritesContext;
@@ -139,6 +142,28 @@ export class PostgresRunWrites {
       requests.map((r) => (r.leaseMs > 0 ? r.leaseMs : this.#context.leaseMs)),
       requests.map((r) => r.exclusive === true),
     ];
+  }
+
+  /** Moves the lease on while this node holds the claim unexpired (`leaseMs` ≤ 0: the default). */
+  async renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    const rows = await this.#run("renewLease", [
+      claim.id,
+      claim.nodeId,
+      leaseMs > 0 ? leaseMs : this.#context.leaseMs,
+    ]);
+    return rows.length === 1;
+  }
+
+  /** Records the process group running the claim's attempt, while its node holds the claim. */
+  async recordProcess(claim: ClaimRef, process: ClaimProcess): Promise<boolean> {
+    const rows = await this.#run("recordClaimProcess", [
+      claim.taskName,
+      claim.fencingToken,
+      claim.nodeId,
+      process.pgid,
+      process.startTime,
+    ]);
+    return rows.length === 1;
   }
 
   /** Releases a claim (batched with concurrent releases). */
