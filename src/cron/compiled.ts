@@ -1,6 +1,7 @@
 import type { FieldItem, ParsedCron, ParsedField } from "./parse.js";
 import { ctz, next30, popcount, prev30, prev60 } from "./bits.js";
 import { daysFromCivil, civilFromDays, daysInMonth, DAY_MS } from "./civil.js";
+import { domSpecialBit, dowSpecialBit } from "./special-days.js";
 import { TimesOfDay } from "./times-of-day.js";
 
 /** How day-of-month and day-of-week combine. */
@@ -367,49 +368,5 @@ export class CompiledCron {
       }
       return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s2) * 1000;
     }
-  }
-}
-
-function weekdayOf(day: number, firstWeekday: number): number {
-  return (firstWeekday + day - 1) % 7;
-}
-
-function domSpecialBit(item: FieldItem, len: number, firstWeekday: number): number {
-  switch (item.kind) {
-    case "last-day": {
-      const day = len - item.offset;
-      return day >= 1 ? 1 << (day - 1) : 0;
-    }
-    case "last-weekday": {
-      const w = weekdayOf(len, firstWeekday);
-      const day = w === 6 ? len - 1 : w === 0 ? len - 2 : len;
-      return 1 << (day - 1);
-    }
-    case "nearest-weekday": {
-      if (item.day > len) return 0;
-      const w = weekdayOf(item.day, firstWeekday);
-      let day = item.day;
-      if (w === 6) day = item.day === 1 ? 3 : item.day - 1;
-      else if (w === 0) day = item.day === len ? item.day - 2 : item.day + 1;
-      return 1 << (day - 1);
-    }
-    default:
-      return 0;
-  }
-}
-
-function dowSpecialBit(item: FieldItem, len: number, firstWeekday: number): number {
-  switch (item.kind) {
-    case "last-dow": {
-      const lastWeekday = weekdayOf(len, firstWeekday);
-      const day = len - ((lastWeekday - item.dow + 7) % 7);
-      return 1 << (day - 1);
-    }
-    case "nth-dow": {
-      const day = 1 + ((item.dow - firstWeekday + 7) % 7) + 7 * (item.nth - 1);
-      return day <= len ? 1 << (day - 1) : 0;
-    }
-    default:
-      return 0;
   }
 }
