@@ -1,59 +1,36 @@
-import type { DispatchOutcome, Dispatcher } from "../core/dispatcher.js";
-import { RunContext } from "../core/run-context.js";
-import type { TaskCallback } from "../core/task.js";
 import { safeLog } from "../logger.js";
 import { isMaxRunsReached } from "../store/store.js";
-import type { Claim, ClaimOutcome, ClaimRequest } from "../store/store.js";
-import { dispatchTarget } from "./dispatch-target.js";
-import { Run } from "./run.js";
-import type { RunLifecycle, RunLifecycleHost } from "./run-lifecycle.js";
+import type { ClaimOutcome, ClaimRequest } from "../store/store.js";
+import type { Run } from "./run.js";
+import { RunCaller } from "./run-caller.js";
+import type { RunLifecycle } from "./run-lifecycle.js";
+import type { RunStartHost } from "./run-start-host.js";
 import { claimRequestOf, splitByShare, TakeoverWaits, type TakeoverShare } from "./run-takeover.js";
 import { whyNotStart } from "./start-rules.js";
+import { UnrecordedRuns } from "./unrecorded-runs.js";
 
-/** What phase 2 needs from the Scheduler. */
-export interface RunStartHost extends RunLifecycleHost {
-  readonly dispatcher: Dispatcher;
-  readonly leaseMs: number;
-  /**
-   * Shared stores: sends the claims of `runs` due runs, waiting while the
-   * store is unusable (and reporting the outage itself, once).
-   */
-  readonly claimGate?: <T>(call: () => Promise<T>, runs: number) => Promise<T>;
-  /**
-   * Nodes sharing the work: runs of tasks another live node owns are claimed
-   * here only by taking them over, when nobody claimed them after the
-   * takeover delay.
-   */
-  readonly share?: TakeoverShare;
-  /** Shared stores: how long the lease of a claim has left by this node's clocks, in ms. */
-  leaseLeftMs?(claim: Claim): number;
-  handler(name: string): TaskCallback | undefined;
-}
+export type { RunStartHost } from "./run-start-host.js";
 
 /**
  * Phase 2: claims a batch of planned runs in one store call, then starts each
- * claimed callback, one after another, within one turn of the event loop. A
- * claimed run that may no longer start (the scheduler is stopping, it was
- * claimed past its grace, its lease is nearly gone, another node's run holds
- * its task) is recorded under its claim instead. Counts the runs of every
- * batch from its claim to its record, for {@link drain}.
+ * claimed callback, one after another, within one turn of the event loop
+ * (its {@link RunCaller}). A claimed run that may no longer start (the
+ * scheduler is stopping, it was claimed past its grace, its lease is nearly
+ * gone, another node's run holds its task) is recorded under its claim
+ * instead. Counts the runs of every batch from its claim to its record, for
+ * {@link drain} ({@link UnrecordedRuns}).
  */
 export class RunStarter {
   readonly #host: RunStartHost;
   readonly #life: RunLifecycle;
-  /**
-   * Runs of batches not yet recorded, claims in flight included (a count,
-   * not a collection: a burst pays nothing per run).
-   */
-  #inFlight = 0;
+  /** Runs of batches not yet recorded, claims in flight included. */
+  readonly #unrecorded = new UnrecordedRuns();
   /** Set by {@link stopStarting}: runs whose claims come back now are not started. */
   #stopping = false;
-  /** `drain()` calls waiting for the count to fall. */
-  #drainWaiters: (() => void)[] = [];
   /** Runs of other nodes' tasks waiting for their takeover delay. */
   readonly #takeoverWaits = new TakeoverWaits();
-  /** The run whose inline callback is executing synchronously, if any. */
-  readonly #current: { calling: object | undefined } = { calling: undefined };
+  /** Calls the callbacks of the runs that start. */
+  readonly #caller: RunCaller;
 
   /** Undefined while the ends of runs can be queued; else resolves once they can (FinishBatcher.room). */
   readonly #finishRoom: () => Promise<void> | undefined;
@@ -66,6 +43,7 @@ export class RunStarter {
     this.#host = host;
     this.#life = life;
     this.#finishRoom = finishRoom;
+    this.#caller = new RunCaller(host, life, this.#unrecorded);
   }
 
   /**
@@ -73,7 +51,7 @@ export class RunStarter {
    * right now, if any: `stop()` called from there must not wait for itself.
    */
   get calling(): object | undefined {
-    return this.#current.calling;
+    return this.#caller.calling;
   }
 
   /**
@@ -91,12 +69,8 @@ export class RunStarter {
   }
 
   /** Waits until no run is in flight, except the one holding `except` (the caller's own). */
-  async drain(except: object | undefined): Promise<void> {
-    for (;;) {
-      const own = except instanceof Run && except.inFlight ? 1 : 0;
-      if (this.#inFlight <= own) return;
-      await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
-    }
+  drain(except: object | undefined): Promise<void> {
+    return this.#unrecorded.drain(except);
   }
 
   /**
@@ -106,7 +80,7 @@ export class RunStarter {
    */
   async startBatch(runs: readonly Run[]): Promise<void> {
     // Counted from here: stop() waits for claims in flight too.
-    this.#inFlight += runs.length;
+    this.#unrecorded.add(runs.length);
     const { share } = this.#host;
     const split = share === undefined ? null : splitByShare(runs, share);
     if (share === undefined || split === null) return this.#claimAndStart(runs);
@@ -136,7 +110,7 @@ export class RunStarter {
       for (const run of runs) {
         this.#life.takingOver(run);
         this.#life.refused(run);
-        this.#done();
+        this.#unrecorded.done();
       }
       return;
     }
@@ -208,7 +182,7 @@ export class RunStarter {
     for (const run of runs) {
       if (run.state === "due") {
         this.#life.claimFailed(run);
-        this.#done();
+        this.#unrecorded.done();
       } else {
         claimed.push(run);
       }
@@ -233,10 +207,10 @@ export class RunStarter {
     // Asked once per batch: a listener added by a callback hears from the next batch on.
     const announce = host.hasListeners("run:start");
     if (announce) {
-      this.#startEach(startable, announce, finished);
+      this.#caller.startEach(startable, announce, finished);
       return finished;
     }
-    this.#startBurst(startable, finished);
+    this.#caller.startBurst(startable, finished);
     return finished;
   }
 
@@ -271,12 +245,12 @@ export class RunStarter {
         const claim = useClaims ? (claims[next++] ?? null) : null;
         if (isMaxRunsReached(claim)) {
           life.maxRunsReached(run);
-          this.#done();
+          this.#unrecorded.done();
           continue;
         }
         if (useClaims && claim === null) {
           life.refused(run);
-          this.#done();
+          this.#unrecorded.done();
           continue;
         }
         life.claimed(run, claim);
@@ -302,160 +276,7 @@ export class RunStarter {
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "run" });
     } finally {
-      this.#done();
-    }
-  }
-
-  /**
-   * The fast path of a batch, with nobody listening to `run:start` and no
-   * leases to watch: the dispatcher calls every inline callback back to back,
-   * and what starting a run records (counts, start times, outcomes) is done
-   * afterwards, so that the last callback of a burst is not delayed by the
-   * bookkeeping of all those before it. Runs not prepared for a burst (not
-   * planned ahead, module handlers, timeouts), or all of them when the
-   * dispatcher is closed or limits concurrency, then start one by one.
-   */
-  #startBurst(runs: readonly Run[], finished: Promise<void>[]): void {
-    const { clock, dispatcher, leases } = this.#host;
-    const wallOffset = clock.nowMs() - clock.monotonicMs();
-    if (leases !== undefined) {
-      for (let i = 0; i < runs.length; i++) {
-        const run = runs[i] as Run;
-        if (run.claim !== null && run.context !== undefined) leases.watch(run.claim, run.context);
-      }
-    }
-    if (!dispatcher.callBurst(runs, clock, this.#current)) {
-      this.#startEach(runs, false, finished);
-      return;
-    }
-    const endMono = clock.monotonicMs();
-    const left: Run[] = [];
-    const settled: Run[] = [];
-    let previousSync: Run | null = null;
-    for (const run of runs) {
-      const { startMono } = run;
-      if (Number.isNaN(startMono)) {
-        left.push(run);
-        continue;
-      }
-      // A synchronous callback ended when the next one started.
-      if (previousSync !== null) previousSync.endMono = startMono;
-      previousSync = null;
-      this.#life.started(run, startMono, wallOffset);
-      if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
-    }
-    if (previousSync !== null) previousSync.endMono = endMono;
-    for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
-    if (left.length > 0) this.#startEach(left, false, finished);
-  }
-
-  /**
-   * Starts runs one after another: announcing each (`run:start`) when asked,
-   * and giving each the abort signal of its lease when leases are watched.
-   */
-  #startEach(runs: readonly Run[], announce: boolean, finished: Promise<void>[]): void {
-    const host = this.#host;
-    const settled: Run[] = [];
-    const { clock, dispatcher } = host;
-    // One clock read per run: its wall-clock start is derived from the monotonic reading.
-    const wallOffset = clock.nowMs() - clock.monotonicMs();
-    let previousSync: Run | null = null;
-    for (const run of runs) {
-      const callback = run.task.callback;
-      const { claim } = run;
-      if (claim !== null && host.leases !== undefined) {
-        // Inline callbacks without a timeout (the dispatcher's fast path): their context, which
-        // makes an AbortSignal only if asked for; others: an AbortSignal the dispatcher honours.
-        if (typeof callback === "function" && run.timeoutMs === 0)
-          host.leases.watch(claim, (run.context ??= new RunContext(run)));
-        else run.signal = host.leases.signal(claim);
-      }
-      // Its context made here, not by the dispatcher, so that the run can be cancelled.
-      run.context ??= new RunContext(run);
-      const startMono = clock.monotonicMs();
-      // The reading that starts this run also ends the synchronous callback before it.
-      if (previousSync !== null) previousSync.endMono = startMono;
-      previousSync = null;
-      this.#life.started(run, startMono, wallOffset);
-      if (announce) {
-        this.#announce(run);
-        run.startMono = clock.monotonicMs();
-      }
-      let outcome: DispatchOutcome | Promise<DispatchOutcome>;
-      this.#current.calling = run;
-      try {
-        outcome =
-          typeof callback === "function"
-            ? dispatcher.runInline(callback, run)
-            : dispatcher.run(dispatchTarget(host, callback), run);
-      } finally {
-        this.#current.calling = undefined;
-      }
-      if (this.#file(run, outcome, finished, settled)) previousSync = run;
-    }
-    if (previousSync !== null) previousSync.endMono = clock.monotonicMs();
-    // Callbacks that returned synchronously are recorded after every run of the batch has started.
-    for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
-  }
-
-  /**
-   * Files a started run's outcome: a promise is recorded once it settles; an
-   * outcome already there joins `settled`, recorded once the whole batch has
-   * started. Returns true for the latter (the callback returned synchronously).
-   */
-  #file(
-    run: Run,
-    outcome: DispatchOutcome | Promise<DispatchOutcome>,
-    finished: Promise<void>[],
-    settled: Run[],
-  ): boolean {
-    if (outcome instanceof Promise) {
-      finished.push(outcome.then((result) => this.#finish(run, result)));
-      return false;
-    }
-    run.outcome = outcome;
-    settled.push(run);
-    return true;
-  }
-
-  #announce(run: Run): void {
-    this.#host.emit("run:start", {
-      taskName: run.taskName,
-      scheduledAt: new Date(run.scheduledAtMs),
-      attempt: run.attempt,
-      trigger: run.trigger,
-      runId: run.runId,
-      startedAt: new Date(run.startedAtMs),
-    });
-  }
-
-  /** Phase 3 of one attempt, then the in-flight count; never rejects. */
-  async #finish(run: Run, outcome: DispatchOutcome): Promise<void> {
-    const claim = run.claim;
-    try {
-      await this.#life.finish(run, outcome);
-    } catch (error) {
-      safeLog(
-        this.#host.logger,
-        "error",
-        { err: error, taskName: run.task.name },
-        "Internal error while running a task",
-      );
-      this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
-    } finally {
-      this.#done();
-      if (claim !== null) this.#host.leases?.done(claim);
-    }
-  }
-
-  /** One run of a batch is over (recorded, or not started): wakes drains when few are left. */
-  #done(): void {
-    this.#inFlight--;
-    // A drain waits for zero, or for one when that one is its caller's own run.
-    if (this.#inFlight <= 1 && this.#drainWaiters.length > 0) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const wake of waiters) wake();
+      this.#unrecorded.done();
     }
   }
 }

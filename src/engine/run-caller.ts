@@ -1,0 +1,179 @@
+import type { DispatchOutcome } from "../core/dispatcher.js";
+import { RunContext } from "../core/run-context.js";
+import { safeLog } from "../logger.js";
+import { dispatchTarget } from "./dispatch-target.js";
+import type { Run } from "./run.js";
+import type { RunLifecycle } from "./run-lifecycle.js";
+import type { RunStartHost } from "./run-start-host.js";
+import type { UnrecordedRuns } from "./unrecorded-runs.js";
+
+/**
+ * The end of phase 2: calls the callbacks of claimed runs that may start,
+ * one after another within one turn of the event loop (in a burst when it
+ * can), and hands each outcome to phase 3 (`RunLifecycle.finish`), counting
+ * the run out of the batch once it is recorded. Only `RunStarter`
+ * (engine/run-start.ts) calls it, with the runs its claims let start.
+ */
+export class RunCaller {
+  readonly #host: RunStartHost;
+  readonly #life: RunLifecycle;
+  readonly #unrecorded: UnrecordedRuns;
+  /** The run whose inline callback is executing synchronously, if any. */
+  readonly #current: { calling: object | undefined } = { calling: undefined };
+
+  constructor(host: RunStartHost, life: RunLifecycle, unrecorded: UnrecordedRuns) {
+    this.#host = host;
+    this.#life = life;
+    this.#unrecorded = unrecorded;
+  }
+
+  /**
+   * The token of the run whose inline callback is executing synchronously
+   * right now, if any: `stop()` called from there must not wait for itself.
+   */
+  get calling(): object | undefined {
+    return this.#current.calling;
+  }
+
+  /**
+   * The fast path of a batch, with nobody listening to `run:start` and no
+   * leases to watch: the dispatcher calls every inline callback back to back,
+   * and what starting a run records (counts, start times, outcomes) is done
+   * afterwards, so that the last callback of a burst is not delayed by the
+   * bookkeeping of all those before it. Runs not prepared for a burst (not
+   * planned ahead, module handlers, timeouts), or all of them when the
+   * dispatcher is closed or limits concurrency, then start one by one.
+   */
+  startBurst(runs: readonly Run[], finished: Promise<void>[]): void {
+    const { clock, dispatcher, leases } = this.#host;
+    const wallOffset = clock.nowMs() - clock.monotonicMs();
+    if (leases !== undefined) {
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i] as Run;
+        if (run.claim !== null && run.context !== undefined) leases.watch(run.claim, run.context);
+      }
+    }
+    if (!dispatcher.callBurst(runs, clock, this.#current)) {
+      this.startEach(runs, false, finished);
+      return;
+    }
+    const endMono = clock.monotonicMs();
+    const left: Run[] = [];
+    const settled: Run[] = [];
+    let previousSync: Run | null = null;
+    for (const run of runs) {
+      const { startMono } = run;
+      if (Number.isNaN(startMono)) {
+        left.push(run);
+        continue;
+      }
+      // A synchronous callback ended when the next one started.
+      if (previousSync !== null) previousSync.endMono = startMono;
+      previousSync = null;
+      this.#life.started(run, startMono, wallOffset);
+      if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
+    }
+    if (previousSync !== null) previousSync.endMono = endMono;
+    for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
+    if (left.length > 0) this.startEach(left, false, finished);
+  }
+
+  /**
+   * Starts runs one after another: announcing each (`run:start`) when asked,
+   * and giving each the abort signal of its lease when leases are watched.
+   */
+  startEach(runs: readonly Run[], announce: boolean, finished: Promise<void>[]): void {
+    const host = this.#host;
+    const settled: Run[] = [];
+    const { clock, dispatcher } = host;
+    // One clock read per run: its wall-clock start is derived from the monotonic reading.
+    const wallOffset = clock.nowMs() - clock.monotonicMs();
+    let previousSync: Run | null = null;
+    for (const run of runs) {
+      const callback = run.task.callback;
+      const { claim } = run;
+      if (claim !== null && host.leases !== undefined) {
+        // Inline callbacks without a timeout (the dispatcher's fast path): their context, which
+        // makes an AbortSignal only if asked for; others: an AbortSignal the dispatcher honours.
+        if (typeof callback === "function" && run.timeoutMs === 0)
+          host.leases.watch(claim, (run.context ??= new RunContext(run)));
+        else run.signal = host.leases.signal(claim);
+      }
+      // Its context made here, not by the dispatcher, so that the run can be cancelled.
+      run.context ??= new RunContext(run);
+      const startMono = clock.monotonicMs();
+      // The reading that starts this run also ends the synchronous callback before it.
+      if (previousSync !== null) previousSync.endMono = startMono;
+      previousSync = null;
+      this.#life.started(run, startMono, wallOffset);
+      if (announce) {
+        this.#announce(run);
+        run.startMono = clock.monotonicMs();
+      }
+      let outcome: DispatchOutcome | Promise<DispatchOutcome>;
+      this.#current.calling = run;
+      try {
+        outcome =
+          typeof callback === "function"
+            ? dispatcher.runInline(callback, run)
+            : dispatcher.run(dispatchTarget(host, callback), run);
+      } finally {
+        this.#current.calling = undefined;
+      }
+      if (this.#file(run, outcome, finished, settled)) previousSync = run;
+    }
+    if (previousSync !== null) previousSync.endMono = clock.monotonicMs();
+    // Callbacks that returned synchronously are recorded after every run of the batch has started.
+    for (const run of settled) finished.push(this.#finish(run, run.outcome as DispatchOutcome));
+  }
+
+  /**
+   * Files a started run's outcome: a promise is recorded once it settles; an
+   * outcome already there joins `settled`, recorded once the whole batch has
+   * started. Returns true for the latter (the callback returned synchronously).
+   */
+  #file(
+    run: Run,
+    outcome: DispatchOutcome | Promise<DispatchOutcome>,
+    finished: Promise<void>[],
+    settled: Run[],
+  ): boolean {
+    if (outcome instanceof Promise) {
+      finished.push(outcome.then((result) => this.#finish(run, result)));
+      return false;
+    }
+    run.outcome = outcome;
+    settled.push(run);
+    return true;
+  }
+
+  #announce(run: Run): void {
+    this.#host.emit("run:start", {
+      taskName: run.taskName,
+      scheduledAt: new Date(run.scheduledAtMs),
+      attempt: run.attempt,
+      trigger: run.trigger,
+      runId: run.runId,
+      startedAt: new Date(run.startedAtMs),
+    });
+  }
+
+  /** Phase 3 of one attempt, then the count of runs not yet recorded; never rejects. */
+  async #finish(run: Run, outcome: DispatchOutcome): Promise<void> {
+    const claim = run.claim;
+    try {
+      await this.#life.finish(run, outcome);
+    } catch (error) {
+      safeLog(
+        this.#host.logger,
+        "error",
+        { err: error, taskName: run.task.name },
+        "Internal error while running a task",
+      );
+      this.#host.emit("scheduler:error", { error, context: "run", taskName: run.task.name });
+    } finally {
+      this.#unrecorded.done();
+      if (claim !== null) this.#host.leases?.done(claim);
+    }
+  }
+}
