@@ -1,38 +1,13 @@
 import type { Task } from "../core/task.js";
-import type { SchedulerEvents } from "../events.js";
-import { safeLog, type Logger } from "../logger.js";
+import { safeLog } from "../logger.js";
 import type { RunReport } from "./run.js";
-import type { Claim, RunRecord, Store } from "../store/store.js";
+import type { Claim, RunRecord } from "../store/store.js";
 import { progressOf } from "../durable/task-record.js";
+import { finishThroughGate } from "./failed-finish.js";
 import { FinishBatcher } from "./finish-batcher.js";
+import type { RunRecorderHost } from "./run-recorder-host.js";
 
-/** What a {@link RunRecorder} needs from its Scheduler. */
-export interface RunRecorderHost {
-  readonly store: Store;
-  readonly logger: Logger;
-  readonly nodeId: string;
-  emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
-  hasListeners(event: keyof SchedulerEvents): boolean;
-  /** True while `task` is the registered task of its name. */
-  isCurrent(task: Task): boolean;
-  /**
-   * Shared stores: retries the finishing write of the run holding `claim`
-   * while the store is unusable and the claim is held (else it is tried once).
-   */
-  readonly writeGate?: <T>(call: () => Promise<T>, claim: Claim) => Promise<T>;
-  /**
-   * Shared stores: a run's end could not be written, even through the gate
-   * (its lease was lost meanwhile): stop renewing the claim, so that the run
-   * is reaped (recorded `interrupted`, retried per policy) once the store is
-   * usable, exactly as if this process had died then.
-   */
-  abandon?(claim: Claim): void;
-  /**
-   * Shared stores: retries a history write that holds no claim (a skip, a
-   * miss) while the store is unusable, until it takes it (else it is tried once).
-   */
-  readonly settleGate?: <T>(call: () => Promise<T>) => Promise<T>;
-}
+export type { RunRecorderHost } from "./run-recorder-host.js";
 
 /** The most occurrences of a refused missed row recorded one by one instead. */
 const MAX_MISSED_SPLIT = 1_000;
@@ -44,6 +19,17 @@ const SKIP_MESSAGES: Readonly<Record<SkipReason, string>> = Object.freeze({
   overlap: "the previous run was still running",
   claimed: "claimed by another scheduler",
 });
+
+/**
+ * Occurrences the misfire policy dropped, `firstMs` to `lastMs` (`count` in
+ * all; `listed`: the first of them, for the event).
+ */
+export interface MissedOccurrences {
+  readonly listed: readonly number[];
+  readonly firstMs: number;
+  readonly lastMs: number;
+  readonly count: number;
+}
 
 /**
  * Writes what happened to the store (history rows, released claims, task
@@ -121,14 +107,10 @@ export class RunRecorder {
   }
 
   /**
-   * Occurrences the misfire policy dropped, `firstMs` to `lastMs` (`count` in
-   * all; `listed`: the first of them, for the event): logged, emitted, and
-   * recorded as one row, once across nodes.
+   * Occurrences the misfire policy dropped: logged, emitted, and recorded as
+   * one row, once across nodes.
    */
-  missed(
-    task: Task,
-    missed: { listed: readonly number[]; firstMs: number; lastMs: number; count: number },
-  ): void {
+  missed(task: Task, missed: MissedOccurrences): void {
     const host = this.#host;
     const { count } = missed;
     safeLog(
@@ -238,7 +220,7 @@ export class RunRecorder {
    * Resolves true when written; false when the claim was no longer this
    * node's (or the write failed for good, and the claim was abandoned to the
    * reaper). A batch that fails is retried run by run, through the store's
-   * health gate, exactly as a single finish.
+   * health gate, exactly as a single finish (`failed-finish.ts`).
    *
    * A release raises the task's claim mark, and the store then refuses to
    * settle any occurrence at or before it (it can no longer tell whether one
@@ -269,67 +251,12 @@ export class RunRecorder {
       }
       written = await store.finishRun(record, claim, { release });
     } catch (error) {
-      const again = await this.#finishThroughGate(record, claim, release, error);
+      const again = await finishThroughGate(this.#host, record, claim, release, error);
       if (again === undefined) return false;
       written = again;
     }
     if (written && progress !== undefined) await this.persistProgress(progress);
     return written;
-  }
-
-  /**
-   * A finish that failed, sent again (alone) while the store is unusable and
-   * the claim held; undefined when it could not be written (the claim is
-   * then abandoned to the reaper, and the failure reported).
-   */
-  /**
-   * True when the history holds this attempt's row under this claim already:
-   * the write that failed had committed and only its answer was lost (a
-   * connection cut after the commit), so that writing it again is refused
-   * (its claim was released with it). Without this the run was recorded
-   * `lost` beside its own row. Asked only after a failed write.
-   */
-  async #writtenBefore(record: RunRecord, claim: Claim): Promise<boolean> {
-    try {
-      const rows = await this.#host.store.history({ taskName: record.taskName, limit: 1_000 });
-      return rows.some(
-        (row) =>
-          row.claimId === claim.id &&
-          row.attempt === record.attempt &&
-          row.nodeId === record.nodeId &&
-          row.status === record.status,
-      );
-    } catch {
-      return false;
-    }
-  }
-
-  async #finishThroughGate(
-    record: RunRecord,
-    claim: Claim,
-    release: boolean,
-    error: unknown,
-  ): Promise<boolean | undefined> {
-    const { store } = this.#host;
-    let failure = error;
-    const gate = this.#host.writeGate;
-    if (gate !== undefined) {
-      // Only a failed write goes through the gate: the common path costs nothing more.
-      try {
-        const written = await gate(() => store.finishRun(record, claim, { release }), claim);
-        return written || (await this.#writtenBefore(record, claim));
-      } catch (again) {
-        failure = again;
-      }
-    }
-    if (await this.#writtenBefore(record, claim)) return true;
-    this.#host.abandon?.(claim);
-    this.#host.emit("scheduler:error", {
-      error: failure,
-      context: "history",
-      taskName: record.taskName,
-    });
-    return undefined;
   }
 
   /** Releases a claim (after this node's settling writes of earlier occurrences, see `finish`). */
