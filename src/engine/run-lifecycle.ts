@@ -13,7 +13,7 @@ import {
 import { noteOverlapSkip } from "./overlap-warning.js";
 import { attemptOf, eventBase, tellOutcome, type Attempt } from "./run-attempt.js";
 import type { RunLifecycleHooks, RunLifecycleHost } from "./run-lifecycle-host.js";
-import type { RunRecorder } from "./run-recorder.js";
+import type { MissedOccurrences, RunRecorder, SkipReason } from "./run-recorder.js";
 
 export type { RunLifecycleHooks, RunLifecycleHost } from "./run-lifecycle-host.js";
 
@@ -84,16 +84,13 @@ export class RunLifecycle {
   }
 
   /** A due occurrence that does not start (overlap): counted, emitted, recorded. */
-  skip(task: Task, scheduledAtMs: number, report: RunReport, reason: "overlap" | "claimed"): void {
+  skip(task: Task, scheduledAtMs: number, report: RunReport, reason: SkipReason): void {
     this.#recorder.skip(task, scheduledAtMs, report, reason);
     if (reason === "overlap") noteOverlapSkip(task, this.#host.logger, false);
   }
 
   /** Occurrences the misfire policy dropped: logged, emitted, recorded as one row. */
-  missed(
-    task: Task,
-    missed: { listed: readonly number[]; firstMs: number; lastMs: number; count: number },
-  ): void {
+  missed(task: Task, missed: MissedOccurrences): void {
     this.#recorder.missed(task, missed);
   }
 
