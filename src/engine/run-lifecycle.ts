@@ -3,6 +3,7 @@ import type { QueuedRun, Task } from "../core/task.js";
 import type { RunTrigger } from "../events.js";
 import type { Claim } from "../store/store.js";
 import { emptyReport, Run, type RunReport } from "./run.js";
+import { finishOptions, settle } from "./counted-attempt.js";
 import { InFlightAttempts } from "./in-flight-attempts.js";
 import { endLost, recordLost, unsettle } from "./lost-attempt.js";
 import {
@@ -11,7 +12,7 @@ import {
   warnAbandonedRetry,
 } from "./not-started-notices.js";
 import { noteOverlapSkip } from "./overlap-warning.js";
-import { attemptOf, eventBase, tellOutcome, type Attempt } from "./run-attempt.js";
+import { attemptOf } from "./run-attempt.js";
 import type { RunLifecycleHooks, RunLifecycleHost } from "./run-lifecycle-host.js";
 import type { MissedOccurrences, RunRecorder, SkipReason } from "./run-recorder.js";
 
@@ -32,9 +33,10 @@ export type { RunLifecycleHooks, RunLifecycleHost } from "./run-lifecycle-host.j
  * for its retry still runs).
  *
  * Parts of it live in modules of their own, called by this class alone:
- * the attempt's result and what is told of it (`run-attempt.ts`), the lost
- * path (`lost-attempt.ts`), the attempts in flight (`in-flight-attempts.ts`),
- * what is told of a claimed run that does not start (`not-started-notices.ts`).
+ * the attempt's result and what is told of it (`run-attempt.ts`), the
+ * counted path (`counted-attempt.ts`) and the lost path (`lost-attempt.ts`)
+ * of phase 3, the attempts in flight (`in-flight-attempts.ts`), what is told
+ * of a claimed run that does not start (`not-started-notices.ts`).
  */
 export class RunLifecycle {
   readonly #host: RunLifecycleHost;
@@ -353,15 +355,13 @@ export class RunLifecycle {
       return;
     }
     // A claimed run's retry is queued only once this attempt's row is written (see above).
-    const retry = this.#settle(run, attempt, claim === null);
+    const retry = settle(this.#host, this.#hooks, run, attempt, claim === null);
     let written: () => void = () => {};
     if (retry !== null) retry.previousWrite = new Promise<void>((resolve) => (written = resolve));
     try {
       if (claim === null) {
         await this.#recorder.record(attempt.row);
-      } else if (
-        !(await this.#recorder.finish(attempt.row, claim, this.#finishOptions(run, retry)))
-      ) {
+      } else if (!(await this.#recorder.finish(attempt.row, claim, finishOptions(run, retry)))) {
         unsettle(run, attempt, retry, this.#hooks, this.#host.leases);
         await recordLost(this.#host, this.#recorder, run, attempt);
         return;
@@ -374,52 +374,5 @@ export class RunLifecycle {
     }
     // A claimed run's progress was written with its row.
     if (retry === null && claim === null) await this.#recorder.persistProgress(run.task);
-  }
-
-  /** How an attempt's row is written: the claim released, and the task's progress with it, unless a retry follows. */
-  #finishOptions(run: Run, retry: Run | null): { release: boolean; progress?: Task } {
-    return retry === null ? { release: true, progress: run.task } : { release: false };
-  }
-
-  /**
-   * The attempt counts: the task moves on (retry, or the run ends), listeners
-   * and the logger are told. Returns the next attempt (queued now when
-   * `queueNow`, else by the caller once this attempt's row is written), or null.
-   */
-  #settle(run: Run, attempt: Attempt, queueNow: boolean): Run | null {
-    const host = this.#host;
-    const { task, report } = run;
-    const { outcome, status, retryAtMs } = attempt;
-    const base = outcome.ok && !host.hasListeners("run:success") ? undefined : eventBase(run);
-    task.lastStatus = status;
-    let retry: Run | null = null;
-    if (retryAtMs !== null) {
-      retry = this.#scheduleRetry(run, retryAtMs, queueNow);
-    } else {
-      run.state = "finished";
-      task.running--;
-      task.runCount++;
-      this.#hooks.afterRun(task);
-    }
-    if (outcome.ok) report.succeeded++;
-    else report.failed++;
-    tellOutcome(host, run, attempt, base);
-    return retry;
-  }
-
-  /**
-   * The attempt failed and another follows at `atMs`: this attempt ends
-   * `retried`, and the next, holding the same claim, waits (`retry-scheduled`)
-   * in the queue, put there now when `queueNow`; the task still counts the
-   * run running.
-   */
-  #scheduleRetry(run: Run, atMs: number, queueNow: boolean): Run {
-    run.state = "retried";
-    const next = new Run(run.task, run.scheduledAtMs, "retry", "retry-scheduled", run.report);
-    next.attempt = run.attempt + 1;
-    next.claim = run.claim;
-    next.fencingToken = run.fencingToken;
-    if (queueNow) this.#hooks.queueRetry(next, atMs);
-    return next;
   }
 }
