@@ -37,7 +37,7 @@ const SETTINGS = {
   flatNodes: list(env.BENCH_CLUSTER_FLAT_NODES, "2,4,8"),
   poolSize: Number(env.BENCH_CLUSTER_POOL ?? 8),
   overlap: env.BENCH_CLUSTER_OVERLAP as OverlapPolicy | undefined,
-  shareWork: env.BENCH_CLUSTER_SHARE === "1",
+  shareWork: env.BENCH_CLUSTER_SHARE !== "0",
   peers: {
     jobs: Number(env.BENCH_PEER_JOBS ?? 10_000),
     concurrency: Number(env.BENCH_PEER_CONCURRENCY ?? 4),
@@ -234,7 +234,7 @@ export async function runClusterScaleBench(): Promise<void> {
         `(reported by backends at most once a second); write transactions from transaction ids assigned; ` +
         `WAL from pg_current_wal_lsn(); CPU from /proc (utime+stime; % of one core). ` +
         `Tasks on \`* * * * * *\`, a no-op handler, overlap ${SETTINGS.overlap ?? "skip (the default)"}, ` +
-        `${SETTINGS.poolSize} connections per node, ${SETTINGS.shareWork ? "work shared (BENCH_CLUSTER_SHARE=1)" : "every node racing for every run"}. "refused/run": due runs whose claim another node won, per recorded run.\n`,
+        `${SETTINGS.poolSize} connections per node, ${SETTINGS.shareWork ? "work shared" : "every node racing for every run (BENCH_CLUSTER_SHARE=0)"}. "refused/run": due runs whose claim another node won, per recorded run.\n`,
     );
     const rows: string[][] = [];
     const held = new Map<number, number>();

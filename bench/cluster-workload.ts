@@ -94,7 +94,7 @@ export interface StepPlan {
   /** Connections per node. */
   readonly poolSize: number;
   readonly taskOptions?: TaskOptions;
-  /** The nodes share the work (the scheduler's internal `shareWork`) instead of racing for every run. */
+  /** False: every node races for every run (the scheduler's internal `shareWork`, on by default). */
   readonly shareWork?: boolean;
   /** Reset `pg_stat_statements` as the window opens and list this many of the costliest statements as it closes. */
   readonly topStatements?: number;

@@ -91,8 +91,8 @@ const scheduler = new Scheduler(dispatcher, {
   timezone: "UTC",
   testMode: true,
   logger,
-  // `npm run chaos -- --share-work` (chaos/run.ts).
-  ...(process.env.CHAOS_SHARE_WORK === "1" ? { shareWork: true } : {}),
+  // `npm run chaos -- --race` (chaos/run.ts).
+  ...(process.env.CHAOS_RACE === "1" ? { shareWork: false } : {}),
 });
 
 const counts: Record<string, number> = {};

@@ -1,8 +1,8 @@
 /**
  * The fault-injection suite: `npm run chaos [-- --only <scenario>[,<scenario>…]] [--short] [--keep] [--list]`.
  *
- * `--share-work` runs every node with the scheduler's internal `shareWork`
- * on (issue 17: the suite must pass with it before it becomes the default).
+ * `--race` runs every node with the scheduler's internal `shareWork` off:
+ * every node claims every due run (the default before issue 17).
  *
  * `--skip-without-postgres` (how `npm test` runs `--short`): when PostgreSQL's
  * binaries are absent, say so and exit 77 (skipped) instead of failing.
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     only: { type: "string", multiple: true },
     short: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
-    "share-work": { type: "boolean", default: false },
+    race: { type: "boolean", default: false },
     list: { type: "boolean", default: false },
     "skip-without-postgres": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -40,7 +40,7 @@ const { values } = parseArgs({
 if (values.help || values.list) {
   if (values.help) {
     console.log(
-      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--share-work] [--list] [--skip-without-postgres]\n",
+      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--race] [--list] [--skip-without-postgres]\n",
     );
   }
   for (const s of SCENARIOS)
@@ -69,7 +69,7 @@ if (values["skip-without-postgres"] && findPostgresBin() === undefined) {
 }
 
 // Read by each node process (chaos/node.ts), which inherits the environment.
-if (values["share-work"]) process.env.CHAOS_SHARE_WORK = "1";
+if (values.race) process.env.CHAOS_RACE = "1";
 
 const root = mkdtempSync(join(tmpdir(), "orchestrator-chaos-"));
 // The postgres user must reach its data directory inside.
@@ -105,7 +105,7 @@ const suiteStart = performance.now();
 const rows: Row[] = [];
 console.log(
   `chaos: ${chosen.length} scenario(s): ${chosen.map((s) => s.name).join(", ")}` +
-    `${values["share-work"] ? " (nodes share the work)" : ""}\n`,
+    `${values.race ? " (every node racing for every run)" : ""}\n`,
 );
 for (const scenario of chosen) {
   const dir = join(root, scenario.name);

@@ -71,6 +71,7 @@ const REAL_TIME = [
   "test/cli/store-state-sync.test.ts", // polls for another process's changes: ~4 s, 1.1 s of CPU
   "test/leasing/ahead-claimer.test.ts", // claims taken ahead on the real timer: ~4 s, 1.1 s of CPU
   "test/engine/retry-after-row.test.ts", // a retry waits for a slow SQLite write: ~2 s, 1.1 s of CPU
+  "test/cluster/share-default.test.ts", // waits for heartbeats: ~2 s
 ];
 /**
  * The waiting files that take longest (measured: 15-35 s each, beside the

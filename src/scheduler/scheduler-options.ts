@@ -104,9 +104,8 @@ export interface SchedulerOptions {
    * the tasks it owns by rendezvous hashing over the live nodes, and takes
    * over the others' runs only when nobody claimed them after a short delay
    * (docs/architecture.md, "Sharing the work"). `false`: every node claims
-   * every due run, as before (benchmarks compare the two). Off by default
-   * until the fault-injection suite has passed with it on (issue 17).
-   * @defaultValue false
+   * every due run, as before (benchmarks compare the two).
+   * @defaultValue true
    * @internal
    */
   shareWork?: boolean;

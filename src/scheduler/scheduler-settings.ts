@@ -93,7 +93,7 @@ export function resolveSettings(options: SchedulerOptions): SchedulerSettings {
   return {
     planAhead,
     oneShot: options.oneShot === true,
-    shareWork: options.shareWork === true && options.oneShot !== true,
+    shareWork: options.shareWork !== false && options.oneShot !== true,
     beforeRecovery: options.beforeRecovery,
     clock,
     timezone,
