@@ -103,6 +103,8 @@ function plan(nodes: number, rate: number, windowMs = SETTINGS.windowMs): StepPl
     warmupMs: SETTINGS.warmupMs,
     poolSize: SETTINGS.poolSize,
     shareWork: SETTINGS.shareWork,
+    // Listed for the sustained window, and for any step that saturates or collapses.
+    topStatements: 8,
     ...(SETTINGS.overlap === undefined ? {} : { taskOptions: { overlap: SETTINGS.overlap } }),
   };
 }
@@ -115,7 +117,10 @@ async function stepUp(target: PgTarget, nodes: number, rows: string[][]): Promis
     const step = await measureStep(target, plan(nodes, rate));
     const full = saturated(step);
     rows.push(stepRow(step, full ? " (saturated)" : ""));
-    if (full) break;
+    if (full) {
+      explained.push({ title: `${nodes} node(s) at ${formatRate(rate)} due/s (saturated)`, step });
+      break;
+    }
     held = rate;
   }
   return held;
@@ -124,15 +129,17 @@ async function stepUp(target: PgTarget, nodes: number, rows: string[][]): Promis
 async function sustained(target: PgTarget, rate: number): Promise<void> {
   if (SETTINGS.sustainMs <= 0 || rate === 0) return;
   console.log(`\nSustained: 2 nodes at ${formatRate(rate)} due/s for ${SETTINGS.sustainMs} ms\n`);
-  const step = await measureStep(target, {
-    ...plan(2, rate, SETTINGS.sustainMs),
-    topStatements: 8,
-  });
+  const step = await measureStep(target, plan(2, rate, SETTINGS.sustainMs));
   printTable(STEP_HEADER, [stepRow(step, saturated(step) ? " (saturated)" : "")]);
+  printCostliest("the sustained window", step);
+}
+
+/** Steps whose costliest statements are printed after their table. */
+const explained: { readonly title: string; readonly step: StepResult }[] = [];
+
+function printCostliest(title: string, step: StepResult): void {
   if (step.top.length === 0) return;
-  console.log(
-    "\nCostliest statements of the sustained window (pg_stat_statements, by total time):\n",
-  );
+  console.log(`\nCostliest statements of ${title} (pg_stat_statements, by total time):\n`);
   printTable(
     ["statement (what it writes)", "calls/run", "mean ms", "ms per s"],
     step.top.map((s) => [
@@ -144,6 +151,11 @@ async function sustained(target: PgTarget, rate: number): Promise<void> {
   );
 }
 
+/** Prints, then forgets, the costliest statements of the steps that saturated. */
+function explainSaturated(): void {
+  for (const { title, step } of explained.splice(0)) printCostliest(title, step);
+}
+
 async function flat(target: PgTarget): Promise<void> {
   console.log(
     `\nPostgreSQL's work per run at ${formatRate(SETTINGS.flatRate)} due/s (should stay flat as nodes are added)\n`,
@@ -151,9 +163,17 @@ async function flat(target: PgTarget): Promise<void> {
   const rows: string[][] = [];
   for (const nodes of SETTINGS.flatNodes) {
     console.error(`bench: cluster scale, flat, ${nodes} nodes`);
-    rows.push(stepRow(await measureStep(target, plan(nodes, SETTINGS.flatRate))));
+    const step = await measureStep(target, plan(nodes, SETTINGS.flatRate));
+    const full = saturated(step);
+    rows.push(stepRow(step, full ? " (saturated)" : ""));
+    if (full)
+      explained.push({
+        title: `${nodes} nodes at ${formatRate(SETTINGS.flatRate)} due/s (saturated)`,
+        step,
+      });
   }
   printTable(STEP_HEADER, rows);
+  explainSaturated();
 }
 
 async function peers(target: PgTarget, held: Map<number, number>): Promise<void> {
@@ -240,6 +260,7 @@ export async function runClusterScaleBench(): Promise<void> {
     const held = new Map<number, number>();
     for (const nodes of SETTINGS.nodes) held.set(nodes, await stepUp(target, nodes, rows));
     printTable(STEP_HEADER, rows);
+    explainSaturated();
     await sustained(target, held.get(2) ?? 0);
     if (SETTINGS.flatNodes.length > 0) await flat(target);
     if (env.BENCH_PEERS !== "0") await peers(target, held);
