@@ -348,7 +348,7 @@ export class RunEngine implements TaskScheduling {
 
   /** After a run ended (synchronously): start the next queued run, or complete the task. */
   #afterRun(task: Task): void {
-    if (task.removed || !this.#host.isCurrent(task)) {
+    if (task.removed) {
       this.#life.dropQueue(task);
       return;
     }
@@ -363,7 +363,7 @@ export class RunEngine implements TaskScheduling {
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
     task.started = Math.max(task.started, task.options.maxRuns);
-    if (!task.removed && this.#host.isCurrent(task)) this.#completeIfIdle(task);
+    if (!task.removed) this.#completeIfIdle(task);
   }
 
   /** A run whose process died in flight is retried as `attempt` under `claim`, due at `atMs`. */

@@ -1,4 +1,3 @@
-import type { Task } from "../core/task.js";
 import type { SchedulerEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { Claim, Store } from "../store/store.js";
@@ -10,8 +9,6 @@ export interface RunRecorderHost {
   readonly nodeId: string;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
   hasListeners(event: keyof SchedulerEvents): boolean;
-  /** True while `task` is the registered task of its name. */
-  isCurrent(task: Task): boolean;
   /**
    * Shared stores: retries the finishing write of the run holding `claim`
    * while the store is unusable and the claim is held (else it is tried once).

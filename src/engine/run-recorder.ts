@@ -282,7 +282,7 @@ export class RunRecorder {
 
   /** False when `task` was removed or replaced: its progress is no longer written. */
   #progressWanted(task: Task): boolean {
-    return !task.removed && this.#host.isCurrent(task);
+    return !task.removed;
   }
 
   /** Keeps `settling` (a write of the task's occurrences from `fromMs`) among those in flight until it ends. */

@@ -129,7 +129,6 @@ export function createComponents(
     leaseMs,
     emit,
     hasListeners: (event) => scheduler.listenerCount(event) > 0,
-    isCurrent: (task) => tasks.get(task.name) === task,
     task: (name) => tasks.get(name),
     planAhead: settings.planAhead,
     ...(settings.beforeRecovery === undefined ? {} : { beforeRecovery: settings.beforeRecovery }),

@@ -35,7 +35,6 @@ async function harness(listening: boolean) {
     leaseMs: 30_000,
     emit: (event, ...payload) => void events.push([event, payload[0]]),
     hasListeners: (event) => listening || event !== "run:start",
-    isCurrent: (task) => tasks.get(task.name) === task,
     task: (name) => tasks.get(name),
     handler: (name) => handlers.get(name),
     poke: () => {},

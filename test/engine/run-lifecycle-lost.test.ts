@@ -62,7 +62,6 @@ function harness() {
       nodeId: "n1",
       emit: () => {},
       hasListeners: () => false,
-      isCurrent: () => true,
       task: () => undefined,
     },
     recorder,

@@ -68,7 +68,6 @@ async function setup() {
     nodeId: "n1",
     emit: () => {},
     hasListeners: () => false,
-    isCurrent: () => true,
     writeGate: (call) => {
       gated++;
       return call();

@@ -85,7 +85,6 @@ describe("RunRecorder.missed", () => {
       nodeId: "n1",
       emit: () => {},
       hasListeners: () => false,
-      isCurrent: () => true,
     });
     const schedule = compileSchedule("* * * * * *", {
       nowMs: T,

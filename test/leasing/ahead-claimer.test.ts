@@ -191,7 +191,6 @@ describe("claiming ahead", () => {
       leaseMs: 60_000,
       emit: () => {},
       hasListeners: () => false,
-      isCurrent: () => true,
       task: () => undefined,
       handler: () => undefined,
       poke: () => {},
