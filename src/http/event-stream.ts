@@ -113,7 +113,8 @@ export class EventStream {
     this.#maxPerClient = options.maxPerClient ?? EVENT_STREAM_DEFAULTS.maxPerClient;
     this.#maxPerSession = options.maxPerSession ?? EVENT_STREAM_DEFAULTS.maxPerSession;
     this.#isSessionLive = options.isSessionLive ?? (() => true);
-    const finished = options.onRunFinished ?? (() => {});
+    const onRunFinished = options.onRunFinished;
+    const finished = onRunFinished ?? (() => {});
     const iso = (date: Date): string => date.toISOString();
     const onStart = (e: RunStartEvent): void => {
       if (this.#clients.size === 0) return;
@@ -136,34 +137,44 @@ export class EventStream {
       finishedThisTurn.clear();
       for (const send of sendsThisTurn.splice(0)) send();
     };
-    const later = (taskName: string, send: () => void): void => {
+    // `send` is null when no client is connected: then nothing is built or kept unless a cache waits.
+    const later = (taskName: string, send: (() => void) | null): void => {
+      if (send === null && onRunFinished === undefined) return;
       finished(taskName);
       if (finishedThisTurn.size === 0 && sendsThisTurn.length === 0) setImmediate(nextTurn);
       finishedThisTurn.add(taskName);
-      if (this.#clients.size > 0) sendsThisTurn.push(send);
+      if (send !== null) sendsThisTurn.push(send);
     };
     const onSuccess = (e: RunSuccessEvent): void => {
-      later(e.taskName, () =>
-        this.sendRun({
-          type: "success",
-          taskName: e.taskName,
-          scheduledAt: iso(e.scheduledAt),
-          attempt: e.attempt,
-          durationMs: e.durationMs,
-        }),
+      later(
+        e.taskName,
+        this.#clients.size === 0
+          ? null
+          : () =>
+              this.sendRun({
+                type: "success",
+                taskName: e.taskName,
+                scheduledAt: iso(e.scheduledAt),
+                attempt: e.attempt,
+                durationMs: e.durationMs,
+              }),
       );
     };
     const onError = (e: RunErrorEvent): void => {
-      later(e.taskName, () =>
-        this.sendRun({
-          type: "error",
-          taskName: e.taskName,
-          scheduledAt: iso(e.scheduledAt),
-          attempt: e.attempt,
-          durationMs: e.durationMs,
-          status: e.status,
-          message: errorMessage(e.error),
-        }),
+      later(
+        e.taskName,
+        this.#clients.size === 0
+          ? null
+          : () =>
+              this.sendRun({
+                type: "error",
+                taskName: e.taskName,
+                scheduledAt: iso(e.scheduledAt),
+                attempt: e.attempt,
+                durationMs: e.durationMs,
+                status: e.status,
+                message: errorMessage(e.error),
+              }),
       );
     };
     const onSkipped = (e: RunSkippedEvent): void =>

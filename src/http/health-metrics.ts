@@ -69,6 +69,8 @@ export function registerHealthMetrics(
   });
 
   const onSuccess = (event: RunSuccessEvent): void => {
+    // A task without a series of its own is never reported: nothing to keep.
+    if (series.label(event.taskName) === OTHER_TASKS) return;
     const startedMs = scheduler.clock.nowMs() - event.durationMs;
     seen.set(event.taskName, Math.max(seen.get(event.taskName) ?? startedMs, startedMs));
   };
