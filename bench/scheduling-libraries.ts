@@ -28,7 +28,8 @@ export interface SchedulingLibrary {
 
 /**
  * orchestrator set up as the daemon sets it up: every run logged (JSON lines to
- * /dev/null through a stream, as the daemon writes its standard output), the
+ * /dev/null through a stream, as the daemon writes its standard output, each
+ * turn's lines formatted and written after it), the
  * Prometheus metrics and the dashboard's live event stream (no client connected)
  * listening to every run.
  */
@@ -39,6 +40,7 @@ function daemonShaped(): SchedulingLibrary {
     color: false,
     write: (line) => void out.write(line),
     now: Date.now,
+    deferred: true,
   });
   const scheduler = new Scheduler(new Dispatcher(), {
     timezone: "UTC",
@@ -54,6 +56,7 @@ function daemonShaped(): SchedulingLibrary {
     stop: async () => {
       events.close();
       await scheduler.stop();
+      logger.flush();
       out.end();
     },
   };

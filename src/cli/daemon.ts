@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Keyring } from "../crypto/keyring.js";
 import type { HttpServer } from "../http/server.js";
-import { safeLog, type Logger } from "../logger.js";
+import { safeLog } from "../logger.js";
 import { Scheduler, type SchedulerOptions } from "../scheduler/index.js";
 import type { Clock } from "../time/clock.js";
 import { EXIT, type CommandIO } from "./commands/io.js";
@@ -105,12 +105,18 @@ export async function runDaemon(
     io.stderr(`error: ${message(error)}\n`);
     return EXIT.usage;
   }
-  const logger: Logger = createConsoleLogger({
+  const logger = createConsoleLogger({
     format: settings.logFormat,
     color: io.color && settings.logFormat === "pretty",
     write: io.stdout,
     now: () => clock.nowMs(),
+    deferred: true,
   });
+  // The lines of this turn are written before the process ends at once.
+  const exitNow = (code: number): void => {
+    logger.flush();
+    context.exitNow(code);
+  };
   const schedulePath = file === undefined ? undefined : resolve(context.cwd, file);
 
   let reloader: ScheduleReloader | undefined;
@@ -225,14 +231,14 @@ export async function runDaemon(
   const onStopSignal = (signal: NodeJS.Signals) => (): void => {
     if (groups.halted) {
       groups.killAll();
-      context.exitNow(130);
+      exitNow(130);
       return;
     }
     if (stopping !== undefined) {
       io.stderr(`${signal} again: stopping the running commands and exiting\n`);
       const reason = `the daemon was stopped at once (${signal} twice)`;
       void interruptRuns({ groups, store, nodeId: scheduler.nodeId, clock, logger, reason }).then(
-        () => context.exitNow(130),
+        () => exitNow(130),
       );
       return;
     }

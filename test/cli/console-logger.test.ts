@@ -61,4 +61,90 @@ describe("the daemon's console logger", () => {
     logger.info({ task: "backup", note: "two words" }, "run succeeded");
     assert.deepEqual(lines, ['12:00:01 INFO  run succeeded  task=backup note="two words"\n']);
   });
+
+  describe("deferred (the daemon)", () => {
+    function deferred(write: (text: string) => void = () => {}): {
+      writes: string[];
+      logger: ReturnType<typeof createConsoleLogger>;
+      clock: { ms: number };
+    } {
+      const writes: string[] = [];
+      const clock = { ms: Date.UTC(2026, 11, 7, 12, 0, 1) };
+      const logger = createConsoleLogger({
+        format: "json",
+        color: false,
+        write: (text) => {
+          write(text);
+          writes.push(text);
+        },
+        now: () => clock.ms,
+        deferred: true,
+      });
+      return { writes, logger, clock };
+    }
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    it("writes a turn's lines after it, in order, each with the time it was logged at", async () => {
+      const { writes, logger, clock } = deferred();
+      logger.info({ task: "a" }, "run started");
+      clock.ms += 1000;
+      logger.warn({ task: "a", error: "boom" }, "run failed");
+      logger.error({ err: new Error("disk full") }, "write failed");
+      assert.deepEqual(writes, []);
+      await turn();
+      assert.equal(writes.length, 1);
+      const lines = (writes[0] ?? "").split("\n");
+      assert.equal(lines.pop(), "");
+      const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.deepEqual(
+        parsed.map((p) => [p.level, p.time, p.msg]),
+        [
+          [30, 1796644801000, "run started"],
+          [40, 1796644802000, "run failed"],
+          [50, 1796644802000, "write failed"],
+        ],
+      );
+      assert.equal((parsed[2]?.err as { message?: string }).message, "disk full");
+      logger.info({}, "next turn");
+      await turn();
+      assert.equal(writes.length, 2);
+      assert.match(writes[1] ?? "", /"msg":"next turn"/);
+    });
+
+    it("writes what waits at once on flush, a thousand lines a write, and nothing twice", async () => {
+      const { writes, logger } = deferred();
+      for (let i = 0; i < 2500; i++) logger.info({ i }, "line");
+      logger.flush();
+      assert.deepEqual(
+        writes.map((text) => text.split("\n").length - 1),
+        [1000, 1000, 500],
+      );
+      const numbers = writes
+        .join("")
+        .trimEnd()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { i: number }).i);
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: 2500 }, (_, i) => i),
+      );
+      await turn();
+      logger.flush();
+      assert.equal(writes.length, 3);
+    });
+
+    it("never throws when the output does: those lines are lost, later ones are written", async () => {
+      let broken = true;
+      const { writes, logger } = deferred(() => {
+        if (broken) throw new Error("EPIPE");
+      });
+      logger.info({}, "lost");
+      await turn();
+      broken = false;
+      logger.info({}, "kept");
+      logger.flush();
+      assert.equal(writes.length, 1);
+      assert.match(writes[0] ?? "", /"msg":"kept"/);
+    });
+  });
 });
