@@ -106,6 +106,7 @@ export function createSchedulerMetrics(
     labelNames: ["task"] as const,
     buckets: LATENESS_BUCKETS,
     registers: [registry],
+    collect: () => observeStarts(),
   });
   new Gauge({
     name: "orchestrator_tasks",
@@ -125,9 +126,26 @@ export function createSchedulerMetrics(
     help: "Claims of due runs in the store: won (this node runs it) or lost (another node did).",
     labelNames: ["outcome"] as const,
     registers: [registry],
+    collect: () => observeStarts(),
   });
   claims.inc({ outcome: "won" }, 0);
   claims.inc({ outcome: "lost" }, 0);
+  // A burst's last callback waits for the `run:start` listeners of every run before it: what
+  // starts tell is kept in arrays and counted after the turn, or when scraped (`collect`).
+  let startsWon = 0;
+  let lateTasks: string[] = [];
+  let lateSeconds: number[] = [];
+  let startsHeld = false;
+  const observeStarts = (): void => {
+    startsHeld = false;
+    if (startsWon > 0) claims.inc({ outcome: "won" }, startsWon);
+    startsWon = 0;
+    const [tasks, seconds] = [lateTasks, lateSeconds];
+    lateTasks = [];
+    lateSeconds = [];
+    for (let i = 0; i < tasks.length; i++)
+      lateness.observe({ task: series.label(tasks[i] as string) }, seconds[i] as number);
+  };
   const leaseLosses = new Counter({
     name: "orchestrator_lease_losses_total",
     help: "Leases on running runs that this node lost (the run may execute elsewhere).",
@@ -143,10 +161,15 @@ export function createSchedulerMetrics(
   const onStart = (event: RunStartEvent): void => {
     // A store with one user needs no claims (Store.claimsRequired): runs then start unclaimed.
     const claimed = scheduler.store.claimsRequired?.() ?? true;
-    if (claimed && event.attempt === 1 && event.trigger !== "retry") claims.inc({ outcome: "won" });
+    if (claimed && event.attempt === 1 && event.trigger !== "retry") startsWon++;
     if (event.trigger === "schedule" || event.trigger === "catch-up") {
       const late = (event.startedAt.getTime() - event.scheduledAt.getTime()) / 1000;
-      lateness.observe({ task: series.label(event.taskName) }, Math.max(0, late));
+      lateTasks.push(event.taskName);
+      lateSeconds.push(Math.max(0, late));
+    }
+    if (!startsHeld) {
+      startsHeld = true;
+      setImmediate(observeStarts);
     }
   };
   const onSuccess = (event: RunSuccessEvent): void => {

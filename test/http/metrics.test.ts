@@ -190,4 +190,32 @@ describe("http /metrics", () => {
       await scheduler.stop();
     }
   });
+
+  it("counts what a run's start tells after the turn, or at once when scraped within it, once", async () => {
+    const clock = new ManualClock("2026-03-01T10:00:30Z");
+    const scheduler = new Scheduler(new Dispatcher(), {
+      clock,
+      timezone: "UTC",
+      logger: silentLogger,
+    });
+    const metrics = createSchedulerMetrics(scheduler, { defaultMetrics: false });
+    const lateness = 'orchestrator_fire_lateness_seconds_count{task="t"}';
+    try {
+      let scraped: Promise<string> | undefined;
+      // Scraped from the callback: its start was announced, the turn is not over.
+      await scheduler.registerTask("t", "* * * * *", () => void (scraped = metrics.render()));
+      clock.advance("1m");
+      await scheduler.runPending();
+      assert.equal(sample((await scraped) ?? "", lateness), 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(sample(await metrics.render(), lateness), 1);
+      clock.advance("1m");
+      await scheduler.runPending();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(sample(await metrics.render(), lateness), 2);
+    } finally {
+      metrics.dispose();
+      await scheduler.stop();
+    }
+  });
 });
