@@ -7,14 +7,28 @@ import type { Run } from "./run.js";
  * cancels through it.
  */
 export class InFlightAttempts {
-  readonly #runs = new Set<Run>();
+  /**
+   * An array, each run knowing its slot (`Run.inFlightSlot`), not a Set: a
+   * burst adds a hundred thousand runs one after another in the path of its
+   * callbacks, and hashing each into a growing Set cost 250 ns a run.
+   */
+  readonly #runs: Run[] = [];
 
   add(run: Run): void {
-    this.#runs.add(run);
+    if (run.inFlightSlot >= 0) return;
+    run.inFlightSlot = this.#runs.length;
+    this.#runs.push(run);
   }
 
   delete(run: Run): void {
-    this.#runs.delete(run);
+    const slot = run.inFlightSlot;
+    if (slot < 0) return;
+    run.inFlightSlot = -1;
+    const runs = this.#runs;
+    const last = runs.pop() as Run;
+    if (last === run) return;
+    runs[slot] = last;
+    last.inFlightSlot = slot;
   }
 
   /**
@@ -23,7 +37,8 @@ export class InFlightAttempts {
    */
   cancel(taskName: string, reason: unknown): number {
     let cancelled = 0;
-    for (const run of this.#runs) {
+    // A copy: an abort may end an attempt, which moves another into its slot.
+    for (const run of this.#runs.slice()) {
       if (run.taskName !== taskName || run.cancelReason !== undefined) continue;
       run.cancelReason = reason;
       (run.context ??= new RunContext(run)).abort(reason);

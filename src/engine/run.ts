@@ -108,6 +108,8 @@ export class Run implements BurstCall, QueueItem {
   cancelReason: unknown = undefined;
   /** A retry: settles once the previous attempt's row is written (or found lost); its own finish waits for it. */
   previousWrite: Promise<void> | undefined = undefined;
+  /** Its index among the attempts in flight while it is one (engine/in-flight-attempts.ts), else -1. */
+  inFlightSlot = -1;
   /** Where a retry waits in the engine's queue (maintained by the queue). */
   queueBucket: DueBucket<QueueItem> | null = null;
   queueSlot = -1;
