@@ -129,15 +129,17 @@ export class Dispatcher {
    * called as early as it can be; {@link settleBurst} then turns each result
    * into an outcome. Runs without a context are not called (their `startMono`
    * stays NaN): they take the general path. `caller.calling` is the run whose
-   * callback is executing. Returns false, calling nothing, when the dispatcher
+   * callback is executing; `beforeCall`, if given, is called with each run
+   * just before its callback (once its `startMono` is set). Returns false, calling nothing, when the dispatcher
    * is closed or limits concurrency.
    *
    * @internal The run engine's fast path; not part of the public API.
    */
-  callBurst(
-    runs: readonly BurstCall[],
+  callBurst<Call extends BurstCall>(
+    runs: readonly Call[],
     clock: { nowMs(): number; monotonicMs(): number },
     caller: { calling: object | undefined },
+    beforeCall?: (run: Call) => void,
   ): boolean {
     if (this.#closed || this.#concurrency !== Number.POSITIVE_INFINITY) return false;
     let wallMs = Number.NaN;
@@ -146,7 +148,7 @@ export class Dispatcher {
     try {
       // An indexed loop with nothing but the call: a cold burst runs it interpreted.
       for (let i = 0; i < runs.length; i++) {
-        const run = runs[i] as BurstCall;
+        const run = runs[i] as Call;
         const { context } = run;
         if (context === undefined) continue;
         called++;
@@ -160,6 +162,7 @@ export class Dispatcher {
           monoMs = clock.monotonicMs();
         }
         run.startMono = monoMs;
+        if (beforeCall !== undefined) beforeCall(run);
         try {
           run.result = (run.callback as TaskCallback)(context);
         } catch (error) {

@@ -39,15 +39,17 @@ export class RunCaller {
   }
 
   /**
-   * The fast path of a batch, with nobody listening to `run:start` and no
-   * leases to watch: the dispatcher calls every inline callback back to back,
-   * and what starting a run records (counts, start times, outcomes) is done
-   * afterwards, so that the last callback of a burst is not delayed by the
-   * bookkeeping of all those before it. Runs not prepared for a burst (not
-   * planned ahead, module handlers, timeouts), or all of them when the
-   * dispatcher is closed or limits concurrency, then start one by one.
+   * The fast path of a batch: the dispatcher calls every inline callback back
+   * to back, and what else starting a run records (outcomes; with nobody
+   * listening to `run:start`, counts and start times too) is done afterwards,
+   * so that the last callback of a burst is not delayed by the bookkeeping of
+   * all those before it. With `announce`, each run is marked started and
+   * announced just before its callback, as {@link startEach} does. Runs not
+   * prepared for a burst (not planned ahead, module handlers, timeouts), or
+   * all of them when the dispatcher is closed or limits concurrency, then
+   * start one by one.
    */
-  startBurst(runs: readonly Run[], finished: Promise<void>[]): void {
+  startBurst(runs: readonly Run[], announce: boolean, finished: Promise<void>[]): void {
     const { clock, dispatcher, leases } = this.#host;
     const wallOffset = clock.nowMs() - clock.monotonicMs();
     if (leases !== undefined) {
@@ -56,8 +58,14 @@ export class RunCaller {
         if (run.claim !== null && run.context !== undefined) leases.watch(run.claim, run.context);
       }
     }
-    if (!dispatcher.callBurst(runs, clock, this.#current)) {
-      this.startEach(runs, false, finished);
+    const announced = announce
+      ? (run: Run): void => {
+          this.#life.started(run, run.startMono, wallOffset);
+          this.#announce(run);
+        }
+      : undefined;
+    if (!dispatcher.callBurst(runs, clock, this.#current, announced)) {
+      this.startEach(runs, announce, finished);
       return;
     }
     const endMono = clock.monotonicMs();
@@ -73,12 +81,12 @@ export class RunCaller {
       // A synchronous callback ended when the next one started.
       if (previousSync !== null) previousSync.endMono = startMono;
       previousSync = null;
-      this.#life.started(run, startMono, wallOffset);
+      if (!announce) this.#life.started(run, startMono, wallOffset);
       if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = endMono;
     if (settled.length > 0) finished.push(this.#finishSettled(settled));
-    if (left.length > 0) this.startEach(left, false, finished);
+    if (left.length > 0) this.startEach(left, announce, finished);
   }
 
   /**

@@ -205,12 +205,7 @@ export class RunStarter {
     const finished: Promise<void>[] = [];
     const startable = this.#applyClaims(runs, useClaims, claims, finished);
     // Asked once per batch: a listener added by a callback hears from the next batch on.
-    const announce = host.hasListeners("run:start");
-    if (announce) {
-      this.#caller.startEach(startable, announce, finished);
-      return finished;
-    }
-    this.#caller.startBurst(startable, finished);
+    this.#caller.startBurst(startable, host.hasListeners("run:start"), finished);
     return finished;
   }
 

@@ -67,6 +67,34 @@ async function harness(listening: boolean) {
 
 for (const listening of [true, false]) {
   describe(`RunEngine: phase 1 planned ahead of a large instant (${listening ? "announcing each run" : "started as a burst"})`, () => {
+    it("starts each run of the burst just before its callback: counted running, announced when listened to", async () => {
+      const { clock, engine, events, add } = await harness(listening);
+      const order: string[] = [];
+      const list: Task[] = Array.from({ length: PLAN_AHEAD_MIN_RUNS }, (_, i) =>
+        add(`t${i}`, () => {
+          order.push(`call t${i}`);
+          // The run started (counted) before its own callback, in both ways of starting.
+          assert.equal(list[i]?.running, 1);
+          assert.equal(list[i]?.lastRunMs, T);
+        }),
+      );
+      engine.planAhead(T);
+      clock.set(T);
+      const announced = events.push.bind(events);
+      events.push = (...items) => {
+        for (const [event, payload] of items)
+          if (event === "run:start")
+            order.push(`start ${(payload as { taskName: string }).taskName}`);
+        return announced(...items);
+      };
+      const report = await engine.runDue(T);
+      assert.equal(report.ran, list.length);
+      const expected = list.flatMap((task) =>
+        listening ? [`start ${task.name}`, `call ${task.name}`] : [`call ${task.name}`],
+      );
+      assert.deepEqual(order, expected);
+    });
+
     it("plans a large instant ahead, starts nothing early, and starts each run once at the instant", async () => {
       const { clock, engine, burst } = await harness(listening);
       const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS * 2);
