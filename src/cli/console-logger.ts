@@ -50,19 +50,38 @@ function fieldText(value: unknown): string {
 /** Keys of a JSON line that a field of the same name replaces. */
 const LINE_KEYS = new Set(["level", "time", "msg"]);
 
+/** JSON strings of the messages and field names seen, which repeat on every line (bounded). */
+const quotedNames = new Map<string, string>();
+
+function quoted(name: string): string {
+  let json = quotedNames.get(name);
+  if (json === undefined) {
+    json = JSON.stringify(name);
+    if (quotedNames.size < 1024) quotedNames.set(name, json);
+  }
+  return json;
+}
+
+/** A field's JSON; undefined leaves it out. */
+function fieldJson(value: unknown): string | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  return JSON.stringify(serializeError(value));
+}
+
 /**
  * One JSON line, pino's shape: level, time, msg, then the fields (errors
  * serialized, undefined ones left out). Written field by field, not through
  * an object per line: the daemon writes two lines per run.
  */
 function jsonLine(level: number, time: number, msg: string, obj: Record<string, unknown>): string {
-  let text = `{"level":${level},"time":${JSON.stringify(time)},"msg":${JSON.stringify(msg)}`;
+  let text = `{"level":${level},"time":${fieldJson(time)},"msg":${quoted(msg)}`;
   try {
     for (const key of Object.keys(obj)) {
       if (LINE_KEYS.has(key))
         return `${JSON.stringify({ level, time, msg, ...serializeFields(obj) })}\n`;
-      const value = JSON.stringify(serializeError(obj[key]));
-      if (value !== undefined) text += `,${JSON.stringify(key)}:${value}`;
+      const value = fieldJson(obj[key]);
+      if (value !== undefined) text += `,${quoted(key)}:${value}`;
     }
   } catch {
     // A field that cannot be written (a cycle, a BigInt): the line without fields.

@@ -1,4 +1,5 @@
 import type { TaskContext } from "../core/task.js";
+import type { RunErrorEvent, RunSuccessEvent } from "../events.js";
 import { ActionFailedError } from "../errors.js";
 import { safeLog, type Logger } from "../logger.js";
 import type { Scheduler } from "../scheduler/index.js";
@@ -38,19 +39,25 @@ export function logRuns(
     if (event.trigger !== "schedule") fields.trigger = event.trigger;
     safeLog(logger, "info", fields, "run started");
   });
-  scheduler.on("run:success", (event) => {
+  /** The output a handler handed over for this run, taken out; none for functions (a burst's runs: no key built). */
+  const takeOutput = (event: RunSuccessEvent | RunErrorEvent) => {
+    if (outputs.size === 0) return undefined;
     const key = runKey(event.taskName, event.scheduledAt, event.attempt);
     const output = outputs.get(key);
     outputs.delete(key);
-    safeLog(
-      logger,
-      "info",
-      { task: event.taskName, durationMs: Math.round(event.durationMs), ...outcomeFields(output) },
-      "run succeeded",
-    );
+    return output;
+  };
+  scheduler.on("run:success", (event) => {
+    const fields: Record<string, unknown> = {
+      task: event.taskName,
+      durationMs: Math.round(event.durationMs),
+    };
+    const output = takeOutput(event);
+    if (output !== undefined) Object.assign(fields, outcomeFields(output));
+    safeLog(logger, "info", fields, "run succeeded");
   });
   scheduler.on("run:error", (event) => {
-    outputs.delete(runKey(event.taskName, event.scheduledAt, event.attempt));
+    takeOutput(event);
     const error = event.error;
     const details = error instanceof ActionFailedError ? outcomeFields(error.details) : {};
     safeLog(
