@@ -1,5 +1,5 @@
 import type { EventEmitter } from "node:events";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { TaskState } from "../core/task.js";
 import type {
   RunErrorEvent,
@@ -11,6 +11,7 @@ import type {
 } from "../events.js";
 import type { Scheduler } from "../scheduler/index.js";
 import { registerHealthMetrics } from "./health-metrics.js";
+import { TaskHistogram, TaskStatusCounter } from "./task-metrics.js";
 import { DEFAULT_MAX_TASK_SERIES, TaskSeries } from "./task-series.js";
 import { InvalidArgumentError } from "../errors.js";
 
@@ -87,27 +88,25 @@ export function createSchedulerMetrics(
   const series = new TaskSeries(maxTaskSeries);
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  const runs = new Counter({
-    name: "orchestrator_runs_total",
-    help: "Runs by task and outcome (every attempt; skipped and missed occurrences included).",
-    labelNames: ["task", "status"] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "orchestrator_run_duration_seconds",
-    help: "How long task callbacks ran, in seconds.",
-    labelNames: ["task"] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const lateness = new Histogram({
-    name: "orchestrator_fire_lateness_seconds",
-    help: "Start time minus scheduled time of scheduled runs, in seconds.",
-    labelNames: ["task"] as const,
-    buckets: LATENESS_BUCKETS,
-    registers: [registry],
-    collect: () => observeStarts(),
-  });
+  // Fed by every run: plain maps read at scrape time (task-metrics.ts), not prom-client's
+  // Counter and Histogram, which hash their labels on every call.
+  const runs = new TaskStatusCounter(
+    "orchestrator_runs_total",
+    "Runs by task and outcome (every attempt; skipped and missed occurrences included).",
+    registry,
+  );
+  const duration = new TaskHistogram(
+    "orchestrator_run_duration_seconds",
+    "How long task callbacks ran, in seconds.",
+    DURATION_BUCKETS,
+    registry,
+  );
+  const lateness = new TaskHistogram(
+    "orchestrator_fire_lateness_seconds",
+    "Start time minus scheduled time of scheduled runs, in seconds.",
+    LATENESS_BUCKETS,
+    registry,
+  );
   new Gauge({
     name: "orchestrator_tasks",
     help: "Registered tasks by state.",
@@ -121,31 +120,20 @@ export function createSchedulerMetrics(
       for (const [state, count] of counts) this.set({ state }, count);
     },
   });
+  // Claims won are counted here and added at scrape time: a run's start is in the path of a burst.
+  let startsWon = 0;
   const claims = new Counter({
     name: "orchestrator_claims_total",
     help: "Claims of due runs in the store: won (this node runs it) or lost (another node did).",
     labelNames: ["outcome"] as const,
     registers: [registry],
-    collect: () => observeStarts(),
+    collect() {
+      this.inc({ outcome: "won" }, startsWon);
+      startsWon = 0;
+    },
   });
   claims.inc({ outcome: "won" }, 0);
   claims.inc({ outcome: "lost" }, 0);
-  // A burst's last callback waits for the `run:start` listeners of every run before it: what
-  // starts tell is kept in arrays and counted after the turn, or when scraped (`collect`).
-  let startsWon = 0;
-  let lateTasks: string[] = [];
-  let lateSeconds: number[] = [];
-  let startsHeld = false;
-  const observeStarts = (): void => {
-    startsHeld = false;
-    if (startsWon > 0) claims.inc({ outcome: "won" }, startsWon);
-    startsWon = 0;
-    const [tasks, seconds] = [lateTasks, lateSeconds];
-    lateTasks = [];
-    lateSeconds = [];
-    for (let i = 0; i < tasks.length; i++)
-      lateness.observe({ task: series.label(tasks[i] as string) }, seconds[i] as number);
-  };
   const leaseLosses = new Counter({
     name: "orchestrator_lease_losses_total",
     help: "Leases on running runs that this node lost (the run may execute elsewhere).",
@@ -164,30 +152,25 @@ export function createSchedulerMetrics(
     if (claimed && event.attempt === 1 && event.trigger !== "retry") startsWon++;
     if (event.trigger === "schedule" || event.trigger === "catch-up") {
       const late = (event.startedAt.getTime() - event.scheduledAt.getTime()) / 1000;
-      lateTasks.push(event.taskName);
-      lateSeconds.push(Math.max(0, late));
-    }
-    if (!startsHeld) {
-      startsHeld = true;
-      setImmediate(observeStarts);
+      lateness.observe(series.label(event.taskName), Math.max(0, late));
     }
   };
   const onSuccess = (event: RunSuccessEvent): void => {
     const task = series.label(event.taskName);
-    runs.inc({ task, status: "succeeded" });
-    duration.observe({ task }, event.durationMs / 1000);
+    runs.add(task, "succeeded");
+    duration.observe(task, event.durationMs / 1000);
   };
   const onError = (event: RunErrorEvent): void => {
     const task = series.label(event.taskName);
-    runs.inc({ task, status: event.status });
-    duration.observe({ task }, event.durationMs / 1000);
+    runs.add(task, event.status);
+    duration.observe(task, event.durationMs / 1000);
   };
   const onSkipped = (event: RunSkippedEvent): void => {
-    runs.inc({ task: series.label(event.taskName), status: "skipped" });
+    runs.add(series.label(event.taskName), "skipped");
     if (event.reason === "claimed") claims.inc({ outcome: "lost" });
   };
   const onMissed = (event: RunMissedEvent): void => {
-    runs.inc({ task: series.label(event.taskName), status: "missed" }, event.count);
+    runs.add(series.label(event.taskName), "missed", event.count);
   };
   const onSchedulerError = (event: SchedulerErrorEvent): void => {
     errors.inc({ context: event.context });

@@ -191,7 +191,7 @@ describe("http /metrics", () => {
     }
   });
 
-  it("counts what a run's start tells after the turn, or at once when scraped within it, once", async () => {
+  it("counts a run's start at once (a scrape from its own callback sees it), and once", async () => {
     const clock = new ManualClock("2026-03-01T10:00:30Z");
     const scheduler = new Scheduler(new Dispatcher(), {
       clock,
