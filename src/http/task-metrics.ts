@@ -1,4 +1,9 @@
-import type { Metric, Registry } from "prom-client";
+import type { Metric } from "prom-client";
+
+/** Where a metric is registered: a prom-client Registry, of either content type. */
+interface MetricRegistry {
+  registerMetric(metric: Metric): void;
+}
 
 /**
  * The per-task metrics fed by every run (runs by status, durations,
@@ -32,7 +37,7 @@ abstract class RegisteredMetric {
   name: string;
   readonly help: string;
 
-  constructor(name: string, help: string, registry: Registry) {
+  constructor(name: string, help: string, registry: MetricRegistry) {
     this.name = name;
     this.help = help;
     registry.registerMetric(this as unknown as Metric);
@@ -80,7 +85,7 @@ export class TaskHistogram extends RegisteredMetric {
   readonly #bounds: readonly number[];
   readonly #series = new Map<string, HistogramSeries>();
 
-  constructor(name: string, help: string, bounds: readonly number[], registry: Registry) {
+  constructor(name: string, help: string, bounds: readonly number[], registry: MetricRegistry) {
     super(name, help, registry);
     this.#bounds = [...bounds].sort((a, b) => a - b);
   }

@@ -5,15 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Histogram, Registry, type RegistryContentType } from "prom-client";
 import { TaskHistogram, TaskStatusCounter } from "../../src/http/task-metrics.js";
 
 const BUCKETS = [0.001, 0.01, 0.1, 1, 10];
 /** Values on, between, below and beyond the bounds. */
 const VALUES = [0, 0.0005, 0.001, 0.0011, 0.05, 0.1, 0.7, 1, 9.99, 10, 10.5, 3600];
 
-function registries(): [Registry, Registry] {
-  return [new Registry(), new Registry()];
+function registries(): [Registry<RegistryContentType>, Registry<RegistryContentType>] {
+  return [new Registry<RegistryContentType>(), new Registry<RegistryContentType>()];
 }
 
 describe("per-task metrics in plain maps", () => {
@@ -47,7 +47,7 @@ describe("per-task metrics in plain maps", () => {
       });
       const lines = (text: string): string[] => text.split("\n").sort();
       assert.deepEqual(lines(await ours.metrics()), lines(await theirs.metrics()));
-      const json = async (registry: Registry) =>
+      const json = async (registry: Registry<RegistryContentType>) =>
         (await registry.getMetricsAsJSON()).map((metric) => ({
           ...metric,
           values: [...metric.values]
