@@ -26,10 +26,19 @@ export interface ConsoleLogger extends Logger {
 
 /**
  * Lines a deferred logger holds at most; one more writes them at once, so
- * memory stays bounded (a line holds its fields, some 100 bytes: a burst of
- * a million runs holds a million runs anyway).
+ * memory stays bounded (a line holds its fields, some 70 bytes: a burst of
+ * a million runs holds a million runs anyway, and logs a million starts).
  */
-const MAX_DEFERRED_LINES = 1_000_000;
+const MAX_DEFERRED_LINES = 2_000_000;
+/**
+ * Lines after which the held ones are written as soon as the code that is
+ * running returns (a microtask), not after the turn: a burst's loop still
+ * runs to its end first, while the ends of a million runs, a chain of
+ * microtasks in one turn, no longer hold all their lines (and the collector
+ * busy) until it is over.
+ */
+const LINES_SOON = 8_192;
+/** Lines formatted into one string and written at once (one string of 200,000 kept the collector busy for most of a second). */
 const LINES_A_WRITE = 1_000;
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
@@ -124,21 +133,23 @@ export function createConsoleLogger(options: ConsoleLoggerOptions): ConsoleLogge
         options.write(formatLine(options, level, options.now(), obj, msg));
     return { info: log("info"), warn: log("warn"), error: log("error"), flush: () => {} };
   }
-  // Four slots a line (level, time, fields, message): no object per line.
-  let held: unknown[] = [];
+  // Lines in chunks of a thousand, four slots a line (level, time, fields, message): no
+  // object per line, no copy of a growing array, and a chunk is one write.
+  let chunks: unknown[][] = [];
+  let chunk: unknown[] = [];
+  let lines = 0;
   let scheduled = false;
   const flush = (): void => {
-    const lines = held;
-    held = [];
-    // Written a thousand lines at a time: one string of a burst's 200,000 lines kept
-    // the collector busy for most of a second.
-    for (let from = 0; from < lines.length; from += LINES_A_WRITE * 4) {
+    const full = chunks;
+    chunks = [];
+    chunk = [];
+    lines = 0;
+    for (const held of full) {
       let text = "";
-      const to = Math.min(lines.length, from + LINES_A_WRITE * 4);
-      for (let i = from; i < to; i += 4) {
-        const obj = lines[i + 2] as Record<string, unknown>;
-        const msg = lines[i + 3] as string | undefined;
-        text += formatLine(options, lines[i] as Level, lines[i + 1] as number, obj, msg);
+      for (let i = 0; i < held.length; i += 4) {
+        const obj = held[i + 2] as Record<string, unknown>;
+        const msg = held[i + 3] as string | undefined;
+        text += formatLine(options, held[i] as Level, held[i + 1] as number, obj, msg);
       }
       try {
         options.write(text);
@@ -154,8 +165,10 @@ export function createConsoleLogger(options: ConsoleLoggerOptions): ConsoleLogge
   const log =
     (level: Level) =>
     (obj: Record<string, unknown>, msg?: string): void => {
-      held.push(level, options.now(), obj, msg);
-      if (held.length >= MAX_DEFERRED_LINES * 4) flush();
+      if (chunk.length === 0 || chunk.length === LINES_A_WRITE * 4) chunks.push((chunk = []));
+      chunk.push(level, options.now(), obj, msg);
+      if (++lines >= MAX_DEFERRED_LINES) flush();
+      else if (lines === LINES_SOON) queueMicrotask(flush);
       else if (!scheduled) {
         scheduled = true;
         setImmediate(flushLater);

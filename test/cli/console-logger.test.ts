@@ -133,6 +133,19 @@ describe("the daemon's console logger", () => {
       assert.equal(writes.length, 3);
     });
 
+    it("writes what waits once 8,192 lines do, as soon as the running code returns, not after the turn", async () => {
+      const { writes, logger } = deferred();
+      for (let i = 0; i < 8192; i++) logger.info({ i }, "line");
+      assert.equal(writes.length, 0, "not in the middle of the running code");
+      await Promise.resolve();
+      assert.equal(writes.join("").split("\n").length - 1, 8192);
+      logger.info({}, "after");
+      await Promise.resolve();
+      assert.equal(writes.join("").split("\n").length - 1, 8192, "fewer wait for the turn's end");
+      await turn();
+      assert.match(writes.at(-1) ?? "", /"msg":"after"/);
+    });
+
     it("never throws when the output does: those lines are lost, later ones are written", async () => {
       let broken = true;
       const { writes, logger } = deferred(() => {
