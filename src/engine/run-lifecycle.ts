@@ -356,7 +356,7 @@ export class RunLifecycle {
     }
     // A claimed run's retry is queued only once this attempt's row is written (see above).
     const retry = settle(this.#host, this.#hooks, run, attempt, claim === null);
-    let written: () => void = () => {};
+    let written: (() => void) | undefined;
     if (retry !== null) retry.previousWrite = new Promise<void>((resolve) => (written = resolve));
     try {
       if (claim === null) {
@@ -367,7 +367,7 @@ export class RunLifecycle {
         return;
       }
     } finally {
-      written();
+      written?.();
     }
     if (retry !== null && claim !== null && retry.state === "retry-scheduled") {
       this.#hooks.queueRetry(retry, attempt.retryAtMs as number);
