@@ -112,11 +112,8 @@ export async function runDaemon(
     now: () => clock.nowMs(),
     deferred: true,
   });
-  // The lines of this turn are written before the process ends at once.
-  const exitNow = (code: number): void => {
-    logger.flush();
-    context.exitNow(code);
-  };
+  // The lines still held are written when the process ends, however it ends (exitNow, a crash).
+  process.once("exit", () => logger.flush());
   const schedulePath = file === undefined ? undefined : resolve(context.cwd, file);
 
   let reloader: ScheduleReloader | undefined;
@@ -231,14 +228,14 @@ export async function runDaemon(
   const onStopSignal = (signal: NodeJS.Signals) => (): void => {
     if (groups.halted) {
       groups.killAll();
-      exitNow(130);
+      context.exitNow(130);
       return;
     }
     if (stopping !== undefined) {
       io.stderr(`${signal} again: stopping the running commands and exiting\n`);
       const reason = `the daemon was stopped at once (${signal} twice)`;
       void interruptRuns({ groups, store, nodeId: scheduler.nodeId, clock, logger, reason }).then(
-        () => exitNow(130),
+        () => context.exitNow(130),
       );
       return;
     }

@@ -115,6 +115,8 @@ describe("command processes", () => {
     const [last] = history(dir);
     assert.equal(last?.status, "interrupted", JSON.stringify(last));
     assert.match(last.error?.message ?? "", /stopped at once \(SIGTERM twice\)/);
+    // Logged in the daemon's last turn: the held lines are written as the process ends.
+    assert.match(daemon.output, /run interrupted\s+task=job/);
   });
 
   it("Ctrl-C on orchestrator trigger stops the command's process group and records the run interrupted (item 16)", async (t) => {
