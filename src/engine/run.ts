@@ -108,6 +108,7 @@ export class Run implements BurstCall, QueueItem {
   cancelReason: unknown = undefined;
   /** A retry: settles once the previous attempt's row is written (or found lost); its own finish waits for it. */
   previousWrite: Promise<void> | undefined = undefined;
+  #localId: string | undefined = undefined;
   /** Its index among the attempts in flight while it is one (engine/in-flight-attempts.ts), else -1. */
   inFlightSlot = -1;
   /** Where a retry waits in the engine's queue (maintained by the queue). */
@@ -141,7 +142,8 @@ export class Run implements BurstCall, QueueItem {
 
   /** The claim id, or a local id shared by the run's retries when there is no claim. */
   get runId(): string {
-    return this.claim?.id ?? `local:${this.taskName}@${this.scheduledAtMs}`;
+    // The local id made once: its start and its end both tell it.
+    return this.claim?.id ?? (this.#localId ??= `local:${this.taskName}@${this.scheduledAtMs}`);
   }
 }
 
