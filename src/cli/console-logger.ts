@@ -38,7 +38,10 @@ const MAX_DEFERRED_LINES = 2_000_000;
  * busy) until it is over.
  */
 const LINES_SOON = 8_192;
-/** Lines formatted into one string and written at once (one string of 200,000 kept the collector busy for most of a second). */
+/**
+ * Lines formatted into one string and written at once (one string of
+ * 200,000 lines kept the collector busy for most of a second).
+ */
 const LINES_A_WRITE = 1_000;
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;

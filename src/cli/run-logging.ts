@@ -39,7 +39,7 @@ export function logRuns(
     if (event.trigger !== "schedule") fields.trigger = event.trigger;
     safeLog(logger, "info", fields, "run started");
   });
-  /** The output a handler handed over for this run, taken out; none for functions (a burst's runs: no key built). */
+  /** The output a handler handed over for this run, taken out (none for functions: no key built). */
   const takeOutput = (event: RunSuccessEvent | RunErrorEvent) => {
     if (outputs.size === 0) return undefined;
     const key = runKey(event.taskName, event.scheduledAt, event.attempt);

@@ -130,8 +130,8 @@ export class Dispatcher {
    * into an outcome. Runs without a context are not called (their `startMono`
    * stays NaN): they take the general path. `caller.calling` is the run whose
    * callback is executing; `beforeCall`, if given, is called with each run
-   * just before its callback (once its `startMono` is set). Returns false, calling nothing, when the dispatcher
-   * is closed or limits concurrency.
+   * just before its callback (once its `startMono` is set). Returns false,
+   * calling nothing, when the dispatcher is closed or limits concurrency.
    *
    * @internal The run engine's fast path; not part of the public API.
    */
