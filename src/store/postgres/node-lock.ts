@@ -3,6 +3,8 @@ import { NodeIdInUseError, StoreError } from "../../errors.js";
 
 /** How often a lost hold is taken again, in ms. */
 const RETAKE_MS = 1_000;
+/** How long a close waits for the server to unlock the node id, in ms. */
+const UNLOCK_MS = 1_000;
 
 /**
  * Holds a node id for this process: a session advisory lock on a connection
@@ -34,14 +36,30 @@ export class PostgresNodeLock {
     if (!(await this.#take())) throw new NodeIdInUseError(this.#nodeId, this.#where);
   }
 
-  /** Lets the node id go (closing the session releases the lock). */
-  release(): void {
+  /**
+   * Lets the node id go: unlocked on its session, then the session closed.
+   * Closing alone frees the id only once the server has seen the connection
+   * end, after this resolves: a process opening the id right after a close
+   * was refused now and then.
+   */
+  async release(): Promise<void> {
     this.#closed = true;
     if (this.#retake !== undefined) clearTimeout(this.#retake);
     this.#retake = undefined;
     const client = this.#client;
     this.#client = undefined;
-    client?.release(true);
+    if (client === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    // A dead connection must not hold the close up: the lock goes with its session anyway.
+    const unlocked = client
+      .query("select pg_advisory_unlock(hashtextextended($1, 0))", [this.#key])
+      .catch(() => undefined);
+    await Promise.race([
+      unlocked,
+      new Promise((resolve) => (timer = setTimeout(resolve, UNLOCK_MS))),
+    ]);
+    clearTimeout(timer);
+    client.release(true);
   }
 
   /** True when the lock was taken on a fresh session; false when another one holds it. */
@@ -92,7 +110,7 @@ export class PostgresNodeLock {
       this.#take().then(
         (taken) => {
           if (this.#closed) {
-            this.release();
+            void this.release();
             return;
           }
           if (!taken) this.#onTaken();

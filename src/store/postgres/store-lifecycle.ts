@@ -77,8 +77,9 @@ export class PostgresLifecycle {
   async #close(): Promise<void> {
     if (this.#opening !== undefined) await this.#opening.catch(() => undefined);
     this.#opening = undefined;
-    this.#nodeLock?.release();
+    const lock = this.#nodeLock;
     this.#nodeLock = undefined;
+    await lock?.release();
     await this.#host.connection.close();
   }
 }
