@@ -58,10 +58,14 @@ export class RunCaller {
         if (run.claim !== null && run.context !== undefined) leases.watch(run.claim, run.context);
       }
     }
+    const current = this.#current;
     const announced = announce
       ? (run: Run): void => {
           this.#life.started(run, run.startMono, wallOffset);
+          // Its listeners are not its callback: a stop() from one waits for this run too.
+          current.calling = undefined;
           this.#announce(run);
+          current.calling = run;
         }
       : undefined;
     if (!dispatcher.callBurst(runs, clock, this.#current, announced)) {

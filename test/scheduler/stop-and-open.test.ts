@@ -57,6 +57,29 @@ describe("issue 15: runPending() and stop() (memory store)", () => {
     assert.deepEqual(events, ["started", "callback done", "stopped"]);
   });
 
+  it("stop() called from a run:start listener waits for that run's callback too", async () => {
+    const { scheduler, clock } = manualScheduler();
+    const gate = deferred();
+    const events: string[] = [];
+    await scheduler.registerTask("slow", "* * * * *", async () => {
+      events.push("started");
+      await gate.promise;
+      events.push("callback done");
+    });
+    let stopped: Promise<unknown> | undefined;
+    scheduler.on("run:start", () => {
+      stopped ??= scheduler.stop().then(() => events.push("stopped"));
+    });
+    clock.advance("1m");
+    const pending = scheduler.runPending();
+    await turns(20);
+    assert.deepEqual(events, ["started"], "stop() has not resolved while the callback runs");
+    gate.resolve();
+    await stopped;
+    await pending;
+    assert.deepEqual(events, ["started", "callback done", "stopped"]);
+  });
+
   for (const driver of ["runPending()", "the timer"] as const) {
     it(`stop() waits for claims in flight (${driver}); a claim that comes back then starts nothing and is released (obs. 4)`, async () => {
       const { a, b, store, clock } = await slowClaimNodes();
