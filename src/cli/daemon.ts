@@ -34,6 +34,7 @@ import { OrchestratorError } from "../errors.js";
 import { Heartbeat, reloadFileHeartbeat } from "./heartbeat.js";
 import { daemonHeartbeatTarget, type HeartbeatTarget } from "./heartbeat-spec.js";
 import { startNotifications, type Notifications } from "./notify/notifications.js";
+import { waitAtMost } from "../time/wait-at-most.js";
 
 /** Signals the daemon listens to; `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
@@ -59,23 +60,6 @@ type DaemonSchedulerOptions = SchedulerOptions & { encryptionKey?: Keyring };
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Waits for `promise` at most `ms`; resolves whether it settled in time. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((done) => {
-    const timer = setTimeout(() => done(false), ms);
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        done(true);
-      },
-      () => {
-        clearTimeout(timer);
-        done(true);
-      },
-    );
-  });
 }
 
 function runningCount(scheduler: Scheduler): number {
@@ -278,7 +262,7 @@ export async function runDaemon(
     cancels?.stop();
     await reloader?.close();
     const stop = scheduler.stop();
-    if (!(await within(stop, settings.graceMs))) {
+    if (!(await waitAtMost(stop, settings.graceMs))) {
       safeLog(
         logger,
         "warn",
@@ -286,7 +270,7 @@ export async function runDaemon(
         "grace period over: killing running runs (they are recorded as failed)",
       );
       stopController.abort(new OrchestratorError("ERR_ABORTED", `the daemon stopped (${signal})`));
-      await within(stop, 10_000);
+      await waitAtMost(stop, 10_000);
     }
     await closeAll();
     safeLog(logger, "info", {}, "stopped");

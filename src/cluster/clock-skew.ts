@@ -2,6 +2,7 @@ import type { ClockSkewEvent, SchedulerEvents } from "../events.js";
 import { safeLog, type Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import type { HeldBackClock } from "../time/clock.js";
+import { waitAtMost } from "../time/wait-at-most.js";
 
 /** A measurement of this node's clock against the store's. */
 export interface ClockSkewMeasurement {
@@ -65,15 +66,7 @@ export class ClockSkewMonitor {
    */
   async measureFirst(): Promise<void> {
     if (this.#host.store.measureClockSkew === undefined || this.#last !== undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.measure(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, FIRST_MEASUREMENT_WAIT_MS);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    await waitAtMost(this.measure(), FIRST_MEASUREMENT_WAIT_MS, { unref: true });
   }
 
   start(): void {

@@ -8,6 +8,7 @@ import type { Redactor } from "../secret-redactor.js";
 import type { CommandActionSpec } from "../schedule-spec.js";
 import { groupAlive, signalGroup, stopGroups, type ProcessGroups } from "./process-groups.js";
 import { DEFAULT_TAIL_BYTES, TailBuffer } from "./tail-buffer.js";
+import { waitAtMost } from "../../time/wait-at-most.js";
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
@@ -244,7 +245,7 @@ export async function runCommand(
       const durationMs = performance.now() - started;
       stopWatching();
       void (async () => {
-        await within(closed, drainMs);
+        await waitAtMost(closed, drainMs);
         const leftovers = await handleLeftovers(pid, closed, {
           terminating,
           keep: spec.leftovers === "keep",
@@ -282,13 +283,6 @@ export async function runCommand(
   });
 }
 
-/** Waits for `promise` at most `ms`. */
-async function within(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
-  clearTimeout(timer);
-}
-
 /**
  * What is left of the group `pgid` once its leader exited: stopped (SIGKILL
  * when the run was being killed anyway, else SIGTERM then SIGKILL after the
@@ -304,7 +298,7 @@ async function handleLeftovers(
   if (how.terminating) signalGroup(pgid, "SIGKILL");
   else if (how.keep) return "kept";
   else await stopGroups([pgid], how.killGraceMs);
-  await within(closed, how.drainMs);
+  await waitAtMost(closed, how.drainMs);
   return "stopped";
 }
 

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { NodeIdInUseError, StoreError } from "../../errors.js";
+import { waitAtMost } from "../../time/wait-at-most.js";
 
 /** How often a lost hold is taken again, in ms. */
 const RETAKE_MS = 1_000;
@@ -49,16 +50,11 @@ export class PostgresNodeLock {
     const client = this.#client;
     this.#client = undefined;
     if (client === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
     // A dead connection must not hold the close up: the lock goes with its session anyway.
-    const unlocked = client
-      .query("select pg_advisory_unlock(hashtextextended($1, 0))", [this.#key])
-      .catch(() => undefined);
-    await Promise.race([
-      unlocked,
-      new Promise((resolve) => (timer = setTimeout(resolve, UNLOCK_MS))),
-    ]);
-    clearTimeout(timer);
+    await waitAtMost(
+      client.query("select pg_advisory_unlock(hashtextextended($1, 0))", [this.#key]),
+      UNLOCK_MS,
+    );
     client.release(true);
   }
 
