@@ -137,46 +137,36 @@ export class EventStream {
       finishedThisTurn.clear();
       for (const send of sendsThisTurn.splice(0)) send();
     };
-    // `send` is null when no client is connected: then nothing is built or kept unless a cache waits.
-    const later = (taskName: string, send: (() => void) | null): void => {
-      if (send === null && onRunFinished === undefined) return;
-      finished(taskName);
+    // With no client connected nothing is built or kept, unless a cache waits.
+    const later = <E extends RunSuccessEvent | RunErrorEvent>(
+      e: E,
+      change: (e: E) => RunChange,
+    ): void => {
+      const sending = this.#clients.size > 0;
+      if (!sending && onRunFinished === undefined) return;
+      finished(e.taskName);
       if (finishedThisTurn.size === 0 && sendsThisTurn.length === 0) setImmediate(nextTurn);
-      finishedThisTurn.add(taskName);
-      if (send !== null) sendsThisTurn.push(send);
+      finishedThisTurn.add(e.taskName);
+      if (sending) sendsThisTurn.push(() => this.sendRun(change(e)));
     };
-    const onSuccess = (e: RunSuccessEvent): void => {
-      later(
-        e.taskName,
-        this.#clients.size === 0
-          ? null
-          : () =>
-              this.sendRun({
-                type: "success",
-                taskName: e.taskName,
-                scheduledAt: iso(e.scheduledAt),
-                attempt: e.attempt,
-                durationMs: e.durationMs,
-              }),
-      );
-    };
-    const onError = (e: RunErrorEvent): void => {
-      later(
-        e.taskName,
-        this.#clients.size === 0
-          ? null
-          : () =>
-              this.sendRun({
-                type: "error",
-                taskName: e.taskName,
-                scheduledAt: iso(e.scheduledAt),
-                attempt: e.attempt,
-                durationMs: e.durationMs,
-                status: e.status,
-                message: errorMessage(e.error),
-              }),
-      );
-    };
+    const succeeded = (e: RunSuccessEvent): RunChange => ({
+      type: "success",
+      taskName: e.taskName,
+      scheduledAt: iso(e.scheduledAt),
+      attempt: e.attempt,
+      durationMs: e.durationMs,
+    });
+    const failed = (e: RunErrorEvent): RunChange => ({
+      type: "error",
+      taskName: e.taskName,
+      scheduledAt: iso(e.scheduledAt),
+      attempt: e.attempt,
+      durationMs: e.durationMs,
+      status: e.status,
+      message: errorMessage(e.error),
+    });
+    const onSuccess = (e: RunSuccessEvent): void => later(e, succeeded);
+    const onError = (e: RunErrorEvent): void => later(e, failed);
     const onSkipped = (e: RunSkippedEvent): void =>
       this.sendRun({ type: "skipped", taskName: e.taskName, scheduledAt: iso(e.scheduledAt) });
     const onMissed = (e: RunMissedEvent): void =>
