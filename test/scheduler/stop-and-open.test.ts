@@ -10,6 +10,19 @@ import { deferred } from "../helpers/events.js";
 import { slowClaimNodes } from "../helpers/slow-claim-store.js";
 import { manualScheduler, turns } from "../helpers/scheduler.js";
 
+/** A scheduler with one every-minute task whose callback notes when it starts and ends, and waits for `gate` between. */
+async function slowTaskScheduler() {
+  const { scheduler, clock } = manualScheduler();
+  const gate = deferred();
+  const events: string[] = [];
+  await scheduler.registerTask("slow", "* * * * *", async () => {
+    events.push("started");
+    await gate.promise;
+    events.push("callback done");
+  });
+  return { scheduler, clock, gate, events };
+}
+
 describe("issue 15: runPending() and stop() (memory store)", () => {
   it("runPending() calls made while the store opens all read the time they run at: one catch-up, not five late runs (obs. 12)", async () => {
     const { scheduler, clock } = manualScheduler();
@@ -36,14 +49,7 @@ describe("issue 15: runPending() and stop() (memory store)", () => {
   });
 
   it("stop() waits for the callbacks of a runPending() the user called, without start() (obs. 13)", async () => {
-    const { scheduler, clock } = manualScheduler();
-    const gate = deferred();
-    const events: string[] = [];
-    await scheduler.registerTask("slow", "* * * * *", async () => {
-      events.push("started");
-      await gate.promise;
-      events.push("callback done");
-    });
+    const { scheduler, clock, gate, events } = await slowTaskScheduler();
     clock.advance("1m");
     const pending = scheduler.runPending();
     await turns();
@@ -58,14 +64,7 @@ describe("issue 15: runPending() and stop() (memory store)", () => {
   });
 
   it("stop() called from a run:start listener waits for that run's callback too", async () => {
-    const { scheduler, clock } = manualScheduler();
-    const gate = deferred();
-    const events: string[] = [];
-    await scheduler.registerTask("slow", "* * * * *", async () => {
-      events.push("started");
-      await gate.promise;
-      events.push("callback done");
-    });
+    const { scheduler, clock, gate, events } = await slowTaskScheduler();
     let stopped: Promise<unknown> | undefined;
     scheduler.on("run:start", () => {
       stopped ??= scheduler.stop().then(() => events.push("stopped"));
