@@ -1,6 +1,6 @@
 import type { DispatchOutcome } from "../core/dispatcher.js";
 import { retryDelayMs, shouldRetry } from "../core/retry.js";
-import type { RunStatus } from "../core/task.js";
+import type { RunStatus, Task } from "../core/task.js";
 import type { RunEventBase } from "../events.js";
 import { safeLog } from "../logger.js";
 import type { RunRecord } from "../store/store.js";
@@ -38,7 +38,11 @@ export function eventBase(run: Run): RunEventBase {
 
 /** What one attempt ended with: its status, its history row, and its retry, if any. */
 export function attemptOf(
-  host: { readonly clock: Clock; readonly nodeId: string },
+  host: {
+    readonly clock: Clock;
+    readonly nodeId: string;
+    task(name: string): Task | undefined;
+  },
   run: Run,
   outcome: DispatchOutcome,
 ): Attempt {
@@ -58,7 +62,10 @@ export function attemptOf(
         : "failed";
   const error = outcome.ok ? undefined : outcome.error;
   const willRetry =
-    !outcome.ok && !cancelled && !task.removed && shouldRetry(task.options.retries, attempt, error);
+    !outcome.ok &&
+    !cancelled &&
+    !gone(host, task) &&
+    shouldRetry(task.options.retries, attempt, error);
   const row: RunRecord = {
     taskName: task.name,
     claimId: claim?.id ?? null,
@@ -79,6 +86,19 @@ export function attemptOf(
     row,
     retryAtMs: willRetry ? finishedAtMs + retryDelayMs(task.options.retries, attempt) : null,
   };
+}
+
+/**
+ * True when `task` was removed and no task of its name took its place. A
+ * task replaced while its attempt ran (registered again with `replace`,
+ * adopted from the store, changed by another node) still owes the
+ * occurrence its retry: `RunLifecycle.retryCollected` moves it onto the task
+ * now registered.
+ */
+function gone(host: { task(name: string): Task | undefined }, task: Task): boolean {
+  if (!task.removed) return false;
+  const current = host.task(task.name);
+  return current === undefined || current.removed;
 }
 
 /**
