@@ -201,7 +201,8 @@ export interface Store {
   leaveNode?(nodeId: string): Promise<void>;
   /**
    * Per key, whether its run was claimed already by anyone (held, released,
-   * settled, or at or before its task's release mark): a read, no claim made.
+   * settled, or at or before its task's release mark and recorded): a read,
+   * no claim made.
    * Used before taking over a run another node owns, so that taking over
    * costs no conflicting claims. Optional.
    */

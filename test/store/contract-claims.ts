@@ -94,7 +94,7 @@ export function runClaimsContract(makeStore: MakeStore): void {
       });
     });
 
-    it("never gives a released key again, nor an earlier time of that task", async () => {
+    it("never gives a released key again; an earlier time only while nobody claimed or recorded it, if shared", async () => {
       await withStore(makeStore, async ({ store }) => {
         const claim = await store.claimRun(request("t", T));
         assert.ok(claim !== null);
@@ -102,11 +102,12 @@ export function runClaimsContract(makeStore: MakeStore): void {
         await store.releaseClaim(claim); // idempotent
         assert.equal(await store.claimRun(request("t", T)), null);
         assert.equal(await store.claimRun(request("t", T, { nodeId: NODE_B })), null);
-        assert.equal(
-          await store.claimRun(request("t", T - 1000)),
-          null,
-          "at or before a finished one",
-        );
+        // Processes sharing a store do not always claim a task's occurrences in order (a run
+        // queued on one node while another takes a later one over); one process always does.
+        const earlier = await store.claimRun(request("t", T - 1000));
+        if (store.shared)
+          assert.ok(earlier !== null, "nobody claimed or recorded the earlier time");
+        else assert.equal(earlier, null, "at or before a finished one");
         assert.ok((await store.claimRun(request("t", T + 1000))) !== null, "a later time");
         assert.ok((await store.claimRun(request("other", T))) !== null, "another task");
       });
@@ -246,7 +247,7 @@ export function runClaimsContract(makeStore: MakeStore): void {
           request("b", T), // held by another claim
           request("b", T + 1000),
           request("b", T + 1000, { nodeId: NODE_B }), // asked twice in one batch: the first wins
-          request("c", T), // before a released one
+          request("c", T), // before a released one: free only if shared (nobody recorded it)
           request("c", T + 6000),
           request("b", T, { manual: true }),
           request("b", T, { manual: true }),
@@ -255,7 +256,7 @@ export function runClaimsContract(makeStore: MakeStore): void {
         assert.equal(answers.length, asked.length);
         assert.deepEqual(
           answers.map((claim) => claim !== null),
-          [false, true, false, false, true, true, true],
+          [false, true, false, store.shared, true, true, true],
         );
         answers.forEach((claim, i) => {
           if (claim === null) return;

@@ -189,6 +189,40 @@ export function runFencingContract(makeStore: MakeStore): void {
       });
     });
 
+    it("claims an earlier occurrence nobody recorded after a later one was released, if shared; never one a missed range covers", async (t) => {
+      await withStore(makeStore, async ({ store }) => {
+        if (!store.shared) {
+          t.skip("one process claims a task's occurrences in order: its mark stays strict");
+          return;
+        }
+        const t0 = await store.now();
+        const missed = notStarted("q", t0, {
+          status: "missed",
+          error: null,
+          missedThrough: t0 + 2000,
+          missedCount: 3,
+        });
+        assert.deepEqual(await store.settleSlots([missed]), [true]);
+        const later = await store.claimRun(ask("q", t0 + 6000));
+        assert.ok(later !== null);
+        assert.equal(
+          await store.finishRun(runRecord("q", t0 + 6000, { claimId: later.id }), later, {
+            release: true,
+          }),
+          true,
+        );
+        // Queued on one node while another took t0 + 6000 over: its only chance to get a row.
+        const queued = await store.claimRun(ask("q", t0 + 4000));
+        assert.ok(queued !== null, "an occurrence under the mark that nobody claimed or recorded");
+        if (store.takenRuns !== undefined)
+          assert.deepEqual(await store.takenRuns([ask("q", t0 + 5000)]), [false]);
+        assert.equal(await store.claimRun(ask("q", t0 + 1000)), null, "inside the missed range");
+        if (store.takenRuns !== undefined)
+          assert.deepEqual(await store.takenRuns([ask("q", t0 + 1000)]), [true]);
+        assert.equal(await store.claimRun(ask("q", t0 + 6000)), null, "the released one");
+      });
+    });
+
     it("does not settle an occurrence someone claimed, nor a missed range a claim falls in", async () => {
       await withStore(makeStore, async ({ store }) => {
         const t0 = await store.now();

@@ -328,7 +328,7 @@ describe("SqliteStore", () => {
       const earlier = store.claimRun({ ...claimArgs, scheduledAt: 5 });
       await release;
       assert.equal(await again, null, "released before, in call order");
-      assert.equal(await earlier, null);
+      assert.ok((await earlier) !== null, "an earlier key nobody claimed or recorded is free");
     } finally {
       await store.close();
     }

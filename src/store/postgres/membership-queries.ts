@@ -4,7 +4,7 @@
  * from queries.ts. Each is a function of the quoted schema, rendered once per
  * store by {@link buildMembershipQueries}.
  */
-import type { QuotedSchema } from "./queries.js";
+import { recordedUnderMark, type QuotedSchema } from "./queries.js";
 
 /**
  * Writes node $1's heartbeat (lease $2 ms, $3 whether it holds its node id's
@@ -40,8 +40,9 @@ export const leaveNode = (s: QuotedSchema) => `delete from ${s}.nodes where node
 
 /**
  * The ordinals of the keys ($1 task names, $2 scheduled times) whose run was
- * claimed already: a claim row (held or released) or the task's release mark
- * at or after it (settled slots are claims too).
+ * claimed already: a claim row (held or released), or the task's release mark
+ * at or after it with the key recorded (settled slots are claims too; see
+ * `recordedUnderMark`).
  */
 export const takenRuns = (s: QuotedSchema) => `select r.ord::int as ord
 from unnest($1::text[], $2::timestamptz[]) with ordinality as r(task_name, scheduled_at, ord)
@@ -50,7 +51,8 @@ where exists (
     where c.task_name = r.task_name and c.scheduled_at = r.scheduled_at and not c.manual)
   or exists (
     select 1 from ${s}.claim_marks m
-    where m.task_name = r.task_name and m.released_through >= r.scheduled_at)`;
+    where m.task_name = r.task_name and m.released_through >= r.scheduled_at
+      and ${recordedUnderMark(s, "r")})`;
 
 export type MembershipQueryName = "beatNode" | "leaveNode" | "takenRuns";
 export type MembershipQueries = Readonly<Record<MembershipQueryName, string>>;

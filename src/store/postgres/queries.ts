@@ -63,6 +63,23 @@ export const schemaVersion = (s: QuotedSchema) =>
   `select coalesce(max(version), 0)::int as version from ${s}.migrations`;
 
 /**
+ * The condition, beside a release mark at or after the key
+ * `${row}.task_name`, `${row}.scheduled_at`, under which the key is spent: a
+ * history row on it, or a missed range that covers it (whose claim is on its
+ * last occurrence). The mark remembers only the latest released occurrence,
+ * and occurrences of one task are not always claimed in order (a node
+ * queues a run behind the one before it while another node takes a later
+ * one over): an earlier key nobody claimed or recorded is still free, and
+ * refusing it would leave its occurrence with no row at all.
+ */
+export const recordedUnderMark = (s: QuotedSchema, row: string) => `(exists (
+      select 1 from ${s}.runs h where h.task_name = ${row}.task_name and h.scheduled_at = ${row}.scheduled_at
+    ) or exists (
+      select 1 from ${s}.runs h where h.task_name = ${row}.task_name and h.missed_through is not null
+        and h.scheduled_at <= ${row}.scheduled_at and h.missed_through >= ${row}.scheduled_at
+    ))`;
+
+/**
  * Claims a batch of runs in one statement. Each row is one claim request:
  * $1 ids, $2 task names, $3 scheduled times, $4 manual flags, $5 nodes, $6
  * lease ms, $7 exclusive flags (parallel arrays).
@@ -71,7 +88,8 @@ export const schemaVersion = (s: QuotedSchema) =>
  * scheduled_at), the conflict arbiter named here, makes a second claim of a
  * key no row returned, so exactly one caller ever gets a key (manual claims
  * are unique by id alone). A key at or before the task's release mark is not
- * claimable either (its claim row may have been pruned). An exclusive request
+ * claimable either once it was recorded (its claim row may have been
+ * pruned; see {@link recordedUnderMark}). An exclusive request
  * also takes the task's row in `task_runners`; when another claim holds it,
  * the slot is still won and comes back `overlapping` (the run is skipped and
  * recorded by this claimant: nothing vanishes in a conflict). Rows go in key
@@ -91,6 +109,7 @@ export const claimRuns = (s: QuotedSchema) => `with r as (
   from r, lateral (select clock_timestamp() as now) t
   where r.manual or not exists (
     select 1 from ${s}.claim_marks m where m.task_name = r.task_name and m.released_through >= r.scheduled_at
+      and ${recordedUnderMark(s, "r")}
   )
   order by r.task_name, r.scheduled_at, r.ord
   on conflict (task_name, scheduled_at) where not manual do nothing

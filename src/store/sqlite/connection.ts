@@ -26,6 +26,7 @@ export interface Statements {
   selectSettledInRange: Database.Statement;
   insertSettledSlot: Database.Statement;
   deleteSettledThrough: Database.Statement;
+  settleUnrecordedRelease: Database.Statement;
   deleteClaim: Database.Statement;
   raiseClaimMark: Database.Statement;
   selectReapableClaims: Database.Statement;
@@ -81,6 +82,7 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     selectSettledInRange: db.prepare(sql.SELECT_SETTLED_IN_RANGE),
     insertSettledSlot: db.prepare(sql.INSERT_SETTLED_SLOT),
     deleteSettledThrough: db.prepare(sql.DELETE_SETTLED_THROUGH),
+    settleUnrecordedRelease: db.prepare(sql.SETTLE_UNRECORDED_RELEASE),
     deleteClaim: db.prepare(sql.DELETE_CLAIM),
     raiseClaimMark: db.prepare(sql.RAISE_CLAIM_MARK),
     selectReapableClaims: db.prepare(sql.SELECT_REAPABLE_CLAIMS),
@@ -95,13 +97,15 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     selectTaskCutoff: db.prepare(sql.SELECT_TASK_CUTOFF),
     pruneTaskThroughBatch: db.prepare(sql.PRUNE_TASK_THROUGH_BATCH),
   };
-  // Releasing a scheduled claim raises its task's mark: that key (and any
-  // earlier one) can never be claimed again, although the row is gone.
+  // Releasing a scheduled claim raises its task's mark: that key can never be
+  // claimed again, although the row is gone (its history row, or a settled
+  // slot, answers for it), nor any earlier key that was recorded.
   const forget = (row: ClaimRow): void => {
     if (row.manual === 0) {
       const mark = { taskName: row.task_name, releasedThrough: row.scheduled_at };
       statements.raiseClaimMark.run(mark);
       statements.deleteSettledThrough.run(mark);
+      statements.settleUnrecordedRelease.run(mark);
     }
   };
   return {

@@ -89,12 +89,32 @@ export const TAKE_TOKENS =
 const EXCLUSIVE_IF_FREE = `@exclusive = 1 AND NOT EXISTS (
     SELECT 1 FROM claims WHERE task_name = @taskName AND exclusive = 1)`;
 
-/** Claims a scheduled run. */
+/**
+ * Beside a release mark at or after the key (@taskName, `key`): the key is
+ * spent when a history row is on it or a missed range covers it (a released
+ * key with neither stays in `settled_slots`, see SETTLE_UNRECORDED_RELEASE).
+ * An earlier key nobody claimed or recorded is still free: occurrences of
+ * one task are not always claimed in order (a run queued behind the one
+ * before it while another process takes a later one over), and refusing it
+ * would leave the occurrence with no row.
+ */
+function recordedUnderMark(key: string): string {
+  return `(EXISTS (
+      SELECT 1 FROM run_history WHERE task_name = @taskName AND scheduled_at = ${key}
+    ) OR EXISTS (
+      SELECT 1 FROM run_history WHERE task_name = @taskName AND missed_through IS NOT NULL
+        AND scheduled_at <= ${key} AND missed_through >= ${key}
+    ))`;
+}
+export const RECORDED_UNDER_MARK = recordedUnderMark("@scheduledAt");
+
+/** Claims a scheduled run (not a key under its task's release mark that was recorded, nor a settled one). */
 export const CLAIM_SCHEDULED_RUN = `INSERT INTO claims (${CLAIM_COLUMNS})
   SELECT @id, @taskName, @scheduledAt, 0, @nodeId, @claimedAt, @leaseExpiresAt,
     ${EXCLUSIVE_IF_FREE}, @token
   WHERE NOT EXISTS (
     SELECT 1 FROM claim_marks WHERE task_name = @taskName AND released_through >= @scheduledAt
+      AND ${RECORDED_UNDER_MARK}
   ) AND NOT EXISTS (
     SELECT 1 FROM settled_slots WHERE task_name = @taskName AND scheduled_at = @scheduledAt
   )
@@ -142,9 +162,16 @@ export const SELECT_SETTLED_IN_RANGE = `SELECT 1 AS settled FROM settled_slots
 /** Settles an occurrence (see settleSlots). */
 export const INSERT_SETTLED_SLOT =
   "INSERT OR IGNORE INTO settled_slots (task_name, scheduled_at) VALUES (@taskName, @scheduledAt)";
-/** Forgets the settled occurrences the task's claim mark now covers. */
-export const DELETE_SETTLED_THROUGH =
-  "DELETE FROM settled_slots WHERE task_name = @taskName AND scheduled_at <= @releasedThrough";
+/** Forgets the settled occurrences the task's claim mark now covers and history answers for. */
+export const DELETE_SETTLED_THROUGH = `DELETE FROM settled_slots
+  WHERE task_name = @taskName AND scheduled_at <= @releasedThrough
+    AND ${recordedUnderMark("settled_slots.scheduled_at")}`;
+/**
+ * A released key with no history row (`releaseClaim` alone) is settled: the
+ * mark no longer makes every earlier key unclaimable by itself.
+ */
+export const SETTLE_UNRECORDED_RELEASE = `INSERT OR IGNORE INTO settled_slots (task_name, scheduled_at)
+  SELECT @taskName, @releasedThrough WHERE NOT ${recordedUnderMark("@releasedThrough")}`;
 
 /** Removes a claim; the caller then raises the task's claim mark for scheduled runs. */
 export const DELETE_CLAIM = `DELETE FROM claims WHERE id = ? RETURNING ${CLAIM_ROW_COLUMNS}`;
