@@ -186,12 +186,19 @@ async function handler(ctx: TaskContext): Promise<void> {
 }
 scheduler.defineHandler(WORK_HANDLER, handler);
 
+/** Registrations in flight at once: more would wait for the pool past its connection timeout (`--tasks 5000`). */
+const REGISTER_AT_ONCE = 64;
+
 async function register(tasks: readonly WorkTask[], window: ActiveWindow): Promise<number> {
-  await Promise.all(
-    tasks.map((task) =>
-      scheduler.registerTask(task.name, task.schedule, WORK_HANDLER, taskOptions(task, window)),
-    ),
-  );
+  for (let i = 0; i < tasks.length; i += REGISTER_AT_ONCE) {
+    await Promise.all(
+      tasks
+        .slice(i, i + REGISTER_AT_ONCE)
+        .map((task) =>
+          scheduler.registerTask(task.name, task.schedule, WORK_HANDLER, taskOptions(task, window)),
+        ),
+    );
+  }
   return tasks.length;
 }
 

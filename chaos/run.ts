@@ -4,6 +4,9 @@
  * `--race` runs every node with the scheduler's internal `shareWork` off:
  * every node claims every due run (the default before issue 17).
  *
+ * `--tasks <n>` sets the workload's size: n tasks due every second (100 by
+ * default), to try the guarantees under load (issue 17: 5,000 runs a second).
+ *
  * `--skip-without-postgres` (how `npm test` runs `--short`): when PostgreSQL's
  * binaries are absent, say so and exit 77 (skipped) instead of failing.
  *
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     short: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     race: { type: "boolean", default: false },
+    tasks: { type: "string", default: "100" },
     list: { type: "boolean", default: false },
     "skip-without-postgres": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -40,7 +44,7 @@ const { values } = parseArgs({
 if (values.help || values.list) {
   if (values.help) {
     console.log(
-      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--race] [--list] [--skip-without-postgres]\n",
+      "npm run chaos [-- --only <scenario>[,…]] [--short] [--keep] [--race] [--tasks <n>] [--list] [--skip-without-postgres]\n",
     );
   }
   for (const s of SCENARIOS)
@@ -53,6 +57,13 @@ const wanted = (values.only ?? []).flatMap((v) => v.split(",")).filter((v) => v 
 const unknown = wanted.filter((name) => !SCENARIOS.some((s) => s.name === name));
 if (unknown.length > 0) {
   console.error(`unknown scenario(s): ${unknown.join(", ")} (npm run chaos -- --list)`);
+  process.exit(2);
+}
+const taskCount = Number(values.tasks);
+if (!Number.isInteger(taskCount) || taskCount < 5 || taskCount > 20_000) {
+  console.error(
+    `--tasks must be a whole number from 5 to 20000 (runs due a second), got "${values.tasks}"`,
+  );
   process.exit(2);
 }
 const chosen = SCENARIOS.filter((s) =>
@@ -113,6 +124,7 @@ for (const scenario of chosen) {
     dir,
     postgres,
     short: values.short,
+    tasks: taskCount,
     log: (text) => console.log(`  [${scenario.name}] ${text}`),
   };
   console.log(`▶ ${scenario.name}: ${scenario.description}`);
