@@ -230,6 +230,32 @@ export function runClaimsContract(makeStore: MakeStore): void {
       });
     });
 
+    it(
+      "at start, takes over each of many claims of this node once (more than a store's batch)",
+      { timeout: 60_000 },
+      async (t) => {
+        await withStore(makeStore, async ({ store }) => {
+          if (!store.durable) {
+            t.diagnostic(`${store.kind} is not durable: no claims from a previous run`);
+            return;
+          }
+          // A node restarted with thousands of runs in flight: PostgreSQL reaps 500 at a time, and
+          // its own claims, taken over for it again, were selected by every next batch, for ever.
+          const many = Array.from({ length: 1_234 }, (_, i) =>
+            request(`m${i % 400}`, T + 1000 * Math.floor(i / 400)),
+          );
+          const claims = batchClaimOf(store);
+          if (claims !== undefined) await claims(many);
+          else for (const r of many) await store.claimRun(r);
+          const reaped = await store.reapExpiredClaims({ nodeId: NODE_A, atStart: true });
+          assert.equal(reaped.length, many.length);
+          const keys = new Set(reaped.map((claim) => `${claim.taskName}@${claim.scheduledAt}`));
+          assert.equal(keys.size, many.length, "each key once");
+          assert.ok(reaped.every((claim) => claim.takenOver.nodeId === NODE_A));
+        });
+      },
+    );
+
     it("claims many runs at once with claimRuns, in order, by the same rules", async (t) => {
       await withStore(makeStore, async ({ store }) => {
         const claimRuns = batchClaimOf(store);

@@ -259,12 +259,15 @@ returning id`;
  * the attempt it stands for, kept through a reaper that died too), keeping the task's
  * runner row on it. Nothing is released: the reaper's finishRun of the
  * interrupted row does that. At most $3 rows, each with the claim as it was
- * (`was_*`: its node is the attempt's).
+ * (`was_*`: its node is the attempt's). $5 (null on a call's first batch):
+ * the lowest token the call's batches handed out; claims from it on are the
+ * call's own takeovers (held by node $1 again) and are not taken twice.
  */
 export const reapExpiredClaims = (s: QuotedSchema) => `with due as (
   select id, node_id, claimed_at, lease_expires_at, token, attempt_node from ${s}.claims
   where released_at is null
     and (lease_expires_at < clock_timestamp() or ($2 and node_id = $1))
+    and ($5::bigint is null or token < $5)
   order by lease_expires_at
   for update skip locked
   limit $3

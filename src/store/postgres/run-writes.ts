@@ -182,14 +182,23 @@ export class PostgresRunWrites {
       options.leaseMs !== undefined && options.leaseMs > 0
         ? options.leaseMs
         : this.#context.leaseMs;
+    // At start, every held claim of this node is taken over for this node again: without a bound,
+    // a full batch would be selected again by the next one, for ever (a restart with 500 or more).
+    let firstToken: number | null = null;
     for (;;) {
       const rows = await this.#run<ReapedRow>("reapExpiredClaims", [
         options.nodeId,
         options.atStart,
         REAP_BATCH,
         leaseMs,
+        firstToken,
       ]);
-      for (const row of rows) claims.push(reapedOf(row));
+      for (const row of rows) {
+        const claim = reapedOf(row);
+        claims.push(claim);
+        const token = claim.takenOver.fencingToken;
+        if (firstToken === null || token < firstToken) firstToken = token;
+      }
       if (rows.length < REAP_BATCH) return claims;
     }
   }
