@@ -217,9 +217,11 @@ export class MemoryStore implements Store {
     return claim;
   }
 
-  /** True when an occurrence of the task from `fromMs` to `toMs` was released or settled. */
+  /** True when an occurrence of the task from `fromMs` to `toMs` was released or settled (a missed range covers it). */
   #isSettled(taskName: string, fromMs: number, toMs: number): boolean {
     if (toMs <= (this.#released.get(taskName) ?? Number.NEGATIVE_INFINITY)) return true;
+    for (const [first, last] of this.#settledRanges.get(taskName) ?? [])
+      if (first <= toMs && last >= fromMs) return true;
     const settled = this.#settled.get(taskName);
     if (settled === undefined) return false;
     for (const at of settled) if (at >= fromMs && at <= toMs) return true;

@@ -223,6 +223,29 @@ export function runFencingContract(makeStore: MakeStore): void {
       });
     });
 
+    it("refuses a claim of an occurrence inside a missed range settled before it", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = await store.now();
+        const missed = notStarted("r", t0, {
+          status: "missed",
+          error: null,
+          missedThrough: t0 + 3000,
+          missedCount: 4,
+        });
+        assert.deepEqual(await store.settleSlots([missed]), [true]);
+        // Another node, late, claims one of them: a second row would tell the story twice.
+        assert.equal(await store.claimRun(ask("r", t0 + 1000)), null, "inside the range");
+        assert.equal(await store.claimRun(ask("r", t0)), null, "its first occurrence");
+        if (store.takenRuns !== undefined)
+          assert.deepEqual(await store.takenRuns([ask("r", t0 + 2000), ask("r", t0 + 4000)]), [
+            true,
+            false,
+          ]);
+        assert.ok((await store.claimRun(ask("r", t0 + 4000))) !== null, "after the range");
+        assert.equal((await store.history({ taskName: "r" })).length, 1);
+      });
+    });
+
     it("does not settle an occurrence someone claimed, nor a missed range a claim falls in", async () => {
       await withStore(makeStore, async ({ store }) => {
         const t0 = await store.now();

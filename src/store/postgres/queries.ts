@@ -199,8 +199,8 @@ select ord::int as ord from input where fence in (select id from held)`;
  * the mark, which remembers only the latest released occurrence, an
  * occurrence nobody claimed or recorded is still free; one claimed has a
  * claim row or, once that is pruned, its history row); its last occurrence is then claimed (and
- * released at once) in the same statement, so that no node runs it or
- * records it again. Returns the positions (1-based) of the rows written.
+ * released at once, raising the task's release mark) in the same statement, so that no node runs
+ * it, nor an occurrence inside a missed range, or records it again. Returns the positions (1-based) of the rows written.
  */
 export const settleSlots = (s: QuotedSchema) => `with input as (
   select *, coalesce(last_at, first_at) as key_at
@@ -238,6 +238,13 @@ export const settleSlots = (s: QuotedSchema) => `with input as (
     f.missed_count
   from free f join won w on w.task_name = f.task_name and w.scheduled_at = f.key_at
   order by f.ord
+), marked as (
+  -- Released at once, so it moves the release mark as any release does: a key a missed range
+  -- covers is then refused by every claim (see recordedUnderMark).
+  insert into ${s}.claim_marks as m (task_name, released_through)
+  select task_name, max(scheduled_at) from won group by task_name order by task_name
+  on conflict (task_name) do update set released_through = excluded.released_through
+    where m.released_through < excluded.released_through
 )
 select f.ord::int as ord from free f join won w on w.task_name = f.task_name and w.scheduled_at = f.key_at`;
 

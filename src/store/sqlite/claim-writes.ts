@@ -51,6 +51,11 @@ export function settleAll(c: Connection, records: readonly RunRecord[]): boolean
     if (c.statements.selectSettledInRange.get(range) !== undefined) return false;
     c.statements.insertSettledSlot.run({ taskName: range.taskName, scheduledAt: range.to });
     c.statements.insertRun.run(runParams(record));
+    // Settled as a claim released at once: the mark moves, so that a claim of an occurrence
+    // inside a missed range is refused (its row covers it), as on PostgreSQL.
+    const mark = { taskName: range.taskName, releasedThrough: range.to };
+    c.statements.raiseClaimMark.run(mark);
+    c.statements.deleteSettledThrough.run(mark);
     return true;
   });
 }
