@@ -399,8 +399,10 @@ function nodeNotes(
   const events = Object.entries(totals)
     .map(([event, n]) => `${event} ${n}`)
     .join(", ");
+  const peaks = processes.map((p) => `${p.config.tag} ${Math.round(p.peakRss / 1048576)}`);
   return [
     `node events: ${events || "none"}`,
+    `peak memory (RSS, MB): ${peaks.join(", ")}`,
     `database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
   ];
 }

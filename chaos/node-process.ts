@@ -28,6 +28,8 @@ export class NodeProcess {
   inFlight = 0;
   /** Scheduler events counted by the node, as last reported. */
   counts: Record<string, number> = {};
+  /** The highest resident set size it reported, bytes (memory under load must stay bounded). */
+  peakRss = 0;
   /** Real epoch ms when its `stop()` resolved, if it was stopped gracefully. */
   stoppedAt: number | undefined;
   /** True while frozen by SIGSTOP. */
@@ -84,6 +86,7 @@ export class NodeProcess {
         case "status":
           this.inFlight = message.inFlight;
           this.counts = { ...message.counts };
+          this.peakRss = Math.max(this.peakRss, message.rss);
           break;
         case "stopped":
           this.stoppedAt = message.at;

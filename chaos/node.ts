@@ -203,7 +203,7 @@ async function register(tasks: readonly WorkTask[], window: ActiveWindow): Promi
 }
 
 const status = setInterval(() => {
-  send({ type: "status", inFlight, counts: { ...counts } });
+  send({ type: "status", inFlight, counts: { ...counts }, rss: process.memoryUsage.rss() });
 }, 100);
 
 let stopping = false;

@@ -66,6 +66,8 @@ export interface StatusMessage {
   readonly inFlight: number;
   /** Scheduler events counted so far (`lease:lost`, `scheduler:error`, `store:unreachable`, …). */
   readonly counts: Readonly<Record<string, number>>;
+  /** The process's resident set size, bytes (`process.memoryUsage.rss()`). */
+  readonly rss: number;
 }
 
 export type NodeMessage =
