@@ -198,9 +198,11 @@ select ord::int as ord from input where fence in (select id from held)`;
  * its release mark is before them or none of them has a history row (under
  * the mark, which remembers only the latest released occurrence, an
  * occurrence nobody claimed or recorded is still free; one claimed has a
- * claim row or, once that is pruned, its history row); its last occurrence is then claimed (and
- * released at once, raising the task's release mark) in the same statement, so that no node runs
- * it, nor an occurrence inside a missed range, or records it again. Returns the positions (1-based) of the rows written.
+ * claim row or, once that is pruned, its history row); its last occurrence
+ * is then claimed (and released at once, raising the task's release mark)
+ * in the same statement, so that no node runs it, nor an occurrence inside
+ * a missed range, or records it again. Returns the positions (1-based) of
+ * the rows written.
  */
 export const settleSlots = (s: QuotedSchema) => `with input as (
   select *, coalesce(last_at, first_at) as key_at
