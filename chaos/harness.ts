@@ -21,7 +21,7 @@ import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { RunRecord, Store } from "../src/store/store.js";
 import { SystemClock } from "../src/time/clock.js";
 import { check, clockTime, type CheckResult } from "./checker.js";
-import { NodeProcess } from "./node-process.js";
+import { NodeProcess, nodeNotes } from "./node-process.js";
 import type { PostgresInstance } from "./postgres-instance.js";
 import type { NodeConfig, StoreSpec } from "./protocol.js";
 import { Sink } from "./sink.js";
@@ -385,24 +385,4 @@ async function runCluster(spec: ClusterScenario, env: SuiteEnv): Promise<Scenari
   } finally {
     await Promise.all(processes.filter((p) => p.alive).map((p) => p.kill()));
   }
-}
-
-/** What the nodes counted, and the database clock's offset. */
-function nodeNotes(
-  processes: readonly NodeProcess[],
-  db: { offsetMs: number; uncertaintyMs: number },
-): string[] {
-  const totals: Record<string, number> = {};
-  for (const p of processes) {
-    for (const [event, n] of Object.entries(p.counts)) totals[event] = (totals[event] ?? 0) + n;
-  }
-  const events = Object.entries(totals)
-    .map(([event, n]) => `${event} ${n}`)
-    .join(", ");
-  const peaks = processes.map((p) => `${p.config.tag} ${Math.round(p.peakRss / 1048576)}`);
-  return [
-    `node events: ${events || "none"}`,
-    `peak memory (RSS, MB): ${peaks.join(", ")}`,
-    `database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
-  ];
 }

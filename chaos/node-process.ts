@@ -158,3 +158,23 @@ export class NodeProcess {
     }
   }
 }
+
+/** What the nodes counted, and the database clock's offset. */
+export function nodeNotes(
+  processes: readonly NodeProcess[],
+  db: { offsetMs: number; uncertaintyMs: number },
+): string[] {
+  const totals: Record<string, number> = {};
+  for (const p of processes) {
+    for (const [event, n] of Object.entries(p.counts)) totals[event] = (totals[event] ?? 0) + n;
+  }
+  const events = Object.entries(totals)
+    .map(([event, n]) => `${event} ${n}`)
+    .join(", ");
+  const peaks = processes.map((p) => `${p.config.tag} ${Math.round(p.peakRss / 1048576)}`);
+  return [
+    `node events: ${events || "none"}`,
+    `peak memory (RSS, MB): ${peaks.join(", ")}`,
+    `database clock − host clock: ${db.offsetMs.toFixed(1)} ± ${db.uncertaintyMs.toFixed(1)} ms`,
+  ];
+}

@@ -4,7 +4,8 @@
  * from queries.ts. Each is a function of the quoted schema, rendered once per
  * store by {@link buildMembershipQueries}.
  */
-import { recordedUnderMark, type QuotedSchema } from "./queries.js";
+import { recordedUnderMark } from "./claim-mark.js";
+import type { QuotedSchema } from "./queries.js";
 
 /**
  * Writes node $1's heartbeat (lease $2 ms, $3 whether it holds its node id's

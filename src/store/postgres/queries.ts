@@ -7,6 +7,7 @@
  * clock (`clock_timestamp()`), never from the node.
  */
 import { InvalidArgumentError } from "../../errors.js";
+import { recordedUnderMark } from "./claim-mark.js";
 import { recordAndRelease } from "./finish-queries.js";
 import {
   deleteTask,
@@ -61,23 +62,6 @@ export const nowMs = () => `select extract(epoch from clock_timestamp()) * 1000 
 /** The highest applied migration version, 0 when none. */
 export const schemaVersion = (s: QuotedSchema) =>
   `select coalesce(max(version), 0)::int as version from ${s}.migrations`;
-
-/**
- * The condition, beside a release mark at or after the key
- * `${row}.task_name`, `${row}.scheduled_at`, under which the key is spent: a
- * history row on it, or a missed range that covers it (whose claim is on its
- * last occurrence). The mark remembers only the latest released occurrence,
- * and occurrences of one task are not always claimed in order (a node
- * queues a run behind the one before it while another node takes a later
- * one over): an earlier key nobody claimed or recorded is still free, and
- * refusing it would leave its occurrence with no row at all.
- */
-export const recordedUnderMark = (s: QuotedSchema, row: string) => `(exists (
-      select 1 from ${s}.runs h where h.task_name = ${row}.task_name and h.scheduled_at = ${row}.scheduled_at
-    ) or exists (
-      select 1 from ${s}.runs h where h.task_name = ${row}.task_name and h.missed_through is not null
-        and h.scheduled_at <= ${row}.scheduled_at and h.missed_through >= ${row}.scheduled_at
-    ))`;
 
 /**
  * Claims a batch of runs in one statement. Each row is one claim request:
