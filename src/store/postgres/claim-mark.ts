@@ -1,6 +1,7 @@
 /**
- * The SQL that tells, under a task's release mark, a spent key from a free
- * one (PostgreSQL store); used by the claim and takeover statements.
+ * The SQL of the tasks' release marks (PostgreSQL store): raising them after
+ * releases (the batched finish, settling), and telling, under a mark, a spent
+ * key from a free one (the claim and takeover statements).
  */
 import type { QuotedSchema } from "./queries.js";
 
@@ -20,3 +21,15 @@ export const recordedUnderMark = (s: QuotedSchema, row: string) => `(exists (
       select 1 from ${s}.runs h where h.task_name = ${row}.task_name and h.missed_through is not null
         and h.scheduled_at <= ${row}.scheduled_at and h.missed_through >= ${row}.scheduled_at
     ))`;
+
+/**
+ * The CTE body that raises the release mark of each task to the latest of
+ * its keys in `released` (a CTE or table with `task_name`, `scheduled_at`,
+ * filtered by `where`), never lowering one.
+ */
+export const raiseMarks = (s: QuotedSchema, released: string, where = "true") => `
+  insert into ${s}.claim_marks as m (task_name, released_through)
+  select task_name, max(scheduled_at) from ${released} where ${where}
+  group by task_name order by task_name
+  on conflict (task_name) do update set released_through = excluded.released_through
+    where m.released_through < excluded.released_through`;

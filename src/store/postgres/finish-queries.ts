@@ -7,6 +7,7 @@
  * update as the most expensive statement of a busy cluster.
  */
 import type { FinishRequest } from "../store.js";
+import { raiseMarks } from "./claim-mark.js";
 import type { QuotedSchema } from "./queries.js";
 import { toDate, writeRunsParams } from "./rows.js";
 
@@ -41,12 +42,7 @@ export function recordAndRelease(
     error_message, error_stack, error_code, output::json, missed_through, missed_count
   from ${where.rows}
   order by ord
-), marked as (
-  insert into ${s}.claim_marks as m (task_name, released_through)
-  select task_name, max(scheduled_at) from released where not manual
-  group by task_name order by task_name
-  on conflict (task_name) do update set released_through = excluded.released_through
-    where m.released_through < excluded.released_through
+), marked as (${raiseMarks(s, "released", "not manual")}
 )`;
 }
 

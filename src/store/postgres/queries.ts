@@ -7,7 +7,7 @@
  * clock (`clock_timestamp()`), never from the node.
  */
 import { InvalidArgumentError } from "../../errors.js";
-import { recordedUnderMark } from "./claim-mark.js";
+import { raiseMarks, recordedUnderMark } from "./claim-mark.js";
 import { recordAndRelease } from "./finish-queries.js";
 import {
   deleteTask,
@@ -226,11 +226,7 @@ export const settleSlots = (s: QuotedSchema) => `with input as (
   order by f.ord
 ), marked as (
   -- Released at once, so it moves the release mark as any release does: a key a missed range
-  -- covers is then refused by every claim (see recordedUnderMark).
-  insert into ${s}.claim_marks as m (task_name, released_through)
-  select task_name, max(scheduled_at) from won group by task_name order by task_name
-  on conflict (task_name) do update set released_through = excluded.released_through
-    where m.released_through < excluded.released_through
+  -- covers is then refused by every claim (see recordedUnderMark).${raiseMarks(s, "won")}
 )
 select f.ord::int as ord from free f join won w on w.task_name = f.task_name and w.scheduled_at = f.key_at`;
 
