@@ -49,13 +49,10 @@ export function settleAll(c: Connection, records: readonly RunRecord[]): boolean
     };
     if (c.statements.selectClaimInRange.get(range) !== undefined) return false;
     if (c.statements.selectSettledInRange.get(range) !== undefined) return false;
-    c.statements.insertSettledSlot.run({ taskName: range.taskName, scheduledAt: range.to });
     c.statements.insertRun.run(runParams(record));
-    // Settled as a claim released at once: the mark moves, so that a claim of an occurrence
-    // inside a missed range is refused (its row covers it), as on PostgreSQL.
-    const mark = { taskName: range.taskName, releasedThrough: range.to };
-    c.statements.raiseClaimMark.run(mark);
-    c.statements.deleteSettledThrough.run(mark);
+    // Settled as a claim released at once: the mark moves to its last occurrence, and the row
+    // answers for every occurrence it covers (a claim of one inside a missed range is refused).
+    c.raiseMark(range.taskName, range.to);
     return true;
   });
 }

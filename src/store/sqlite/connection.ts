@@ -24,7 +24,6 @@ export interface Statements {
   selectHeldClaim: Database.Statement;
   selectClaimInRange: Database.Statement;
   selectSettledInRange: Database.Statement;
-  insertSettledSlot: Database.Statement;
   deleteSettledThrough: Database.Statement;
   settleUnrecordedRelease: Database.Statement;
   deleteClaim: Database.Statement;
@@ -56,6 +55,13 @@ export interface Connection {
   statements: Statements;
   queue: WriteQueue;
   release(claimId: string): void;
+  /**
+   * Raises the task's release mark to `releasedThrough` (a key released, or
+   * settled: a claim released at once); that key can never be claimed again,
+   * although no claim row is kept (its history row, or a settled slot, answers
+   * for it), nor any earlier key that was recorded.
+   */
+  raiseMark(taskName: string, releasedThrough: number): void;
   reap(params: ReapParams): ReapedClaim[];
   schemaVersion: number;
 }
@@ -80,7 +86,6 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     selectHeldClaim: db.prepare(sql.SELECT_HELD_CLAIM),
     selectClaimInRange: db.prepare(sql.SELECT_CLAIM_IN_RANGE),
     selectSettledInRange: db.prepare(sql.SELECT_SETTLED_IN_RANGE),
-    insertSettledSlot: db.prepare(sql.INSERT_SETTLED_SLOT),
     deleteSettledThrough: db.prepare(sql.DELETE_SETTLED_THROUGH),
     settleUnrecordedRelease: db.prepare(sql.SETTLE_UNRECORDED_RELEASE),
     deleteClaim: db.prepare(sql.DELETE_CLAIM),
@@ -97,16 +102,11 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     selectTaskCutoff: db.prepare(sql.SELECT_TASK_CUTOFF),
     pruneTaskThroughBatch: db.prepare(sql.PRUNE_TASK_THROUGH_BATCH),
   };
-  // Releasing a scheduled claim raises its task's mark: that key can never be
-  // claimed again, although the row is gone (its history row, or a settled
-  // slot, answers for it), nor any earlier key that was recorded.
-  const forget = (row: ClaimRow): void => {
-    if (row.manual === 0) {
-      const mark = { taskName: row.task_name, releasedThrough: row.scheduled_at };
-      statements.raiseClaimMark.run(mark);
-      statements.deleteSettledThrough.run(mark);
-      statements.settleUnrecordedRelease.run(mark);
-    }
+  const raiseMark = (taskName: string, releasedThrough: number): void => {
+    const mark = { taskName, releasedThrough };
+    statements.raiseClaimMark.run(mark);
+    statements.deleteSettledThrough.run(mark);
+    statements.settleUnrecordedRelease.run(mark);
   };
   return {
     db,
@@ -115,8 +115,10 @@ export function connect(db: Database.Database, schemaVersion: number, wait: Lock
     queue: new WriteQueue(db, wait),
     release: (claimId: string) => {
       const row = statements.deleteClaim.get(claimId) as ClaimRow | undefined;
-      if (row !== undefined) forget(row);
+      // Releasing a scheduled claim raises its task's mark.
+      if (row !== undefined && row.manual === 0) raiseMark(row.task_name, row.scheduled_at);
     },
+    raiseMark,
     reap: (params: ReapParams) => {
       const rows = statements.selectReapableClaims.all({
         now: params.now,

@@ -159,9 +159,6 @@ export const SELECT_SETTLED_IN_RANGE = `SELECT 1 AS settled FROM settled_slots
     WHERE task_name = @taskName AND missed_through IS NOT NULL
       AND scheduled_at <= @to AND missed_through >= @from
   LIMIT 1`;
-/** Settles an occurrence (see settleSlots). */
-export const INSERT_SETTLED_SLOT =
-  "INSERT OR IGNORE INTO settled_slots (task_name, scheduled_at) VALUES (@taskName, @scheduledAt)";
 /** Forgets the settled occurrences the task's claim mark now covers and history answers for. */
 export const DELETE_SETTLED_THROUGH = `DELETE FROM settled_slots
   WHERE task_name = @taskName AND scheduled_at <= @releasedThrough
