@@ -23,6 +23,25 @@ async function slowTaskScheduler() {
   return { scheduler, clock, gate, events };
 }
 
+/**
+ * With the slow task's callback running: `stopped` (a stop() noting "stopped") does not resolve
+ * until the callback is let go, and then resolves after it ended.
+ */
+async function stopsAfterTheCallback(rig: {
+  gate: { resolve(): void };
+  events: string[];
+  /** The stop() (read once the callback runs: a listener may start it). */
+  stopped: () => Promise<unknown> | undefined;
+  pending: Promise<unknown>;
+}): Promise<void> {
+  await turns(20);
+  assert.deepEqual(rig.events, ["started"], "stop() has not resolved while the callback runs");
+  rig.gate.resolve();
+  await rig.stopped();
+  await rig.pending;
+  assert.deepEqual(rig.events, ["started", "callback done", "stopped"]);
+}
+
 describe("issue 15: runPending() and stop() (memory store)", () => {
   it("runPending() calls made while the store opens all read the time they run at: one catch-up, not five late runs (obs. 12)", async () => {
     const { scheduler, clock } = manualScheduler();
@@ -55,12 +74,7 @@ describe("issue 15: runPending() and stop() (memory store)", () => {
     await turns();
     assert.deepEqual(events, ["started"]);
     const stopped = scheduler.stop().then(() => events.push("stopped"));
-    await turns(20);
-    assert.deepEqual(events, ["started"], "stop() has not resolved while the callback runs");
-    gate.resolve();
-    await stopped;
-    await pending;
-    assert.deepEqual(events, ["started", "callback done", "stopped"]);
+    await stopsAfterTheCallback({ gate, events, stopped: () => stopped, pending });
   });
 
   it("stop() called from a run:start listener waits for that run's callback too", async () => {
@@ -71,12 +85,7 @@ describe("issue 15: runPending() and stop() (memory store)", () => {
     });
     clock.advance("1m");
     const pending = scheduler.runPending();
-    await turns(20);
-    assert.deepEqual(events, ["started"], "stop() has not resolved while the callback runs");
-    gate.resolve();
-    await stopped;
-    await pending;
-    assert.deepEqual(events, ["started", "callback done", "stopped"]);
+    await stopsAfterTheCallback({ gate, events, stopped: () => stopped, pending });
   });
 
   for (const driver of ["runPending()", "the timer"] as const) {
