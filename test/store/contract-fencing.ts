@@ -246,6 +246,38 @@ export function runFencingContract(makeStore: MakeStore): void {
       });
     });
 
+    it("never both settles a missed range and claims an occurrence inside it when the two run at once", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const t0 = (await store.now()) - 60_000;
+        // On a shared store the two go out on different connections: without a lock that
+        // orders them, each checks the other's rows before the other commits, and both win.
+        const outcomes: { claimed: boolean; settled: boolean | undefined }[] = [];
+        for (let round = 0; round < 60; round++) {
+          const tasks = [0, 1, 2, 3].map((i) => `race-${round}-${i}`);
+          const range = (taskName: string) =>
+            notStarted(taskName, t0, {
+              status: "missed",
+              error: null,
+              missedThrough: t0 + 4000,
+              missedCount: 5,
+            });
+          const [claims, settled] = await Promise.all([
+            Promise.all(tasks.map((taskName) => store.claimRun(ask(taskName, t0 + 2000)))),
+            store.settleSlots(tasks.map(range)),
+          ]);
+          claims.forEach((claim, i) =>
+            outcomes.push({ claimed: claim !== null, settled: settled[i] }),
+          );
+        }
+        const both = outcomes.filter((o) => o.claimed && o.settled === true).length;
+        assert.equal(both, 0, "occurrences told twice: claimed, and inside a settled range");
+        assert.ok(
+          outcomes.every((o) => o.claimed || o.settled === true),
+          "one of the two wins",
+        );
+      });
+    });
+
     it("does not settle an occurrence someone claimed, nor a missed range a claim falls in", async () => {
       await withStore(makeStore, async ({ store }) => {
         const t0 = await store.now();

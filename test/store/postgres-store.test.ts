@@ -17,8 +17,9 @@ import type { PostgresStoreOptions } from "../../src/store/postgres/postgres-opt
 import type { Claim, StoreChange } from "../../src/store/store.js";
 import { ManualClock, SystemClock } from "../../src/time/clock.js";
 import { requirePg, waitFor, withTestSchema, type TestSchema } from "../helpers/pg.js";
+import { inlineParameters } from "../../src/store/postgres/slot-locks.js";
 import { runStoreContract } from "./contract.js";
-import { taskRecord } from "./contract-helpers.js";
+import { runRecord, taskRecord } from "./contract-helpers.js";
 
 const SNAPSHOT = new URL("./postgres-schema.snapshot.txt", import.meta.url);
 const T = Date.UTC(2030, 5, 2, 6);
@@ -164,6 +165,97 @@ if (await requirePg("PostgresStore tests")) {
             `select count(*)::int as n from "${db.name}".claims where task_name like 'order-%' and released_at is null`,
           );
           assert.equal(held.rows[0]?.n, 0, "every claim released by its holder");
+        } finally {
+          await closeAll();
+        }
+      });
+
+      it("writes statement parameters inline as literals that read back as sent (slot-locked statements)", async () => {
+        const names = [
+          "plain",
+          "it's",
+          'quo"te',
+          "back\\slash",
+          "{a,b}",
+          "NULL",
+          "ünï ☃",
+          "",
+          "a\\\"b'",
+        ];
+        const dates = names.map((_, i) => new Date(T + i * 1000 + 123));
+        const text = inlineParameters(
+          `select u.n, u.d, u.x, u.f, u.i from unnest($1::text[], $2::timestamptz[], $3::boolean[],
+             $4::float8[], $5::integer[]) as u(n, d, x, f, i)`,
+          [
+            names,
+            dates,
+            names.map((_, i) => i % 2 === 0),
+            names.map((_, i) => i * 1.5),
+            names.map((_, i) => (i === 3 ? null : i)),
+          ],
+        );
+        const { rows } = await db.admin.query(text);
+        assert.deepEqual(
+          rows,
+          names.map((n, i) => ({
+            n,
+            d: dates[i],
+            x: i % 2 === 0,
+            f: i * 1.5,
+            i: i === 3 ? null : i,
+          })),
+        );
+      });
+
+      it("tells each occurrence once when one node settles missed ranges while two others claim and settle inside them", async () => {
+        try {
+          const [a, b, c] = await Promise.all([
+            openStore("slots-a"),
+            openStore("slots-b"),
+            openStore("slots-c"),
+          ]);
+          assert.ok(a !== undefined && b !== undefined && c !== undefined);
+          const t0 = (await a.now()) - 120_000;
+          const missed = (nodeId: string, taskName: string, first: number, last: number) =>
+            runRecord(taskName, first, {
+              startedAt: null,
+              finishedAt: null,
+              status: "missed",
+              nodeId,
+              ...(last > first
+                ? { missedThrough: last, missedCount: (last - first) / 1000 + 1 }
+                : {}),
+            });
+          // 40 rounds of 5 tasks: node a settles 0..4 s of each, b claims 2 s, c settles 3 s alone.
+          for (let round = 0; round < 40; round++) {
+            const tasks = Array.from({ length: 5 }, (_, i) => `slots-${round}-${i}`);
+            await Promise.all([
+              a.settleSlots(tasks.map((task) => missed("slots-a", task, t0, t0 + 4000))),
+              ...tasks.map((task) =>
+                b.claimRun({
+                  taskName: task,
+                  scheduledAt: t0 + 2000,
+                  nodeId: "slots-b",
+                  leaseMs: 30_000,
+                }),
+              ),
+              c.settleSlots(tasks.map((task) => missed("slots-c", task, t0 + 3000, t0 + 3000))),
+            ]);
+          }
+          // Each occurrence 0..4 s of a task: how many of the range, the claim and the single cover it.
+          const told = await db.admin.query<{ task_name: string; at: number; n: number }>(
+            `with k as (select task_name, scheduled_at as first_at, coalesce(missed_through, scheduled_at) as last_at
+                 from "${db.name}".runs where task_name like 'slots-%'
+               union all select task_name, scheduled_at, scheduled_at
+                 from "${db.name}".claims where task_name like 'slots-%' and node_id = 'slots-b')
+             select task_name, s.i as at, count(*)::int as n
+             from k, generate_series(0, 4) s(i)
+             where k.first_at <= $1::timestamptz + s.i * interval '1 s'
+               and k.last_at >= $1::timestamptz + s.i * interval '1 s'
+             group by task_name, s.i having count(*) > 1`,
+            [new Date(t0)],
+          );
+          assert.deepEqual(told.rows, [], "occurrences told more than once");
         } finally {
           await closeAll();
         }

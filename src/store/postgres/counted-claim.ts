@@ -22,7 +22,13 @@ export interface CountedClaimQueries {
 export async function claimCounted(
   pool: Pool,
   queries: CountedClaimQueries,
-  request: { readonly taskName: string; readonly maxRuns: number; readonly params: unknown[] },
+  request: {
+    readonly taskName: string;
+    readonly maxRuns: number;
+    readonly params: unknown[];
+    /** Takes the task's slot lock (slot-locks.ts), first in the transaction. */
+    readonly lockSlots: string;
+  },
   schema: string,
 ): Promise<ClaimOutcome> {
   let client;
@@ -33,6 +39,7 @@ export async function claimCounted(
   }
   try {
     await client.query("begin");
+    await client.query(request.lockSlots);
     const counted = await client.query<{ started: number }>(queries.lockRunCount, [
       request.taskName,
     ]);

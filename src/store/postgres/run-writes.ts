@@ -15,6 +15,7 @@ import { claimCounted } from "./counted-claim.js";
 import { finishRuns, finishRunsParams } from "./finish-queries.js";
 import type { PostgresClaimRequest } from "./postgres-options.js";
 import type { Queries } from "./queries.js";
+import { lockSlotsText, slotLockBase, underSlotLocks } from "./slot-locks.js";
 import {
   claimOf,
   reapedOf,
@@ -55,6 +56,8 @@ export interface RunWritesContext {
  */
 export class PostgresRunWrites {
   readonly #context: RunWritesContext;
+  /** The first key of this schema's slot locks (slot-locks.ts). */
+  readonly #slotLockBase: bigint;
   /** The batched finish (finish-queries.ts), rendered for this schema. */
   readonly #finishRuns: string;
   readonly #claims = new Batcher<AskedClaim, Claim | null>((requests) =>
@@ -90,15 +93,27 @@ export class PostgresRunWrites {
     }
     return answers;
   });
-  /** Skipped and missed runs, combined like writes. */
+  /**
+   * Skipped and missed runs, combined like writes, under their slot locks:
+   * exclusive for a missed range, so that no claim inside it runs beside it.
+   */
   readonly #settles = new Batcher<RunRecord, boolean>(async (records) => {
-    const rows = await this.#run<{ ord: number }>("settleSlots", settleSlotsParams(records));
+    const rows = await this.#underSlotLocks<{ ord: number }>(
+      "settleSlots",
+      records.map((r) => r.taskName),
+      (i) => {
+        const { missedThrough, scheduledAt } = records[i] as RunRecord;
+        return (missedThrough ?? scheduledAt) > scheduledAt;
+      },
+      settleSlotsParams(records),
+    );
     const written = new Set(rows.map((row) => row.ord));
     return records.map((_, index) => written.has(index + 1));
   });
 
   constructor(context: RunWritesContext) {
     this.#context = context;
+    this.#slotLockBase = slotLockBase(context.schema);
     this.#finishRuns = finishRuns(context.queries.schema);
   }
 
@@ -115,6 +130,7 @@ export class PostgresRunWrites {
         taskName: request.taskName,
         maxRuns,
         params,
+        lockSlots: lockSlotsText(this.#slotLockBase, [request.taskName], () => false),
       },
       this.#context.schema,
     );
@@ -126,9 +142,27 @@ export class PostgresRunWrites {
   }
 
   async #claimBatch(requests: readonly AskedClaim[]): Promise<(Claim | null)[]> {
-    const rows = await this.#run<ClaimRow>("claimRuns", this.#claimParams(requests));
+    const params = this.#claimParams(requests);
+    const scheduled = requests.filter((r) => r.manual !== true).map((r) => r.taskName);
+    // Manual claims are unique by id: no settle can meet them.
+    const rows =
+      scheduled.length === 0
+        ? await this.#run<ClaimRow>("claimRuns", params)
+        : await this.#underSlotLocks<ClaimRow>("claimRuns", scheduled, () => false, params);
     const won = new Map(rows.map((row) => [row.id, claimOf(row)]));
     return requests.map((r) => won.get(r.id) ?? null);
+  }
+
+  /** Runs statement `key` in a transaction that takes the slot locks of `taskNames` first (slot-locks.ts). */
+  #underSlotLocks<R extends QueryResultRow>(
+    key: "claimRuns" | "settleSlots",
+    taskNames: readonly string[],
+    exclusive: (index: number) => boolean,
+    values: unknown[],
+  ): Promise<R[]> {
+    const { queries, schema } = this.#context;
+    const locks = lockSlotsText(this.#slotLockBase, taskNames, exclusive);
+    return underSlotLocks<R>(this.#context.pool(), schema, key, locks, queries[key], values);
   }
 
   /** The parallel arrays of the claimRuns statement. */
