@@ -33,6 +33,8 @@ const SETTINGS = {
   windowMs: Number(env.BENCH_CLUSTER_WINDOW_MS ?? 5_000),
   warmupMs: Number(env.BENCH_CLUSTER_WARMUP_MS ?? 3_000),
   sustainMs: Number(env.BENCH_CLUSTER_SUSTAIN_MS ?? 10_000),
+  overloadRate: Number(env.BENCH_CLUSTER_OVERLOAD_RATE ?? 15_000),
+  overloadMs: Number(env.BENCH_CLUSTER_OVERLOAD_MS ?? 30_000),
   flatRate: Number(env.BENCH_CLUSTER_FLAT_RATE ?? 2_000),
   flatNodes: list(env.BENCH_CLUSTER_FLAT_NODES, "2,4,8"),
   poolSize: Number(env.BENCH_CLUSTER_POOL ?? 8),
@@ -132,6 +134,41 @@ async function sustained(target: PgTarget, rate: number): Promise<void> {
   const step = await measureStep(target, plan(2, rate, SETTINGS.sustainMs));
   printTable(STEP_HEADER, [stepRow(step, saturated(step) ? " (saturated)" : "")]);
   printCostliest("the sustained window", step);
+}
+
+/**
+ * Memory under overload (issue 17: "memory of a node stays flat"): 2 nodes far
+ * past saturation, overlap `allow` (nothing is skipped, so the most runs are
+ * in flight), the highest RSS of any node in each tenth of a long window.
+ */
+async function overload(target: PgTarget): Promise<void> {
+  if (SETTINGS.overloadMs <= 0 || SETTINGS.overloadRate <= 0) return;
+  const { overloadRate: rate, overloadMs } = SETTINGS;
+  console.log(
+    `\nMemory under overload: 2 nodes at ${formatRate(rate)} due/s, overlap allow, for ${overloadMs} ms; ` +
+      `the highest RSS of a node in each tenth of the window (MB)\n`,
+  );
+  console.error(`bench: cluster scale, overload, ${rate} due/s`);
+  const step = await measureStep(target, {
+    ...plan(2, rate, overloadMs),
+    taskOptions: { overlap: "allow" },
+  });
+  printTable(
+    [
+      "recorded/s",
+      "slots run",
+      "lateness p50/p99/max ms",
+      ...step.nodeRssByTenthBytes.map((_, i) => `${i + 1}/10`),
+    ],
+    [
+      [
+        formatRate(step.recordedPerSecond),
+        `${step.slotsRunPct.toFixed(1)}%`,
+        `${ms(step.latency.p50)} / ${ms(step.latency.p99)} / ${ms(step.latency.max)}`,
+        ...step.nodeRssByTenthBytes.map((bytes) => (bytes / 2 ** 20).toFixed(0)),
+      ],
+    ],
+  );
 }
 
 /** Steps whose costliest statements are printed after their table. */
@@ -262,6 +299,7 @@ export async function runClusterScaleBench(): Promise<void> {
     printTable(STEP_HEADER, rows);
     explainSaturated();
     await sustained(target, held.get(2) ?? 0);
+    await overload(target);
     if (SETTINGS.flatNodes.length > 0) await flat(target);
     if (env.BENCH_PEERS !== "0") await peers(target, held);
     const [end] = loadavg();

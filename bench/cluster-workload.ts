@@ -114,6 +114,8 @@ export interface StepResult {
   /** CPU of each node over the window, % of one core. */
   readonly nodeCpuPct: readonly number[];
   readonly nodeRssMaxBytes: number;
+  /** The highest RSS of any node in each tenth of the window, in order (memory over time). */
+  readonly nodeRssByTenthBytes: readonly number[];
   readonly pg: PgDelta;
   /** The costliest statements of the window (when `topStatements`). */
   readonly top: readonly TopStatement[];
@@ -156,8 +158,14 @@ export async function measureStep(target: PgTarget, plan: StepPlan): Promise<Ste
     if (plan.topStatements !== undefined) await target.resetStatements();
     const pgFrom = await target.snapshot();
     let rssMax = 0;
+    const byTenth = Array.from({ length: 10 }, () => 0);
     const sampler = setInterval(() => {
-      for (const pid of pids) rssMax = Math.max(rssMax, rssBytes(pid));
+      const tenth = Math.min(9, Math.floor(((Date.now() - fromMs) / (toMs - fromMs)) * 10));
+      for (const pid of pids) {
+        const rss = rssBytes(pid);
+        rssMax = Math.max(rssMax, rss);
+        byTenth[tenth] = Math.max(byTenth[tenth] as number, rss);
+      }
     }, 250);
     await until("the window to pass", () => Date.now() >= toMs);
     const pgTo = await target.snapshot();
@@ -192,6 +200,7 @@ export async function measureStep(target: PgTarget, plan: StepPlan): Promise<Ste
       refusedPerRun: recorded > 0 ? (refusedTo - refusedFrom) / recorded : NaN,
       nodeCpuPct: cpuTo.map((cpu, i) => ((cpu - (cpuFrom[i] as number)) / pgDelta.seconds) * 100),
       nodeRssMaxBytes: rssMax,
+      nodeRssByTenthBytes: byTenth,
       pg: pgDelta,
       top,
     };
