@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Pool, PoolConfig, QueryResultRow } from "pg";
+import type { Pool, PoolConfig, QueryResult, QueryResultRow } from "pg";
 import { InvalidArgumentError, StoreError } from "../../errors.js";
 import {
   POSTGRES_STORE_DEFAULTS,
@@ -150,11 +150,33 @@ export class PostgresConnection {
       });
       return result.rows;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StoreError(`PostgreSQL store (schema ${this.#schema}): ${key} failed: ${reason}`, {
-        cause: error,
-      });
+      throw this.#failed(key, error);
     }
+  }
+
+  /**
+   * Runs `text`, statements without parameters, as one simple query: one
+   * round trip and one transaction, each statement with a snapshot of its
+   * own. Resolves the rows of each statement; errors become StoreErrors
+   * naming `key`.
+   */
+  async queryEach<R extends QueryResultRow = QueryResultRow>(
+    key: string,
+    text: string,
+  ): Promise<R[][]> {
+    try {
+      const results = (await this.get().pool.query<R>(text)) as unknown as QueryResult<R>[];
+      return results.map((result) => result.rows);
+    } catch (error) {
+      throw this.#failed(key, error);
+    }
+  }
+
+  #failed(key: string, error: unknown): StoreError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new StoreError(`PostgreSQL store (schema ${this.#schema}): ${key} failed: ${reason}`, {
+      cause: error,
+    });
   }
 
   readonly #onPoolError = (error: Error): void => {

@@ -142,6 +142,7 @@ export class PostgresStore implements Store {
       leaseMs: this.leaseMs,
       pool: () => this.#connection.get().pool,
       query: (key, text, values) => this.#query(key, text, values),
+      queryEach: (key, text) => this.#connection.queryEach(key, text),
       change: (kind, taskName) => this.#change(kind, taskName)[1],
     });
     this.#lifecycle = new PostgresLifecycle({

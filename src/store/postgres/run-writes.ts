@@ -43,6 +43,8 @@ export interface RunWritesContext {
     text: string,
     values: unknown[],
   ) => Promise<R[]>;
+  /** Statements without parameters as one simple query: each statement's rows. */
+  readonly queryEach: <R extends QueryResultRow>(key: string, text: string) => Promise<R[][]>;
   /** The notification payload of a task change. */
   readonly change: (kind: StoreChange["kind"], taskName: string) => string;
 }
@@ -154,15 +156,15 @@ export class PostgresRunWrites {
   }
 
   /** Runs statement `key` in a transaction that takes the slot locks of `taskNames` first (slot-locks.ts). */
-  #underSlotLocks<R extends QueryResultRow>(
+  async #underSlotLocks<R extends QueryResultRow>(
     key: "claimRuns" | "settleSlots",
     taskNames: readonly string[],
     exclusive: (index: number) => boolean,
     values: unknown[],
   ): Promise<R[]> {
-    const { queries, schema } = this.#context;
     const locks = lockSlotsText(this.#slotLockBase, taskNames, exclusive);
-    return underSlotLocks<R>(this.#context.pool(), schema, key, locks, queries[key], values);
+    const text = underSlotLocks(locks, this.#context.queries[key], values);
+    return (await this.#context.queryEach<R>(key, text))[1] ?? [];
   }
 
   /** The parallel arrays of the claimRuns statement. */

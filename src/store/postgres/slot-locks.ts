@@ -21,8 +21,6 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Pool, QueryResult, QueryResultRow } from "pg";
-import { StoreError } from "../../errors.js";
 
 const { escapeLiteral } = pg;
 
@@ -104,31 +102,14 @@ export function inlineParameters(text: string, values: readonly unknown[]): stri
 }
 
 /**
- * Runs `text` with `values` in one transaction after `lockText` (its slot
- * locks, waiting for them), and returns its rows. The two go as one simple
- * query, one round trip: PostgreSQL runs the statements of a simple query
- * in one transaction, each with a snapshot of its own, so the statement
- * sees what a settle that held a lock before it wrote. (The extended
- * protocol, for parameters, would take a round trip per statement; the
- * parameters go inline instead, as literals.)
+ * The text that runs `text` with `values` in one transaction after
+ * `lockText` (its slot locks, waiting for them), for a simple query
+ * (`PostgresConnection.queryEach`; the statement's rows are the second's):
+ * one round trip, and each statement has a snapshot of its own, so the
+ * statement sees what a settle that held a lock before it wrote. (The
+ * extended protocol, for parameters, would take a round trip per statement;
+ * the parameters go inline instead, as literals.)
  */
-export async function underSlotLocks<R extends QueryResultRow>(
-  pool: Pool,
-  schema: string,
-  key: string,
-  lockText: string,
-  text: string,
-  values: readonly unknown[],
-): Promise<R[]> {
-  try {
-    const results = (await pool.query(
-      `${lockText};\n${inlineParameters(text, values)}`,
-    )) as unknown as QueryResult<R>[];
-    return results[1]?.rows ?? [];
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreError(`PostgreSQL store (schema ${schema}): ${key} failed: ${reason}`, {
-      cause: error,
-    });
-  }
+export function underSlotLocks(lockText: string, text: string, values: readonly unknown[]): string {
+  return `${lockText};\n${inlineParameters(text, values)}`;
 }
