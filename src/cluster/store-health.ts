@@ -224,6 +224,11 @@ export class StoreHealth {
     }
   }
 
+  /** Due runs that did not start, without a call (held back while the store had not answered): counted in an outage. */
+  notStarted(runs: number): void {
+    if (this.#outage !== undefined) this.#outage.runsNotStarted += runs;
+  }
+
   /** Stops probing and forgets the outage (silently); waiting calls make one last attempt. */
   stop(): void {
     this.#stopped = true;

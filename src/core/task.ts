@@ -260,6 +260,14 @@ export class Task implements QueueItem {
   queueSlot = -1;
   /** Runs in flight. */
   running = 0;
+  /**
+   * What of the task waits for the store: runs admitted here and not yet
+   * claimed (runs deferred to the node that owns the task not counted), and
+   * rows of runs without a claim (skipped, missed) not yet settled. While
+   * anything waits, phase 1 holds the task's next occurrences back (see
+   * `RunEngine`: admission by task).
+   */
+  awaitingStore = 0;
   /** Runs started (for `maxRuns`, counted at start so concurrent runs cannot exceed it). */
   started = 0;
   runCount = 0;
@@ -298,6 +306,7 @@ export class Task implements QueueItem {
     // these would discard, in the middle of a burst, the optimized code that
     // planning the burst produced (readyFor, idle).
     this.running = 0;
+    this.awaitingStore = 0;
     this.started = 0;
   }
 
@@ -322,11 +331,16 @@ export class Task implements QueueItem {
 
   /**
    * True when the task's scheduled run at `scheduledAtMs`, taken out of the
-   * due queue, may start at once: {@link takenFor} it, idle, and `maxRuns`
-   * not reached.
+   * due queue, may start at once: {@link takenFor} it, idle, nothing waiting
+   * for the store, and `maxRuns` not reached.
    */
   readyFor(scheduledAtMs: number): boolean {
-    return this.takenFor(scheduledAtMs) && this.idle && this.started < this.options.maxRuns;
+    return (
+      this.takenFor(scheduledAtMs) &&
+      this.idle &&
+      this.awaitingStore === 0 &&
+      this.started < this.options.maxRuns
+    );
   }
 
   /**

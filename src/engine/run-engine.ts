@@ -10,6 +10,7 @@ import { isManualClock } from "../time/clock.js";
 import { AheadPlanner, type ClaimsAheadSource, type PlanAheadMode } from "./ahead-planner.js";
 import { graceMs, jitter, onTime } from "./due-rules.js";
 import { admitOverlapping } from "./overlap-admission.js";
+import { HELD_BACK, HeldBackTasks } from "./held-back.js";
 import { emptyReport, Run, type RunReport } from "./run.js";
 import { RunLifecycle } from "./run-lifecycle.js";
 import { RunRecorder } from "./run-recorder.js";
@@ -30,6 +31,8 @@ export interface RunEngineHost extends RunStartHost {
   readonly planAhead?: PlanAheadMode;
   /** See `SchedulerOptions.beforeRecovery`. */
   readonly beforeRecovery?: BeforeRecovery;
+  /** A due occurrence was held back: the store had not answered for an earlier run of its task. */
+  heldBack?(): void;
   poke(dueMs: number): void;
 }
 
@@ -53,11 +56,16 @@ export class RunEngine implements TaskScheduling {
   readonly #starter: RunStarter;
   readonly #planner: AheadPlanner;
   readonly #planAlways: boolean;
+  readonly #heldBack = new HeldBackTasks();
 
   constructor(host: RunEngineHost) {
     this.#host = host;
     // A manual clock's time is set by the test, not waited for: finishes combine per turn only.
-    this.#recorder = new RunRecorder(host, isManualClock(host.clock) ? { finishWindowMs: 0 } : {});
+    const storeAnswered = (task: Task): void => this.#release(task);
+    this.#recorder = new RunRecorder(host, {
+      ...(isManualClock(host.clock) ? { finishWindowMs: 0 } : {}),
+      storeAnswered,
+    });
     this.#life = new RunLifecycle(host, this.#recorder, {
       queueRetry: (run, atMs) => {
         this.#queue.push(run, atMs);
@@ -66,6 +74,7 @@ export class RunEngine implements TaskScheduling {
       dropRetry: (run) => void this.#queue.remove(run),
       afterRun: (task) => this.#afterRun(task),
       maxRunsReached: (task) => this.#maxRunsReached(task),
+      storeAnswered,
     });
     this.#starter = new RunStarter(host, this.#life, () => this.#recorder.batcher?.room());
     const mode = host.planAhead ?? "auto";
@@ -160,7 +169,7 @@ export class RunEngine implements TaskScheduling {
     const items: (Task | Run)[] = [];
     this.#queue.collectDue(untilMs, limit - tasks.length, items, afterMs);
     for (const item of items) {
-      if (isTask(item) && item.idle) tasks.push(item);
+      if (isTask(item) && item.idle && item.awaitingStore === 0) tasks.push(item);
     }
     return tasks;
   }
@@ -169,6 +178,7 @@ export class RunEngine implements TaskScheduling {
   detach(task: Task): void {
     task.removed = true;
     this.#queue.remove(task);
+    this.#dropHeldBack(task);
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
   }
@@ -178,6 +188,7 @@ export class RunEngine implements TaskScheduling {
     if (task.state !== "active") return;
     task.state = "paused";
     this.#queue.remove(task);
+    this.#dropHeldBack(task);
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
   }
@@ -285,7 +296,19 @@ export class RunEngine implements TaskScheduling {
    */
   #collectTask(task: Task, nowMs: number, report: RunReport, planned: Run[]): void {
     const { options } = task;
+    if (task.awaitingStore > 0) {
+      // The store has not answered for an earlier run: nothing is added behind it.
+      this.#host.heldBack?.();
+      const nextMs = beforeEnd(options, this.#heldBack.hold(task, nowMs));
+      // With none left, it waits out of the queue to be taken again (not completed).
+      if (nextMs !== null) {
+        task.nextRunMs = nextMs;
+        this.#queue.push(task, nextMs + jitter(options));
+      }
+      return;
+    }
     const firstMs = task.nextRunMs;
+    const heldBack = this.#heldBack.releasedAt(task, firstMs);
     const followingMs = task.schedule.next(firstMs);
     let runs: readonly number[] = NO_RUNS;
     let single = Number.NaN;
@@ -314,6 +337,7 @@ export class RunEngine implements TaskScheduling {
           firstMs: plan.missed[0] ?? firstMs,
           lastMs: plan.missedThroughMs,
           count: plan.missedCount,
+          ...(heldBack ? { reason: HELD_BACK } : {}),
         });
       }
       runs = plan.run;
@@ -346,6 +370,25 @@ export class RunEngine implements TaskScheduling {
     }
   }
 
+  /**
+   * Nothing of the task waits for the store any longer: if it held
+   * occurrences back, it is queued again, due now, at the first of them.
+   */
+  #release(task: Task): void {
+    const fromMs = this.#heldBack.release(task);
+    if (fromMs === undefined || task.state !== "active" || task.removed) return;
+    this.#queue.remove(task);
+    task.nextRunMs = fromMs;
+    this.#queue.push(task, fromMs);
+    this.#host.poke(fromMs);
+  }
+
+  /** A task leaving the queue records the occurrences it held back as missed. */
+  #dropHeldBack(task: Task): void {
+    const missed = this.#heldBack.drop(task, this.#host.clock.nowMs());
+    if (missed !== null) this.#life.missed(task, missed);
+  }
+
   /** After a run ended (synchronously): start the next queued run, or complete the task. */
   #afterRun(task: Task): void {
     if (task.removed) {
@@ -360,6 +403,7 @@ export class RunEngine implements TaskScheduling {
   /** Other nodes started the task's last runs: nothing more is scheduled or queued here. */
   #maxRunsReached(task: Task): void {
     this.#queue.remove(task);
+    this.#heldBack.release(task);
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
     task.started = Math.max(task.started, task.options.maxRuns);

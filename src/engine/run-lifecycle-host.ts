@@ -21,6 +21,8 @@ export interface RunLifecycleHooks {
   dropRetry(run: Run): void;
   /** After a run of `task` ended or did not start (synchronously): start its next queued run, or complete it. */
   afterRun(task: Task): void;
+  /** Nothing of the task waits for the store any longer (see `Task.awaitingStore`). */
+  storeAnswered(task: Task): void;
   /** The store says `task` started its `maxRuns` runs (on any node): it runs no more here. */
   maxRunsReached(task: Task): void;
 }

@@ -59,6 +59,7 @@ export class RunLifecycle {
   admit(task: Task, scheduledAtMs: number, trigger: RunTrigger, report: RunReport): Run {
     task.started++;
     task.running++;
+    task.awaitingStore++;
     return new Run(task, scheduledAtMs, trigger, "due", report);
   }
 
@@ -75,6 +76,7 @@ export class RunLifecycle {
     if (task.running > 0 && task.options.overlap !== "allow") return null;
     const next = queue.shift() as QueuedRun;
     task.running++;
+    task.awaitingStore++;
     return new Run(task, next.scheduledAtMs, next.trigger, "due", emptyReport());
   }
 
@@ -124,7 +126,12 @@ export class RunLifecycle {
     task.lastRunMs = nowMs;
     task.nextRunMs = task.started < task.options.maxRuns ? run.nextMs : Number.NaN;
     run.report = report;
-    run.state = run.claim === null ? "due" : "claimed";
+    if (run.claim === null) {
+      run.state = "due";
+      task.awaitingStore++;
+    } else {
+      run.state = "claimed";
+    }
     return true;
   }
 
@@ -143,6 +150,7 @@ export class RunLifecycle {
     if (claim !== null) run.claim = claim;
     run.fencingToken = run.claim?.fencingToken ?? ++this.#localToken;
     run.state = "claimed";
+    this.#answered(run.task);
   }
 
   /**
@@ -154,6 +162,12 @@ export class RunLifecycle {
   deferred(run: Run): void {
     run.task.running--;
     run.task.started--;
+    this.#answered(run.task);
+  }
+
+  /** A deferred run's takeover claim is sent: it waits for its claim again. */
+  claimingOver(run: Run): void {
+    run.task.awaitingStore++;
   }
 
   /** A deferred run is looked at again, to be taken over (claimed) or refused: counted again. */
@@ -168,6 +182,7 @@ export class RunLifecycle {
     run.state = "refused";
     task.running--;
     task.started--;
+    this.#answered(task);
     this.#recorder.skip(task, run.scheduledAtMs, run.report, "claimed");
     this.#hooks.afterRun(task);
   }
@@ -181,6 +196,7 @@ export class RunLifecycle {
     const { task } = run;
     run.state = "refused";
     task.running--;
+    this.#answered(task);
     this.#hooks.maxRunsReached(task);
   }
 
@@ -195,8 +211,14 @@ export class RunLifecycle {
     run.state = "claim-failed";
     task.running--;
     task.started--;
+    this.#answered(task);
     this.#hooks.afterRun(task);
     if (run.trigger !== "manual") this.#recorder.notClaimed(task, run.scheduledAtMs);
+  }
+
+  /** One of the task's runs no longer waits for its claim: once nothing waits, phase 1 may take its occurrences again. */
+  #answered(task: Task): void {
+    if (--task.awaitingStore === 0) this.#hooks.storeAnswered(task);
   }
 
   /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */

@@ -29,6 +29,8 @@ export interface MissedOccurrences {
   readonly firstMs: number;
   readonly lastMs: number;
   readonly count: number;
+  /** Why, for the row (absent: the misfire policy dropped them, which the status says). */
+  readonly reason?: string;
 }
 
 /**
@@ -50,9 +52,22 @@ export class RunRecorder {
    */
   readonly #settling = new Map<string, Map<Promise<unknown>, number>>();
 
-  /** `finishWindowMs`: the least time between two batches of finishes (FinishBatcher's `windowMs`). */
-  constructor(host: RunRecorderHost, options: { readonly finishWindowMs?: number } = {}) {
+  /** Told when nothing of a task waits for the store any longer (see `Task.awaitingStore`). */
+  readonly #storeAnswered: (task: Task) => void;
+
+  /**
+   * `finishWindowMs`: the least time between two batches of finishes
+   * (FinishBatcher's `windowMs`); `storeAnswered`: see `RunLifecycleHooks`.
+   */
+  constructor(
+    host: RunRecorderHost,
+    options: {
+      readonly finishWindowMs?: number;
+      readonly storeAnswered?: (task: Task) => void;
+    } = {},
+  ) {
     this.#host = host;
+    this.#storeAnswered = options.storeAnswered ?? (() => {});
     const { store } = host;
     if (store.finishRuns !== undefined) {
       const finishRuns = store.finishRuns.bind(store);
@@ -88,7 +103,7 @@ export class RunRecorder {
       });
     }
     if (reason === "claimed") return;
-    this.#track(task.name, scheduledAtMs, this.#settle(this.skipRow(task, scheduledAtMs, reason)));
+    this.#track(task, scheduledAtMs, this.#settle(this.skipRow(task, scheduledAtMs, reason)));
   }
 
   /** The history row of a run skipped for `reason`. */
@@ -128,7 +143,8 @@ export class RunRecorder {
       });
     }
     const { firstMs, lastMs } = missed;
-    this.#track(task.name, firstMs, this.#settleMissed(task, firstMs, lastMs, count));
+    const reason = missed.reason ?? null;
+    this.#track(task, firstMs, this.#settleMissed(task, firstMs, lastMs, count, reason));
   }
 
   /**
@@ -137,8 +153,14 @@ export class RunRecorder {
    * its claim), each of the others gets a row of its own (up to
    * {@link MAX_MISSED_SPLIT}), so that none is left without one.
    */
-  async #settleMissed(task: Task, firstMs: number, lastMs: number, count: number): Promise<void> {
-    const written = await this.#settle(this.missedRow(task, firstMs, lastMs, count, null));
+  async #settleMissed(
+    task: Task,
+    firstMs: number,
+    lastMs: number,
+    count: number,
+    reason: string | null,
+  ): Promise<void> {
+    const written = await this.#settle(this.missedRow(task, firstMs, lastMs, count, reason));
     if (written !== false || count <= 1 || count > MAX_MISSED_SPLIT) return;
     const rows: RunRecord[] = [];
     for (
@@ -146,7 +168,7 @@ export class RunRecorder {
       at !== null && at <= lastMs;
       at = task.schedule.next(at)
     ) {
-      rows.push(this.missedRow(task, at, at, 1, null));
+      rows.push(this.missedRow(task, at, at, 1, reason));
       if (rows.length === count) break;
     }
     await Promise.all(rows.map((row) => this.#settle(row)));
@@ -170,7 +192,7 @@ export class RunRecorder {
     }
     const reason = "its claim could not be made: the store was unusable";
     const row = this.missedRow(task, scheduledAtMs, scheduledAtMs, 1, reason);
-    this.#track(task.name, scheduledAtMs, this.#settle(row));
+    this.#track(task, scheduledAtMs, this.#settle(row));
   }
 
   /** The history row of `count` consecutive occurrences missed, `firstMs` to `lastMs`. */
@@ -286,7 +308,10 @@ export class RunRecorder {
   }
 
   /** Keeps `settling` (a write of the task's occurrences from `fromMs`) among those in flight until it ends. */
-  #track(taskName: string, fromMs: number, settling: Promise<unknown>): void {
+  #track(task: Task, fromMs: number, settling: Promise<unknown>): void {
+    const taskName = task.name;
+    // Counted until written: meanwhile the engine holds the task's next occurrences back.
+    task.awaitingStore++;
     let pending = this.#settling.get(taskName);
     if (pending === undefined)
       this.#settling.set(taskName, (pending = new Map<Promise<unknown>, number>()));
@@ -296,6 +321,7 @@ export class RunRecorder {
       inFlight.delete(settling);
       if (inFlight.size === 0 && this.#settling.get(taskName) === inFlight)
         this.#settling.delete(taskName);
+      if (--task.awaitingStore === 0) this.#storeAnswered(task);
     });
   }
 

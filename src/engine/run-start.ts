@@ -106,6 +106,8 @@ export class RunStarter {
    */
   async #takeOver(runs: readonly Run[], share: TakeoverShare, delayMs: number): Promise<void> {
     await this.#takeoverWaits.wait(delayMs);
+    // Waiting for a claim again: while it is in flight, phase 1 holds the task's next occurrences back.
+    for (const run of runs) this.#life.claimingOver(run);
     if (this.#stopping) {
       for (const run of runs) {
         this.#life.takingOver(run);

@@ -134,6 +134,7 @@ export function createComponents(
     ...(settings.beforeRecovery === undefined ? {} : { beforeRecovery: settings.beforeRecovery }),
     handler: (name) => handlers.get(name),
     poke: (dueMs) => loop.poke(dueMs),
+    heldBack: () => health.notStarted(1),
     ...(leased.canClaimAhead
       ? {
           claimsAhead: {

@@ -19,7 +19,7 @@ import { FINISH_BATCHER_DEFAULTS } from "../../src/engine/finish-batcher.js";
 import { StoreError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { FinishRequest } from "../../src/store/store.js";
+import type { ClaimAnswer, ClaimRequest, FinishRequest } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { sqliteScheduler, tempDb } from "../helpers/durable.js";
 
@@ -106,6 +106,79 @@ describe("backpressure from finishes to claims", () => {
       );
       const rows = await store.history({ limit: 3 * tasks });
       assert.equal(rows.filter((r) => r.status === "succeeded").length, 2 * tasks);
+    } finally {
+      store.release();
+      await close();
+    }
+  });
+});
+
+/** {@link HeldFinishes} that also notes the occurrences it was asked to claim. */
+class HeldFinishesNotingClaims extends HeldFinishes {
+  readonly claimedAt = new Set<number>();
+
+  override async claimRuns<R extends ClaimRequest>(
+    requests: readonly R[],
+  ): Promise<ClaimAnswer<R>[]> {
+    for (const request of requests) this.claimedAt.add(request.scheduledAt);
+    return super.claimRuns(requests);
+  }
+}
+
+describe("admission by task", () => {
+  it("holds a task's next occurrences back while its run waits for its claim, then records them as one missed range", async () => {
+    const { maxBatch, maxInFlight, maxQueued } = FINISH_BATCHER_DEFAULTS;
+    const tasks = maxBatch * maxInFlight + maxQueued + 100;
+    const { scheduler, store, clock, close } = await schedulerOn(
+      (path) => new HeldFinishesNotingClaims({ path }),
+    );
+    let calls = 0;
+    scheduler.defineHandler("count", () => void calls++);
+    const minute = (m: number): number => Date.parse(`2026-01-01T00:0${m}:00Z`);
+    try {
+      for (let i = 0; i < tasks; i++)
+        await scheduler.registerTask(`t${i}`, "* * * * *", "count", { overlap: "allow" });
+      clock.set("2026-01-01T00:01:00Z");
+      const pending = [scheduler.runPending()];
+      await turns(() => calls === tasks && store.batches === maxInFlight);
+      // 00:02's runs wait for room before their claims; 00:03 and 00:04 fall due behind them.
+      clock.set("2026-01-01T00:02:00Z");
+      pending.push(scheduler.runPending());
+      await turns(() => false, 200);
+      for (const m of [3, 4]) {
+        clock.set(minute(m));
+        // Nothing to wait for: each task still has a run waiting for its claim, so nothing is added behind it.
+        await scheduler.runPending();
+      }
+      clock.set(minute(5));
+      store.release();
+      await Promise.all(pending);
+      await scheduler.runPending();
+      await scheduler.stop();
+
+      assert.ok(!store.claimedAt.has(minute(3)), "no run of 00:03 was made, so none was claimed");
+      assert.ok(!store.claimedAt.has(minute(4)), "no run of 00:04 was made, so none was claimed");
+      const rows = await store.history({ limit: 10 * tasks });
+      const told = new Map<string, number>();
+      for (const row of rows) {
+        const through = row.missedThrough ?? row.scheduledAt;
+        for (let at = row.scheduledAt; at <= through; at += 60_000) {
+          const key = `${row.taskName} ${at}`;
+          told.set(key, (told.get(key) ?? 0) + 1);
+        }
+      }
+      for (let i = 0; i < tasks; i++) {
+        for (let m = 1; m <= 5; m++) {
+          assert.equal(told.get(`t${i} ${minute(m)}`), 1, `t${i} at 00:0${m} has one row`);
+        }
+      }
+      const gaps = rows.filter((row) => row.scheduledAt === minute(3));
+      assert.equal(gaps.length, tasks, "one row per task for the held-back occurrences");
+      for (const row of gaps) {
+        assert.equal(row.status, "missed");
+        assert.equal(row.missedThrough, minute(4), "the range covers 00:03 and 00:04");
+      }
+      assert.equal(calls, 2 * tasks, "00:01 and 00:05 ran; 00:02 was claimed past its grace");
     } finally {
       store.release();
       await close();

@@ -70,6 +70,7 @@ function harness() {
       dropRetry: () => {},
       afterRun: () => {},
       maxRunsReached: () => {},
+      storeAnswered: () => {},
     },
   );
   const schedule = compileSchedule("* * * * * *", {

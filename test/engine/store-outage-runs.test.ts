@@ -118,11 +118,13 @@ async function withLockableStore(
 /**
  * Runs "tick" every second (a grace a loaded machine keeps within: only the
  * lock makes a run miss), holds the write lock from its first row until
- * claims have given up on `notStarted` due runs, and returns its history.
+ * `notStarted` due runs did not start (claims that gave up, occurrences held
+ * back behind them), or until `until()`, and returns its history.
  */
 async function lockWhileTicking(
   { scheduler, store, lock }: Rig,
   notStarted: number,
+  until: () => boolean = () => scheduler.storeStatus.runsNotStarted >= notStarted,
 ): Promise<() => Promise<RunRecord[]>> {
   scheduler.defineHandler("tick", () => undefined);
   await scheduler.registerTask("tick", "* * * * * *", "tick", { misfireGraceMs: 60_000 });
@@ -131,11 +133,7 @@ async function lockWhileTicking(
   await waitFor("a first run", async () => (await history()).length > 0, WAIT);
   // Another process holds the write lock until claims have given up on the due runs.
   lock.exec("BEGIN IMMEDIATE");
-  await waitFor(
-    `${notStarted} due runs not started`,
-    () => scheduler.storeStatus.runsNotStarted >= notStarted,
-    WAIT,
-  );
+  await waitFor(`${notStarted} due runs not started`, until, WAIT);
   lock.exec("COMMIT");
   return history;
 }
@@ -202,7 +200,9 @@ describe("a due run whose claim failed", () => {
     }
     await withLockableStore(
       async (rig) => {
-        const history = await lockWhileTicking(rig, 1);
+        // Until a claim gave up and its row is on its way (the occurrences behind it held back).
+        const store = rig.store as HeldSettles;
+        const history = await lockWhileTicking(rig, 1, () => store.firstHeldAt !== undefined);
         await waitForEverySlot(history);
       },
       { leaseMs: 2_000, open: (path) => new HeldSettles({ path, busyTimeoutMs: 100 }) },
