@@ -150,8 +150,9 @@ export class RunRecorder {
   /**
    * Records `count` missed occurrences as one row; when the store refuses it
    * because one of them was claimed (another node ran it, or holds or reaped
-   * its claim), each of the others gets a row of its own (up to
-   * {@link MAX_MISSED_SPLIT}), so that none is left without one.
+   * its claim), the others are recorded in ranges split around the claimed
+   * ones (up to {@link MAX_MISSED_SPLIT} occurrences), so that none is left
+   * without a row.
    */
   async #settleMissed(
     task: Task,
@@ -162,16 +163,41 @@ export class RunRecorder {
   ): Promise<void> {
     const written = await this.#settle(this.missedRow(task, firstMs, lastMs, count, reason));
     if (written !== false || count <= 1 || count > MAX_MISSED_SPLIT) return;
-    const rows: RunRecord[] = [];
+    const times: number[] = [];
     for (
       let at: number | null = firstMs;
       at !== null && at <= lastMs;
       at = task.schedule.next(at)
     ) {
-      rows.push(this.missedRow(task, at, at, 1, reason));
-      if (rows.length === count) break;
+      times.push(at);
+      if (times.length === count) break;
     }
-    await Promise.all(rows.map((row) => this.#settle(row)));
+    await this.#settleHalves(task, times, 0, times.length, reason);
+  }
+
+  /**
+   * The missed occurrences `times[from..to)` were refused as one range: each
+   * half is settled as a range, and split again while refused. With k of n
+   * occurrences claimed elsewhere this writes O(k log n) rows, where a row per
+   * occurrence would add n rows for the store to take just when it is behind.
+   */
+  async #settleHalves(
+    task: Task,
+    times: readonly number[],
+    from: number,
+    to: number,
+    reason: string | null,
+  ): Promise<void> {
+    const middle = (from + to) >>> 1;
+    const half = async (start: number, end: number): Promise<void> => {
+      const count = end - start;
+      if (count === 0) return;
+      const first = times[start] as number;
+      const last = times[end - 1] as number;
+      const written = await this.#settle(this.missedRow(task, first, last, count, reason));
+      if (written === false && count > 1) await this.#settleHalves(task, times, start, end, reason);
+    };
+    await Promise.all([half(from, middle), half(middle, to)]);
   }
 
   /**

@@ -4,7 +4,7 @@
  * (the late result of the same attempt, written by the node that lost the
  * claim before the claim was reaped) is not an attempt of its own. Missed
  * occurrences: a summarised row refused because one of them was claimed
- * leaves each of the others a row of its own.
+ * leaves the others rows of their own, in ranges split around the claimed ones.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -49,6 +49,23 @@ function row(status: RunRecord["status"], attempt: number, claimId: string | nul
   };
 }
 
+/** A recorder of node n1 on `store`, and task "t" on every second. */
+function recorderOf(store: MemoryStore): { recorder: RunRecorder; task: Task } {
+  const recorder = new RunRecorder({
+    store,
+    logger: silentLogger,
+    nodeId: "n1",
+    emit: () => {},
+    hasListeners: () => false,
+  });
+  const schedule = compileSchedule("* * * * * *", {
+    nowMs: T,
+    timezone: "UTC",
+    cache: new CronCache(),
+  });
+  return { recorder, task: new Task("t", schedule, () => {}, resolveTaskOptions({})) };
+}
+
 describe("interruptedRow", () => {
   it("records attempt 1 when the only row of the occurrence is attempt 1's lost result", async () => {
     const { store, claim } = await claimed();
@@ -79,19 +96,7 @@ describe("RunRecorder.missed", () => {
       leaseMs: 60_000,
     });
     assert.ok(held !== null);
-    const recorder = new RunRecorder({
-      store,
-      logger: silentLogger,
-      nodeId: "n1",
-      emit: () => {},
-      hasListeners: () => false,
-    });
-    const schedule = compileSchedule("* * * * * *", {
-      nowMs: T,
-      timezone: "UTC",
-      cache: new CronCache(),
-    });
-    const task = new Task("t", schedule, () => {}, resolveTaskOptions({}));
+    const { recorder, task } = recorderOf(store);
     recorder.missed(task, { listed: [T], firstMs: T, lastMs: T + 2_000, count: 3 });
     const rows = await waitFor("the missed rows", async () => {
       const all = await store.history({ taskName: "t" });
@@ -101,5 +106,44 @@ describe("RunRecorder.missed", () => {
       "missed@0",
       "missed@2000",
     ]);
+  });
+
+  it("records the others of a long range in ranges split around the claimed ones, not one row each", async () => {
+    const clock = new ManualClock(T + 60_000);
+    const store = new MemoryStore();
+    await store.open({ nodeId: "n1", clock });
+    // Another node claimed the 4th and the 8th of ten occurrences.
+    for (const second of [3, 7]) {
+      const claim = await store.claimRun({
+        taskName: "t",
+        scheduledAt: T + second * 1_000,
+        nodeId: "n2",
+        leaseMs: 60_000,
+      });
+      assert.ok(claim !== null);
+    }
+    const { recorder, task } = recorderOf(store);
+    recorder.missed(task, { listed: [T], firstMs: T, lastMs: T + 9_000, count: 10 });
+    const covered = (rows: readonly RunRecord[]): number[] =>
+      rows.flatMap((r) => {
+        const seconds: number[] = [];
+        for (let at = r.scheduledAt; at <= (r.missedThrough ?? r.scheduledAt); at += 1_000)
+          seconds.push((at - T) / 1_000);
+        return seconds;
+      });
+    const rows = await waitFor("the missed rows", async () => {
+      const all = await store.history({ taskName: "t" });
+      return covered(all).length >= 8 ? all : null;
+    });
+    assert.deepEqual(
+      covered(rows).sort((a, b) => a - b),
+      [0, 1, 2, 4, 5, 6, 8, 9],
+      "every occurrence nobody claimed has one row, the claimed ones none",
+    );
+    for (const row of rows) {
+      const count = covered([row]).length;
+      assert.equal(row.missedCount ?? 1, count, "each row counts what it covers");
+    }
+    assert.ok(rows.length < 8, `fewer rows than occurrences: ${rows.length}`);
   });
 });
