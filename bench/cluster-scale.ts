@@ -35,6 +35,7 @@ const SETTINGS = {
   sustainMs: Number(env.BENCH_CLUSTER_SUSTAIN_MS ?? 10_000),
   overloadRate: Number(env.BENCH_CLUSTER_OVERLOAD_RATE ?? 15_000),
   overloadMs: Number(env.BENCH_CLUSTER_OVERLOAD_MS ?? 30_000),
+  overloadNodes: Number(env.BENCH_CLUSTER_OVERLOAD_NODES ?? 2),
   flatRate: Number(env.BENCH_CLUSTER_FLAT_RATE ?? 2_000),
   flatNodes: list(env.BENCH_CLUSTER_FLAT_NODES, "2,4,8"),
   poolSize: Number(env.BENCH_CLUSTER_POOL ?? 8),
@@ -137,20 +138,20 @@ async function sustained(target: PgTarget, rate: number): Promise<void> {
 }
 
 /**
- * Memory under overload (issue 17: "memory of a node stays flat"): 2 nodes far
+ * Memory under overload (issue 17: "memory of a node stays flat"): 2 nodes (or `BENCH_CLUSTER_OVERLOAD_NODES`) far
  * past saturation, overlap `allow` (nothing is skipped, so the most runs are
  * in flight), the highest RSS of any node in each tenth of a long window.
  */
 async function overload(target: PgTarget): Promise<void> {
   if (SETTINGS.overloadMs <= 0 || SETTINGS.overloadRate <= 0) return;
-  const { overloadRate: rate, overloadMs } = SETTINGS;
+  const { overloadRate: rate, overloadMs, overloadNodes: nodes } = SETTINGS;
   console.log(
-    `\nMemory under overload: 2 nodes at ${formatRate(rate)} due/s, overlap allow, for ${overloadMs} ms; ` +
+    `\nMemory under overload: ${nodes} node${nodes === 1 ? "" : "s"} at ${formatRate(rate)} due/s, overlap allow, for ${overloadMs} ms; ` +
       `the highest RSS of a node in each tenth of the window (MB)\n`,
   );
   console.error(`bench: cluster scale, overload, ${rate} due/s`);
   const step = await measureStep(target, {
-    ...plan(2, rate, overloadMs),
+    ...plan(nodes, rate, overloadMs),
     taskOptions: { overlap: "allow" },
   });
   printTable(
