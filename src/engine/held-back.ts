@@ -24,6 +24,11 @@ export class HeldBackTasks {
   /** Tasks taken again, at which occurrence: the gap found there is told why. */
   readonly #released = new Map<Task, number>();
 
+  /** Tasks holding occurrences back now. */
+  get size(): number {
+    return this.#held.size;
+  }
+
   /**
    * Holds back the task's due occurrence (`task.nextRunMs`) at `nowMs`.
    * Returns its next occurrence after `nowMs`, or null when it has none.

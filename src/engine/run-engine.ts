@@ -75,6 +75,7 @@ export class RunEngine implements TaskScheduling {
       afterRun: (task) => this.#afterRun(task),
       maxRunsReached: (task) => this.#maxRunsReached(task),
       storeAnswered,
+      heldBack: this.#heldBack,
     });
     this.#starter = new RunStarter(host, this.#life, () => this.#recorder.batcher?.room());
     const mode = host.planAhead ?? "auto";

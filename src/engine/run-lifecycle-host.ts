@@ -21,8 +21,10 @@ export interface RunLifecycleHooks {
   dropRetry(run: Run): void;
   /** After a run of `task` ended or did not start (synchronously): start its next queued run, or complete it. */
   afterRun(task: Task): void;
-  /** Nothing of the task waits for the store any longer (see `Task.awaitingStore`). */
+  /** Nothing of the task waits for the store any longer (see `Task.awaitingStore`); told only while `heldBack.size` > 0. */
   storeAnswered(task: Task): void;
+  /** How many tasks hold occurrences back (engine/held-back.ts): none, and nothing need be told. */
+  readonly heldBack: { readonly size: number };
   /** The store says `task` started its `maxRuns` runs (on any node): it runs no more here. */
   maxRunsReached(task: Task): void;
 }

@@ -150,7 +150,9 @@ export class RunLifecycle {
     if (claim !== null) run.claim = claim;
     run.fencingToken = run.claim?.fencingToken ?? ++this.#localToken;
     run.state = "claimed";
-    this.#answered(run.task);
+    // Inline: every run of a burst passes here (see #answered).
+    if (--run.task.awaitingStore === 0 && this.#hooks.heldBack.size > 0)
+      this.#hooks.storeAnswered(run.task);
   }
 
   /**
@@ -211,14 +213,16 @@ export class RunLifecycle {
     run.state = "claim-failed";
     task.running--;
     task.started--;
+    // Its row is counted waiting first: the task stays held back until that is written too.
+    if (run.trigger !== "manual") this.#recorder.notClaimed(task, run.scheduledAtMs);
     this.#answered(task);
     this.#hooks.afterRun(task);
-    if (run.trigger !== "manual") this.#recorder.notClaimed(task, run.scheduledAtMs);
   }
 
   /** One of the task's runs no longer waits for its claim: once nothing waits, phase 1 may take its occurrences again. */
   #answered(task: Task): void {
-    if (--task.awaitingStore === 0) this.#hooks.storeAnswered(task);
+    if (--task.awaitingStore === 0 && this.#hooks.heldBack.size > 0)
+      this.#hooks.storeAnswered(task);
   }
 
   /** The callback is about to be called at `startMono` (monotonic ms; `wallOffset` turns it into epoch ms). */

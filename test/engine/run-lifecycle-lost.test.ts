@@ -71,6 +71,7 @@ function harness() {
       afterRun: () => {},
       maxRunsReached: () => {},
       storeAnswered: () => {},
+      heldBack: { size: 0 },
     },
   );
   const schedule = compileSchedule("* * * * * *", {
