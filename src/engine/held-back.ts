@@ -24,17 +24,21 @@ export class HeldBackTasks {
   /** Tasks taken again, at which occurrence: the gap found there is told why. */
   readonly #released = new Map<Task, number>();
 
-  /** Tasks holding occurrences back now. */
-  get size(): number {
-    return this.#held.size;
-  }
+  /**
+   * Tasks holding occurrences back now: a field, not a getter, since every
+   * run of a burst reads it (RunLifecycle.claimed), in the interpreter when cold.
+   */
+  size = 0;
 
   /**
    * Holds back the task's due occurrence (`task.nextRunMs`) at `nowMs`.
    * Returns its next occurrence after `nowMs`, or null when it has none.
    */
   hold(task: Task, nowMs: number): number | null {
-    if (!this.#held.has(task)) this.#held.set(task, task.nextRunMs);
+    if (!this.#held.has(task)) {
+      this.#held.set(task, task.nextRunMs);
+      this.size = this.#held.size;
+    }
     return task.schedule.next(nowMs);
   }
 
@@ -47,6 +51,7 @@ export class HeldBackTasks {
     const fromMs = this.#held.get(task);
     if (fromMs === undefined) return undefined;
     this.#held.delete(task);
+    this.size = this.#held.size;
     this.#released.set(task, fromMs);
     return fromMs;
   }
@@ -68,6 +73,7 @@ export class HeldBackTasks {
     const fromMs = this.#held.get(task);
     if (fromMs === undefined) return null;
     this.#held.delete(task);
+    this.size = this.#held.size;
     const plan = planDueRuns({
       firstDueMs: fromMs,
       nowMs,
