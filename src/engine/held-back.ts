@@ -1,6 +1,19 @@
+import type { DueQueue } from "../core/due-queue.js";
 import { MISSED_LIST_LIMIT, planDueRuns } from "../core/misfire.js";
+import { beforeEnd } from "../core/task-window.js";
 import type { Task } from "../core/task.js";
+import { jitter } from "./due-rules.js";
+import type { Run } from "./run.js";
 import type { MissedOccurrences } from "./run-recorder.js";
+
+/** What holding tasks back needs from the engine. */
+export interface HeldBackHost {
+  readonly queue: DueQueue<Task | Run>;
+  /** Something is due at `dueMs` (the timer loop). */
+  poke(dueMs: number): void;
+  /** Records occurrences as missed (`RunLifecycle.missed`). */
+  missed(task: Task, missed: MissedOccurrences): void;
+}
 
 /** The reason on the missed row of occurrences held back by admission by task. */
 export const HELD_BACK =
@@ -19,6 +32,7 @@ export const HELD_BACK =
  * waiting for its claim and one row waiting to be written.
  */
 export class HeldBackTasks {
+  readonly #host: HeldBackHost;
   /** Per task held back, the first occurrence it held back. */
   readonly #held = new Map<Task, number>();
   /** Tasks taken again, at which occurrence: the gap found there is told why. */
@@ -30,30 +44,57 @@ export class HeldBackTasks {
    */
   size = 0;
 
+  constructor(host: HeldBackHost) {
+    this.#host = host;
+  }
+
   /**
-   * Holds back the task's due occurrence (`task.nextRunMs`) at `nowMs`.
-   * Returns its next occurrence after `nowMs`, or null when it has none.
+   * Holds back the task's due occurrence (`task.nextRunMs`), taken from the
+   * queue at `nowMs`: the task is queued again at its next occurrence after
+   * `nowMs`; with none left, it waits out of the queue (not completed).
    */
-  hold(task: Task, nowMs: number): number | null {
+  hold(task: Task, nowMs: number): void {
     if (!this.#held.has(task)) {
       this.#held.set(task, task.nextRunMs);
       this.size = this.#held.size;
     }
-    return task.schedule.next(nowMs);
+    const { options } = task;
+    const nextMs = beforeEnd(options, task.schedule.next(nowMs));
+    if (nextMs === null) return;
+    task.nextRunMs = nextMs;
+    this.#host.queue.push(task, nextMs + jitter(options));
   }
 
   /**
-   * The store answered for the task: the first occurrence it held back, to
-   * take it again from, or undefined when it held nothing back.
+   * Nothing of the task waits for the store any longer: if it held
+   * occurrences back (and is still active), it is queued again, due now, at
+   * the first of them.
    */
-  release(task: Task): number | undefined {
+  release(task: Task): void {
+    const fromMs = this.#forget(task);
+    if (fromMs === undefined || task.state !== "active" || task.removed) return;
+    this.#released.set(task, fromMs);
+    const { queue } = this.#host;
+    queue.remove(task);
+    task.nextRunMs = fromMs;
+    queue.push(task, fromMs);
+    this.#host.poke(fromMs);
+  }
+
+  /** Forgets what the task held back (it runs no more here); returns its first held-back occurrence. */
+  #forget(task: Task): number | undefined {
     if (this.#held.size === 0) return undefined;
     const fromMs = this.#held.get(task);
     if (fromMs === undefined) return undefined;
     this.#held.delete(task);
     this.size = this.#held.size;
-    this.#released.set(task, fromMs);
     return fromMs;
+  }
+
+  /** The task will not be taken again here (other nodes ran its last runs): nothing to record. */
+  forget(task: Task): void {
+    this.#forget(task);
+    this.#released.delete(task);
   }
 
   /** True (once) when the task was just taken again from `firstMs`: its gap was held back. */
@@ -65,15 +106,13 @@ export class HeldBackTasks {
 
   /**
    * The task leaves the queue (paused, removed) while holding occurrences
-   * back: returns them as missed through `nowMs`, to be recorded, so that
-   * none is left without a row; null when it held none back.
+   * back: they are recorded missed through `nowMs`, so that none is left
+   * without a row.
    */
-  drop(task: Task, nowMs: number): MissedOccurrences | null {
+  drop(task: Task, nowMs: number): void {
     this.#released.delete(task);
-    const fromMs = this.#held.get(task);
-    if (fromMs === undefined) return null;
-    this.#held.delete(task);
-    this.size = this.#held.size;
+    const fromMs = this.#forget(task);
+    if (fromMs === undefined) return;
     const plan = planDueRuns({
       firstDueMs: fromMs,
       nowMs,
@@ -84,13 +123,13 @@ export class HeldBackTasks {
       schedule: task.schedule,
       listLimit: MISSED_LIST_LIMIT,
     });
-    if (plan.missedCount === 0) return null;
-    return {
+    if (plan.missedCount === 0) return;
+    this.#host.missed(task, {
       listed: plan.missed,
       firstMs: plan.missed[0] ?? fromMs,
       lastMs: plan.missedThroughMs,
       count: plan.missedCount,
       reason: HELD_BACK,
-    };
+    });
   }
 }

@@ -56,12 +56,17 @@ export class RunEngine implements TaskScheduling {
   readonly #starter: RunStarter;
   readonly #planner: AheadPlanner;
   readonly #planAlways: boolean;
-  readonly #heldBack = new HeldBackTasks();
+  readonly #heldBack: HeldBackTasks;
 
   constructor(host: RunEngineHost) {
     this.#host = host;
+    this.#heldBack = new HeldBackTasks({
+      queue: this.#queue,
+      poke: (dueMs) => host.poke(dueMs),
+      missed: (task, missed) => this.#life.missed(task, missed),
+    });
     // A manual clock's time is set by the test, not waited for: finishes combine per turn only.
-    const storeAnswered = (task: Task): void => this.#release(task);
+    const storeAnswered = (task: Task): void => this.#heldBack.release(task);
     this.#recorder = new RunRecorder(host, {
       ...(isManualClock(host.clock) ? { finishWindowMs: 0 } : {}),
       storeAnswered,
@@ -179,7 +184,7 @@ export class RunEngine implements TaskScheduling {
   detach(task: Task): void {
     task.removed = true;
     this.#queue.remove(task);
-    this.#dropHeldBack(task);
+    this.#heldBack.drop(task, this.#host.clock.nowMs());
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
   }
@@ -189,7 +194,7 @@ export class RunEngine implements TaskScheduling {
     if (task.state !== "active") return;
     task.state = "paused";
     this.#queue.remove(task);
-    this.#dropHeldBack(task);
+    this.#heldBack.drop(task, this.#host.clock.nowMs());
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
   }
@@ -300,12 +305,7 @@ export class RunEngine implements TaskScheduling {
     if (task.awaitingStore > 0) {
       // The store has not answered for an earlier run: nothing is added behind it.
       this.#host.heldBack?.();
-      const nextMs = beforeEnd(options, this.#heldBack.hold(task, nowMs));
-      // With none left, it waits out of the queue to be taken again (not completed).
-      if (nextMs !== null) {
-        task.nextRunMs = nextMs;
-        this.#queue.push(task, nextMs + jitter(options));
-      }
+      this.#heldBack.hold(task, nowMs);
       return;
     }
     const firstMs = task.nextRunMs;
@@ -371,25 +371,6 @@ export class RunEngine implements TaskScheduling {
     }
   }
 
-  /**
-   * Nothing of the task waits for the store any longer: if it held
-   * occurrences back, it is queued again, due now, at the first of them.
-   */
-  #release(task: Task): void {
-    const fromMs = this.#heldBack.release(task);
-    if (fromMs === undefined || task.state !== "active" || task.removed) return;
-    this.#queue.remove(task);
-    task.nextRunMs = fromMs;
-    this.#queue.push(task, fromMs);
-    this.#host.poke(fromMs);
-  }
-
-  /** A task leaving the queue records the occurrences it held back as missed. */
-  #dropHeldBack(task: Task): void {
-    const missed = this.#heldBack.drop(task, this.#host.clock.nowMs());
-    if (missed !== null) this.#life.missed(task, missed);
-  }
-
   /** After a run ended (synchronously): start the next queued run, or complete the task. */
   #afterRun(task: Task): void {
     if (task.removed) {
@@ -404,7 +385,7 @@ export class RunEngine implements TaskScheduling {
   /** Other nodes started the task's last runs: nothing more is scheduled or queued here. */
   #maxRunsReached(task: Task): void {
     this.#queue.remove(task);
-    this.#heldBack.release(task);
+    this.#heldBack.forget(task);
     task.nextRunMs = Number.NaN;
     this.#life.dropQueue(task);
     task.started = Math.max(task.started, task.options.maxRuns);
