@@ -98,9 +98,11 @@ interface Outage {
  * the history writes fail (on a full disk a small claim may fit where a
  * history row does not). Then one line says how long it lasted,
  * how many attempts failed and how many due runs did not start, and
- * `store:reconnected` is emitted. A lost connection (`unreachable`) is also
- * probed with `now()` when no call is waiting: the database answering is
- * then what was missing.
+ * `store:reconnected` is emitted. A lost connection (`unreachable`) ends
+ * with the first call of any kind the database answers, and is also probed
+ * with `now()` when no call is waiting: the database answering is what was
+ * missing (waiting for a claim as well could wait for ever, since tasks
+ * whose rows wait here are held back and make none).
  *
  * Calls made during the first `giveUpMs` of an outage wait for it to end
  * (a database restart is ridden out); later ones fail at once, so a store
@@ -186,7 +188,11 @@ export class StoreHealth {
           try {
             const result = await this.#checked(call);
             const cleared = outage.failing.delete(kind);
-            if (outage.failing.size === 0) this.#recover(outage);
+            // A lost connection: the database answering is what was missing, as with a ping.
+            // Waiting for every kind again would wait for calls that may never come: tasks
+            // are held back while their rows wait here, so no claim is made until this ends.
+            if (outage.failing.size === 0 || storeFailureKind(outage.lastError) === "unreachable")
+              this.#recover(outage);
             // Another kind still fails: try it at once after progress, else keep the pace.
             else if (this.#outage === outage) this.#probeLater(outage, cleared ? "now" : "keep");
             return result;
