@@ -187,14 +187,15 @@ export class StoreHealth {
           outage.probing = true;
           try {
             const result = await this.#checked(call);
-            const cleared = outage.failing.delete(kind);
+            outage.failing.delete(kind);
             // A lost connection: the database answering is what was missing, as with a ping.
             // Waiting for every kind again would wait for calls that may never come: tasks
             // are held back while their rows wait here, so no claim is made until this ends.
             if (outage.failing.size === 0 || storeFailureKind(outage.lastError) === "unreachable")
               this.#recover(outage);
-            // Another kind still fails: try it at once after progress, else keep the pace.
-            else if (this.#outage === outage) this.#probeLater(outage, cleared ? "now" : "keep");
+            // Another kind still fails: the next call goes at once, since this one went through
+            // (rows waiting here would otherwise trickle through one per backoff step).
+            else if (this.#outage === outage) this.#probeLater(outage, "now");
             return result;
           } catch (error) {
             [sent, failure] = [true, error];
@@ -300,11 +301,8 @@ export class StoreHealth {
     this.#host.emit("store:unreachable", { error, reason });
   }
 
-  /**
-   * Opens the next slot: at once (`now`), or after a backoff step that grows
-   * (`grow`, after a failure) or stays as it was (`keep`).
-   */
-  #probeLater(outage: Outage, step: "now" | "grow" | "keep"): void {
+  /** Opens the next slot: at once (`now`), or after a backoff step that grows (`grow`, after a failure). */
+  #probeLater(outage: Outage, step: "now" | "grow"): void {
     clearTimeout(outage.probeTimer);
     if (step === "now") {
       outage.probeTimer = undefined;
