@@ -112,7 +112,35 @@ export class HeldBackTasks {
   drop(task: Task, nowMs: number): void {
     this.#released.delete(task);
     const fromMs = this.#forget(task);
-    if (fromMs === undefined) return;
+    if (fromMs !== undefined) this.#recordMissed(task, fromMs, nowMs);
+  }
+
+  /**
+   * The scheduler stops: what tasks hold back, or were queued again for and
+   * not yet taken, is recorded missed through `nowMs` (a process that exits
+   * now would leave it without a row, and no other node claims it), and each
+   * such task moves on to its next occurrence after `nowMs`.
+   */
+  stop(nowMs: number): void {
+    const pending = [...this.#held];
+    for (const [task, fromMs] of this.#released)
+      if (task.nextRunMs === fromMs && task.queueBucket !== null) pending.push([task, fromMs]);
+    this.#held.clear();
+    this.#released.clear();
+    this.size = 0;
+    const { queue } = this.#host;
+    for (const [task, fromMs] of pending) {
+      if (task.state !== "active" || task.removed) continue;
+      this.#recordMissed(task, fromMs, nowMs);
+      queue.remove(task);
+      const nextMs = beforeEnd(task.options, task.schedule.next(nowMs));
+      task.nextRunMs = nextMs ?? Number.NaN;
+      if (nextMs !== null) queue.push(task, nextMs + jitter(task.options));
+    }
+  }
+
+  /** Records the task's occurrences from `fromMs` through `nowMs` missed, held back. */
+  #recordMissed(task: Task, fromMs: number, nowMs: number): void {
     const plan = planDueRuns({
       firstDueMs: fromMs,
       nowMs,

@@ -255,6 +255,9 @@ export class RunEngine implements TaskScheduling {
     const flushed = this.#recorder.flush();
     await this.#starter.drain(except);
     await flushed;
+    // Occurrences held back are recorded now: this process may exit next.
+    this.#heldBack.stop(this.#host.clock.nowMs());
+    await this.#recorder.settled();
   }
 
   /** Runs whose claims come back from now on are recorded missed, not started (`stop()`). */

@@ -84,6 +84,13 @@ export class RunRecorder {
     return this.#batcher;
   }
 
+  /** Resolves once the skipped and missed rows on their way now are written (or failed). */
+  async settled(): Promise<void> {
+    const pending: Promise<unknown>[] = [];
+    for (const settling of this.#settling.values()) pending.push(...settling.keys());
+    await Promise.allSettled(pending);
+  }
+
   /** Writes every finish waiting for a batch now; resolves once they are written (`stop()`). */
   flush(): Promise<void> {
     return this.#batcher?.flush() ?? Promise.resolve();

@@ -186,6 +186,51 @@ describe("admission by task", () => {
   });
 });
 
+describe("admission by task when the scheduler stops", () => {
+  it("records the occurrences held back as missed before stop() resolves", async () => {
+    const { maxBatch, maxInFlight, maxQueued } = FINISH_BATCHER_DEFAULTS;
+    const tasks = maxBatch * maxInFlight + maxQueued + 100;
+    const { scheduler, store, clock, close } = await schedulerOn(
+      (path) => new HeldFinishes({ path }),
+    );
+    let calls = 0;
+    scheduler.defineHandler("count", () => void calls++);
+    const minute = (m: number): number => Date.parse(`2026-01-01T00:0${m}:00Z`);
+    try {
+      for (let i = 0; i < tasks; i++)
+        await scheduler.registerTask(`t${i}`, "* * * * *", "count", { overlap: "allow" });
+      clock.set(minute(1));
+      const pending = [scheduler.runPending()];
+      await turns(() => calls === tasks && store.batches === maxInFlight);
+      clock.set(minute(2));
+      pending.push(scheduler.runPending());
+      await turns(() => false, 200);
+      for (const m of [3, 4]) {
+        clock.set(minute(m));
+        await scheduler.runPending();
+      }
+      // Stopped before anything takes the held-back tasks again: no other node would claim them.
+      clock.set(minute(4) + 30_000);
+      store.release();
+      await scheduler.stop();
+      await Promise.all(pending);
+      const rows = await store.history({ limit: 10 * tasks });
+      const told = new Map<string, number>();
+      for (const row of rows) {
+        for (let at = row.scheduledAt; at <= (row.missedThrough ?? row.scheduledAt); at += 60_000)
+          told.set(`${row.taskName} ${at}`, (told.get(`${row.taskName} ${at}`) ?? 0) + 1);
+      }
+      for (let i = 0; i < tasks; i++) {
+        for (let m = 1; m <= 4; m++)
+          assert.equal(told.get(`t${i} ${minute(m)}`), 1, `t${i} at 00:0${m} has one row`);
+      }
+    } finally {
+      store.release();
+      await close();
+    }
+  });
+});
+
 /** A SQLite store whose next `lostAnswers` batches of finishes commit, then fail. */
 class LostAnswers extends SqliteStore {
   lostAnswers = 0;
