@@ -19,7 +19,7 @@ import { FINISH_BATCHER_DEFAULTS } from "../../src/engine/finish-batcher.js";
 import { StoreError } from "../../src/errors.js";
 import { silentLogger } from "../../src/logger.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import type { ClaimAnswer, ClaimRequest, FinishRequest } from "../../src/store/store.js";
+import type { ClaimAnswer, ClaimRequest, FinishRequest, RunRecord } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
 import { sqliteScheduler, tempDb } from "../helpers/durable.js";
 
@@ -125,31 +125,56 @@ class HeldFinishesNotingClaims extends HeldFinishes {
   }
 }
 
+/** 00:00 + `m` minutes, epoch ms. */
+const minute = (m: number): number => Date.parse(`2026-01-01T00:0${m}:00Z`);
+
+/**
+ * Enough "allow" tasks on every minute that 00:01's ends fill the finish
+ * batcher's backlog (its batches held in the store); 00:02's runs then wait
+ * for room before their claims, and 00:03 and 00:04 fall due behind them.
+ * Returns with 00:02's `runPending()` calls still pending.
+ */
+async function holdBehindClaims(
+  store: HeldFinishes,
+  parts: Awaited<ReturnType<typeof schedulerOn>>,
+) {
+  const { maxBatch, maxInFlight, maxQueued } = FINISH_BATCHER_DEFAULTS;
+  const tasks = maxBatch * maxInFlight + maxQueued + 100;
+  const { scheduler, clock } = parts;
+  const counted = { calls: 0 };
+  scheduler.defineHandler("count", () => void counted.calls++);
+  for (let i = 0; i < tasks; i++)
+    await scheduler.registerTask(`t${i}`, "* * * * *", "count", { overlap: "allow" });
+  clock.set(minute(1));
+  const pending = [scheduler.runPending()];
+  await turns(() => counted.calls === tasks && store.batches === maxInFlight);
+  clock.set(minute(2));
+  pending.push(scheduler.runPending());
+  await turns(() => false, 200);
+  for (const m of [3, 4]) {
+    clock.set(minute(m));
+    // Nothing to wait for: each task still has a run waiting for its claim, so nothing is added behind it.
+    await scheduler.runPending();
+  }
+  return { tasks, counted, pending };
+}
+
+/** How many rows tell each `task at` occurrence (missed ranges every minute). */
+function rowsPerOccurrence(rows: readonly RunRecord[]): Map<string, number> {
+  const told = new Map<string, number>();
+  for (const row of rows) {
+    for (let at = row.scheduledAt; at <= (row.missedThrough ?? row.scheduledAt); at += 60_000)
+      told.set(`${row.taskName} ${at}`, (told.get(`${row.taskName} ${at}`) ?? 0) + 1);
+  }
+  return told;
+}
+
 describe("admission by task", () => {
   it("holds a task's next occurrences back while its run waits for its claim, then records them as one missed range", async () => {
-    const { maxBatch, maxInFlight, maxQueued } = FINISH_BATCHER_DEFAULTS;
-    const tasks = maxBatch * maxInFlight + maxQueued + 100;
-    const { scheduler, store, clock, close } = await schedulerOn(
-      (path) => new HeldFinishesNotingClaims({ path }),
-    );
-    let calls = 0;
-    scheduler.defineHandler("count", () => void calls++);
-    const minute = (m: number): number => Date.parse(`2026-01-01T00:0${m}:00Z`);
+    const parts = await schedulerOn((path) => new HeldFinishesNotingClaims({ path }));
+    const { scheduler, store, clock, close } = parts;
     try {
-      for (let i = 0; i < tasks; i++)
-        await scheduler.registerTask(`t${i}`, "* * * * *", "count", { overlap: "allow" });
-      clock.set("2026-01-01T00:01:00Z");
-      const pending = [scheduler.runPending()];
-      await turns(() => calls === tasks && store.batches === maxInFlight);
-      // 00:02's runs wait for room before their claims; 00:03 and 00:04 fall due behind them.
-      clock.set("2026-01-01T00:02:00Z");
-      pending.push(scheduler.runPending());
-      await turns(() => false, 200);
-      for (const m of [3, 4]) {
-        clock.set(minute(m));
-        // Nothing to wait for: each task still has a run waiting for its claim, so nothing is added behind it.
-        await scheduler.runPending();
-      }
+      const { tasks, counted, pending } = await holdBehindClaims(store, parts);
       clock.set(minute(5));
       store.release();
       await Promise.all(pending);
@@ -159,14 +184,7 @@ describe("admission by task", () => {
       assert.ok(!store.claimedAt.has(minute(3)), "no run of 00:03 was made, so none was claimed");
       assert.ok(!store.claimedAt.has(minute(4)), "no run of 00:04 was made, so none was claimed");
       const rows = await store.history({ limit: 10 * tasks });
-      const told = new Map<string, number>();
-      for (const row of rows) {
-        const through = row.missedThrough ?? row.scheduledAt;
-        for (let at = row.scheduledAt; at <= through; at += 60_000) {
-          const key = `${row.taskName} ${at}`;
-          told.set(key, (told.get(key) ?? 0) + 1);
-        }
-      }
+      const told = rowsPerOccurrence(rows);
       for (let i = 0; i < tasks; i++) {
         for (let m = 1; m <= 5; m++) {
           assert.equal(told.get(`t${i} ${minute(m)}`), 1, `t${i} at 00:0${m} has one row`);
@@ -178,48 +196,28 @@ describe("admission by task", () => {
         assert.equal(row.status, "missed");
         assert.equal(row.missedThrough, minute(4), "the range covers 00:03 and 00:04");
       }
-      assert.equal(calls, 2 * tasks, "00:01 and 00:05 ran; 00:02 was claimed past its grace");
+      assert.equal(
+        counted.calls,
+        2 * tasks,
+        "00:01 and 00:05 ran; 00:02 was claimed past its grace",
+      );
     } finally {
       store.release();
       await close();
     }
   });
-});
 
-describe("admission by task when the scheduler stops", () => {
   it("records the occurrences held back as missed before stop() resolves", async () => {
-    const { maxBatch, maxInFlight, maxQueued } = FINISH_BATCHER_DEFAULTS;
-    const tasks = maxBatch * maxInFlight + maxQueued + 100;
-    const { scheduler, store, clock, close } = await schedulerOn(
-      (path) => new HeldFinishes({ path }),
-    );
-    let calls = 0;
-    scheduler.defineHandler("count", () => void calls++);
-    const minute = (m: number): number => Date.parse(`2026-01-01T00:0${m}:00Z`);
+    const parts = await schedulerOn((path) => new HeldFinishes({ path }));
+    const { scheduler, store, clock, close } = parts;
     try {
-      for (let i = 0; i < tasks; i++)
-        await scheduler.registerTask(`t${i}`, "* * * * *", "count", { overlap: "allow" });
-      clock.set(minute(1));
-      const pending = [scheduler.runPending()];
-      await turns(() => calls === tasks && store.batches === maxInFlight);
-      clock.set(minute(2));
-      pending.push(scheduler.runPending());
-      await turns(() => false, 200);
-      for (const m of [3, 4]) {
-        clock.set(minute(m));
-        await scheduler.runPending();
-      }
+      const { tasks, pending } = await holdBehindClaims(store, parts);
       // Stopped before anything takes the held-back tasks again: no other node would claim them.
       clock.set(minute(4) + 30_000);
       store.release();
       await scheduler.stop();
       await Promise.all(pending);
-      const rows = await store.history({ limit: 10 * tasks });
-      const told = new Map<string, number>();
-      for (const row of rows) {
-        for (let at = row.scheduledAt; at <= (row.missedThrough ?? row.scheduledAt); at += 60_000)
-          told.set(`${row.taskName} ${at}`, (told.get(`${row.taskName} ${at}`) ?? 0) + 1);
-      }
+      const told = rowsPerOccurrence(await store.history({ limit: 10 * tasks }));
       for (let i = 0; i < tasks; i++) {
         for (let m = 1; m <= 4; m++)
           assert.equal(told.get(`t${i} ${minute(m)}`), 1, `t${i} at 00:0${m} has one row`);
