@@ -58,11 +58,17 @@ export class HeldBackTasks {
       this.#held.set(task, task.nextRunMs);
       this.size = this.#held.size;
     }
+    this.#queueAfter(task, nowMs);
+  }
+
+  /** Queues the task at its next occurrence after `nowMs` (within its window); false when it has none. */
+  #queueAfter(task: Task, nowMs: number): boolean {
     const { options } = task;
     const nextMs = beforeEnd(options, task.schedule.next(nowMs));
-    if (nextMs === null) return;
+    if (nextMs === null) return false;
     task.nextRunMs = nextMs;
     this.#host.queue.push(task, nextMs + jitter(options));
+    return true;
   }
 
   /**
@@ -128,14 +134,11 @@ export class HeldBackTasks {
     this.#held.clear();
     this.#released.clear();
     this.size = 0;
-    const { queue } = this.#host;
     for (const [task, fromMs] of pending) {
       if (task.state !== "active" || task.removed) continue;
       this.#recordMissed(task, fromMs, nowMs);
-      queue.remove(task);
-      const nextMs = beforeEnd(task.options, task.schedule.next(nowMs));
-      task.nextRunMs = nextMs ?? Number.NaN;
-      if (nextMs !== null) queue.push(task, nextMs + jitter(task.options));
+      this.#host.queue.remove(task);
+      if (!this.#queueAfter(task, nowMs)) task.nextRunMs = Number.NaN;
     }
   }
 
