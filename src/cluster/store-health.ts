@@ -231,6 +231,20 @@ export class StoreHealth {
     }
   }
 
+  /**
+   * A call of `kind` went through outside the gate (a run's end written at
+   * once, not retried here): that kind works again. Without this an outage
+   * whose last failed kind was a finishing write given up (its lease lost)
+   * never ended once later finishes no longer needed the gate, and reaping,
+   * which waits for a usable store, never came back.
+   */
+  succeeded(kind: StoreCallKind): void {
+    const outage = this.#outage;
+    if (outage === undefined || !outage.failing.delete(kind)) return;
+    if (outage.failing.size === 0) this.#recover(outage);
+    else this.#probeLater(outage, "now");
+  }
+
   /** Due runs that did not start, without a call (held back while the store had not answered): counted in an outage. */
   notStarted(runs: number): void {
     if (this.#outage !== undefined) this.#outage.runsNotStarted += runs;

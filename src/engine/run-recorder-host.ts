@@ -26,4 +26,6 @@ export interface RunRecorderHost {
    * miss) while the store is unusable, until it takes it (else it is tried once).
    */
   readonly settleGate?: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Shared stores: a finishing write went through at once (the store's health hears that such writes work). */
+  finishWritten?(): void;
 }

@@ -70,7 +70,17 @@ export class RunRecorder {
     this.#storeAnswered = options.storeAnswered ?? (() => {});
     const { store } = host;
     if (store.finishRuns !== undefined) {
-      const finishRuns = store.finishRuns.bind(store);
+      const write = store.finishRuns.bind(store);
+      const written = host.finishWritten?.bind(host);
+      // Each batch that goes through tells the store's health that finishing writes work.
+      const finishRuns: typeof write =
+        written === undefined
+          ? write
+          : (finishes) =>
+              write(finishes).then((answers) => {
+                written();
+                return answers;
+              });
       this.#batcher = new FinishBatcher({
         finishRuns,
         ...(options.finishWindowMs === undefined ? {} : { windowMs: options.finishWindowMs }),
@@ -262,7 +272,11 @@ export class RunRecorder {
     const { store, settleGate } = this.#host;
     const call = (): Promise<void> => store.recordRun(record);
     try {
-      await (gated && settleGate !== undefined ? settleGate(call) : call());
+      if (gated && settleGate !== undefined) await settleGate(call);
+      else {
+        await call();
+        this.#host.finishWritten?.();
+      }
     } catch (error) {
       this.#host.emit("scheduler:error", { error, context: "history", taskName: record.taskName });
     }
@@ -305,6 +319,7 @@ export class RunRecorder {
         });
       }
       written = await store.finishRun(record, claim, { release });
+      this.#host.finishWritten?.();
     } catch (error) {
       const again = await finishThroughGate(this.#host, record, claim, release, error);
       if (again === undefined) return false;
@@ -375,7 +390,9 @@ export class RunRecorder {
   async #settle(record: RunRecord): Promise<boolean | undefined> {
     const { store, settleGate } = this.#host;
     try {
-      return (await store.settleSlots([record]))[0];
+      const [written] = await store.settleSlots([record]);
+      this.#host.finishWritten?.();
+      return written;
     } catch (error) {
       let failure = error;
       if (settleGate !== undefined) {

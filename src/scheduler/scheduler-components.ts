@@ -166,6 +166,7 @@ export function createComponents(
             health.call("finish", call, { holds: () => leased.holds(claim) }),
           abandon: (claim) => leased.abandon(claim),
           settleGate: (call) => health.call("finish", call, { holds: () => true }),
+          finishWritten: () => health.succeeded("finish"),
         }
       : {}),
   });

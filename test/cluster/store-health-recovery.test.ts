@@ -14,12 +14,16 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { StoreHealth } from "../../src/cluster/store-health.js";
 import type { SchedulerEvents } from "../../src/events.js";
 import { silentLogger } from "../../src/logger.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { RunRecord } from "../../src/store/store.js";
 import { SystemClock } from "../../src/time/clock.js";
+import { tempDb } from "../helpers/durable.js";
 import { PG_URL, requirePg } from "../helpers/pg.js";
 
 if (await requirePg("store health recovery test")) {
@@ -61,3 +65,65 @@ if (await requirePg("store health recovery test")) {
     });
   });
 }
+
+describe("store health after a write lock", () => {
+  it("is usable again once the kind of write that failed goes through outside the gate", async () => {
+    // A run's end was given up (its lease lost) while another process held SQLite's write
+    // lock; later ends were written at once, not through the gate. The outage waited for a
+    // finishing write through the gate that never came, so reaping (which waits for a
+    // usable store) never resumed, and the run given up was left with no row.
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path, busyTimeoutMs: 50 });
+    await store.open({ nodeId: "n1", clock: new SystemClock() });
+    const lock = new Database(db.path);
+    const events: (keyof SchedulerEvents)[] = [];
+    const health = new StoreHealth({
+      store,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      giveUpMs: 300,
+      emit: (event, ..._payload) => void events.push(event),
+    });
+    const row = (scheduledAt: number): RunRecord => ({
+      taskName: "t",
+      claimId: null,
+      scheduledAt,
+      startedAt: null,
+      finishedAt: null,
+      status: "missed",
+      attempt: 1,
+      nodeId: "n1",
+      error: null,
+    });
+    const alive = setInterval(() => undefined, 1_000);
+    try {
+      lock.exec("BEGIN IMMEDIATE");
+      await assert.rejects(
+        health.call("finish", () => store.recordRun(row(1_000)), { holds: () => false }),
+        /locked/,
+      );
+      lock.exec("COMMIT");
+      // A claim goes through the gate: claims work, finishing writes have not been seen to.
+      await health.call("claim", () => store.recordRun(row(2_000)));
+      assert.equal(health.reachable, false);
+      // A finishing write goes through at once, outside the gate, and says so.
+      await store.recordRun(row(3_000));
+      health.succeeded("finish");
+      assert.equal(health.reachable, true, "the outage ended with the write");
+      assert.deepEqual(events, ["store:unreachable", "store:reconnected"]);
+      health.succeeded("finish");
+      assert.deepEqual(
+        events,
+        ["store:unreachable", "store:reconnected"],
+        "nothing more when usable",
+      );
+    } finally {
+      clearInterval(alive);
+      health.stop();
+      if (lock.inTransaction) lock.exec("ROLLBACK");
+      lock.close();
+      await store.close();
+      await db.cleanup();
+    }
+  });
+});

@@ -62,6 +62,7 @@ async function setup() {
   const task = new Task("t", schedule, () => {}, resolveTaskOptions({}));
   await store.putTask(taskRecord("t"), { replace: false });
   let gated = 0;
+  let wrote = 0;
   const recorder = new RunRecorder({
     store,
     logger: silentLogger,
@@ -72,6 +73,7 @@ async function setup() {
       gated++;
       return call();
     },
+    finishWritten: () => void wrote++,
   });
   async function claimed(at: number) {
     const claim = await store.claimRun({
@@ -94,7 +96,7 @@ async function setup() {
     };
     return { claim, row };
   }
-  return { store, task, recorder, claimed, gated: () => gated };
+  return { store, task, recorder, claimed, gated: () => gated, wrote: () => wrote };
 }
 
 describe("RunRecorder with a store that batches finishes", () => {
@@ -113,6 +115,19 @@ describe("RunRecorder with a store that batches finishes", () => {
     assert.equal(store.singles, 0);
     assert.equal((await store.getTask("t"))?.runCount, 2);
     assert.equal((await store.getTask("t"))?.lastRunAt, T + 1000);
+  });
+
+  it("tells the store's health when a batch went through, not when it failed", async () => {
+    const { store, recorder, claimed, wrote } = await setup();
+    const one = await claimed(T);
+    assert.equal(await recorder.finish(one.row, one.claim, { release: true }), true);
+    // The health gate hears of finishing writes that work, though none was sent through it:
+    // an outage whose last failed kind was a finish ends (reaping waits for that).
+    assert.equal(wrote(), 1);
+    store.failures = 1;
+    const two = await claimed(T + 1000);
+    assert.equal(await recorder.finish(two.row, two.claim, { release: true }), true);
+    assert.equal(wrote(), 1, "the failed batch, retried through the gate, says nothing itself");
   });
 
   it("retries a failed batch run by run through the gate: every row once, then its progress", async () => {
