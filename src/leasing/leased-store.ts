@@ -239,7 +239,11 @@ export class LeasedStore extends StorePassThrough implements Store {
    * Claims scheduled runs before they fall due, so that at their due time
    * `claimRuns` answers from memory instead of a store round trip. Requests
    * already claimed ahead are skipped; claims refused now are not remembered
-   * (asked again when due). Resolves with how many were claimed.
+   * (asked again when due). A claim that comes back overlapping (another run
+   * of its task holds it) is given back: the run holding the task may have
+   * ended by the due time, its release still on its way, and the run is
+   * claimed again then. Kept, it was skipped as overlapping though nothing
+   * ran when it fell due. Resolves with how many were claimed.
    */
   async claimAhead(requests: readonly PlainClaimRequest[]): Promise<number> {
     if (this.#store.giveBack === undefined || this.#claimingAhead !== undefined) return 0;
@@ -248,22 +252,40 @@ export class LeasedStore extends StorePassThrough implements Store {
         request.manual !== true && !this.#ahead.has(request.taskName, request.scheduledAt),
     );
     if (fresh.length === 0) return 0;
-    const pending = this.#claimDirect(fresh);
+    const pending = this.#claimAheadOf(fresh);
+    // Claims wait for this round, its give-backs included: they never race it for a key.
     this.#claimingAhead = pending.catch(() => undefined);
-    let claims: (Claim | null)[];
+    let claims: Claim[];
     try {
-      // Never refused for maxRuns: such tasks are not claimed ahead (see AheadClaimer).
-      claims = (await pending).map(claimOrNull);
+      claims = await pending;
     } finally {
       this.#claimingAhead = undefined;
     }
-    let claimed = 0;
-    for (const claim of claims) {
-      if (claim === null) continue;
-      this.#ahead.add(claim);
-      claimed++;
+    for (const claim of claims) this.#ahead.add(claim);
+    return claims.length;
+  }
+
+  /** Claims ahead, gives the overlapping ones back, and returns the others. */
+  async #claimAheadOf(requests: readonly PlainClaimRequest[]): Promise<Claim[]> {
+    const kept: Claim[] = [];
+    const overlapping: Claim[] = [];
+    // Never refused for maxRuns: such tasks are not claimed ahead (see AheadClaimer).
+    for (const outcome of await this.#claimDirect(requests)) {
+      const claim = claimOrNull(outcome);
+      if (claim !== null) (claim.overlapping === true ? overlapping : kept).push(claim);
     }
-    return claimed;
+    await Promise.all(
+      overlapping.map(async (claim) => {
+        try {
+          await this.#store.giveBack?.(claim);
+          this.#keeper?.release(claim);
+        } catch {
+          // Not given back (the store failed): held as it came, and skipped when due.
+          kept.push(claim);
+        }
+      }),
+    );
+    return kept;
   }
 
   /**

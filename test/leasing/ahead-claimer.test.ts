@@ -15,7 +15,7 @@ import { silentLogger } from "../../src/logger.js";
 import { AheadClaimer } from "../../src/leasing/ahead-claimer.js";
 import { RunEngine } from "../../src/engine/run-engine.js";
 import { Scheduler } from "../../src/scheduler/index.js";
-import type { ClaimRequest, Store } from "../../src/store/store.js";
+import { claimOrNull, type ClaimRequest, type Store } from "../../src/store/store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { ManualClock, SystemClock, type Clock } from "../../src/time/clock.js";
 import type { TimerFunctions } from "../../src/time/timer-loop.js";
@@ -118,6 +118,35 @@ describe("claiming ahead", () => {
       assert.notEqual(await store.claimRun(request("b")), null);
       // "a" was used: its key is taken.
       assert.equal(await store.claimRun(request("a")), null);
+    } finally {
+      ahead.stopRenewing();
+      await close();
+    }
+  });
+
+  it("gives back a claim that comes back overlapping: the run is claimed when due, once the run before it is released", async () => {
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
+    const { store, close } = await openSqlite(clock);
+    const ahead = leased(store);
+    try {
+      const request = (scheduledAt: number): ClaimRequest => ({
+        taskName: "tick",
+        scheduledAt,
+        nodeId: "n",
+        leaseMs: 60_000,
+      });
+      const now = clock.nowMs();
+      // The run due now holds the task (exclusive) while the next one is claimed ahead:
+      // it ends before the next falls due, but its release is still on its way.
+      const running = claimOrNull((await ahead.claimRuns([request(now)]))[0]);
+      assert.ok(running !== null && running.overlapping !== true);
+      assert.equal(await ahead.claimAhead([request(now + 1_000)]), 0, "not held ahead");
+      await ahead.releaseClaim(running);
+      clock.advance(1_000);
+      // Claimed when due, holding the task; kept ahead, it came back overlapping and was skipped.
+      const next = claimOrNull((await ahead.claimRuns([request(now + 1_000)]))[0]);
+      assert.ok(next !== null, "the key was given back unspent");
+      assert.notEqual(next.overlapping, true);
     } finally {
       ahead.stopRenewing();
       await close();
@@ -323,8 +352,11 @@ describe("claiming ahead", () => {
       assert.equal(await claiming, 1, "the claim ahead was made");
       assert.deepEqual(await settling, [true], "the missed row is written, not refused as claimed");
       // A claim already held ahead is given back too, for every slot of a missed range.
+      // (Two slots of one task held at once: not exclusive, else the second comes back
+      // overlapping, and a claim ahead that overlaps is given back at once.)
       const later = [first + 1_000, first + 2_000];
-      assert.equal(await ahead.claimAhead(later.map(request)), 2);
+      const shared = (at: number): ClaimRequest => ({ ...request(at), exclusive: false });
+      assert.equal(await ahead.claimAhead(later.map(shared)), 2);
       const range = {
         ...missed,
         scheduledAt: later[0] as number,
