@@ -5,12 +5,10 @@ import type { Claim, RunRecord } from "../store/store.js";
 import { progressOf } from "../durable/task-record.js";
 import { finishThroughGate } from "./failed-finish.js";
 import { FinishBatcher } from "./finish-batcher.js";
+import { settleAroundClaimed } from "./missed-ranges.js";
 import type { RunRecorderHost } from "./run-recorder-host.js";
 
 export type { RunRecorderHost } from "./run-recorder-host.js";
-
-/** The most occurrences of a refused missed row recorded one by one instead. */
-const MAX_MISSED_SPLIT = 1_000;
 
 /** Why a due run did not start. */
 export type SkipReason = "overlap" | "claimed";
@@ -166,9 +164,8 @@ export class RunRecorder {
 
   /**
    * Records `count` missed occurrences as one row; when the store refuses it
-   * because one of them was claimed (another node ran it, or holds or reaped
-   * its claim), the others are recorded in ranges split around the claimed
-   * ones (up to {@link MAX_MISSED_SPLIT} occurrences), so that none is left
+   * because some of them were claimed, the others are recorded in ranges
+   * around the claimed ones (see `missed-ranges.ts`), so that none is left
    * without a row.
    */
   async #settleMissed(
@@ -178,43 +175,22 @@ export class RunRecorder {
     count: number,
     reason: string | null,
   ): Promise<void> {
-    const written = await this.#settle(this.missedRow(task, firstMs, lastMs, count, reason));
-    if (written !== false || count <= 1 || count > MAX_MISSED_SPLIT) return;
-    const times: number[] = [];
-    for (
-      let at: number | null = firstMs;
-      at !== null && at <= lastMs;
-      at = task.schedule.next(at)
-    ) {
-      times.push(at);
-      if (times.length === count) break;
-    }
-    await this.#settleHalves(task, times, 0, times.length, reason);
-  }
-
-  /**
-   * The missed occurrences `times[from..to)` were refused as one range: each
-   * half is settled as a range, and split again while refused. With k of n
-   * occurrences claimed elsewhere this writes O(k log n) rows, where a row per
-   * occurrence would add n rows for the store to take just when it is behind.
-   */
-  async #settleHalves(
-    task: Task,
-    times: readonly number[],
-    from: number,
-    to: number,
-    reason: string | null,
-  ): Promise<void> {
-    const middle = (from + to) >>> 1;
-    const half = async (start: number, end: number): Promise<void> => {
-      const count = end - start;
-      if (count === 0) return;
-      const first = times[start] as number;
-      const last = times[end - 1] as number;
-      const written = await this.#settle(this.missedRow(task, first, last, count, reason));
-      if (written === false && count > 1) await this.#settleHalves(task, times, start, end, reason);
-    };
-    await Promise.all([half(from, middle), half(middle, to)]);
+    const row = (first: number, last: number, n: number): RunRecord =>
+      this.missedRow(task, first, last, n, reason);
+    const written = await this.#settle(row(firstMs, lastMs, count));
+    if (written !== false || count <= 1) return;
+    const { store } = this.#host;
+    await settleAroundClaimed(
+      {
+        row,
+        settle: (record) => this.#settle(record),
+        ...(store.takenRuns === undefined ? {} : { takenRuns: store.takenRuns.bind(store) }),
+      },
+      task,
+      firstMs,
+      lastMs,
+      count,
+    );
   }
 
   /**

@@ -32,6 +32,9 @@ export class StorePassThrough {
     if (store.claimsRequired !== undefined) {
       this.claimsRequired = () => store.claimsRequired?.() ?? true;
     }
+    if (store.takenRuns !== undefined) {
+      this.takenRuns = (keys) => store.takenRuns?.(keys) ?? Promise.resolve(keys.map(() => false));
+    }
     if (store.watch !== undefined) {
       this.watch = (listener: (change: StoreChange) => void, options?: WatchOptions) =>
         store.watch?.(listener, options) ?? (() => {});
@@ -52,6 +55,7 @@ export class StorePassThrough {
   deleteTaskSync?: Store["deleteTaskSync"];
   claimsRequired?: Store["claimsRequired"];
   watch?: Store["watch"];
+  takenRuns?: Store["takenRuns"];
 
   open(context: StoreOpenContext): Promise<void> {
     return this.#store.open(context);

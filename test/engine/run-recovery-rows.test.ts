@@ -15,8 +15,10 @@ import { RunRecorder } from "../../src/engine/run-recorder.js";
 import { interruptedRow } from "../../src/engine/run-recovery.js";
 import { silentLogger } from "../../src/logger.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { RunRecord } from "../../src/store/store.js";
 import { ManualClock } from "../../src/time/clock.js";
+import { tempDb } from "../helpers/durable.js";
 import { waitFor } from "../helpers/pg.js";
 
 const T = Date.parse("2026-01-01T12:00:00Z");
@@ -50,7 +52,7 @@ function row(status: RunRecord["status"], attempt: number, claimId: string | nul
 }
 
 /** A recorder of node n1 on `store`, and task "t" on every second. */
-function recorderOf(store: MemoryStore): { recorder: RunRecorder; task: Task } {
+function recorderOf(store: MemoryStore | SqliteStore): { recorder: RunRecorder; task: Task } {
   const recorder = new RunRecorder({
     store,
     logger: silentLogger,
@@ -145,5 +147,55 @@ describe("RunRecorder.missed", () => {
       assert.equal(row.missedCount ?? 1, count, "each row counts what it covers");
     }
     assert.ok(rows.length < 8, `fewer rows than occurrences: ${rows.length}`);
+  });
+  it("on a store that tells which runs are taken, records each free stretch as one row, in one read", async () => {
+    // Under overload another node takes over most of what a held-back task did not claim:
+    // here all but two stretches of a hundred occurrences. Halving wrote a row for nearly
+    // every claimed occurrence's neighbours; the free stretches are read from the store.
+    const db = await tempDb();
+    const clock = new ManualClock(T + 200_000);
+    const store = new SqliteStore({ path: db.path });
+    await store.open({ nodeId: "n1", clock });
+    try {
+      const free = (second: number) =>
+        (second >= 10 && second < 20) || (second >= 50 && second < 55);
+      for (let second = 0; second < 100; second++) {
+        if (free(second)) continue;
+        const claim = await store.claimRun({
+          taskName: "t",
+          scheduledAt: T + second * 1_000,
+          nodeId: "n2",
+          leaseMs: 600_000,
+        });
+        assert.ok(claim !== null);
+      }
+      let settles = 0;
+      const settleSlots = store.settleSlots.bind(store);
+      store.settleSlots = (records) => {
+        settles++;
+        return settleSlots(records);
+      };
+      const { recorder, task } = recorderOf(store);
+      recorder.missed(task, { listed: [T], firstMs: T, lastMs: T + 99_000, count: 100 });
+      await recorder.settled();
+      const rows = await store.history({ taskName: "t" });
+      assert.deepEqual(
+        rows
+          .map((r) => [
+            (r.scheduledAt - T) / 1_000,
+            ((r.missedThrough ?? r.scheduledAt) - T) / 1_000,
+            r.missedCount ?? 1,
+          ])
+          .sort((a, b) => (a[0] as number) - (b[0] as number)),
+        [
+          [10, 19, 10],
+          [50, 54, 5],
+        ],
+      );
+      assert.equal(settles, 3, "the refused range, then one write per free stretch");
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
   });
 });
