@@ -157,6 +157,24 @@ export function runClaimsContract(makeStore: MakeStore): void {
       });
     });
 
+    it("answers renewals sent together each for its own claim (batched where the store batches)", async () => {
+      await withStore(makeStore, async ({ store }) => {
+        const claims = [];
+        for (let i = 0; i < 12; i++) {
+          const claim = await store.claimRun(request(`b${i}`, T));
+          assert.ok(claim !== null);
+          claims.push(claim);
+        }
+        // Every third released: its renewal is refused, its neighbours' are not.
+        for (const [i, claim] of claims.entries()) if (i % 3 === 0) await store.releaseClaim(claim);
+        const renewed = await Promise.all(claims.map((claim) => store.renewLease(claim, LEASE_MS)));
+        assert.deepEqual(
+          renewed,
+          claims.map((_, i) => i % 3 !== 0),
+        );
+      });
+    });
+
     it("expires leases in shared stores: the reaper gets the claim once, the holder loses it", async (t) => {
       await withStore(makeStore, async (opened) => {
         const { store } = opened;

@@ -122,14 +122,26 @@ export const countRunStarted = (s: QuotedSchema) =>
   `update ${s}.run_counts set started = started + 1 where task_name = $1`;
 
 /**
- * Extends the lease of claim $1 held by node $2 to now + $3 ms, only while it
- * is still held (not released or reaped) and unexpired: an expired lease is
- * never revived, since another node may already be reaping it.
+ * Extends the leases of claims ($1 ids, $2 their nodes) to now + $3 ms each,
+ * each only while still held (not released or reaped) and unexpired: an
+ * expired lease is never revived, since another node may already be reaping
+ * it. Rows are locked in id order, as the finishing writes lock them, so
+ * that a node's concurrent batches cannot deadlock. Returns the positions
+ * (1-based) of the claims renewed.
  */
-export const renewLease = (s: QuotedSchema) => `update ${s}.claims
-set lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond'
-where id = $1 and node_id = $2 and released_at is null and lease_expires_at > clock_timestamp()
-returning lease_expires_at`;
+export const renewLease = (s: QuotedSchema) => `with asked as (
+  select * from unnest($1::text[], $2::text[], $3::float8[]) with ordinality as r(id, node_id, lease_ms, ord)
+), held as (
+  select c.id from ${s}.claims c join asked a on a.id = c.id and a.node_id = c.node_id
+  where c.released_at is null and c.lease_expires_at > clock_timestamp()
+  order by c.id
+  for update of c
+)
+update ${s}.claims c
+set lease_expires_at = clock_timestamp() + a.lease_ms * interval '1 millisecond'
+from asked a
+where c.id = a.id and c.id in (select id from held)
+returning a.ord::int as ord`;
 
 /**
  * Writes history rows and releases claims in one statement, one commit.

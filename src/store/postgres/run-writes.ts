@@ -113,6 +113,16 @@ export class PostgresRunWrites {
     return records.map((_, index) => written.has(index + 1));
   });
 
+  readonly #renewals = new Batcher<{ claim: Claim; leaseMs: number }, boolean>(async (items) => {
+    const rows = await this.#run<{ ord: number }>("renewLease", [
+      items.map((item) => item.claim.id),
+      items.map((item) => item.claim.nodeId),
+      items.map((item) => item.leaseMs),
+    ]);
+    const renewed = new Set(rows.map((row) => row.ord));
+    return items.map((_, index) => renewed.has(index + 1));
+  });
+
   constructor(context: RunWritesContext) {
     this.#context = context;
     this.#slotLockBase = slotLockBase(context.schema);
@@ -180,14 +190,13 @@ export class PostgresRunWrites {
     ];
   }
 
-  /** Moves the lease on while this node holds the claim unexpired (`leaseMs` ≤ 0: the default). */
-  async renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
-    const rows = await this.#run("renewLease", [
-      claim.id,
-      claim.nodeId,
-      leaseMs > 0 ? leaseMs : this.#context.leaseMs,
-    ]);
-    return rows.length === 1;
+  /**
+   * Moves the lease on while this node holds the claim unexpired (`leaseMs` ≤ 0: the default).
+   * Renewals due together share one statement: a node holding thousands of claims (runs
+   * waiting for their ends to be written, past saturation) sent a statement for each.
+   */
+  renewLease(claim: Claim, leaseMs: number): Promise<boolean> {
+    return this.#renewals.add({ claim, leaseMs: leaseMs > 0 ? leaseMs : this.#context.leaseMs });
   }
 
   /** Records the process group running the claim's attempt, while its node holds the claim. */
