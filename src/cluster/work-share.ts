@@ -40,32 +40,39 @@ export function rendezvousOwner(
   return rendezvousTop(taskName, nodes)[0];
 }
 
-/** The owner of `taskName` among `nodes` and its backup (the second-highest weight), by {@link rendezvousOwner}'s rule. */
+/**
+ * The first three nodes of `taskName`'s rendezvous order among `nodes` (owner,
+ * backup, third), by {@link rendezvousOwner}'s rule; undefined past the end.
+ */
 export function rendezvousTop(
   taskName: string,
   nodes: readonly { readonly id: string; readonly seed: number }[],
-): [string | undefined, string | undefined] {
+): [string | undefined, string | undefined, string | undefined] {
   const taskHash = fnv1a32(taskName);
-  let best: string | undefined;
-  let bestWeight = -1;
-  let second: string | undefined;
-  let secondWeight = -1;
+  const top: [string | undefined, string | undefined, string | undefined] = [
+    undefined,
+    undefined,
+    undefined,
+  ];
+  const weights = [-1, -1, -1];
   for (const node of nodes) {
     const weight = mix32(Math.imul(taskHash ^ node.seed, 0x9e3779b1) ^ node.seed);
-    if (weight > bestWeight || (weight === bestWeight && best !== undefined && node.id < best)) {
-      second = best;
-      secondWeight = bestWeight;
-      best = node.id;
-      bestWeight = weight;
-    } else if (
-      weight > secondWeight ||
-      (weight === secondWeight && second !== undefined && node.id < second)
-    ) {
-      second = node.id;
-      secondWeight = weight;
+    // Insert into the top three, highest weight first (ties to the smaller id).
+    for (let rank = 0; rank < 3; rank++) {
+      const held = top[rank];
+      const heldWeight = weights[rank] as number;
+      if (weight > heldWeight || (weight === heldWeight && held !== undefined && node.id < held)) {
+        for (let down = 2; down > rank; down--) {
+          top[down] = top[down - 1];
+          weights[down] = weights[down - 1] as number;
+        }
+        top[rank] = node.id;
+        weights[rank] = weight;
+        break;
+      }
     }
   }
-  return [best, second];
+  return top;
 }
 
 /**
@@ -81,7 +88,7 @@ export class RendezvousShare implements WorkShare {
   #nodes: { readonly id: string; readonly seed: number }[] = [];
   /** The live node ids, sorted, as last set. */
   #live: readonly string[] = [];
-  /** Per task: 0 this node owns it, 1 it is its backup, 2 neither. */
+  /** Per task: 0 this node owns it, 1 it is its backup, 2 its third, 3 none of them. */
   readonly #roles = new Map<string, number>();
 
   constructor(options: { nodeId: string; takeoverDelayMs: number; onSuspect?: () => void }) {
@@ -120,14 +127,19 @@ export class RendezvousShare implements WorkShare {
     return this.#role(taskName) === 1;
   }
 
+  /** True when this node is the task's owner, backup or third among the live nodes. */
+  takesOver(taskName: string): boolean {
+    return this.#role(taskName) < 3;
+  }
+
   #role(taskName: string): number {
     // Alone, or before any membership was heard: everything is this node's.
     if (this.#nodes.length === 0 || (this.#nodes.length === 1 && this.#live[0] === this.#nodeId))
       return 0;
     let role = this.#roles.get(taskName);
     if (role === undefined) {
-      const [owner, backup] = rendezvousTop(taskName, this.#nodes);
-      role = owner === this.#nodeId ? 0 : backup === this.#nodeId ? 1 : 2;
+      role = rendezvousTop(taskName, this.#nodes).indexOf(this.#nodeId);
+      if (role < 0) role = 3;
       this.#roles.set(taskName, role);
     }
     return role;

@@ -85,7 +85,7 @@ export class RunStarter {
     const split = share === undefined ? null : splitByShare(runs, share);
     if (share === undefined || split === null) return this.#claimAndStart(runs);
     for (const run of split.later) this.#life.deferred(run);
-    // The tasks' backups take over first; the other nodes after twice the delay.
+    // The tasks' backups take over first; their third nodes after twice the delay (#takeOver).
     const first = split.later.filter((run) => share.backs(run.taskName));
     const then =
       first.length === split.later.length
@@ -101,21 +101,24 @@ export class RunStarter {
   /**
    * Runs of tasks another live node owns: after the takeover delay, those
    * nobody claimed are claimed here and start (late by the delay); the
-   * others end `refused`, as a claim lost to another node does. Left to
-   * their owner when the scheduler stops meanwhile.
+   * others end `refused`, as a claim lost to another node does. A node past
+   * a task's first three (owner, backup, third) leaves its runs to them
+   * without asking the store, unless one of them left its view meanwhile.
+   * Left to their owner when the scheduler stops meanwhile.
    */
-  async #takeOver(runs: readonly Run[], share: TakeoverShare, delayMs: number): Promise<void> {
+  async #takeOver(looked: readonly Run[], share: TakeoverShare, delayMs: number): Promise<void> {
     await this.#takeoverWaits.wait(delayMs);
+    if (this.#stopping) return this.#leaveToOthers(looked);
+    // Past the task's first three nodes, only if one of them left this node's view meanwhile.
+    const looks = (run: Run): boolean => share.takesOver?.(run.taskName) ?? true;
+    let runs = looked;
+    if (!looked.every(looks)) {
+      runs = looked.filter(looks);
+      this.#leaveToOthers(looked.filter((run) => !looks(run)));
+      if (runs.length === 0) return;
+    }
     // Waiting for a claim again: while it is in flight, phase 1 holds the task's next occurrences back.
     for (const run of runs) this.#life.claimingOver(run);
-    if (this.#stopping) {
-      for (const run of runs) {
-        this.#life.takingOver(run);
-        this.#life.refused(run);
-        this.#unrecorded.done();
-      }
-      return;
-    }
     const requests = runs.map((run) => claimRequestOf(run, this.#host));
     const send = (): Promise<ClaimOutcome[]> => share.takeOver(requests);
     const { claimGate } = this.#host;
@@ -133,6 +136,16 @@ export class RunStarter {
     // Runs nobody had claimed: their owner may be dead, look at the membership now.
     if (claims.some((claim) => claim !== null)) share.suspect?.();
     await Promise.all(this.#startClaimed(runs, true, claims));
+  }
+
+  /** Deferred runs this node does not take over: they end `refused`, left to the nodes that claim them. */
+  #leaveToOthers(runs: readonly Run[]): void {
+    for (const run of runs) {
+      this.#life.claimingOver(run);
+      this.#life.takingOver(run);
+      this.#life.refused(run);
+      this.#unrecorded.done();
+    }
   }
 
   /** Claims the due runs of a batch in one store call, then starts the claimed ones. */

@@ -24,6 +24,16 @@ export interface WorkShare {
    * it over). Nodes that neither own nor back the task wait twice as long.
    */
   readonly takeoverDelayMs: number;
+  /**
+   * True when this node is among the three first of the task's rendezvous
+   * order over the live nodes (owner, backup, third). A node past them does
+   * not look at the task's runs again after twice the takeover delay (no
+   * read of the store) unless one of the three left its view meanwhile:
+   * while they are live one of them claims the run, and every node reading
+   * every run made the store's work per run grow with the nodes. Absent:
+   * every node looks.
+   */
+  takesOver?(taskName: string): boolean;
   /** A takeover found runs nobody had claimed: their owner may be dead; look at membership again soon. */
   suspect?(): void;
 }

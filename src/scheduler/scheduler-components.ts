@@ -149,6 +149,7 @@ export function createComponents(
           share: {
             owns: (taskName: string) => share.owns(taskName),
             backs: (taskName: string) => share.backs(taskName),
+            takesOver: (taskName: string) => share.takesOver(taskName),
             takeoverDelayMs: share.takeoverDelayMs,
             suspect: () => share.suspect(),
             takeOver: (requests: readonly ClaimRequest[]) => leased.takeOver(requests),

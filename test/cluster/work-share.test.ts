@@ -89,6 +89,26 @@ describe("rendezvous work share", () => {
     }
   });
 
+  it("gives each task three nodes that take it over (owner, backup, third), all of them with three or fewer", () => {
+    const live = ["a", "b", "c", "d", "e"];
+    const shares = live.map((id) => shareOf(id, live));
+    for (const task of TASKS) {
+      const looking = shares.filter((share) => share.takesOver(task));
+      assert.equal(looking.length, 3, task);
+      assert.ok(
+        looking.some((share) => share.owns(task)) && looking.some((share) => share.backs(task)),
+      );
+    }
+    const three = ["a", "b", "c"].map((id) => shareOf(id, ["a", "b", "c"]));
+    assert.ok(TASKS.every((task) => three.every((share) => share.takesOver(task))));
+    // A node past the three becomes one of them when one of the three leaves.
+    const e = shareOf("e", live);
+    const task = TASKS.find((name) => !e.takesOver(name)) as string;
+    const gone = live.find((id, i) => id !== "e" && (shares[i] as RendezvousShare).takesOver(task));
+    e.setLive(live.filter((id) => id !== gone));
+    assert.equal(e.takesOver(task), true);
+  });
+
   it("owns nothing while it leaves itself out (just joined), everything when it is alone", () => {
     const share = new RendezvousShare({ nodeId: "a", takeoverDelayMs: 500 });
     share.setLive(["a", "b"], false);

@@ -11,12 +11,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Dispatcher } from "../../src/core/dispatcher.js";
-import { silentLogger } from "../../src/logger.js";
-import { Scheduler } from "../../src/scheduler/index.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import type { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import type { NodeBeat, Store } from "../../src/store/store.js";
 import { requirePg, waitFor, withTestSchema } from "../helpers/pg.js";
+import { sharingNode, statusesBySlot, storeWith } from "../helpers/store-proxy.js";
 
 const KEY = randomBytes(32);
 const TASKS = 60;
@@ -24,17 +22,10 @@ const LEASE_MS = 2_000;
 
 /** The store, with `heartbeatNode` answering `view` (this node's wrong idea of who is live). */
 function withView(store: PostgresStore, view: (beat: NodeBeat) => string[]): Store {
-  return new Proxy(store, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (property === "heartbeatNode")
-        return async (beat: NodeBeat) => {
-          await target.heartbeatNode(beat);
-          return view(beat);
-        };
-      return typeof value === "function"
-        ? (value as (...args: unknown[]) => unknown).bind(target)
-        : value;
+  return storeWith(store, {
+    heartbeatNode: (target) => async (beat: NodeBeat) => {
+      await target.heartbeatNode(beat);
+      return view(beat);
     },
   });
 }
@@ -48,26 +39,15 @@ if (await requirePg("work-sharing safety test")) {
     });
 
     function node(nodeId: string, view: (beat: NodeBeat) => string[]) {
-      const pgStore = new PostgresStore({ connectionString: db.connectionString, schema: db.name });
-      const dispatcher = new Dispatcher();
-      const scheduler = new Scheduler(dispatcher, {
-        store: withView(pgStore, view),
+      return sharingNode({
+        connectionString: db.connectionString,
+        schema: db.name,
         nodeId,
         leaseMs: LEASE_MS,
         encryptionKey: KEY,
-        logger: silentLogger,
-        timezone: "UTC",
-        shareWork: true,
+        wrap: (store) => withView(store, view),
+        closers,
       });
-      const live: string[][] = [];
-      scheduler.on("nodes:changed", (event) => live.push([...event.live]));
-      scheduler.defineHandler("tick", () => undefined);
-      closers.push(async () => {
-        await scheduler.stop();
-        await pgStore.close();
-        await dispatcher.close();
-      });
-      return { scheduler, live };
     }
 
     it("runs every (task, instant) exactly once when two nodes each believe they own everything or nothing", async () => {
@@ -86,19 +66,7 @@ if (await requirePg("work-sharing safety test")) {
       await sleep(to + 1500 - Date.now());
       await Promise.all([a.scheduler.stop(), b.scheduler.stop()]);
 
-      const rows = (
-        await db.admin.query<{ task: string; at: number; status: string; node: string }>(
-          `select task_name as task, (extract(epoch from scheduled_at) * 1000)::float8 as at,
-             status, node_id as node
-           from "${db.name}".runs where scheduled_at >= $1 and scheduled_at < $2`,
-          [new Date(from), new Date(to)],
-        )
-      ).rows;
-      const bySlot = new Map<string, string[]>();
-      for (const row of rows) {
-        const key = `${row.task}@${row.at}`;
-        bySlot.set(key, [...(bySlot.get(key) ?? []), `${row.status} by ${row.node}`]);
-      }
+      const bySlot = await statusesBySlot(db.admin, db.name, from, to);
       for (let at = from; at < to; at += 1000)
         for (let i = 0; i < TASKS; i++) {
           const key = `view-${i}@${at}`;
