@@ -1,6 +1,7 @@
 import type { QueryResultRow } from "pg";
 import type { Clock } from "../../time/clock.js";
 import type { NodeBeat, RunKey } from "../store.js";
+import { Batcher } from "./batcher.js";
 import type { MembershipQueries } from "./membership-queries.js";
 import type { ClockSkew } from "./postgres-options.js";
 
@@ -40,8 +41,12 @@ export class PostgresMembership {
     await this.#host.query("leaveNode", this.#queries.leaveNode, [nodeId]);
   }
 
-  async takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {
-    if (keys.length === 0) return [];
+  /**
+   * Reads made together share one statement: past saturation every held-back
+   * task reads the free stretches of its refused missed range, and a
+   * statement each (one round trip, one commit) saturated the server.
+   */
+  readonly #reads = new Batcher<RunKey, boolean>(async (keys) => {
     const rows = await this.#host.query<{ ord: number }>("takenRuns", this.#queries.takenRuns, [
       keys.map((key) => key.taskName),
       keys.map((key) => new Date(key.scheduledAt)),
@@ -49,6 +54,11 @@ export class PostgresMembership {
     const taken = keys.map(() => false);
     for (const { ord } of rows) taken[ord - 1] = true;
     return taken;
+  });
+
+  takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.#reads.addGroup(keys);
   }
 }
 
