@@ -15,6 +15,8 @@ export interface MembershipHost {
   /** The share computed over the live nodes this membership hears of. */
   readonly share: RendezvousShare;
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
+  /** Nodes left the live set (the share has been computed afresh). */
+  readonly nodesLeft?: () => void;
 }
 
 /** The longest time between two heartbeats, in ms: the others notice a join or a leave this fast. */
@@ -138,5 +140,6 @@ export class Membership {
       `Sharing the work among ${now.length} live node${now.length === 1 ? "" : "s"}`,
     );
     host.emit("nodes:changed", { live: now, joined, left });
+    if (left.length > 0) host.nodesLeft?.();
   }
 }

@@ -88,6 +88,9 @@ export class RendezvousShare implements WorkShare {
   #nodes: { readonly id: string; readonly seed: number }[] = [];
   /** The live node ids, sorted, as last set. */
   #live: readonly string[] = [];
+  /** The live nodes before the last change, and those of them that left then. */
+  #previous: { readonly id: string; readonly seed: number }[] = [];
+  #departed: ReadonlySet<string> = new Set();
   /** Per task: 0 this node owns it, 1 it is its backup, 2 its third, 3 none of them. */
   readonly #roles = new Map<string, number>();
 
@@ -113,6 +116,8 @@ export class RendezvousShare implements WorkShare {
     const live = [...new Set(includeSelf ? [...others, this.#nodeId] : others)].sort();
     if (live.length === this.#live.length && live.every((id, i) => id === this.#live[i]))
       return false;
+    this.#previous = this.#nodes;
+    this.#departed = new Set(this.#live.filter((id) => !live.includes(id)));
     this.#live = live;
     this.#nodes = live.map((id) => ({ id, seed: mix32(fnv1a32(id)) }));
     this.#roles.clear();
@@ -130,6 +135,18 @@ export class RendezvousShare implements WorkShare {
   /** True when this node is the task's owner, backup or third among the live nodes. */
   takesOver(taskName: string): boolean {
     return this.#role(taskName) < 3;
+  }
+
+  /**
+   * True when every one of the task's first three nodes by the live set
+   * before the last change left at that change: no node read or took over
+   * its runs meanwhile (the others leave them to those three, see
+   * {@link takesOver}), so they may have no row.
+   */
+  lostItsThree(taskName: string): boolean {
+    if (this.#departed.size === 0) return false;
+    const top = rendezvousTop(taskName, this.#previous);
+    return top[0] !== undefined && top.every((id) => id === undefined || this.#departed.has(id));
   }
 
   #role(taskName: string): number {

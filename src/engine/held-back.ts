@@ -87,6 +87,25 @@ export class HeldBackTasks {
     this.#host.poke(fromMs);
   }
 
+  /**
+   * Takes the task again from its first occurrence at or after `fromMs`, if
+   * that is before its next one and it waits in the queue: the nodes that
+   * would have taken its runs over meanwhile all left at once (see
+   * `RendezvousShare.lostItsThree`). Phase 1's misfire policy then records
+   * the gap, refused where those nodes had claimed an occurrence, so that
+   * none is left without a row.
+   */
+  rewind(task: Task, fromMs: number): void {
+    if (task.state !== "active" || task.removed) return;
+    const firstMs = task.schedule.next(fromMs - 1);
+    if (firstMs === null || !(firstMs < task.nextRunMs)) return;
+    const { queue } = this.#host;
+    if (!queue.remove(task)) return;
+    task.nextRunMs = firstMs;
+    queue.push(task, firstMs);
+    this.#host.poke(firstMs);
+  }
+
   /** Forgets what the task held back (it runs no more here); returns its first held-back occurrence. */
   #forget(task: Task): number | undefined {
     if (this.#held.size === 0) return undefined;

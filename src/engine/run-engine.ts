@@ -180,6 +180,11 @@ export class RunEngine implements TaskScheduling {
     return tasks;
   }
 
+  /** Takes the task again from `fromMs`: its runs were nobody's meanwhile (see HeldBackTasks.rewind). */
+  rewind(task: Task, fromMs: number): void {
+    this.#heldBack.rewind(task, fromMs);
+  }
+
   /** Takes a removed or replaced task out: it is never rescheduled, its queue is dropped. */
   detach(task: Task): void {
     task.removed = true;

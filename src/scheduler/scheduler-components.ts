@@ -11,7 +11,7 @@ import { SchemaWatch } from "../cluster/schema-watch.js";
 import { AheadClaimer } from "../leasing/ahead-claimer.js";
 import { ClusterSync } from "../cluster/cluster-sync.js";
 import { ClockSkewMonitor } from "../cluster/clock-skew.js";
-import { Membership } from "../cluster/membership.js";
+import { MAX_BEAT_MS, Membership } from "../cluster/membership.js";
 import { RendezvousShare } from "../cluster/work-share.js";
 import { takeoverDelayMs } from "../leasing/work-share.js";
 import { LeaseGuard } from "../leasing/lease-guard.js";
@@ -119,6 +119,13 @@ export function createComponents(
     logger,
     share,
     emit,
+    // Tasks whose first three nodes all left at once: nobody took their runs over since the
+    // others could last have counted those nodes live; the new owner records that gap.
+    nodesLeft: () => {
+      const fromMs = clock.nowMs() - leaseMs - MAX_BEAT_MS;
+      for (const [name, task] of tasks)
+        if (share.owns(name) && share.lostItsThree(name)) engine.rewind(task, fromMs);
+    },
   });
   const engine = new RunEngine({
     clock,
