@@ -14,14 +14,14 @@ export interface WorkShare {
   /**
    * True when this node is the task's backup among the live nodes (the
    * second in the task's rendezvous order): it takes over the task's runs
-   * first, after the takeover delay; every other node waits twice as long,
-   * so that two nodes rarely race for the same run.
+   * first, after the takeover delay; its third node waits twice as long,
+   * so that two nodes rarely race for the same run (see {@link takesOver}).
    */
   backs(taskName: string): boolean;
   /**
    * How long after it was due a run of a task this node backs is looked at
    * again, in ms: if nobody claimed it by then, this node claims it (takes
-   * it over). Nodes that neither own nor back the task wait twice as long.
+   * it over). The task's third node waits twice as long.
    */
   readonly takeoverDelayMs: number;
   /**
