@@ -57,6 +57,15 @@ async function notesBeforeRecovery(
   }
 }
 
+/**
+ * Occurrences recovered at once. Past saturation leases expire faster than
+ * they are renewed and a reap takes thousands of claims over; recovering
+ * them all at once held each one's history read (up to
+ * {@link ATTEMPT_LOOKBACK_ROWS} rows) in memory together: 9,829 at once in a
+ * heap snapshot of a node that later ran out of heap.
+ */
+export const RECOVERY_CONCURRENCY = 64;
+
 /** How far back the history is read to find the attempts a reaped claim already made. */
 const ATTEMPT_LOOKBACK_ROWS = 200;
 
@@ -93,9 +102,13 @@ export async function recoverInterruptedRuns(
     const key = `${claim.taskName}\u0000${claim.scheduledAt}`;
     byOccurrence.set(key, [...(byOccurrence.get(key) ?? []), claim]);
   }
-  await Promise.all(
-    [...byOccurrence.values()].map(async (occurrence) => {
-      for (const claim of occurrence) {
+  // A bounded number of occurrences at a time: the claims taken over keep their leases
+  // meanwhile (renewed like any held claim).
+  const occurrences = [...byOccurrence.values()];
+  let next = 0;
+  const recoverNext = async (): Promise<void> => {
+    while (next < occurrences.length) {
+      for (const claim of occurrences[next++] as ReapedClaim[]) {
         try {
           await recoverOne(host, claim, notes.get(claim.id));
         } catch (error) {
@@ -104,8 +117,10 @@ export async function recoverInterruptedRuns(
           host.emit("scheduler:error", { error, context: "recover", taskName: claim.taskName });
         }
       }
-    }),
-  );
+    }
+  };
+  const workers = Math.min(RECOVERY_CONCURRENCY, occurrences.length);
+  await Promise.all(Array.from({ length: workers }, recoverNext));
   return claims.length;
 }
 

@@ -12,7 +12,11 @@ import { CronCache, compileSchedule } from "../../src/core/schedule.js";
 import { resolveTaskOptions } from "../../src/core/task-options.js";
 import { Task } from "../../src/core/task.js";
 import { RunRecorder } from "../../src/engine/run-recorder.js";
-import { interruptedRow } from "../../src/engine/run-recovery.js";
+import {
+  interruptedRow,
+  RECOVERY_CONCURRENCY,
+  recoverInterruptedRuns,
+} from "../../src/engine/run-recovery.js";
 import { silentLogger } from "../../src/logger.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -193,6 +197,62 @@ describe("RunRecorder.missed", () => {
         ],
       );
       assert.equal(settles, 3, "the refused range, then one write per free stretch");
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
+  });
+});
+
+describe("recoverInterruptedRuns", () => {
+  it("recovers a large reap a bounded number of occurrences at a time, recording every one", async () => {
+    // Past saturation a reap takes thousands of claims over; each recovery reads its task's
+    // history. All at once, those reads were held in memory together.
+    const db = await tempDb();
+    const clock = new ManualClock(T);
+    const store = new SqliteStore({ path: db.path });
+    await store.open({ nodeId: "n2", clock });
+    try {
+      const count = 3 * RECOVERY_CONCURRENCY;
+      for (let i = 0; i < count; i++) {
+        const claim = await store.claimRun({
+          taskName: `t${i}`,
+          scheduledAt: T,
+          nodeId: "n1",
+          leaseMs: 1_000,
+        });
+        assert.ok(claim !== null);
+      }
+      clock.advance(5_000);
+      let reading = 0;
+      let most = 0;
+      const history = store.history.bind(store);
+      store.history = async (query) => {
+        most = Math.max(most, ++reading);
+        try {
+          return await history(query);
+        } finally {
+          reading--;
+        }
+      };
+      const found = await recoverInterruptedRuns(
+        {
+          store,
+          clock,
+          logger: silentLogger,
+          nodeId: "n2",
+          leaseMs: 30_000,
+          task: () => undefined,
+          retryInterrupted: () => assert.fail("no task, no retry"),
+          emit: () => {},
+          finish: (record, claim, options) => store.finishRun(record, claim, options),
+        },
+        false,
+      );
+      assert.equal(found, count);
+      assert.ok(most <= RECOVERY_CONCURRENCY, `${most} history reads at once`);
+      const rows = await store.history({ statuses: ["interrupted"], limit: 10_000 });
+      assert.equal(rows.length, count, "every run recorded interrupted");
     } finally {
       await store.close();
       await db.cleanup();
