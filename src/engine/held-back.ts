@@ -80,11 +80,8 @@ export class HeldBackTasks {
     const fromMs = this.#forget(task);
     if (fromMs === undefined || task.state !== "active" || task.removed) return;
     this.#released.set(task, fromMs);
-    const { queue } = this.#host;
-    queue.remove(task);
-    task.nextRunMs = fromMs;
-    queue.push(task, fromMs);
-    this.#host.poke(fromMs);
+    this.#host.queue.remove(task);
+    this.#queueAt(task, fromMs);
   }
 
   /**
@@ -99,11 +96,14 @@ export class HeldBackTasks {
     if (task.state !== "active" || task.removed) return;
     const firstMs = task.schedule.next(fromMs - 1);
     if (firstMs === null || !(firstMs < task.nextRunMs)) return;
-    const { queue } = this.#host;
-    if (!queue.remove(task)) return;
-    task.nextRunMs = firstMs;
-    queue.push(task, firstMs);
-    this.#host.poke(firstMs);
+    if (this.#host.queue.remove(task)) this.#queueAt(task, firstMs);
+  }
+
+  /** Queues the task (out of the queue) due at `atMs`, an occurrence already due: no jitter. */
+  #queueAt(task: Task, atMs: number): void {
+    task.nextRunMs = atMs;
+    this.#host.queue.push(task, atMs);
+    this.#host.poke(atMs);
   }
 
   /** Forgets what the task held back (it runs no more here); returns its first held-back occurrence. */
