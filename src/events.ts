@@ -177,6 +177,12 @@ export interface NodesChangedEvent {
 /** The typed events of a Scheduler. */
 export interface SchedulerEvents {
   "run:start": [RunStartEvent];
+  /**
+   * The `run:start` events of one batch of runs, all together, once every
+   * callback of the batch has been called: for observers (logs, metrics) that
+   * need not run before each callback, and so cost a burst's callbacks nothing.
+   */
+  "runs:started": [readonly RunStartEvent[]];
   "run:success": [RunSuccessEvent];
   "run:error": [RunErrorEvent];
   "run:skipped": [RunSkippedEvent];

@@ -25,11 +25,13 @@ export interface ConsoleLogger extends Logger {
 }
 
 /**
- * Lines a deferred logger holds at most; one more writes them at once, so
- * memory stays bounded (a line holds its fields, some 70 bytes: a burst of
- * a million runs holds a million runs anyway, and logs a million starts).
+ * Lines a deferred logger holds at most; one more writes them at once. Lines
+ * held past a collection of the young generation are copied out of it (a
+ * line holds its fields, some 70 bytes): the starts of a burst of a million,
+ * logged all together once its callbacks are called (`runs:started`), held
+ * until the end kept the collector busy for seconds.
  */
-const MAX_DEFERRED_LINES = 2_000_000;
+const MAX_DEFERRED_LINES = 32_768;
 /**
  * Lines after which the held ones are written as soon as the code that is
  * running returns (a microtask), not after the turn: a burst's loop still

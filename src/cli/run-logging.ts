@@ -32,12 +32,14 @@ export function logRuns(
   logger: Logger,
 ): (ctx: TaskContext, output: CommandOutput | HttpOutput) => void {
   const outputs = new Map<string, CommandOutput | HttpOutput>();
-  scheduler.on("run:start", (event) => {
-    // In the path of every callback of a burst: one object, no spreads.
-    const fields: Record<string, unknown> = { task: event.taskName };
-    if (event.attempt > 1) fields.attempt = event.attempt;
-    if (event.trigger !== "schedule") fields.trigger = event.trigger;
-    safeLog(logger, "info", fields, "run started");
+  // A batch's starts together, once its callbacks have all been called: out of their path.
+  scheduler.on("runs:started", (events) => {
+    for (const event of events) {
+      const fields: Record<string, unknown> = { task: event.taskName };
+      if (event.attempt > 1) fields.attempt = event.attempt;
+      if (event.trigger !== "schedule") fields.trigger = event.trigger;
+      safeLog(logger, "info", fields, "run started");
+    }
   });
   /** The output a handler handed over for this run, taken out (none for functions: no key built). */
   const takeOutput = (event: RunSuccessEvent | RunErrorEvent) => {

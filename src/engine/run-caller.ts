@@ -1,5 +1,6 @@
 import type { DispatchOutcome } from "../core/dispatcher.js";
 import { RunContext } from "../core/run-context.js";
+import type { RunStartEvent } from "../events.js";
 import { safeLog } from "../logger.js";
 import { dispatchTarget } from "./dispatch-target.js";
 import type { Run } from "./run.js";
@@ -9,6 +10,12 @@ import type { UnrecordedRuns } from "./unrecorded-runs.js";
 
 /** Finishes of one batch suspended at once, at most (see RunCaller.#finishSettled). */
 const FINISH_WINDOW = 4096;
+/**
+ * Starts told on `runs:started` in one array, at most: a million events held
+ * in one array until its listeners returned outlived the young generation,
+ * and copying them out of it kept the collector busy for seconds.
+ */
+const TOLD_AT_ONCE = 1024;
 
 /**
  * The end of phase 2: calls the callbacks of claimed runs that may start,
@@ -47,9 +54,15 @@ export class RunCaller {
    * announced just before its callback, as {@link startEach} does. Runs not
    * prepared for a burst (not planned ahead, module handlers, timeouts), or
    * all of them when the dispatcher is closed or limits concurrency, then
-   * start one by one.
+   * start one by one. With `collect`, the starts are told once more, all
+   * together, on `runs:started` once every callback has been called.
    */
-  startBurst(runs: readonly Run[], announce: boolean, finished: Promise<void>[]): void {
+  startBurst(
+    runs: readonly Run[],
+    announce: boolean,
+    collect: boolean,
+    finished: Promise<void>[],
+  ): void {
     const { clock, dispatcher, leases } = this.#host;
     const wallOffset = clock.nowMs() - clock.monotonicMs();
     if (leases !== undefined) {
@@ -69,7 +82,7 @@ export class RunCaller {
         }
       : undefined;
     if (!dispatcher.callBurst(runs, clock, this.#current, announced)) {
-      this.startEach(runs, announce, finished);
+      this.startEach(runs, announce, collect, finished);
       return;
     }
     const endMono = clock.monotonicMs();
@@ -89,15 +102,23 @@ export class RunCaller {
       if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = endMono;
+    // Told before any of them is recorded: a synchronous finish emits its end at once.
+    if (collect) this.#tellStarted(runs);
     if (settled.length > 0) finished.push(this.#finishSettled(settled));
-    if (left.length > 0) this.startEach(left, announce, finished);
+    if (left.length > 0) this.startEach(left, announce, collect, finished);
   }
 
   /**
    * Starts runs one after another: announcing each (`run:start`) when asked,
-   * and giving each the abort signal of its lease when leases are watched.
+   * and giving each the abort signal of its lease when leases are watched;
+   * with `collect`, telling them all on `runs:started` once all are called.
    */
-  startEach(runs: readonly Run[], announce: boolean, finished: Promise<void>[]): void {
+  startEach(
+    runs: readonly Run[],
+    announce: boolean,
+    collect: boolean,
+    finished: Promise<void>[],
+  ): void {
     const host = this.#host;
     const settled: Run[] = [];
     const { clock, dispatcher } = host;
@@ -138,6 +159,7 @@ export class RunCaller {
       if (this.#file(run, outcome, finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = clock.monotonicMs();
+    if (collect) this.#tellStarted(runs);
     // Callbacks that returned synchronously are recorded after every run of the batch has started.
     if (settled.length > 0) finished.push(this.#finishSettled(settled));
   }
@@ -183,14 +205,26 @@ export class RunCaller {
   }
 
   #announce(run: Run): void {
-    this.#host.emit("run:start", {
-      taskName: run.taskName,
-      scheduledAt: new Date(run.scheduledAtMs),
-      attempt: run.attempt,
-      trigger: run.trigger,
-      runId: run.runId,
-      startedAt: new Date(run.startedAtMs),
-    });
+    this.#host.emit("run:start", startEventOf(run));
+  }
+
+  /**
+   * `runs:started`: the starts of a batch whose callbacks have all been
+   * called, {@link TOLD_AT_ONCE} at a time. Runs a burst did not call (their
+   * `startMono` unset) are left to {@link startEach}, which tells them.
+   */
+  #tellStarted(runs: readonly Run[]): void {
+    let told: RunStartEvent[] = [];
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i] as Run;
+      if (Number.isNaN(run.startMono)) continue;
+      told.push(startEventOf(run));
+      if (told.length === TOLD_AT_ONCE) {
+        this.#host.emit("runs:started", told);
+        told = [];
+      }
+    }
+    if (told.length > 0) this.#host.emit("runs:started", told);
   }
 
   /** Phase 3 of one attempt, then the count of runs not yet recorded; never rejects. */
@@ -211,4 +245,15 @@ export class RunCaller {
       if (claim !== null) this.#host.leases?.done(claim);
     }
   }
+}
+
+function startEventOf(run: Run): RunStartEvent {
+  return {
+    taskName: run.taskName,
+    scheduledAt: new Date(run.scheduledAtMs),
+    attempt: run.attempt,
+    trigger: run.trigger,
+    runId: run.runId,
+    startedAt: new Date(run.startedAtMs),
+  };
 }

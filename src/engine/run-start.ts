@@ -220,7 +220,12 @@ export class RunStarter {
     const finished: Promise<void>[] = [];
     const startable = this.#applyClaims(runs, useClaims, claims, finished);
     // Asked once per batch: a listener added by a callback hears from the next batch on.
-    this.#caller.startBurst(startable, host.hasListeners("run:start"), finished);
+    this.#caller.startBurst(
+      startable,
+      host.hasListeners("run:start"),
+      host.hasListeners("runs:started"),
+      finished,
+    );
     return finished;
   }
 

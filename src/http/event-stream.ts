@@ -116,14 +116,16 @@ export class EventStream {
     const onRunFinished = options.onRunFinished;
     const finished = onRunFinished ?? (() => {});
     const iso = (date: Date): string => date.toISOString();
-    const onStart = (e: RunStartEvent): void => {
+    // A batch's starts together, once its callbacks have all been called: out of their path.
+    const onStarted = (events: readonly RunStartEvent[]): void => {
       if (this.#clients.size === 0) return;
-      this.sendRun({
-        type: "start",
-        taskName: e.taskName,
-        scheduledAt: iso(e.scheduledAt),
-        attempt: e.attempt,
-      });
+      for (const e of events)
+        this.sendRun({
+          type: "start",
+          taskName: e.taskName,
+          scheduledAt: iso(e.scheduledAt),
+          attempt: e.attempt,
+        });
     };
     // The history row of a finished run is written just after its event: send on the next turn, so
     // that a client re-reading the history on this event finds the row.
@@ -183,7 +185,7 @@ export class EventStream {
     };
     const onCompleted = (task: TaskInfo): void =>
       this.sendTask({ type: "completed", taskName: task.name });
-    scheduler.on("run:start", onStart);
+    scheduler.on("runs:started", onStarted);
     scheduler.on("run:success", onSuccess);
     scheduler.on("run:error", onError);
     scheduler.on("run:skipped", onSkipped);
@@ -200,7 +202,7 @@ export class EventStream {
     };
     untyped.on("task:quarantined", onQuarantined);
     this.#detach = () => {
-      scheduler.off("run:start", onStart);
+      scheduler.off("runs:started", onStarted);
       scheduler.off("run:success", onSuccess);
       scheduler.off("run:error", onError);
       scheduler.off("run:skipped", onSkipped);

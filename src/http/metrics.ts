@@ -59,10 +59,10 @@ const LATENESS_BUCKETS = [
  * - `orchestrator_runs_total{task,status}`: `run:success` (succeeded), `run:error`
  *   (failed, timed-out, cancelled; every attempt), `run:skipped` (skipped), `run:missed` (missed, by count);
  * - `orchestrator_run_duration_seconds{task}`: `durationMs` of `run:success` and `run:error`;
- * - `orchestrator_fire_lateness_seconds{task}`: `startedAt − scheduledAt` of `run:start`
+ * - `orchestrator_fire_lateness_seconds{task}`: `startedAt − scheduledAt` of `runs:started`
  *   for scheduled and catch-up runs (manual triggers and retries are not late by design);
  * - `orchestrator_tasks{state}`: `listTasks()` counted at scrape time;
- * - `orchestrator_claims_total{outcome}`: `won` = a first attempt started (`run:start`,
+ * - `orchestrator_claims_total{outcome}`: `won` = a first attempt started (`runs:started`,
  *   attempt 1, which follows a successful claim) while the store requires claims
  *   (`store.claimsRequired()`; a MemoryStore with one user does not), `lost` = `run:skipped`
  *   with reason `claimed`;
@@ -146,13 +146,16 @@ export function createSchedulerMetrics(
     registers: [registry],
   });
 
-  const onStart = (event: RunStartEvent): void => {
+  // A batch's starts together, once its callbacks have all been called: out of their path.
+  const onStarted = (events: readonly RunStartEvent[]): void => {
     // A store with one user needs no claims (Store.claimsRequired): runs then start unclaimed.
     const claimed = scheduler.store.claimsRequired?.() ?? true;
-    if (claimed && event.attempt === 1 && event.trigger !== "retry") startsWon++;
-    if (event.trigger === "schedule" || event.trigger === "catch-up") {
-      const late = (event.startedAt.getTime() - event.scheduledAt.getTime()) / 1000;
-      lateness.observe(series.label(event.taskName), Math.max(0, late));
+    for (const event of events) {
+      if (claimed && event.attempt === 1 && event.trigger !== "retry") startsWon++;
+      if (event.trigger === "schedule" || event.trigger === "catch-up") {
+        const late = (event.startedAt.getTime() - event.scheduledAt.getTime()) / 1000;
+        lateness.observe(series.label(event.taskName), Math.max(0, late));
+      }
     }
   };
   const onSuccess = (event: RunSuccessEvent): void => {
@@ -179,7 +182,7 @@ export function createSchedulerMetrics(
     leaseLosses.inc();
   };
 
-  scheduler.on("run:start", onStart);
+  scheduler.on("runs:started", onStarted);
   scheduler.on("run:success", onSuccess);
   scheduler.on("run:error", onError);
   scheduler.on("run:skipped", onSkipped);
@@ -195,7 +198,7 @@ export function createSchedulerMetrics(
     contentType: registry.contentType,
     render: () => registry.metrics(),
     dispose() {
-      scheduler.off("run:start", onStart);
+      scheduler.off("runs:started", onStarted);
       scheduler.off("run:success", onSuccess);
       scheduler.off("run:error", onError);
       scheduler.off("run:skipped", onSkipped);

@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/logger.js";
 import { PLAN_AHEAD_MIN_RUNS } from "../../src/engine/ahead-planner.js";
 import { RunEngine } from "../../src/engine/run-engine.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
+import type { RunStartEvent } from "../../src/events.js";
 import { ManualClock } from "../../src/time/clock.js";
 
 const T = Date.parse("2026-03-02T10:00:00Z");
@@ -93,6 +94,50 @@ for (const listening of [true, false]) {
         listening ? [`start ${task.name}`, `call ${task.name}`] : [`call ${task.name}`],
       );
       assert.deepEqual(order, expected);
+    });
+
+    it("tells the instant's starts on runs:started, a thousand at a time, once every callback is called and before any end", async () => {
+      const { clock, engine, events, add } = await harness(listening);
+      const count = 2_500;
+      let called = 0;
+      const list = Array.from({ length: count }, (_, i) =>
+        add(`t${i}`, () => {
+          called++;
+        }),
+      );
+      engine.planAhead(T);
+      clock.set(T);
+      const calledWhenTold: number[] = [];
+      const push = events.push.bind(events);
+      events.push = (...items) => {
+        for (const [event] of items) if (event === "runs:started") calledWhenTold.push(called);
+        return push(...items);
+      };
+      const report = await engine.runDue(T);
+      assert.equal(report.ran, count);
+      const told = events.filter(([event]) => event === "runs:started");
+      assert.deepEqual(
+        told.map(([, batch]) => (batch as unknown[]).length),
+        [1024, 1024, 452],
+      );
+      assert.deepEqual(calledWhenTold, [count, count, count], "told once all were called");
+      const starts = told.flatMap(([, batch]) => batch as RunStartEvent[]);
+      assert.deepEqual(
+        starts.map((e) => e.taskName),
+        list.map((task) => task.name),
+      );
+      for (const e of starts) {
+        assert.equal(e.scheduledAt.getTime(), T);
+        assert.equal(e.startedAt.getTime(), T);
+        assert.equal(e.attempt, 1);
+        assert.equal(e.trigger, "schedule");
+        assert.equal(e.runId, `local:${e.taskName}@${T}`);
+      }
+      // Each batch is told before any of its runs' ends.
+      const names = events.map(([event]) => event);
+      assert.ok(names.lastIndexOf("runs:started") < names.indexOf("run:success"));
+      // With run:start listened to too, each run is announced once before its callback as well.
+      if (listening) assert.equal(names.filter((name) => name === "run:start").length, count);
     });
 
     it("plans a large instant ahead, starts nothing early, and starts each run once at the instant", async () => {

@@ -191,7 +191,7 @@ describe("http /metrics", () => {
     }
   });
 
-  it("counts a run's start at once (a scrape from its own callback sees it), and once", async () => {
+  it("counts a run's start in the turn it starts (a scrape while its callback runs sees it), and once", async () => {
     const clock = new ManualClock("2026-03-01T10:00:30Z");
     const scheduler = new Scheduler(new Dispatcher(), {
       clock,
@@ -202,8 +202,12 @@ describe("http /metrics", () => {
     const lateness = 'orchestrator_fire_lateness_seconds_count{task="t"}';
     try {
       let scraped: Promise<string> | undefined;
-      // Scraped from the callback: its start was announced, the turn is not over.
-      await scheduler.registerTask("t", "* * * * *", () => void (scraped = metrics.render()));
+      // Scraped while the callback runs, once it awaited: its start is told (runs:started) in
+      // the turn the batch's callbacks are called, before anything else can run.
+      await scheduler.registerTask("t", "* * * * *", async () => {
+        await Promise.resolve();
+        scraped = metrics.render();
+      });
       clock.advance("1m");
       await scheduler.runPending();
       assert.equal(sample((await scraped) ?? "", lateness), 1);

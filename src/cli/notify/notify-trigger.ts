@@ -64,10 +64,13 @@ export class NotificationTrigger {
       emitter.on(event, listener as never);
       this.#unsubscribe.push(() => emitter.off(event, listener as never));
     };
-    on("run:start", (event) => {
-      const target = this.#target(event.taskName);
-      if (target?.on.has("stuck") === true)
-        this.#stuck.started(event.taskName, event.scheduledAt, target.stuckAfterMs);
+    // A batch's starts together, before any of them is recorded: out of the callbacks' path.
+    on("runs:started", (events) => {
+      for (const event of events) {
+        const target = this.#target(event.taskName);
+        if (target?.on.has("stuck") === true)
+          this.#stuck.started(event.taskName, event.scheduledAt, target.stuckAfterMs);
+      }
     });
     on("run:success", (event) => {
       this.#stuck.finished(event.taskName, event.scheduledAt);
