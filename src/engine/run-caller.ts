@@ -3,6 +3,7 @@ import { RunContext } from "../core/run-context.js";
 import type { RunStartEvent } from "../events.js";
 import { safeLog } from "../logger.js";
 import { dispatchTarget } from "./dispatch-target.js";
+import { eventBase } from "./run-attempt.js";
 import type { Run } from "./run.js";
 import type { RunLifecycle } from "./run-lifecycle.js";
 import type { RunStartHost } from "./run-start-host.js";
@@ -248,12 +249,7 @@ export class RunCaller {
 }
 
 function startEventOf(run: Run): RunStartEvent {
-  return {
-    taskName: run.taskName,
-    scheduledAt: new Date(run.scheduledAtMs),
-    attempt: run.attempt,
-    trigger: run.trigger,
-    runId: run.runId,
-    startedAt: new Date(run.startedAtMs),
-  };
+  const event = eventBase(run) as { -readonly [K in keyof RunStartEvent]?: RunStartEvent[K] };
+  event.startedAt = new Date(run.startedAtMs);
+  return event as RunStartEvent;
 }
