@@ -34,10 +34,10 @@ const worker = fileURLToPath(new URL("./scheduling-worker.ts", import.meta.url))
  */
 const POOL_FLAG = `--v8-pool-size=${Math.max(1, availableParallelism() - 1)}`;
 /**
- * The large bursts are also run with a young generation of 64 MB a half (16
- * by default): the runs of a burst of 100,000 or more outlive a small one,
- * and the collector then copies them out of it; docs/guides/daemon.md names
- * the flag for daemons with bursts that large.
+ * The burst of a million is also run with a young generation of 64 MB a half
+ * (16 by default): its runs, and the daemon's events and log lines about
+ * them, outlive a small one and are copied out of it; docs/guides/daemon.md
+ * names the flag for daemons with bursts that large.
  */
 const SEMI_FLAG = "--max-semi-space-size=64";
 
@@ -293,12 +293,12 @@ function sizeLabel(size: number): string {
   return size >= 1_000_000 ? `${size / 1_000_000}M` : `${size / 1000}k`;
 }
 
-/** The bursts to run: each size without flags, the 10k one again with the pool flag, the larger with the semi-space flag. */
+/** The bursts to run: each size without flags, the 10k one again with the pool flag, 1M with the semi-space flag. */
 function burstRuns(sizes: readonly number[]): [number, string][] {
   return [
     ...sizes.map((size): [number, string] => [size, ""]),
     ...sizes.filter((size) => size === 10_000).map((size): [number, string] => [size, POOL_FLAG]),
-    ...sizes.filter((size) => size >= 100_000).map((size): [number, string] => [size, SEMI_FLAG]),
+    ...sizes.filter((size) => size >= 1_000_000).map((size): [number, string] => [size, SEMI_FLAG]),
   ];
 }
 
