@@ -55,8 +55,9 @@ export class RunCaller {
    * announced just before its callback, as {@link startEach} does. Runs not
    * prepared for a burst (not planned ahead, module handlers, timeouts), or
    * all of them when the dispatcher is closed or limits concurrency, then
-   * start one by one. With `collect`, the starts are told once more, all
-   * together, on `runs:started` once every callback has been called.
+   * start one by one, before anything of the batch is told or recorded. With
+   * `collect`, the starts are told once more, all together, on
+   * `runs:started` once every callback has been called.
    */
   startBurst(
     runs: readonly Run[],
@@ -103,10 +104,11 @@ export class RunCaller {
       if (this.#file(run, dispatcher.settleBurst(run), finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = endMono;
+    // The runs a burst does not call start now, before any of the batch is told or recorded.
+    if (left.length > 0) this.#callEach(left, announce, finished, settled);
     // Told before any of them is recorded: a synchronous finish emits its end at once.
     if (collect) this.#tellStarted(runs);
     if (settled.length > 0) finished.push(this.#finishSettled(settled));
-    if (left.length > 0) this.startEach(left, announce, collect, finished);
   }
 
   /**
@@ -120,8 +122,21 @@ export class RunCaller {
     collect: boolean,
     finished: Promise<void>[],
   ): void {
-    const host = this.#host;
     const settled: Run[] = [];
+    this.#callEach(runs, announce, finished, settled);
+    if (collect) this.#tellStarted(runs);
+    // Callbacks that returned synchronously are recorded after every run of the batch has started.
+    if (settled.length > 0) finished.push(this.#finishSettled(settled));
+  }
+
+  /** {@link startEach}'s calls: each run started, announced if asked, and called; outcomes filed. */
+  #callEach(
+    runs: readonly Run[],
+    announce: boolean,
+    finished: Promise<void>[],
+    settled: Run[],
+  ): void {
+    const host = this.#host;
     const { clock, dispatcher } = host;
     // One clock read per run: its wall-clock start is derived from the monotonic reading.
     const wallOffset = clock.nowMs() - clock.monotonicMs();
@@ -160,9 +175,6 @@ export class RunCaller {
       if (this.#file(run, outcome, finished, settled)) previousSync = run;
     }
     if (previousSync !== null) previousSync.endMono = clock.monotonicMs();
-    if (collect) this.#tellStarted(runs);
-    // Callbacks that returned synchronously are recorded after every run of the batch has started.
-    if (settled.length > 0) finished.push(this.#finishSettled(settled));
   }
 
   /**
@@ -211,15 +223,12 @@ export class RunCaller {
 
   /**
    * `runs:started`: the starts of a batch whose callbacks have all been
-   * called, {@link TOLD_AT_ONCE} at a time. Runs a burst did not call (their
-   * `startMono` unset) are left to {@link startEach}, which tells them.
+   * called, {@link TOLD_AT_ONCE} at a time, in the batch's order.
    */
   #tellStarted(runs: readonly Run[]): void {
     let told: RunStartEvent[] = [];
     for (let i = 0; i < runs.length; i++) {
-      const run = runs[i] as Run;
-      if (Number.isNaN(run.startMono)) continue;
-      told.push(startEventOf(run));
+      told.push(startEventOf(runs[i] as Run));
       if (told.length === TOLD_AT_ONCE) {
         this.#host.emit("runs:started", told);
         told = [];

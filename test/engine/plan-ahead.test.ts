@@ -100,10 +100,15 @@ for (const listening of [true, false]) {
       const { clock, engine, events, add } = await harness(listening);
       const count = 2_500;
       let called = 0;
+      // One with a timeout among them: not called by the burst, started one by one after it.
       const list = Array.from({ length: count }, (_, i) =>
-        add(`t${i}`, () => {
-          called++;
-        }),
+        add(
+          `t${i}`,
+          () => {
+            called++;
+          },
+          i === 1500 ? { timeoutMs: 1_000 } : {},
+        ),
       );
       engine.planAhead(T);
       clock.set(T);
