@@ -4,7 +4,7 @@
  * thaws it.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { killPid, onCleanup } from "./cleanup.js";
@@ -12,6 +12,20 @@ import type { NodeConfig, NodeMessage, SuiteMessage } from "./protocol.js";
 import type { Sink } from "./sink.js";
 
 const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
+
+/** The last lines of a node's log, indented, for an error message; empty when there are none. */
+function logTail(file: string, lines = 15): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+  const tail = text.trimEnd().split("\n").slice(-lines);
+  return tail.length === 0 || tail[0] === ""
+    ? ""
+    : `; its log ends:\n      ${tail.join("\n      ")}`;
+}
 
 /** How a process ended. */
 export interface Exit {
@@ -56,8 +70,12 @@ export class NodeProcess {
     let markReady: () => void = () => undefined;
     let markRegistered: () => void = () => undefined;
     let fail: (error: Error) => void = () => undefined;
+    let isReady = false;
     this.ready = new Promise<void>((resolve, reject) => {
-      markReady = resolve;
+      markReady = () => {
+        isReady = true;
+        resolve();
+      };
       fail = reject;
     });
     this.registered = new Promise<void>((resolve) => (markRegistered = resolve));
@@ -67,7 +85,13 @@ export class NodeProcess {
       this.child.once("exit", (code, signal) => {
         this.#exit = { code, signal };
         this.inFlight = 0;
-        fail(new Error(`node ${config.tag} exited (${code ?? signal}) before it was ready`));
+        // Its log's last lines say why: the work directory is gone by the report (unless --keep).
+        if (!isReady)
+          fail(
+            new Error(
+              `node ${config.tag} exited (${code ?? signal}) before it was ready${logTail(this.logFile)}`,
+            ),
+          );
         this.#forget();
         resolve(this.#exit);
       }),
