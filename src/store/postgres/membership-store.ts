@@ -3,6 +3,7 @@ import type { Clock } from "../../time/clock.js";
 import type { NodeBeat, RunKey } from "../store.js";
 import { Batcher } from "./batcher.js";
 import type { MembershipQueries } from "./membership-queries.js";
+import { returnedPositions } from "./rows.js";
 import type { ClockSkew } from "./postgres-options.js";
 
 /** What {@link PostgresMembership} needs of its store. */
@@ -51,9 +52,7 @@ export class PostgresMembership {
       keys.map((key) => key.taskName),
       keys.map((key) => new Date(key.scheduledAt)),
     ]);
-    const taken = keys.map(() => false);
-    for (const { ord } of rows) taken[ord - 1] = true;
-    return taken;
+    return returnedPositions(rows, keys.length);
   });
 
   takenRuns(keys: readonly RunKey[]): Promise<boolean[]> {

@@ -257,3 +257,13 @@ export function runOf(row: RunRow): RunRecord {
     ...(row.missed_count === null ? {} : { missedCount: row.missed_count }),
   };
 }
+
+/**
+ * For a statement over `count` items that returns the 1-based positions
+ * (`ord`) of those it wrote or found: whether each item came back, in order.
+ */
+export function returnedPositions(rows: readonly { ord: number }[], count: number): boolean[] {
+  const returned = new Array<boolean>(count).fill(false);
+  for (const { ord } of rows) returned[ord - 1] = true;
+  return returned;
+}

@@ -19,6 +19,7 @@ import { lockSlotsText, slotLockBase, underSlotLocks } from "./slot-locks.js";
 import {
   claimOf,
   reapedOf,
+  returnedPositions,
   settleSlotsParams,
   writeRunsParams,
   type ClaimRow,
@@ -109,8 +110,7 @@ export class PostgresRunWrites {
       },
       settleSlotsParams(records),
     );
-    const written = new Set(rows.map((row) => row.ord));
-    return records.map((_, index) => written.has(index + 1));
+    return returnedPositions(rows, records.length);
   });
 
   readonly #renewals = new Batcher<{ claim: Claim; leaseMs: number }, boolean>(async (items) => {
@@ -119,8 +119,7 @@ export class PostgresRunWrites {
       items.map((item) => item.claim.nodeId),
       items.map((item) => item.leaseMs),
     ]);
-    const renewed = new Set(rows.map((row) => row.ord));
-    return items.map((_, index) => renewed.has(index + 1));
+    return returnedPositions(rows, items.length);
   });
 
   constructor(context: RunWritesContext) {
@@ -263,8 +262,7 @@ export class PostgresRunWrites {
         this.#context.change("upsert", taskName),
       ),
     );
-    const written = new Set(rows.map((row) => row.ord));
-    return finishes.map((_, index) => written.has(index + 1));
+    return returnedPositions(rows, finishes.length);
   }
 
   /** Appends a history row as it is (batched with concurrent appends, in call order). */
