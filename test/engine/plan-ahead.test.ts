@@ -145,6 +145,28 @@ for (const listening of [true, false]) {
       if (listening) assert.equal(names.filter((name) => name === "run:start").length, count);
     });
 
+    it("lets the event loop take turns while a large instant's ends are recorded (the next instant's timer need not wait for them)", async () => {
+      const { clock, engine, events, add } = await harness(listening);
+      const count = 10_000;
+      const endsAtTurn: number[] = [];
+      const ends = () => events.filter(([event]) => event === "run:success").length;
+      for (let i = 0; i < count; i++) {
+        // The first callback asks for a turn of the event loop, as a due timer would.
+        add(`t${i}`, i === 0 ? () => void setImmediate(() => endsAtTurn.push(ends())) : () => {});
+      }
+      engine.planAhead(T);
+      clock.set(T);
+      const report = await engine.runDue(T);
+      assert.equal(report.succeeded, count);
+      assert.equal(ends(), count);
+      assert.equal(endsAtTurn.length, 1);
+      // Before, every end was recorded in one chain of microtasks, before any other turn.
+      assert.ok(
+        (endsAtTurn[0] as number) > 0 && (endsAtTurn[0] as number) < count,
+        `the turn came after ${endsAtTurn[0]} of ${count} ends`,
+      );
+    });
+
     it("plans a large instant ahead, starts nothing early, and starts each run once at the instant", async () => {
       const { clock, engine, burst } = await harness(listening);
       const { list, calls } = burst(PLAN_AHEAD_MIN_RUNS * 2);
