@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Dispatcher } from "../../src/core/dispatcher.js";
 import { CronCache, compileSchedule } from "../../src/core/schedule.js";
 import { resolveTaskOptions } from "../../src/core/task-options.js";
 import { Task, type TaskCallback, type TaskOptions } from "../../src/core/task.js";
-import { silentLogger } from "../../src/logger.js";
 import { PLAN_AHEAD_MIN_RUNS } from "../../src/engine/ahead-planner.js";
-import { RunEngine } from "../../src/engine/run-engine.js";
+import { engineOver } from "../helpers/run-engine.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import type { RunStartEvent } from "../../src/events.js";
 import { ManualClock } from "../../src/time/clock.js";
@@ -27,18 +25,11 @@ async function harness(listening: boolean) {
   const handlers = new Map<string, TaskCallback>();
   const events: [string, unknown][] = [];
   const cache = new CronCache();
-  const engine = new RunEngine({
-    clock,
-    store,
-    dispatcher: new Dispatcher(),
-    logger: silentLogger,
-    nodeId: "test",
-    leaseMs: 30_000,
+  const engine = engineOver(clock, store, {
     emit: (event, ...payload) => void events.push([event, payload[0]]),
     hasListeners: (event) => listening || event !== "run:start",
     task: (name) => tasks.get(name),
     handler: (name) => handlers.get(name),
-    poke: () => {},
   });
   const add = (
     name: string,

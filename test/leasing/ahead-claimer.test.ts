@@ -11,9 +11,8 @@ import { LeasedStore } from "../../src/leasing/leased-store.js";
 import { PLAN_AHEAD_MIN_RUNS } from "../../src/engine/ahead-planner.js";
 import { CronCache, compileSchedule } from "../../src/core/schedule.js";
 import { resolveTaskOptions } from "../../src/core/task-options.js";
-import { silentLogger } from "../../src/logger.js";
 import { AheadClaimer } from "../../src/leasing/ahead-claimer.js";
-import { RunEngine } from "../../src/engine/run-engine.js";
+import { engineOver } from "../helpers/run-engine.js";
 import { Scheduler } from "../../src/scheduler/index.js";
 import { claimOrNull, type ClaimRequest, type Store } from "../../src/store/store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -211,18 +210,9 @@ describe("claiming ahead", () => {
       askedAtInstant += requests.length;
       return claimRuns(requests);
     };
-    const engine = new RunEngine({
-      clock,
-      store: ahead,
-      dispatcher: new Dispatcher(),
-      logger: silentLogger,
+    const engine = engineOver(clock, ahead, {
       nodeId: "n",
       leaseMs: 60_000,
-      emit: () => {},
-      hasListeners: () => false,
-      task: () => undefined,
-      handler: () => undefined,
-      poke: () => {},
       claimsAhead: {
         take: (taskName, scheduledAtMs) => ahead.takeClaimedAhead(taskName, scheduledAtMs, "n"),
         hold: (claim) => ahead.holdClaimedAhead(claim),
