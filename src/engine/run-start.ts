@@ -110,7 +110,10 @@ export class RunStarter {
     await this.#takeoverWaits.wait(delayMs);
     if (this.#stopping) return this.#leaveToOthers(looked);
     // Past the task's first three nodes, only if one of them left this node's view meanwhile.
-    const looks = (run: Run): boolean => share.takesOver?.(run.taskName) ?? true;
+    // A run claimed ahead here (a round still on its way at the split) is this node's to run.
+    const looks = (run: Run): boolean =>
+      (share.takesOver?.(run.taskName) ?? true) ||
+      share.heldAhead?.(run.taskName, run.scheduledAtMs) === true;
     let runs = looked;
     if (!looked.every(looks)) {
       runs = looked.filter(looks);

@@ -6,6 +6,11 @@ import type { Run } from "./run.js";
 export interface TakeoverShare extends WorkShare {
   /** Claims those of `requests` nobody claimed yet (see `LeasedStore.takeOver`). */
   takeOver(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]>;
+  /**
+   * True when this node holds a claim taken ahead for the run (the task was
+   * its own when it looked ahead). Absent: none is ever held.
+   */
+  heldAhead?(taskName: string, scheduledAtMs: number): boolean;
 }
 
 /** The claim request of a due run, by node `host.nodeId` with a lease of `host.leaseMs`. */
@@ -35,19 +40,33 @@ function shared(run: Run): boolean {
 }
 
 /**
- * Splits a batch into the runs this node claims now (its own share, and
- * everything not shared) and the runs of tasks another live node owns, to
+ * True when the run is another node's to claim now: shared, of a task this
+ * node does not own, and not claimed ahead here. A claim held is this
+ * node's to run whatever the view says since it was taken (the owner's
+ * claim is then refused): left to the owner, nobody would run it.
+ */
+function othersNow(run: Run, share: TakeoverShare): boolean {
+  return (
+    shared(run) &&
+    !share.owns(run.taskName) &&
+    share.heldAhead?.(run.taskName, run.scheduledAtMs) !== true
+  );
+}
+
+/**
+ * Splits a batch into the runs this node claims now (its own share, the runs
+ * it claimed ahead, and everything not shared) and the runs of tasks another live node owns, to
  * be taken over only if nobody claimed them after the takeover delay. Null
  * when this node claims all of them now (the common case, without copies).
  */
 export function splitByShare(
   runs: readonly Run[],
-  share: WorkShare,
+  share: TakeoverShare,
 ): { readonly now: Run[]; readonly later: Run[] } | null {
   let first = -1;
   for (let i = 0; i < runs.length; i++) {
     const run = runs[i] as Run;
-    if (shared(run) && !share.owns(run.taskName)) {
+    if (othersNow(run, share)) {
       first = i;
       break;
     }
@@ -57,7 +76,7 @@ export function splitByShare(
   const later: Run[] = [];
   for (let i = first; i < runs.length; i++) {
     const run = runs[i] as Run;
-    if (shared(run) && !share.owns(run.taskName)) later.push(run);
+    if (othersNow(run, share)) later.push(run);
     else now.push(run);
   }
   return { now, later };

@@ -310,6 +310,11 @@ export class LeasedStore extends StorePassThrough implements Store {
     return this.#ahead.take(taskName, scheduledAt, nodeId);
   }
 
+  /** True when a claim taken ahead for that run is held here (its use is {@link takeClaimedAhead}). */
+  heldAhead(taskName: string, scheduledAt: number): boolean {
+    return this.#ahead.size > 0 && this.#ahead.has(taskName, scheduledAt);
+  }
+
   /** Holds again a claim {@link takeClaimedAhead} gave out, until asked for or released as unused. */
   holdClaimedAhead(claim: Claim): void {
     this.#ahead.add(claim);

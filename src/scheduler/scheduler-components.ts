@@ -160,6 +160,8 @@ export function createComponents(
             takeoverDelayMs: share.takeoverDelayMs,
             suspect: () => share.suspect(),
             takeOver: (requests: readonly ClaimRequest[]) => leased.takeOver(requests),
+            heldAhead: (taskName: string, scheduledAtMs: number) =>
+              leased.heldAhead(taskName, scheduledAtMs),
           },
         }
       : {}),

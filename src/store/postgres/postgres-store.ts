@@ -272,6 +272,14 @@ export class PostgresStore implements Store {
     return this.#runs.recordProcess(claim, process);
   }
 
+  /**
+   * Gives back a claim taken ahead whose run never started: the key is not
+   * spent, so the run can be claimed again, by any node (batched).
+   */
+  giveBack(claim: Claim): Promise<void> {
+    return this.#runs.giveBack(claim);
+  }
+
   /** Releases a claim (batched with concurrent releases). */
   releaseClaim(claim: Claim): Promise<void> {
     return this.#runs.releaseClaim(claim);

@@ -144,6 +144,24 @@ where c.id = a.id and c.id in (select id from held)
 returning a.ord::int as ord`;
 
 /**
+ * Gives back claims ($1 ids, $2 their nodes) whose runs never started, while
+ * their nodes still hold them: the rows go (their keys unspent, claimable
+ * again by anyone) and with them the tasks' exclusive holds. Locked in id
+ * order first, as renewals lock them; a reaper skips them meanwhile.
+ */
+export const giveBack = (s: QuotedSchema) => `with asked as (
+  select * from unnest($1::text[], $2::text[]) as a(id, node_id)
+), held as (
+  select c.id from ${s}.claims c join asked a on a.id = c.id and a.node_id = c.node_id
+  where c.released_at is null
+  order by c.id
+  for update of c
+), gone as (
+  delete from ${s}.claims c where c.id in (select id from held) returning c.id
+)
+delete from ${s}.task_runners t where t.claim_id in (select id from gone)`;
+
+/**
  * Writes history rows and releases claims in one statement, one commit.
  *
  * History rows, in array order: $1 task, $2 claim id, $3 scheduled, $4
@@ -354,6 +372,7 @@ export interface Queries {
   readonly lockRunCount: string;
   readonly countRunStarted: string;
   readonly renewLease: string;
+  readonly giveBack: string;
   readonly recordClaimProcess: string;
   readonly reapExpiredClaims: string;
   readonly writeRuns: string;
@@ -383,6 +402,7 @@ export function buildQueries(schema: string): Queries {
     lockRunCount: lockRunCount(s),
     countRunStarted: countRunStarted(s),
     renewLease: renewLease(s),
+    giveBack: giveBack(s),
     recordClaimProcess: recordClaimProcess(s),
     reapExpiredClaims: reapExpiredClaims(s),
     writeRuns: writeRuns(s),

@@ -122,6 +122,12 @@ export class PostgresRunWrites {
     return returnedPositions(rows, items.length);
   });
 
+  /** Claims given back unspent, combined (a stopping node gives back all it claimed ahead). */
+  readonly #giveBacks = new Batcher<Claim, void>(async (claims) => {
+    await this.#run("giveBack", [claims.map((c) => c.id), claims.map((c) => c.nodeId)]);
+    return claims.map(() => undefined);
+  });
+
   constructor(context: RunWritesContext) {
     this.#context = context;
     this.#slotLockBase = slotLockBase(context.schema);
@@ -208,6 +214,11 @@ export class PostgresRunWrites {
       process.startTime,
     ]);
     return rows.length === 1;
+  }
+
+  /** Gives back a claim whose run never started, its key unspent (batched). */
+  giveBack(claim: Claim): Promise<void> {
+    return this.#giveBacks.add(claim);
   }
 
   /** Releases a claim (batched with concurrent releases). */
