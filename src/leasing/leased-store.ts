@@ -331,6 +331,8 @@ export class LeasedStore extends StorePassThrough implements Store {
    * the run): their keys are not spent. Resolves with how many.
    */
   async giveBackUnused(beforeMs: number): Promise<number> {
+    // A round on its way: its claims are held here once it lands.
+    if (this.#claimingAhead !== undefined) await this.#claimingAhead;
     const stale = this.#ahead.takeBefore(beforeMs);
     await Promise.all(stale.map((claim) => this.giveBack(claim)));
     return stale.length;

@@ -97,6 +97,10 @@ export class SchedulerLifecycle {
     const reaped = host.maintenance.stop();
     // Out of the membership at once: the others take this node's share from their next beat.
     const left = host.membership.leave();
+    // Claims taken ahead go back at once, not after the callbacks in flight: held meanwhile,
+    // their runs (due while this node drains) were found claimed by the nodes taking over this
+    // node's share, and run by nobody. Those that come back during the drain go at its end.
+    const givenBack = host.aheadClaimer.stop();
     host.sync.stop();
     host.skew.stop();
     host.health.stop();
@@ -105,7 +109,7 @@ export class SchedulerLifecycle {
       .then(() => {
         if (generation === this.#generation) host.loop.stop();
         // A round of reaping in progress records what it reaped (and queues retries) first.
-        return Promise.all([host.openingSettled(), reaped, left]);
+        return Promise.all([host.openingSettled(), reaped, left, givenBack]);
       })
       // Every run of this process, from its claim on (a user's runPending() included):
       // those whose claims come back now are recorded missed instead of starting.

@@ -18,7 +18,9 @@ import { claimOrNull, type ClaimRequest, type Store } from "../../src/store/stor
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { ManualClock, SystemClock, type Clock } from "../../src/time/clock.js";
 import type { TimerFunctions } from "../../src/time/timer-loop.js";
+import Database from "better-sqlite3";
 import { tempDb } from "../helpers/durable.js";
+import { waitFor } from "../helpers/pg.js";
 
 /** A SQLite store in a fresh file, opened on `clock`, and what closes it and removes the file. */
 async function openSqlite(
@@ -293,6 +295,59 @@ describe("claiming ahead", () => {
       await db.cleanup();
     }
   });
+  it("stop() gives back the claims taken ahead at once, not after the callbacks in flight end", async () => {
+    const db = await tempDb();
+    const store = new SqliteStore({ path: db.path });
+    const dispatcher = new Dispatcher();
+    const clock = new SystemClock();
+    const scheduler = new Scheduler(dispatcher, { store, testMode: true, clock });
+    // Opened once the store made the file.
+    let reader: Database.Database | undefined;
+    const claimsOf = (task: string) =>
+      (
+        (reader ??= new Database(db.path, { readonly: true }))
+          .prepare("select count(*) as n from claims where task_name = ?")
+          .get(task) as { n: number }
+      ).n;
+    let release: () => void = () => {};
+    const inFlight = new Promise<void>((resolve) => (release = resolve));
+    let slowStarted = false;
+    scheduler.defineHandler("slow", async () => {
+      slowStarted = true;
+      await inFlight;
+    });
+    scheduler.defineHandler("quick", () => {});
+    try {
+      await scheduler.start();
+      const now = clock.nowMs();
+      await scheduler.registerTask("slow", new Date(now + 300), "slow");
+      // Claimed ahead a second before it is due, then held while stop() waits for "slow".
+      await scheduler.registerTask("later", new Date(now + 4_000), "quick");
+      await waitFor(
+        "the slow run, and the claim taken ahead",
+        () => slowStarted && claimsOf("later") === 1,
+      );
+      const stopped = scheduler.stop();
+      // Before, held until "slow" ended: its run, due meanwhile, was found claimed by the nodes taking over.
+      await waitFor("the claim given back", () => claimsOf("later") === 0, { timeoutMs: 2_000 });
+      release();
+      await stopped;
+      const history = await scheduler.history();
+      assert.deepEqual(
+        history.map((row) => `${row.taskName} ${row.status}`),
+        ["slow succeeded"],
+        "the run claimed ahead did not run here",
+      );
+    } finally {
+      release();
+      await scheduler.stop();
+      reader?.close();
+      await store.close();
+      await dispatcher.close();
+      await db.cleanup();
+    }
+  });
+
   it("a slot settled as not run gives back the claim taken ahead for it, even one still on its way", async () => {
     // A due run's claim failed during an outage (its slot to be recorded missed) while a
     // claim ahead of the same slot was still waiting for the store; the claim then came
