@@ -1,4 +1,15 @@
-import type { Claim } from "../store/store.js";
+import type { Claim, ClaimOutcome, ClaimRequest } from "../store/store.js";
+
+/** A batch of claim requests, answered from the claims taken ahead as far as they go. */
+export interface AnsweredAhead {
+  /** One per request: the claim taken ahead, or null for the rest. */
+  readonly answers: ClaimOutcome[];
+  /** The requests no claim taken ahead answered, and their positions in `answers`. */
+  readonly rest: ClaimRequest[];
+  readonly restIndex: number[];
+  /** The claims taken out for `answers`. */
+  readonly taken: Claim[];
+}
 
 /**
  * Claims taken ahead of their due time, held until asked for: by due
@@ -39,6 +50,40 @@ export class ClaimsAhead {
     if (claim === undefined || claim.nodeId !== nodeId) return undefined;
     this.#delete(names as Map<string, Claim>, claim);
     return claim;
+  }
+
+  /**
+   * Answers `requests` from the claims held (taken out), manual ones never.
+   * A caller whose batch then fails as a whole puts `taken` back with
+   * {@link putBack}: left out, they would be held (their leases renewed) by no run.
+   */
+  answer(requests: readonly ClaimRequest[]): AnsweredAhead {
+    const answered: AnsweredAhead = {
+      answers: new Array<ClaimOutcome>(requests.length).fill(null),
+      rest: [],
+      restIndex: [],
+      taken: [],
+    };
+    for (let index = 0; index < requests.length; index++) {
+      const request = requests[index] as ClaimRequest;
+      const claim =
+        request.manual === true
+          ? undefined
+          : this.take(request.taskName, request.scheduledAt, request.nodeId);
+      if (claim !== undefined) {
+        answered.answers[index] = claim;
+        answered.taken.push(claim);
+      } else {
+        answered.rest.push(request);
+        answered.restIndex.push(index);
+      }
+    }
+    return answered;
+  }
+
+  /** Holds again claims taken out by {@link answer} for a batch that failed. */
+  putBack(claims: readonly Claim[]): void {
+    for (const claim of claims) this.add(claim);
   }
 
   /** Removes and returns the claims held for `taskName` by `nodeId` due from `fromMs` through `throughMs`. */

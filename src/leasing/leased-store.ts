@@ -359,27 +359,18 @@ export class LeasedStore extends StorePassThrough implements Store {
   }
 
   async #claimWithAhead(requests: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
-    const answers: ClaimOutcome[] = new Array<ClaimOutcome>(requests.length).fill(null);
-    const rest: ClaimRequest[] = [];
-    const restIndex: number[] = [];
-    const ahead = this.#ahead;
-    for (let index = 0; index < requests.length; index++) {
-      const request = requests[index] as ClaimRequest;
-      const claim =
-        request.manual === true
-          ? undefined
-          : ahead.take(request.taskName, request.scheduledAt, request.nodeId);
-      if (claim !== undefined) {
-        answers[index] = claim;
-      } else {
-        rest.push(request);
-        restIndex.push(index);
-      }
+    const { answers, rest, restIndex, taken } = this.#ahead.answer(requests);
+    if (rest.length === 0) return answers;
+    let claimed: ClaimOutcome[];
+    try {
+      claimed = await this.#claimDirect(rest);
+    } catch (error) {
+      // The batch fails whole (its runs are recorded missed): the claims taken ahead go back,
+      // where those rows give them back unspent (settleSlots) rather than leave them held.
+      this.#ahead.putBack(taken);
+      throw error;
     }
-    if (rest.length > 0) {
-      const claimed = await this.#claimDirect(rest);
-      claimed.forEach((claim, i) => (answers[restIndex[i] as number] = claim));
-    }
+    claimed.forEach((claim, i) => (answers[restIndex[i] as number] = claim));
     return answers;
   }
 

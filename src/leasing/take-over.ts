@@ -1,4 +1,4 @@
-import type { ClaimOutcome, ClaimRequest, RunKey } from "../store/store.js";
+import type { Claim, ClaimOutcome, ClaimRequest, RunKey } from "../store/store.js";
 import type { ClaimsAhead } from "./claims-ahead.js";
 
 /** What {@link takeOverRuns} needs of its LeasedStore. */
@@ -20,37 +20,41 @@ export async function takeOverRuns(
   requests: readonly ClaimRequest[],
   deps: TakeOverDeps,
 ): Promise<ClaimOutcome[]> {
-  const answers: ClaimOutcome[] = new Array<ClaimOutcome>(requests.length).fill(null);
-  const rest: ClaimRequest[] = [];
-  const restIndex: number[] = [];
-  requests.forEach((request, index) => {
-    const claim =
-      request.manual === true
-        ? undefined
-        : deps.ahead.take(request.taskName, request.scheduledAt, request.nodeId);
-    if (claim !== undefined) {
-      answers[index] = claim;
-    } else {
-      rest.push(request);
-      restIndex.push(index);
-    }
-  });
+  const { answers, rest, restIndex, taken } = deps.ahead.answer(requests);
   if (rest.length === 0) return answers;
-  const taken = (await deps.takenRuns(rest)) ?? rest.map(() => false);
+  try {
+    return await takeOverRest(rest, restIndex, answers, taken, deps);
+  } catch (error) {
+    // Failed whole (its runs do not start): the claims taken ahead are held again, not lost.
+    deps.ahead.putBack(taken);
+    throw error;
+  }
+}
+
+/** The runs no claim taken ahead answered: read which are taken, claim the others. */
+async function takeOverRest(
+  rest: readonly ClaimRequest[],
+  restIndex: readonly number[],
+  answers: ClaimOutcome[],
+  taken: Claim[],
+  deps: TakeOverDeps,
+): Promise<ClaimOutcome[]> {
+  const claimed = (await deps.takenRuns(rest)) ?? rest.map(() => false);
   const free: ClaimRequest[] = [];
   const freeIndex: number[] = [];
   rest.forEach((request, i) => {
-    if (taken[i] === true) {
+    if (claimed[i] === true) {
       // Taken by this node ahead meanwhile: its own.
-      answers[restIndex[i] as number] =
-        deps.ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
+      const own = deps.ahead.take(request.taskName, request.scheduledAt, request.nodeId) ?? null;
+      if (own !== null) taken.push(own);
+      answers[restIndex[i] as number] = own;
       return;
     }
     free.push(request);
     freeIndex.push(restIndex[i] as number);
   });
   if (free.length === 0) return answers;
-  const claimed = await deps.claim(free);
-  claimed.forEach((claim, i) => (answers[freeIndex[i] as number] = claim));
+  const won = await deps.claim(free);
+  won.forEach((claim, i) => (answers[freeIndex[i] as number] = claim));
   return answers;
 }

@@ -83,6 +83,11 @@ function leased(store: Store): LeasedStore {
   });
 }
 
+/** Node "n"'s claim request of `taskName`'s run at `scheduledAt`. */
+function requestOf(taskName: string, scheduledAt: number): ClaimRequest {
+  return { taskName, scheduledAt, nodeId: "n", leaseMs: 60_000 };
+}
+
 describe("claiming ahead", () => {
   it("answers claims from what was claimed ahead, and gives unused ones back unspent", async () => {
     const clock = new ManualClock("2030-01-01T00:00:00Z");
@@ -103,12 +108,7 @@ describe("claiming ahead", () => {
     const ahead = leased(counting);
     try {
       const at = clock.nowMs() + 100;
-      const request = (taskName: string): ClaimRequest => ({
-        taskName,
-        scheduledAt: at,
-        nodeId: "n",
-        leaseMs: 60_000,
-      });
+      const request = (taskName: string) => requestOf(taskName, at);
       assert.equal(await ahead.claimAhead([request("a"), request("b")]), 2);
       assert.equal(storeCalls, 1);
       const [claim] = await ahead.claimRuns([request("a")]);
@@ -423,6 +423,49 @@ describe("claiming ahead", () => {
         ].sort(),
       );
     } finally {
+      ahead.stopRenewing();
+      await close();
+    }
+  });
+
+  it("a claim batch that fails whole puts back the claims taken ahead it answered; their slots' missed rows give them back", async () => {
+    // Seen in the chaos suite (pg-restart, pg-terminate): at an instant some runs were
+    // answered from claims taken ahead, the store failed the rest, and the batch failed
+    // whole: its runs were recorded missed, but the claims taken out stayed held (renewed)
+    // by no run, so the missed rows were refused as claimed and the slots had no row.
+    const clock = new ManualClock("2030-01-01T00:00:00Z");
+    const { store, close } = await openSqlite(clock);
+    const ahead = leased(store);
+    const claimRuns = store.claimRuns.bind(store);
+    try {
+      const at = clock.nowMs() + 1_000;
+      const request = (taskName: string) => requestOf(taskName, at);
+      assert.equal(await ahead.claimAhead([request("a"), request("b")]), 2);
+      store.claimRuns = () => Promise.reject(new Error("the store is down"));
+      await assert.rejects(ahead.claimRuns([request("a"), request("c")]), /the store is down/);
+      assert.equal(ahead.heldAhead("a", at), true, "put back by the failed batch");
+      await assert.rejects(ahead.takeOver([request("b"), request("c")]), /the store is down/);
+      assert.equal(ahead.heldAhead("b", at), true, "put back by the failed takeover");
+      store.claimRuns = claimRuns;
+      const missed = (taskName: string) => ({
+        taskName,
+        claimId: null,
+        scheduledAt: at,
+        startedAt: null,
+        finishedAt: null,
+        status: "missed" as const,
+        attempt: 1,
+        nodeId: "n",
+        error: { message: "its claim could not be made: the store was unusable" },
+      });
+      assert.deepEqual(await ahead.settleSlots([missed("a"), missed("b"), missed("c")]), [
+        true,
+        true,
+        true,
+      ]);
+      assert.equal(await ahead.giveBackUnused(Number.POSITIVE_INFINITY), 0, "none left held");
+    } finally {
+      store.claimRuns = claimRuns;
       ahead.stopRenewing();
       await close();
     }
