@@ -114,12 +114,11 @@ export class RunStarter {
     const looks = (run: Run): boolean =>
       (share.takesOver?.(run.taskName) ?? true) ||
       share.heldAhead?.(run.taskName, run.scheduledAtMs) === true;
-    let runs = looked;
-    if (!looked.every(looks)) {
-      runs = looked.filter(looks);
-      this.#leaveToOthers(looked.filter((run) => !looks(run)));
-      if (runs.length === 0) return;
-    }
+    const runs: Run[] = [];
+    const left: Run[] = [];
+    for (const run of looked) (looks(run) ? runs : left).push(run);
+    if (left.length > 0) this.#leaveToOthers(left);
+    if (runs.length === 0) return;
     // Waiting for a claim again: while it is in flight, phase 1 holds the task's next occurrences back.
     for (const run of runs) this.#life.claimingOver(run);
     const requests = runs.map((run) => claimRequestOf(run, this.#host));
