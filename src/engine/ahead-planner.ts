@@ -162,7 +162,8 @@ export class AheadPlanner {
   /** Appends the tasks of runs planned after `afterMs` and by `untilMs` (what may be claimed ahead). */
   dueBy(untilMs: number, out: Task[], afterMs = Number.NEGATIVE_INFINITY): void {
     if (this.#runs === null || this.#atMs > untilMs || this.#atMs <= afterMs) return;
-    for (const run of this.#runs) if (stillPlanned(run)) out.push(run.task);
+    // A planned run holding a claim taken ahead needs none.
+    for (const run of this.#runs) if (run.claim === null && stillPlanned(run)) out.push(run.task);
   }
 
   /**

@@ -168,14 +168,25 @@ export class RunEngine implements TaskScheduling {
    * Tasks whose next scheduled run falls due after `afterMs` and by `untilMs`
    * and would start at once (none of their runs in flight or queued), at most
    * `limit`: what may be claimed a little ahead of time. Retries are left out.
+   * `busy.earliestMs` is lowered to the next run of any task left out because
+   * a run of it was still in flight or waiting for the store (idle soon, most
+   * likely: its previous run's row on its way).
    */
-  dueBy(untilMs: number, limit: number, afterMs = Number.NEGATIVE_INFINITY): Task[] {
+  dueBy(
+    untilMs: number,
+    limit: number,
+    afterMs = Number.NEGATIVE_INFINITY,
+    busy?: { earliestMs: number },
+  ): Task[] {
     const tasks: Task[] = [];
     this.#planner.dueBy(untilMs, tasks, afterMs);
     const items: (Task | Run)[] = [];
     this.#queue.collectDue(untilMs, limit - tasks.length, items, afterMs);
     for (const item of items) {
-      if (isTask(item) && item.idle && item.awaitingStore === 0) tasks.push(item);
+      if (!isTask(item)) continue;
+      if (item.idle && item.awaitingStore === 0) tasks.push(item);
+      else if (busy !== undefined && item.nextRunMs < busy.earliestMs)
+        busy.earliestMs = item.nextRunMs;
     }
     return tasks;
   }

@@ -15,8 +15,11 @@ export interface AheadClaimerHost {
   readonly share?: WorkShare;
   /** When the next heap entry falls due, or null. */
   nextDueMs(): number | null;
-  /** Tasks falling due after `afterMs` and by `untilMs` that would start at once. */
-  dueBy(untilMs: number, limit: number, afterMs: number): Task[];
+  /**
+   * Tasks falling due after `afterMs` and by `untilMs` that would start at
+   * once; `busy.earliestMs` lowered to the next run of any left out as busy.
+   */
+  dueBy(untilMs: number, limit: number, afterMs: number, busy?: { earliestMs: number }): Task[];
   emit<K extends keyof SchedulerEvents>(event: K, ...payload: SchedulerEvents[K]): void;
   /**
    * The timer functions it uses (tests pass fakes to drive its rounds).
@@ -40,6 +43,12 @@ export const MAX_CLAIM_LEAD_MS = 1_000;
 export const POLL_MS = 250;
 /** The most runs claimed ahead in one batch. */
 export const MAX_BATCH = 50_000;
+/**
+ * Rounds that look again at instants already looked at, because some of
+ * their tasks were busy then (a run in flight, or its row on its way to the
+ * store), before those tasks are left to be claimed when due.
+ */
+export const MAX_RELOOKS = 4;
 
 /**
  * Claims runs of a shared store a little before they fall due, so that a
@@ -65,6 +74,8 @@ export class AheadClaimer {
   #claimLeadMs = INITIAL_CLAIM_LEAD_MS;
   /** Everything due by this instant was looked at by the last round. */
   #coveredUntilMs = Number.NEGATIVE_INFINITY;
+  /** Rounds in a row that looked again at a range because tasks in it were busy. */
+  #relooks = 0;
 
   constructor(host: AheadClaimerHost) {
     this.#host = host;
@@ -101,7 +112,8 @@ export class AheadClaimer {
     const nowMs = host.clock.nowMs();
     let delayMs: number;
     if (nextMs === null) delayMs = POLL_MS;
-    else if (nextMs <= this.#coveredUntilMs) delayMs = Math.max(10, this.#claimLeadMs / 4);
+    else if (nextMs <= this.#coveredUntilMs || this.#relooks > 0)
+      delayMs = Math.max(10, this.#claimLeadMs / 4);
     else delayMs = Math.max(0, nextMs - this.#claimLeadMs - nowMs);
     delayMs = Math.min(POLL_MS, delayMs);
     const timer = this.#timers.setTimeout(this.#tick, delayMs);
@@ -132,9 +144,23 @@ export class AheadClaimer {
     const requests = [];
     const afterMs = this.#coveredUntilMs;
     const untilMs = Math.max(afterMs, nowMs + this.#claimLeadMs);
-    const due = host.dueBy(untilMs, MAX_BATCH, afterMs);
+    const busy = { earliestMs: Number.POSITIVE_INFINITY };
+    const due = host.dueBy(untilMs, MAX_BATCH, afterMs, busy);
     // A full batch may have left some out: the next round looks from the same point.
     this.#coveredUntilMs = due.length < MAX_BATCH ? untilMs : afterMs;
+    // Tasks busy now (their previous run's row on its way, most often: every-second tasks
+    // under load) are idle soon: a few rounds look at their instant again, else each was
+    // claimed at its instant, a store round trip late. Those claimed already are skipped.
+    if (
+      busy.earliestMs > nowMs &&
+      busy.earliestMs <= this.#coveredUntilMs &&
+      this.#relooks < MAX_RELOOKS
+    ) {
+      this.#coveredUntilMs = Math.min(this.#coveredUntilMs, busy.earliestMs - 1);
+      this.#relooks++;
+    } else {
+      this.#relooks = 0;
+    }
     for (const task of due) {
       // Runs already due are the timer loop's to claim; so are runs counted toward a
       // finite maxRuns (their claim counts them, and a refusal completes the task).

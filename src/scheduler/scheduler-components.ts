@@ -240,7 +240,7 @@ export function createComponents(
     nodeId,
     leaseMs,
     nextDueMs: () => engine.nextDueMs(),
-    dueBy: (untilMs, limit, afterMs) => engine.dueBy(untilMs, limit, afterMs),
+    dueBy: (untilMs, limit, afterMs, busy) => engine.dueBy(untilMs, limit, afterMs, busy),
     ...(sharing ? { share } : {}),
     emit,
   });

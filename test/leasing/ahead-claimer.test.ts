@@ -11,7 +11,11 @@ import { LeasedStore } from "../../src/leasing/leased-store.js";
 import { PLAN_AHEAD_MIN_RUNS } from "../../src/engine/ahead-planner.js";
 import { CronCache, compileSchedule } from "../../src/core/schedule.js";
 import { resolveTaskOptions } from "../../src/core/task-options.js";
-import { AheadClaimer } from "../../src/leasing/ahead-claimer.js";
+import {
+  AheadClaimer,
+  MAX_RELOOKS,
+  type AheadClaimerHost,
+} from "../../src/leasing/ahead-claimer.js";
 import { engineOver } from "../helpers/run-engine.js";
 import { Scheduler } from "../../src/scheduler/index.js";
 import { claimOrNull, type ClaimRequest, type Store } from "../../src/store/store.js";
@@ -81,6 +85,35 @@ function leased(store: Store): LeasedStore {
     onLeaseLost: () => {},
     onRenewError: () => {},
   });
+}
+
+/**
+ * A SQLite store claimed ahead over fake timers, an instant `inMs` away, its
+ * tasks (`task`), and AheadClaimers over them with the test's `dueBy`.
+ */
+async function claimerRig(inMs: number) {
+  const clock = new ManualClock("2030-01-01T00:00:00Z");
+  const { store, close } = await openSqlite(clock);
+  const ahead = leased(store);
+  const timers = manualTimers(clock);
+  const dueMs = clock.nowMs() + inMs;
+  const task = (name: string) => ({
+    name,
+    nextRunMs: dueMs,
+    options: { maxRuns: Number.POSITIVE_INFINITY },
+  });
+  const claimer = (dueBy: AheadClaimerHost["dueBy"]) =>
+    new AheadClaimer({
+      store: ahead,
+      clock,
+      nodeId: "n",
+      leaseMs: 60_000,
+      nextDueMs: () => dueMs,
+      dueBy,
+      emit: () => {},
+      timers: timers.functions,
+    });
+  return { clock, ahead, timers, dueMs, task, claimer, close };
 }
 
 /** Node "n"'s claim request of `taskName`'s run at `scheduledAt`. */
@@ -155,32 +188,15 @@ describe("claiming ahead", () => {
   });
 
   it("looks at an approaching instant's tasks once, however often it polls", async () => {
-    const clock = new ManualClock("2030-01-01T00:00:00Z");
-    const { store, close } = await openSqlite(clock);
-    const ahead = leased(store);
-    const timers = manualTimers(clock);
-    const dueMs = clock.nowMs() + 400;
-    const tasks = Array.from({ length: 100 }, (_, i) => ({
-      name: `t${i}`,
-      nextRunMs: dueMs,
-      options: { maxRuns: Number.POSITIVE_INFINITY },
-    }));
+    const { clock, ahead, timers, dueMs, task, claimer, close } = await claimerRig(400);
+    const tasks = Array.from({ length: 100 }, (_, i) => task(`t${i}`));
     let rounds = 0;
     let walked = 0;
-    const aheadClaimer = new AheadClaimer({
-      store: ahead,
-      clock,
-      nodeId: "n",
-      leaseMs: 60_000,
-      nextDueMs: () => dueMs,
-      dueBy: (untilMs, _limit, afterMs) => {
-        rounds++;
-        const due = dueMs > afterMs && dueMs <= untilMs ? tasks : [];
-        walked += due.length;
-        return due as unknown as Task[];
-      },
-      emit: () => {},
-      timers: timers.functions,
+    const aheadClaimer = claimer((untilMs, _limit, afterMs) => {
+      rounds++;
+      const due = dueMs > afterMs && dueMs <= untilMs ? tasks : [];
+      walked += due.length;
+      return due as unknown as Task[];
     });
     try {
       aheadClaimer.start();
@@ -199,6 +215,42 @@ describe("claiming ahead", () => {
       await close();
     }
     assert.equal(timers.pending(), false, "stop cleared the timer");
+  });
+
+  it("looks again at an instant whose tasks were busy (their previous run's row on its way), a few rounds at most", async () => {
+    const { clock, ahead, timers, dueMs, task, claimer, close } = await claimerRig(900);
+    const idle = [task("idle")];
+    const late = task("late");
+    const never = task("never");
+    let lateBusy = true;
+    const looks: string[][] = [];
+    const aheadClaimer = claimer((untilMs, _limit, afterMs, busy) => {
+      if (!(dueMs > afterMs && dueMs <= untilMs)) return [];
+      // "never" stays busy (a long run in flight); "late" is busy at the first look only.
+      const due = lateBusy ? idle : [...idle, late];
+      for (const left of lateBusy ? [late, never] : [never])
+        if (busy !== undefined) busy.earliestMs = Math.min(busy.earliestMs, left.nextRunMs);
+      looks.push(due.map((t) => t.name));
+      return due as unknown as Task[];
+    });
+    try {
+      aheadClaimer.start();
+      await timers.fire();
+      assert.deepEqual(looks, [["idle"]]);
+      lateBusy = false;
+      for (let round = 0; round < 8; round++) await timers.fire();
+      assert.ok(clock.nowMs() < dueMs, "all before the instant");
+      assert.equal(looks.length, 1 + MAX_RELOOKS, "looked again a few rounds, then no more");
+      assert.ok(
+        ahead.heldAhead("idle", dueMs) && ahead.heldAhead("late", dueMs),
+        "both claimed ahead",
+      );
+      assert.equal(ahead.heldAhead("never", dueMs), false);
+    } finally {
+      await aheadClaimer.stop();
+      ahead.stopRenewing();
+      await close();
+    }
   });
 
   it("planned runs take their claims taken ahead; a run that does not start gives its back unspent", async () => {
