@@ -43,6 +43,25 @@ async function openSqlite(
 }
 
 /**
+ * A Scheduler on a SQLite store in a fresh file, on the real clock (so it
+ * claims ahead), and what stops it, closes the store and removes the file.
+ */
+async function sqliteScheduler() {
+  const db = await tempDb();
+  const store = new SqliteStore({ path: db.path });
+  const dispatcher = new Dispatcher();
+  const clock = new SystemClock();
+  const scheduler = new Scheduler(dispatcher, { store, testMode: true, clock });
+  const close = async (): Promise<void> => {
+    await scheduler.stop();
+    await store.close();
+    await dispatcher.close();
+    await db.cleanup();
+  };
+  return { db, clock, scheduler, close };
+}
+
+/**
  * Timer functions that fire only when the test says: `fire()` moves `clock`
  * to the one pending timer's time, runs it, and waits (event-loop turns, no
  * time) until the aheadClaimer's round is over and it has set its next timer.
@@ -311,11 +330,7 @@ describe("claiming ahead", () => {
   });
 
   it("a burst on a SQLite store starts no run before its scheduled time, each once", async () => {
-    const db = await tempDb();
-    const store = new SqliteStore({ path: db.path });
-    const dispatcher = new Dispatcher();
-    const clock = new SystemClock();
-    const scheduler = new Scheduler(dispatcher, { store, testMode: true, clock });
+    const { clock, scheduler, close } = await sqliteScheduler();
     const tasks = 500;
     const starts = new Map<string, number>();
     let allRan: () => void = () => {};
@@ -341,18 +356,11 @@ describe("claiming ahead", () => {
       assert.equal(history.filter((row) => row.status === "succeeded").length, tasks);
       assert.equal(history.length, tasks);
     } finally {
-      await scheduler.stop();
-      await store.close();
-      await dispatcher.close();
-      await db.cleanup();
+      await close();
     }
   });
   it("stop() gives back the claims taken ahead at once, not after the callbacks in flight end", async () => {
-    const db = await tempDb();
-    const store = new SqliteStore({ path: db.path });
-    const dispatcher = new Dispatcher();
-    const clock = new SystemClock();
-    const scheduler = new Scheduler(dispatcher, { store, testMode: true, clock });
+    const { db, clock, scheduler, close } = await sqliteScheduler();
     // Opened once the store made the file.
     let reader: Database.Database | undefined;
     const claimsOf = (task: string) =>
@@ -394,9 +402,7 @@ describe("claiming ahead", () => {
       release();
       await scheduler.stop();
       reader?.close();
-      await store.close();
-      await dispatcher.close();
-      await db.cleanup();
+      await close();
     }
   });
 
